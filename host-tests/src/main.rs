@@ -1,0 +1,60 @@
+//! `host-tests example`: fuses the bundled example composition through the
+//! fuser component, runs the original and the fused component under
+//! wasmtime, and shows that they behave the same.
+
+use anyhow::{Result, bail};
+use host_tests::{compose, fuser, run};
+use std::time::Instant;
+
+fn main() -> Result<()> {
+    let engine = run::engine()?;
+    let composed = compose::chain(
+        &[
+            ("app", host_tests::artifact("scalars-app.wasm")?),
+            ("mid", host_tests::artifact("scalars_mid.wasm")?),
+            ("lib", host_tests::artifact("scalars_lib.wasm")?),
+        ],
+        "solder:fixtures/scalars",
+    )?;
+    let out_dir = host_tests::repo_root().join("target").join("example");
+    std::fs::create_dir_all(&out_dir)?;
+    std::fs::write(out_dir.join("composed.wasm"), &composed)?;
+
+    let t = Instant::now();
+    let fuser = fuser::FuserComponent::new(&engine, &host_tests::fuser_component()?)?;
+    println!("loaded the fuser component in {:.2?}", t.elapsed());
+    let t = Instant::now();
+    let options = fuser::Options {
+        output: fuser::OutputKind::Component,
+        validate: true,
+    };
+    let fused = match fuser.fuse(&[composed.clone()], options)? {
+        Ok(f) => f,
+        Err(e) => bail!("fuse failed: {e:?}"),
+    };
+    println!(
+        "fused a composition of {} component instances ({} core instances, {} adapters) in {:.2?}: {} bytes -> {} bytes",
+        fused.report.component_instances,
+        fused.report.core_instances.len(),
+        fused.report.adapters.len(),
+        t.elapsed(),
+        composed.len(),
+        fused.bytes.len()
+    );
+    std::fs::write(out_dir.join("fused.wasm"), &fused.bytes)?;
+    println!("wrote target/example/composed.wasm and target/example/fused.wasm\n");
+
+    let original = run::run_command(&engine, &composed, &[])?;
+    let result = run::run_command(&engine, &fused.bytes, &[])?;
+    println!("--- fused component's output ---\n{}", result.stdout_text());
+    if original != result {
+        bail!(
+            "the fused component behaves differently:\noriginal: {original:?}\nfused: {result:?}"
+        );
+    }
+    println!(
+        "--- identical to the composed original: stdout, stderr and exit status {:?} ---",
+        result.status
+    );
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! Running components under wasmtime and comparing what they do.
+//!
+//! A `wasi:cli/run` world is compared by stdout, stderr and exit status; a
+//! library world by calling every exported function with the same
+//! arguments and comparing results. A trap on one side must be a trap on
+//! the other.
+
+use anyhow::{Result, bail};
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Component, Linker, ResourceTable, Type, Val};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Store data: WASI with captured output.
+pub struct Host {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl Host {
+    /// A host with `args` (after the program name) and `stdin`.
+    pub fn new(args: &[&str], stdin: &[u8]) -> Self {
+        let stdout = MemoryOutputPipe::new(64 << 20);
+        let stderr = MemoryOutputPipe::new(64 << 20);
+        let mut b = WasiCtxBuilder::new();
+        b.stdout(stdout.clone()).stderr(stderr.clone());
+        b.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
+            stdin.to_vec(),
+        ));
+        b.arg("main");
+        for a in args {
+            b.arg(*a);
+        }
+        Host {
+            ctx: b.build(),
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// An engine configured for the components Solder emits (multi-memory).
+pub fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_multi_memory(true);
+    config.wasm_component_model(true);
+    Ok(Engine::new(&config)?)
+}
+
+/// What a command did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Captured standard output.
+    pub stdout: Vec<u8>,
+    /// Captured standard error.
+    pub stderr: Vec<u8>,
+    /// `Ok(code)` for a normal or `exit` ending, `Err(())` for a trap.
+    pub status: Result<i32, ()>,
+}
+
+impl Outcome {
+    /// Standard output as text.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs a `wasi:cli/run` component.
+pub fn run_command(engine: &Engine, bytes: &[u8], args: &[&str]) -> Result<Outcome> {
+    let component = Component::new(engine, bytes)?;
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    let mut store = Store::new(engine, Host::new(args, &[]));
+    let command =
+        wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &linker)?;
+    let status = match command.wasi_cli_run().call_run(&mut store) {
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(())) => Ok(1),
+        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(()),
+        },
+    };
+    let host = store.into_data();
+    Ok(Outcome {
+        stdout: host.stdout.contents().to_vec(),
+        stderr: host.stderr.contents().to_vec(),
+        status,
+    })
+}
+
+/// A deterministic generator of test values (xorshift64*).
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn pick<T: Copy>(&mut self, edges: &[T], random: T) -> T {
+        let n = self.next() % (edges.len() as u64 + 2);
+        edges.get(n as usize).copied().unwrap_or(random)
+    }
+}
+
+/// A random value of a scalar type, biased toward edge cases.
+pub fn random_val(rng: &mut Rng, ty: &Type) -> Result<Val> {
+    let r = rng.next();
+    Ok(match ty {
+        Type::Bool => Val::Bool(r & 1 == 1),
+        Type::S8 => Val::S8(rng.pick(&[i8::MIN, i8::MAX, 0, -1], r as i8)),
+        Type::U8 => Val::U8(rng.pick(&[u8::MAX, 0, 1], r as u8)),
+        Type::S16 => Val::S16(rng.pick(&[i16::MIN, i16::MAX, 0, -1], r as i16)),
+        Type::U16 => Val::U16(rng.pick(&[u16::MAX, 0], r as u16)),
+        Type::S32 => Val::S32(rng.pick(&[i32::MIN, i32::MAX, 0, -1], r as i32)),
+        Type::U32 => Val::U32(rng.pick(&[u32::MAX, 0, 1], r as u32)),
+        Type::S64 => Val::S64(rng.pick(&[i64::MIN, i64::MAX, 0, -1], r as i64)),
+        Type::U64 => Val::U64(rng.pick(&[u64::MAX, 0], r)),
+        Type::Float32 => Val::Float32(f32::from_bits(rng.pick(
+            &[0x7fc0_0001, 0xff80_0000, 0x8000_0000, 0x7f7f_ffff],
+            r as u32,
+        ))),
+        Type::Float64 => Val::Float64(f64::from_bits(
+            rng.pick(&[0x7ff8_0000_0000_0001, 0xfff0_0000_0000_0000, 1], r),
+        )),
+        Type::Char => {
+            let c = rng.pick(&[0, 0xD7FF, 0xE000, 0x10_FFFF], (r % 0x11_0000) as u32);
+            Val::Char(char::from_u32(c).unwrap_or('\u{FFFD}'))
+        }
+        other => bail!("no generator for {other:?} yet"),
+    })
+}
+
+/// A comparable rendering of a value (floats by their bits, so NaN
+/// payloads count).
+pub fn show(v: &Val) -> String {
+    match v {
+        Val::Float32(f) => format!("f32:{:#010x}", f.to_bits()),
+        Val::Float64(f) => format!("f64:{:#018x}", f.to_bits()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// One call of an exported function and what it gave.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    /// `interface#function(args)`.
+    pub call: String,
+    /// The results, or `trap`.
+    pub outcome: String,
+}
+
+/// Every exported function of a library component: `(instance, name, type)`.
+pub fn exported_functions(
+    engine: &Engine,
+    component: &Component,
+) -> Vec<(Option<String>, String, ComponentFunc)> {
+    let mut out = Vec::new();
+    for (name, item) in component.component_type().exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentFunc(f) => out.push((None, name.to_string(), f)),
+            ComponentItem::ComponentInstance(i) => {
+                for (fname, item) in i.exports(engine) {
+                    if let ComponentItem::ComponentFunc(f) = item.ty {
+                        out.push((Some(name.to_string()), fname.to_string(), f));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Calls every exported function `rounds` times with generated arguments
+/// (seeded by `seed`) and records what happened. After a trap the instance
+/// is replaced by a fresh one, as a host must.
+pub fn call_exports(
+    engine: &Engine,
+    bytes: &[u8],
+    seed: u64,
+    rounds: usize,
+) -> Result<Vec<CallRecord>> {
+    let component = Component::new(engine, bytes)?;
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    let pre = linker.instantiate_pre(&component)?;
+    let mut store = Store::new(engine, Host::new(&[], &[]));
+    let mut instance = pre.instantiate(&mut store)?;
+    let funcs = exported_functions(engine, &component);
+    let mut rng = Rng::new(seed);
+    let mut records = Vec::new();
+    for round in 0..rounds {
+        for (iface, name, ty) in &funcs {
+            let args = ty
+                .params()
+                .map(|(_, t)| random_val(&mut rng, &t))
+                .collect::<Result<Vec<_>>>()?;
+            let parent = iface
+                .as_deref()
+                .map(|i| instance.get_export_index(&mut store, None, i))
+                .flatten();
+            let Some(index) = instance.get_export_index(&mut store, parent.as_ref(), name) else {
+                bail!("export {name} missing");
+            };
+            let Some(func) = instance.get_func(&mut store, index) else {
+                bail!("{name} is not a function")
+            };
+            let mut results = vec![Val::Bool(false); ty.results().len()];
+            let call = format!(
+                "{round}: {}#{name}({})",
+                iface.as_deref().unwrap_or(""),
+                args.iter().map(show).collect::<Vec<_>>().join(", ")
+            );
+            let outcome = match func.call(&mut store, &args, &mut results) {
+                Ok(()) => results.iter().map(show).collect::<Vec<_>>().join(", "),
+                Err(_) => {
+                    store = Store::new(engine, Host::new(&[], &[]));
+                    instance = pre.instantiate(&mut store)?;
+                    "trap".to_string()
+                }
+            };
+            records.push(CallRecord { call, outcome });
+        }
+    }
+    Ok(records)
+}

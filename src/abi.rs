@@ -1,0 +1,208 @@
+//! The canonical ABI as data: how component-level values flatten to core
+//! values. Pure functions over the validator's types.
+//!
+//! See `design/mvp/CanonicalABI.md` (WebAssembly/component-model),
+//! "Flattening".
+
+use wasmparser::component_types::{ComponentDefinedType, ComponentFuncTypeId, ComponentValType};
+use wasmparser::types::TypesRef;
+use wasmparser::{PrimitiveValType, ValType};
+
+/// Most core parameters a function may take before they spill to memory.
+pub const MAX_FLAT_PARAMS: usize = 16;
+/// Most core results a function may return before they go through memory.
+pub const MAX_FLAT_RESULTS: usize = 1;
+
+/// Appends the flat core types of `ty` to `out`.
+pub fn flatten(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ValType>) {
+    match ty {
+        ComponentValType::Primitive(p) => flatten_primitive(*p, out),
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Primitive(p) => flatten_primitive(*p, out),
+            ComponentDefinedType::Record(r) => {
+                for (_, t) in r.fields.iter() {
+                    flatten(types, t, out);
+                }
+            }
+            ComponentDefinedType::Tuple(t) => {
+                for t in t.types.iter() {
+                    flatten(types, t, out);
+                }
+            }
+            ComponentDefinedType::FixedLengthList {
+                element, length, ..
+            } => {
+                for _ in 0..*length {
+                    flatten(types, element, out);
+                }
+            }
+            ComponentDefinedType::Variant(v) => {
+                flatten_variant(types, v.cases.values().map(|c| c.ty.as_ref()), out);
+            }
+            ComponentDefinedType::Option { ty, .. } => {
+                flatten_variant(types, [None, Some(ty)].into_iter(), out);
+            }
+            ComponentDefinedType::Result { ok, err, .. } => {
+                flatten_variant(types, [ok.as_ref(), err.as_ref()].into_iter(), out);
+            }
+            ComponentDefinedType::Enum(_) => out.push(ValType::I32),
+            ComponentDefinedType::Flags(names) => {
+                out.extend(std::iter::repeat_n(ValType::I32, names.len().div_ceil(32)));
+            }
+            ComponentDefinedType::List { .. } | ComponentDefinedType::Map { .. } => {
+                out.extend([ValType::I32, ValType::I32]);
+            }
+            ComponentDefinedType::Own(_)
+            | ComponentDefinedType::Borrow(_)
+            | ComponentDefinedType::Future { .. }
+            | ComponentDefinedType::Stream { .. } => out.push(ValType::I32),
+        },
+    }
+}
+
+fn flatten_primitive(p: PrimitiveValType, out: &mut Vec<ValType>) {
+    use PrimitiveValType as P;
+    match p {
+        P::Bool | P::S8 | P::U8 | P::S16 | P::U16 | P::S32 | P::U32 | P::Char => {
+            out.push(ValType::I32);
+        }
+        P::S64 | P::U64 => out.push(ValType::I64),
+        P::F32 => out.push(ValType::F32),
+        P::F64 => out.push(ValType::F64),
+        P::String => out.extend([ValType::I32, ValType::I32]),
+        P::ErrorContext => out.push(ValType::I32),
+    }
+}
+
+fn flatten_variant<'t>(
+    types: TypesRef<'_>,
+    cases: impl Iterator<Item = Option<&'t ComponentValType>>,
+    out: &mut Vec<ValType>,
+) {
+    out.push(ValType::I32);
+    let start = out.len();
+    for case in cases.flatten() {
+        let mut flat = Vec::new();
+        flatten(types, case, &mut flat);
+        for (i, t) in flat.into_iter().enumerate() {
+            match out.get_mut(start + i) {
+                Some(slot) => *slot = join(*slot, t),
+                None => out.push(t),
+            }
+        }
+    }
+}
+
+fn join(a: ValType, b: ValType) -> ValType {
+    match (a, b) {
+        _ if a == b => a,
+        (ValType::I32, ValType::F32) | (ValType::F32, ValType::I32) => ValType::I32,
+        _ => ValType::I64,
+    }
+}
+
+/// The core signature of a function type, as `canon lower` or `canon lift`
+/// sees it (they agree unless parameters or results spill to memory).
+pub struct CoreSignature {
+    /// Core parameters.
+    pub params: Vec<ValType>,
+    /// Core results.
+    pub results: Vec<ValType>,
+    /// Whether parameters spill to memory.
+    pub params_spill: bool,
+    /// Whether results go through memory.
+    pub results_spill: bool,
+}
+
+/// Flattens a function type.
+pub fn flatten_func(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignature {
+    let f = &types[ty];
+    let mut params = Vec::new();
+    for (_, p) in f.params.iter() {
+        flatten(types, p, &mut params);
+    }
+    let mut results = Vec::new();
+    if let Some(r) = &f.result {
+        flatten(types, r, &mut results);
+    }
+    CoreSignature {
+        params_spill: params.len() > MAX_FLAT_PARAMS,
+        results_spill: results.len() > MAX_FLAT_RESULTS,
+        params,
+        results,
+    }
+}
+
+/// The primitive a value type is, looking through defined aliases.
+pub fn as_primitive(types: TypesRef<'_>, ty: &ComponentValType) -> Option<PrimitiveValType> {
+    match ty {
+        ComponentValType::Primitive(p) => Some(*p),
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Primitive(p) => Some(*p),
+            _ => None,
+        },
+    }
+}
+
+/// A short name for a value type's kind, for messages.
+pub fn describe(types: TypesRef<'_>, ty: &ComponentValType) -> &'static str {
+    use PrimitiveValType as P;
+    match ty {
+        ComponentValType::Primitive(P::String) => "string",
+        ComponentValType::Primitive(P::ErrorContext) => "error-context",
+        ComponentValType::Primitive(_) => "scalar",
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Primitive(p) => describe(types, &ComponentValType::Primitive(*p)),
+            ComponentDefinedType::Record(_) => "record",
+            ComponentDefinedType::Variant(_) => "variant",
+            ComponentDefinedType::List { .. } => "list",
+            ComponentDefinedType::Map { .. } => "map",
+            ComponentDefinedType::FixedLengthList { .. } => "fixed-length list",
+            ComponentDefinedType::Tuple(_) => "tuple",
+            ComponentDefinedType::Flags(_) => "flags",
+            ComponentDefinedType::Enum(_) => "enum",
+            ComponentDefinedType::Option { .. } => "option",
+            ComponentDefinedType::Result { .. } => "result",
+            ComponentDefinedType::Own(_) => "own handle (resource)",
+            ComponentDefinedType::Borrow(_) => "borrow handle (resource)",
+            ComponentDefinedType::Future { .. } => "future",
+            ComponentDefinedType::Stream { .. } => "stream",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_follows_the_spec() {
+        assert_eq!(join(ValType::I32, ValType::F32), ValType::I32);
+        assert_eq!(join(ValType::F32, ValType::F32), ValType::F32);
+        assert_eq!(join(ValType::I32, ValType::I64), ValType::I64);
+        assert_eq!(join(ValType::F32, ValType::F64), ValType::I64);
+        assert_eq!(join(ValType::F64, ValType::F64), ValType::F64);
+    }
+
+    #[test]
+    fn primitives_flatten_to_one_value() {
+        use PrimitiveValType as P;
+        let cases = [
+            (P::Bool, ValType::I32),
+            (P::S8, ValType::I32),
+            (P::U16, ValType::I32),
+            (P::Char, ValType::I32),
+            (P::U64, ValType::I64),
+            (P::F32, ValType::F32),
+            (P::F64, ValType::F64),
+        ];
+        for (p, want) in cases {
+            let mut out = Vec::new();
+            flatten_primitive(p, &mut out);
+            assert_eq!(out, vec![want], "{p:?}");
+        }
+        let mut out = Vec::new();
+        flatten_primitive(P::String, &mut out);
+        assert_eq!(out, vec![ValType::I32, ValType::I32]);
+    }
+}

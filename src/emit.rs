@@ -1,0 +1,824 @@
+//! The output: the fused core module wrapped in a component with exactly
+//! the input's top-level imports and exports.
+//!
+//! The wrapper keeps the input's own leading type, import and alias
+//! sections byte for byte, so imports keep their exact types and indices.
+//! After them come the fused module, the host functions it imports
+//! (`canon lower` of the root's imports), its instantiation, the fix-up that
+//! fills its table of memory-using host functions, and finally the exports:
+//! `canon lift` of fused functions, with function types regenerated from
+//! the validator's view of the root's exports.
+
+use crate::error::{Error, Result};
+use crate::instantiate::{
+    CoreDef, Func, Graph, HostLower, HostPath, InstanceVal, Item, Options, TypeVal,
+};
+use crate::merge::{self, Layout};
+use crate::parse::{Def, Input, StringEncoding};
+use std::collections::HashMap;
+use wasm_encoder::{
+    Alias, CanonicalFunctionSection, CanonicalOption, Component, ComponentAliasSection,
+    ComponentExportKind, ComponentExportSection, ComponentInstanceSection, ComponentSectionId,
+    ComponentTypeSection, ComponentValType, ElementSection, Elements, EntityType, ExportKind,
+    ImportSection, InstanceSection, Module, ModuleArg, PrimitiveValType, RawSection, RefType,
+    StartSection, TableType, TypeSection,
+};
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentDefinedType, ComponentEntityType, ComponentFuncTypeId,
+    ComponentValType as PValType, ResourceId,
+};
+use wasmparser::types::TypesRef;
+use wasmparser::{ComponentExternalKind, ComponentTypeRef, ExternalKind};
+
+/// The import module name under which the fused module imports host
+/// functions in component output.
+const HOST_MODULE: &str = "$host";
+
+/// Names for the fused module's direct imports: in core-module output they
+/// follow the canonical ABI's core naming (`interface`, `function`), in
+/// component output they are numbered.
+pub fn import_names(
+    graph: &Graph<'_>,
+    layout: &Layout<'_, '_>,
+    core: bool,
+) -> Vec<(String, String)> {
+    let mut seen: HashMap<(String, String), u32> = HashMap::new();
+    layout
+        .direct
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if !core {
+                return (HOST_MODULE.to_string(), i.to_string());
+            }
+            let (path, prefix) = match &graph.host_lowers[h.index()] {
+                HostLower::Func { path, .. } => (path, ""),
+                HostLower::ResourceDrop { path } => (path, "[resource-drop]"),
+            };
+            let (module, field) = match path.names.split_last() {
+                Some((last, rest)) => {
+                    let mut module = path.root_name.to_string();
+                    for n in rest {
+                        module.push('#');
+                        module.push_str(n);
+                    }
+                    (module, format!("{prefix}{last}"))
+                }
+                None => ("$root".to_string(), format!("{prefix}{}", path.root_name)),
+            };
+            let n = seen.entry((module.clone(), field.clone())).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                (module, format!("{field}#{n}"))
+            } else {
+                (module, field)
+            }
+        })
+        .collect()
+}
+
+#[derive(Default)]
+enum Pending {
+    #[default]
+    None,
+    Alias(ComponentAliasSection),
+    Canon(CanonicalFunctionSection),
+    CoreInstance(InstanceSection),
+    Instance(ComponentInstanceSection),
+    Type(ComponentTypeSection),
+    Export(ComponentExportSection),
+}
+
+/// A component under construction that keeps count of its index spaces.
+struct Out {
+    component: Component,
+    pending: Pending,
+    funcs: u32,
+    types: u32,
+    instances: u32,
+    core_modules: u32,
+    core_funcs: u32,
+    core_instances: u32,
+    core_memories: u32,
+}
+
+macro_rules! section {
+    ($out:expr, $variant:ident, $ty:ty) => {{
+        let out: &mut Out = &mut $out;
+        if !matches!(out.pending, Pending::$variant(_)) {
+            out.flush();
+            out.pending = Pending::$variant(<$ty>::new());
+        }
+        match &mut out.pending {
+            Pending::$variant(s) => s,
+            _ => unreachable!("pending section was just set"),
+        }
+    }};
+}
+
+impl Out {
+    fn flush(&mut self) {
+        match std::mem::take(&mut self.pending) {
+            Pending::None => {}
+            Pending::Alias(s) => {
+                self.component.section(&s);
+            }
+            Pending::Canon(s) => {
+                self.component.section(&s);
+            }
+            Pending::CoreInstance(s) => {
+                self.component.section(&s);
+            }
+            Pending::Instance(s) => {
+                self.component.section(&s);
+            }
+            Pending::Type(s) => {
+                self.component.section(&s);
+            }
+            Pending::Export(s) => {
+                self.component.section(&s);
+            }
+        }
+    }
+
+    fn raw(&mut self, id: u8, data: &[u8]) {
+        self.flush();
+        self.component.section(&RawSection { id, data });
+    }
+
+    fn alias(&mut self, alias: Alias<'_>) -> u32 {
+        section!(*self, Alias, ComponentAliasSection).alias(alias);
+        match alias {
+            Alias::InstanceExport { kind, .. } => self.bump(kind),
+            Alias::CoreInstanceExport {
+                kind: ExportKind::Func,
+                ..
+            } => next(&mut self.core_funcs),
+            Alias::CoreInstanceExport {
+                kind: ExportKind::Memory,
+                ..
+            } => next(&mut self.core_memories),
+            Alias::CoreInstanceExport { .. } | Alias::Outer { .. } => {
+                unreachable!("the wrapper only aliases functions, memories and import items")
+            }
+        }
+    }
+
+    fn bump(&mut self, kind: ComponentExportKind) -> u32 {
+        match kind {
+            ComponentExportKind::Func => next(&mut self.funcs),
+            ComponentExportKind::Type => next(&mut self.types),
+            ComponentExportKind::Instance => next(&mut self.instances),
+            _ => unreachable!("the wrapper only aliases functions, types and instances"),
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.flush();
+        self.component.finish()
+    }
+}
+
+fn next(n: &mut u32) -> u32 {
+    *n += 1;
+    *n - 1
+}
+
+fn encoding(e: StringEncoding) -> CanonicalOption {
+    match e {
+        StringEncoding::Utf8 => CanonicalOption::UTF8,
+        StringEncoding::Utf16 => CanonicalOption::UTF16,
+        StringEncoding::CompactUtf16 => CanonicalOption::CompactUTF16,
+    }
+}
+
+/// Builds the output component around the fused module `fused`.
+pub struct Emitter<'g, 'a> {
+    input: &'g Input<'a>,
+    graph: &'g Graph<'a>,
+    layout: &'g Layout<'g, 'a>,
+    out: Out,
+    fused_instance: u32,
+    core_aliases: HashMap<(String, bool), u32>,
+    path_aliases: HashMap<(Vec<&'a str>, u32, bool), u32>,
+    defined: HashMap<wasmparser::component_types::ComponentDefinedTypeId, u32>,
+    resources: HashMap<ResourceId, (u32, String)>,
+    resource_aliases: HashMap<ResourceId, u32>,
+    /// Fused-module exports the wrapper needs: name, kind, index.
+    exports: Vec<(String, ExportKind, u32)>,
+}
+
+/// The fused-module exports a wrapper needs, decided before the module is
+/// encoded.
+pub fn needed_exports(
+    graph: &Graph<'_>,
+    layout: &Layout<'_, '_>,
+) -> Result<Vec<(String, ExportKind, u32)>> {
+    let mut out: Vec<(String, ExportKind, u32)> = Vec::new();
+    let mut add = |def: &CoreDef<'_>, kind: ExternalKind, path: &str| -> Result<()> {
+        let idx = layout.resolve(def, kind, path)?;
+        let (k, name) = match kind {
+            ExternalKind::Memory => (ExportKind::Memory, format!("m{idx}")),
+            _ => (ExportKind::Func, format!("f{idx}")),
+        };
+        if !out.iter().any(|(n, _, _)| *n == name) {
+            out.push((name, k, idx));
+        }
+        Ok(())
+    };
+    let opts = |o: &Options<'_>,
+                add: &mut dyn FnMut(&CoreDef<'_>, ExternalKind, &str) -> Result<()>|
+     -> Result<()> {
+        if let Some(m) = &o.memory {
+            add(m, ExternalKind::Memory, "root")?;
+        }
+        for f in [&o.realloc, &o.post_return].into_iter().flatten() {
+            add(f, ExternalKind::Func, "root")?;
+        }
+        Ok(())
+    };
+    for h in &layout.indirect {
+        if let HostLower::Func { options, .. } = &graph.host_lowers[h.index()] {
+            opts(options, &mut add)?;
+        }
+    }
+    let mut stack: Vec<&Item<'_>> = graph.exports.iter().map(|(_, i)| i).collect();
+    while let Some(item) = stack.pop() {
+        match item {
+            Item::Func(Func::Lifted(l)) => {
+                add(&l.func, ExternalKind::Func, "root")?;
+                opts(&l.options, &mut add)?;
+            }
+            Item::Instance(InstanceVal::Bag(items)) => stack.extend(items.iter().map(|(_, i)| i)),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+impl<'g, 'a> Emitter<'g, 'a> {
+    /// Starts a wrapper: the input's import prefix, then the fused module.
+    pub fn new(
+        input: &'g Input<'a>,
+        graph: &'g Graph<'a>,
+        layout: &'g Layout<'g, 'a>,
+        exports: Vec<(String, ExportKind, u32)>,
+    ) -> Self {
+        let c = input.prefix.counts;
+        let mut out = Out {
+            component: Component::new(),
+            pending: Pending::None,
+            funcs: c.funcs,
+            types: c.types,
+            instances: c.instances,
+            core_modules: c.core_modules,
+            core_funcs: 0,
+            core_instances: 0,
+            core_memories: 0,
+        };
+        for (id, data) in &input.prefix.sections {
+            out.raw(*id, data);
+        }
+        let mut resources = HashMap::new();
+        let types = input.types.as_ref();
+        let mut instance_index = 0u32;
+        for d in &input.components[0].defs {
+            match d {
+                Def::Import {
+                    ty: ComponentTypeRef::Instance(_),
+                    instance_ty,
+                    ..
+                } => {
+                    if let Some(id) = instance_ty {
+                        for (name, item) in &types[*id].exports {
+                            if let ComponentEntityType::Type {
+                                created: ComponentAnyTypeId::Resource(r),
+                                ..
+                            } = item.ty
+                            {
+                                resources
+                                    .entry(r.resource())
+                                    .or_insert((instance_index, name.clone()));
+                            }
+                        }
+                    }
+                    instance_index += 1;
+                }
+                Def::Alias(wasmparser::ComponentAlias::InstanceExport {
+                    kind: ComponentExternalKind::Instance,
+                    ..
+                }) => {
+                    instance_index += 1;
+                }
+                _ => {}
+            }
+        }
+        Emitter {
+            input,
+            graph,
+            layout,
+            out,
+            fused_instance: 0,
+            core_aliases: HashMap::new(),
+            path_aliases: HashMap::new(),
+            defined: HashMap::new(),
+            resources,
+            resource_aliases: HashMap::new(),
+            exports,
+        }
+    }
+
+    /// Finishes the wrapper around `fused`.
+    pub fn emit(mut self, fused: &[u8], import_names: &[(String, String)]) -> Result<Vec<u8>> {
+        let module = self.out.core_modules;
+        self.out.raw(ComponentSectionId::CoreModule as u8, fused);
+        self.out.core_modules += 1;
+
+        // Host functions the fused module imports directly.
+        let mut direct = Vec::new();
+        for h in &self.layout.direct {
+            let f = match &self.graph.host_lowers[h.index()] {
+                HostLower::Func { path, options, .. } => {
+                    let func = self.path_alias(path, ComponentExportKind::Func)?;
+                    section!(self.out, Canon, CanonicalFunctionSection)
+                        .lower(func, [encoding(options.string_encoding)]);
+                    next(&mut self.out.core_funcs)
+                }
+                HostLower::ResourceDrop { path } => {
+                    let ty = self.path_alias(path, ComponentExportKind::Type)?;
+                    section!(self.out, Canon, CanonicalFunctionSection).resource_drop(ty);
+                    next(&mut self.out.core_funcs)
+                }
+            };
+            direct.push(f);
+        }
+        let mut args = Vec::new();
+        if !direct.is_empty() {
+            let items: Vec<_> = import_names
+                .iter()
+                .zip(&direct)
+                .map(|((_, field), f)| (field.as_str(), ExportKind::Func, *f))
+                .collect();
+            section!(self.out, CoreInstance, InstanceSection).export_items(items);
+            args.push((
+                HOST_MODULE,
+                ModuleArg::Instance(next(&mut self.out.core_instances)),
+            ));
+        }
+        section!(self.out, CoreInstance, InstanceSection).instantiate(module, args);
+        self.fused_instance = next(&mut self.out.core_instances);
+
+        if self.layout.needs_fixup() {
+            self.fixup()?;
+        }
+
+        let types = self.input.types.as_ref();
+        for (name, item) in &self.graph.exports {
+            let ty = types
+                .component_item_for_export(name)
+                .map(|i| i.ty)
+                .ok_or_else(|| Error::malformed(format!("no type for export `{name}`")))?;
+            let (kind, index) = self.export_item(item, &ty, name)?;
+            section!(self.out, Export, ComponentExportSection).export(*name, kind, index, None);
+            self.out.bump_export(kind);
+        }
+        Ok(self.out.finish())
+    }
+
+    /// Lowers the memory-using host functions now that the fused module's
+    /// memories exist, and stores them into its host table.
+    fn fixup(&mut self) -> Result<()> {
+        let mut lowered = Vec::new();
+        let mut fixup_types = TypeSection::new();
+        let mut fixup_imports = ImportSection::new();
+        fixup_imports.import(
+            "",
+            "table",
+            EntityType::Table(TableType {
+                element_type: RefType::FUNCREF,
+                table64: false,
+                minimum: self.layout.indirect.len() as u64,
+                maximum: Some(self.layout.indirect.len() as u64),
+                shared: false,
+            }),
+        );
+        for (slot, h) in self.layout.indirect.iter().enumerate() {
+            let HostLower::Func { path, options, .. } = &self.graph.host_lowers[h.index()] else {
+                unreachable!("only host functions with memory options are indirect")
+            };
+            let func = self.path_alias(path, ComponentExportKind::Func)?;
+            let mut opts = vec![encoding(options.string_encoding)];
+            if let Some(m) = &options.memory {
+                opts.push(CanonicalOption::Memory(
+                    self.core_alias(m, ExternalKind::Memory)?,
+                ));
+            }
+            if let Some(r) = &options.realloc {
+                opts.push(CanonicalOption::Realloc(
+                    self.core_alias(r, ExternalKind::Func)?,
+                ));
+            }
+            section!(self.out, Canon, CanonicalFunctionSection).lower(func, opts);
+            lowered.push(next(&mut self.out.core_funcs));
+            let sig = self
+                .layout
+                .host_signature(*h)
+                .ok_or_else(|| Error::malformed("host function without a signature"))?;
+            let params: Vec<_> = sig
+                .params()
+                .iter()
+                .map(|v| merge::val_type(*v))
+                .collect::<Result<_>>()?;
+            let results: Vec<_> = sig
+                .results()
+                .iter()
+                .map(|v| merge::val_type(*v))
+                .collect::<Result<_>>()?;
+            fixup_types.ty().function(params, results);
+            fixup_imports.import("", &slot.to_string(), EntityType::Function(slot as u32));
+        }
+        let n = self.layout.indirect.len() as u32;
+        let has_init = self.exports.iter().any(|(name, _, _)| name == merge::INIT);
+        let mut fixup = Module::new();
+        if has_init {
+            fixup_types.ty().function([], []);
+            fixup_imports.import("", "init", EntityType::Function(n));
+        }
+        fixup.section(&fixup_types);
+        fixup.section(&fixup_imports);
+        if has_init {
+            fixup.section(&StartSection { function_index: n });
+        }
+        let mut elems = ElementSection::new();
+        let funcs: Vec<u32> = (0..n).collect();
+        elems.active(
+            Some(0),
+            &wasm_encoder::ConstExpr::i32_const(0),
+            Elements::Functions(funcs.into()),
+        );
+        fixup.section(&elems);
+        let fixup = fixup.finish();
+        let fixup_module = self.out.core_modules;
+        self.out.raw(ComponentSectionId::CoreModule as u8, &fixup);
+        self.out.core_modules += 1;
+
+        let table_alias = Alias::CoreInstanceExport {
+            instance: self.fused_instance,
+            kind: ExportKind::Table,
+            name: merge::HOST_TABLE,
+        };
+        section!(self.out, Alias, ComponentAliasSection).alias(table_alias);
+        let table = 0; // the wrapper's only core table
+        let mut items: Vec<(String, ExportKind, u32)> =
+            vec![("table".into(), ExportKind::Table, table)];
+        for (slot, f) in lowered.iter().enumerate() {
+            items.push((slot.to_string(), ExportKind::Func, *f));
+        }
+        if has_init {
+            let init = self.out.alias(Alias::CoreInstanceExport {
+                instance: self.fused_instance,
+                kind: ExportKind::Func,
+                name: merge::INIT,
+            });
+            items.push(("init".into(), ExportKind::Func, init));
+        }
+        section!(self.out, CoreInstance, InstanceSection)
+            .export_items(items.iter().map(|(n, k, i)| (n.as_str(), *k, *i)));
+        let bag = next(&mut self.out.core_instances);
+        section!(self.out, CoreInstance, InstanceSection)
+            .instantiate(fixup_module, [("", ModuleArg::Instance(bag))]);
+        next(&mut self.out.core_instances);
+        Ok(())
+    }
+
+    fn core_alias(&mut self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<u32> {
+        let idx = self.layout.resolve(def, kind, "root")?;
+        let (name, export_kind) = match kind {
+            ExternalKind::Memory => (format!("m{idx}"), ExportKind::Memory),
+            _ => (format!("f{idx}"), ExportKind::Func),
+        };
+        let key = (name.clone(), kind == ExternalKind::Memory);
+        if let Some(i) = self.core_aliases.get(&key) {
+            return Ok(*i);
+        }
+        let i = self.out.alias(Alias::CoreInstanceExport {
+            instance: self.fused_instance,
+            kind: export_kind,
+            name: &name,
+        });
+        self.core_aliases.insert(key, i);
+        Ok(i)
+    }
+
+    /// The index of an item of the root's imports, aliasing as needed.
+    fn path_alias(&mut self, path: &HostPath<'a>, kind: ComponentExportKind) -> Result<u32> {
+        let Some((last, rest)) = path.names.split_last() else {
+            return Ok(path.root_index);
+        };
+        let mut instance = path.root_index;
+        for (i, name) in rest.iter().enumerate() {
+            let key = (path.names[..=i].to_vec(), path.root_index, false);
+            instance = match self.path_aliases.get(&key) {
+                Some(i) => *i,
+                None => {
+                    let a = self.out.alias(Alias::InstanceExport {
+                        instance,
+                        kind: ComponentExportKind::Instance,
+                        name,
+                    });
+                    self.path_aliases.insert(key, a);
+                    a
+                }
+            };
+        }
+        let key = (
+            path.names.clone(),
+            path.root_index,
+            kind == ComponentExportKind::Type,
+        );
+        if let Some(i) = self.path_aliases.get(&key) {
+            return Ok(*i);
+        }
+        let a = self.out.alias(Alias::InstanceExport {
+            instance,
+            kind,
+            name: last,
+        });
+        self.path_aliases.insert(key, a);
+        Ok(a)
+    }
+
+    fn export_item(
+        &mut self,
+        item: &Item<'a>,
+        ty: &ComponentEntityType,
+        name: &str,
+    ) -> Result<(ComponentExportKind, u32)> {
+        match (item, ty) {
+            (Item::Func(Func::Lifted(l)), ComponentEntityType::Func(fty)) => {
+                let type_index = self.func_type(*fty)?;
+                let core = self.core_alias(&l.func, ExternalKind::Func)?;
+                let mut opts = vec![encoding(l.options.string_encoding)];
+                if let Some(m) = &l.options.memory {
+                    opts.push(CanonicalOption::Memory(
+                        self.core_alias(m, ExternalKind::Memory)?,
+                    ));
+                }
+                if let Some(r) = &l.options.realloc {
+                    opts.push(CanonicalOption::Realloc(
+                        self.core_alias(r, ExternalKind::Func)?,
+                    ));
+                }
+                if let Some(p) = &l.options.post_return {
+                    opts.push(CanonicalOption::PostReturn(
+                        self.core_alias(p, ExternalKind::Func)?,
+                    ));
+                }
+                section!(self.out, Canon, CanonicalFunctionSection).lift(core, type_index, opts);
+                Ok((ComponentExportKind::Func, next(&mut self.out.funcs)))
+            }
+            (Item::Func(Func::Host(path)), _) => Ok((
+                ComponentExportKind::Func,
+                self.path_alias(path, ComponentExportKind::Func)?,
+            )),
+            (Item::Instance(InstanceVal::Host(path)), _) => Ok((
+                ComponentExportKind::Instance,
+                self.path_alias(path, ComponentExportKind::Instance)?,
+            )),
+            (Item::Type(TypeVal::Host(path)), _) => Ok((
+                ComponentExportKind::Type,
+                self.path_alias(path, ComponentExportKind::Type)?,
+            )),
+            (Item::Instance(InstanceVal::Bag(items)), ComponentEntityType::Instance(id)) => {
+                let types = self.input.types.as_ref();
+                let mut fields = Vec::new();
+                for (n, item) in items.iter() {
+                    let Some(t) = types[*id].exports.get(*n).map(|i| i.ty) else {
+                        continue;
+                    };
+                    if let (
+                        Item::Type(TypeVal::Other),
+                        ComponentEntityType::Type {
+                            referenced,
+                            created,
+                        },
+                    ) = (item, &t)
+                    {
+                        // A named type of the interface: define it once and
+                        // export it, so the functions that use it refer to a
+                        // named type, as in the input.
+                        let (ComponentAnyTypeId::Defined(r), ComponentAnyTypeId::Defined(c)) =
+                            (referenced, created)
+                        else {
+                            return Err(Error::unsupported(
+                                "export-type",
+                                format!(
+                                    "exporting the type `{n}` of this kind is not supported yet"
+                                ),
+                            ));
+                        };
+                        let idx = self.val_type(types, &PValType::Type(*r))?;
+                        let ComponentValType::Type(idx) = idx else {
+                            unreachable!("a defined type encodes to a type index")
+                        };
+                        self.defined.insert(*c, idx);
+                        fields.push((*n, ComponentExportKind::Type, idx));
+                        continue;
+                    }
+                    let (kind, index) = self.export_item(item, &t, n)?;
+                    fields.push((*n, kind, index));
+                }
+                section!(self.out, Instance, ComponentInstanceSection).export_items(fields);
+                Ok((ComponentExportKind::Instance, next(&mut self.out.instances)))
+            }
+            _ => Err(Error::unsupported(
+                "export-kind",
+                format!(
+                    "exporting `{name}` of this kind from a fused component is not supported yet"
+                ),
+            )),
+        }
+    }
+
+    fn resource_alias(&mut self, r: ResourceId) -> Result<u32> {
+        if let Some(i) = self.resource_aliases.get(&r) {
+            return Ok(*i);
+        }
+        let (instance, name) = self.resources.get(&r).cloned().ok_or_else(|| {
+            Error::unsupported(
+                "resources",
+                "an exported function uses a resource that is not one of the root's imports",
+            )
+        })?;
+        let i = self.out.alias(Alias::InstanceExport {
+            instance,
+            kind: ComponentExportKind::Type,
+            name: &name,
+        });
+        self.resource_aliases.insert(r, i);
+        Ok(i)
+    }
+
+    fn func_type(&mut self, id: ComponentFuncTypeId) -> Result<u32> {
+        let types = self.input.types.as_ref();
+        let f = &types[id];
+        let mut params = Vec::new();
+        for (n, t) in f.params.iter() {
+            params.push((n.as_str(), self.val_type(types, t)?));
+        }
+        let result = f
+            .result
+            .as_ref()
+            .map(|r| self.val_type(types, r))
+            .transpose()?;
+        let section = section!(self.out, Type, ComponentTypeSection);
+        section.function().params(params).result(result);
+        Ok(next(&mut self.out.types))
+    }
+
+    fn val_type(&mut self, types: TypesRef<'_>, t: &PValType) -> Result<ComponentValType> {
+        match t {
+            PValType::Primitive(p) => Ok(ComponentValType::Primitive(primitive(*p))),
+            PValType::Type(id) => {
+                if let Some(i) = self.defined.get(id) {
+                    return Ok(ComponentValType::Type(*i));
+                }
+                let i = self.defined_type(types, &types[*id])?;
+                self.defined.insert(*id, i);
+                Ok(ComponentValType::Type(i))
+            }
+        }
+    }
+
+    fn defined_type(&mut self, types: TypesRef<'_>, d: &ComponentDefinedType) -> Result<u32> {
+        // Encode the parts first: they must precede the type that uses them.
+        let opt = |s: &mut Self, t: &Option<PValType>| {
+            t.as_ref().map(|t| s.val_type(types, t)).transpose()
+        };
+        let ty = match d {
+            ComponentDefinedType::Primitive(p) => Defined::Primitive(primitive(*p)),
+            ComponentDefinedType::Record(r) => {
+                let mut fields = Vec::new();
+                for (n, t) in r.fields.iter() {
+                    fields.push((n.to_string(), self.val_type(types, t)?));
+                }
+                Defined::Record(fields)
+            }
+            ComponentDefinedType::Variant(v) => {
+                let mut cases = Vec::new();
+                for (n, c) in v.cases.iter() {
+                    cases.push((n.to_string(), opt(self, &c.ty)?));
+                }
+                Defined::Variant(cases)
+            }
+            ComponentDefinedType::List { element, .. } => {
+                Defined::List(self.val_type(types, element)?)
+            }
+            ComponentDefinedType::FixedLengthList {
+                element, length, ..
+            } => Defined::FixedList(self.val_type(types, element)?, *length),
+            ComponentDefinedType::Map { key, value, .. } => {
+                Defined::Map(self.val_type(types, key)?, self.val_type(types, value)?)
+            }
+            ComponentDefinedType::Tuple(t) => {
+                let mut items = Vec::new();
+                for t in t.types.iter() {
+                    items.push(self.val_type(types, t)?);
+                }
+                Defined::Tuple(items)
+            }
+            ComponentDefinedType::Flags(names) => {
+                Defined::Flags(names.iter().map(|n| n.to_string()).collect())
+            }
+            ComponentDefinedType::Enum(names) => {
+                Defined::Enum(names.iter().map(|n| n.to_string()).collect())
+            }
+            ComponentDefinedType::Option { ty, .. } => Defined::Option(self.val_type(types, ty)?),
+            ComponentDefinedType::Result { ok, err, .. } => {
+                Defined::Result(opt(self, ok)?, opt(self, err)?)
+            }
+            ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => {
+                let res = self.resource_alias(r.resource())?;
+                if matches!(d, ComponentDefinedType::Own(_)) {
+                    Defined::Own(res)
+                } else {
+                    Defined::Borrow(res)
+                }
+            }
+            ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
+                return Err(Error::unsupported(
+                    "async",
+                    "futures and streams are not supported yet",
+                ));
+            }
+        };
+        let section = section!(self.out, Type, ComponentTypeSection);
+        let enc = section.defined_type();
+        match ty {
+            Defined::Primitive(p) => enc.primitive(p),
+            Defined::Record(f) => enc.record(f.iter().map(|(n, t)| (n.as_str(), *t))),
+            Defined::Variant(c) => enc.variant(c.iter().map(|(n, t)| (n.as_str(), *t))),
+            Defined::List(t) => enc.list(t),
+            Defined::FixedList(t, n) => enc.fixed_length_list(t, n),
+            Defined::Map(k, v) => enc.map(k, v),
+            Defined::Tuple(t) => enc.tuple(t),
+            Defined::Flags(n) => enc.flags(n.iter().map(String::as_str)),
+            Defined::Enum(n) => enc.enum_type(n.iter().map(String::as_str)),
+            Defined::Option(t) => enc.option(t),
+            Defined::Result(o, e) => enc.result(o, e),
+            Defined::Own(r) => enc.own(r),
+            Defined::Borrow(r) => enc.borrow(r),
+        }
+        Ok(next(&mut self.out.types))
+    }
+}
+
+/// A type whose parts are already encoded.
+enum Defined {
+    Primitive(PrimitiveValType),
+    Record(Vec<(String, ComponentValType)>),
+    Variant(Vec<(String, Option<ComponentValType>)>),
+    List(ComponentValType),
+    FixedList(ComponentValType, u32),
+    Map(ComponentValType, ComponentValType),
+    Tuple(Vec<ComponentValType>),
+    Flags(Vec<String>),
+    Enum(Vec<String>),
+    Option(ComponentValType),
+    Result(Option<ComponentValType>, Option<ComponentValType>),
+    Own(u32),
+    Borrow(u32),
+}
+
+fn primitive(p: wasmparser::PrimitiveValType) -> PrimitiveValType {
+    use wasmparser::PrimitiveValType as P;
+    match p {
+        P::Bool => PrimitiveValType::Bool,
+        P::S8 => PrimitiveValType::S8,
+        P::U8 => PrimitiveValType::U8,
+        P::S16 => PrimitiveValType::S16,
+        P::U16 => PrimitiveValType::U16,
+        P::S32 => PrimitiveValType::S32,
+        P::U32 => PrimitiveValType::U32,
+        P::S64 => PrimitiveValType::S64,
+        P::U64 => PrimitiveValType::U64,
+        P::F32 => PrimitiveValType::F32,
+        P::F64 => PrimitiveValType::F64,
+        P::Char => PrimitiveValType::Char,
+        P::String => PrimitiveValType::String,
+        P::ErrorContext => PrimitiveValType::ErrorContext,
+    }
+}
+
+impl Out {
+    fn bump_export(&mut self, kind: ComponentExportKind) {
+        match kind {
+            ComponentExportKind::Func => self.funcs += 1,
+            ComponentExportKind::Type => self.types += 1,
+            ComponentExportKind::Instance => self.instances += 1,
+            ComponentExportKind::Component
+            | ComponentExportKind::Module
+            | ComponentExportKind::Value => {}
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! One error type for every stage of the fuser.
+//!
+//! Fusing is used inside build pipelines, so a failure must say *what* is
+//! wrong and *where*: the kind (malformed input, an unsupported feature, an
+//! unresolved import, an exceeded limit), the component path inside the
+//! input (`root/component[1]/module[0]`), and the byte offset when the
+//! problem sits at a known place in the input.
+
+use std::fmt;
+
+/// The broad reason a fuse failed; mirrors the WIT `fuse-error` variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Not wasm, not a component, or invalid.
+    Malformed,
+    /// Valid, but uses a feature Solder does not fuse yet.
+    Unsupported,
+    /// An import nobody provides, or a wiring type mismatch.
+    Unresolved,
+    /// The input exceeds one of the documented limits.
+    LimitExceeded,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Unresolved => "unresolved",
+            ErrorKind::LimitExceeded => "limit exceeded",
+        })
+    }
+}
+
+/// A fuse failure: kind, message, component path, byte offset and (for
+/// [`ErrorKind::Unsupported`]) the feature's name.
+#[derive(Debug, thiserror::Error)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    path: String,
+    offset: Option<u64>,
+    feature: Option<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)?;
+        if !self.path.is_empty() {
+            write!(f, " (in {}", self.path)?;
+            if let Some(offset) = self.offset {
+                write!(f, " at byte offset {offset:#x}")?;
+            }
+            f.write_str(")")?;
+        } else if let Some(offset) = self.offset {
+            write!(f, " (at byte offset {offset:#x})")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            path: String::new(),
+            offset: None,
+            feature: None,
+            source: None,
+        }
+    }
+
+    /// Invalid or unreadable input.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Malformed, message)
+    }
+
+    /// A valid input that uses `feature`, which Solder does not fuse.
+    pub fn unsupported(feature: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::Unsupported, message);
+        e.feature = Some(feature.into());
+        e
+    }
+
+    /// An import that nothing provides, or a wiring mismatch.
+    pub fn unresolved(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unresolved, message)
+    }
+
+    /// A documented limit was exceeded.
+    pub fn limit(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::LimitExceeded, message)
+    }
+
+    /// Sets the component path, unless a more precise one is already set.
+    #[must_use]
+    pub fn at_path(mut self, path: &str) -> Self {
+        if self.path.is_empty() {
+            self.path = path.to_string();
+        }
+        self
+    }
+
+    /// Sets the byte offset, unless one is already set.
+    #[must_use]
+    pub fn at_offset(mut self, offset: usize) -> Self {
+        if self.offset.is_none() {
+            self.offset = Some(offset as u64);
+        }
+        self
+    }
+
+    /// Attaches the underlying error.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The one-line description, without path or offset.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The component path, e.g. `root/component[1]`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The byte offset into the input, when known.
+    pub fn offset(&self) -> Option<u64> {
+        self.offset
+    }
+
+    /// The unsupported feature's name, for [`ErrorKind::Unsupported`].
+    pub fn feature(&self) -> Option<&str> {
+        self.feature.as_deref()
+    }
+
+    /// An invalid-input error carrying wasmparser's message and offset.
+    pub(crate) fn from_wasmparser(e: wasmparser::BinaryReaderError, path: &str) -> Self {
+        Error::malformed(e.message().to_string())
+            .at_offset(e.offset())
+            .at_path(path)
+            .with_source(e)
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,761 @@
+//! Static instantiation: running a component's instantiation at fuse time.
+//!
+//! A runtime instantiates a component by walking its definitions in order:
+//! core modules are instantiated with the exports of earlier core instances,
+//! component functions are lifted and lowered, nested components are
+//! instantiated with their arguments. Nothing in that walk depends on
+//! run-time values, so the fuser performs it once, here, and records what it
+//! saw: the flat list of **core instances** in instantiation order, and for
+//! every core import its source — an export of an earlier core instance, an
+//! **adapter** (a lowered function that another component lifted), or a
+//! **host lower** (a function or resource built-in of the root's imports,
+//! which stays an import of the fused component).
+
+use crate::error::{Error, Result};
+use crate::parse::{
+    CanonOptions, ComponentId, Def, Input, ModuleId, ResourceOp, StringEncoding, TypeDef,
+};
+use std::rc::Rc;
+use wasmparser::component_types::ComponentFuncTypeId;
+use wasmparser::{
+    ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentOuterAliasKind,
+    ComponentTypeRef, ExternalKind, Instance, TypeBounds,
+};
+
+/// Limits on what static instantiation may create.
+pub mod limits {
+    /// Most core instances one input may instantiate.
+    pub const MAX_CORE_INSTANCES: usize = 10_000;
+    /// Most component instances one input may instantiate.
+    pub const MAX_COMPONENT_INSTANCES: usize = 10_000;
+}
+
+macro_rules! id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+        impl $name {
+            /// The index as a `usize`, for indexing its table.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+id!(
+    /// A core instance, in instantiation order.
+    CoreInstanceId
+);
+id!(
+    /// A component instance, in instantiation order; 0 is the root.
+    ComponentInstanceId
+);
+id!(
+    /// An adapter: a cross-component call.
+    AdapterId
+);
+id!(
+    /// A host lower: a root import lowered into core code.
+    HostLowerId
+);
+
+/// Where a core item comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreDef<'a> {
+    /// The export `name` of a core instance.
+    Export {
+        /// The instance.
+        instance: CoreInstanceId,
+        /// The export's name.
+        name: &'a str,
+    },
+    /// A generated adapter function.
+    Adapter(AdapterId),
+    /// A lowered root import.
+    Host(HostLowerId),
+}
+
+/// Canonical options with every index resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'a> {
+    /// The memory.
+    pub memory: Option<CoreDef<'a>>,
+    /// `realloc`.
+    pub realloc: Option<CoreDef<'a>>,
+    /// `post-return`.
+    pub post_return: Option<CoreDef<'a>>,
+    /// The string encoding.
+    pub string_encoding: StringEncoding,
+}
+
+/// A path from one of the root's imports to an item of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPath<'a> {
+    /// The root import's index in its index space (as the input numbers it).
+    pub root_index: u32,
+    /// The root import's kind.
+    pub root_kind: ComponentExternalKind,
+    /// The root import's name.
+    pub root_name: &'a str,
+    /// Export names walked from the root import.
+    pub names: Vec<&'a str>,
+}
+
+impl HostPath<'_> {
+    /// A readable form: `wasi:cli/stdout@0.2.0#get-stdout`.
+    pub fn display(&self) -> String {
+        let mut s = self.root_name.to_string();
+        for n in &self.names {
+            s.push('#');
+            s.push_str(n);
+        }
+        s
+    }
+}
+
+/// A lifted function.
+#[derive(Debug)]
+pub struct Lifted<'a> {
+    /// The core function lifted.
+    pub func: CoreDef<'a>,
+    /// The lift's options.
+    pub options: Options<'a>,
+    /// The function type.
+    pub ty: ComponentFuncTypeId,
+    /// The component instance that lifted it.
+    pub instance: ComponentInstanceId,
+}
+
+/// A cross-component call: `callee` lowered into `caller`.
+#[derive(Debug)]
+pub struct Adapter<'a> {
+    /// The calling component instance.
+    pub caller: ComponentInstanceId,
+    /// The lower's options (the caller's memory, realloc, encoding).
+    pub lower: Options<'a>,
+    /// The lowered function type.
+    pub ty: ComponentFuncTypeId,
+    /// The callee.
+    pub callee: Rc<Lifted<'a>>,
+    /// The function's name where known (the last export name seen).
+    pub name: &'a str,
+}
+
+/// A root import used from core code.
+#[derive(Debug)]
+pub enum HostLower<'a> {
+    /// `canon lower` of an imported function.
+    Func {
+        /// The imported function.
+        path: HostPath<'a>,
+        /// The lower's options.
+        options: Options<'a>,
+        /// Its type.
+        ty: ComponentFuncTypeId,
+    },
+    /// `canon resource.drop` of an imported resource type.
+    ResourceDrop {
+        /// The imported resource type.
+        path: HostPath<'a>,
+    },
+}
+
+/// A core instance and where each of its imports comes from.
+#[derive(Debug)]
+pub struct CoreInstance<'a> {
+    /// The module instantiated.
+    pub module: ModuleId,
+    /// One source per module import, in import order.
+    pub imports: Vec<CoreDef<'a>>,
+    /// The component instance it belongs to.
+    pub component: ComponentInstanceId,
+}
+
+/// An item a component-level export can name.
+#[derive(Debug, Clone)]
+pub enum Item<'a> {
+    /// A function.
+    Func(Func<'a>),
+    /// An instance.
+    Instance(InstanceVal<'a>),
+    /// A type.
+    Type(TypeVal<'a>),
+    /// A component (not instantiated).
+    Component(Closure<'a>),
+    /// A core module.
+    Module(ModuleId),
+}
+
+/// A component function value.
+#[derive(Debug, Clone)]
+pub enum Func<'a> {
+    /// Lifted from core code.
+    Lifted(Rc<Lifted<'a>>),
+    /// One of the root's imports.
+    Host(HostPath<'a>),
+}
+
+/// A component instance value.
+#[derive(Debug, Clone)]
+pub enum InstanceVal<'a> {
+    /// One of the root's imports.
+    Host(HostPath<'a>),
+    /// Named items: an instantiated component's exports, or a bag.
+    Bag(Rc<Vec<(&'a str, Item<'a>)>>),
+}
+
+/// A component type value: only resources carry identity here.
+#[derive(Debug, Clone)]
+pub enum TypeVal<'a> {
+    /// A type from the root's imports.
+    Host(HostPath<'a>),
+    /// A resource defined by a component instance.
+    Resource {
+        /// The defining instance.
+        instance: ComponentInstanceId,
+        /// Its index in that instance's type space.
+        index: u32,
+    },
+    /// Another type (structural; the validator knows it).
+    Other,
+}
+
+/// A component definition with the scope it was defined in.
+#[derive(Debug, Clone)]
+pub struct Closure<'a> {
+    def: ComponentId,
+    scope: Rc<Scope<'a>>,
+}
+
+#[derive(Debug)]
+struct Scope<'a> {
+    modules: Vec<ModuleId>,
+    components: Vec<Closure<'a>>,
+    types: Vec<TypeVal<'a>>,
+    parent: Option<Rc<Scope<'a>>>,
+}
+
+#[derive(Debug, Clone)]
+enum CoreInstanceVal<'a> {
+    Instance(CoreInstanceId),
+    Bag(Rc<Vec<(&'a str, CoreDef<'a>)>>),
+}
+
+/// The result of static instantiation.
+#[derive(Debug, Default)]
+pub struct Graph<'a> {
+    /// Path of each component instance.
+    pub component_instances: Vec<String>,
+    /// Core instances in instantiation order.
+    pub core_instances: Vec<CoreInstance<'a>>,
+    /// Cross-component calls.
+    pub adapters: Vec<Adapter<'a>>,
+    /// Root imports lowered into core code.
+    pub host_lowers: Vec<HostLower<'a>>,
+    /// The root's exports.
+    pub exports: Vec<(&'a str, Item<'a>)>,
+}
+
+struct Frame<'a> {
+    id: ComponentInstanceId,
+    path: String,
+    outer: Option<Rc<Scope<'a>>>,
+    args: Vec<(&'a str, Item<'a>)>,
+    core_funcs: Vec<CoreDef<'a>>,
+    core_tables: Vec<CoreDef<'a>>,
+    core_memories: Vec<CoreDef<'a>>,
+    core_globals: Vec<CoreDef<'a>>,
+    core_tags: Vec<CoreDef<'a>>,
+    core_modules: Vec<ModuleId>,
+    core_instances: Vec<CoreInstanceVal<'a>>,
+    funcs: Vec<Func<'a>>,
+    types: Vec<TypeVal<'a>>,
+    instances: Vec<InstanceVal<'a>>,
+    components: Vec<Closure<'a>>,
+    exports: Vec<(&'a str, Item<'a>)>,
+    /// The last name each function was exported or imported under.
+    func_names: Vec<&'a str>,
+}
+
+/// Runs the root component's instantiation.
+pub fn instantiate<'a>(input: &Input<'a>) -> Result<Graph<'a>> {
+    let mut graph = Graph::default();
+    let root = Closure {
+        def: ComponentId(0),
+        scope: Rc::new(Scope {
+            modules: vec![],
+            components: vec![],
+            types: vec![],
+            parent: None,
+        }),
+    };
+    let exports = Instantiator {
+        input,
+        graph: &mut graph,
+    }
+    .run(&root, Vec::new(), None)?;
+    graph.exports = exports;
+    Ok(graph)
+}
+
+struct Instantiator<'g, 'a> {
+    input: &'g Input<'a>,
+    graph: &'g mut Graph<'a>,
+}
+
+fn lookup<'b, 'a, T>(space: &'b [T], index: u32, what: &str) -> Result<&'b T> {
+    space
+        .get(index as usize)
+        .ok_or_else(|| Error::malformed(format!("{what} index {index} out of bounds")))
+}
+
+fn kind_of(item: &Item<'_>) -> ComponentExternalKind {
+    match item {
+        Item::Func(_) => ComponentExternalKind::Func,
+        Item::Instance(_) => ComponentExternalKind::Instance,
+        Item::Type(_) => ComponentExternalKind::Type,
+        Item::Component(_) => ComponentExternalKind::Component,
+        Item::Module(_) => ComponentExternalKind::Module,
+    }
+}
+
+impl<'a> Instantiator<'_, 'a> {
+    fn run(
+        &mut self,
+        closure: &Closure<'a>,
+        args: Vec<(&'a str, Item<'a>)>,
+        parent_path: Option<&str>,
+    ) -> Result<Vec<(&'a str, Item<'a>)>> {
+        if self.graph.component_instances.len() >= limits::MAX_COMPONENT_INSTANCES {
+            return Err(Error::limit(format!(
+                "more than {} component instances",
+                limits::MAX_COMPONENT_INSTANCES
+            )));
+        }
+        let def = &self.input.components[closure.def.0 as usize];
+        let id = ComponentInstanceId(self.graph.component_instances.len() as u32);
+        let path = match parent_path {
+            None => def.path.clone(),
+            Some(_) => format!("{}#{}", def.path, id.0),
+        };
+        self.graph.component_instances.push(path.clone());
+        let mut f = Frame {
+            id,
+            path,
+            outer: parent_path.map(|_| closure.scope.clone()),
+            args,
+            core_funcs: vec![],
+            core_tables: vec![],
+            core_memories: vec![],
+            core_globals: vec![],
+            core_tags: vec![],
+            core_modules: vec![],
+            core_instances: vec![],
+            funcs: vec![],
+            types: vec![],
+            instances: vec![],
+            components: vec![],
+            exports: vec![],
+            func_names: vec![],
+        };
+        let path = f.path.clone();
+        for d in &def.defs {
+            self.def(&mut f, d).map_err(|e| e.at_path(&path))?;
+        }
+        Ok(f.exports)
+    }
+
+    fn options(&self, f: &Frame<'a>, o: &CanonOptions) -> Result<Options<'a>> {
+        let func = |i: u32| lookup(&f.core_funcs, i, "core function").cloned();
+        Ok(Options {
+            memory: o
+                .memory
+                .map(|m| lookup(&f.core_memories, m, "core memory").cloned())
+                .transpose()?,
+            realloc: o.realloc.map(func).transpose()?,
+            post_return: o.post_return.map(func).transpose()?,
+            string_encoding: o.string_encoding,
+        })
+    }
+
+    fn outer_scope(f: &Frame<'a>, count: u32) -> Result<Rc<Scope<'a>>> {
+        let mut scope = f
+            .outer
+            .clone()
+            .ok_or_else(|| Error::malformed("outer alias from the root component"))?;
+        for _ in 1..count {
+            scope = scope
+                .parent
+                .clone()
+                .ok_or_else(|| Error::malformed("outer alias count too large"))?;
+        }
+        Ok(scope)
+    }
+
+    fn push_item(f: &mut Frame<'a>, item: Item<'a>, name: &'a str) {
+        match item {
+            Item::Func(x) => {
+                f.funcs.push(x);
+                f.func_names.push(name);
+            }
+            Item::Instance(x) => f.instances.push(x),
+            Item::Type(x) => f.types.push(x),
+            Item::Component(x) => f.components.push(x),
+            Item::Module(x) => f.core_modules.push(x),
+        }
+    }
+
+    fn item(f: &Frame<'a>, kind: ComponentExternalKind, index: u32) -> Result<Item<'a>> {
+        Ok(match kind {
+            ComponentExternalKind::Func => Item::Func(lookup(&f.funcs, index, "function")?.clone()),
+            ComponentExternalKind::Instance => {
+                Item::Instance(lookup(&f.instances, index, "instance")?.clone())
+            }
+            ComponentExternalKind::Type => Item::Type(lookup(&f.types, index, "type")?.clone()),
+            ComponentExternalKind::Component => {
+                Item::Component(lookup(&f.components, index, "component")?.clone())
+            }
+            ComponentExternalKind::Module => {
+                Item::Module(*lookup(&f.core_modules, index, "core module")?)
+            }
+            ComponentExternalKind::Value => {
+                return Err(Error::unsupported(
+                    "values",
+                    "component values are not supported yet",
+                ));
+            }
+        })
+    }
+
+    fn core_space<'f>(f: &'f mut Frame<'a>, kind: ExternalKind) -> &'f mut Vec<CoreDef<'a>> {
+        match kind {
+            ExternalKind::Func | ExternalKind::FuncExact => &mut f.core_funcs,
+            ExternalKind::Table => &mut f.core_tables,
+            ExternalKind::Memory => &mut f.core_memories,
+            ExternalKind::Global => &mut f.core_globals,
+            ExternalKind::Tag => &mut f.core_tags,
+        }
+    }
+
+    fn def(&mut self, f: &mut Frame<'a>, d: &Def<'a>) -> Result<()> {
+        match d {
+            Def::CoreModule(id) => f.core_modules.push(*id),
+            Def::CoreType => {}
+            Def::Component(id) => {
+                let scope = Rc::new(Scope {
+                    modules: f.core_modules.clone(),
+                    components: f.components.clone(),
+                    types: f.types.clone(),
+                    parent: f.outer.clone(),
+                });
+                f.components.push(Closure { def: *id, scope });
+            }
+            Def::CoreInstance(Instance::Instantiate { module_index, args }) => {
+                let module = *lookup(&f.core_modules, *module_index, "core module")?;
+                let m = &self.input.modules[module.0 as usize];
+                let mut imports = Vec::with_capacity(m.imports.len());
+                for import in &m.imports {
+                    let arg = args
+                        .iter()
+                        .find(|a| a.name == import.module)
+                        .ok_or_else(|| {
+                            Error::unresolved(format!(
+                                "core import module `{}` of {} is not provided",
+                                import.module, m.path
+                            ))
+                        })?;
+                    let inst = lookup(&f.core_instances, arg.index, "core instance")?;
+                    imports.push(match inst {
+                        CoreInstanceVal::Instance(i) => CoreDef::Export {
+                            instance: *i,
+                            name: import.name,
+                        },
+                        CoreInstanceVal::Bag(items) => items
+                            .iter()
+                            .find(|(n, _)| *n == import.name)
+                            .map(|(_, d)| d.clone())
+                            .ok_or_else(|| {
+                                Error::unresolved(format!(
+                                    "core import `{}`::`{}` of {} is not provided",
+                                    import.module, import.name, m.path
+                                ))
+                            })?,
+                    });
+                }
+                if self.graph.core_instances.len() >= limits::MAX_CORE_INSTANCES {
+                    return Err(Error::limit(format!(
+                        "more than {} core instances",
+                        limits::MAX_CORE_INSTANCES
+                    )));
+                }
+                let id = CoreInstanceId(self.graph.core_instances.len() as u32);
+                self.graph.core_instances.push(CoreInstance {
+                    module,
+                    imports,
+                    component: f.id,
+                });
+                f.core_instances.push(CoreInstanceVal::Instance(id));
+            }
+            Def::CoreInstance(Instance::FromExports(exports)) => {
+                let mut items = Vec::with_capacity(exports.len());
+                for e in exports.iter() {
+                    let space = Self::core_space(f, e.kind);
+                    items.push((e.name, lookup(space, e.index, "core item")?.clone()));
+                }
+                f.core_instances.push(CoreInstanceVal::Bag(Rc::new(items)));
+            }
+            Def::Instance(ComponentInstance::Instantiate {
+                component_index,
+                args,
+            }) => {
+                let closure = lookup(&f.components, *component_index, "component")?.clone();
+                let mut items = Vec::with_capacity(args.len());
+                for a in args.iter() {
+                    items.push((a.name, Self::item(f, a.kind, a.index)?));
+                }
+                let exports = self.run(&closure, items, Some(&f.path))?;
+                f.instances.push(InstanceVal::Bag(Rc::new(exports)));
+            }
+            Def::Instance(ComponentInstance::FromExports(exports)) => {
+                let mut items = Vec::with_capacity(exports.len());
+                for e in exports.iter() {
+                    items.push((e.name.name, Self::item(f, e.kind, e.index)?));
+                }
+                f.instances.push(InstanceVal::Bag(Rc::new(items)));
+            }
+            Def::Alias(a) => self.alias(f, a)?,
+            Def::Type(TypeDef::Resource) => {
+                let index = f.types.len() as u32;
+                f.types.push(TypeVal::Resource {
+                    instance: f.id,
+                    index,
+                });
+            }
+            Def::Type(TypeDef::Other) => f.types.push(TypeVal::Other),
+            Def::Lift {
+                core_func,
+                options,
+                ty,
+            } => {
+                let lifted = Lifted {
+                    func: lookup(&f.core_funcs, *core_func, "core function")?.clone(),
+                    options: self.options(f, options)?,
+                    ty: *ty,
+                    instance: f.id,
+                };
+                f.funcs.push(Func::Lifted(Rc::new(lifted)));
+                f.func_names.push("");
+            }
+            Def::Lower { func, options, ty } => {
+                let lower = self.options(f, options)?;
+                let name = f.func_names.get(*func as usize).copied().unwrap_or("");
+                let def = match lookup(&f.funcs, *func, "function")?.clone() {
+                    Func::Lifted(callee) => {
+                        let id = AdapterId(self.graph.adapters.len() as u32);
+                        self.graph.adapters.push(Adapter {
+                            caller: f.id,
+                            lower,
+                            ty: *ty,
+                            callee,
+                            name,
+                        });
+                        CoreDef::Adapter(id)
+                    }
+                    Func::Host(path) => {
+                        let id = HostLowerId(self.graph.host_lowers.len() as u32);
+                        self.graph.host_lowers.push(HostLower::Func {
+                            path,
+                            options: lower,
+                            ty: *ty,
+                        });
+                        CoreDef::Host(id)
+                    }
+                };
+                f.core_funcs.push(def);
+            }
+            Def::Resource { op, resource } => {
+                let ty = lookup(&f.types, *resource, "type")?.clone();
+                let def = match (op, ty) {
+                    (ResourceOp::Drop, TypeVal::Host(path)) => {
+                        let id = HostLowerId(self.graph.host_lowers.len() as u32);
+                        self.graph
+                            .host_lowers
+                            .push(HostLower::ResourceDrop { path });
+                        CoreDef::Host(id)
+                    }
+                    (op, _) => {
+                        return Err(Error::unsupported(
+                            "resources",
+                            format!(
+                                "`resource.{}` of a resource defined inside the composition is not supported yet",
+                                match op {
+                                    ResourceOp::New => "new",
+                                    ResourceOp::Rep => "rep",
+                                    ResourceOp::Drop => "drop",
+                                }
+                            ),
+                        ));
+                    }
+                };
+                f.core_funcs.push(def);
+            }
+            Def::Import { name, ty, .. } => self.import(f, name, *ty)?,
+            Def::Export { name, kind, index } => {
+                let item = Self::item(f, *kind, *index)?;
+                Self::push_item(f, item.clone(), name);
+                f.exports.push((name, item));
+            }
+        }
+        Ok(())
+    }
+
+    fn import(&mut self, f: &mut Frame<'a>, name: &'a str, ty: ComponentTypeRef) -> Result<()> {
+        let kind = match ty {
+            ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
+            ComponentTypeRef::Instance(_) => ComponentExternalKind::Instance,
+            ComponentTypeRef::Type(_) => ComponentExternalKind::Type,
+            ComponentTypeRef::Component(_) => ComponentExternalKind::Component,
+            ComponentTypeRef::Module(_) => ComponentExternalKind::Module,
+            ComponentTypeRef::Value(_) => ComponentExternalKind::Value,
+        };
+        if let ComponentTypeRef::Type(TypeBounds::Eq(i)) = ty {
+            let t = lookup(&f.types, i, "type")?.clone();
+            f.types.push(t);
+            return Ok(());
+        }
+        if f.outer.is_none() {
+            // The root: imports come from the host.
+            let root_index = match kind {
+                ComponentExternalKind::Func => f.funcs.len(),
+                ComponentExternalKind::Instance => f.instances.len(),
+                ComponentExternalKind::Type => f.types.len(),
+                _ => {
+                    return Err(Error::unsupported(
+                        "import-kind",
+                        format!("importing a {} (`{name}`) is not supported", kind.desc()),
+                    ));
+                }
+            } as u32;
+            let path = HostPath {
+                root_index,
+                root_kind: kind,
+                root_name: name,
+                names: vec![],
+            };
+            let item = match kind {
+                ComponentExternalKind::Func => Item::Func(Func::Host(path)),
+                ComponentExternalKind::Instance => Item::Instance(InstanceVal::Host(path)),
+                _ => Item::Type(TypeVal::Host(path)),
+            };
+            Self::push_item(f, item, name);
+            return Ok(());
+        }
+        let item = f
+            .args
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, i)| i.clone())
+            .ok_or_else(|| Error::unresolved(format!("import `{name}` is not provided")))?;
+        if kind_of(&item) != kind {
+            return Err(Error::unresolved(format!(
+                "import `{name}` expects a {}, got a {}",
+                kind.desc(),
+                kind_of(&item).desc()
+            )));
+        }
+        Self::push_item(f, item, name);
+        Ok(())
+    }
+
+    fn alias(&mut self, f: &mut Frame<'a>, a: &ComponentAlias<'a>) -> Result<()> {
+        match *a {
+            ComponentAlias::CoreInstanceExport {
+                kind,
+                instance_index,
+                name,
+            } => {
+                let def = match lookup(&f.core_instances, instance_index, "core instance")? {
+                    CoreInstanceVal::Instance(i) => CoreDef::Export { instance: *i, name },
+                    CoreInstanceVal::Bag(items) => items
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, d)| d.clone())
+                        .ok_or_else(|| Error::malformed(format!("core export `{name}` missing")))?,
+                };
+                Self::core_space(f, kind).push(def);
+            }
+            ComponentAlias::InstanceExport {
+                kind,
+                instance_index,
+                name,
+            } => {
+                let item = match lookup(&f.instances, instance_index, "instance")? {
+                    InstanceVal::Host(path) => {
+                        let mut path = path.clone();
+                        path.names.push(name);
+                        match kind {
+                            ComponentExternalKind::Func => Item::Func(Func::Host(path)),
+                            ComponentExternalKind::Instance => {
+                                Item::Instance(InstanceVal::Host(path))
+                            }
+                            ComponentExternalKind::Type => Item::Type(TypeVal::Host(path)),
+                            _ => {
+                                return Err(Error::unsupported(
+                                    "import-kind",
+                                    format!(
+                                        "an imported {} (`{name}`) is not supported",
+                                        kind.desc()
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    InstanceVal::Bag(items) => items
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, i)| i.clone())
+                        .ok_or_else(|| Error::malformed(format!("export `{name}` missing")))?,
+                };
+                Self::push_item(f, item, name);
+            }
+            ComponentAlias::Outer { kind, count, index } => {
+                if count == 0 {
+                    match kind {
+                        ComponentOuterAliasKind::CoreModule => {
+                            let m = *lookup(&f.core_modules, index, "core module")?;
+                            f.core_modules.push(m);
+                        }
+                        ComponentOuterAliasKind::Component => {
+                            let c = lookup(&f.components, index, "component")?.clone();
+                            f.components.push(c);
+                        }
+                        ComponentOuterAliasKind::Type => {
+                            let t = lookup(&f.types, index, "type")?.clone();
+                            f.types.push(t);
+                        }
+                        ComponentOuterAliasKind::CoreType => {}
+                    }
+                    return Ok(());
+                }
+                let scope = Self::outer_scope(f, count)?;
+                match kind {
+                    ComponentOuterAliasKind::CoreModule => {
+                        f.core_modules
+                            .push(*lookup(&scope.modules, index, "core module")?);
+                    }
+                    ComponentOuterAliasKind::Component => {
+                        f.components
+                            .push(lookup(&scope.components, index, "component")?.clone());
+                    }
+                    ComponentOuterAliasKind::Type => {
+                        f.types.push(lookup(&scope.types, index, "type")?.clone());
+                    }
+                    ComponentOuterAliasKind::CoreType => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,624 @@
+//! One core module from many: the merged index spaces of every core
+//! instance, plus the generated functions (adapters, host trampolines, the
+//! start sequence).
+//!
+//! Each core instance keeps its own functions, tables, memories, globals and
+//! tags; its imports are bound to whatever static instantiation found for
+//! them. Code is re-indexed with `wasm_encoder::reencode`, overriding only
+//! the index hooks, so every instruction (SIMD, atomics, GC, exceptions, ...)
+//! passes through untouched.
+//!
+//! Host functions lowered with a `memory` or `realloc` option need the fused
+//! module's own memory, which does not exist before the module is
+//! instantiated. In component output they are therefore called through a
+//! table of the fused module (`call_indirect` from a small trampoline), and
+//! the wrapper fills the table after instantiation; in core-module output
+//! they are plain imports.
+
+use crate::adapter;
+use crate::error::{Error, Result};
+use crate::instantiate::{CoreDef, Graph, HostLower, HostLowerId};
+use crate::parse::{Input, ModuleDef};
+use std::collections::HashMap;
+use wasm_encoder::reencode::Reencode;
+use wasm_encoder::{
+    CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
+    ExportSection, Function, FunctionSection, GlobalSection, ImportSection, Instruction as I,
+    MemorySection, Module, RefType, StartSection, TableSection, TableType, TagSection, TypeSection,
+};
+use wasmparser::{ExternalKind, FuncType, TypeRef};
+
+/// How calls to the host leave the fused module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostCalls {
+    /// Every host function is a plain import (core-module output).
+    Direct,
+    /// Host functions that need the module's memory go through a table.
+    Indirect,
+}
+
+/// Name of the exported table of host functions.
+pub const HOST_TABLE: &str = "$host";
+/// Name of the exported start sequence, when the wrapper must call it.
+pub const INIT: &str = "$init";
+
+/// Fused indices of one core instance's items, module index to fused index.
+#[derive(Default)]
+struct InstanceMap {
+    types: u32,
+    funcs: Vec<u32>,
+    tables: Vec<u32>,
+    memories: Vec<u32>,
+    globals: Vec<u32>,
+    tags: Vec<u32>,
+    data: u32,
+    elements: u32,
+}
+
+/// The layout of the fused module, computed before anything is encoded.
+pub struct Layout<'g, 'a> {
+    input: &'g Input<'a>,
+    graph: &'g Graph<'a>,
+    maps: Vec<InstanceMap>,
+    /// Host lowers that are plain imports, in import order.
+    pub direct: Vec<HostLowerId>,
+    /// Host lowers called through the table, in slot order.
+    pub indirect: Vec<HostLowerId>,
+    host_index: HashMap<HostLowerId, u32>,
+    host_sig: HashMap<HostLowerId, FuncType>,
+    adapter_sig: Vec<Option<FuncType>>,
+    adapter_base: u32,
+    trampoline_base: u32,
+    init: Option<u32>,
+    starts: Vec<u32>,
+    counts: [u32; 5],
+}
+
+fn kind_index(kind: ExternalKind) -> usize {
+    match kind {
+        ExternalKind::Func | ExternalKind::FuncExact => 0,
+        ExternalKind::Table => 1,
+        ExternalKind::Memory => 2,
+        ExternalKind::Global => 3,
+        ExternalKind::Tag => 4,
+    }
+}
+
+fn kind_name(kind: ExternalKind) -> &'static str {
+    ["function", "table", "memory", "global", "tag"][kind_index(kind)]
+}
+
+/// Converts a core value type for wasm-encoder.
+pub(crate) fn val_type(v: wasmparser::ValType) -> Result<wasm_encoder::ValType> {
+    wasm_encoder::ValType::try_from(v).map_err(|e| Error::malformed(format!("value type: {e:?}")))
+}
+
+fn import_kind(ty: &TypeRef) -> ExternalKind {
+    match ty {
+        TypeRef::Func(_) | TypeRef::FuncExact(_) => ExternalKind::Func,
+        TypeRef::Table(_) => ExternalKind::Table,
+        TypeRef::Memory(_) => ExternalKind::Memory,
+        TypeRef::Global(_) => ExternalKind::Global,
+        TypeRef::Tag(_) => ExternalKind::Tag,
+    }
+}
+
+fn needs_memory(h: &HostLower<'_>) -> bool {
+    match h {
+        HostLower::Func { options, .. } => options.memory.is_some() || options.realloc.is_some(),
+        HostLower::ResourceDrop { .. } => false,
+    }
+}
+
+impl<'g, 'a> Layout<'g, 'a> {
+    /// Assigns every fused index.
+    pub fn new(input: &'g Input<'a>, graph: &'g Graph<'a>, mode: HostCalls) -> Result<Self> {
+        let mut l = Layout {
+            input,
+            graph,
+            maps: Vec::with_capacity(graph.core_instances.len()),
+            direct: Vec::new(),
+            indirect: Vec::new(),
+            host_index: HashMap::new(),
+            host_sig: HashMap::new(),
+            adapter_sig: vec![None; graph.adapters.len()],
+            adapter_base: 0,
+            trampoline_base: 0,
+            init: None,
+            starts: Vec::new(),
+            counts: [0; 5],
+        };
+        // Host lowers that core code imports, and the signature it imports
+        // them at. Adapters likewise.
+        for inst in &graph.core_instances {
+            let m = &input.modules[inst.module.0 as usize];
+            for (import, def) in m.imports.iter().zip(&inst.imports) {
+                let sig = match import.ty {
+                    TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                        m.func_types.get(t as usize).cloned().flatten()
+                    }
+                    _ => None,
+                };
+                match (def, sig) {
+                    (CoreDef::Host(h), Some(sig)) => {
+                        if !l.host_sig.contains_key(h) {
+                            l.host_sig.insert(*h, sig);
+                            let host = &graph.host_lowers[h.0 as usize];
+                            if mode == HostCalls::Indirect && needs_memory(host) {
+                                l.indirect.push(*h);
+                            } else {
+                                l.host_index.insert(*h, l.direct.len() as u32);
+                                l.direct.push(*h);
+                            }
+                        }
+                    }
+                    (CoreDef::Adapter(a), Some(sig)) => l.adapter_sig[a.0 as usize] = Some(sig),
+                    (CoreDef::Host(_) | CoreDef::Adapter(_), None) => {
+                        return Err(Error::unresolved(format!(
+                            "{} imports a lowered function `{}`::`{}` as a non-function",
+                            m.path, import.module, import.name
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Function index space: direct host imports, trampolines into the
+        // host table, adapters, every instance's functions, the start
+        // sequence.
+        l.counts[0] = l.direct.len() as u32;
+        l.trampoline_base = l.counts[0];
+        l.counts[0] += l.indirect.len() as u32;
+        for (slot, h) in l.indirect.iter().enumerate() {
+            l.host_index.insert(*h, l.trampoline_base + slot as u32);
+        }
+        l.adapter_base = l.counts[0];
+        l.counts[0] += graph.adapters.len() as u32;
+        let mut types = 0u32;
+        let (mut data, mut elements) = (0u32, 0u32);
+        for i in 0..graph.core_instances.len() {
+            let inst = &graph.core_instances[i];
+            let m = &input.modules[inst.module.0 as usize];
+            let mut map = InstanceMap {
+                types,
+                data,
+                elements,
+                ..Default::default()
+            };
+            for (import, def) in m.imports.iter().zip(&inst.imports) {
+                let kind = import_kind(&import.ty);
+                let idx = l.resolve(def, kind, &m.path)?;
+                map.space(kind).push(idx);
+            }
+            let defined = [
+                m.functions.len() as u32,
+                m.table_count,
+                m.memories.len() as u32,
+                m.global_count,
+                m.tags.len() as u32,
+            ];
+            for (k, n) in defined.into_iter().enumerate() {
+                let space = match k {
+                    0 => &mut map.funcs,
+                    1 => &mut map.tables,
+                    2 => &mut map.memories,
+                    3 => &mut map.globals,
+                    _ => &mut map.tags,
+                };
+                space.extend(l.counts[k]..l.counts[k] + n);
+                l.counts[k] += n;
+            }
+            if let Some(s) = m.start {
+                l.starts.push(map.funcs[s as usize]);
+            }
+            types += m.type_count;
+            data += m.data_count;
+            elements += m.element_count;
+            l.maps.push(map);
+        }
+        if !l.starts.is_empty() {
+            l.init = Some(l.counts[0]);
+            l.counts[0] += 1;
+        }
+        Ok(l)
+    }
+
+    /// The fused index of a core item.
+    pub fn resolve(&self, def: &CoreDef<'a>, kind: ExternalKind, path: &str) -> Result<u32> {
+        match def {
+            CoreDef::Export { instance, name } => {
+                let inst = &self.graph.core_instances[instance.index()];
+                let m = &self.input.modules[inst.module.0 as usize];
+                let (k, idx) = m.export(name).ok_or_else(|| {
+                    Error::unresolved(format!("{} has no export `{name}`", m.path)).at_path(path)
+                })?;
+                if kind_index(k) != kind_index(kind) {
+                    return Err(Error::unresolved(format!(
+                        "export `{name}` of {} is a {}, expected a {}",
+                        m.path,
+                        kind_name(k),
+                        kind_name(kind)
+                    ))
+                    .at_path(path));
+                }
+                let map = self.maps.get(instance.index()).ok_or_else(|| {
+                    Error::malformed("a core instance uses one instantiated after it")
+                })?;
+                map.get(kind, idx)
+            }
+            CoreDef::Adapter(a) if kind_index(kind) == 0 => Ok(self.adapter_base + a.0),
+            CoreDef::Host(h) if kind_index(kind) == 0 => self
+                .host_index
+                .get(h)
+                .copied()
+                .ok_or_else(|| Error::unresolved("a host function is used but never imported")),
+            _ => Err(Error::unresolved(format!(
+                "a lowered function is used as a {}",
+                kind_name(kind)
+            ))
+            .at_path(path)),
+        }
+    }
+
+    /// Whether the wrapper must fill the host table and call the start
+    /// sequence itself.
+    pub fn needs_fixup(&self) -> bool {
+        !self.indirect.is_empty()
+    }
+
+    /// Functions in the fused module.
+    pub fn function_count(&self) -> u32 {
+        self.counts[0]
+    }
+
+    /// Memories in the fused module.
+    pub fn memory_count(&self) -> u32 {
+        self.counts[2]
+    }
+
+    /// Functions contributed by one core instance.
+    pub fn instance_functions(&self, i: usize) -> u32 {
+        let inst = &self.graph.core_instances[i];
+        self.input.modules[inst.module.0 as usize].functions.len() as u32
+    }
+
+    /// The core signature a host lower is imported at.
+    pub fn host_signature(&self, h: HostLowerId) -> Option<&FuncType> {
+        self.host_sig.get(&h)
+    }
+
+    /// Encodes the fused module with `exports` added.
+    pub fn encode(
+        &self,
+        exports: &[(String, ExportKind, u32)],
+        import_names: &[(String, String)],
+    ) -> Result<Vec<u8>> {
+        let types = self.input.types.as_ref();
+        let mut extra_types: Vec<FuncType> = Vec::new();
+        let base_types: u32 = self
+            .graph
+            .core_instances
+            .iter()
+            .map(|i| self.input.modules[i.module.0 as usize].type_count)
+            .sum();
+        let mut type_of = |sig: &FuncType| -> u32 {
+            let pos = extra_types
+                .iter()
+                .position(|t| t == sig)
+                .unwrap_or_else(|| {
+                    extra_types.push(sig.clone());
+                    extra_types.len() - 1
+                });
+            base_types + pos as u32
+        };
+
+        let mut imports = ImportSection::new();
+        for (h, (module, field)) in self.direct.iter().zip(import_names) {
+            let sig = &self.host_sig[h];
+            imports.import(module, field, EntityType::Function(type_of(sig)));
+        }
+
+        let mut functions = FunctionSection::new();
+        let mut tables = TableSection::new();
+        let mut memories = MemorySection::new();
+        let mut globals = GlobalSection::new();
+        let mut tags = TagSection::new();
+        let mut elements = ElementSection::new();
+        let mut code = CodeSection::new();
+        let mut data = DataSection::new();
+        let mut type_section = TypeSection::new();
+        let mut data_count = 0;
+
+        // Trampolines into the host table.
+        let host_table = self.counts[1];
+        for (slot, h) in self.indirect.iter().enumerate() {
+            let sig = &self.host_sig[h];
+            let ty = type_of(sig);
+            functions.function(ty);
+            let mut f = Function::new([]);
+            for p in 0..sig.params().len() as u32 {
+                f.instruction(&I::LocalGet(p));
+            }
+            f.instruction(&I::I32Const(slot as i32));
+            f.instruction(&I::CallIndirect {
+                type_index: ty,
+                table_index: host_table,
+            });
+            f.instruction(&I::End);
+            code.function(&f);
+        }
+
+        // Adapters.
+        for (a, adapter) in self.graph.adapters.iter().enumerate() {
+            let sig = match &self.adapter_sig[a] {
+                Some(s) => s.clone(),
+                None => {
+                    let s = crate::abi::flatten_func(types, adapter.ty);
+                    FuncType::new(s.params, s.results)
+                }
+            };
+            functions.function(type_of(&sig));
+            let path = &self.graph.component_instances[adapter.caller.index()];
+            let callee = self.resolve(&adapter.callee.func, ExternalKind::Func, path)?;
+            let post_return = adapter
+                .callee
+                .options
+                .post_return
+                .as_ref()
+                .map(|p| self.resolve(p, ExternalKind::Func, path))
+                .transpose()?;
+            code.function(&adapter::generate(
+                types,
+                adapter,
+                &adapter::Targets {
+                    callee,
+                    post_return,
+                },
+            ));
+        }
+
+        for (i, inst) in self.graph.core_instances.iter().enumerate() {
+            let m = &self.input.modules[inst.module.0 as usize];
+            let mut r = Remap { map: &self.maps[i] };
+            self.encode_instance(
+                m,
+                &mut r,
+                &mut type_section,
+                &mut functions,
+                &mut tables,
+                &mut memories,
+                &mut globals,
+                &mut tags,
+                &mut elements,
+                &mut code,
+                &mut data,
+            )
+            .map_err(|e| e.at_path(&m.path).at_offset(m.offset))?;
+            data_count += m.data_count;
+        }
+
+        if !self.indirect.is_empty() {
+            let n = self.indirect.len() as u64;
+            tables.table(TableType {
+                element_type: RefType::FUNCREF,
+                table64: false,
+                minimum: n,
+                maximum: Some(n),
+                shared: false,
+            });
+        }
+
+        // The start sequence: every original start function, in order.
+        let mut start = None;
+        if let Some(init) = self.init {
+            functions.function(type_of(&FuncType::new([], [])));
+            let mut f = Function::new([]);
+            for s in &self.starts {
+                f.instruction(&I::Call(*s));
+            }
+            f.instruction(&I::End);
+            code.function(&f);
+            if !self.needs_fixup() {
+                start = Some(init);
+            }
+        }
+
+        for t in &extra_types {
+            let params: Vec<_> = t
+                .params()
+                .iter()
+                .map(|v| val_type(*v))
+                .collect::<Result<_>>()?;
+            let results: Vec<_> = t
+                .results()
+                .iter()
+                .map(|v| val_type(*v))
+                .collect::<Result<_>>()?;
+            type_section.ty().function(params, results);
+        }
+
+        let mut export_section = ExportSection::new();
+        for (name, kind, index) in exports {
+            export_section.export(name, *kind, *index);
+        }
+        if self.needs_fixup() {
+            export_section.export(HOST_TABLE, ExportKind::Table, host_table);
+            if let Some(init) = self.init {
+                export_section.export(INIT, ExportKind::Func, init);
+            }
+        }
+
+        let mut module = Module::new();
+        module.section(&type_section);
+        if !imports.is_empty() {
+            module.section(&imports);
+        }
+        module.section(&functions);
+        module.section(&tables);
+        module.section(&memories);
+        if !tags.is_empty() {
+            module.section(&tags);
+        }
+        module.section(&globals);
+        module.section(&export_section);
+        if let Some(s) = start {
+            module.section(&StartSection { function_index: s });
+        }
+        if !elements.is_empty() {
+            module.section(&elements);
+        }
+        if data_count > 0 {
+            module.section(&DataCountSection { count: data_count });
+        }
+        module.section(&code);
+        if !data.is_empty() {
+            module.section(&data);
+        }
+        Ok(module.finish())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn encode_instance(
+        &self,
+        m: &ModuleDef<'a>,
+        r: &mut Remap<'_>,
+        type_section: &mut TypeSection,
+        functions: &mut FunctionSection,
+        tables: &mut TableSection,
+        memories: &mut MemorySection,
+        globals: &mut GlobalSection,
+        tags: &mut TagSection,
+        elements: &mut ElementSection,
+        code: &mut CodeSection,
+        data: &mut DataSection,
+    ) -> Result<()> {
+        let err = |e: wasmparser::BinaryReaderError| {
+            Error::malformed(e.message().to_string()).at_offset(e.offset())
+        };
+        if let Some(s) = &m.types {
+            for group in s.clone() {
+                r.parse_recursive_type_group(type_section.ty(), group.map_err(err)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        for ty in &m.functions {
+            functions.function(r.type_index(*ty).map_err(reencode_error)?);
+        }
+        if let Some(s) = &m.tables {
+            for t in s.clone() {
+                r.parse_table(tables, t.map_err(err)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        for mem in &m.memories {
+            memories.memory(r.memory_type(*mem).map_err(reencode_error)?);
+        }
+        for tag in &m.tags {
+            tags.tag(r.tag_type(*tag).map_err(reencode_error)?);
+        }
+        if let Some(s) = &m.globals {
+            for g in s.clone() {
+                r.parse_global(globals, g.map_err(err)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        if let Some(s) = &m.elements {
+            for e in s.clone() {
+                r.parse_element(elements, e.map_err(err)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        for body in &m.code {
+            r.parse_function_body(code, body.clone())
+                .map_err(reencode_error)?;
+        }
+        if let Some(s) = &m.data {
+            for d in s.clone() {
+                r.parse_data(data, d.map_err(err)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl InstanceMap {
+    fn space(&mut self, kind: ExternalKind) -> &mut Vec<u32> {
+        match kind_index(kind) {
+            0 => &mut self.funcs,
+            1 => &mut self.tables,
+            2 => &mut self.memories,
+            3 => &mut self.globals,
+            _ => &mut self.tags,
+        }
+    }
+
+    fn get(&self, kind: ExternalKind, idx: u32) -> Result<u32> {
+        let space = match kind_index(kind) {
+            0 => &self.funcs,
+            1 => &self.tables,
+            2 => &self.memories,
+            3 => &self.globals,
+            _ => &self.tags,
+        };
+        space.get(idx as usize).copied().ok_or_else(|| {
+            Error::malformed(format!("{} index {idx} out of bounds", kind_name(kind)))
+        })
+    }
+}
+
+/// Re-indexes one core instance's items into the fused module.
+struct Remap<'m> {
+    map: &'m InstanceMap,
+}
+
+fn reencode_error(e: wasm_encoder::reencode::Error<Error>) -> Error {
+    match e {
+        wasm_encoder::reencode::Error::UserError(e) => e,
+        wasm_encoder::reencode::Error::ParseError(e) => {
+            Error::malformed(e.message().to_string()).at_offset(e.offset())
+        }
+        other => Error::malformed(other.to_string()),
+    }
+}
+
+type RResult = Result<u32, wasm_encoder::reencode::Error<Error>>;
+
+impl Remap<'_> {
+    fn pick(space: &[u32], i: u32, what: &str) -> RResult {
+        space.get(i as usize).copied().ok_or_else(|| {
+            wasm_encoder::reencode::Error::UserError(Error::malformed(format!(
+                "{what} index {i} out of bounds"
+            )))
+        })
+    }
+}
+
+impl Reencode for Remap<'_> {
+    type Error = Error;
+
+    fn type_index(&mut self, ty: u32) -> RResult {
+        Ok(self.map.types + ty)
+    }
+    fn function_index(&mut self, func: u32) -> RResult {
+        Self::pick(&self.map.funcs, func, "function")
+    }
+    fn table_index(&mut self, table: u32) -> RResult {
+        Self::pick(&self.map.tables, table, "table")
+    }
+    fn memory_index(&mut self, memory: u32) -> RResult {
+        Self::pick(&self.map.memories, memory, "memory")
+    }
+    fn global_index(&mut self, global: u32) -> RResult {
+        Self::pick(&self.map.globals, global, "global")
+    }
+    fn tag_index(&mut self, tag: u32) -> RResult {
+        Self::pick(&self.map.tags, tag, "tag")
+    }
+    fn data_index(&mut self, data: u32) -> RResult {
+        Ok(self.map.data + data)
+    }
+    fn element_index(&mut self, element: u32) -> RResult {
+        Ok(self.map.elements + element)
+    }
+}

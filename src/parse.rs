@@ -1,0 +1,842 @@
+//! Reading a component into a tree that borrows from the input bytes.
+//!
+//! One pass over the input drives `wasmparser::Validator` and, beside it,
+//! records every definition of every (nested) component in the order it
+//! appears, as [`Def`]s: the static-instantiation stage replays that list the
+//! way a runtime would. Core modules are recorded as borrowed section readers
+//! and function bodies, so nothing is copied until the merge stage re-encodes
+//! them. The validator's type information (component function types,
+//! resource identities) is kept: later stages take types from it, never from
+//! names.
+
+use crate::error::{Error, Result};
+use wasmparser::component_types::{ComponentFuncTypeId, ComponentInstanceTypeId};
+use wasmparser::types::Types;
+use wasmparser::{
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentImport,
+    ComponentInstance, ComponentTypeRef, DataSectionReader, ElementSectionReader, Encoding,
+    ExternalKind, FunctionBody, GlobalSectionReader, Instance, MemoryType, Parser, Payload,
+    TableSectionReader, TagType, TypeRef, TypeSectionReader, ValidPayload, Validator, WasmFeatures,
+};
+
+/// Index of a component definition in [`Input::components`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ComponentId(pub u32);
+
+/// Index of a core module in [`Input::modules`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModuleId(pub u32);
+
+/// Limits that keep hostile input from exhausting memory or the stack.
+pub mod limits {
+    /// Largest input accepted, in bytes.
+    pub const MAX_INPUT_SIZE: usize = 1 << 30;
+    /// Deepest nesting of components and modules.
+    pub const MAX_NESTING: usize = 64;
+}
+
+/// A parsed and validated input.
+pub struct Input<'a> {
+    /// The input bytes.
+    pub bytes: &'a [u8],
+    /// Every component definition; `components[0]` is the root.
+    pub components: Vec<ComponentDef<'a>>,
+    /// Every core module definition.
+    pub modules: Vec<ModuleDef<'a>>,
+    /// The validator's types, valid for every id recorded in the tree.
+    pub types: Types,
+    /// The root's leading type, import and alias sections, kept verbatim.
+    pub prefix: Prefix<'a>,
+}
+
+/// The root component's leading sections that declare its imports, copied
+/// as they are into the output so its imports keep their exact types.
+#[derive(Default)]
+pub struct Prefix<'a> {
+    /// `(section id, section contents)` in input order.
+    pub sections: Vec<(u8, &'a [u8])>,
+    /// Items the prefix adds to each index space.
+    pub counts: SpaceCounts,
+}
+
+/// Counts of items in the component-level index spaces.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct SpaceCounts {
+    /// Component functions.
+    pub funcs: u32,
+    /// Component types.
+    pub types: u32,
+    /// Component instances.
+    pub instances: u32,
+    /// Nested components.
+    pub components: u32,
+    /// Core modules.
+    pub core_modules: u32,
+    /// Core types.
+    pub core_types: u32,
+    /// Component values.
+    pub values: u32,
+}
+
+impl SpaceCounts {
+    fn add(&mut self, kind: ComponentExternalKind) -> u32 {
+        let slot = match kind {
+            ComponentExternalKind::Func => &mut self.funcs,
+            ComponentExternalKind::Type => &mut self.types,
+            ComponentExternalKind::Instance => &mut self.instances,
+            ComponentExternalKind::Component => &mut self.components,
+            ComponentExternalKind::Module => &mut self.core_modules,
+            ComponentExternalKind::Value => &mut self.values,
+        };
+        *slot += 1;
+        *slot - 1
+    }
+}
+
+/// One component definition: its path and its definitions in order.
+pub struct ComponentDef<'a> {
+    /// Where it sits in the input, e.g. `root/component[1]`.
+    pub path: String,
+    /// Definitions in the order the binary gives them.
+    pub defs: Vec<Def<'a>>,
+}
+
+/// Canonical options, with indices into the defining component's spaces.
+#[derive(Debug, Clone, Default)]
+pub struct CanonOptions {
+    /// Core memory index.
+    pub memory: Option<u32>,
+    /// Core function index of `realloc`.
+    pub realloc: Option<u32>,
+    /// Core function index of `post-return`.
+    pub post_return: Option<u32>,
+    /// The string encoding.
+    pub string_encoding: StringEncoding,
+}
+
+/// A string encoding of the canonical ABI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum StringEncoding {
+    /// UTF-8.
+    #[default]
+    Utf8,
+    /// UTF-16.
+    Utf16,
+    /// latin1 or UTF-16, chosen per string.
+    CompactUtf16,
+}
+
+/// One definition in a component, in binary order. Each adds one item to
+/// one index space.
+#[derive(Debug)]
+pub enum Def<'a> {
+    /// A nested core module.
+    CoreModule(ModuleId),
+    /// A core instance: instantiation or a bag of exports.
+    CoreInstance(Instance<'a>),
+    /// A core type (only counted).
+    CoreType,
+    /// A nested component.
+    Component(ComponentId),
+    /// A component instance.
+    Instance(ComponentInstance<'a>),
+    /// An alias.
+    Alias(ComponentAlias<'a>),
+    /// A component type definition.
+    Type(TypeDef),
+    /// `canon lift`.
+    Lift {
+        /// The core function lifted.
+        core_func: u32,
+        /// Its options.
+        options: CanonOptions,
+        /// The validator's type of the lifted function.
+        ty: ComponentFuncTypeId,
+    },
+    /// `canon lower`.
+    Lower {
+        /// The component function lowered.
+        func: u32,
+        /// Its options.
+        options: CanonOptions,
+        /// The validator's type of the lowered function.
+        ty: ComponentFuncTypeId,
+    },
+    /// `canon resource.new`, `.rep` or `.drop`.
+    Resource {
+        /// Which built-in.
+        op: ResourceOp,
+        /// The resource type index.
+        resource: u32,
+    },
+    /// An import.
+    Import {
+        /// The import's name.
+        name: &'a str,
+        /// What is imported.
+        ty: ComponentTypeRef,
+        /// The instance type, when an instance is imported.
+        instance_ty: Option<ComponentInstanceTypeId>,
+    },
+    /// An export; it also adds an item to its kind's index space.
+    Export {
+        /// The export's name.
+        name: &'a str,
+        /// Its kind.
+        kind: ComponentExternalKind,
+        /// The exported item's index.
+        index: u32,
+    },
+}
+
+/// A component type definition, as far as static instantiation cares.
+#[derive(Debug, Clone, Copy)]
+pub enum TypeDef {
+    /// A resource type defined here.
+    Resource,
+    /// Any other type.
+    Other,
+}
+
+/// The resource built-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceOp {
+    /// `resource.new`.
+    New,
+    /// `resource.rep`.
+    Rep,
+    /// `resource.drop`.
+    Drop,
+}
+
+/// A core module, as borrowed readers over the input.
+pub struct ModuleDef<'a> {
+    /// Where it sits in the input, e.g. `root/component[0]/module[1]`.
+    pub path: String,
+    /// Byte offset of the module in the input.
+    pub offset: usize,
+    /// The type section.
+    pub types: Option<TypeSectionReader<'a>>,
+    /// Number of types (all rec group members).
+    pub type_count: u32,
+    /// The function type of each type index (`None` for GC types).
+    pub func_types: Vec<Option<wasmparser::FuncType>>,
+    /// Imports in order.
+    pub imports: Vec<wasmparser::Import<'a>>,
+    /// Type index of each defined function.
+    pub functions: Vec<u32>,
+    /// The table section.
+    pub tables: Option<TableSectionReader<'a>>,
+    /// Number of defined tables.
+    pub table_count: u32,
+    /// Defined memories.
+    pub memories: Vec<MemoryType>,
+    /// The global section.
+    pub globals: Option<GlobalSectionReader<'a>>,
+    /// Number of defined globals.
+    pub global_count: u32,
+    /// Defined tags.
+    pub tags: Vec<TagType>,
+    /// Exports.
+    pub exports: Vec<(&'a str, ExternalKind, u32)>,
+    /// The start function.
+    pub start: Option<u32>,
+    /// The element section.
+    pub elements: Option<ElementSectionReader<'a>>,
+    /// Number of element segments.
+    pub element_count: u32,
+    /// The data section.
+    pub data: Option<DataSectionReader<'a>>,
+    /// Number of data segments.
+    pub data_count: u32,
+    /// Function bodies.
+    pub code: Vec<FunctionBody<'a>>,
+    /// The `name` custom section's contents and offset.
+    pub names: Option<(&'a [u8], usize)>,
+}
+
+impl<'a> ModuleDef<'a> {
+    fn new(path: String, offset: usize) -> Self {
+        ModuleDef {
+            path,
+            offset,
+            types: None,
+            type_count: 0,
+            func_types: Vec::new(),
+            imports: Vec::new(),
+            functions: Vec::new(),
+            tables: None,
+            table_count: 0,
+            memories: Vec::new(),
+            globals: None,
+            global_count: 0,
+            tags: Vec::new(),
+            exports: Vec::new(),
+            start: None,
+            elements: None,
+            element_count: 0,
+            data: None,
+            data_count: 0,
+            code: Vec::new(),
+            names: None,
+        }
+    }
+
+    /// Number of imports of each kind: `[func, table, memory, global, tag]`.
+    pub fn import_counts(&self) -> [u32; 5] {
+        let mut n = [0; 5];
+        for i in &self.imports {
+            n[match i.ty {
+                TypeRef::Func(_) | TypeRef::FuncExact(_) => 0,
+                TypeRef::Table(_) => 1,
+                TypeRef::Memory(_) => 2,
+                TypeRef::Global(_) => 3,
+                TypeRef::Tag(_) => 4,
+            }] += 1;
+        }
+        n
+    }
+
+    /// The export called `name`.
+    pub fn export(&self, name: &str) -> Option<(ExternalKind, u32)> {
+        self.exports
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|&(_, k, i)| (k, i))
+    }
+}
+
+enum Ctx<'a> {
+    Component {
+        id: ComponentId,
+        funcs: u32,
+        modules: u32,
+        components: u32,
+    },
+    Module(ModuleDef<'a>),
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    components: Vec<ComponentDef<'a>>,
+    modules: Vec<Option<ModuleDef<'a>>>,
+    stack: Vec<Ctx<'a>>,
+    prefix: Prefix<'a>,
+    in_prefix: bool,
+    validator: Validator,
+}
+
+/// Parses and validates `bytes`, which must be a component.
+pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
+    if bytes.len() > limits::MAX_INPUT_SIZE {
+        return Err(Error::limit(format!(
+            "input is {} bytes; the limit is {} bytes",
+            bytes.len(),
+            limits::MAX_INPUT_SIZE
+        )));
+    }
+    let mut r = Reader {
+        bytes,
+        components: Vec::new(),
+        modules: Vec::new(),
+        stack: Vec::new(),
+        prefix: Prefix::default(),
+        in_prefix: true,
+        validator: Validator::new_with_features(WasmFeatures::all()),
+    };
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    let mut types = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| Error::from_wasmparser(e, &r.path()))?;
+        let valid = r
+            .validator
+            .payload(&payload)
+            .map_err(|e| Error::from_wasmparser(e, &r.path()))?;
+        match valid {
+            ValidPayload::Func(func, body) => {
+                let mut v = func.into_validator(std::mem::take(&mut allocs));
+                v.validate(&body)
+                    .map_err(|e| Error::from_wasmparser(e, &r.path()))?;
+                allocs = v.into_allocations();
+            }
+            ValidPayload::End(t) if r.stack.len() == 1 => types = Some(t),
+            _ => {}
+        }
+        r.payload(payload)?;
+    }
+    let types = types.ok_or_else(|| Error::malformed("input ends before the component does"))?;
+    let modules = r
+        .modules
+        .into_iter()
+        .map(|m| m.ok_or_else(|| Error::malformed("a core module never ends")))
+        .collect::<Result<_>>()?;
+    Ok(Input {
+        bytes,
+        components: r.components,
+        modules,
+        types,
+        prefix: r.prefix,
+    })
+}
+
+fn options(opts: &[CanonicalOption], path: &str, offset: usize) -> Result<CanonOptions> {
+    let mut o = CanonOptions::default();
+    for opt in opts {
+        match *opt {
+            CanonicalOption::UTF8 => o.string_encoding = StringEncoding::Utf8,
+            CanonicalOption::UTF16 => o.string_encoding = StringEncoding::Utf16,
+            CanonicalOption::CompactUTF16 => o.string_encoding = StringEncoding::CompactUtf16,
+            CanonicalOption::Memory(m) => o.memory = Some(m),
+            CanonicalOption::Realloc(f) => o.realloc = Some(f),
+            CanonicalOption::PostReturn(f) => o.post_return = Some(f),
+            CanonicalOption::Async | CanonicalOption::Callback(_) => {
+                return Err(unsupported("async", "async lift or lower", path, offset));
+            }
+            CanonicalOption::CoreType(_) | CanonicalOption::Gc => {
+                return Err(unsupported("gc-abi", "the GC canonical ABI", path, offset));
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn unsupported(feature: &str, what: &str, path: &str, offset: usize) -> Error {
+    Error::unsupported(feature, format!("{what} is not supported yet"))
+        .at_path(path)
+        .at_offset(offset)
+}
+
+impl<'a> Reader<'a> {
+    fn path(&self) -> String {
+        match self.stack.last() {
+            Some(Ctx::Component { id, .. }) => self.components[id.0 as usize].path.clone(),
+            Some(Ctx::Module(m)) => m.path.clone(),
+            None => "root".to_string(),
+        }
+    }
+
+    fn component(&mut self) -> Result<(&mut ComponentDef<'a>, ComponentId)> {
+        match self.stack.last() {
+            Some(Ctx::Component { id, .. }) => {
+                let id = *id;
+                Ok((&mut self.components[id.0 as usize], id))
+            }
+            _ => Err(Error::malformed("component section outside a component")),
+        }
+    }
+
+    fn push_def(&mut self, def: Def<'a>) -> Result<()> {
+        self.component()?.0.defs.push(def);
+        Ok(())
+    }
+
+    fn count_func(&mut self) -> u32 {
+        match self.stack.last_mut() {
+            Some(Ctx::Component { funcs, .. }) => {
+                *funcs += 1;
+                *funcs - 1
+            }
+            _ => 0,
+        }
+    }
+
+    fn module(&mut self) -> Result<&mut ModuleDef<'a>> {
+        match self.stack.last_mut() {
+            Some(Ctx::Module(m)) => Ok(m),
+            _ => Err(Error::malformed("core section outside a module")),
+        }
+    }
+
+    /// Records root-level sections that only declare imports, so the output
+    /// can carry them verbatim. Any other section ends the prefix.
+    fn prefix_section(&mut self, id: u8, range: std::ops::Range<usize>, body: bool) -> Result<()> {
+        if self.stack.len() != 1 {
+            return Ok(());
+        }
+        if body {
+            self.in_prefix = false;
+        } else if self.in_prefix {
+            self.prefix.sections.push((id, &self.bytes[range]));
+        } else if id == wasm_encoder::ComponentSectionId::Import as u8 {
+            return Err(unsupported(
+                "late-import",
+                "a root import after other definitions",
+                "root",
+                range.start,
+            ));
+        }
+        Ok(())
+    }
+
+    fn payload(&mut self, payload: Payload<'a>) -> Result<()> {
+        use wasm_encoder::ComponentSectionId as Id;
+        let path = self.path();
+        match payload {
+            Payload::Version {
+                encoding, range, ..
+            } => {
+                if self.stack.len() >= limits::MAX_NESTING {
+                    return Err(Error::limit(format!(
+                        "components and modules nest deeper than {}",
+                        limits::MAX_NESTING
+                    ))
+                    .at_offset(range.start));
+                }
+                match (encoding, self.stack.is_empty()) {
+                    (Encoding::Module, true) => {
+                        return Err(
+                            Error::malformed("expected a component, found a core module")
+                                .at_path("root")
+                                .at_offset(range.start),
+                        );
+                    }
+                    (Encoding::Component, true) => {
+                        self.components.push(ComponentDef {
+                            path: "root".into(),
+                            defs: Vec::new(),
+                        });
+                        self.stack.push(Ctx::Component {
+                            id: ComponentId(0),
+                            funcs: 0,
+                            modules: 0,
+                            components: 0,
+                        });
+                    }
+                    // Nested headers were announced by their section payloads.
+                    _ => {}
+                }
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
+                self.prefix_section(0, 0..0, true)?;
+                let (index, parent_path) = match self.stack.last_mut() {
+                    Some(Ctx::Component { modules, .. }) => {
+                        *modules += 1;
+                        (*modules - 1, path.clone())
+                    }
+                    _ => return Err(Error::malformed("module outside a component")),
+                };
+                let id = ModuleId(self.modules.len() as u32);
+                self.modules.push(None);
+                self.push_def(Def::CoreModule(id))?;
+                self.stack.push(Ctx::Module(ModuleDef::new(
+                    format!("{parent_path}/module[{index}]"),
+                    unchecked_range.start,
+                )));
+            }
+            Payload::ComponentSection { .. } => {
+                self.prefix_section(0, 0..0, true)?;
+                let index = match self.stack.last_mut() {
+                    Some(Ctx::Component { components, .. }) => {
+                        *components += 1;
+                        *components - 1
+                    }
+                    _ => return Err(Error::malformed("component outside a component")),
+                };
+                let id = ComponentId(self.components.len() as u32);
+                self.push_def(Def::Component(id))?;
+                self.components.push(ComponentDef {
+                    path: format!("{path}/component[{index}]"),
+                    defs: Vec::new(),
+                });
+                self.stack.push(Ctx::Component {
+                    id,
+                    funcs: 0,
+                    modules: 0,
+                    components: 0,
+                });
+            }
+            Payload::End(_) => match self.stack.pop() {
+                Some(Ctx::Module(m)) => {
+                    let slot = self
+                        .modules
+                        .iter()
+                        .rposition(Option::is_none)
+                        .ok_or_else(|| Error::malformed("unbalanced module end"))?;
+                    self.modules[slot] = Some(m);
+                }
+                Some(Ctx::Component { .. }) => {}
+                None => return Err(Error::malformed("unbalanced end")),
+            },
+            Payload::InstanceSection(s) => {
+                self.prefix_section(0, 0..0, true)?;
+                for i in s {
+                    let i = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.push_def(Def::CoreInstance(i))?;
+                }
+            }
+            Payload::CoreTypeSection(s) => {
+                self.prefix_section(Id::CoreType as u8, s.range(), false)?;
+                for _ in 0..s.count() {
+                    self.push_def(Def::CoreType)?;
+                }
+                if self.stack.len() == 1 && self.in_prefix {
+                    self.prefix.counts.core_types += s.count();
+                }
+            }
+            Payload::ComponentInstanceSection(s) => {
+                self.prefix_section(0, 0..0, true)?;
+                for i in s {
+                    let i = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.push_def(Def::Instance(i))?;
+                }
+            }
+            Payload::ComponentAliasSection(s) => {
+                let root_prefix = self.stack.len() == 1 && self.in_prefix;
+                let mut only_import_aliases = true;
+                for a in s.clone() {
+                    let a = a.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    if let ComponentAlias::InstanceExport { kind, .. } = a {
+                        if kind == ComponentExternalKind::Func {
+                            self.count_func();
+                        }
+                        if root_prefix {
+                            self.prefix.counts.add(kind);
+                        }
+                    } else {
+                        only_import_aliases = false;
+                    }
+                    self.push_def(Def::Alias(a))?;
+                }
+                self.prefix_section(Id::Alias as u8, s.range(), !only_import_aliases)?;
+            }
+            Payload::ComponentTypeSection(s) => {
+                self.prefix_section(Id::Type as u8, s.range(), false)?;
+                if self.stack.len() == 1 && self.in_prefix {
+                    self.prefix.counts.types += s.count();
+                }
+                for t in s {
+                    let t = t.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    let def = match t {
+                        wasmparser::ComponentType::Resource { .. } => TypeDef::Resource,
+                        _ => TypeDef::Other,
+                    };
+                    self.push_def(Def::Type(def))?;
+                }
+            }
+            Payload::ComponentCanonicalSection(s) => {
+                self.prefix_section(0, 0..0, true)?;
+                for c in s.into_iter_with_offsets() {
+                    let (offset, c) = c.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.canonical(c, &path, offset)?;
+                }
+            }
+            Payload::ComponentStartSection { range, .. } => {
+                return Err(unsupported(
+                    "component-start",
+                    "a component start function",
+                    &path,
+                    range.start,
+                ));
+            }
+            Payload::ComponentImportSection(s) => {
+                self.prefix_section(Id::Import as u8, s.range(), false)?;
+                for i in s {
+                    let ComponentImport { name, ty } =
+                        i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    let kind = match ty {
+                        ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
+                        ComponentTypeRef::Type(_) => ComponentExternalKind::Type,
+                        ComponentTypeRef::Instance(_) => ComponentExternalKind::Instance,
+                        ComponentTypeRef::Component(_) => ComponentExternalKind::Component,
+                        ComponentTypeRef::Module(_) => ComponentExternalKind::Module,
+                        ComponentTypeRef::Value(_) => ComponentExternalKind::Value,
+                    };
+                    if kind == ComponentExternalKind::Func {
+                        self.count_func();
+                    }
+                    if self.stack.len() == 1 && self.in_prefix {
+                        self.prefix.counts.add(kind);
+                    }
+                    let instance_ty = match ty {
+                        ComponentTypeRef::Instance(_) => {
+                            let types = self.validator.types(0);
+                            types.and_then(|t| {
+                                match t.component_item_for_import(name.name).map(|i| &i.ty) {
+                                    Some(
+                                        wasmparser::component_types::ComponentEntityType::Instance(
+                                            id,
+                                        ),
+                                    ) => Some(*id),
+                                    _ => None,
+                                }
+                            })
+                        }
+                        _ => None,
+                    };
+                    self.push_def(Def::Import {
+                        name: name.name,
+                        ty,
+                        instance_ty,
+                    })?;
+                }
+            }
+            Payload::ComponentExportSection(s) => {
+                self.prefix_section(0, 0..0, true)?;
+                for e in s {
+                    let e = e.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    if e.kind == ComponentExternalKind::Func {
+                        self.count_func();
+                    }
+                    self.push_def(Def::Export {
+                        name: e.name.name,
+                        kind: e.kind,
+                        index: e.index,
+                    })?;
+                }
+            }
+            payload => self.core_payload(payload)?,
+        }
+        Ok(())
+    }
+
+    fn canonical(&mut self, c: CanonicalFunction, path: &str, offset: usize) -> Result<()> {
+        let types = || {
+            self.validator
+                .types(0)
+                .ok_or_else(|| Error::malformed("no type information for the current component"))
+        };
+        let def = match c {
+            CanonicalFunction::Lift {
+                core_func_index,
+                options: opts,
+                ..
+            } => {
+                let index = match self.stack.last() {
+                    Some(Ctx::Component { funcs, .. }) => *funcs,
+                    _ => 0,
+                };
+                let ty = types()?.component_function_at(index);
+                self.count_func();
+                Def::Lift {
+                    core_func: core_func_index,
+                    options: options(&opts, path, offset)?,
+                    ty,
+                }
+            }
+            CanonicalFunction::Lower {
+                func_index,
+                options: opts,
+            } => {
+                let ty = types()?.component_function_at(func_index);
+                Def::Lower {
+                    func: func_index,
+                    options: options(&opts, path, offset)?,
+                    ty,
+                }
+            }
+            CanonicalFunction::ResourceNew { resource } => Def::Resource {
+                op: ResourceOp::New,
+                resource,
+            },
+            CanonicalFunction::ResourceRep { resource } => Def::Resource {
+                op: ResourceOp::Rep,
+                resource,
+            },
+            CanonicalFunction::ResourceDrop { resource } => Def::Resource {
+                op: ResourceOp::Drop,
+                resource,
+            },
+            other => {
+                let name = format!("{other:?}");
+                let name = name.split([' ', '{', '(']).next().unwrap_or("canon");
+                return Err(unsupported(
+                    "canon-builtin",
+                    &format!("the canonical built-in `{name}`"),
+                    path,
+                    offset,
+                ));
+            }
+        };
+        self.push_def(def)
+    }
+
+    fn core_payload(&mut self, payload: Payload<'a>) -> Result<()> {
+        let path = self.path();
+        let err = |e: wasmparser::BinaryReaderError| Error::from_wasmparser(e, &path);
+        match payload {
+            Payload::TypeSection(s) => {
+                let m = self.module()?;
+                for group in s.clone() {
+                    for sub in group.map_err(err)?.into_types() {
+                        m.type_count += 1;
+                        m.func_types.push(match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => Some(f.clone()),
+                            _ => None,
+                        });
+                    }
+                }
+                m.types = Some(s);
+            }
+            Payload::ImportSection(s) => {
+                let m = self.module()?;
+                for i in s.into_imports() {
+                    m.imports.push(i.map_err(err)?);
+                }
+            }
+            Payload::FunctionSection(s) => {
+                let m = self.module()?;
+                for f in s {
+                    m.functions.push(f.map_err(err)?);
+                }
+            }
+            Payload::TableSection(s) => {
+                let m = self.module()?;
+                m.table_count = s.count();
+                m.tables = Some(s);
+            }
+            Payload::MemorySection(s) => {
+                let m = self.module()?;
+                for mem in s {
+                    m.memories.push(mem.map_err(err)?);
+                }
+            }
+            Payload::TagSection(s) => {
+                let m = self.module()?;
+                for t in s {
+                    m.tags.push(t.map_err(err)?);
+                }
+            }
+            Payload::GlobalSection(s) => {
+                let m = self.module()?;
+                m.global_count = s.count();
+                m.globals = Some(s);
+            }
+            Payload::ExportSection(s) => {
+                let m = self.module()?;
+                for e in s {
+                    let e = e.map_err(err)?;
+                    m.exports.push((e.name, e.kind, e.index));
+                }
+            }
+            Payload::StartSection { func, .. } => self.module()?.start = Some(func),
+            Payload::ElementSection(s) => {
+                let m = self.module()?;
+                m.element_count = s.count();
+                m.elements = Some(s);
+            }
+            Payload::DataSection(s) => {
+                let m = self.module()?;
+                m.data_count = s.count();
+                m.data = Some(s);
+            }
+            Payload::CodeSectionEntry(body) => self.module()?.code.push(body),
+            Payload::CustomSection(c) => {
+                if let Some(Ctx::Module(m)) = self.stack.last_mut()
+                    && c.name() == "name"
+                {
+                    m.names = Some((c.data(), c.data_offset()));
+                }
+            }
+            Payload::DataCountSection { .. } | Payload::CodeSectionStart { .. } => {}
+            Payload::UnknownSection { id, range, .. } => {
+                return Err(Error::malformed(format!("unknown section id {id}"))
+                    .at_path(&path)
+                    .at_offset(range.start));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

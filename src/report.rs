@@ -1,0 +1,168 @@
+//! The report beside the fused bytes: what static instantiation found and
+//! what the fused module holds.
+
+use crate::error::Result;
+use crate::instantiate::{Func, Graph, InstanceVal, Item};
+use crate::merge::Layout;
+use crate::parse::Input;
+use wasm_encoder::ExportKind;
+
+/// One core instance of the composition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceInfo {
+    /// The module's component path.
+    pub path: String,
+    /// Functions it contributes.
+    pub functions: u32,
+    /// Memories it defines.
+    pub memories: u32,
+}
+
+/// One cross-component call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterInfo {
+    /// `caller -> callee` component instance paths.
+    pub route: String,
+    /// The function's name.
+    pub name: String,
+    /// `direct`, `copy` or `transcode`.
+    pub strategy: String,
+}
+
+/// What fusing did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Component instances found.
+    pub component_instances: u32,
+    /// Core instances merged.
+    pub core_instances: Vec<InstanceInfo>,
+    /// Generated adapters.
+    pub adapters: Vec<AdapterInfo>,
+    /// Host imports that stay imports.
+    pub host_imports: u32,
+    /// Memories in the fused module.
+    pub memories: u32,
+    /// Functions in the fused module.
+    pub functions: u32,
+    /// Input size in bytes.
+    pub input_size: u64,
+    /// Output size in bytes (0 when nothing was produced).
+    pub output_size: u64,
+}
+
+impl Report {
+    pub(crate) fn new(input: &Input<'_>, graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Self {
+        let types = input.types.as_ref();
+        Report {
+            component_instances: graph.component_instances.len() as u32,
+            core_instances: graph
+                .core_instances
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let m = &input.modules[c.module.0 as usize];
+                    InstanceInfo {
+                        path: m.path.clone(),
+                        functions: layout.instance_functions(i),
+                        memories: m.memories.len() as u32,
+                    }
+                })
+                .collect(),
+            adapters: graph
+                .adapters
+                .iter()
+                .map(|a| AdapterInfo {
+                    route: format!(
+                        "{} -> {}",
+                        graph.component_instances[a.caller.index()],
+                        graph.component_instances[a.callee.instance.index()]
+                    ),
+                    name: a.name.to_string(),
+                    strategy: crate::adapter::strategy(types, a).to_string(),
+                })
+                .collect(),
+            host_imports: graph.host_lowers.len() as u32,
+            memories: layout.memory_count(),
+            functions: layout.function_count(),
+            input_size: input.bytes.len() as u64,
+            output_size: 0,
+        }
+    }
+
+    /// A human-readable summary.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "component instances: {}", self.component_instances);
+        let _ = writeln!(s, "core instances: {}", self.core_instances.len());
+        for c in &self.core_instances {
+            let _ = writeln!(
+                s,
+                "  {} ({} functions, {} memories)",
+                c.path, c.functions, c.memories
+            );
+        }
+        let _ = writeln!(s, "adapters: {}", self.adapters.len());
+        for a in &self.adapters {
+            let _ = writeln!(s, "  {} `{}` [{}]", a.route, a.name, a.strategy);
+        }
+        let _ = writeln!(s, "host imports: {}", self.host_imports);
+        let _ = writeln!(
+            s,
+            "fused module: {} functions, {} memories",
+            self.functions, self.memories
+        );
+        let _ = write!(s, "size: {} bytes in", self.input_size);
+        if self.output_size > 0 {
+            let _ = write!(s, ", {} bytes out", self.output_size);
+        }
+        s
+    }
+}
+
+/// Export names for core-module output: lifted functions under their
+/// canonical core names (`interface#function`), memories as `memory`,
+/// `memory1`, ..., and `realloc` / `post-return` functions as the wrapper
+/// would need them.
+pub(crate) fn core_exports(
+    graph: &Graph<'_>,
+    layout: &Layout<'_, '_>,
+    mut needed: Vec<(String, ExportKind, u32)>,
+) -> Result<Vec<(String, ExportKind, u32)>> {
+    let mut out = Vec::new();
+    let mut memories = 0;
+    for (name, kind, idx) in needed.drain(..) {
+        if kind == ExportKind::Memory {
+            let n = if memories == 0 {
+                "memory".to_string()
+            } else {
+                format!("memory{memories}")
+            };
+            memories += 1;
+            out.push((n, kind, idx));
+        } else {
+            out.push((name, kind, idx));
+        }
+    }
+    for (name, item) in &graph.exports {
+        let mut push = |n: String, f: &Func<'_>| -> Result<()> {
+            if let Func::Lifted(l) = f {
+                let idx = layout.resolve(&l.func, wasmparser::ExternalKind::Func, "root")?;
+                out.push((n, ExportKind::Func, idx));
+            }
+            Ok(())
+        };
+        match item {
+            Item::Func(f) => push(name.to_string(), f)?,
+            Item::Instance(InstanceVal::Bag(items)) => {
+                for (n, i) in items.iter() {
+                    if let Item::Func(f) = i {
+                        push(format!("{name}#{n}"), f)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
