@@ -147,7 +147,9 @@ impl Error {
 
     /// An invalid-input error carrying wasmparser's message and offset.
     pub(crate) fn from_wasmparser(e: wasmparser::BinaryReaderError, path: &str) -> Self {
-        Error::malformed(e.message().to_string())
+        // wasmparser's messages may span lines; ours are one line.
+        let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+        Error::malformed(message)
             .at_offset(e.offset())
             .at_path(path)
             .with_source(e)

@@ -1,0 +1,246 @@
+//! Composed vs fused, under wasmtime: every fixture composition is fused
+//! through the fuser *component*, checked against the native library's
+//! bytes, validated, and run side by side with the original.
+
+use anyhow::{Result, bail};
+use host_tests::fuser::{FuseError, FuserComponent, Options, OutputKind};
+use host_tests::{artifact, compose, run};
+use std::sync::OnceLock;
+use wasmtime::Engine;
+
+struct Ctx {
+    engine: Engine,
+    fuser: FuserComponent,
+}
+
+fn ctx() -> &'static Ctx {
+    static CTX: OnceLock<Ctx> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let engine = run::engine().expect("engine");
+        let fuser = FuserComponent::new(
+            &engine,
+            &host_tests::fuser_component().expect("fuser built"),
+        )
+        .expect("fuser component compiles");
+        Ctx { engine, fuser }
+    })
+}
+
+const SCALARS: &str = "solder:fixtures/scalars";
+
+/// Fuses through the component, checks the bytes equal the native
+/// library's, and validates them.
+fn fuse_both_ways(input: &[u8]) -> Result<Vec<u8>> {
+    let options = Options {
+        output: OutputKind::Component,
+        validate: true,
+    };
+    let via_component = match ctx().fuser.fuse(&[input.to_vec()], options)? {
+        Ok(f) => f.bytes,
+        Err(e) => bail!("fuse failed: {e:?}"),
+    };
+    let native = solder::fuse(&[input], &solder::Options::default())?;
+    assert_eq!(
+        native.bytes, via_component,
+        "native and component fusers disagree"
+    );
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&via_component)?;
+    let core = solder::fuse(
+        &[input],
+        &solder::Options {
+            output: solder::OutputKind::CoreModule,
+            validate: true,
+        },
+    )?;
+    assert!(wasmparser::Parser::is_core_wasm(&core.bytes));
+    Ok(via_component)
+}
+
+fn chain(names: &[&str]) -> Result<Vec<u8>> {
+    let parts = names
+        .iter()
+        .map(|n| Ok((*n, artifact(&format!("{n}.wasm"))?)))
+        .collect::<Result<Vec<_>>>()?;
+    compose::chain(&parts, SCALARS)
+}
+
+fn commands_match(composed: &[u8], argv: &[&[&str]]) -> Result<usize> {
+    let fused = fuse_both_ways(composed)?;
+    for args in argv {
+        let a = run::run_command(&ctx().engine, composed, args)?;
+        let b = run::run_command(&ctx().engine, &fused, args)?;
+        assert_eq!(
+            a,
+            b,
+            "args {args:?}:\ncomposed: {}\nfused: {}",
+            a.stdout_text(),
+            b.stdout_text()
+        );
+        assert!(!a.stdout.is_empty(), "the command printed nothing");
+    }
+    Ok(argv.len())
+}
+
+#[test]
+fn command_through_a_chain_of_two() -> Result<()> {
+    let composed = chain(&["scalars-app", "scalars_lib"])?;
+    commands_match(&composed, &[&[], &["trap"], &["exit3"]])?;
+    Ok(())
+}
+
+#[test]
+fn command_through_a_chain_of_three() -> Result<()> {
+    let composed = chain(&["scalars-app", "scalars_mid", "scalars_lib"])?;
+    commands_match(&composed, &[&[], &["trap"], &["exit3"]])?;
+    let trapped = run::run_command(&ctx().engine, &fuse_both_ways(&composed)?, &["trap"])?;
+    assert_eq!(
+        trapped.status,
+        Err(()),
+        "dividing by zero in the callee traps"
+    );
+    Ok(())
+}
+
+#[test]
+fn single_rustc_component_runs_fused() -> Result<()> {
+    let hello = artifact("hello.wasm")?;
+    commands_match(&hello, &[&[], &["exit", "42"], &["panic"], &["a", "b c"]])?;
+    Ok(())
+}
+
+fn exports_match(
+    bytes: &[u8],
+    seeds: std::ops::Range<u64>,
+    rounds: usize,
+) -> Result<(usize, usize)> {
+    let fused = fuse_both_ways(bytes)?;
+    let (mut calls, mut traps) = (0, 0);
+    for seed in seeds {
+        let a = run::call_exports(&ctx().engine, bytes, seed, rounds)?;
+        let b = run::call_exports(&ctx().engine, &fused, seed, rounds)?;
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x, y, "seed {seed}");
+        }
+        calls += a.len();
+        traps += a.iter().filter(|r| r.outcome == "trap").count();
+    }
+    Ok((calls, traps))
+}
+
+#[test]
+fn library_exports_of_a_chain_match() -> Result<()> {
+    let composed = chain(&["scalars_mid", "scalars_lib"])?;
+    let (calls, traps) = exports_match(&composed, 1..4, 25)?;
+    assert!(calls >= 3 * 25 * 18, "{calls} calls");
+    assert!(
+        traps > 0,
+        "checked-div by zero must have trapped at least once"
+    );
+    Ok(())
+}
+
+#[test]
+fn library_exports_of_a_single_component_match() -> Result<()> {
+    let (calls, _) = exports_match(&artifact("scalars_lib.wasm")?, 7..9, 25)?;
+    assert!(calls > 0);
+    Ok(())
+}
+
+fn wat_fixture(name: &str) -> Result<Vec<u8>> {
+    Ok(wat::parse_file(
+        host_tests::repo_root().join("fixtures/wat").join(name),
+    )?)
+}
+
+#[test]
+fn invalid_char_traps_in_both() -> Result<()> {
+    let composed = wat_fixture("char-adapter.wat")?;
+    let fused = fuse_both_ways(&composed)?;
+    for (arg, traps) in [
+        (65u32, false),
+        (0xD7FF, false),
+        (0xD800, true),
+        (0xDFFF, true),
+        (0xE000, false),
+        (0x10FFFF, false),
+        (0x110000, true),
+        (u32::MAX, true),
+    ] {
+        let a = call_run(&composed, arg)?;
+        let b = call_run(&fused, arg)?;
+        assert_eq!(a, b, "run({arg:#x})");
+        assert_eq!(a.is_none(), traps, "run({arg:#x}) -> {a:?}");
+    }
+    Ok(())
+}
+
+fn call_run(bytes: &[u8], arg: u32) -> Result<Option<u32>> {
+    use wasmtime::component::{Component, Linker, Val};
+    let engine = &ctx().engine;
+    let component = Component::new(engine, bytes)?;
+    let linker = Linker::<()>::new(engine);
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = linker.instantiate(&mut store, &component)?;
+    let func = instance.get_func(&mut store, "run").expect("run export");
+    let mut results = [Val::U32(0)];
+    Ok(
+        match func.call(&mut store, &[Val::U32(arg)], &mut results) {
+            Ok(()) => match results[0] {
+                Val::U32(v) => Some(v),
+                ref other => bail!("unexpected result {other:?}"),
+            },
+            Err(_) => None,
+        },
+    )
+}
+
+#[test]
+fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
+    let options = Options {
+        output: OutputKind::Component,
+        validate: true,
+    };
+    let err = ctx()
+        .fuser
+        .fuse(&[wat_fixture("string-adapter.wat")?], options)?;
+    match err {
+        Err(FuseError::Unsupported(info)) => {
+            assert_eq!(info.feature.as_deref(), Some("adapter-string"));
+            assert!(info.path.starts_with("root/component[1]"), "{info:?}");
+        }
+        other => bail!("expected unsupported, got {:?}", other.map(|f| f.report)),
+    }
+    for bad in [Vec::new(), b"garbage".to_vec(), wat::parse_str("(module)")?] {
+        let options = Options {
+            output: OutputKind::Component,
+            validate: true,
+        };
+        match ctx().fuser.fuse(&[bad], options)? {
+            Err(FuseError::Malformed(info)) => assert_eq!(info.path, "root"),
+            other => bail!("expected malformed, got {:?}", other.map(|f| f.report)),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_fuser_fuses_itself() -> Result<()> {
+    let fuser = host_tests::fuser_component()?;
+    let fused_fuser = solder::fuse(&[&fuser], &solder::Options::default())?.bytes;
+    let engine = &ctx().engine;
+    let fused_component = FuserComponent::new(engine, &fused_fuser)?;
+    let input = chain(&["scalars-app", "scalars_mid", "scalars_lib"])?;
+    let options = || Options {
+        output: OutputKind::Component,
+        validate: true,
+    };
+    let a = ctx().fuser.fuse(&[input.clone()], options())?;
+    let b = fused_component.fuse(&[input], options())?;
+    match (a, b) {
+        (Ok(a), Ok(b)) => assert_eq!(a.bytes, b.bytes, "the fused fuser's output differs"),
+        _ => bail!("fusing failed"),
+    }
+    Ok(())
+}

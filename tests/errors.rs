@@ -1,0 +1,133 @@
+//! Bad and unsupported input: a typed error that says what and where,
+//! never a panic.
+
+use solder::{ErrorKind, Options, fuse};
+
+fn fuse_err(bytes: &[u8]) -> solder::Error {
+    match fuse(&[bytes], &Options::default()) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e,
+    }
+}
+
+fn component(wat: &str) -> Vec<u8> {
+    wat::parse_str(wat).expect("test WAT parses")
+}
+
+#[test]
+fn empty_and_random_bytes_are_malformed() {
+    for input in [&b""[..], b"\0asm", b"not wasm at all", &[0xff; 64]] {
+        let e = fuse_err(input);
+        assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+        assert_eq!(e.path(), "root");
+        assert!(!e.to_string().contains('\n'), "one line: {e}");
+    }
+}
+
+#[test]
+fn a_core_module_is_not_a_component() {
+    let e = fuse_err(&component("(module)"));
+    assert_eq!(e.kind(), ErrorKind::Malformed);
+    assert!(e.message().contains("expected a component"), "{e}");
+    assert_eq!(e.offset(), Some(0));
+}
+
+#[test]
+fn truncation_names_the_nested_module_and_offset() {
+    let bytes = component(
+        r#"(component
+             (core module $m (func (export "f") (result i32) i32.const 42))
+             (core instance $i (instantiate $m)))"#,
+    );
+    let mut errors = 0;
+    for cut in 0..bytes.len() {
+        // A cut at a section boundary leaves a shorter, valid component.
+        if let Err(e) = fuse(&[&bytes[..cut]], &Options::default()) {
+            assert_eq!(e.kind(), ErrorKind::Malformed, "cut at {cut}: {e}");
+            assert!(e.offset().is_some(), "cut at {cut}: {e}");
+            errors += 1;
+        }
+    }
+    assert!(
+        errors > bytes.len() * 3 / 4,
+        "{errors} of {} cuts rejected",
+        bytes.len()
+    );
+}
+
+#[test]
+fn invalid_component_is_malformed() {
+    // Valid syntax, invalid semantics: a lift of a core function whose
+    // type does not match.
+    let bytes = component(
+        r#"(component
+             (core module $m (func (export "f") (param i64)))
+             (core instance $i (instantiate $m))
+             (func (export "f") (param "x" u32) (canon lift (core func $i "f"))))"#,
+    );
+    let e = fuse_err(&bytes);
+    assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+}
+
+#[test]
+fn unsupported_features_are_named() {
+    let string_call = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/wat/string-adapter.wat"
+    ))
+    .expect("fixture");
+    let e = fuse_err(&component(&string_call));
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert_eq!(e.feature(), Some("adapter-string"));
+    assert!(e.path().starts_with("root/component[1]"), "{e}");
+
+    let resources = component(
+        r#"(component
+             (type $r (resource (rep i32)))
+             (core func $new (canon resource.new $r))
+             (core module $m (import "" "new" (func (param i32) (result i32))))
+             (core instance (instantiate $m (with "" (instance (export "new" (func $new)))))))"#,
+    );
+    let e = fuse_err(&resources);
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert_eq!(e.feature(), Some("resources"));
+
+    let two = component("(component)");
+    let e = match fuse(&[&two, &two], &Options::default()) {
+        Err(e) => e,
+        Ok(_) => panic!("two inputs are not wired yet"),
+    };
+    assert_eq!(e.feature(), Some("multiple-inputs"));
+}
+
+#[test]
+fn scalar_adapter_fuses_to_one_module_and_validates() {
+    let wat = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/wat/char-adapter.wat"
+    ))
+    .expect("fixture");
+    let bytes = component(&wat);
+    let fused = fuse(&[&bytes], &Options::default()).expect("fuses");
+    assert_eq!(fused.report.adapters.len(), 1);
+    assert_eq!(fused.report.core_instances.len(), 2);
+    let modules = wasmparser::Parser::new(0)
+        .parse_all(&fused.bytes)
+        .filter(|p| matches!(p, Ok(wasmparser::Payload::ModuleSection { .. })))
+        .count();
+    assert_eq!(modules, 1, "one fused core module");
+    let core = fuse(
+        &[&bytes],
+        &Options {
+            output: solder::OutputKind::CoreModule,
+            validate: true,
+        },
+    )
+    .expect("fuses to a core module");
+    assert!(wasmparser::Parser::is_core_wasm(&core.bytes));
+    // Deterministic: the same input gives the same bytes.
+    assert_eq!(
+        fuse(&[&bytes], &Options::default()).expect("fuses").bytes,
+        fused.bytes
+    );
+}
