@@ -305,7 +305,7 @@ struct Instantiator<'g, 'a> {
     graph: &'g mut Graph<'a>,
 }
 
-fn lookup<'b, 'a, T>(space: &'b [T], index: u32, what: &str) -> Result<&'b T> {
+fn lookup<'b, T>(space: &'b [T], index: u32, what: &str) -> Result<&'b T> {
     space
         .get(index as usize)
         .ok_or_else(|| Error::malformed(format!("{what} index {index} out of bounds")))

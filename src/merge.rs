@@ -140,16 +140,14 @@ impl<'g, 'a> Layout<'g, 'a> {
                     _ => None,
                 };
                 match (def, sig) {
-                    (CoreDef::Host(h), Some(sig)) => {
-                        if !l.host_sig.contains_key(h) {
-                            l.host_sig.insert(*h, sig);
-                            let host = &graph.host_lowers[h.0 as usize];
-                            if mode == HostCalls::Indirect && needs_memory(host) {
-                                l.indirect.push(*h);
-                            } else {
-                                l.host_index.insert(*h, l.direct.len() as u32);
-                                l.direct.push(*h);
-                            }
+                    (CoreDef::Host(h), Some(sig)) if !l.host_sig.contains_key(h) => {
+                        l.host_sig.insert(*h, sig);
+                        let host = &graph.host_lowers[h.0 as usize];
+                        if mode == HostCalls::Indirect && needs_memory(host) {
+                            l.indirect.push(*h);
+                        } else {
+                            l.host_index.insert(*h, l.direct.len() as u32);
+                            l.direct.push(*h);
                         }
                     }
                     (CoreDef::Adapter(a), Some(sig)) => l.adapter_sig[a.0 as usize] = Some(sig),

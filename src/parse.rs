@@ -313,7 +313,7 @@ enum Ctx<'a> {
         modules: u32,
         components: u32,
     },
-    Module(ModuleDef<'a>),
+    Module(Box<ModuleDef<'a>>),
 }
 
 struct Reader<'a> {
@@ -520,10 +520,10 @@ impl<'a> Reader<'a> {
                 let id = ModuleId(self.modules.len() as u32);
                 self.modules.push(None);
                 self.push_def(Def::CoreModule(id))?;
-                self.stack.push(Ctx::Module(ModuleDef::new(
+                self.stack.push(Ctx::Module(Box::new(ModuleDef::new(
                     format!("{parent_path}/module[{index}]"),
                     unchecked_range.start,
-                )));
+                ))));
             }
             Payload::ComponentSection { .. } => {
                 self.prefix_section(0, 0..0, true)?;
@@ -554,7 +554,7 @@ impl<'a> Reader<'a> {
                         .iter()
                         .rposition(Option::is_none)
                         .ok_or_else(|| Error::malformed("unbalanced module end"))?;
-                    self.modules[slot] = Some(m);
+                    self.modules[slot] = Some(*m);
                 }
                 Some(Ctx::Component { .. }) => {}
                 None => return Err(Error::malformed("unbalanced end")),

@@ -28,7 +28,7 @@ fn main() -> Result<()> {
         output: fuser::OutputKind::Component,
         validate: true,
     };
-    let fused = match fuser.fuse(&[composed.clone()], options)? {
+    let fused = match fuser.fuse(std::slice::from_ref(&composed), options)? {
         Ok(f) => f,
         Err(e) => bail!("fuse failed: {e:?}"),
     };
@@ -55,6 +55,36 @@ fn main() -> Result<()> {
     println!(
         "--- identical to the composed original: stdout, stderr and exit status {:?} ---",
         result.status
+    );
+
+    // Fuse time, natively and inside wasmtime, measured in this one run.
+    let median = |f: &mut dyn FnMut() -> Result<()>| -> Result<std::time::Duration> {
+        let mut times = Vec::new();
+        for _ in 0..15 {
+            let t = Instant::now();
+            f()?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        Ok(times[times.len() / 2])
+    };
+    let native = median(&mut || {
+        solder::fuse(&[&composed], &solder::Options::default())?;
+        Ok(())
+    })?;
+    let in_wasmtime = median(&mut || {
+        let options = fuser::Options {
+            output: fuser::OutputKind::Component,
+            validate: true,
+        };
+        fuser
+            .fuse(std::slice::from_ref(&composed), options)?
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(())
+    })?;
+    println!(
+        "fuse time (median of 15): native {native:.2?}, fuser component in wasmtime {in_wasmtime:.2?} (x{:.1}, instantiation included)",
+        in_wasmtime.as_secs_f64() / native.as_secs_f64()
     );
     Ok(())
 }

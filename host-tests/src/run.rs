@@ -112,7 +112,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -120,14 +120,14 @@ impl Rng {
     }
 
     fn pick<T: Copy>(&mut self, edges: &[T], random: T) -> T {
-        let n = self.next() % (edges.len() as u64 + 2);
+        let n = self.next_u64() % (edges.len() as u64 + 2);
         edges.get(n as usize).copied().unwrap_or(random)
     }
 }
 
 /// A random value of a scalar type, biased toward edge cases.
 pub fn random_val(rng: &mut Rng, ty: &Type) -> Result<Val> {
-    let r = rng.next();
+    let r = rng.next_u64();
     Ok(match ty {
         Type::Bool => Val::Bool(r & 1 == 1),
         Type::S8 => Val::S8(rng.pick(&[i8::MIN, i8::MAX, 0, -1], r as i8)),
@@ -220,8 +220,7 @@ pub fn call_exports(
                 .collect::<Result<Vec<_>>>()?;
             let parent = iface
                 .as_deref()
-                .map(|i| instance.get_export_index(&mut store, None, i))
-                .flatten();
+                .and_then(|i| instance.get_export_index(&mut store, None, i));
             let Some(index) = instance.get_export_index(&mut store, parent.as_ref(), name) else {
                 bail!("export {name} missing");
             };
