@@ -206,3 +206,163 @@ mod tests {
         assert_eq!(out, vec![ValType::I32, ValType::I32]);
     }
 }
+
+/// Size and alignment in linear memory (`elem_size` and `alignment` in the
+/// spec), for 32-bit memories.
+pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
+    use PrimitiveValType as P;
+    let p = |p: PrimitiveValType| match p {
+        P::Bool | P::S8 | P::U8 => (1, 1),
+        P::S16 | P::U16 => (2, 2),
+        P::S32 | P::U32 | P::F32 | P::Char | P::ErrorContext => (4, 4),
+        P::S64 | P::U64 | P::F64 => (8, 8),
+        P::String => (8, 4),
+    };
+    match ty {
+        ComponentValType::Primitive(x) => p(*x),
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Primitive(x) => p(*x),
+            ComponentDefinedType::Record(r) => record_layout(types, r.fields.values()).size_align,
+            ComponentDefinedType::Tuple(t) => record_layout(types, t.types.iter()).size_align,
+            ComponentDefinedType::FixedLengthList {
+                element, length, ..
+            } => {
+                let (s, a) = size_align(types, element);
+                (s * length, a)
+            }
+            ComponentDefinedType::Variant(v) => {
+                variant_layout(types, v.cases.values().map(|c| c.ty.as_ref())).size_align
+            }
+            ComponentDefinedType::Option { ty, .. } => {
+                variant_layout(types, [None, Some(ty)].into_iter()).size_align
+            }
+            ComponentDefinedType::Result { ok, err, .. } => {
+                variant_layout(types, [ok.as_ref(), err.as_ref()].into_iter()).size_align
+            }
+            ComponentDefinedType::Enum(names) => {
+                let d = discriminant_size(names.len());
+                (d, d)
+            }
+            ComponentDefinedType::Flags(names) => {
+                let s = flags_size(names.len());
+                (s, s.min(4))
+            }
+            ComponentDefinedType::List { .. } | ComponentDefinedType::Map { .. } => (8, 4),
+            ComponentDefinedType::Own(_)
+            | ComponentDefinedType::Borrow(_)
+            | ComponentDefinedType::Future { .. }
+            | ComponentDefinedType::Stream { .. } => (4, 4),
+        },
+    }
+}
+
+/// Rounds `n` up to a multiple of `align` (a power of two).
+pub fn align_to(n: u32, align: u32) -> u32 {
+    n.div_ceil(align) * align
+}
+
+/// Bytes of a variant's discriminant for `cases` cases.
+pub fn discriminant_size(cases: usize) -> u32 {
+    match cases {
+        0..=0x100 => 1,
+        0x101..=0x1_0000 => 2,
+        _ => 4,
+    }
+}
+
+/// Bytes of a flags value with `n` flags.
+pub fn flags_size(n: usize) -> u32 {
+    match n {
+        0 => 0,
+        1..=8 => 1,
+        9..=16 => 2,
+        _ => 4 * n.div_ceil(32) as u32,
+    }
+}
+
+/// Field offsets of a record or tuple, and its size and alignment.
+pub struct RecordLayout {
+    /// Offset of each field.
+    pub offsets: Vec<u32>,
+    /// `(size, alignment)` of the whole.
+    pub size_align: (u32, u32),
+}
+
+/// Lays out fields in order, as `elem_size_record` does.
+pub fn record_layout<'t>(
+    types: TypesRef<'_>,
+    fields: impl Iterator<Item = &'t ComponentValType>,
+) -> RecordLayout {
+    let (mut size, mut align) = (0, 1);
+    let mut offsets = Vec::new();
+    for f in fields {
+        let (s, a) = size_align(types, f);
+        size = align_to(size, a);
+        offsets.push(size);
+        size += s;
+        align = align.max(a);
+    }
+    RecordLayout {
+        offsets,
+        size_align: (align_to(size, align), align),
+    }
+}
+
+/// Where a variant's payload sits, and its size and alignment.
+pub struct VariantLayout {
+    /// Bytes of the discriminant.
+    pub discriminant: u32,
+    /// Offset of the payload.
+    pub payload_offset: u32,
+    /// `(size, alignment)` of the whole.
+    pub size_align: (u32, u32),
+}
+
+/// Lays out a variant, as `elem_size_variant` does.
+pub fn variant_layout<'t>(
+    types: TypesRef<'_>,
+    cases: impl Iterator<Item = Option<&'t ComponentValType>>,
+) -> VariantLayout {
+    let cases: Vec<_> = cases.collect();
+    let d = discriminant_size(cases.len());
+    let (mut payload_size, mut payload_align) = (0, 1);
+    for c in cases.iter().flatten() {
+        let (s, a) = size_align(types, c);
+        payload_size = payload_size.max(s);
+        payload_align = payload_align.max(a);
+    }
+    let payload_offset = align_to(d, payload_align);
+    let align = d.max(payload_align);
+    VariantLayout {
+        discriminant: d,
+        payload_offset,
+        size_align: (align_to(payload_offset + payload_size, align), align),
+    }
+}
+
+/// Whether values of `ty` are stored identically by `lift` then `lower`,
+/// so a list of them can be copied byte for byte: integers and floats,
+/// and records and tuples of them.
+pub fn is_byte_copyable(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
+    use PrimitiveValType as P;
+    let p = |p: PrimitiveValType| {
+        matches!(
+            p,
+            P::S8 | P::U8 | P::S16 | P::U16 | P::S32 | P::U32 | P::S64 | P::U64 | P::F32 | P::F64
+        )
+    };
+    match ty {
+        ComponentValType::Primitive(x) => p(*x),
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Primitive(x) => p(*x),
+            ComponentDefinedType::Record(r) => {
+                r.fields.values().all(|f| is_byte_copyable(types, f))
+            }
+            ComponentDefinedType::Tuple(t) => t.types.iter().all(|f| is_byte_copyable(types, f)),
+            ComponentDefinedType::FixedLengthList { element, .. } => {
+                is_byte_copyable(types, element)
+            }
+            _ => false,
+        },
+    }
+}

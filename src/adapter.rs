@@ -2,21 +2,31 @@
 //!
 //! An adapter has the core signature the caller imports (`canon lower`), and
 //! calls the callee's core function (`canon lift`). In between it does what
-//! the canonical ABI's `lift` from the caller and `lower` into the callee
-//! would do, value by value, driven by the component-level type; then the
-//! same for results in the other direction, then the callee's
-//! `post-return`. Scalars are converted on the stack: small integers are
-//! truncated and re-extended, `bool` is normalised to 0/1, `char` is checked
-//! for being a Unicode scalar value (a trap otherwise), floats pass
-//! unchanged (NaN payloads included).
+//! the canonical ABI's `lift` from one side and `lower` into the other
+//! would do, driven by the component-level type: parameters go from the
+//! caller to the callee, results come back, then the callee's
+//! `post-return` runs.
+//!
+//! Generation follows the type, as wasmtime's adapter compiler does: one
+//! `translate_*` per kind of type, each moving a value from a [`Src`] (flat
+//! core values in locals, or linear memory at an address) to a [`Dst`]
+//! (locals to fill, or memory). Strings and lists are copied into memory
+//! the destination allocated with its own `realloc`; every check the spec
+//! makes (bounds, alignment, `char` validity, discriminants, UTF-8
+//! validity, length limits) is a trap here too.
 
 use crate::abi;
 use crate::error::{Error, Result};
 use crate::instantiate::Adapter;
-use wasm_encoder::{Function, Instruction as I, ValType};
+use crate::parse::StringEncoding;
+use std::borrow::Cow;
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::PrimitiveValType as P;
-use wasmparser::component_types::ComponentValType;
+use wasmparser::component_types::{ComponentDefinedType, ComponentValType};
 use wasmparser::types::TypesRef;
+
+/// Longest string the canonical ABI allows, in bytes.
+const MAX_STRING_BYTE_LENGTH: u32 = (1 << 31) - 1;
 
 /// Typed local variables of a function under construction: parameters
 /// first, then temporaries handed out by type.
@@ -46,84 +56,208 @@ impl Locals {
     }
 }
 
-/// How an adapter was compiled, for the report.
-pub fn strategy(_types: TypesRef<'_>, _adapter: &Adapter<'_>) -> &'static str {
-    "direct"
+/// How an adapter moves values, for the report: `direct` when every value
+/// travels on the stack, `copy` when memory is copied, `transcode` when
+/// strings change encoding.
+pub fn strategy(types: TypesRef<'_>, adapter: &Adapter<'_>) -> &'static str {
+    let f = &types[adapter.callee.ty];
+    let mut uses_memory = false;
+    for t in f.params.iter().map(|(_, t)| t).chain(f.result.iter()) {
+        uses_memory |= needs_memory(types, t);
+    }
+    let sig = abi::flatten_func(types, adapter.callee.ty);
+    if adapter.lower.string_encoding != adapter.callee.options.string_encoding && uses_memory {
+        "transcode"
+    } else if uses_memory || sig.params_spill || sig.results_spill {
+        "copy"
+    } else {
+        "direct"
+    }
+}
+
+fn needs_memory(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
+    match ty {
+        ComponentValType::Primitive(p) => *p == P::String,
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Primitive(p) => *p == P::String,
+            ComponentDefinedType::List { .. } | ComponentDefinedType::Map { .. } => true,
+            ComponentDefinedType::Record(r) => r.fields.values().any(|t| needs_memory(types, t)),
+            ComponentDefinedType::Tuple(t) => t.types.iter().any(|t| needs_memory(types, t)),
+            ComponentDefinedType::Variant(v) => v
+                .cases
+                .values()
+                .filter_map(|c| c.ty.as_ref())
+                .any(|t| needs_memory(types, t)),
+            ComponentDefinedType::Option { ty, .. } => needs_memory(types, ty),
+            ComponentDefinedType::Result { ok, err, .. } => {
+                ok.iter().chain(err.iter()).any(|t| needs_memory(types, t))
+            }
+            ComponentDefinedType::FixedLengthList { element, .. } => needs_memory(types, element),
+            _ => false,
+        },
+    }
 }
 
 /// Checks that an adapter can be generated for this call, before any output
 /// is produced.
 pub fn check(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Result<()> {
     let f = &types[adapter.callee.ty];
-    let all = f.params.iter().map(|(_, t)| t).chain(f.result.iter());
-    for t in all {
-        if abi::as_primitive(types, t).is_none_or(|p| p == P::String || p == P::ErrorContext) {
-            return Err(Error::unsupported(
-                format!(
-                    "adapter-{}",
-                    abi::describe(types, t).split(' ').next().unwrap_or("type")
-                ),
-                format!(
-                    "a cross-component call of `{}` passes a {}; only scalar values cross components in this version",
-                    adapter.name,
-                    abi::describe(types, t)
-                ),
-            ));
-        }
+    for t in f.params.iter().map(|(_, t)| t).chain(f.result.iter()) {
+        check_type(types, t, adapter)?;
+    }
+    if f.async_ {
+        return Err(Error::unsupported(
+            "async",
+            format!("`{}` is an async function", adapter.name),
+        ));
+    }
+    let sig = abi::flatten_func(types, adapter.callee.ty);
+    let memory_needed = sig.params_spill
+        || sig.results_spill
+        || f.params.iter().any(|(_, t)| needs_memory(types, t))
+        || f.result.iter().any(|t| needs_memory(types, t));
+    if memory_needed && (adapter.lower.memory.is_none() || adapter.callee.options.memory.is_none())
+    {
+        return Err(Error::malformed(format!(
+            "a call of `{}` passes values through memory, but a side has no `memory` option",
+            adapter.name
+        )));
     }
     Ok(())
 }
 
-/// The parts of the fused module an adapter calls.
+fn check_type(types: TypesRef<'_>, ty: &ComponentValType, adapter: &Adapter<'_>) -> Result<()> {
+    let unsupported = |what: &str, feature: &str| {
+        Err(Error::unsupported(
+            feature,
+            format!(
+                "a cross-component call of `{}` passes a {what}, which is not supported yet",
+                adapter.name
+            ),
+        ))
+    };
+    match ty {
+        ComponentValType::Primitive(P::String) => {
+            if adapter.lower.string_encoding != adapter.callee.options.string_encoding
+                || adapter.lower.string_encoding == StringEncoding::CompactUtf16
+            {
+                return unsupported(
+                    "string between different (or latin1+utf16) encodings",
+                    "string-transcoding",
+                );
+            }
+            Ok(())
+        }
+        ComponentValType::Primitive(P::ErrorContext) => {
+            unsupported("error-context", "error-context")
+        }
+        ComponentValType::Primitive(_) => Ok(()),
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Primitive(p) => {
+                check_type(types, &ComponentValType::Primitive(*p), adapter)
+            }
+            ComponentDefinedType::Record(r) => r
+                .fields
+                .values()
+                .try_for_each(|t| check_type(types, t, adapter)),
+            ComponentDefinedType::Tuple(t) => t
+                .types
+                .iter()
+                .try_for_each(|t| check_type(types, t, adapter)),
+            ComponentDefinedType::Variant(v) => v
+                .cases
+                .values()
+                .filter_map(|c| c.ty.as_ref())
+                .try_for_each(|t| check_type(types, t, adapter)),
+            ComponentDefinedType::Option { ty, .. } => check_type(types, ty, adapter),
+            ComponentDefinedType::Result { ok, err, .. } => ok
+                .iter()
+                .chain(err.iter())
+                .try_for_each(|t| check_type(types, t, adapter)),
+            ComponentDefinedType::List { element, .. } => check_type(types, element, adapter),
+            ComponentDefinedType::FixedLengthList { element, .. } => {
+                check_type(types, element, adapter)
+            }
+            ComponentDefinedType::Enum(_) | ComponentDefinedType::Flags(_) => Ok(()),
+            ComponentDefinedType::Map { .. } => unsupported("map", "map"),
+            ComponentDefinedType::Own(_) | ComponentDefinedType::Borrow(_) => {
+                unsupported("resource handle", "resources")
+            }
+            ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
+                unsupported("future or stream", "async")
+            }
+        },
+    }
+}
+
+/// One side of a call, as the fused module sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Side {
+    /// The side's memory.
+    pub memory: Option<u32>,
+    /// The side's `realloc`.
+    pub realloc: Option<u32>,
+    /// The side's string encoding.
+    pub encoding: StringEncoding,
+}
+
+/// The parts of the fused module an adapter uses.
 pub struct Targets {
     /// The callee's core function.
     pub callee: u32,
     /// The callee's `post-return`, if any.
     pub post_return: Option<u32>,
+    /// The caller's options.
+    pub caller: Side,
+    /// The callee's options.
+    pub callee_side: Side,
 }
 
-/// Generates the adapter's body. `check` must have accepted it.
-pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -> Function {
-    let f = &types[adapter.callee.ty];
-    let params = f.params.len() as u32;
-    let mut locals = Locals::new(params);
-    let mut body = Vec::new();
-    for (i, (_, t)) in f.params.iter().enumerate() {
-        body.push(I::LocalGet(i as u32));
-        translate_scalar(types, t, &mut locals, &mut body);
-    }
-    body.push(I::Call(targets.callee));
-    match (&f.result, targets.post_return) {
-        (Some(r), Some(post)) => {
-            // `post-return` receives the callee's own core results; the
-            // caller gets the converted value afterwards.
-            let mut flat = Vec::new();
-            abi::flatten(types, r, &mut flat);
-            let ty = reencode_valtype(flat[0]);
-            let raw = locals.temp(ty);
-            let converted = locals.temp(ty);
-            body.push(I::LocalTee(raw));
-            translate_scalar(types, r, &mut locals, &mut body);
-            body.extend([
-                I::LocalSet(converted),
-                I::LocalGet(raw),
-                I::Call(post),
-                I::LocalGet(converted),
-            ]);
+/// Where a value comes from.
+#[derive(Debug, Clone)]
+enum Src {
+    /// Flat core values in locals, each with the type the local has (wider
+    /// than the value's own when it is a variant payload).
+    Stack(Vec<(u32, ValType)>),
+    /// Linear memory.
+    Memory(Mem),
+}
+
+/// Where a value goes.
+#[derive(Debug, Clone)]
+enum Dst {
+    /// Locals to fill, with their types.
+    Stack(Vec<(u32, ValType)>),
+    /// Linear memory.
+    Memory(Mem),
+}
+
+/// An address in a memory: the local holding the base, plus an offset.
+#[derive(Debug, Clone, Copy)]
+struct Mem {
+    memory: u32,
+    addr: u32,
+    offset: u32,
+}
+
+impl Mem {
+    fn at(self, offset: u32) -> Mem {
+        Mem {
+            offset: self.offset + offset,
+            ..self
         }
-        (Some(r), None) => translate_scalar(types, r, &mut locals, &mut body),
-        (None, Some(post)) => body.push(I::Call(post)),
-        (None, None) => {}
     }
-    body.push(I::End);
-    let mut func = locals.function();
-    for ins in &body {
-        func.instruction(ins);
+
+    fn arg(self, align_log2: u32) -> MemArg {
+        MemArg {
+            offset: u64::from(self.offset),
+            align: align_log2,
+            memory_index: self.memory,
+        }
     }
-    func
 }
 
-fn reencode_valtype(t: wasmparser::ValType) -> ValType {
+fn wasm_type(t: wasmparser::ValType) -> ValType {
     match t {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
@@ -134,26 +268,382 @@ fn reencode_valtype(t: wasmparser::ValType) -> ValType {
     }
 }
 
-/// Lifts the scalar on top of the stack from one side and lowers it for the
-/// other: the composition `lower_flat(lift_flat(v))` of the spec.
-fn translate_scalar(
-    types: TypesRef<'_>,
-    ty: &ComponentValType,
-    locals: &mut Locals,
-    body: &mut Vec<I<'static>>,
-) {
-    let p = abi::as_primitive(types, ty).unwrap_or_else(|| unreachable!("checked: scalar"));
-    match p {
-        P::Bool => body.extend([I::I32Const(0), I::I32Ne]),
-        P::S8 => body.push(I::I32Extend8S),
-        P::U8 => body.extend([I::I32Const(0xff), I::I32And]),
-        P::S16 => body.push(I::I32Extend16S),
-        P::U16 => body.extend([I::I32Const(0xffff), I::I32And]),
-        P::Char => {
+struct Gen<'t> {
+    types: TypesRef<'t>,
+    locals: Locals,
+    body: Vec<I<'static>>,
+    /// Options of the side values come from, and go to, in the current
+    /// direction.
+    from: Side,
+    to: Side,
+}
+
+/// Generates the adapter's body. `check` must have accepted it.
+pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -> Function {
+    let f = &types[adapter.callee.ty];
+    let sig = abi::flatten_func(types, adapter.callee.ty);
+    let param_types: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
+    // The caller's core signature: flat params or one pointer, then a
+    // return pointer when results go through memory.
+    let caller_params: Vec<ValType> = if sig.params_spill {
+        vec![ValType::I32]
+    } else {
+        sig.params.iter().copied().map(wasm_type).collect()
+    };
+    let retptr = sig.results_spill.then_some(caller_params.len() as u32);
+    let n_params = caller_params.len() as u32 + u32::from(retptr.is_some());
+    let mut g = Gen {
+        types,
+        locals: Locals::new(n_params),
+        body: Vec::new(),
+        from: targets.caller,
+        to: targets.callee_side,
+    };
+
+    // Parameters: caller -> callee.
+    let params_tuple = Tuple(&param_types);
+    let src = if sig.params_spill {
+        g.check_range(targets.caller, 0, params_tuple.size_align(types));
+        Src::Memory(Mem {
+            memory: memory(targets.caller),
+            addr: 0,
+            offset: 0,
+        })
+    } else {
+        Src::Stack(
+            caller_params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, *t))
+                .collect(),
+        )
+    };
+    let callee_args: Vec<u32>;
+    if sig.params_spill {
+        let (size, align) = params_tuple.size_align(types);
+        let size_local = g.const_local(size);
+        let ptr = g.alloc(targets.callee_side, align, size_local);
+        g.translate_tuple(
+            &param_types,
+            &src,
+            &Dst::Memory(Mem {
+                memory: memory(targets.callee_side),
+                addr: ptr,
+                offset: 0,
+            }),
+        );
+        callee_args = vec![ptr];
+    } else {
+        let dst: Vec<(u32, ValType)> = sig
+            .params
+            .iter()
+            .map(|t| {
+                let t = wasm_type(*t);
+                (g.locals.temp(t), t)
+            })
+            .collect();
+        g.translate_tuple(&param_types, &src, &Dst::Stack(dst.clone()));
+        callee_args = dst.iter().map(|(l, _)| *l).collect();
+    }
+    for a in &callee_args {
+        g.body.push(I::LocalGet(*a));
+    }
+    g.body.push(I::Call(targets.callee));
+
+    // Results: callee -> caller.
+    g.from = targets.callee_side;
+    g.to = targets.caller;
+    let callee_results: Vec<(u32, ValType)> = if sig.results_spill {
+        vec![(g.locals.temp(ValType::I32), ValType::I32)]
+    } else {
+        sig.results
+            .iter()
+            .map(|t| {
+                let t = wasm_type(*t);
+                (g.locals.temp(t), t)
+            })
+            .collect()
+    };
+    for (l, _) in callee_results.iter().rev() {
+        g.body.push(I::LocalSet(*l));
+    }
+    let mut returns = Vec::new();
+    if let Some(result) = &f.result {
+        let results = [*result];
+        if sig.results_spill {
+            let addr = callee_results[0].0;
+            g.check_range(targets.callee_side, addr, Tuple(&results).size_align(types));
+            let src = Src::Memory(Mem {
+                memory: memory(targets.callee_side),
+                addr,
+                offset: 0,
+            });
+            let retptr =
+                retptr.unwrap_or_else(|| unreachable!("spilled results have a return pointer"));
+            g.check_range(targets.caller, retptr, Tuple(&results).size_align(types));
+            g.translate_tuple(
+                &results,
+                &src,
+                &Dst::Memory(Mem {
+                    memory: memory(targets.caller),
+                    addr: retptr,
+                    offset: 0,
+                }),
+            );
+        } else {
+            let dst: Vec<(u32, ValType)> = sig
+                .results
+                .iter()
+                .map(|t| {
+                    let t = wasm_type(*t);
+                    (g.locals.temp(t), t)
+                })
+                .collect();
+            g.translate_tuple(
+                &results,
+                &Src::Stack(callee_results.clone()),
+                &Dst::Stack(dst.clone()),
+            );
+            returns = dst;
+        }
+    }
+    if let Some(post) = targets.post_return {
+        for (l, _) in &callee_results {
+            g.body.push(I::LocalGet(*l));
+        }
+        g.body.push(I::Call(post));
+    }
+    for (l, _) in &returns {
+        g.body.push(I::LocalGet(*l));
+    }
+    g.body.push(I::End);
+    let mut func = g.locals.function();
+    for ins in &g.body {
+        func.instruction(ins);
+    }
+    func
+}
+
+fn memory(side: Side) -> u32 {
+    side.memory
+        .unwrap_or_else(|| unreachable!("checked: both sides have a memory"))
+}
+
+/// The parameters or results as one tuple.
+struct Tuple<'a>(&'a [ComponentValType]);
+
+impl Tuple<'_> {
+    fn size_align(&self, types: TypesRef<'_>) -> (u32, u32) {
+        abi::record_layout(types, self.0.iter()).size_align
+    }
+}
+
+fn flat_len(types: TypesRef<'_>, ty: &ComponentValType) -> usize {
+    let mut v = Vec::new();
+    abi::flatten(types, ty, &mut v);
+    v.len()
+}
+
+impl Gen<'_> {
+    fn trap_if(&mut self) {
+        self.body
+            .extend([I::If(BlockType::Empty), I::Unreachable, I::End]);
+    }
+
+    fn const_local(&mut self, v: u32) -> u32 {
+        let l = self.locals.temp(ValType::I32);
+        self.body.extend([I::I32Const(v as i32), I::LocalSet(l)]);
+        l
+    }
+
+    /// Traps unless `[addr, addr + size)` lies in `side`'s memory and
+    /// `addr` is aligned (the spec's checks before reading or writing a
+    /// tuple through a pointer).
+    fn check_range(&mut self, side: Side, addr: u32, (size, align): (u32, u32)) {
+        let size_local = self.const_local(size);
+        self.check_ptr(memory(side), addr, size_local, align);
+    }
+
+    /// Traps unless `ptr` is `align`-aligned and `ptr + byte_len` (both
+    /// i32 locals, unsigned) is within `memory`.
+    fn check_ptr(&mut self, memory: u32, ptr: u32, byte_len: u32, align: u32) {
+        if align > 1 {
+            self.body
+                .extend([I::LocalGet(ptr), I::I32Const(align as i32 - 1), I::I32And]);
+            self.trap_if();
+        }
+        self.body.extend([
+            I::LocalGet(ptr),
+            I::I64ExtendI32U,
+            I::LocalGet(byte_len),
+            I::I64ExtendI32U,
+            I::I64Add,
+            I::MemorySize(memory),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64GtU,
+        ]);
+        self.trap_if();
+    }
+
+    /// Calls `side`'s `realloc(0, 0, align, size)` and checks the result.
+    fn alloc(&mut self, side: Side, align: u32, size: u32) -> u32 {
+        let realloc = side
+            .realloc
+            .unwrap_or_else(|| unreachable!("checked: destination has realloc"));
+        let ptr = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::I32Const(0),
+            I::I32Const(0),
+            I::I32Const(align as i32),
+            I::LocalGet(size),
+            I::Call(realloc),
+            I::LocalSet(ptr),
+        ]);
+        self.check_ptr(memory(side), ptr, size, align);
+        ptr
+    }
+
+    fn translate_tuple(&mut self, fields: &[ComponentValType], src: &Src, dst: &Dst) {
+        let layout = abi::record_layout(self.types, fields.iter());
+        let (mut si, mut di) = (0, 0);
+        for (field, offset) in fields.iter().zip(&layout.offsets) {
+            let n = flat_len(self.types, field);
+            let s = match src {
+                Src::Stack(v) => Src::Stack(v[si..si + n].to_vec()),
+                Src::Memory(m) => Src::Memory(m.at(*offset)),
+            };
+            let d = match dst {
+                Dst::Stack(v) => Dst::Stack(v[di..di + n].to_vec()),
+                Dst::Memory(m) => Dst::Memory(m.at(*offset)),
+            };
+            si += n;
+            di += n;
+            self.translate(field, &s, &d);
+        }
+    }
+
+    fn translate(&mut self, ty: &ComponentValType, src: &Src, dst: &Dst) {
+        let types = self.types;
+        match ty {
+            ComponentValType::Primitive(P::String) => self.translate_string(src, dst),
+            ComponentValType::Primitive(p) => self.translate_primitive(*p, src, dst),
+            ComponentValType::Type(id) => match &types[*id] {
+                ComponentDefinedType::Primitive(P::String) => self.translate_string(src, dst),
+                ComponentDefinedType::Primitive(p) => self.translate_primitive(*p, src, dst),
+                ComponentDefinedType::Record(r) => {
+                    let fields: Vec<_> = r.fields.values().copied().collect();
+                    self.translate_tuple(&fields, src, dst);
+                }
+                ComponentDefinedType::Tuple(t) => {
+                    let fields: Vec<_> = t.types.to_vec();
+                    self.translate_tuple(&fields, src, dst);
+                }
+                ComponentDefinedType::FixedLengthList {
+                    element, length, ..
+                } => {
+                    let fields = vec![*element; *length as usize];
+                    self.translate_tuple(&fields, src, dst);
+                }
+                ComponentDefinedType::Variant(v) => {
+                    let cases: Vec<_> = v.cases.values().map(|c| c.ty).collect();
+                    self.translate_variant(&cases, src, dst);
+                }
+                ComponentDefinedType::Option { ty, .. } => {
+                    self.translate_variant(&[None, Some(*ty)], src, dst)
+                }
+                ComponentDefinedType::Result { ok, err, .. } => {
+                    self.translate_variant(&[*ok, *err], src, dst)
+                }
+                ComponentDefinedType::Enum(names) => {
+                    let cases = vec![None; names.len()];
+                    self.translate_variant(&cases, src, dst);
+                }
+                ComponentDefinedType::Flags(names) => self.translate_flags(names.len(), src, dst),
+                ComponentDefinedType::List { element, .. } => {
+                    self.translate_list(element, src, dst)
+                }
+                ComponentDefinedType::Map { .. }
+                | ComponentDefinedType::Own(_)
+                | ComponentDefinedType::Borrow(_)
+                | ComponentDefinedType::Future { .. }
+                | ComponentDefinedType::Stream { .. } => unreachable!("rejected by `check`"),
+            },
+        }
+    }
+
+    /// Pushes one core value of type `want` read from a stack slot.
+    fn get(&mut self, (local, has): (u32, ValType), want: ValType) {
+        self.body.push(I::LocalGet(local));
+        match (has, want) {
+            (a, b) if a == b => {}
+            (ValType::I64, ValType::I32) => self.body.push(I::I32WrapI64),
+            (ValType::I64, ValType::F32) => self.body.extend([I::I32WrapI64, I::F32ReinterpretI32]),
+            (ValType::I64, ValType::F64) => self.body.push(I::F64ReinterpretI64),
+            (ValType::I32, ValType::F32) => self.body.push(I::F32ReinterpretI32),
+            (a, b) => unreachable!("no flat coercion from {a:?} to {b:?}"),
+        }
+    }
+
+    /// Stores the core value of type `has` on the stack into a slot.
+    fn set(&mut self, has: ValType, (local, want): (u32, ValType)) {
+        match (has, want) {
+            (a, b) if a == b => {}
+            (ValType::I32, ValType::I64) => self.body.push(I::I64ExtendI32U),
+            (ValType::F32, ValType::I64) => {
+                self.body.extend([I::I32ReinterpretF32, I::I64ExtendI32U])
+            }
+            (ValType::F64, ValType::I64) => self.body.push(I::I64ReinterpretF64),
+            (ValType::F32, ValType::I32) => self.body.push(I::I32ReinterpretF32),
+            (a, b) => unreachable!("no flat coercion from {a:?} to {b:?}"),
+        }
+        self.body.push(I::LocalSet(local));
+    }
+
+    fn translate_primitive(&mut self, p: P, src: &Src, dst: &Dst) {
+        let core = match p {
+            P::S64 | P::U64 => ValType::I64,
+            P::F32 => ValType::F32,
+            P::F64 => ValType::F64,
+            _ => ValType::I32,
+        };
+        // Lift: the canonical core value on the stack.
+        match src {
+            Src::Stack(v) => {
+                self.get(v[0], core);
+                match p {
+                    P::Bool => self.body.extend([I::I32Const(0), I::I32Ne]),
+                    P::S8 => self.body.push(I::I32Extend8S),
+                    P::U8 => self.body.extend([I::I32Const(0xff), I::I32And]),
+                    P::S16 => self.body.push(I::I32Extend16S),
+                    P::U16 => self.body.extend([I::I32Const(0xffff), I::I32And]),
+                    _ => {}
+                }
+            }
+            Src::Memory(m) => {
+                self.body.push(I::LocalGet(m.addr));
+                self.body.push(match p {
+                    P::Bool | P::U8 => I::I32Load8U(m.arg(0)),
+                    P::S8 => I::I32Load8S(m.arg(0)),
+                    P::S16 => I::I32Load16S(m.arg(1)),
+                    P::U16 => I::I32Load16U(m.arg(1)),
+                    P::S32 | P::U32 | P::Char => I::I32Load(m.arg(2)),
+                    P::S64 | P::U64 => I::I64Load(m.arg(3)),
+                    P::F32 => I::F32Load(m.arg(2)),
+                    P::F64 => I::F64Load(m.arg(3)),
+                    P::String | P::ErrorContext => unreachable!("not a scalar"),
+                });
+                if p == P::Bool {
+                    self.body.extend([I::I32Const(0), I::I32Ne]);
+                }
+            }
+        }
+        if p == P::Char {
             // Trap unless a Unicode scalar value: below 0x110000 and not a
             // surrogate (0xD800..=0xDFFF).
-            let c = locals.temp(ValType::I32);
-            body.extend([
+            let c = self.locals.temp(ValType::I32);
+            self.body.extend([
                 I::LocalTee(c),
                 I::I32Const(0x11_0000),
                 I::I32GeU,
@@ -163,13 +653,553 @@ fn translate_scalar(
                 I::I32Const(0x800),
                 I::I32LtU,
                 I::I32Or,
-                I::If(wasm_encoder::BlockType::Empty),
-                I::Unreachable,
+            ]);
+            self.trap_if();
+            self.body.push(I::LocalGet(c));
+        }
+        // Lower.
+        match dst {
+            Dst::Stack(v) => self.set(core, v[0]),
+            Dst::Memory(m) => {
+                let tmp = self.locals.temp(core);
+                self.body
+                    .extend([I::LocalSet(tmp), I::LocalGet(m.addr), I::LocalGet(tmp)]);
+                self.body.push(match p {
+                    P::Bool | P::U8 | P::S8 => I::I32Store8(m.arg(0)),
+                    P::S16 | P::U16 => I::I32Store16(m.arg(1)),
+                    P::S32 | P::U32 | P::Char => I::I32Store(m.arg(2)),
+                    P::S64 | P::U64 => I::I64Store(m.arg(3)),
+                    P::F32 => I::F32Store(m.arg(2)),
+                    P::F64 => I::F64Store(m.arg(3)),
+                    P::String | P::ErrorContext => unreachable!("not a scalar"),
+                });
+            }
+        }
+    }
+
+    /// Reads a `(pointer, length)` pair into two fresh i32 locals.
+    fn read_pair(&mut self, src: &Src) -> (u32, u32) {
+        let ptr = self.locals.temp(ValType::I32);
+        let len = self.locals.temp(ValType::I32);
+        match src {
+            Src::Stack(v) => {
+                self.get(v[0], ValType::I32);
+                self.body.push(I::LocalSet(ptr));
+                self.get(v[1], ValType::I32);
+                self.body.push(I::LocalSet(len));
+            }
+            Src::Memory(m) => {
+                self.body
+                    .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2)), I::LocalSet(ptr)]);
+                self.body.extend([
+                    I::LocalGet(m.addr),
+                    I::I32Load(m.at(4).arg(2)),
+                    I::LocalSet(len),
+                ]);
+            }
+        }
+        (ptr, len)
+    }
+
+    fn write_pair(&mut self, (ptr, len): (u32, u32), dst: &Dst) {
+        match dst {
+            Dst::Stack(v) => {
+                self.body.push(I::LocalGet(ptr));
+                self.set(ValType::I32, v[0]);
+                self.body.push(I::LocalGet(len));
+                self.set(ValType::I32, v[1]);
+            }
+            Dst::Memory(m) => {
+                self.body
+                    .extend([I::LocalGet(m.addr), I::LocalGet(ptr), I::I32Store(m.arg(2))]);
+                self.body.extend([
+                    I::LocalGet(m.addr),
+                    I::LocalGet(len),
+                    I::I32Store(m.at(4).arg(2)),
+                ]);
+            }
+        }
+    }
+
+    /// Strings between sides with the same encoding: check, validate, copy.
+    fn translate_string(&mut self, src: &Src, dst: &Dst) {
+        let (ptr, len) = self.read_pair(src);
+        let (from, to) = (self.from, self.to);
+        let unit = match from.encoding {
+            StringEncoding::Utf16 => 2,
+            _ => 1,
+        };
+        // Byte length, within the spec's limit.
+        let bytes = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(len),
+            I::I32Const(unit as i32),
+            I::I32Mul,
+            I::LocalSet(bytes),
+        ]);
+        self.body.extend([
+            I::LocalGet(len),
+            I::I32Const((MAX_STRING_BYTE_LENGTH / unit) as i32),
+            I::I32GtU,
+        ]);
+        self.trap_if();
+        self.check_ptr(memory(from), ptr, bytes, unit);
+        match from.encoding {
+            StringEncoding::Utf16 => self.validate_utf16(memory(from), ptr, len),
+            _ => self.validate_utf8(memory(from), ptr, bytes),
+        }
+        let new = self.alloc(to, unit, bytes);
+        self.body.extend([
+            I::LocalGet(new),
+            I::LocalGet(ptr),
+            I::LocalGet(bytes),
+            I::MemoryCopy {
+                src_mem: memory(from),
+                dst_mem: memory(to),
+            },
+        ]);
+        self.write_pair((new, len), dst);
+    }
+
+    /// Traps unless `[ptr, ptr + len)` of `memory` is well-formed UTF-8
+    /// (no overlong forms, no surrogates, nothing above U+10FFFF).
+    fn validate_utf8(&mut self, memory: u32, ptr: u32, len: u32) {
+        let i = self.locals.temp(ValType::I32);
+        let b = self.locals.temp(ValType::I32);
+        let need = self.locals.temp(ValType::I32);
+        let lo = self.locals.temp(ValType::I32);
+        let hi = self.locals.temp(ValType::I32);
+        let byte = |offset: u64| {
+            I::I32Load8U(MemArg {
+                offset,
+                align: 0,
+                memory_index: memory,
+            })
+        };
+        let at = |g: &mut Self, extra: u64| {
+            g.body
+                .extend([I::LocalGet(ptr), I::LocalGet(i), I::I32Add, byte(extra)]);
+        };
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(i),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+        ]);
+        // while i < len
+        self.body
+            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
+        at(self, 0);
+        self.body.push(I::LocalSet(b));
+        // ASCII: one byte.
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0x80),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(2),
+            I::End,
+        ]);
+        // Lead byte: how many continuation bytes, and the range of the first.
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xC2),
+            I::I32LtU,
+            I::LocalGet(b),
+            I::I32Const(0xF4),
+            I::I32GtU,
+            I::I32Or,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::I32Const(0x80),
+            I::LocalSet(lo),
+            I::I32Const(0xBF),
+            I::LocalSet(hi),
+        ]);
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xE0),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+            I::I32Const(1),
+            I::LocalSet(need),
+            I::Else,
+        ]);
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xF0),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+            I::I32Const(2),
+            I::LocalSet(need),
+        ]);
+        // E0: A0..BF; ED: 80..9F.
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xE0),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::I32Const(0xA0),
+            I::LocalSet(lo),
+            I::End,
+        ]);
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xED),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::I32Const(0x9F),
+            I::LocalSet(hi),
+            I::End,
+        ]);
+        self.body
+            .extend([I::Else, I::I32Const(3), I::LocalSet(need)]);
+        // F0: 90..BF; F4: 80..8F.
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xF0),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::I32Const(0x90),
+            I::LocalSet(lo),
+            I::End,
+        ]);
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xF4),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::I32Const(0x8F),
+            I::LocalSet(hi),
+            I::End,
+        ]);
+        self.body.extend([I::End, I::End]);
+        // Enough bytes left?
+        self.body.extend([
+            I::LocalGet(i),
+            I::LocalGet(need),
+            I::I32Add,
+            I::LocalGet(len),
+            I::I32GeU,
+        ]);
+        self.trap_if();
+        // The first continuation byte within [lo, hi].
+        at(self, 1);
+        self.body.extend([
+            I::LocalTee(b),
+            I::LocalGet(lo),
+            I::I32LtU,
+            I::LocalGet(b),
+            I::LocalGet(hi),
+            I::I32GtU,
+            I::I32Or,
+        ]);
+        self.trap_if();
+        // The others within 80..BF.
+        for k in 2..=3u64 {
+            self.body.extend([
+                I::LocalGet(need),
+                I::I32Const(k as i32),
+                I::I32GeU,
+                I::If(BlockType::Empty),
+            ]);
+            at(self, k);
+            self.body
+                .extend([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
+            self.trap_if();
+            self.body.push(I::End);
+        }
+        self.body.extend([
+            I::LocalGet(i),
+            I::LocalGet(need),
+            I::I32Add,
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(0),
+        ]);
+        self.body.extend([I::End, I::End]);
+    }
+
+    /// Traps on an unpaired surrogate in `len` UTF-16 code units at `ptr`.
+    fn validate_utf16(&mut self, memory: u32, ptr: u32, len: u32) {
+        let i = self.locals.temp(ValType::I32);
+        let u = self.locals.temp(ValType::I32);
+        let unit = |offset: u64| {
+            I::I32Load16U(MemArg {
+                offset,
+                align: 1,
+                memory_index: memory,
+            })
+        };
+        let at = |g: &mut Self, extra: u64| {
+            g.body.extend([
+                I::LocalGet(ptr),
+                I::LocalGet(i),
+                I::I32Const(1),
+                I::I32Shl,
+                I::I32Add,
+                unit(extra),
+            ]);
+        };
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(i),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+        ]);
+        self.body
+            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
+        at(self, 0);
+        self.body.extend([
+            I::LocalTee(u),
+            I::I32Const(0xF800),
+            I::I32And,
+            I::I32Const(0xD800),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+        ]);
+        // A surrogate: must be a high one followed by a low one.
+        self.body.extend([
+            I::LocalGet(u),
+            I::I32Const(0xDC00),
+            I::I32GeU,
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalGet(len),
+            I::I32GeU,
+            I::I32Or,
+        ]);
+        self.trap_if();
+        at(self, 2);
+        self.body.extend([
+            I::I32Const(0xFC00),
+            I::I32And,
+            I::I32Const(0xDC00),
+            I::I32Ne,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::End,
+        ]);
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+    }
+
+    fn translate_list(&mut self, element: &ComponentValType, src: &Src, dst: &Dst) {
+        let (ptr, len) = self.read_pair(src);
+        let (from, to) = (self.from, self.to);
+        let (size, align) = abi::size_align(self.types, element);
+        // Byte length, checked for overflow.
+        let bytes = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(len),
+            I::I64ExtendI32U,
+            I::I64Const(i64::from(size)),
+            I::I64Mul,
+            I::I64Const(0xffff_ffff),
+            I::I64GtU,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(len),
+            I::I32Const(size as i32),
+            I::I32Mul,
+            I::LocalSet(bytes),
+        ]);
+        self.check_ptr(memory(from), ptr, bytes, align);
+        let new = self.alloc(to, align, bytes);
+        if abi::is_byte_copyable(self.types, element) {
+            self.body.extend([
+                I::LocalGet(new),
+                I::LocalGet(ptr),
+                I::LocalGet(bytes),
+                I::MemoryCopy {
+                    src_mem: memory(from),
+                    dst_mem: memory(to),
+                },
+            ]);
+        } else if size > 0 {
+            // Element by element: two cursors and a countdown.
+            let (s, d, n) = (
+                self.locals.temp(ValType::I32),
+                self.locals.temp(ValType::I32),
+                self.locals.temp(ValType::I32),
+            );
+            self.body.extend([
+                I::LocalGet(ptr),
+                I::LocalSet(s),
+                I::LocalGet(new),
+                I::LocalSet(d),
+                I::LocalGet(len),
+                I::LocalSet(n),
+            ]);
+            self.body
+                .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+            self.body.extend([I::LocalGet(n), I::I32Eqz, I::BrIf(1)]);
+            let es = Src::Memory(Mem {
+                memory: memory(from),
+                addr: s,
+                offset: 0,
+            });
+            let ed = Dst::Memory(Mem {
+                memory: memory(to),
+                addr: d,
+                offset: 0,
+            });
+            self.translate(element, &es, &ed);
+            for cursor in [s, d] {
+                self.body.extend([
+                    I::LocalGet(cursor),
+                    I::I32Const(size as i32),
+                    I::I32Add,
+                    I::LocalSet(cursor),
+                ]);
+            }
+            self.body.extend([
+                I::LocalGet(n),
+                I::I32Const(1),
+                I::I32Sub,
+                I::LocalSet(n),
+                I::Br(0),
                 I::End,
-                I::LocalGet(c),
+                I::End,
             ]);
         }
-        P::S32 | P::U32 | P::S64 | P::U64 | P::F32 | P::F64 => {}
-        P::String | P::ErrorContext => unreachable!("checked: scalar"),
+        self.write_pair((new, len), dst);
+    }
+
+    fn translate_flags(&mut self, n: usize, src: &Src, dst: &Dst) {
+        let words = n.div_ceil(32);
+        let size = abi::flags_size(n);
+        for w in 0..words {
+            let bits = (n - w * 32).min(32);
+            let mask = if bits == 32 {
+                -1
+            } else {
+                ((1u32 << bits) - 1) as i32
+            };
+            match src {
+                Src::Stack(v) => self.get(v[w], ValType::I32),
+                Src::Memory(m) => {
+                    self.body.push(I::LocalGet(m.addr));
+                    self.body.push(match size {
+                        1 => I::I32Load8U(m.arg(0)),
+                        2 => I::I32Load16U(m.arg(1)),
+                        _ => I::I32Load(m.at(4 * w as u32).arg(2)),
+                    });
+                }
+            }
+            // Bits beyond the last flag are ignored by lifting.
+            self.body.extend([I::I32Const(mask), I::I32And]);
+            match dst {
+                Dst::Stack(v) => self.set(ValType::I32, v[w]),
+                Dst::Memory(m) => {
+                    let tmp = self.locals.temp(ValType::I32);
+                    self.body
+                        .extend([I::LocalSet(tmp), I::LocalGet(m.addr), I::LocalGet(tmp)]);
+                    self.body.push(match size {
+                        1 => I::I32Store8(m.arg(0)),
+                        2 => I::I32Store16(m.arg(1)),
+                        _ => I::I32Store(m.at(4 * w as u32).arg(2)),
+                    });
+                }
+            }
+        }
+    }
+
+    fn translate_variant(&mut self, cases: &[Option<ComponentValType>], src: &Src, dst: &Dst) {
+        let types = self.types;
+        let layout = abi::variant_layout(types, cases.iter().map(Option::as_ref));
+        let disc = self.locals.temp(ValType::I32);
+        let d_arg = |m: Mem| match layout.discriminant {
+            1 => (I::I32Load8U(m.arg(0)), I::I32Store8(m.arg(0))),
+            2 => (I::I32Load16U(m.arg(1)), I::I32Store16(m.arg(1))),
+            _ => (I::I32Load(m.arg(2)), I::I32Store(m.arg(2))),
+        };
+        match src {
+            Src::Stack(v) => self.get(v[0], ValType::I32),
+            Src::Memory(m) => {
+                self.body.push(I::LocalGet(m.addr));
+                self.body.push(d_arg(*m).0);
+            }
+        }
+        self.body.extend([
+            I::LocalTee(disc),
+            I::I32Const(cases.len() as i32),
+            I::I32GeU,
+        ]);
+        self.trap_if();
+        match dst {
+            Dst::Stack(v) => {
+                self.body.push(I::LocalGet(disc));
+                self.set(ValType::I32, v[0]);
+                // Unused payload slots are zero, as `lower_flat` pads.
+                for slot in &v[1..] {
+                    self.body.push(match slot.1 {
+                        ValType::I64 => I::I64Const(0),
+                        ValType::F32 => I::F32Const(0.0.into()),
+                        ValType::F64 => I::F64Const(0.0.into()),
+                        _ => I::I32Const(0),
+                    });
+                    self.body.push(I::LocalSet(slot.0));
+                }
+            }
+            Dst::Memory(m) => {
+                self.body.extend([I::LocalGet(m.addr), I::LocalGet(disc)]);
+                self.body.push(d_arg(*m).1);
+            }
+        }
+        if cases.iter().all(Option::is_none) {
+            return;
+        }
+        let n = cases.len() as u32;
+        self.body.push(I::Block(BlockType::Empty));
+        for _ in 0..n {
+            self.body.push(I::Block(BlockType::Empty));
+        }
+        self.body.extend([
+            I::LocalGet(disc),
+            I::BrTable(Cow::Owned((0..n).collect()), n - 1),
+            I::End,
+        ]);
+        for (i, case) in cases.iter().enumerate() {
+            if let Some(t) = case {
+                let len = flat_len(types, t);
+                let s = match src {
+                    Src::Stack(v) => Src::Stack(v[1..1 + len].to_vec()),
+                    Src::Memory(m) => Src::Memory(m.at(layout.payload_offset)),
+                };
+                let d = match dst {
+                    Dst::Stack(v) => Dst::Stack(v[1..1 + len].to_vec()),
+                    Dst::Memory(m) => Dst::Memory(m.at(layout.payload_offset)),
+                };
+                self.translate(t, &s, &d);
+            }
+            let depth = n - 1 - i as u32;
+            if depth > 0 {
+                self.body.push(I::Br(depth));
+            }
+            self.body.push(I::End);
+        }
     }
 }

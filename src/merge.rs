@@ -258,6 +258,23 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
     }
 
+    /// One side's options as fused indices.
+    fn side(&self, o: &crate::instantiate::Options<'a>, path: &str) -> Result<adapter::Side> {
+        Ok(adapter::Side {
+            memory: o
+                .memory
+                .as_ref()
+                .map(|m| self.resolve(m, ExternalKind::Memory, path))
+                .transpose()?,
+            realloc: o
+                .realloc
+                .as_ref()
+                .map(|r| self.resolve(r, ExternalKind::Func, path))
+                .transpose()?,
+            encoding: o.string_encoding,
+        })
+    }
+
     /// Whether the wrapper must fill the host table and call the start
     /// sequence itself.
     pub fn needs_fixup(&self) -> bool {
@@ -365,12 +382,16 @@ impl<'g, 'a> Layout<'g, 'a> {
                 .as_ref()
                 .map(|p| self.resolve(p, ExternalKind::Func, path))
                 .transpose()?;
+            let caller = self.side(&adapter.lower, path)?;
+            let callee_side = self.side(&adapter.callee.options, path)?;
             code.function(&adapter::generate(
                 types,
                 adapter,
                 &adapter::Targets {
                     callee,
                     post_return,
+                    caller,
+                    callee_side,
                 },
             ));
         }

@@ -71,14 +71,14 @@ fn invalid_component_is_malformed() {
 
 #[test]
 fn unsupported_features_are_named() {
-    let string_call = std::fs::read_to_string(concat!(
+    let transcoding_call = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/wat/string-adapter.wat"
     ))
     .expect("fixture");
-    let e = fuse_err(&component(&string_call));
+    let e = fuse_err(&component(&transcoding_call));
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-    assert_eq!(e.feature(), Some("adapter-string"));
+    assert_eq!(e.feature(), Some("string-transcoding"));
     assert!(e.path().starts_with("root/component[1]"), "{e}");
 
     let resources = component(

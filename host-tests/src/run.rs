@@ -125,9 +125,40 @@ impl Rng {
     }
 }
 
-/// A random value of a scalar type, biased toward edge cases.
+/// A random value of any type, biased toward edge cases; compound values
+/// nest at most `depth` levels more.
 pub fn random_val(rng: &mut Rng, ty: &Type) -> Result<Val> {
+    random_nested(rng, ty, 3)
+}
+
+fn random_string(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "",
+        "a",
+        "hello",
+        "grüße",
+        "世界",
+        "🦀",
+        "\u{0}",
+        "\u{10FFFF}",
+        "\u{FEFF}",
+        " ",
+    ];
+    let n = rng.next_u64() % 6;
+    (0..n)
+        .map(|_| PIECES[(rng.next_u64() % PIECES.len() as u64) as usize])
+        .collect()
+}
+
+fn random_nested(rng: &mut Rng, ty: &Type, depth: u32) -> Result<Val> {
     let r = rng.next_u64();
+    let len = |rng: &mut Rng| {
+        if depth == 0 {
+            0
+        } else {
+            (rng.next_u64() % 5) as usize
+        }
+    };
     Ok(match ty {
         Type::Bool => Val::Bool(r & 1 == 1),
         Type::S8 => Val::S8(rng.pick(&[i8::MIN, i8::MAX, 0, -1], r as i8)),
@@ -149,6 +180,68 @@ pub fn random_val(rng: &mut Rng, ty: &Type) -> Result<Val> {
             let c = rng.pick(&[0, 0xD7FF, 0xE000, 0x10_FFFF], (r % 0x11_0000) as u32);
             Val::Char(char::from_u32(c).unwrap_or('\u{FFFD}'))
         }
+        Type::String => Val::String(random_string(rng)),
+        Type::List(l) => {
+            let n = len(rng);
+            Val::List(
+                (0..n)
+                    .map(|_| random_nested(rng, &l.ty(), depth.saturating_sub(1)))
+                    .collect::<Result<_>>()?,
+            )
+        }
+        Type::Record(rec) => Val::Record(
+            rec.fields()
+                .map(|f| {
+                    Ok((
+                        f.name.to_string(),
+                        random_nested(rng, &f.ty, depth.saturating_sub(1))?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        Type::Tuple(t) => Val::Tuple(
+            t.types()
+                .map(|t| random_nested(rng, &t, depth.saturating_sub(1)))
+                .collect::<Result<_>>()?,
+        ),
+        Type::Variant(v) => {
+            let cases: Vec<_> = v.cases().collect();
+            let c = &cases[(r % cases.len() as u64) as usize];
+            let payload = match &c.ty {
+                Some(t) => Some(Box::new(random_nested(rng, t, depth.saturating_sub(1))?)),
+                None => None,
+            };
+            Val::Variant(c.name.to_string(), payload)
+        }
+        Type::Enum(e) => {
+            let names: Vec<_> = e.names().collect();
+            Val::Enum(names[(r % names.len() as u64) as usize].to_string())
+        }
+        Type::Option(o) => {
+            if r & 1 == 0 {
+                Val::Option(None)
+            } else {
+                Val::Option(Some(Box::new(random_nested(
+                    rng,
+                    &o.ty(),
+                    depth.saturating_sub(1),
+                )?)))
+            }
+        }
+        Type::Result(res) => {
+            let (ok, side) = (r & 1 == 0, if r & 1 == 0 { res.ok() } else { res.err() });
+            let payload = match side {
+                Some(t) => Some(Box::new(random_nested(rng, &t, depth.saturating_sub(1))?)),
+                None => None,
+            };
+            Val::Result(if ok { Ok(payload) } else { Err(payload) })
+        }
+        Type::Flags(f) => Val::Flags(
+            f.names()
+                .filter(|_| rng.next_u64() & 1 == 1)
+                .map(str::to_string)
+                .collect(),
+        ),
         other => bail!("no generator for {other:?} yet"),
     })
 }
@@ -159,6 +252,21 @@ pub fn show(v: &Val) -> String {
     match v {
         Val::Float32(f) => format!("f32:{:#010x}", f.to_bits()),
         Val::Float64(f) => format!("f64:{:#018x}", f.to_bits()),
+        Val::List(v) => format!("[{}]", v.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Val::Record(f) => format!(
+            "{{{}}}",
+            f.iter()
+                .map(|(n, v)| format!("{n}: {}", show(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Val::Tuple(v) => format!("({})", v.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Val::Variant(n, p) => format!("{n}({})", p.as_deref().map(show).unwrap_or_default()),
+        Val::Option(o) => format!("option({})", o.as_deref().map(show).unwrap_or_default()),
+        Val::Result(r) => match r {
+            Ok(v) => format!("ok({})", v.as_deref().map(show).unwrap_or_default()),
+            Err(v) => format!("err({})", v.as_deref().map(show).unwrap_or_default()),
+        },
         other => format!("{other:?}"),
     }
 }

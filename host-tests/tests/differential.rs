@@ -148,6 +148,29 @@ fn library_exports_of_a_single_component_match() -> Result<()> {
     Ok(())
 }
 
+fn typed_chain(names: &[&str]) -> Result<Vec<u8>> {
+    let parts = names
+        .iter()
+        .map(|n| Ok((*n, artifact(&format!("{n}.wasm"))?)))
+        .collect::<Result<Vec<_>>>()?;
+    compose::chain(&parts, "solder:typed/types")
+}
+
+#[test]
+fn compound_values_through_a_chain_of_three() -> Result<()> {
+    let composed = typed_chain(&["types-app", "types_mid", "types_lib"])?;
+    commands_match(&composed, &[&[]])?;
+    Ok(())
+}
+
+#[test]
+fn compound_values_of_a_library_chain_match() -> Result<()> {
+    let composed = typed_chain(&["types_mid", "types_lib"])?;
+    let (calls, _) = exports_match(&composed, 11..15, 20)?;
+    assert_eq!(calls, 4 * 20 * 26, "every function, every round");
+    Ok(())
+}
+
 fn wat_fixture(name: &str) -> Result<Vec<u8>> {
     Ok(wat::parse_file(
         host_tests::repo_root().join("fixtures/wat").join(name),
@@ -176,7 +199,20 @@ fn invalid_char_traps_in_both() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn utf8_string_between_memories() -> Result<()> {
+    let composed = wat_fixture("string-adapter.wat")?;
+    let fused = fuse_both_ways(&composed)?;
+    assert_eq!(call_run_with(&composed, &[])?, Some(5));
+    assert_eq!(call_run_with(&fused, &[])?, Some(5));
+    Ok(())
+}
+
 fn call_run(bytes: &[u8], arg: u32) -> Result<Option<u32>> {
+    call_run_with(bytes, &[wasmtime::component::Val::U32(arg)])
+}
+
+fn call_run_with(bytes: &[u8], args: &[wasmtime::component::Val]) -> Result<Option<u32>> {
     use wasmtime::component::{Component, Linker, Val};
     let engine = &ctx().engine;
     let component = Component::new(engine, bytes)?;
@@ -185,15 +221,13 @@ fn call_run(bytes: &[u8], arg: u32) -> Result<Option<u32>> {
     let instance = linker.instantiate(&mut store, &component)?;
     let func = instance.get_func(&mut store, "run").expect("run export");
     let mut results = [Val::U32(0)];
-    Ok(
-        match func.call(&mut store, &[Val::U32(arg)], &mut results) {
-            Ok(()) => match results[0] {
-                Val::U32(v) => Some(v),
-                ref other => bail!("unexpected result {other:?}"),
-            },
-            Err(_) => None,
+    Ok(match func.call(&mut store, args, &mut results) {
+        Ok(()) => match results[0] {
+            Val::U32(v) => Some(v),
+            ref other => bail!("unexpected result {other:?}"),
         },
-    )
+        Err(_) => None,
+    })
 }
 
 #[test]
@@ -204,10 +238,10 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
     };
     let err = ctx()
         .fuser
-        .fuse(&[wat_fixture("string-adapter.wat")?], options)?;
+        .fuse(&[wat_fixture("string-transcode.wat")?], options)?;
     match err {
         Err(FuseError::Unsupported(info)) => {
-            assert_eq!(info.feature.as_deref(), Some("adapter-string"));
+            assert_eq!(info.feature.as_deref(), Some("string-transcoding"));
             assert!(info.path.starts_with("root/component[1]"), "{info:?}");
         }
         other => bail!("expected unsupported, got {:?}", other.map(|f| f.report)),
