@@ -318,8 +318,7 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
                 .collect(),
         )
     };
-    let callee_args: Vec<u32>;
-    if sig.params_spill {
+    let callee_args: Vec<u32> = if sig.params_spill {
         let (size, align) = params_tuple.size_align(types);
         let size_local = g.const_local(size);
         let ptr = g.alloc(targets.callee_side, align, size_local);
@@ -332,7 +331,7 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
                 offset: 0,
             }),
         );
-        callee_args = vec![ptr];
+        vec![ptr]
     } else {
         let dst: Vec<(u32, ValType)> = sig
             .params
@@ -343,8 +342,8 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
             })
             .collect();
         g.translate_tuple(&param_types, &src, &Dst::Stack(dst.clone()));
-        callee_args = dst.iter().map(|(l, _)| *l).collect();
-    }
+        dst.iter().map(|(l, _)| *l).collect()
+    };
     for a in &callee_args {
         g.body.push(I::LocalGet(*a));
     }
