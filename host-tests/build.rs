@@ -30,7 +30,9 @@ fn cargo_wasm(manifest: &Path, target_dir: &Path, extra: &[&str]) {
             cmd.env_remove(key);
         }
     }
-    cmd.env_remove("RUSTFLAGS").env_remove("RUSTC_WRAPPER").env_remove("RUSTC_WORKSPACE_WRAPPER");
+    cmd.env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER");
     let status = cmd.status().expect("running cargo for the wasm artifacts");
     assert!(
         status.success(),
