@@ -205,6 +205,10 @@ fn utf8_string_between_memories() -> Result<()> {
     let fused = fuse_both_ways(&composed)?;
     assert_eq!(call_run_with(&composed, &[])?, Some(5));
     assert_eq!(call_run_with(&fused, &[])?, Some(5));
+    let composed = wat_fixture("string-transcode.wat")?;
+    let fused = fuse_both_ways(&composed)?;
+    assert_eq!(call_run_with(&composed, &[])?, Some(5));
+    assert_eq!(call_run_with(&fused, &[])?, Some(5));
     Ok(())
 }
 
@@ -238,11 +242,11 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
     };
     let err = ctx()
         .fuser
-        .fuse(&[wat_fixture("string-transcode.wat")?], options)?;
+        .fuse(&[wat_fixture("resource-new.wat")?], options)?;
     match err {
         Err(FuseError::Unsupported(info)) => {
-            assert_eq!(info.feature.as_deref(), Some("string-transcoding"));
-            assert!(info.path.starts_with("root/component[1]"), "{info:?}");
+            assert_eq!(info.feature.as_deref(), Some("resources"));
+            assert!(info.path.starts_with("root/component[0]"), "{info:?}");
         }
         other => bail!("expected unsupported, got {:?}", other.map(|f| f.report)),
     }

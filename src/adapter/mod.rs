@@ -19,14 +19,13 @@ use crate::abi;
 use crate::error::{Error, Result};
 use crate::instantiate::Adapter;
 use crate::parse::StringEncoding;
+
+mod strings;
 use std::borrow::Cow;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::PrimitiveValType as P;
 use wasmparser::component_types::{ComponentDefinedType, ComponentValType};
 use wasmparser::types::TypesRef;
-
-/// Longest string the canonical ABI allows, in bytes.
-const MAX_STRING_BYTE_LENGTH: u32 = (1 << 31) - 1;
 
 /// Typed local variables of a function under construction: parameters
 /// first, then temporaries handed out by type.
@@ -137,17 +136,7 @@ fn check_type(types: TypesRef<'_>, ty: &ComponentValType, adapter: &Adapter<'_>)
         ))
     };
     match ty {
-        ComponentValType::Primitive(P::String) => {
-            if adapter.lower.string_encoding != adapter.callee.options.string_encoding
-                || adapter.lower.string_encoding == StringEncoding::CompactUtf16
-            {
-                return unsupported(
-                    "string between different (or latin1+utf16) encodings",
-                    "string-transcoding",
-                );
-            }
-            Ok(())
-        }
+        ComponentValType::Primitive(P::String) => Ok(()),
         ComponentValType::Primitive(P::ErrorContext) => {
             unsupported("error-context", "error-context")
         }
@@ -488,13 +477,21 @@ impl Gen<'_> {
 
     /// Calls `side`'s `realloc(0, 0, align, size)` and checks the result.
     fn alloc(&mut self, side: Side, align: u32, size: u32) -> u32 {
+        self.realloc(side, None, align, size)
+    }
+
+    /// Calls `side`'s `realloc(old_ptr, old_size, align, size)` (zeros
+    /// without `old`) and traps unless the result is aligned and in bounds.
+    fn realloc(&mut self, side: Side, old: Option<(u32, u32)>, align: u32, size: u32) -> u32 {
         let realloc = side
             .realloc
             .unwrap_or_else(|| unreachable!("checked: destination has realloc"));
         let ptr = self.locals.temp(ValType::I32);
+        match old {
+            Some((p, s)) => self.body.extend([I::LocalGet(p), I::LocalGet(s)]),
+            None => self.body.extend([I::I32Const(0), I::I32Const(0)]),
+        }
         self.body.extend([
-            I::I32Const(0),
-            I::I32Const(0),
             I::I32Const(align as i32),
             I::LocalGet(size),
             I::Call(realloc),
@@ -718,290 +715,6 @@ impl Gen<'_> {
                 ]);
             }
         }
-    }
-
-    /// Strings between sides with the same encoding: check, validate, copy.
-    fn translate_string(&mut self, src: &Src, dst: &Dst) {
-        let (ptr, len) = self.read_pair(src);
-        let (from, to) = (self.from, self.to);
-        let unit = match from.encoding {
-            StringEncoding::Utf16 => 2,
-            _ => 1,
-        };
-        // Byte length, within the spec's limit.
-        let bytes = self.locals.temp(ValType::I32);
-        self.body.extend([
-            I::LocalGet(len),
-            I::I32Const(unit as i32),
-            I::I32Mul,
-            I::LocalSet(bytes),
-        ]);
-        self.body.extend([
-            I::LocalGet(len),
-            I::I32Const((MAX_STRING_BYTE_LENGTH / unit) as i32),
-            I::I32GtU,
-        ]);
-        self.trap_if();
-        self.check_ptr(memory(from), ptr, bytes, unit);
-        match from.encoding {
-            StringEncoding::Utf16 => self.validate_utf16(memory(from), ptr, len),
-            _ => self.validate_utf8(memory(from), ptr, bytes),
-        }
-        let new = self.alloc(to, unit, bytes);
-        self.body.extend([
-            I::LocalGet(new),
-            I::LocalGet(ptr),
-            I::LocalGet(bytes),
-            I::MemoryCopy {
-                src_mem: memory(from),
-                dst_mem: memory(to),
-            },
-        ]);
-        self.write_pair((new, len), dst);
-    }
-
-    /// Traps unless `[ptr, ptr + len)` of `memory` is well-formed UTF-8
-    /// (no overlong forms, no surrogates, nothing above U+10FFFF).
-    fn validate_utf8(&mut self, memory: u32, ptr: u32, len: u32) {
-        let i = self.locals.temp(ValType::I32);
-        let b = self.locals.temp(ValType::I32);
-        let need = self.locals.temp(ValType::I32);
-        let lo = self.locals.temp(ValType::I32);
-        let hi = self.locals.temp(ValType::I32);
-        let byte = |offset: u64| {
-            I::I32Load8U(MemArg {
-                offset,
-                align: 0,
-                memory_index: memory,
-            })
-        };
-        let at = |g: &mut Self, extra: u64| {
-            g.body
-                .extend([I::LocalGet(ptr), I::LocalGet(i), I::I32Add, byte(extra)]);
-        };
-        self.body.extend([
-            I::I32Const(0),
-            I::LocalSet(i),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-        ]);
-        // while i < len
-        self.body
-            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
-        at(self, 0);
-        self.body.push(I::LocalSet(b));
-        // ASCII: one byte.
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0x80),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        self.body.extend([
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(2),
-            I::End,
-        ]);
-        // Lead byte: how many continuation bytes, and the range of the first.
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xC2),
-            I::I32LtU,
-            I::LocalGet(b),
-            I::I32Const(0xF4),
-            I::I32GtU,
-            I::I32Or,
-        ]);
-        self.trap_if();
-        self.body.extend([
-            I::I32Const(0x80),
-            I::LocalSet(lo),
-            I::I32Const(0xBF),
-            I::LocalSet(hi),
-        ]);
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xE0),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-            I::I32Const(1),
-            I::LocalSet(need),
-            I::Else,
-        ]);
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xF0),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-            I::I32Const(2),
-            I::LocalSet(need),
-        ]);
-        // E0: A0..BF; ED: 80..9F.
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xE0),
-            I::I32Eq,
-            I::If(BlockType::Empty),
-            I::I32Const(0xA0),
-            I::LocalSet(lo),
-            I::End,
-        ]);
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xED),
-            I::I32Eq,
-            I::If(BlockType::Empty),
-            I::I32Const(0x9F),
-            I::LocalSet(hi),
-            I::End,
-        ]);
-        self.body
-            .extend([I::Else, I::I32Const(3), I::LocalSet(need)]);
-        // F0: 90..BF; F4: 80..8F.
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xF0),
-            I::I32Eq,
-            I::If(BlockType::Empty),
-            I::I32Const(0x90),
-            I::LocalSet(lo),
-            I::End,
-        ]);
-        self.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xF4),
-            I::I32Eq,
-            I::If(BlockType::Empty),
-            I::I32Const(0x8F),
-            I::LocalSet(hi),
-            I::End,
-        ]);
-        self.body.extend([I::End, I::End]);
-        // Enough bytes left?
-        self.body.extend([
-            I::LocalGet(i),
-            I::LocalGet(need),
-            I::I32Add,
-            I::LocalGet(len),
-            I::I32GeU,
-        ]);
-        self.trap_if();
-        // The first continuation byte within [lo, hi].
-        at(self, 1);
-        self.body.extend([
-            I::LocalTee(b),
-            I::LocalGet(lo),
-            I::I32LtU,
-            I::LocalGet(b),
-            I::LocalGet(hi),
-            I::I32GtU,
-            I::I32Or,
-        ]);
-        self.trap_if();
-        // The others within 80..BF.
-        for k in 2..=3u64 {
-            self.body.extend([
-                I::LocalGet(need),
-                I::I32Const(k as i32),
-                I::I32GeU,
-                I::If(BlockType::Empty),
-            ]);
-            at(self, k);
-            self.body
-                .extend([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
-            self.trap_if();
-            self.body.push(I::End);
-        }
-        self.body.extend([
-            I::LocalGet(i),
-            I::LocalGet(need),
-            I::I32Add,
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(0),
-        ]);
-        self.body.extend([I::End, I::End]);
-    }
-
-    /// Traps on an unpaired surrogate in `len` UTF-16 code units at `ptr`.
-    fn validate_utf16(&mut self, memory: u32, ptr: u32, len: u32) {
-        let i = self.locals.temp(ValType::I32);
-        let u = self.locals.temp(ValType::I32);
-        let unit = |offset: u64| {
-            I::I32Load16U(MemArg {
-                offset,
-                align: 1,
-                memory_index: memory,
-            })
-        };
-        let at = |g: &mut Self, extra: u64| {
-            g.body.extend([
-                I::LocalGet(ptr),
-                I::LocalGet(i),
-                I::I32Const(1),
-                I::I32Shl,
-                I::I32Add,
-                unit(extra),
-            ]);
-        };
-        self.body.extend([
-            I::I32Const(0),
-            I::LocalSet(i),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-        ]);
-        self.body
-            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
-        at(self, 0);
-        self.body.extend([
-            I::LocalTee(u),
-            I::I32Const(0xF800),
-            I::I32And,
-            I::I32Const(0xD800),
-            I::I32Eq,
-            I::If(BlockType::Empty),
-        ]);
-        // A surrogate: must be a high one followed by a low one.
-        self.body.extend([
-            I::LocalGet(u),
-            I::I32Const(0xDC00),
-            I::I32GeU,
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalGet(len),
-            I::I32GeU,
-            I::I32Or,
-        ]);
-        self.trap_if();
-        at(self, 2);
-        self.body.extend([
-            I::I32Const(0xFC00),
-            I::I32And,
-            I::I32Const(0xDC00),
-            I::I32Ne,
-        ]);
-        self.trap_if();
-        self.body.extend([
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::End,
-        ]);
-        self.body.extend([
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
     }
 
     fn translate_list(&mut self, element: &ComponentValType, src: &Src, dst: &Dst) {

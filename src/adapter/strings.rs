@@ -1,0 +1,894 @@
+//! Strings in adapters: loading (bounds, alignment, validation), then
+//! storing into the destination — a copy when the encodings agree, a
+//! transcoding loop when they do not — with the exact `realloc` sequence
+//! of the spec's `store_string_*` functions: allocate the optimistic size,
+//! grow to the worst case when the string turns out wider, shrink to fit.
+
+use super::{Dst, Gen, Src, memory};
+use crate::parse::StringEncoding;
+use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
+
+/// Longest string the canonical ABI allows, in bytes.
+const MAX_STRING_BYTE_LENGTH: u32 = (1 << 31) - 1;
+/// The tag bit of a latin1+utf16 length that says "UTF-16".
+const UTF16_TAG: u32 = 1 << 31;
+
+/// The encoding one particular string is in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Simple {
+    Utf8,
+    Utf16,
+    Latin1,
+}
+
+impl Simple {
+    fn unit(self) -> u32 {
+        match self {
+            Simple::Utf16 => 2,
+            Simple::Utf8 | Simple::Latin1 => 1,
+        }
+    }
+}
+
+fn alignment(e: StringEncoding) -> u32 {
+    match e {
+        StringEncoding::Utf8 => 1,
+        StringEncoding::Utf16 | StringEncoding::CompactUtf16 => 2,
+    }
+}
+
+/// Where the source string lies: memory, base pointer, length in code
+/// units, and its byte length.
+#[derive(Clone, Copy)]
+struct Source {
+    memory: u32,
+    ptr: u32,
+    units: u32,
+    bytes: u32,
+    encoding: Simple,
+}
+
+impl Gen<'_> {
+    pub(super) fn translate_string(&mut self, src: &Src, dst: &Dst) {
+        let (ptr, tagged) = self.read_pair(src);
+        let out_ptr = self.locals.temp(ValType::I32);
+        let out_len = self.locals.temp(ValType::I32);
+        match self.from.encoding {
+            StringEncoding::Utf8 => self.string_from(Simple::Utf8, ptr, tagged, (out_ptr, out_len)),
+            StringEncoding::Utf16 => {
+                self.string_from(Simple::Utf16, ptr, tagged, (out_ptr, out_len))
+            }
+            StringEncoding::CompactUtf16 => {
+                let units = self.locals.temp(ValType::I32);
+                self.body.extend([
+                    I::LocalGet(tagged),
+                    I::I32Const(UTF16_TAG as i32),
+                    I::I32And,
+                    I::If(BlockType::Empty),
+                    I::LocalGet(tagged),
+                    I::I32Const(UTF16_TAG as i32),
+                    I::I32Xor,
+                    I::LocalSet(units),
+                ]);
+                self.string_from(Simple::Utf16, ptr, units, (out_ptr, out_len));
+                self.body.push(I::Else);
+                self.string_from(Simple::Latin1, ptr, tagged, (out_ptr, out_len));
+                self.body.push(I::End);
+            }
+        }
+        self.write_pair((out_ptr, out_len), dst);
+    }
+
+    /// Loads a string of `units` code units in `encoding` at `ptr` in the
+    /// source memory and stores it into the destination, leaving the new
+    /// pointer and (tagged) length in `out`.
+    fn string_from(&mut self, encoding: Simple, ptr: u32, units: u32, out: (u32, u32)) {
+        let from = self.from;
+        // The byte length; one beyond any memory traps in the bounds check.
+        let bytes = self.locals.temp(ValType::I32);
+        if encoding == Simple::Utf16 {
+            self.body.extend([
+                I::LocalGet(units),
+                I::I32Const(MAX_STRING_BYTE_LENGTH as i32 / 2),
+                I::I32GtU,
+            ]);
+            self.trap_if();
+            self.body.extend([
+                I::LocalGet(units),
+                I::I32Const(1),
+                I::I32Shl,
+                I::LocalSet(bytes),
+            ]);
+        } else {
+            self.body.extend([I::LocalGet(units), I::LocalSet(bytes)]);
+        }
+        self.check_ptr(memory(from), ptr, bytes, alignment(from.encoding));
+        let source = Source {
+            memory: memory(from),
+            ptr,
+            units,
+            bytes,
+            encoding,
+        };
+        match encoding {
+            Simple::Utf8 => self.validate_utf8(source.memory, ptr, bytes),
+            Simple::Utf16 => self.validate_utf16(source.memory, ptr, units),
+            Simple::Latin1 => {}
+        }
+        match (encoding, self.to.encoding) {
+            (Simple::Utf8, StringEncoding::Utf8) | (Simple::Utf16, StringEncoding::Utf16) => {
+                self.copy_string(source, encoding.unit(), alignment(self.to.encoding), out);
+            }
+            (Simple::Latin1, StringEncoding::CompactUtf16) => self.copy_string(source, 1, 2, out),
+            (Simple::Latin1 | Simple::Utf8, StringEncoding::Utf16) => self.to_utf16(source, out),
+            (Simple::Utf16 | Simple::Latin1, StringEncoding::Utf8) => self.to_utf8(source, out),
+            (Simple::Utf8 | Simple::Utf16, StringEncoding::CompactUtf16) => {
+                self.to_latin1_or_utf16(source, out)
+            }
+        }
+    }
+
+    /// `store_string_copy`: the same code units, re-sized to `unit` bytes.
+    fn copy_string(&mut self, s: Source, unit: u32, align: u32, (out_ptr, out_len): (u32, u32)) {
+        let to = self.to;
+        let size = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(s.units),
+            I::I64ExtendI32U,
+            I::I64Const(i64::from(unit)),
+            I::I64Mul,
+        ]);
+        self.body
+            .extend([I::I64Const(i64::from(MAX_STRING_BYTE_LENGTH)), I::I64GtU]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(s.units),
+            I::I32Const(unit as i32),
+            I::I32Mul,
+            I::LocalSet(size),
+        ]);
+        let p = self.alloc(to, align, size);
+        debug_assert_eq!(unit, s.encoding.unit(), "a copy keeps the code unit size");
+        self.body.extend([
+            I::LocalGet(p),
+            I::LocalGet(s.ptr),
+            I::LocalGet(s.bytes),
+            I::MemoryCopy {
+                src_mem: s.memory,
+                dst_mem: memory(to),
+            },
+        ]);
+        self.body.extend([
+            I::LocalGet(p),
+            I::LocalSet(out_ptr),
+            I::LocalGet(s.units),
+            I::LocalSet(out_len),
+        ]);
+    }
+
+    /// `store_utf8_to_utf16` (and latin1, whose worst case is exact).
+    fn to_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
+        let to = self.to;
+        let worst = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(s.units),
+            I::I32Const(MAX_STRING_BYTE_LENGTH as i32 / 2),
+            I::I32GtU,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(s.units),
+            I::I32Const(1),
+            I::I32Shl,
+            I::LocalSet(worst),
+        ]);
+        let p = self.alloc(to, 2, worst);
+        let o = self.locals.temp(ValType::I32);
+        self.body.extend([I::I32Const(0), I::LocalSet(o)]);
+        self.transcode_loop(s, None, p, o, Simple::Utf16);
+        self.shrink(p, worst, o, 2);
+        self.body.extend([
+            I::LocalGet(p),
+            I::LocalSet(out_ptr),
+            I::LocalGet(o),
+            I::I32Const(1),
+            I::I32ShrU,
+            I::LocalSet(out_len),
+        ]);
+    }
+
+    /// `store_string_to_utf8`: ASCII first; on the first wider code point,
+    /// grow to the worst case and go on in UTF-8; then shrink to fit.
+    fn to_utf8(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
+        let to = self.to;
+        let p = self.alloc(to, 1, s.units);
+        let (i, o) = (
+            self.locals.temp(ValType::I32),
+            self.locals.temp(ValType::I32),
+        );
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(i),
+            I::I32Const(0),
+            I::LocalSet(o),
+        ]);
+        self.narrow_phase(s, i, p, o, 0x80);
+        self.body.extend([
+            I::LocalGet(p),
+            I::LocalSet(out_ptr),
+            I::LocalGet(o),
+            I::LocalSet(out_len),
+        ]);
+        // Not all of it was narrow: widen.
+        self.body.extend([
+            I::LocalGet(i),
+            I::LocalGet(s.bytes),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        let worst = self.locals.temp(ValType::I32);
+        let factor = if s.encoding == Simple::Utf16 { 3 } else { 2 };
+        self.body.extend([
+            I::LocalGet(s.units),
+            I::I64ExtendI32U,
+            I::I64Const(factor),
+            I::I64Mul,
+        ]);
+        self.body
+            .extend([I::I64Const(i64::from(MAX_STRING_BYTE_LENGTH)), I::I64GtU]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(s.units),
+            I::I32Const(factor as i32),
+            I::I32Mul,
+            I::LocalSet(worst),
+        ]);
+        let q = self.realloc(to, Some((p, s.units)), 1, worst);
+        self.transcode_loop(s, Some(i), q, o, Simple::Utf8);
+        self.shrink(q, worst, o, 1);
+        self.body.extend([
+            I::LocalGet(q),
+            I::LocalSet(out_ptr),
+            I::LocalGet(o),
+            I::LocalSet(out_len),
+            I::End,
+        ]);
+    }
+
+    /// `store_string_to_latin1_or_utf16`: latin1 while code points fit a
+    /// byte; on the first that does not, grow, widen what was written, and
+    /// go on in UTF-16 with the length tagged.
+    fn to_latin1_or_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
+        let to = self.to;
+        let p = self.alloc(to, 2, s.units);
+        let (i, o) = (
+            self.locals.temp(ValType::I32),
+            self.locals.temp(ValType::I32),
+        );
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(i),
+            I::I32Const(0),
+            I::LocalSet(o),
+        ]);
+        self.narrow_phase(s, i, p, o, 0x100);
+        self.body.extend([
+            I::LocalGet(i),
+            I::LocalGet(s.bytes),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+        ]);
+        // All latin1: shrink if shorter.
+        let units = s.units;
+        self.body.extend([
+            I::LocalGet(o),
+            I::LocalGet(units),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        let shrunk = self.realloc(to, Some((p, units)), 2, o);
+        self.body
+            .extend([I::LocalGet(shrunk), I::LocalSet(p), I::End]);
+        self.body.extend([
+            I::LocalGet(p),
+            I::LocalSet(out_ptr),
+            I::LocalGet(o),
+            I::LocalSet(out_len),
+            I::Else,
+        ]);
+        // Widen to UTF-16.
+        let worst = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(units),
+            I::I32Const(MAX_STRING_BYTE_LENGTH as i32 / 2),
+            I::I32GtU,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(units),
+            I::I32Const(1),
+            I::I32Shl,
+            I::LocalSet(worst),
+        ]);
+        let q = self.realloc(to, Some((p, units)), 2, worst);
+        let mem = memory(to);
+        let j = self.locals.temp(ValType::I32);
+        // for j in (0..o).rev(): q[2j] = q[j]; q[2j+1] = 0
+        self.body.extend([
+            I::LocalGet(o),
+            I::LocalSet(j),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+        ]);
+        self.body.extend([I::LocalGet(j), I::I32Eqz, I::BrIf(1)]);
+        self.body
+            .extend([I::LocalGet(j), I::I32Const(1), I::I32Sub, I::LocalSet(j)]);
+        self.body.extend([
+            I::LocalGet(q),
+            I::LocalGet(j),
+            I::I32Const(1),
+            I::I32Shl,
+            I::I32Add,
+            I::LocalGet(q),
+            I::LocalGet(j),
+            I::I32Add,
+            I::I32Load8U(arg(mem, 0, 0)),
+            I::I32Store16(arg(mem, 0, 1)),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+        self.body
+            .extend([I::LocalGet(o), I::I32Const(1), I::I32Shl, I::LocalSet(o)]);
+        self.transcode_loop(s, Some(i), q, o, Simple::Utf16);
+        self.shrink(q, worst, o, 2);
+        self.body.extend([
+            I::LocalGet(q),
+            I::LocalSet(out_ptr),
+            I::LocalGet(o),
+            I::I32Const(1),
+            I::I32ShrU,
+            I::I32Const(UTF16_TAG as i32),
+            I::I32Or,
+            I::LocalSet(out_len),
+            I::End,
+        ]);
+    }
+
+    /// Copies code points below `limit` one byte each from source index
+    /// `i` to `p + o`, stopping at the first that is not.
+    fn narrow_phase(&mut self, s: Source, i: u32, p: u32, o: u32, limit: i32) {
+        let (cp, next) = (
+            self.locals.temp(ValType::I32),
+            self.locals.temp(ValType::I32),
+        );
+        let mem = memory(self.to);
+        self.body
+            .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+        self.body
+            .extend([I::LocalGet(i), I::LocalGet(s.bytes), I::I32GeU, I::BrIf(1)]);
+        self.decode(s, i, cp, next);
+        self.body
+            .extend([I::LocalGet(cp), I::I32Const(limit), I::I32GeU, I::BrIf(1)]);
+        self.body.extend([
+            I::LocalGet(p),
+            I::LocalGet(o),
+            I::I32Add,
+            I::LocalGet(cp),
+            I::I32Store8(arg(mem, 0, 0)),
+            I::LocalGet(o),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(o),
+            I::LocalGet(next),
+            I::LocalSet(i),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+    }
+
+    /// Decodes every code point from source index `i` (0 when `None`) and
+    /// encodes it in `out` at `p + o`; `o` ends as the bytes written.
+    fn transcode_loop(&mut self, s: Source, i: Option<u32>, p: u32, o: u32, out: Simple) {
+        let i = i.unwrap_or_else(|| {
+            let l = self.locals.temp(ValType::I32);
+            self.body.extend([I::I32Const(0), I::LocalSet(l)]);
+            l
+        });
+        let (cp, next) = (
+            self.locals.temp(ValType::I32),
+            self.locals.temp(ValType::I32),
+        );
+        self.body
+            .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+        self.body
+            .extend([I::LocalGet(i), I::LocalGet(s.bytes), I::I32GeU, I::BrIf(1)]);
+        self.decode(s, i, cp, next);
+        match out {
+            Simple::Utf8 => self.encode_utf8(p, o, cp),
+            Simple::Utf16 => self.encode_utf16(p, o, cp),
+            Simple::Latin1 => unreachable!("nothing transcodes into plain latin1"),
+        }
+        self.body
+            .extend([I::LocalGet(next), I::LocalSet(i), I::Br(0), I::End, I::End]);
+    }
+
+    /// Shrinks an allocation of `size` bytes at `p` to `used` if smaller.
+    fn shrink(&mut self, p: u32, size: u32, used: u32, align: u32) {
+        self.body.extend([
+            I::LocalGet(used),
+            I::LocalGet(size),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        let q = self.realloc(self.to, Some((p, size)), align, used);
+        self.body.extend([I::LocalGet(q), I::LocalSet(p), I::End]);
+    }
+
+    /// Reads the code point at source byte index `i` into `cp`, and the
+    /// index after it into `next`. The source was validated.
+    fn decode(&mut self, s: Source, i: u32, cp: u32, next: u32) {
+        let m = s.memory;
+        let at = |g: &mut Self| {
+            g.body
+                .extend([I::LocalGet(s.ptr), I::LocalGet(i), I::I32Add])
+        };
+        match s.encoding {
+            Simple::Latin1 => {
+                at(self);
+                self.body
+                    .extend([I::I32Load8U(arg(m, 0, 0)), I::LocalSet(cp)]);
+                self.body
+                    .extend([I::LocalGet(i), I::I32Const(1), I::I32Add, I::LocalSet(next)]);
+            }
+            Simple::Utf16 => {
+                at(self);
+                self.body
+                    .extend([I::I32Load16U(arg(m, 0, 1)), I::LocalTee(cp)]);
+                self.body.extend([
+                    I::I32Const(0xFC00),
+                    I::I32And,
+                    I::I32Const(0xD800),
+                    I::I32Eq,
+                    I::If(BlockType::Empty),
+                ]);
+                // A surrogate pair.
+                self.body.extend([
+                    I::LocalGet(cp),
+                    I::I32Const(0x3FF),
+                    I::I32And,
+                    I::I32Const(10),
+                    I::I32Shl,
+                ]);
+                at(self);
+                self.body.extend([
+                    I::I32Load16U(arg(m, 2, 1)),
+                    I::I32Const(0x3FF),
+                    I::I32And,
+                    I::I32Or,
+                ]);
+                self.body
+                    .extend([I::I32Const(0x10000), I::I32Add, I::LocalSet(cp)]);
+                self.body.extend([
+                    I::LocalGet(i),
+                    I::I32Const(4),
+                    I::I32Add,
+                    I::LocalSet(next),
+                    I::Else,
+                ]);
+                self.body.extend([
+                    I::LocalGet(i),
+                    I::I32Const(2),
+                    I::I32Add,
+                    I::LocalSet(next),
+                    I::End,
+                ]);
+            }
+            Simple::Utf8 => {
+                let b = self.locals.temp(ValType::I32);
+                at(self);
+                self.body.extend([
+                    I::I32Load8U(arg(m, 0, 0)),
+                    I::LocalTee(b),
+                    I::I32Const(0x80),
+                    I::I32LtU,
+                ]);
+                self.body.extend([
+                    I::If(BlockType::Empty),
+                    I::LocalGet(b),
+                    I::LocalSet(cp),
+                    I::I32Const(1),
+                    I::LocalSet(next),
+                    I::Else,
+                ]);
+                // Continuation bits of byte k, shifted into place.
+                let cont = |g: &mut Self, k: u64, shift: i32| {
+                    at(g);
+                    g.body
+                        .extend([I::I32Load8U(arg(m, k, 0)), I::I32Const(0x3F), I::I32And]);
+                    if shift > 0 {
+                        g.body.extend([I::I32Const(shift), I::I32Shl]);
+                    }
+                    g.body.push(I::I32Or);
+                };
+                self.body.extend([
+                    I::LocalGet(b),
+                    I::I32Const(0xE0),
+                    I::I32LtU,
+                    I::If(BlockType::Empty),
+                ]);
+                self.body.extend([
+                    I::LocalGet(b),
+                    I::I32Const(0x1F),
+                    I::I32And,
+                    I::I32Const(6),
+                    I::I32Shl,
+                ]);
+                cont(self, 1, 0);
+                self.body
+                    .extend([I::LocalSet(cp), I::I32Const(2), I::LocalSet(next), I::Else]);
+                self.body.extend([
+                    I::LocalGet(b),
+                    I::I32Const(0xF0),
+                    I::I32LtU,
+                    I::If(BlockType::Empty),
+                ]);
+                self.body.extend([
+                    I::LocalGet(b),
+                    I::I32Const(0x0F),
+                    I::I32And,
+                    I::I32Const(12),
+                    I::I32Shl,
+                ]);
+                cont(self, 1, 6);
+                cont(self, 2, 0);
+                self.body
+                    .extend([I::LocalSet(cp), I::I32Const(3), I::LocalSet(next), I::Else]);
+                self.body.extend([
+                    I::LocalGet(b),
+                    I::I32Const(0x07),
+                    I::I32And,
+                    I::I32Const(18),
+                    I::I32Shl,
+                ]);
+                cont(self, 1, 12);
+                cont(self, 2, 6);
+                cont(self, 3, 0);
+                self.body.extend([
+                    I::LocalSet(cp),
+                    I::I32Const(4),
+                    I::LocalSet(next),
+                    I::End,
+                    I::End,
+                    I::End,
+                ]);
+                self.body.extend([
+                    I::LocalGet(next),
+                    I::LocalGet(i),
+                    I::I32Add,
+                    I::LocalSet(next),
+                ]);
+            }
+        }
+    }
+
+    /// Writes `cp` as UTF-8 at `p + o` and advances `o`.
+    fn encode_utf8(&mut self, p: u32, o: u32, cp: u32) {
+        let m = memory(self.to);
+        let store = |g: &mut Self, k: u64, value: &[I<'static>]| {
+            g.body.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
+            g.body.extend(value.iter().cloned());
+            g.body.push(I::I32Store8(arg(m, k, 0)));
+        };
+        let bits = |shift: i32, mask: i32, tag: i32| -> Vec<I<'static>> {
+            vec![
+                I::LocalGet(cp),
+                I::I32Const(shift),
+                I::I32ShrU,
+                I::I32Const(mask),
+                I::I32And,
+                I::I32Const(tag),
+                I::I32Or,
+            ]
+        };
+        let advance = |g: &mut Self, n: i32| {
+            g.body
+                .extend([I::LocalGet(o), I::I32Const(n), I::I32Add, I::LocalSet(o)])
+        };
+        self.body.extend([
+            I::LocalGet(cp),
+            I::I32Const(0x80),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        store(self, 0, &[I::LocalGet(cp)]);
+        advance(self, 1);
+        self.body.extend([
+            I::Else,
+            I::LocalGet(cp),
+            I::I32Const(0x800),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        store(self, 0, &bits(6, 0x1F, 0xC0));
+        store(self, 1, &bits(0, 0x3F, 0x80));
+        advance(self, 2);
+        self.body.extend([
+            I::Else,
+            I::LocalGet(cp),
+            I::I32Const(0x10000),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        store(self, 0, &bits(12, 0x0F, 0xE0));
+        store(self, 1, &bits(6, 0x3F, 0x80));
+        store(self, 2, &bits(0, 0x3F, 0x80));
+        advance(self, 3);
+        self.body.push(I::Else);
+        store(self, 0, &bits(18, 0x07, 0xF0));
+        store(self, 1, &bits(12, 0x3F, 0x80));
+        store(self, 2, &bits(6, 0x3F, 0x80));
+        store(self, 3, &bits(0, 0x3F, 0x80));
+        advance(self, 4);
+        self.body.extend([I::End, I::End, I::End]);
+    }
+
+    /// Writes `cp` as UTF-16 at `p + o` and advances `o`.
+    fn encode_utf16(&mut self, p: u32, o: u32, cp: u32) {
+        let m = memory(self.to);
+        let addr = |g: &mut Self| g.body.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
+        self.body.extend([
+            I::LocalGet(cp),
+            I::I32Const(0x10000),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        addr(self);
+        self.body
+            .extend([I::LocalGet(cp), I::I32Store16(arg(m, 0, 1))]);
+        self.body.extend([
+            I::LocalGet(o),
+            I::I32Const(2),
+            I::I32Add,
+            I::LocalSet(o),
+            I::Else,
+        ]);
+        addr(self);
+        self.body.extend([
+            I::LocalGet(cp),
+            I::I32Const(0x10000),
+            I::I32Sub,
+            I::I32Const(10),
+            I::I32ShrU,
+        ]);
+        self.body
+            .extend([I::I32Const(0xD800), I::I32Or, I::I32Store16(arg(m, 0, 1))]);
+        addr(self);
+        self.body.extend([
+            I::LocalGet(cp),
+            I::I32Const(0x3FF),
+            I::I32And,
+            I::I32Const(0xDC00),
+            I::I32Or,
+        ]);
+        self.body.extend([I::I32Store16(arg(m, 2, 1))]);
+        self.body.extend([
+            I::LocalGet(o),
+            I::I32Const(4),
+            I::I32Add,
+            I::LocalSet(o),
+            I::End,
+        ]);
+    }
+
+    /// Traps unless `[ptr, ptr + len)` of `memory` is well-formed UTF-8
+    /// (no overlong forms, no surrogates, nothing above U+10FFFF).
+    fn validate_utf8(&mut self, memory: u32, ptr: u32, len: u32) {
+        let i = self.locals.temp(ValType::I32);
+        let b = self.locals.temp(ValType::I32);
+        let need = self.locals.temp(ValType::I32);
+        let lo = self.locals.temp(ValType::I32);
+        let hi = self.locals.temp(ValType::I32);
+        let at = |g: &mut Self, extra: u64| {
+            g.body.extend([
+                I::LocalGet(ptr),
+                I::LocalGet(i),
+                I::I32Add,
+                I::I32Load8U(arg(memory, extra, 0)),
+            ]);
+        };
+        let set = |l: u32, v: i32| [I::I32Const(v), I::LocalSet(l)];
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(i),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+        ]);
+        self.body
+            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
+        at(self, 0);
+        self.body.push(I::LocalSet(b));
+        // ASCII: one byte.
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0x80),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(1),
+            I::End,
+        ]);
+        // A lead byte: how many continuation bytes, and the first one's range.
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xC2),
+            I::I32LtU,
+            I::LocalGet(b),
+            I::I32Const(0xF4),
+            I::I32GtU,
+            I::I32Or,
+        ]);
+        self.trap_if();
+        self.body.extend(set(lo, 0x80));
+        self.body.extend(set(hi, 0xBF));
+        self.body.extend([
+            I::LocalGet(b),
+            I::I32Const(0xE0),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        self.body.extend(set(need, 1));
+        self.body.extend([
+            I::Else,
+            I::LocalGet(b),
+            I::I32Const(0xF0),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        self.body.extend(set(need, 2));
+        let narrow = |g: &mut Self, lead: i32, l: u32, v: i32| {
+            g.body.extend([
+                I::LocalGet(b),
+                I::I32Const(lead),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+            ]);
+            g.body.extend(set(l, v));
+            g.body.push(I::End);
+        };
+        narrow(self, 0xE0, lo, 0xA0);
+        narrow(self, 0xED, hi, 0x9F);
+        self.body.push(I::Else);
+        self.body.extend(set(need, 3));
+        narrow(self, 0xF0, lo, 0x90);
+        narrow(self, 0xF4, hi, 0x8F);
+        self.body.extend([I::End, I::End]);
+        // Enough bytes left?
+        self.body.extend([
+            I::LocalGet(i),
+            I::LocalGet(need),
+            I::I32Add,
+            I::LocalGet(len),
+            I::I32GeU,
+        ]);
+        self.trap_if();
+        at(self, 1);
+        self.body.extend([
+            I::LocalTee(b),
+            I::LocalGet(lo),
+            I::I32LtU,
+            I::LocalGet(b),
+            I::LocalGet(hi),
+            I::I32GtU,
+            I::I32Or,
+        ]);
+        self.trap_if();
+        for k in 2..=3u64 {
+            self.body.extend([
+                I::LocalGet(need),
+                I::I32Const(k as i32),
+                I::I32GeU,
+                I::If(BlockType::Empty),
+            ]);
+            at(self, k);
+            self.body
+                .extend([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
+            self.trap_if();
+            self.body.push(I::End);
+        }
+        self.body.extend([
+            I::LocalGet(i),
+            I::LocalGet(need),
+            I::I32Add,
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(0),
+        ]);
+        self.body.extend([I::End, I::End]);
+    }
+
+    /// Traps on an unpaired surrogate in `len` UTF-16 code units at `ptr`.
+    fn validate_utf16(&mut self, memory: u32, ptr: u32, len: u32) {
+        let i = self.locals.temp(ValType::I32);
+        let u = self.locals.temp(ValType::I32);
+        let at = |g: &mut Self, extra: u64| {
+            g.body.extend([
+                I::LocalGet(ptr),
+                I::LocalGet(i),
+                I::I32Const(1),
+                I::I32Shl,
+                I::I32Add,
+                I::I32Load16U(arg(memory, extra, 1)),
+            ]);
+        };
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(i),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+        ]);
+        self.body
+            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
+        at(self, 0);
+        self.body.extend([
+            I::LocalTee(u),
+            I::I32Const(0xF800),
+            I::I32And,
+            I::I32Const(0xD800),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+        ]);
+        // A surrogate: must be a high one followed by a low one.
+        self.body.extend([
+            I::LocalGet(u),
+            I::I32Const(0xDC00),
+            I::I32GeU,
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalGet(len),
+            I::I32GeU,
+            I::I32Or,
+        ]);
+        self.trap_if();
+        at(self, 2);
+        self.body.extend([
+            I::I32Const(0xFC00),
+            I::I32And,
+            I::I32Const(0xDC00),
+            I::I32Ne,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::End,
+        ]);
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+    }
+}
+
+fn arg(memory: u32, offset: u64, align: u32) -> MemArg {
+    MemArg {
+        offset,
+        align,
+        memory_index: memory,
+    }
+}
