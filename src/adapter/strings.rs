@@ -120,10 +120,10 @@ impl Gen<'_> {
                 self.copy_string(source, encoding.unit(), alignment(self.to.encoding), out);
             }
             (Simple::Latin1, StringEncoding::CompactUtf16) => self.copy_string(source, 1, 2, out),
-            (Simple::Latin1 | Simple::Utf8, StringEncoding::Utf16) => self.to_utf16(source, out),
-            (Simple::Utf16 | Simple::Latin1, StringEncoding::Utf8) => self.to_utf8(source, out),
+            (Simple::Latin1 | Simple::Utf8, StringEncoding::Utf16) => self.store_utf16(source, out),
+            (Simple::Utf16 | Simple::Latin1, StringEncoding::Utf8) => self.store_utf8(source, out),
             (Simple::Utf8 | Simple::Utf16, StringEncoding::CompactUtf16) => {
-                self.to_latin1_or_utf16(source, out)
+                self.store_latin1_or_utf16(source, out)
             }
         }
     }
@@ -167,7 +167,7 @@ impl Gen<'_> {
     }
 
     /// `store_utf8_to_utf16` (and latin1, whose worst case is exact).
-    fn to_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
+    fn store_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
         let to = self.to;
         let worst = self.locals.temp(ValType::I32);
         self.body.extend([
@@ -199,7 +199,7 @@ impl Gen<'_> {
 
     /// `store_string_to_utf8`: ASCII first; on the first wider code point,
     /// grow to the worst case and go on in UTF-8; then shrink to fit.
-    fn to_utf8(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
+    fn store_utf8(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
         let to = self.to;
         let p = self.alloc(to, 1, s.units);
         let (i, o) = (
@@ -258,7 +258,7 @@ impl Gen<'_> {
     /// `store_string_to_latin1_or_utf16`: latin1 while code points fit a
     /// byte; on the first that does not, grow, widen what was written, and
     /// go on in UTF-16 with the length tagged.
-    fn to_latin1_or_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
+    fn store_latin1_or_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
         let to = self.to;
         let p = self.alloc(to, 2, s.units);
         let (i, o) = (
