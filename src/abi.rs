@@ -133,6 +133,24 @@ pub fn flatten_func(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignatu
     }
 }
 
+/// The core signature `canon lower` gives a function of type `ty`: flat
+/// parameters or one pointer to them, flat results or a return pointer.
+pub fn lower_signature(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> wasmparser::FuncType {
+    let s = flatten_func(types, ty);
+    let mut params = if s.params_spill {
+        vec![ValType::I32]
+    } else {
+        s.params
+    };
+    let results = if s.results_spill {
+        params.push(ValType::I32);
+        Vec::new()
+    } else {
+        s.results
+    };
+    wasmparser::FuncType::new(params, results)
+}
+
 /// The primitive a value type is, looking through defined aliases.
 pub fn as_primitive(types: TypesRef<'_>, ty: &ComponentValType) -> Option<PrimitiveValType> {
     match ty {

@@ -381,6 +381,14 @@ impl<'g, 'a> Emitter<'g, 'a> {
             let (kind, index) = self.export_item(item, &ty, name)?;
             section!(self.out, Export, ComponentExportSection).export(*name, kind, index, None);
             self.out.bump_export(kind);
+            if let ComponentEntityType::Type {
+                created: ComponentAnyTypeId::Defined(c),
+                ..
+            } = ty
+            {
+                // Later exports refer to the type by its exported name.
+                self.defined.insert(c, self.out.types - 1);
+            }
         }
         Ok(self.out.finish())
     }
@@ -585,6 +593,24 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 ComponentExportKind::Instance,
                 self.path_alias(path, ComponentExportKind::Instance)?,
             )),
+            (
+                Item::Type(TypeVal::Other),
+                ComponentEntityType::Type {
+                    referenced: ComponentAnyTypeId::Defined(r),
+                    ..
+                },
+            ) => {
+                let types = self.input.types.as_ref();
+                match self.val_type(types, &PValType::Type(*r))? {
+                    ComponentValType::Type(idx) => Ok((ComponentExportKind::Type, idx)),
+                    ComponentValType::Primitive(p) => {
+                        // A named primitive still needs a type index.
+                        let section = section!(self.out, Type, ComponentTypeSection);
+                        section.defined_type().primitive(p);
+                        Ok((ComponentExportKind::Type, next(&mut self.out.types)))
+                    }
+                }
+            }
             (Item::Type(TypeVal::Host(path)), _) => Ok((
                 ComponentExportKind::Type,
                 self.path_alias(path, ComponentExportKind::Type)?,
@@ -596,33 +622,16 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     let Some(t) = types[*id].exports.get(*n).map(|i| i.ty) else {
                         continue;
                     };
-                    if let (
-                        Item::Type(TypeVal::Other),
-                        ComponentEntityType::Type {
-                            referenced,
-                            created,
-                        },
-                    ) = (item, &t)
+                    if let ComponentEntityType::Type {
+                        created: ComponentAnyTypeId::Defined(c),
+                        ..
+                    } = t
                     {
-                        // A named type of the interface: define it once and
-                        // export it, so the functions that use it refer to a
-                        // named type, as in the input.
-                        let (ComponentAnyTypeId::Defined(r), ComponentAnyTypeId::Defined(c)) =
-                            (referenced, created)
-                        else {
-                            return Err(Error::unsupported(
-                                "export-type",
-                                format!(
-                                    "exporting the type `{n}` of this kind is not supported yet"
-                                ),
-                            ));
-                        };
-                        let idx = self.val_type(types, &PValType::Type(*r))?;
-                        let ComponentValType::Type(idx) = idx else {
-                            unreachable!("a defined type encodes to a type index")
-                        };
-                        self.defined.insert(*c, idx);
-                        fields.push((*n, ComponentExportKind::Type, idx));
+                        // A named type of the interface: the functions that
+                        // use it refer to it by this name, as in the input.
+                        let (kind, index) = self.export_item(item, &t, n)?;
+                        self.defined.insert(c, index);
+                        fields.push((*n, kind, index));
                         continue;
                     }
                     let (kind, index) = self.export_item(item, &t, n)?;

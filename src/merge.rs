@@ -128,38 +128,25 @@ impl<'g, 'a> Layout<'g, 'a> {
             starts: Vec::new(),
             counts: [0; 5],
         };
-        // Host lowers that core code imports, and the signature it imports
-        // them at. Adapters likewise.
-        for inst in &graph.core_instances {
-            let m = &input.modules[inst.module.0 as usize];
-            for (import, def) in m.imports.iter().zip(&inst.imports) {
-                let sig = match import.ty {
-                    TypeRef::Func(t) | TypeRef::FuncExact(t) => {
-                        m.func_types.get(t as usize).cloned().flatten()
-                    }
-                    _ => None,
-                };
-                match (def, sig) {
-                    (CoreDef::Host(h), Some(sig)) if !l.host_sig.contains_key(h) => {
-                        l.host_sig.insert(*h, sig);
-                        let host = &graph.host_lowers[h.0 as usize];
-                        if mode == HostCalls::Indirect && needs_memory(host) {
-                            l.indirect.push(*h);
-                        } else {
-                            l.host_index.insert(*h, l.direct.len() as u32);
-                            l.direct.push(*h);
-                        }
-                    }
-                    (CoreDef::Adapter(a), Some(sig)) => l.adapter_sig[a.0 as usize] = Some(sig),
-                    (CoreDef::Host(_) | CoreDef::Adapter(_), None) => {
-                        return Err(Error::unresolved(format!(
-                            "{} imports a lowered function `{}`::`{}` as a non-function",
-                            m.path, import.module, import.name
-                        )));
-                    }
-                    _ => {}
-                }
+        // Every host lower gets a function: a plain import, or a trampoline
+        // into the host table when it needs the fused memory.
+        let types = input.types.as_ref();
+        for (i, host) in graph.host_lowers.iter().enumerate() {
+            let h = HostLowerId(i as u32);
+            let sig = match host {
+                HostLower::Func { ty, .. } => crate::abi::lower_signature(types, *ty),
+                HostLower::ResourceDrop { .. } => FuncType::new([wasmparser::ValType::I32], []),
+            };
+            l.host_sig.insert(h, sig);
+            if mode == HostCalls::Indirect && needs_memory(host) {
+                l.indirect.push(h);
+            } else {
+                l.host_index.insert(h, l.direct.len() as u32);
+                l.direct.push(h);
             }
+        }
+        for (a, adapter) in graph.adapters.iter().enumerate() {
+            l.adapter_sig[a] = Some(crate::abi::lower_signature(types, adapter.ty));
         }
         // Function index space: direct host imports, trampolines into the
         // host table, adapters, every instance's functions, the start
@@ -384,6 +371,15 @@ impl<'g, 'a> Layout<'g, 'a> {
                 .transpose()?;
             let caller = self.side(&adapter.lower, path)?;
             let callee_side = self.side(&adapter.callee.options, path)?;
+            if adapter.caller == adapter.callee.instance {
+                // A component calling its own lifted export through a lower
+                // would re-enter itself: the call traps, as in the runtime.
+                let mut f = Function::new([]);
+                f.instruction(&I::Unreachable);
+                f.instruction(&I::End);
+                code.function(&f);
+                continue;
+            }
             code.function(&adapter::generate(
                 types,
                 adapter,
