@@ -189,42 +189,6 @@ pub fn describe(types: TypesRef<'_>, ty: &ComponentValType) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn join_follows_the_spec() {
-        assert_eq!(join(ValType::I32, ValType::F32), ValType::I32);
-        assert_eq!(join(ValType::F32, ValType::F32), ValType::F32);
-        assert_eq!(join(ValType::I32, ValType::I64), ValType::I64);
-        assert_eq!(join(ValType::F32, ValType::F64), ValType::I64);
-        assert_eq!(join(ValType::F64, ValType::F64), ValType::F64);
-    }
-
-    #[test]
-    fn primitives_flatten_to_one_value() {
-        use PrimitiveValType as P;
-        let cases = [
-            (P::Bool, ValType::I32),
-            (P::S8, ValType::I32),
-            (P::U16, ValType::I32),
-            (P::Char, ValType::I32),
-            (P::U64, ValType::I64),
-            (P::F32, ValType::F32),
-            (P::F64, ValType::F64),
-        ];
-        for (p, want) in cases {
-            let mut out = Vec::new();
-            flatten_primitive(p, &mut out);
-            assert_eq!(out, vec![want], "{p:?}");
-        }
-        let mut out = Vec::new();
-        flatten_primitive(P::String, &mut out);
-        assert_eq!(out, vec![ValType::I32, ValType::I32]);
-    }
-}
-
 /// Size and alignment in linear memory (`elem_size` and `alignment` in the
 /// spec), for 32-bit memories.
 pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
@@ -382,5 +346,41 @@ pub fn is_byte_copyable(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
             }
             _ => false,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_follows_the_spec() {
+        assert_eq!(join(ValType::I32, ValType::F32), ValType::I32);
+        assert_eq!(join(ValType::F32, ValType::F32), ValType::F32);
+        assert_eq!(join(ValType::I32, ValType::I64), ValType::I64);
+        assert_eq!(join(ValType::F32, ValType::F64), ValType::I64);
+        assert_eq!(join(ValType::F64, ValType::F64), ValType::F64);
+    }
+
+    #[test]
+    fn primitives_flatten_to_one_value() {
+        use PrimitiveValType as P;
+        let cases = [
+            (P::Bool, ValType::I32),
+            (P::S8, ValType::I32),
+            (P::U16, ValType::I32),
+            (P::Char, ValType::I32),
+            (P::U64, ValType::I64),
+            (P::F32, ValType::F32),
+            (P::F64, ValType::F64),
+        ];
+        for (p, want) in cases {
+            let mut out = Vec::new();
+            flatten_primitive(p, &mut out);
+            assert_eq!(out, vec![want], "{p:?}");
+        }
+        let mut out = Vec::new();
+        flatten_primitive(P::String, &mut out);
+        assert_eq!(out, vec![ValType::I32, ValType::I32]);
     }
 }

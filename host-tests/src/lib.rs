@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod fuser;
 pub mod run;
+pub mod spec;
 
 use std::path::PathBuf;
 

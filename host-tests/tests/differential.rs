@@ -274,7 +274,7 @@ fn the_fuser_fuses_itself() -> Result<()> {
         output: OutputKind::Component,
         validate: true,
     };
-    let a = ctx().fuser.fuse(&[input.clone()], options())?;
+    let a = ctx().fuser.fuse(std::slice::from_ref(&input), options())?;
     let b = fused_component.fuse(&[input], options())?;
     match (a, b) {
         (Ok(a), Ok(b)) => assert_eq!(a.bytes, b.bytes, "the fused fuser's output differs"),
