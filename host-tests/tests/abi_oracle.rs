@@ -79,7 +79,7 @@ fn random_type(rng: &mut Rng, depth: u32, n: &mut u32) -> (String, String) {
             let (mut w, mut p) = (String::from("(variant"), String::from("VariantType(["));
             for _ in 0..k {
                 let l = label(n, "c");
-                if rng.next_u64() % 3 == 0 {
+                if rng.next_u64().is_multiple_of(3) {
                     w += &format!(" (case \"{l}\")");
                     p += &format!("CaseType('{l}', None),");
                 } else {
@@ -112,7 +112,7 @@ fn random_type(rng: &mut Rng, depth: u32, n: &mut u32) -> (String, String) {
         _ => {
             let k = count(rng, 40).min(32);
             let labels: Vec<String> = (0..k).map(|_| label(n, "l")).collect();
-            if rng.next_u64() % 2 == 0 {
+            if rng.next_u64().is_multiple_of(2) {
                 (
                     format!(
                         "(flags {})",

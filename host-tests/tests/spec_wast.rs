@@ -9,7 +9,7 @@
 //! copied into this repository.
 
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use wasmtime::{Config, Engine};
 use wasmtime_wast::{Async, SpectestConfig, WastContext};
 
