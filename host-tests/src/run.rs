@@ -80,26 +80,54 @@ impl Outcome {
 
 /// Runs a `wasi:cli/run` component.
 pub fn run_command(engine: &Engine, bytes: &[u8], args: &[&str]) -> Result<Outcome> {
-    let component = Component::new(engine, bytes)?;
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    let mut store = Store::new(engine, Host::new(args, &[]));
-    let command =
-        wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &linker)?;
-    let status = match command.wasi_cli_run().call_run(&mut store) {
-        Ok(Ok(())) => Ok(0),
-        Ok(Err(())) => Ok(1),
-        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-            Some(exit) => Ok(exit.0),
-            None => Err(()),
-        },
-    };
-    let host = store.into_data();
-    Ok(Outcome {
-        stdout: host.stdout.contents().to_vec(),
-        stderr: host.stderr.contents().to_vec(),
-        status,
-    })
+    Ok(Command::new(engine, bytes)?.run(args)?.0)
+}
+
+/// A compiled and linked `wasi:cli/run` component, ready to instantiate.
+pub struct Command {
+    engine: Engine,
+    pre: wasmtime_wasi::p2::bindings::sync::CommandPre<Host>,
+}
+
+impl Command {
+    /// Compiles and links `bytes`.
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self> {
+        let component = Component::new(engine, bytes)?;
+        let mut linker = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        let pre = wasmtime_wasi::p2::bindings::sync::CommandPre::new(
+            linker.instantiate_pre(&component)?,
+        )?;
+        Ok(Command {
+            engine: engine.clone(),
+            pre,
+        })
+    }
+
+    /// Instantiates and runs it with `args`; also returns how long `run`
+    /// itself took (instantiation excluded).
+    pub fn run(&self, args: &[&str]) -> Result<(Outcome, std::time::Duration)> {
+        let mut store = Store::new(&self.engine, Host::new(args, &[]));
+        let command = self.pre.instantiate(&mut store)?;
+        let start = std::time::Instant::now();
+        let result = command.wasi_cli_run().call_run(&mut store);
+        let elapsed = start.elapsed();
+        let status = match result {
+            Ok(Ok(())) => Ok(0),
+            Ok(Err(())) => Ok(1),
+            Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) => Ok(exit.0),
+                None => Err(()),
+            },
+        };
+        let host = store.into_data();
+        let outcome = Outcome {
+            stdout: host.stdout.contents().to_vec(),
+            stderr: host.stderr.contents().to_vec(),
+            status,
+        };
+        Ok((outcome, elapsed))
+    }
 }
 
 /// A deterministic generator of test values (xorshift64*).

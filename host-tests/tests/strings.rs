@@ -154,7 +154,12 @@ fn every_encoding_pair_matches() -> Result<()> {
                 .collect();
             // Invalid input in the caller's encoding traps.
             match caller {
-                "utf8" => cases.push(("invalid UTF-8".into(), vec![b'a', 0xC3], 2, Some(true))),
+                "utf8" => {
+                    cases.push(("invalid UTF-8".into(), vec![b'a', 0xC3], 2, Some(true)));
+                    let mut late = b"abcdefghijklmnopq".to_vec();
+                    late.push(0xC3);
+                    cases.push(("invalid UTF-8 after ASCII".into(), late, 18, Some(true)));
+                }
                 "utf16" => cases.push((
                     "unpaired surrogate".into(),
                     vec![0x00, 0xD8, 0x41, 0x00],
@@ -193,6 +198,6 @@ fn every_encoding_pair_matches() -> Result<()> {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 9 * 8);
+    assert_eq!(checked, 9 * 8 + 3);
     Ok(())
 }
