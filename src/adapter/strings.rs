@@ -707,7 +707,39 @@ impl Gen<'_> {
         ]);
         self.body
             .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
-        // Eight ASCII bytes at a time while they last.
+        // Thirty-two, then eight ASCII bytes at a time while they last.
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(32),
+            I::I32Add,
+            I::LocalGet(len),
+            I::I32LeU,
+            I::If(BlockType::Empty),
+        ]);
+        for k in 0..4u64 {
+            self.body.extend([
+                I::LocalGet(ptr),
+                I::LocalGet(i),
+                I::I32Add,
+                I::I64Load(arg(memory, 8 * k, 0)),
+            ]);
+            if k > 0 {
+                self.body.push(I::I64Or);
+            }
+        }
+        self.body.extend([
+            I::I64Const(0x8080_8080_8080_8080_u64 as i64),
+            I::I64And,
+            I::I64Eqz,
+            I::If(BlockType::Empty),
+            I::LocalGet(i),
+            I::I32Const(32),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(2),
+            I::End,
+            I::End,
+        ]);
         self.body.extend([
             I::LocalGet(i),
             I::I32Const(8),
