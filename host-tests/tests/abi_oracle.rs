@@ -451,7 +451,7 @@ fn stored_bytes_match_the_spec_definitions() -> Result<()> {
         let end: u32 = parts[2].parse()?;
         let expected: u32 = parts[3].parse()?;
         // The tuple's own end; the caller's bump may go further.
-        let tuple_end = end.min(1024).max(64);
+        let tuple_end = end.clamp(64, 1024);
         let composed = wat::parse_str(store_composition(w, ptr, &bytes, tuple_end))?;
         let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
         let (a, b) = (run_hash(&engine, &composed)?, run_hash(&engine, &fused)?);
