@@ -382,3 +382,26 @@ pub fn call_exports(
     }
     Ok(records)
 }
+
+/// Instantiates a component that imports nothing and calls its root
+/// export `name`, which returns a `u32`; `None` when the call (or the
+/// instantiation) traps.
+pub fn call_u32(engine: &Engine, bytes: &[u8], name: &str, args: &[Val]) -> Result<Option<u32>> {
+    let component = Component::new(engine, bytes)?;
+    let linker = Linker::<()>::new(engine);
+    let mut store = Store::new(engine, ());
+    let Ok(instance) = linker.instantiate(&mut store, &component) else {
+        return Ok(None);
+    };
+    let Some(func) = instance.get_func(&mut store, name) else {
+        bail!("no export `{name}`");
+    };
+    let mut results = [Val::U32(0)];
+    Ok(match func.call(&mut store, args, &mut results) {
+        Ok(()) => match results[0] {
+            Val::U32(v) => Some(v),
+            ref other => bail!("`{name}` returned {other:?}"),
+        },
+        Err(_) => None,
+    })
+}

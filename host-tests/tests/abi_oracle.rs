@@ -124,45 +124,31 @@ fn random_type_of(rng: &mut Rng, depth: u32, n: &mut u32, nominal: bool) -> (Str
         _ => {
             let k = count(rng, 40).min(32);
             let labels: Vec<String> = (0..k).map(|_| label(n, "l")).collect();
-            if rng.next_u64().is_multiple_of(2) {
-                (
-                    format!(
-                        "(flags {})",
-                        labels
-                            .iter()
-                            .map(|l| format!("\"{l}\""))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    ),
-                    format!(
-                        "FlagsType([{}])",
-                        labels
-                            .iter()
-                            .map(|l| format!("'{l}'"))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ),
-                )
+            let kind = if rng.next_u64().is_multiple_of(2) {
+                ("flags", "FlagsType")
             } else {
-                (
-                    format!(
-                        "(enum {})",
-                        labels
-                            .iter()
-                            .map(|l| format!("\"{l}\""))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    ),
-                    format!(
-                        "EnumType([{}])",
-                        labels
-                            .iter()
-                            .map(|l| format!("'{l}'"))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ),
-                )
-            }
+                ("enum", "EnumType")
+            };
+            (
+                format!(
+                    "({} {})",
+                    kind.0,
+                    labels
+                        .iter()
+                        .map(|l| format!("\"{l}\""))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                format!(
+                    "{}([{}])",
+                    kind.1,
+                    labels
+                        .iter()
+                        .map(|l| format!("'{l}'"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            )
         }
     }
 }
@@ -391,21 +377,6 @@ fn store_composition(ty: &str, ptr: u32, callee_bytes: &[u8], tuple_end: u32) ->
     )
 }
 
-fn run_hash(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<u32> {
-    use wasmtime::component::{Component, Linker, Val};
-    let component = Component::new(engine, bytes)?;
-    let linker = Linker::<()>::new(engine);
-    let mut store = wasmtime::Store::new(engine, ());
-    let instance = linker.instantiate(&mut store, &component)?;
-    let func = instance.get_func(&mut store, "run").context("run export")?;
-    let mut results = [Val::U32(0)];
-    func.call(&mut store, &[], &mut results)?;
-    match results[0] {
-        Val::U32(v) => Ok(v),
-        _ => bail!("unexpected result"),
-    }
-}
-
 #[test]
 fn stored_bytes_match_the_spec_definitions() -> Result<()> {
     let snapshot = host_tests::spec::snapshot()?;
@@ -454,7 +425,10 @@ fn stored_bytes_match_the_spec_definitions() -> Result<()> {
         let tuple_end = end.clamp(64, 1024);
         let composed = wat::parse_str(store_composition(w, ptr, &bytes, tuple_end))?;
         let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
-        let (a, b) = (run_hash(&engine, &composed)?, run_hash(&engine, &fused)?);
+        let run = |bytes: &[u8]| -> Result<u32> {
+            host_tests::run::call_u32(&engine, bytes, "run", &[])?.context("the call trapped")
+        };
+        let (a, b) = (run(&composed)?, run(&fused)?);
         if a != expected || b != expected {
             failures.push(format!(
                 "{w}: spec {expected:#x}, composed {a:#x}, fused {b:#x}"

@@ -212,26 +212,12 @@ fn utf8_string_between_memories() -> Result<()> {
     Ok(())
 }
 
-fn call_run(bytes: &[u8], arg: u32) -> Result<Option<u32>> {
-    call_run_with(bytes, &[wasmtime::component::Val::U32(arg)])
+fn call_run_with(bytes: &[u8], args: &[wasmtime::component::Val]) -> Result<Option<u32>> {
+    run::call_u32(&ctx().engine, bytes, "run", args)
 }
 
-fn call_run_with(bytes: &[u8], args: &[wasmtime::component::Val]) -> Result<Option<u32>> {
-    use wasmtime::component::{Component, Linker, Val};
-    let engine = &ctx().engine;
-    let component = Component::new(engine, bytes)?;
-    let linker = Linker::<()>::new(engine);
-    let mut store = wasmtime::Store::new(engine, ());
-    let instance = linker.instantiate(&mut store, &component)?;
-    let func = instance.get_func(&mut store, "run").expect("run export");
-    let mut results = [Val::U32(0)];
-    Ok(match func.call(&mut store, args, &mut results) {
-        Ok(()) => match results[0] {
-            Val::U32(v) => Some(v),
-            ref other => bail!("unexpected result {other:?}"),
-        },
-        Err(_) => None,
-    })
+fn call_run(bytes: &[u8], arg: u32) -> Result<Option<u32>> {
+    call_run_with(bytes, &[wasmtime::component::Val::U32(arg)])
 }
 
 #[test]

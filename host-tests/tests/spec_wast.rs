@@ -13,6 +13,17 @@ use std::path::Path;
 use wasmtime::{Config, Engine};
 use wasmtime_wast::{Async, SpectestConfig, WastContext};
 
+/// A script runner with the host functions the scripts import.
+fn context(engine: &Engine) -> Result<WastContext> {
+    let mut ctx = WastContext::new(engine, Async::No, |_| {});
+    ctx.register_wasmtime()?;
+    ctx.register_spectest(&SpectestConfig {
+        use_shared_memory: false,
+        suppress_prints: true,
+    })?;
+    Ok(ctx)
+}
+
 fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
@@ -31,12 +42,7 @@ struct Fused {
 
 /// Runs `path` as written, then fused; returns what fusing did.
 fn run_both(engine: &Engine, path: &Path, work: &Path) -> Result<Fused> {
-    let mut ctx = WastContext::new(engine, Async::No, |_| {});
-    ctx.register_wasmtime()?;
-    ctx.register_spectest(&SpectestConfig {
-        use_shared_memory: false,
-        suppress_prints: true,
-    })?;
+    let mut ctx = context(engine)?;
     ctx.run_file(path)
         .map_err(|e| anyhow::anyhow!("{} as written: {e:?}", path.display()))?;
 
@@ -90,12 +96,7 @@ fn run_both(engine: &Engine, path: &Path, work: &Path) -> Result<Fused> {
         dir.join(filename).with_extension("json"),
         serde_json::to_string(&json)?,
     )?;
-    let mut ctx = WastContext::new(engine, Async::No, |_| {});
-    ctx.register_wasmtime()?;
-    ctx.register_spectest(&SpectestConfig {
-        use_shared_memory: false,
-        suppress_prints: true,
-    })?;
+    let mut ctx = context(engine)?;
     ctx.precompile_load(&dir);
     // What is invalid stays invalid; the message is the loader's.
     ctx.ignore_error_messages(true);
@@ -166,12 +167,7 @@ fn other_scripts_pass_fused_or_name_what_is_unsupported() -> Result<()> {
     for path in &files {
         // Scripts this engine cannot run as written (async builtins, GC
         // ABI, ...) say nothing about fusion.
-        let mut ctx = WastContext::new(&engine, Async::No, |_| {});
-        ctx.register_wasmtime()?;
-        ctx.register_spectest(&SpectestConfig {
-            use_shared_memory: false,
-            suppress_prints: true,
-        })?;
+        let mut ctx = context(&engine)?;
         if ctx.run_file(path).is_err() {
             println!("{}: skipped, does not run as written here", path.display());
             continue;

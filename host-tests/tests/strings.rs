@@ -4,8 +4,6 @@
 //! fused must give the same string back, or both trap.
 
 use anyhow::Result;
-use wasmtime::component::{Component, Linker, Val};
-use wasmtime::{Engine, Store};
 
 const ENCODINGS: [&str; 3] = ["utf8", "utf16", "latin1+utf16"];
 
@@ -112,22 +110,6 @@ fn composition(caller: &str, callee: &str, bytes: &[u8], len: u32) -> String {
     )
 }
 
-fn run(engine: &Engine, bytes: &[u8]) -> Result<Option<u32>> {
-    let component = Component::new(engine, bytes)?;
-    let linker = Linker::<()>::new(engine);
-    let mut store = Store::new(engine, ());
-    let instance = linker.instantiate(&mut store, &component)?;
-    let func = instance.get_func(&mut store, "run").expect("run export");
-    let mut results = [Val::U32(0)];
-    Ok(func
-        .call(&mut store, &[], &mut results)
-        .ok()
-        .map(|()| match results[0] {
-            Val::U32(v) => v,
-            _ => u32::MAX,
-        }))
-}
-
 #[test]
 fn every_encoding_pair_matches() -> Result<()> {
     let engine = host_tests::run::engine()?;
@@ -177,8 +159,8 @@ fn every_encoding_pair_matches() -> Result<()> {
                 let wat = composition(caller, callee, &bytes, len);
                 let composed = wat::parse_str(&wat)?;
                 let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
-                let a = run(&engine, &composed)?;
-                let b = run(&engine, &fused)?;
+                let a = host_tests::run::call_u32(&engine, &composed, "run", &[])?;
+                let b = host_tests::run::call_u32(&engine, &fused, "run", &[])?;
                 if a != b {
                     failures.push(format!(
                         "{caller} -> {callee} {name}: composed {a:?}, fused {b:?}"

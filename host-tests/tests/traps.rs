@@ -4,8 +4,6 @@
 //! fine. Each case is a small two-component composition in text form.
 
 use anyhow::Result;
-use wasmtime::component::{Component, Linker, Val};
-use wasmtime::{Engine, Store};
 
 /// One case: the result type, the callee's core body (returning the flat
 /// result or a pointer to it in the callee's memory at 0..), data in the
@@ -276,22 +274,6 @@ fn composition(c: &Case) -> String {
     )
 }
 
-fn run(engine: &Engine, bytes: &[u8]) -> Result<Option<u32>> {
-    let component = Component::new(engine, bytes)?;
-    let linker = Linker::<()>::new(engine);
-    let mut store = Store::new(engine, ());
-    let instance = linker.instantiate(&mut store, &component)?;
-    let func = instance.get_func(&mut store, "run").expect("run export");
-    let mut results = [Val::U32(0)];
-    Ok(match func.call(&mut store, &[], &mut results) {
-        Ok(()) => match results[0] {
-            Val::U32(v) => Some(v),
-            _ => None,
-        },
-        Err(_) => None,
-    })
-}
-
 #[test]
 fn every_trap_case_matches() -> Result<()> {
     let engine = host_tests::run::engine()?;
@@ -307,8 +289,8 @@ fn every_trap_case_matches() -> Result<()> {
             }
         };
         let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
-        let a = run(&engine, &composed)?;
-        let b = run(&engine, &fused)?;
+        let a = host_tests::run::call_u32(&engine, &composed, "run", &[])?;
+        let b = host_tests::run::call_u32(&engine, &fused, "run", &[])?;
         if a != b {
             failures.push(format!("{}: composed {a:?}, fused {b:?}", c.name));
         } else if a.is_none() != c.traps {

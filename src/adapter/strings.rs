@@ -85,23 +85,11 @@ impl Gen<'_> {
     fn string_from(&mut self, encoding: Simple, ptr: u32, units: u32, out: (u32, u32)) {
         let from = self.from;
         // The byte length; one beyond any memory traps in the bounds check.
-        let bytes = self.locals.temp(ValType::I32);
-        if encoding == Simple::Utf16 {
-            self.body.extend([
-                I::LocalGet(units),
-                I::I32Const(MAX_STRING_BYTE_LENGTH as i32 / 2),
-                I::I32GtU,
-            ]);
-            self.trap_if();
-            self.body.extend([
-                I::LocalGet(units),
-                I::I32Const(1),
-                I::I32Shl,
-                I::LocalSet(bytes),
-            ]);
+        let bytes = if encoding == Simple::Utf16 {
+            self.byte_length(units, 2)
         } else {
-            self.body.extend([I::LocalGet(units), I::LocalSet(bytes)]);
-        }
+            units
+        };
         self.check_ptr(memory(from), ptr, bytes, alignment(from.encoding));
         let source = Source {
             memory: memory(from),
@@ -128,25 +116,32 @@ impl Gen<'_> {
         }
     }
 
+    /// `units * factor` in a fresh local, trapping when it exceeds the
+    /// spec's longest string.
+    fn byte_length(&mut self, units: u32, factor: u32) -> u32 {
+        let out = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(units),
+            I::I64ExtendI32U,
+            I::I64Const(i64::from(factor)),
+            I::I64Mul,
+            I::I64Const(i64::from(MAX_STRING_BYTE_LENGTH)),
+            I::I64GtU,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(units),
+            I::I32Const(factor as i32),
+            I::I32Mul,
+            I::LocalSet(out),
+        ]);
+        out
+    }
+
     /// `store_string_copy`: the same code units, re-sized to `unit` bytes.
     fn copy_string(&mut self, s: Source, unit: u32, align: u32, (out_ptr, out_len): (u32, u32)) {
         let to = self.to;
-        let size = self.locals.temp(ValType::I32);
-        self.body.extend([
-            I::LocalGet(s.units),
-            I::I64ExtendI32U,
-            I::I64Const(i64::from(unit)),
-            I::I64Mul,
-        ]);
-        self.body
-            .extend([I::I64Const(i64::from(MAX_STRING_BYTE_LENGTH)), I::I64GtU]);
-        self.trap_if();
-        self.body.extend([
-            I::LocalGet(s.units),
-            I::I32Const(unit as i32),
-            I::I32Mul,
-            I::LocalSet(size),
-        ]);
+        let size = self.byte_length(s.units, unit);
         let p = self.alloc(to, align, size);
         debug_assert_eq!(unit, s.encoding.unit(), "a copy keeps the code unit size");
         self.body.extend([
@@ -169,19 +164,7 @@ impl Gen<'_> {
     /// `store_utf8_to_utf16` (and latin1, whose worst case is exact).
     fn store_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
         let to = self.to;
-        let worst = self.locals.temp(ValType::I32);
-        self.body.extend([
-            I::LocalGet(s.units),
-            I::I32Const(MAX_STRING_BYTE_LENGTH as i32 / 2),
-            I::I32GtU,
-        ]);
-        self.trap_if();
-        self.body.extend([
-            I::LocalGet(s.units),
-            I::I32Const(1),
-            I::I32Shl,
-            I::LocalSet(worst),
-        ]);
+        let worst = self.byte_length(s.units, 2);
         let p = self.alloc(to, 2, worst);
         let o = self.locals.temp(ValType::I32);
         self.body.extend([I::I32Const(0), I::LocalSet(o)]);
@@ -226,23 +209,7 @@ impl Gen<'_> {
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
-        let worst = self.locals.temp(ValType::I32);
-        let factor = if s.encoding == Simple::Utf16 { 3 } else { 2 };
-        self.body.extend([
-            I::LocalGet(s.units),
-            I::I64ExtendI32U,
-            I::I64Const(factor),
-            I::I64Mul,
-        ]);
-        self.body
-            .extend([I::I64Const(i64::from(MAX_STRING_BYTE_LENGTH)), I::I64GtU]);
-        self.trap_if();
-        self.body.extend([
-            I::LocalGet(s.units),
-            I::I32Const(factor as i32),
-            I::I32Mul,
-            I::LocalSet(worst),
-        ]);
+        let worst = self.byte_length(s.units, if s.encoding == Simple::Utf16 { 3 } else { 2 });
         let q = self.realloc(to, Some((p, s.units)), 1, worst);
         self.transcode_loop(s, Some(i), q, o, Simple::Utf8);
         self.shrink(q, worst, o, 1);
@@ -297,19 +264,7 @@ impl Gen<'_> {
             I::Else,
         ]);
         // Widen to UTF-16.
-        let worst = self.locals.temp(ValType::I32);
-        self.body.extend([
-            I::LocalGet(units),
-            I::I32Const(MAX_STRING_BYTE_LENGTH as i32 / 2),
-            I::I32GtU,
-        ]);
-        self.trap_if();
-        self.body.extend([
-            I::LocalGet(units),
-            I::I32Const(1),
-            I::I32Shl,
-            I::LocalSet(worst),
-        ]);
+        let worst = self.byte_length(units, 2);
         let q = self.realloc(to, Some((p, units)), 2, worst);
         let mem = memory(to);
         let j = self.locals.temp(ValType::I32);
