@@ -53,7 +53,7 @@ pub fn import_names(
             }
             let (path, prefix) = match &graph.host_lowers[h.index()] {
                 HostLower::Func { path, .. } => (path, ""),
-                HostLower::ResourceDrop { path } => (path, "[resource-drop]"),
+                HostLower::ResourceDrop { path, .. } => (path, "[resource-drop]"),
             };
             let (module, field) = match path.names.split_last() {
                 Some((last, rest)) => {
@@ -344,7 +344,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                         .lower(func, [encoding(options.string_encoding)]);
                     next(&mut self.out.core_funcs)
                 }
-                HostLower::ResourceDrop { path } => {
+                HostLower::ResourceDrop { path, .. } => {
                     let ty = self.path_alias(path, ComponentExportKind::Type)?;
                     section!(self.out, Canon, CanonicalFunctionSection).resource_drop(ty);
                     next(&mut self.out.core_funcs)

@@ -154,12 +154,27 @@ pub enum HostLower<'a> {
         options: Options<'a>,
         /// Its type.
         ty: ComponentFuncTypeId,
+        /// The component instance that lowered it.
+        instance: ComponentInstanceId,
     },
     /// `canon resource.drop` of an imported resource type.
     ResourceDrop {
         /// The imported resource type.
         path: HostPath<'a>,
+        /// The component instance that defined the built-in.
+        instance: ComponentInstanceId,
     },
+}
+
+impl HostLower<'_> {
+    /// The component instance whose core code calls it.
+    pub fn instance(&self) -> ComponentInstanceId {
+        match self {
+            HostLower::Func { instance, .. } | HostLower::ResourceDrop { instance, .. } => {
+                *instance
+            }
+        }
+    }
 }
 
 /// A core instance and where each of its imports comes from.
@@ -566,6 +581,7 @@ impl<'a> Instantiator<'_, 'a> {
                     Func::Host(path) => {
                         let id = HostLowerId(self.graph.host_lowers.len() as u32);
                         self.graph.host_lowers.push(HostLower::Func {
+                            instance: f.id,
                             path,
                             options: lower,
                             ty: *ty,
@@ -580,9 +596,10 @@ impl<'a> Instantiator<'_, 'a> {
                 let def = match (op, ty) {
                     (ResourceOp::Drop, TypeVal::Host(path)) => {
                         let id = HostLowerId(self.graph.host_lowers.len() as u32);
-                        self.graph
-                            .host_lowers
-                            .push(HostLower::ResourceDrop { path });
+                        self.graph.host_lowers.push(HostLower::ResourceDrop {
+                            path,
+                            instance: f.id,
+                        });
                         CoreDef::Host(id)
                     }
                     (op, _) => {

@@ -64,7 +64,8 @@ pub struct Layout<'g, 'a> {
     pub direct: Vec<HostLowerId>,
     /// Host lowers called through the table, in slot order.
     pub indirect: Vec<HostLowerId>,
-    host_index: HashMap<HostLowerId, u32>,
+    /// The fused import of each direct host lower.
+    import_index: HashMap<HostLowerId, u32>,
     host_sig: HashMap<HostLowerId, FuncType>,
     adapter_sig: Vec<Option<FuncType>>,
     adapter_base: u32,
@@ -119,7 +120,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             maps: Vec::with_capacity(graph.core_instances.len()),
             direct: Vec::new(),
             indirect: Vec::new(),
-            host_index: HashMap::new(),
+            import_index: HashMap::new(),
             host_sig: HashMap::new(),
             adapter_sig: vec![None; graph.adapters.len()],
             adapter_base: 0,
@@ -141,7 +142,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             if mode == HostCalls::Indirect && needs_memory(host) {
                 l.indirect.push(h);
             } else {
-                l.host_index.insert(h, l.direct.len() as u32);
+                l.import_index.insert(h, l.direct.len() as u32);
                 l.direct.push(h);
             }
         }
@@ -151,12 +152,11 @@ impl<'g, 'a> Layout<'g, 'a> {
         // Function index space: direct host imports, trampolines into the
         // host table, adapters, every instance's functions, the start
         // sequence.
+        // Core code calls every host function through a wrapper that
+        // checks its component instance may leave.
         l.counts[0] = l.direct.len() as u32;
         l.trampoline_base = l.counts[0];
-        l.counts[0] += l.indirect.len() as u32;
-        for (slot, h) in l.indirect.iter().enumerate() {
-            l.host_index.insert(*h, l.trampoline_base + slot as u32);
-        }
+        l.counts[0] += graph.host_lowers.len() as u32;
         l.adapter_base = l.counts[0];
         l.counts[0] += graph.adapters.len() as u32;
         let mut types = 0u32;
@@ -232,17 +232,18 @@ impl<'g, 'a> Layout<'g, 'a> {
                 map.get(kind, idx)
             }
             CoreDef::Adapter(a) if kind_index(kind) == 0 => Ok(self.adapter_base + a.0),
-            CoreDef::Host(h) if kind_index(kind) == 0 => self
-                .host_index
-                .get(h)
-                .copied()
-                .ok_or_else(|| Error::unresolved("a host function is used but never imported")),
+            CoreDef::Host(h) if kind_index(kind) == 0 => Ok(self.trampoline_base + h.0),
             _ => Err(Error::unresolved(format!(
                 "a lowered function is used as a {}",
                 kind_name(kind)
             ))
             .at_path(path)),
         }
+    }
+
+    /// The global holding a component instance's `may_leave` flag.
+    fn may_leave_flag(&self, instance: crate::instantiate::ComponentInstanceId) -> u32 {
+        self.counts[3] + instance.0
     }
 
     /// One side's options as fused indices.
@@ -331,21 +332,54 @@ impl<'g, 'a> Layout<'g, 'a> {
         let mut type_section = TypeSection::new();
         let mut data_count = 0;
 
-        // Trampolines into the host table.
+        // Host function wrappers: trap unless the calling component
+        // instance may leave; a host call that may call back into the
+        // instance's `realloc` clears the flag meanwhile, as lowering does.
         let host_table = self.counts[1];
-        for (slot, h) in self.indirect.iter().enumerate() {
-            let sig = &self.host_sig[h];
+        let slots: HashMap<HostLowerId, u32> = self
+            .indirect
+            .iter()
+            .enumerate()
+            .map(|(slot, h)| (*h, slot as u32))
+            .collect();
+        for (i, host) in self.graph.host_lowers.iter().enumerate() {
+            let h = HostLowerId(i as u32);
+            let sig = &self.host_sig[&h];
             let ty = type_of(sig);
             functions.function(ty);
+            let flag = self.may_leave_flag(host.instance());
             let mut f = Function::new([]);
+            f.instruction(&I::GlobalGet(flag));
+            f.instruction(&I::I32Eqz);
+            f.instruction(&I::If(wasm_encoder::BlockType::Empty));
+            f.instruction(&I::Unreachable);
+            f.instruction(&I::End);
+            let calls_back =
+                matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
+            if calls_back {
+                f.instruction(&I::I32Const(0));
+                f.instruction(&I::GlobalSet(flag));
+            }
             for p in 0..sig.params().len() as u32 {
                 f.instruction(&I::LocalGet(p));
             }
-            f.instruction(&I::I32Const(slot as i32));
-            f.instruction(&I::CallIndirect {
-                type_index: ty,
-                table_index: host_table,
-            });
+            match (slots.get(&h), self.import_index.get(&h)) {
+                (Some(slot), _) => {
+                    f.instruction(&I::I32Const(*slot as i32));
+                    f.instruction(&I::CallIndirect {
+                        type_index: ty,
+                        table_index: host_table,
+                    });
+                }
+                (None, Some(import)) => {
+                    f.instruction(&I::Call(*import));
+                }
+                (None, None) => unreachable!("every host lower is imported or in the table"),
+            }
+            if calls_back {
+                f.instruction(&I::I32Const(1));
+                f.instruction(&I::GlobalSet(flag));
+            }
             f.instruction(&I::End);
             code.function(&f);
         }
@@ -371,6 +405,10 @@ impl<'g, 'a> Layout<'g, 'a> {
                 .transpose()?;
             let caller = self.side(&adapter.lower, path)?;
             let callee_side = self.side(&adapter.callee.options, path)?;
+            let flags = (
+                self.may_leave_flag(adapter.caller),
+                self.may_leave_flag(adapter.callee.instance),
+            );
             if adapter.caller == adapter.callee.instance {
                 // A component calling its own lifted export through a lower
                 // would re-enter itself: the call traps, as in the runtime.
@@ -388,6 +426,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     post_return,
                     caller,
                     callee_side,
+                    may_leave: flags,
                 },
             ));
         }
@@ -421,6 +460,19 @@ impl<'g, 'a> Layout<'g, 'a> {
                 maximum: Some(n),
                 shared: false,
             });
+        }
+
+        // One `may_leave` flag per component instance, after every
+        // instance's own globals.
+        for _ in &self.graph.component_instances {
+            globals.global(
+                wasm_encoder::GlobalType {
+                    val_type: wasm_encoder::ValType::I32,
+                    mutable: true,
+                    shared: false,
+                },
+                &wasm_encoder::ConstExpr::i32_const(1),
+            );
         }
 
         // The start sequence: every original start function, in order.

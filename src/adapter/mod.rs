@@ -200,6 +200,9 @@ pub struct Targets {
     pub caller: Side,
     /// The callee's options.
     pub callee_side: Side,
+    /// The `may_leave` flag globals of the caller's and the callee's
+    /// component instances.
+    pub may_leave: (u32, u32),
 }
 
 /// Where a value comes from.
@@ -289,7 +292,18 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
         to: targets.callee_side,
     };
 
+    // A component may not call out while it is being lowered into or
+    // runs its post-return.
+    let (caller_flag, callee_flag) = targets.may_leave;
+    g.body.extend([I::GlobalGet(caller_flag), I::I32Eqz]);
+    g.trap_if();
+    let params_allocate = sig.params_spill || param_types.iter().any(|t| needs_memory(types, t));
+    let results_allocate = f.result.iter().any(|t| needs_memory(types, t));
+
     // Parameters: caller -> callee.
+    if params_allocate {
+        g.body.extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
+    }
     let params_tuple = Tuple(&param_types);
     let src = if sig.params_spill {
         g.check_range(targets.caller, 0, params_tuple.size_align(types));
@@ -333,6 +347,9 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
         g.translate_tuple(&param_types, &src, &Dst::Stack(dst.clone()));
         dst.iter().map(|(l, _)| *l).collect()
     };
+    if params_allocate {
+        g.body.extend([I::I32Const(1), I::GlobalSet(callee_flag)]);
+    }
     for a in &callee_args {
         g.body.push(I::LocalGet(*a));
     }
@@ -356,6 +373,9 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
         g.body.push(I::LocalSet(*l));
     }
     let mut returns = Vec::new();
+    if results_allocate {
+        g.body.extend([I::I32Const(0), I::GlobalSet(caller_flag)]);
+    }
     if let Some(result) = &f.result {
         let results = [*result];
         if sig.results_spill {
@@ -395,11 +415,16 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
             returns = dst;
         }
     }
+    if results_allocate {
+        g.body.extend([I::I32Const(1), I::GlobalSet(caller_flag)]);
+    }
     if let Some(post) = targets.post_return {
+        g.body.extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
         for (l, _) in &callee_results {
             g.body.push(I::LocalGet(*l));
         }
-        g.body.push(I::Call(post));
+        g.body
+            .extend([I::Call(post), I::I32Const(1), I::GlobalSet(callee_flag)]);
     }
     for (l, _) in &returns {
         g.body.push(I::LocalGet(*l));
