@@ -241,6 +241,62 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
     }
 
+    /// The `name` section: every instance's function names at their fused
+    /// indices (so traces name the original functions), and names for the
+    /// generated functions.
+    fn names(&self) -> wasm_encoder::NameSection {
+        let mut names: Vec<(u32, std::borrow::Cow<'a, str>)> = Vec::new();
+        for (i, host) in self.graph.host_lowers.iter().enumerate() {
+            let path = match host {
+                HostLower::Func { path, .. } | HostLower::ResourceDrop { path, .. } => {
+                    path.display()
+                }
+            };
+            names.push((
+                self.trampoline_base + i as u32,
+                format!("host {path}").into(),
+            ));
+        }
+        for (a, adapter) in self.graph.adapters.iter().enumerate() {
+            names.push((
+                self.adapter_base + a as u32,
+                format!("adapter {}", adapter.name).into(),
+            ));
+        }
+        for (i, inst) in self.graph.core_instances.iter().enumerate() {
+            let m = &self.input.modules[inst.module.0 as usize];
+            let Some((data, offset)) = m.names else {
+                continue;
+            };
+            let reader =
+                wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(data, offset));
+            // Names are advice: a malformed name section is skipped.
+            for sub in reader.into_iter().flatten() {
+                if let wasmparser::Name::Function(map) = sub {
+                    for naming in map.into_iter().flatten() {
+                        if let Some(idx) = self.maps[i].funcs.get(naming.index as usize)
+                            && naming.index as usize >= self.maps[i].funcs.len() - m.functions.len()
+                        {
+                            names.push((*idx, naming.name.into()));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(init) = self.init {
+            names.push((init, "start functions".into()));
+        }
+        names.sort_by_key(|(i, _)| *i);
+        names.dedup_by_key(|(i, _)| *i);
+        let mut map = wasm_encoder::NameMap::new();
+        for (i, n) in &names {
+            map.append(*i, n);
+        }
+        let mut section = wasm_encoder::NameSection::new();
+        section.functions(&map);
+        section
+    }
+
     /// The global holding a component instance's `may_leave` flag.
     fn may_leave_flag(&self, instance: crate::instantiate::ComponentInstanceId) -> u32 {
         self.counts[3] + instance.0
@@ -541,6 +597,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         if !data.is_empty() {
             module.section(&data);
         }
+        module.section(&self.names());
         Ok(module.finish())
     }
 
