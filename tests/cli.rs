@@ -1,0 +1,112 @@
+//! The `solder` command line: files and `-` for standard input and output,
+//! `inspect`, and one line naming what is wrong and where on failure.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn solder() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_solder"))
+}
+
+fn fixture() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/wat/char-adapter.wat");
+    wat::parse_file(path).expect("fixture parses")
+}
+
+#[test]
+fn fuse_through_stdin_and_stdout_matches_the_library() {
+    let input = fixture();
+    let mut child = solder()
+        .args(["fuse", "-", "-o", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("solder runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("input written");
+    let out = child.wait_with_output().expect("solder finishes");
+    assert!(out.status.success());
+    let library = solder::fuse(&[&input], &solder::Options::default()).expect("fuses");
+    assert_eq!(
+        out.stdout, library.bytes,
+        "CLI and library agree byte for byte"
+    );
+}
+
+#[test]
+fn fuse_files_core_output_and_inspect() {
+    let dir = std::env::temp_dir().join(format!("solder-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let input = dir.join("in.wasm");
+    std::fs::write(&input, fixture()).expect("input written");
+    let out = dir.join("out.wasm");
+    let status = solder()
+        .arg("fuse")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .arg("--core")
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let core = std::fs::read(&out).expect("output");
+    assert!(wasmparser::Parser::is_core_wasm(&core));
+    // The same bytes again, from another working directory.
+    let again = dir.join("again.wasm");
+    let status = solder()
+        .current_dir(&dir)
+        .args(["fuse", "in.wasm", "--core", "-o", "again.wasm"])
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read(&again).expect("output"),
+        core,
+        "deterministic"
+    );
+    let report = solder().arg("inspect").arg(&input).output().expect("runs");
+    assert!(report.status.success());
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("adapters: 1"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn errors_are_one_line_with_kind_path_and_offset() {
+    let mut input = fixture();
+    input.truncate(input.len() / 2);
+    let mut child = solder()
+        .args(["fuse", "-", "-o", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("solder runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("input written");
+    let out = child.wait_with_output().expect("solder finishes");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: malformed: "), "{err}");
+    assert!(
+        err.contains("(in root") && err.contains("byte offset 0x"),
+        "{err}"
+    );
+
+    let missing = solder()
+        .args(["fuse", "no-such-file.wasm", "-o", "-"])
+        .output()
+        .expect("runs");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-file.wasm"));
+}
