@@ -185,17 +185,7 @@ impl Gen<'_> {
     fn store_utf8(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
         let to = self.to;
         let p = self.alloc(to, 1, s.units);
-        let (i, o) = (
-            self.locals.temp(ValType::I32),
-            self.locals.temp(ValType::I32),
-        );
-        self.body.extend([
-            I::I32Const(0),
-            I::LocalSet(i),
-            I::I32Const(0),
-            I::LocalSet(o),
-        ]);
-        self.narrow_phase(s, i, p, o, 0x80);
+        let (i, o) = self.narrow_phase(s, p, 0x80);
         self.body.extend([
             I::LocalGet(p),
             I::LocalSet(out_ptr),
@@ -228,17 +218,7 @@ impl Gen<'_> {
     fn store_latin1_or_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
         let to = self.to;
         let p = self.alloc(to, 2, s.units);
-        let (i, o) = (
-            self.locals.temp(ValType::I32),
-            self.locals.temp(ValType::I32),
-        );
-        self.body.extend([
-            I::I32Const(0),
-            I::LocalSet(i),
-            I::I32Const(0),
-            I::LocalSet(o),
-        ]);
-        self.narrow_phase(s, i, p, o, 0x100);
+        let (i, o) = self.narrow_phase(s, p, 0x100);
         self.body.extend([
             I::LocalGet(i),
             I::LocalGet(s.bytes),
@@ -310,9 +290,20 @@ impl Gen<'_> {
         ]);
     }
 
-    /// Copies code points below `limit` one byte each from source index
-    /// `i` to `p + o`, stopping at the first that is not.
-    fn narrow_phase(&mut self, s: Source, i: u32, p: u32, o: u32, limit: i32) {
+    /// Copies code points below `limit` one byte each from the start of
+    /// the source to `p`, stopping at the first that is not; returns the
+    /// source index and the bytes written so far.
+    fn narrow_phase(&mut self, s: Source, p: u32, limit: i32) -> (u32, u32) {
+        let (i, o) = (
+            self.locals.temp(ValType::I32),
+            self.locals.temp(ValType::I32),
+        );
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(i),
+            I::I32Const(0),
+            I::LocalSet(o),
+        ]);
         let (cp, next) = (
             self.locals.temp(ValType::I32),
             self.locals.temp(ValType::I32),
@@ -341,6 +332,7 @@ impl Gen<'_> {
             I::End,
             I::End,
         ]);
+        (i, o)
     }
 
     /// Decodes every code point from source index `i` (0 when `None`) and
