@@ -297,6 +297,48 @@ impl<'g, 'a> Layout<'g, 'a> {
         section
     }
 
+    /// The `producers` section: every field of every input module's, and
+    /// Solder under `processed-by`.
+    fn producers(&self) -> wasm_encoder::ProducersSection {
+        use std::collections::BTreeMap;
+        let mut fields: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for inst in &self.graph.core_instances {
+            let m = &self.input.modules[inst.module.0 as usize];
+            let Some((data, offset)) = m.producers else {
+                continue;
+            };
+            if !seen.insert(inst.module) {
+                continue;
+            }
+            // Producers are advice: a malformed section is skipped.
+            let Ok(reader) = wasmparser::ProducersSectionReader::new(
+                wasmparser::BinaryReader::new(data, offset),
+            ) else {
+                continue;
+            };
+            for field in reader.into_iter().flatten() {
+                let values = fields.entry(field.name).or_default();
+                for v in field.values.into_iter().flatten() {
+                    values.insert(v.name, v.version);
+                }
+            }
+        }
+        fields
+            .entry("processed-by")
+            .or_default()
+            .insert("solder", env!("CARGO_PKG_VERSION"));
+        let mut section = wasm_encoder::ProducersSection::new();
+        for (name, values) in &fields {
+            let mut field = wasm_encoder::ProducersField::new();
+            for (n, v) in values {
+                field.value(n, v);
+            }
+            section.field(name, &field);
+        }
+        section
+    }
+
     /// The global holding a component instance's `may_leave` flag.
     fn may_leave_flag(&self, instance: crate::instantiate::ComponentInstanceId) -> u32 {
         self.counts[3] + instance.0
@@ -598,6 +640,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             module.section(&data);
         }
         module.section(&self.names());
+        module.section(&self.producers());
         Ok(module.finish())
     }
 

@@ -253,6 +253,8 @@ pub struct ModuleDef<'a> {
     pub code: Vec<FunctionBody<'a>>,
     /// The `name` custom section's contents and offset.
     pub names: Option<(&'a [u8], usize)>,
+    /// The `producers` custom section's contents and offset.
+    pub producers: Option<(&'a [u8], usize)>,
 }
 
 impl<'a> ModuleDef<'a> {
@@ -279,6 +281,7 @@ impl<'a> ModuleDef<'a> {
             data_count: 0,
             code: Vec::new(),
             names: None,
+            producers: None,
         }
     }
 
@@ -823,10 +826,12 @@ impl<'a> Reader<'a> {
             }
             Payload::CodeSectionEntry(body) => self.module()?.code.push(body),
             Payload::CustomSection(c) => {
-                if let Some(Ctx::Module(m)) = self.stack.last_mut()
-                    && c.name() == "name"
-                {
-                    m.names = Some((c.data(), c.data_offset()));
+                if let Some(Ctx::Module(m)) = self.stack.last_mut() {
+                    match c.name() {
+                        "name" => m.names = Some((c.data(), c.data_offset())),
+                        "producers" => m.producers = Some((c.data(), c.data_offset())),
+                        _ => {}
+                    }
                 }
             }
             Payload::DataCountSection { .. } | Payload::CodeSectionStart { .. } => {}

@@ -107,6 +107,11 @@ fn scalar_adapter_fuses_to_one_module_and_validates() {
         .filter(|p| matches!(p, Ok(wasmparser::Payload::ModuleSection { .. })))
         .count();
     assert_eq!(modules, 1, "one fused core module");
+    let producers = wasmparser::Parser::new(0).parse_all(&fused.bytes).any(|p| {
+        matches!(p, Ok(wasmparser::Payload::CustomSection(c))
+            if c.name() == "producers" && c.data().windows(6).any(|w| w == b"solder"))
+    });
+    assert!(producers, "the producers section names Solder");
     let core = fuse(
         &[&bytes],
         &Options {
