@@ -208,6 +208,15 @@ pub struct Emitter<'g, 'a> {
     exports: Vec<(String, ExportKind, u32)>,
 }
 
+/// The name and kind under which the fused module exports the function or
+/// memory at `idx`, for the wrapper to alias.
+fn fused_export(kind: ExternalKind, idx: u32) -> (String, ExportKind) {
+    match kind {
+        ExternalKind::Memory => (format!("m{idx}"), ExportKind::Memory),
+        _ => (format!("f{idx}"), ExportKind::Func),
+    }
+}
+
 /// The fused-module exports a wrapper needs, decided before the module is
 /// encoded.
 pub fn needed_exports(
@@ -217,10 +226,7 @@ pub fn needed_exports(
     let mut out: Vec<(String, ExportKind, u32)> = Vec::new();
     let mut add = |def: &CoreDef<'_>, kind: ExternalKind, path: &str| -> Result<()> {
         let idx = layout.resolve(def, kind, path)?;
-        let (k, name) = match kind {
-            ExternalKind::Memory => (ExportKind::Memory, format!("m{idx}")),
-            _ => (ExportKind::Func, format!("f{idx}")),
-        };
+        let (name, k) = fused_export(kind, idx);
         if !out.iter().any(|(n, _, _)| *n == name) {
             out.push((name, k, idx));
         }
@@ -501,10 +507,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
 
     fn core_alias(&mut self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<u32> {
         let idx = self.layout.resolve(def, kind, "root")?;
-        let (name, export_kind) = match kind {
-            ExternalKind::Memory => (format!("m{idx}"), ExportKind::Memory),
-            _ => (format!("f{idx}"), ExportKind::Func),
-        };
+        let (name, export_kind) = fused_export(kind, idx);
         let key = (name.clone(), kind == ExternalKind::Memory);
         if let Some(i) = self.core_aliases.get(&key) {
             return Ok(*i);

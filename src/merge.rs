@@ -67,7 +67,6 @@ pub struct Layout<'g, 'a> {
     /// The fused import of each direct host lower.
     import_index: HashMap<HostLowerId, u32>,
     host_sig: HashMap<HostLowerId, FuncType>,
-    adapter_sig: Vec<Option<FuncType>>,
     adapter_base: u32,
     trampoline_base: u32,
     init: Option<u32>,
@@ -122,7 +121,6 @@ impl<'g, 'a> Layout<'g, 'a> {
             indirect: Vec::new(),
             import_index: HashMap::new(),
             host_sig: HashMap::new(),
-            adapter_sig: vec![None; graph.adapters.len()],
             adapter_base: 0,
             trampoline_base: 0,
             init: None,
@@ -145,9 +143,6 @@ impl<'g, 'a> Layout<'g, 'a> {
                 l.import_index.insert(h, l.direct.len() as u32);
                 l.direct.push(h);
             }
-        }
-        for (a, adapter) in graph.adapters.iter().enumerate() {
-            l.adapter_sig[a] = Some(crate::abi::lower_signature(types, adapter.ty));
         }
         // Function index space: direct host imports, trampolines into the
         // host table, adapters, every instance's functions, the start
@@ -483,14 +478,8 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
 
         // Adapters.
-        for (a, adapter) in self.graph.adapters.iter().enumerate() {
-            let sig = match &self.adapter_sig[a] {
-                Some(s) => s.clone(),
-                None => {
-                    let s = crate::abi::flatten_func(types, adapter.ty);
-                    FuncType::new(s.params, s.results)
-                }
-            };
+        for adapter in &self.graph.adapters {
+            let sig = crate::abi::lower_signature(types, adapter.ty);
             functions.function(type_of(&sig));
             let path = &self.graph.component_instances[adapter.caller.index()];
             let callee = self.resolve(&adapter.callee.func, ExternalKind::Func, path)?;

@@ -8,6 +8,24 @@ fn solder() -> Command {
     Command::new(env!("CARGO_BIN_EXE_solder"))
 }
 
+/// Runs `solder ARGS` with `input` on standard input.
+fn with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = solder()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("solder runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("input written");
+    child.wait_with_output().expect("solder finishes")
+}
+
 fn fixture() -> Vec<u8> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/wat/char-adapter.wat");
     wat::parse_file(path).expect("fixture parses")
@@ -16,19 +34,7 @@ fn fixture() -> Vec<u8> {
 #[test]
 fn fuse_through_stdin_and_stdout_matches_the_library() {
     let input = fixture();
-    let mut child = solder()
-        .args(["fuse", "-", "-o", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("solder runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&input)
-        .expect("input written");
-    let out = child.wait_with_output().expect("solder finishes");
+    let out = with_stdin(&["fuse", "-", "-o", "-"], &input);
     assert!(out.status.success());
     let library = solder::fuse(&[&input], &solder::Options::default()).expect("fuses");
     assert_eq!(
@@ -79,20 +85,7 @@ fn fuse_files_core_output_and_inspect() {
 fn errors_are_one_line_with_kind_path_and_offset() {
     let mut input = fixture();
     input.truncate(input.len() / 2);
-    let mut child = solder()
-        .args(["fuse", "-", "-o", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("solder runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&input)
-        .expect("input written");
-    let out = child.wait_with_output().expect("solder finishes");
+    let out = with_stdin(&["fuse", "-", "-o", "-"], &input);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -8,6 +8,22 @@ use anyhow::{Context, Result, bail};
 use host_tests::run::Rng;
 use std::process::Command;
 
+/// Runs a python3 script that uses definitions.py; its standard output.
+fn python(script: &str) -> Result<String> {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .context("running python3")?;
+    if !out.status.success() {
+        bail!(
+            "definitions.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
 fn label(n: &mut u32, prefix: &str) -> String {
     *n += 1;
     format!("{prefix}{n}")
@@ -195,21 +211,8 @@ fn layouts_match_the_spec_definitions() -> Result<()> {
             .collect::<Vec<_>>()
             .join(",\n"),
     );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .context("running python3")?;
-    if !out.status.success() {
-        bail!(
-            "definitions.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let theirs: Vec<String> = String::from_utf8(out.stdout)?
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let out = python(&script)?;
+    let theirs: Vec<String> = out.lines().map(str::to_string).collect();
     assert_eq!(theirs.len(), types.len());
     let mut mismatches = Vec::new();
     for ((ty, a), b) in types.iter().zip(&ours).zip(&theirs) {
@@ -395,22 +398,9 @@ fn stored_bytes_match_the_spec_definitions() -> Result<()> {
         "from definitions import *\n",
         &format!("from definitions import *\n{MK_CX}\nTYPES = [{types_py}]\n"),
     );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .context("running python3")?;
-    if !out.status.success() {
-        bail!(
-            "definitions.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let out = python(&script)?;
     let engine = host_tests::run::engine()?;
-    let lines: Vec<String> = String::from_utf8(out.stdout)?
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let lines: Vec<String> = out.lines().map(str::to_string).collect();
     assert_eq!(lines.len(), types.len());
     let mut failures = Vec::new();
     for ((w, _), line) in types.iter().zip(&lines) {

@@ -459,57 +459,37 @@ impl Gen<'_> {
                     }
                     g.body.push(I::I32Or);
                 };
+                // An n-byte sequence: the lead's payload bits, then each
+                // continuation's six.
+                let sequence = |g: &mut Self, n: u64, lead_mask: i32| {
+                    let shift = |k: u64| 6 * (n - 1 - k) as i32;
+                    g.body
+                        .extend([I::LocalGet(b), I::I32Const(lead_mask), I::I32And]);
+                    g.body.extend([I::I32Const(shift(0)), I::I32Shl]);
+                    for k in 1..n {
+                        cont(g, k, shift(k));
+                    }
+                    g.body
+                        .extend([I::LocalSet(cp), I::I32Const(n as i32), I::LocalSet(next)]);
+                };
                 self.body.extend([
                     I::LocalGet(b),
                     I::I32Const(0xE0),
                     I::I32LtU,
                     I::If(BlockType::Empty),
                 ]);
+                sequence(self, 2, 0x1F);
                 self.body.extend([
-                    I::LocalGet(b),
-                    I::I32Const(0x1F),
-                    I::I32And,
-                    I::I32Const(6),
-                    I::I32Shl,
-                ]);
-                cont(self, 1, 0);
-                self.body
-                    .extend([I::LocalSet(cp), I::I32Const(2), I::LocalSet(next), I::Else]);
-                self.body.extend([
+                    I::Else,
                     I::LocalGet(b),
                     I::I32Const(0xF0),
                     I::I32LtU,
                     I::If(BlockType::Empty),
                 ]);
-                self.body.extend([
-                    I::LocalGet(b),
-                    I::I32Const(0x0F),
-                    I::I32And,
-                    I::I32Const(12),
-                    I::I32Shl,
-                ]);
-                cont(self, 1, 6);
-                cont(self, 2, 0);
-                self.body
-                    .extend([I::LocalSet(cp), I::I32Const(3), I::LocalSet(next), I::Else]);
-                self.body.extend([
-                    I::LocalGet(b),
-                    I::I32Const(0x07),
-                    I::I32And,
-                    I::I32Const(18),
-                    I::I32Shl,
-                ]);
-                cont(self, 1, 12);
-                cont(self, 2, 6);
-                cont(self, 3, 0);
-                self.body.extend([
-                    I::LocalSet(cp),
-                    I::I32Const(4),
-                    I::LocalSet(next),
-                    I::End,
-                    I::End,
-                    I::End,
-                ]);
+                sequence(self, 3, 0x0F);
+                self.body.push(I::Else);
+                sequence(self, 4, 0x07);
+                self.body.extend([I::End, I::End, I::End]);
                 self.body.extend([
                     I::LocalGet(next),
                     I::LocalGet(i),
