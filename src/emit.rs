@@ -51,20 +51,16 @@ pub fn import_names(
             if !core {
                 return (HOST_MODULE.to_string(), i.to_string());
             }
-            let (path, prefix) = match &graph.host_lowers[h.index()] {
-                HostLower::Func { path, .. } => (path, ""),
-                HostLower::ResourceDrop { path, .. } => (path, "[resource-drop]"),
+            let (name, prefix) = match &graph.host_lowers[h.index()] {
+                HostLower::Func { path, .. } => (path.display(), ""),
+                HostLower::ResourceDrop { resource, .. } => (
+                    graph.resources[resource.index()].name.clone(),
+                    "[resource-drop]",
+                ),
             };
-            let (module, field) = match path.names.split_last() {
-                Some((last, rest)) => {
-                    let mut module = path.root_name.to_string();
-                    for n in rest {
-                        module.push('#');
-                        module.push_str(n);
-                    }
-                    (module, format!("{prefix}{last}"))
-                }
-                None => ("$root".to_string(), format!("{prefix}{}", path.root_name)),
+            let (module, field) = match name.rsplit_once('#') {
+                Some((module, last)) => (module.to_string(), format!("{prefix}{last}")),
+                None => ("$root".to_string(), format!("{prefix}{name}")),
             };
             let n = seen.entry((module.clone(), field.clone())).or_insert(0);
             *n += 1;
@@ -224,22 +220,24 @@ pub fn needed_exports(
     layout: &Layout<'_, '_>,
 ) -> Result<Vec<(String, ExportKind, u32)>> {
     let mut out: Vec<(String, ExportKind, u32)> = Vec::new();
-    let mut add = |def: &CoreDef<'_>, kind: ExternalKind, path: &str| -> Result<()> {
-        let idx = layout.resolve(def, kind, path)?;
+    let mut add = |def: Result<&CoreDef<'_>, u32>, kind: ExternalKind, path: &str| -> Result<()> {
+        let idx = match def {
+            Ok(def) => layout.resolve(def, kind, path)?,
+            Err(idx) => idx,
+        };
         let (name, k) = fused_export(kind, idx);
         if !out.iter().any(|(n, _, _)| *n == name) {
             out.push((name, k, idx));
         }
         Ok(())
     };
-    let opts = |o: &Options<'_>,
-                add: &mut dyn FnMut(&CoreDef<'_>, ExternalKind, &str) -> Result<()>|
-     -> Result<()> {
+    type Add<'x> = dyn FnMut(Result<&CoreDef<'_>, u32>, ExternalKind, &str) -> Result<()> + 'x;
+    let opts = |o: &Options<'_>, add: &mut Add<'_>| -> Result<()> {
         if let Some(m) = &o.memory {
-            add(m, ExternalKind::Memory, "root")?;
+            add(Ok(m), ExternalKind::Memory, "root")?;
         }
         for f in [&o.realloc, &o.post_return].into_iter().flatten() {
-            add(f, ExternalKind::Func, "root")?;
+            add(Ok(f), ExternalKind::Func, "root")?;
         }
         Ok(())
     };
@@ -252,7 +250,7 @@ pub fn needed_exports(
     while let Some(item) = stack.pop() {
         match item {
             Item::Func(Func::Lifted(l)) => {
-                add(&l.func, ExternalKind::Func, "root")?;
+                add(Err(layout.export_func(l)?), ExternalKind::Func, "root")?;
                 opts(&l.options, &mut add)?;
             }
             Item::Instance(InstanceVal::Bag(items)) => stack.extend(items.iter().map(|(_, i)| i)),
@@ -350,8 +348,8 @@ impl<'g, 'a> Emitter<'g, 'a> {
                         .lower(func, [encoding(options.string_encoding)]);
                     next(&mut self.out.core_funcs)
                 }
-                HostLower::ResourceDrop { path, .. } => {
-                    let ty = self.path_alias(path, ComponentExportKind::Type)?;
+                HostLower::ResourceDrop { id, .. } => {
+                    let ty = self.resource_alias(*id)?;
                     section!(self.out, Canon, CanonicalFunctionSection).resource_drop(ty);
                     next(&mut self.out.core_funcs)
                 }
@@ -507,10 +505,14 @@ impl<'g, 'a> Emitter<'g, 'a> {
 
     fn core_alias(&mut self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<u32> {
         let idx = self.layout.resolve(def, kind, "root")?;
+        Ok(self.core_alias_index(idx, kind))
+    }
+
+    fn core_alias_index(&mut self, idx: u32, kind: ExternalKind) -> u32 {
         let (name, export_kind) = fused_export(kind, idx);
         let key = (name.clone(), kind == ExternalKind::Memory);
         if let Some(i) = self.core_aliases.get(&key) {
-            return Ok(*i);
+            return *i;
         }
         let i = self.out.alias(Alias::CoreInstanceExport {
             instance: self.fused_instance,
@@ -518,7 +520,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             name: &name,
         });
         self.core_aliases.insert(key, i);
-        Ok(i)
+        i
     }
 
     /// The index of an item of the root's imports, aliasing as needed.
@@ -568,7 +570,8 @@ impl<'g, 'a> Emitter<'g, 'a> {
         match (item, ty) {
             (Item::Func(Func::Lifted(l)), ComponentEntityType::Func(fty)) => {
                 let type_index = self.func_type(*fty)?;
-                let core = self.core_alias(&l.func, ExternalKind::Func)?;
+                let idx = self.layout.export_func(l)?;
+                let core = self.core_alias_index(idx, ExternalKind::Func);
                 let mut opts = vec![encoding(l.options.string_encoding)];
                 if let Some(m) = &l.options.memory {
                     opts.push(CanonicalOption::Memory(
@@ -614,7 +617,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     }
                 }
             }
-            (Item::Type(TypeVal::Host(path)), _) => Ok((
+            (Item::Type(TypeVal::Host(path, _)), _) => Ok((
                 ComponentExportKind::Type,
                 self.path_alias(path, ComponentExportKind::Type)?,
             )),
@@ -643,6 +646,13 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 section!(self.out, Instance, ComponentInstanceSection).export_items(fields);
                 Ok((ComponentExportKind::Instance, next(&mut self.out.instances)))
             }
+            (Item::Type(TypeVal::Resource(_)), _) => Err(Error::unsupported(
+                "resources",
+                format!(
+                    "exporting the resource type `{name}`, defined inside the composition, to the host is not supported yet"
+                ),
+            )
+            .at_path("root")),
             _ => Err(Error::unsupported(
                 "export-kind",
                 format!(
@@ -655,6 +665,18 @@ impl<'g, 'a> Emitter<'g, 'a> {
     fn resource_alias(&mut self, r: ResourceId) -> Result<u32> {
         if let Some(i) = self.resource_aliases.get(&r) {
             return Ok(*i);
+        }
+        // A type of the kept import prefix is used as it is.
+        let root = &self.input.components[0];
+        let prefix_types = self.input.prefix.counts.types as usize;
+        if let Some(i) = root
+            .type_ids
+            .iter()
+            .take(prefix_types)
+            .position(|t| matches!(t, ComponentAnyTypeId::Resource(x) if x.resource() == r))
+        {
+            self.resource_aliases.insert(r, i as u32);
+            return Ok(i as u32);
         }
         let (instance, name) = self.resources.get(&r).cloned().ok_or_else(|| {
             Error::unsupported(

@@ -15,8 +15,12 @@ use crate::error::{Error, Result};
 use crate::parse::{
     CanonOptions, ComponentId, Def, Input, ModuleId, ResourceOp, StringEncoding, TypeDef,
 };
+use std::collections::HashMap;
 use std::rc::Rc;
-use wasmparser::component_types::ComponentFuncTypeId;
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId,
+    ResourceId,
+};
 use wasmparser::{
     ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentOuterAliasKind,
     ComponentTypeRef, ExternalKind, Instance, TypeBounds,
@@ -60,6 +64,16 @@ id!(
     /// A host lower: a root import lowered into core code.
     HostLowerId
 );
+id!(
+    /// A resource type at run time: one per definition per component
+    /// instance, one per resource type of the root's imports.
+    ResourceTypeId
+);
+id!(
+    /// A resource built-in (`resource.new`, `.rep`, `.drop`) used by core
+    /// code.
+    BuiltinId
+);
 
 /// Where a core item comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +89,8 @@ pub enum CoreDef<'a> {
     Adapter(AdapterId),
     /// A lowered root import.
     Host(HostLowerId),
+    /// A resource built-in.
+    Builtin(BuiltinId),
 }
 
 /// Canonical options with every index resolved.
@@ -157,11 +173,14 @@ pub enum HostLower<'a> {
         /// The component instance that lowered it.
         instance: ComponentInstanceId,
     },
-    /// `canon resource.drop` of an imported resource type.
+    /// The host's `resource.drop` of one of its resource types, called
+    /// by the built-ins and adapters that end a host handle.
     ResourceDrop {
-        /// The imported resource type.
-        path: HostPath<'a>,
-        /// The component instance that defined the built-in.
+        /// The resource type (a host one).
+        resource: ResourceTypeId,
+        /// The root's id of the type, which names it in the output.
+        id: ResourceId,
+        /// The first component instance that needed it.
         instance: ComponentInstanceId,
     },
 }
@@ -224,17 +243,66 @@ pub enum InstanceVal<'a> {
 /// A component type value: only resources carry identity here.
 #[derive(Debug, Clone)]
 pub enum TypeVal<'a> {
-    /// A type from the root's imports.
-    Host(HostPath<'a>),
+    /// A type from the root's imports, with its resource identity when it
+    /// is a resource type.
+    Host(HostPath<'a>, Option<ResourceTypeId>),
     /// A resource defined by a component instance.
-    Resource {
-        /// The defining instance.
-        instance: ComponentInstanceId,
-        /// Its index in that instance's type space.
-        index: u32,
-    },
+    Resource(ResourceTypeId),
     /// Another type (structural; the validator knows it).
     Other,
+}
+
+impl TypeVal<'_> {
+    /// The resource type this value is, if it is one.
+    pub fn resource(&self) -> Option<ResourceTypeId> {
+        match self {
+            TypeVal::Host(_, r) => *r,
+            TypeVal::Resource(r) => Some(*r),
+            TypeVal::Other => None,
+        }
+    }
+}
+
+/// Who implements a resource type.
+#[derive(Debug, Clone)]
+pub enum ResourceOwner<'a> {
+    /// A component instance of the composition.
+    Instance {
+        /// The defining instance.
+        instance: ComponentInstanceId,
+        /// The destructor, a core function of that instance.
+        dtor: Option<CoreDef<'a>>,
+    },
+    /// The host: the type is one of the root's imports. Handles in the
+    /// composition's tables hold the host's handle as their representation.
+    Host {
+        /// The root's id of the imported type.
+        id: ResourceId,
+        /// The host's `resource.drop`, when something drops an owned handle
+        /// or ends a host borrow.
+        drop: Option<HostLowerId>,
+    },
+}
+
+/// A resource type at run time.
+#[derive(Debug, Clone)]
+pub struct ResourceType<'a> {
+    /// Who implements it.
+    pub owner: ResourceOwner<'a>,
+    /// A readable name: the type's export or import name where known.
+    pub name: String,
+}
+
+/// A resource built-in used by core code.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    /// Which built-in.
+    pub op: ResourceOp,
+    /// The resource type it works on.
+    pub resource: ResourceTypeId,
+    /// The component instance whose core code calls it (whose handle table
+    /// it uses).
+    pub instance: ComponentInstanceId,
 }
 
 /// A component definition with the scope it was defined in.
@@ -271,10 +339,66 @@ pub struct Graph<'a> {
     pub host_lowers: Vec<HostLower<'a>>,
     /// The root's exports.
     pub exports: Vec<(&'a str, Item<'a>)>,
+    /// Every resource type of the run.
+    pub resources: Vec<ResourceType<'a>>,
+    /// The run-time resource type behind each resource id a component
+    /// instance's types refer to.
+    pub resource_ids: HashMap<(ComponentInstanceId, ResourceId), ResourceTypeId>,
+    /// Resource types of the root's imports, by the root's resource id.
+    host_resources: HashMap<ResourceId, ResourceTypeId>,
+    /// Resource built-ins called by core code.
+    pub builtins: Vec<Builtin>,
+}
+
+impl<'a> Graph<'a> {
+    /// The run-time resource type of `id` as `instance`'s types see it.
+    pub fn resource(
+        &self,
+        instance: ComponentInstanceId,
+        id: ResourceId,
+    ) -> Result<ResourceTypeId> {
+        self.resource_ids
+            .get(&(instance, id))
+            .copied()
+            .ok_or_else(|| {
+                Error::malformed(format!(
+                    "a resource type of {} is not bound to a definition",
+                    self.component_instances
+                        .get(instance.index())
+                        .map_or("?", String::as_str)
+                ))
+            })
+    }
+
+    /// The host's `resource.drop` for a host resource type, added on first
+    /// use.
+    pub fn host_drop(
+        &mut self,
+        rt: ResourceTypeId,
+        instance: ComponentInstanceId,
+    ) -> Option<HostLowerId> {
+        let ResourceOwner::Host { id, drop } = &mut self.resources.get_mut(rt.index())?.owner
+        else {
+            return None;
+        };
+        if let Some(d) = drop {
+            return Some(*d);
+        }
+        let lower = HostLowerId(self.host_lowers.len() as u32);
+        *drop = Some(lower);
+        let id = *id;
+        self.host_lowers.push(HostLower::ResourceDrop {
+            resource: rt,
+            id,
+            instance,
+        });
+        Some(lower)
+    }
 }
 
 struct Frame<'a> {
     id: ComponentInstanceId,
+    def: ComponentId,
     path: String,
     outer: Option<Rc<Scope<'a>>>,
     args: Vec<(&'a str, Item<'a>)>,
@@ -312,6 +436,28 @@ pub fn instantiate<'a>(input: &Input<'a>) -> Result<Graph<'a>> {
     }
     .run(&root, Vec::new(), None)?;
     graph.exports = exports;
+    // Host borrows lent to root exports end through the host's drop.
+    let types = input.types.as_ref();
+    let mut stack: Vec<Item<'a>> = graph.exports.iter().map(|(_, i)| i.clone()).collect();
+    while let Some(item) = stack.pop() {
+        match item {
+            Item::Func(Func::Lifted(f)) => {
+                for (_, t) in types[f.ty].params.iter() {
+                    if let wasmparser::component_types::ComponentValType::Type(id) = t
+                        && let wasmparser::component_types::ComponentDefinedType::Borrow(r) =
+                            &types[*id]
+                        && let Ok(rt) = graph.resource(f.instance, r.resource())
+                    {
+                        graph.host_drop(rt, f.instance);
+                    }
+                }
+            }
+            Item::Instance(InstanceVal::Bag(items)) => {
+                stack.extend(items.iter().map(|(_, i)| i.clone()))
+            }
+            _ => {}
+        }
+    }
     Ok(graph)
 }
 
@@ -358,6 +504,7 @@ impl<'a> Instantiator<'_, 'a> {
         self.graph.component_instances.push(path.clone());
         let mut f = Frame {
             id,
+            def: closure.def,
             path,
             outer: parent_path.map(|_| closure.scope.clone()),
             args,
@@ -409,17 +556,144 @@ impl<'a> Instantiator<'_, 'a> {
         Ok(scope)
     }
 
-    fn push_item(f: &mut Frame<'a>, item: Item<'a>, name: &'a str) {
+    fn push_item(&mut self, f: &mut Frame<'a>, item: Item<'a>, name: &'a str) -> Result<()> {
         match item {
             Item::Func(x) => {
                 f.funcs.push(x);
                 f.func_names.push(name);
             }
-            Item::Instance(x) => f.instances.push(x),
-            Item::Type(x) => f.types.push(x),
+            Item::Instance(x) => self.push_instance(f, x)?,
+            Item::Type(x) => {
+                if let (TypeVal::Resource(rt), false) = (&x, name.is_empty()) {
+                    let r = &mut self.graph.resources[rt.index()];
+                    if r.name.starts_with('(') {
+                        r.name = name.to_string();
+                    }
+                }
+                self.push_type(f, x);
+            }
             Item::Component(x) => f.components.push(x),
             Item::Module(x) => f.core_modules.push(x),
         }
+        Ok(())
+    }
+
+    /// Adds a type to the frame's type space, binding the validator's id of
+    /// that index to the run-time resource type.
+    fn push_type(&mut self, f: &mut Frame<'a>, t: TypeVal<'a>) {
+        if let Some(rt) = t.resource() {
+            let def = &self.input.components[f.def.0 as usize];
+            if let Some(ComponentAnyTypeId::Resource(r)) = def.type_ids.get(f.types.len()) {
+                self.graph.resource_ids.insert((f.id, r.resource()), rt);
+            }
+        }
+        f.types.push(t);
+    }
+
+    /// Adds an instance to the frame's instance space, binding the
+    /// resource ids of its type to the run-time resource types it exports.
+    fn push_instance(&mut self, f: &mut Frame<'a>, v: InstanceVal<'a>) -> Result<()> {
+        let def = &self.input.components[f.def.0 as usize];
+        if let Some(ty) = def.instance_ids.get(f.instances.len()).copied() {
+            let mut names = Vec::new();
+            self.bind_instance(f.id, ty, &v, &mut names)?;
+        }
+        f.instances.push(v);
+        Ok(())
+    }
+
+    fn bind_instance(
+        &mut self,
+        instance: ComponentInstanceId,
+        ty: ComponentInstanceTypeId,
+        v: &InstanceVal<'a>,
+        names: &mut Vec<String>,
+    ) -> Result<()> {
+        let input = self.input;
+        let types = input.types.as_ref();
+        for (name, item) in &types[ty].exports {
+            match item.ty {
+                ComponentEntityType::Type {
+                    created: ComponentAnyTypeId::Resource(r),
+                    ..
+                } => {
+                    let rt = match v {
+                        InstanceVal::Bag(items) => match items.iter().find(|(n, _)| n == name) {
+                            Some((_, Item::Type(t))) => t.resource(),
+                            _ => None,
+                        },
+                        InstanceVal::Host(path) => {
+                            names.push(name.clone());
+                            let rt = self.host_resource(path, names);
+                            names.pop();
+                            rt
+                        }
+                    };
+                    if let Some(rt) = rt {
+                        self.graph.resource_ids.insert((instance, r.resource()), rt);
+                    }
+                }
+                ComponentEntityType::Instance(nested) => match v {
+                    InstanceVal::Bag(items) => {
+                        if let Some((_, Item::Instance(inner))) =
+                            items.iter().find(|(n, _)| n == name)
+                        {
+                            let inner = inner.clone();
+                            self.bind_instance(instance, nested, &inner, &mut Vec::new())?;
+                        }
+                    }
+                    InstanceVal::Host(_) => {
+                        names.push(name.clone());
+                        self.bind_instance(instance, nested, v, names)?;
+                        names.pop();
+                    }
+                },
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The run-time type of a resource type of the root's imports: the
+    /// import `path` with `more` names after it.
+    fn host_resource(&mut self, path: &HostPath<'a>, more: &[String]) -> Option<ResourceTypeId> {
+        let input = self.input;
+        let types = input.types.as_ref();
+        let mut ty = types.component_item_for_import(path.root_name)?.ty;
+        for n in path
+            .names
+            .iter()
+            .copied()
+            .chain(more.iter().map(String::as_str))
+        {
+            let ComponentEntityType::Instance(i) = ty else {
+                return None;
+            };
+            ty = types[i].exports.get(n)?.ty;
+        }
+        let ComponentEntityType::Type {
+            created: ComponentAnyTypeId::Resource(r),
+            ..
+        } = ty
+        else {
+            return None;
+        };
+        let id = r.resource();
+        if let Some(rt) = self.graph.host_resources.get(&id) {
+            return Some(*rt);
+        }
+        let rt = ResourceTypeId(self.graph.resources.len() as u32);
+        let mut name = path.display();
+        for n in more {
+            name.push('#');
+            name.push_str(n);
+        }
+        self.graph.resources.push(ResourceType {
+            owner: ResourceOwner::Host { id, drop: None },
+            name,
+        });
+        self.graph.host_resources.insert(id, rt);
+        Some(rt)
     }
 
     fn item(f: &Frame<'a>, kind: ComponentExternalKind, index: u32) -> Result<Item<'a>> {
@@ -531,24 +805,31 @@ impl<'a> Instantiator<'_, 'a> {
                     items.push((a.name, Self::item(f, a.kind, a.index)?));
                 }
                 let exports = self.run(&closure, items, Some(&f.path))?;
-                f.instances.push(InstanceVal::Bag(Rc::new(exports)));
+                self.push_instance(f, InstanceVal::Bag(Rc::new(exports)))?;
             }
             Def::Instance(ComponentInstance::FromExports(exports)) => {
                 let mut items = Vec::with_capacity(exports.len());
                 for e in exports.iter() {
                     items.push((e.name.name, Self::item(f, e.kind, e.index)?));
                 }
-                f.instances.push(InstanceVal::Bag(Rc::new(items)));
+                self.push_instance(f, InstanceVal::Bag(Rc::new(items)))?;
             }
             Def::Alias(a) => self.alias(f, a)?,
-            Def::Type(TypeDef::Resource) => {
-                let index = f.types.len() as u32;
-                f.types.push(TypeVal::Resource {
-                    instance: f.id,
-                    index,
+            Def::Type(TypeDef::Resource { dtor }) => {
+                let dtor = dtor
+                    .map(|i| lookup(&f.core_funcs, i, "core function").cloned())
+                    .transpose()?;
+                let rt = ResourceTypeId(self.graph.resources.len() as u32);
+                self.graph.resources.push(ResourceType {
+                    owner: ResourceOwner::Instance {
+                        instance: f.id,
+                        dtor,
+                    },
+                    name: format!("(type {})", f.types.len()),
                 });
+                self.push_type(f, TypeVal::Resource(rt));
             }
-            Def::Type(TypeDef::Other) => f.types.push(TypeVal::Other),
+            Def::Type(TypeDef::Other) => self.push_type(f, TypeVal::Other),
             Def::Lift {
                 core_func,
                 options,
@@ -592,36 +873,26 @@ impl<'a> Instantiator<'_, 'a> {
                 f.core_funcs.push(def);
             }
             Def::Resource { op, resource } => {
-                let ty = lookup(&f.types, *resource, "type")?.clone();
-                let def = match (op, ty) {
-                    (ResourceOp::Drop, TypeVal::Host(path)) => {
-                        let id = HostLowerId(self.graph.host_lowers.len() as u32);
-                        self.graph.host_lowers.push(HostLower::ResourceDrop {
-                            path,
-                            instance: f.id,
-                        });
-                        CoreDef::Host(id)
-                    }
-                    (op, _) => {
-                        return Err(Error::unsupported(
-                            "resources",
-                            format!(
-                                "`resource.{}` of a resource defined inside the composition is not supported yet",
-                                match op {
-                                    ResourceOp::New => "new",
-                                    ResourceOp::Rep => "rep",
-                                    ResourceOp::Drop => "drop",
-                                }
-                            ),
-                        ));
-                    }
-                };
-                f.core_funcs.push(def);
+                let rt = lookup(&f.types, *resource, "type")?
+                    .resource()
+                    .ok_or_else(|| {
+                        Error::malformed(format!("type {resource} is not a resource type"))
+                    })?;
+                if *op == ResourceOp::Drop {
+                    self.graph.host_drop(rt, f.id);
+                }
+                let id = BuiltinId(self.graph.builtins.len() as u32);
+                self.graph.builtins.push(Builtin {
+                    op: *op,
+                    resource: rt,
+                    instance: f.id,
+                });
+                f.core_funcs.push(CoreDef::Builtin(id));
             }
             Def::Import { name, ty, .. } => self.import(f, name, *ty)?,
             Def::Export { name, kind, index } => {
                 let item = Self::item(f, *kind, *index)?;
-                Self::push_item(f, item.clone(), name);
+                self.push_item(f, item.clone(), name)?;
                 f.exports.push((name, item));
             }
         }
@@ -639,7 +910,7 @@ impl<'a> Instantiator<'_, 'a> {
         };
         if let ComponentTypeRef::Type(TypeBounds::Eq(i)) = ty {
             let t = lookup(&f.types, i, "type")?.clone();
-            f.types.push(t);
+            self.push_type(f, t);
             return Ok(());
         }
         if f.outer.is_none() {
@@ -664,9 +935,12 @@ impl<'a> Instantiator<'_, 'a> {
             let item = match kind {
                 ComponentExternalKind::Func => Item::Func(Func::Host(path)),
                 ComponentExternalKind::Instance => Item::Instance(InstanceVal::Host(path)),
-                _ => Item::Type(TypeVal::Host(path)),
+                _ => {
+                    let rt = self.host_resource(&path, &[]);
+                    Item::Type(TypeVal::Host(path, rt))
+                }
             };
-            Self::push_item(f, item, name);
+            self.push_item(f, item, name)?;
             return Ok(());
         }
         let item = f
@@ -682,7 +956,7 @@ impl<'a> Instantiator<'_, 'a> {
                 kind_of(&item).desc()
             )));
         }
-        Self::push_item(f, item, name);
+        self.push_item(f, item, name)?;
         Ok(())
     }
 
@@ -717,7 +991,10 @@ impl<'a> Instantiator<'_, 'a> {
                             ComponentExternalKind::Instance => {
                                 Item::Instance(InstanceVal::Host(path))
                             }
-                            ComponentExternalKind::Type => Item::Type(TypeVal::Host(path)),
+                            ComponentExternalKind::Type => {
+                                let rt = self.host_resource(&path, &[]);
+                                Item::Type(TypeVal::Host(path, rt))
+                            }
                             _ => {
                                 return Err(Error::unsupported(
                                     "import-kind",
@@ -735,7 +1012,7 @@ impl<'a> Instantiator<'_, 'a> {
                         .map(|(_, i)| i.clone())
                         .ok_or_else(|| Error::malformed(format!("export `{name}` missing")))?,
                 };
-                Self::push_item(f, item, name);
+                self.push_item(f, item, name)?;
             }
             ComponentAlias::Outer { kind, count, index } => {
                 if count == 0 {
@@ -750,7 +1027,7 @@ impl<'a> Instantiator<'_, 'a> {
                         }
                         ComponentOuterAliasKind::Type => {
                             let t = lookup(&f.types, index, "type")?.clone();
-                            f.types.push(t);
+                            self.push_type(f, t);
                         }
                         ComponentOuterAliasKind::CoreType => {}
                     }
@@ -767,7 +1044,8 @@ impl<'a> Instantiator<'_, 'a> {
                             .push(lookup(&scope.components, index, "component")?.clone());
                     }
                     ComponentOuterAliasKind::Type => {
-                        f.types.push(lookup(&scope.types, index, "type")?.clone());
+                        let t = lookup(&scope.types, index, "type")?.clone();
+                        self.push_type(f, t);
                     }
                     ComponentOuterAliasKind::CoreType => {}
                 }

@@ -16,10 +16,16 @@
 //! they are plain imports.
 
 use crate::adapter;
+use crate::adapter::handles::{self, ResourceInfo, Table};
 use crate::error::{Error, Result};
-use crate::instantiate::{CoreDef, Graph, HostLower, HostLowerId};
+use crate::instantiate::{
+    ComponentInstanceId, CoreDef, Func, Graph, HostLower, HostLowerId, InstanceVal, Item, Lifted,
+    ResourceOwner,
+};
+use crate::parse::ResourceOp;
 use crate::parse::{Input, ModuleDef};
 use std::collections::HashMap;
+use std::rc::Rc;
 use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{
     CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
@@ -69,6 +75,14 @@ pub struct Layout<'g, 'a> {
     host_sig: HashMap<HostLowerId, FuncType>,
     adapter_base: u32,
     trampoline_base: u32,
+    builtin_base: u32,
+    /// Each component instance's handle table, if it holds handles.
+    tables: Vec<Option<Table>>,
+    /// Root exports called through a trampoline that moves handles, with
+    /// the trampoline's index.
+    export_trampolines: Vec<(Rc<Lifted<'a>>, u32)>,
+    /// The global numbering calls that lend handles.
+    call_number: u32,
     init: Option<u32>,
     starts: Vec<u32>,
     counts: [u32; 5],
@@ -123,6 +137,10 @@ impl<'g, 'a> Layout<'g, 'a> {
             host_sig: HashMap::new(),
             adapter_base: 0,
             trampoline_base: 0,
+            builtin_base: 0,
+            tables: Vec::new(),
+            export_trampolines: Vec::new(),
+            call_number: 0,
             init: None,
             starts: Vec::new(),
             counts: [0; 5],
@@ -154,6 +172,31 @@ impl<'g, 'a> Layout<'g, 'a> {
         l.counts[0] += graph.host_lowers.len() as u32;
         l.adapter_base = l.counts[0];
         l.counts[0] += graph.adapters.len() as u32;
+        // Resource built-ins, each table's three functions, and the
+        // trampolines of root exports that move handles.
+        l.builtin_base = l.counts[0];
+        l.counts[0] += graph.builtins.len() as u32;
+        let holders = l.handle_holders(types)?;
+        let table_fns = l.counts[0];
+        l.counts[0] += 3 * holders.iter().filter(|h| **h).count() as u32;
+        let mut exported: Vec<&Rc<Lifted<'a>>> = Vec::new();
+        let mut stack: Vec<&Item<'a>> = graph.exports.iter().map(|(_, i)| i).collect();
+        while let Some(item) = stack.pop() {
+            match item {
+                Item::Func(Func::Lifted(f)) if func_has_handles(types, f.ty) => exported.push(f),
+                Item::Instance(InstanceVal::Bag(items)) => {
+                    stack.extend(items.iter().map(|(_, i)| i))
+                }
+                _ => {}
+            }
+        }
+        for f in exported {
+            if l.export_trampolines.iter().any(|(g, _)| Rc::ptr_eq(f, g)) {
+                continue;
+            }
+            l.export_trampolines.push((f.clone(), l.counts[0]));
+            l.counts[0] += 1;
+        }
         let mut types = 0u32;
         let (mut data, mut elements) = (0u32, 0u32);
         for i in 0..graph.core_instances.len() {
@@ -200,7 +243,114 @@ impl<'g, 'a> Layout<'g, 'a> {
             l.init = Some(l.counts[0]);
             l.counts[0] += 1;
         }
+        // Handle tables: a memory and three globals each, after the
+        // `may_leave` flags and the call counter.
+        l.call_number = l.counts[3] + graph.component_instances.len() as u32;
+        let mut k = 0u32;
+        for holds in holders {
+            l.tables.push(holds.then(|| {
+                let globals = l.call_number + 1 + 3 * k;
+                let t = Table {
+                    memory: l.counts[2] + k,
+                    len: globals,
+                    free: globals + 1,
+                    borrows: globals + 2,
+                    alloc: table_fns + 3 * k,
+                    get: table_fns + 3 * k + 1,
+                    release: table_fns + 3 * k + 2,
+                };
+                k += 1;
+                t
+            }));
+        }
+        l.counts[2] += k;
         Ok(l)
+    }
+
+    /// Which component instances hold handles: those that use resource
+    /// built-ins, call or are called with handles, or pass handles to or
+    /// from the host.
+    fn handle_holders(&self, types: wasmparser::types::TypesRef<'_>) -> Result<Vec<bool>> {
+        let graph = self.graph;
+        let mut holds = vec![false; graph.component_instances.len()];
+        let mut mark = |i: ComponentInstanceId| {
+            if let Some(h) = holds.get_mut(i.index()) {
+                *h = true;
+            }
+        };
+        for b in &graph.builtins {
+            mark(b.instance);
+        }
+        for a in &graph.adapters {
+            if func_has_handles(types, a.callee.ty) {
+                mark(a.caller);
+                mark(a.callee.instance);
+            }
+        }
+        for h in &graph.host_lowers {
+            if let HostLower::Func {
+                ty, instance, path, ..
+            } = h
+                && func_has_handles(types, *ty)
+            {
+                handles::check_host_boundary(types, *ty, &path.display())?;
+                mark(*instance);
+            }
+        }
+        let mut stack: Vec<&Item<'a>> = graph.exports.iter().map(|(_, i)| i).collect();
+        while let Some(item) = stack.pop() {
+            match item {
+                Item::Func(Func::Lifted(f)) if func_has_handles(types, f.ty) => {
+                    handles::check_host_boundary(types, f.ty, "an export")?;
+                    mark(f.instance);
+                }
+                Item::Instance(InstanceVal::Bag(items)) => {
+                    stack.extend(items.iter().map(|(_, i)| i))
+                }
+                _ => {}
+            }
+        }
+        Ok(holds)
+    }
+
+    /// The fused function a root export lifts: its trampoline when it
+    /// moves handles, else the lifted core function.
+    pub fn export_func(&self, f: &Rc<Lifted<'a>>) -> Result<u32> {
+        if let Some((_, idx)) = self
+            .export_trampolines
+            .iter()
+            .find(|(g, _)| Rc::ptr_eq(f, g))
+        {
+            return Ok(*idx);
+        }
+        self.resolve(&f.func, ExternalKind::Func, "root")
+    }
+
+    /// What adapters need to know of a resource type, by the id `instance`'s
+    /// types give it.
+    fn resource_info(
+        &self,
+        instance: ComponentInstanceId,
+        id: wasmparser::component_types::ResourceId,
+    ) -> ResourceInfo {
+        let rt = self.graph.resource(instance, id).ok();
+        let r = rt.and_then(|rt| self.graph.resources.get(rt.index()));
+        ResourceInfo {
+            number: rt.map_or(u32::MAX >> 2, |rt| rt.0),
+            owner: match r.map(|r| &r.owner) {
+                Some(ResourceOwner::Instance { instance, .. }) => Some(*instance),
+                _ => None,
+            },
+            host_drop: match r.map(|r| &r.owner) {
+                Some(ResourceOwner::Host { drop: Some(d), .. }) => Some(self.trampoline_base + d.0),
+                _ => None,
+            },
+        }
+    }
+
+    /// The handle table of a component instance.
+    fn table(&self, instance: ComponentInstanceId) -> Option<Table> {
+        self.tables.get(instance.index()).copied().flatten()
     }
 
     /// The fused index of a core item.
@@ -228,6 +378,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             }
             CoreDef::Adapter(a) if kind_index(kind) == 0 => Ok(self.adapter_base + a.0),
             CoreDef::Host(h) if kind_index(kind) == 0 => Ok(self.trampoline_base + h.0),
+            CoreDef::Builtin(b) if kind_index(kind) == 0 => Ok(self.builtin_base + b.0),
             _ => Err(Error::unresolved(format!(
                 "a lowered function is used as a {}",
                 kind_name(kind)
@@ -243,9 +394,11 @@ impl<'g, 'a> Layout<'g, 'a> {
         let mut names: Vec<(u32, std::borrow::Cow<'a, str>)> = Vec::new();
         for (i, host) in self.graph.host_lowers.iter().enumerate() {
             let path = match host {
-                HostLower::Func { path, .. } | HostLower::ResourceDrop { path, .. } => {
-                    path.display()
-                }
+                HostLower::Func { path, .. } => path.display(),
+                HostLower::ResourceDrop { resource, .. } => format!(
+                    "[resource-drop]{}",
+                    self.graph.resources[resource.index()].name
+                ),
             };
             names.push((
                 self.trampoline_base + i as u32,
@@ -340,8 +493,15 @@ impl<'g, 'a> Layout<'g, 'a> {
     }
 
     /// One side's options as fused indices.
-    fn side(&self, o: &crate::instantiate::Options<'a>, path: &str) -> Result<adapter::Side> {
+    fn side(
+        &self,
+        o: &crate::instantiate::Options<'a>,
+        instance: ComponentInstanceId,
+        path: &str,
+    ) -> Result<adapter::Side> {
         Ok(adapter::Side {
+            instance,
+            table: self.table(instance),
             memory: o
                 .memory
                 .as_ref()
@@ -441,40 +601,73 @@ impl<'g, 'a> Layout<'g, 'a> {
             let ty = type_of(sig);
             functions.function(ty);
             let flag = self.may_leave_flag(host.instance());
-            let mut f = Function::new([]);
-            f.instruction(&I::GlobalGet(flag));
-            f.instruction(&I::I32Eqz);
-            f.instruction(&I::If(wasm_encoder::BlockType::Empty));
-            f.instruction(&I::Unreachable);
-            f.instruction(&I::End);
+            // The host's `resource.drop` is only called by built-ins and
+            // trampolines, which make their own checks.
+            let mut prologue = Vec::new();
+            if matches!(host, HostLower::Func { .. }) {
+                prologue.extend([
+                    I::GlobalGet(flag),
+                    I::I32Eqz,
+                    I::If(wasm_encoder::BlockType::Empty),
+                    I::Unreachable,
+                    I::End,
+                ]);
+            }
             let calls_back =
                 matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
+            let mut epilogue = Vec::new();
             if calls_back {
-                f.instruction(&I::I32Const(0));
-                f.instruction(&I::GlobalSet(flag));
+                prologue.extend([I::I32Const(0), I::GlobalSet(flag)]);
+                epilogue.extend([I::I32Const(1), I::GlobalSet(flag)]);
             }
-            for p in 0..sig.params().len() as u32 {
-                f.instruction(&I::LocalGet(p));
-            }
-            match (slots.get(&h), self.import_index.get(&h)) {
-                (Some(slot), _) => {
-                    f.instruction(&I::I32Const(*slot as i32));
-                    f.instruction(&I::CallIndirect {
+            let call = match (slots.get(&h), self.import_index.get(&h)) {
+                (Some(slot), _) => vec![
+                    I::I32Const(*slot as i32),
+                    I::CallIndirect {
                         type_index: ty,
                         table_index: host_table,
-                    });
-                }
-                (None, Some(import)) => {
-                    f.instruction(&I::Call(*import));
-                }
+                    },
+                ],
+                (None, Some(import)) => vec![I::Call(*import)],
                 (None, None) => unreachable!("every host lower is imported or in the table"),
+            };
+            match host {
+                HostLower::Func {
+                    ty: fty,
+                    instance,
+                    options,
+                    ..
+                } if func_has_handles(types, *fty) => {
+                    let path = &self.graph.component_instances[instance.index()];
+                    let side = self.side(options, *instance, path)?;
+                    let instance = *instance;
+                    let resources = |r| self.resource_info(instance, r);
+                    code.function(&handles::host_call(
+                        types,
+                        *fty,
+                        side,
+                        &resources,
+                        self.call_number,
+                        &prologue,
+                        &call,
+                        &epilogue,
+                    ));
+                }
+                _ => {
+                    let mut f = Function::new([]);
+                    for ins in &prologue {
+                        f.instruction(ins);
+                    }
+                    for p in 0..sig.params().len() as u32 {
+                        f.instruction(&I::LocalGet(p));
+                    }
+                    for ins in call.iter().chain(&epilogue) {
+                        f.instruction(ins);
+                    }
+                    f.instruction(&I::End);
+                    code.function(&f);
+                }
             }
-            if calls_back {
-                f.instruction(&I::I32Const(1));
-                f.instruction(&I::GlobalSet(flag));
-            }
-            f.instruction(&I::End);
-            code.function(&f);
         }
 
         // Adapters.
@@ -490,8 +683,8 @@ impl<'g, 'a> Layout<'g, 'a> {
                 .as_ref()
                 .map(|p| self.resolve(p, ExternalKind::Func, path))
                 .transpose()?;
-            let caller = self.side(&adapter.lower, path)?;
-            let callee_side = self.side(&adapter.callee.options, path)?;
+            let caller = self.side(&adapter.lower, adapter.caller, path)?;
+            let callee_side = self.side(&adapter.callee.options, adapter.callee.instance, path)?;
             let flags = (
                 self.may_leave_flag(adapter.caller),
                 self.may_leave_flag(adapter.callee.instance),
@@ -505,6 +698,8 @@ impl<'g, 'a> Layout<'g, 'a> {
                 code.function(&f);
                 continue;
             }
+            let callee_instance = adapter.callee.instance;
+            let resources = |r| self.resource_info(callee_instance, r);
             code.function(&adapter::generate(
                 types,
                 adapter,
@@ -514,7 +709,87 @@ impl<'g, 'a> Layout<'g, 'a> {
                     caller,
                     callee_side,
                     may_leave: flags,
+                    call_number: self.call_number,
                 },
+                &resources,
+            ));
+        }
+
+        // Resource built-ins.
+        for b in &self.graph.builtins {
+            let table = self
+                .table(b.instance)
+                .ok_or_else(|| Error::malformed("a resource built-in without a table"))?;
+            let path = &self.graph.component_instances[b.instance.index()];
+            let r = &self.graph.resources[b.resource.index()];
+            let destroy = match &r.owner {
+                ResourceOwner::Instance { dtor: Some(d), .. } => {
+                    Some(self.resolve(d, ExternalKind::Func, path)?)
+                }
+                ResourceOwner::Instance { dtor: None, .. } => None,
+                ResourceOwner::Host { drop, .. } => drop.map(|d| self.trampoline_base + d.0),
+            };
+            let targets = handles::BuiltinTargets {
+                table,
+                number: b.resource.0,
+                may_leave: self.may_leave_flag(b.instance),
+                call_number: self.call_number,
+                destroy,
+            };
+            let (sig, f) = match b.op {
+                ResourceOp::New => (
+                    FuncType::new([wasmparser::ValType::I32], [wasmparser::ValType::I32]),
+                    handles::resource_new(&targets),
+                ),
+                ResourceOp::Rep => (
+                    FuncType::new([wasmparser::ValType::I32], [wasmparser::ValType::I32]),
+                    handles::resource_rep(&targets),
+                ),
+                ResourceOp::Drop => (
+                    FuncType::new([wasmparser::ValType::I32], []),
+                    handles::resource_drop(&targets),
+                ),
+            };
+            functions.function(type_of(&sig));
+            code.function(&f);
+        }
+
+        // Each table's functions.
+        for t in self.tables.iter().flatten() {
+            use wasmparser::ValType::I32;
+            functions.function(type_of(&FuncType::new([I32, I32], [I32])));
+            code.function(&handles::alloc_function(t));
+            functions.function(type_of(&FuncType::new([I32], [I32])));
+            code.function(&handles::get_function(t));
+            functions.function(type_of(&FuncType::new([I32], [])));
+            code.function(&handles::release_function(t));
+        }
+
+        // Trampolines of root exports that move handles.
+        for (f, _) in &self.export_trampolines {
+            let sig = crate::abi::flatten_func(types, f.ty);
+            let params = if sig.params_spill {
+                vec![wasmparser::ValType::I32]
+            } else {
+                sig.params.clone()
+            };
+            let results = if sig.results_spill {
+                vec![wasmparser::ValType::I32]
+            } else {
+                sig.results.clone()
+            };
+            functions.function(type_of(&FuncType::new(params, results)));
+            let target = self.resolve(&f.func, ExternalKind::Func, "root")?;
+            let side = self.side(&f.options, f.instance, "root")?;
+            let instance = f.instance;
+            let resources = |r| self.resource_info(instance, r);
+            code.function(&handles::export_trampoline(
+                types,
+                f.ty,
+                side,
+                &resources,
+                self.call_number,
+                target,
             ));
         }
 
@@ -550,16 +825,37 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
 
         // One `may_leave` flag per component instance, after every
-        // instance's own globals.
+        // instance's own globals; then the call counter and the tables'
+        // globals (length, free list, borrows), and the tables' memories.
+        let mutable = |val_type| wasm_encoder::GlobalType {
+            val_type,
+            mutable: true,
+            shared: false,
+        };
         for _ in &self.graph.component_instances {
             globals.global(
-                wasm_encoder::GlobalType {
-                    val_type: wasm_encoder::ValType::I32,
-                    mutable: true,
-                    shared: false,
-                },
+                mutable(wasm_encoder::ValType::I32),
                 &wasm_encoder::ConstExpr::i32_const(1),
             );
+        }
+        globals.global(
+            mutable(wasm_encoder::ValType::I64),
+            &wasm_encoder::ConstExpr::i64_const(1),
+        );
+        for _ in self.tables.iter().flatten() {
+            for init in [1, 0, 0] {
+                globals.global(
+                    mutable(wasm_encoder::ValType::I32),
+                    &wasm_encoder::ConstExpr::i32_const(init),
+                );
+            }
+            memories.memory(wasm_encoder::MemoryType {
+                minimum: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
         }
 
         // The start sequence: every original start function, in order.
@@ -696,6 +992,19 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         Ok(())
     }
+}
+
+/// Whether a function's parameters or results carry handles.
+pub(crate) fn func_has_handles(
+    types: wasmparser::types::TypesRef<'_>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+) -> bool {
+    let f = &types[ty];
+    f.params
+        .iter()
+        .map(|(_, t)| t)
+        .chain(f.result.iter())
+        .any(|t| handles::has_handles(types, t, false))
 }
 
 impl InstanceMap {

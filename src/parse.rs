@@ -10,7 +10,9 @@
 //! names.
 
 use crate::error::{Error, Result};
-use wasmparser::component_types::{ComponentFuncTypeId, ComponentInstanceTypeId};
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentFuncTypeId, ComponentInstanceTypeId,
+};
 use wasmparser::types::Types;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentImport,
@@ -99,6 +101,11 @@ pub struct ComponentDef<'a> {
     pub path: String,
     /// Definitions in the order the binary gives them.
     pub defs: Vec<Def<'a>>,
+    /// The validator's identity of each item in the component's type
+    /// index space (resources keep theirs through instantiation).
+    pub type_ids: Vec<ComponentAnyTypeId>,
+    /// The validator's type of each item in its instance index space.
+    pub instance_ids: Vec<ComponentInstanceTypeId>,
 }
 
 /// Canonical options, with indices into the defining component's spaces.
@@ -192,8 +199,12 @@ pub enum Def<'a> {
 /// A component type definition, as far as static instantiation cares.
 #[derive(Debug, Clone, Copy)]
 pub enum TypeDef {
-    /// A resource type defined here.
-    Resource,
+    /// A resource type defined here, with its destructor (a core
+    /// function index), if any.
+    Resource {
+        /// The destructor.
+        dtor: Option<u32>,
+    },
     /// Any other type.
     Other,
 }
@@ -365,7 +376,19 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
             ValidPayload::End(t) if r.stack.len() == 1 => types = Some(t),
             _ => {}
         }
+        let adds_types = matches!(
+            payload,
+            Payload::ComponentTypeSection(_)
+                | Payload::ComponentImportSection(_)
+                | Payload::ComponentAliasSection(_)
+                | Payload::ComponentInstanceSection(_)
+                | Payload::ComponentExportSection(_)
+                | Payload::ComponentCanonicalSection(_)
+        );
         r.payload(payload)?;
+        if adds_types {
+            r.record_type_ids()?;
+        }
     }
     let types = types.ok_or_else(|| Error::malformed("input ends before the component does"))?;
     let modules = r
@@ -426,6 +449,32 @@ impl<'a> Reader<'a> {
             }
             _ => Err(Error::malformed("component section outside a component")),
         }
+    }
+
+    /// Records the validator's ids of the types and instances the current
+    /// component's last section added.
+    fn record_type_ids(&mut self) -> Result<()> {
+        let Some(types) = self.validator.types(0) else {
+            return Ok(());
+        };
+        let (type_count, instance_count) = (
+            types.component_type_count(),
+            types.component_instance_count(),
+        );
+        let (c, _) = match self.stack.last() {
+            Some(Ctx::Component { id, .. }) => {
+                let id = *id;
+                (&mut self.components[id.0 as usize], id)
+            }
+            _ => return Ok(()),
+        };
+        for i in c.type_ids.len() as u32..type_count {
+            c.type_ids.push(types.component_any_type_at(i));
+        }
+        for i in c.instance_ids.len() as u32..instance_count {
+            c.instance_ids.push(types.component_instance_at(i));
+        }
+        Ok(())
     }
 
     fn push_def(&mut self, def: Def<'a>) -> Result<()> {
@@ -497,6 +546,8 @@ impl<'a> Reader<'a> {
                         self.components.push(ComponentDef {
                             path: "root".into(),
                             defs: Vec::new(),
+                            type_ids: Vec::new(),
+                            instance_ids: Vec::new(),
                         });
                         self.stack.push(Ctx::Component {
                             id: ComponentId(0),
@@ -542,6 +593,8 @@ impl<'a> Reader<'a> {
                 self.components.push(ComponentDef {
                     path: format!("{path}/component[{index}]"),
                     defs: Vec::new(),
+                    type_ids: Vec::new(),
+                    instance_ids: Vec::new(),
                 });
                 self.stack.push(Ctx::Component {
                     id,
@@ -612,7 +665,9 @@ impl<'a> Reader<'a> {
                 for t in s {
                     let t = t.map_err(|e| Error::from_wasmparser(e, &path))?;
                     let def = match t {
-                        wasmparser::ComponentType::Resource { .. } => TypeDef::Resource,
+                        wasmparser::ComponentType::Resource { dtor, .. } => {
+                            TypeDef::Resource { dtor }
+                        }
                         _ => TypeDef::Other,
                     };
                     self.push_def(Def::Type(def))?;

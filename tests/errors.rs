@@ -74,9 +74,7 @@ fn unsupported_features_are_named() {
     let resources = component(
         r#"(component
              (type $r (resource (rep i32)))
-             (core func $new (canon resource.new $r))
-             (core module $m (import "" "new" (func (param i32) (result i32))))
-             (core instance (instantiate $m (with "" (instance (export "new" (func $new)))))))"#,
+             (export "r" (type $r)))"#,
     );
     let e = fuse_err(&resources);
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");

@@ -228,11 +228,11 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
     };
     let err = ctx()
         .fuser
-        .fuse(&[wat_fixture("resource-new.wat")?], options)?;
+        .fuse(&[wat_fixture("resource-export.wat")?], options)?;
     match err {
         Err(FuseError::Unsupported(info)) => {
             assert_eq!(info.feature.as_deref(), Some("resources"));
-            assert!(info.path.starts_with("root/component[0]"), "{info:?}");
+            assert_eq!(info.path, "root", "{info:?}");
         }
         other => bail!("expected unsupported, got {:?}", other.map(|f| f.report)),
     }

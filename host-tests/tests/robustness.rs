@@ -48,7 +48,7 @@ fn mutated_fixtures_never_panic() -> Result<()> {
         "char-adapter.wat",
         "string-adapter.wat",
         "string-transcode.wat",
-        "resource-new.wat",
+        "resource-export.wat",
     ] {
         corpus.push(wat::parse_file(
             host_tests::repo_root().join("fixtures/wat").join(wat),

@@ -17,14 +17,16 @@
 
 use crate::abi;
 use crate::error::{Error, Result};
-use crate::instantiate::Adapter;
+use crate::instantiate::{Adapter, ComponentInstanceId};
 use crate::parse::StringEncoding;
+use handles::{ResourceInfo, Table, has_handles};
 
+pub mod handles;
 mod strings;
 use std::borrow::Cow;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::PrimitiveValType as P;
-use wasmparser::component_types::{ComponentDefinedType, ComponentValType};
+use wasmparser::component_types::{ComponentDefinedType, ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 
 /// Typed local variables of a function under construction: parameters
@@ -169,9 +171,7 @@ fn check_type(types: TypesRef<'_>, ty: &ComponentValType, adapter: &Adapter<'_>)
             }
             ComponentDefinedType::Enum(_) | ComponentDefinedType::Flags(_) => Ok(()),
             ComponentDefinedType::Map { .. } => unsupported("map", "map"),
-            ComponentDefinedType::Own(_) | ComponentDefinedType::Borrow(_) => {
-                unsupported("resource handle", "resources")
-            }
+            ComponentDefinedType::Own(_) | ComponentDefinedType::Borrow(_) => Ok(()),
             ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
                 unsupported("future or stream", "async")
             }
@@ -188,6 +188,11 @@ pub struct Side {
     pub realloc: Option<u32>,
     /// The side's string encoding.
     pub encoding: StringEncoding,
+    /// The side's component instance.
+    pub instance: ComponentInstanceId,
+    /// The instance's handle table; `None` on the host's side of a call,
+    /// where handles are the host's own.
+    pub table: Option<Table>,
 }
 
 /// The parts of the fused module an adapter uses.
@@ -203,6 +208,8 @@ pub struct Targets {
     /// The `may_leave` flag globals of the caller's and the callee's
     /// component instances.
     pub may_leave: (u32, u32),
+    /// The global numbering calls that lend handles.
+    pub call_number: u32,
 }
 
 /// Where a value comes from.
@@ -262,6 +269,10 @@ fn wasm_type(t: wasmparser::ValType) -> ValType {
 
 struct Gen<'t> {
     types: TypesRef<'t>,
+    /// Resource types of handles, by the callee's resource ids.
+    resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
+    /// The global numbering calls that lend handles.
+    call_number: u32,
     locals: Locals,
     body: Vec<I<'static>>,
     /// Options of the side values come from, and go to, in the current
@@ -271,7 +282,14 @@ struct Gen<'t> {
 }
 
 /// Generates the adapter's body. `check` must have accepted it.
-pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -> Function {
+/// `resources` tells the run-time resource type behind each resource id of
+/// the callee's function type.
+pub fn generate<'t>(
+    types: TypesRef<'t>,
+    adapter: &Adapter<'_>,
+    targets: &Targets,
+    resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
+) -> Function {
     let f = &types[adapter.callee.ty];
     let sig = abi::flatten_func(types, adapter.callee.ty);
     let param_types: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
@@ -286,6 +304,8 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
     let n_params = caller_params.len() as u32 + u32::from(retptr.is_some());
     let mut g = Gen {
         types,
+        resources,
+        call_number: targets.call_number,
         locals: Locals::new(n_params),
         body: Vec::new(),
         from: targets.caller,
@@ -299,6 +319,26 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
     g.trap_if();
     let params_allocate = sig.params_spill || param_types.iter().any(|t| needs_memory(types, t));
     let results_allocate = f.result.iter().any(|t| needs_memory(types, t));
+
+    // Borrowed handles: the call lends them, and the callee must drop every
+    // borrow it receives before it returns.
+    let lends = param_types.iter().any(|t| has_handles(types, t, true));
+    let scope = match targets.callee_side.table {
+        Some(t) if lends => {
+            let saved = g.locals.temp(ValType::I32);
+            g.body.extend([
+                I::GlobalGet(t.borrows),
+                I::LocalSet(saved),
+                I::I32Const(0),
+                I::GlobalSet(t.borrows),
+            ]);
+            Some((t, saved))
+        }
+        _ => None,
+    };
+    if lends {
+        g.begin_lending();
+    }
 
     // Parameters: caller -> callee.
     if params_allocate {
@@ -354,6 +394,15 @@ pub fn generate(types: TypesRef<'_>, adapter: &Adapter<'_>, targets: &Targets) -
         g.body.push(I::LocalGet(*a));
     }
     g.body.push(I::Call(targets.callee));
+    if let Some((t, saved)) = scope {
+        g.body
+            .extend([I::GlobalGet(t.borrows), I::I32Const(0), I::I32Ne]);
+        g.trap_if();
+        g.body.extend([I::LocalGet(saved), I::GlobalSet(t.borrows)]);
+    }
+    if lends {
+        g.begin_lending();
+    }
 
     // Results: callee -> caller.
     g.from = targets.callee_side;
@@ -585,9 +634,11 @@ impl Gen<'_> {
                 ComponentDefinedType::List { element, .. } => {
                     self.translate_list(element, src, dst)
                 }
+                ComponentDefinedType::Own(r) => self.translate_handle(true, r.resource(), src, dst),
+                ComponentDefinedType::Borrow(r) => {
+                    self.translate_handle(false, r.resource(), src, dst)
+                }
                 ComponentDefinedType::Map { .. }
-                | ComponentDefinedType::Own(_)
-                | ComponentDefinedType::Borrow(_)
                 | ComponentDefinedType::Future { .. }
                 | ComponentDefinedType::Stream { .. } => unreachable!("rejected by `check`"),
             },

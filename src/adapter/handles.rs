@@ -1,0 +1,970 @@
+//! Handle tables: the canonical ABI's per-component-instance table of
+//! resource handles, compiled into the fused module.
+//!
+//! Every component instance that holds handles gets one table, in a memory
+//! of its own (no component's code can reach it), with three globals: the
+//! table's length in slots, the head of its free list, and the number of
+//! borrows the instance's current call still holds. A slot is 16 bytes:
+//!
+//! | offset | field                                                       |
+//! |--------|-------------------------------------------------------------|
+//! | 0      | tag: 0 free, `2·type + 1` owned, `2·type + 2` borrowed      |
+//! | 4      | representation (the next free slot when free)               |
+//! | 8      | the call that last lent the handle (`u64`)                  |
+//!
+//! Slot 0 is never handed out; freed slots are reused last-in first-out, as
+//! the spec's `Table` does; the table grows by doubling its memory, up to
+//! the spec's limit of 2^28 - 1 handles. Each resource type of the run has
+//! a number, so a handle used with the wrong type traps.
+//!
+//! Lending: a call that lifts a `borrow` marks the lent slot with a fresh
+//! call number; lifting the same handle as `own`, or dropping it, in that
+//! call traps (the spec's `num_lends`). The call number moves on when the
+//! call returns, which ends every lend it made: in a synchronous call the
+//! lender cannot run until then.
+
+use super::{Gen, Locals, Mem, Side, Src};
+use crate::instantiate::ComponentInstanceId;
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+use wasmparser::component_types::{ComponentDefinedType, ComponentValType, ResourceId};
+use wasmparser::types::TypesRef;
+
+/// Bytes per slot.
+const SLOT: u32 = 16;
+/// The spec's largest handle index.
+pub const MAX_HANDLE: u32 = (1 << 28) - 1;
+
+/// One component instance's handle table in the fused module.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// The table's own memory.
+    pub memory: u32,
+    /// Global: slots in use or freed, slot 0 included.
+    pub len: u32,
+    /// Global: the most recently freed slot, 0 when none.
+    pub free: u32,
+    /// Global: borrows the instance's current call holds.
+    pub borrows: u32,
+    /// Function `(tag, rep) -> index`.
+    pub alloc: u32,
+    /// Function `(index) -> slot address`, trapping unless in use.
+    pub get: u32,
+    /// Function `(index)`: frees an in-use slot.
+    pub release: u32,
+}
+
+/// What an adapter needs to know about a resource type.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceInfo {
+    /// The run's number of the type.
+    pub number: u32,
+    /// The component instance implementing it (`None`: the host).
+    pub owner: Option<ComponentInstanceId>,
+    /// The host's `resource.drop` of a host type, when the fused module
+    /// imports one.
+    pub host_drop: Option<u32>,
+}
+
+/// The tag of an owned handle of resource type `number`.
+pub fn own_tag(number: u32) -> i32 {
+    (number * 2 + 1) as i32
+}
+
+fn mem(t: &Table, offset: u32, align: u32) -> MemArg {
+    MemArg {
+        offset: u64::from(offset),
+        align,
+        memory_index: t.memory,
+    }
+}
+
+fn trap_if(f: &mut Function) {
+    f.instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::Unreachable);
+    f.instruction(&I::End);
+}
+
+/// `alloc(tag, rep) -> index`: the spec's `Table.add`.
+pub fn alloc_function(t: &Table) -> Function {
+    let (tag, rep) = (0, 1);
+    let mut locals = Locals::new(2);
+    let idx = locals.temp(ValType::I32);
+    let mut f = locals.function();
+    for ins in [
+        I::GlobalGet(t.free),
+        I::If(BlockType::Empty),
+        // Reuse the most recently freed slot.
+        I::GlobalGet(t.free),
+        I::LocalTee(idx),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::I32Load(mem(t, 4, 2)),
+        I::GlobalSet(t.free),
+        I::Else,
+        I::GlobalGet(t.len),
+        I::LocalTee(idx),
+        I::I32Const(MAX_HANDLE as i32),
+        I::I32GtU,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(&mut f);
+    // Grow (doubling) when the new slot lies past the memory's end.
+    for ins in [
+        I::LocalGet(idx),
+        I::I64ExtendI32U,
+        I::I64Const(1),
+        I::I64Add,
+        I::I64Const(i64::from(SLOT)),
+        I::I64Mul,
+        I::MemorySize(t.memory),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64GtU,
+        I::If(BlockType::Empty),
+        I::MemorySize(t.memory),
+        I::MemoryGrow(t.memory),
+        I::I32Const(-1),
+        I::I32Eq,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(&mut f);
+    for ins in [
+        I::End,
+        I::LocalGet(idx),
+        I::I32Const(1),
+        I::I32Add,
+        I::GlobalSet(t.len),
+        I::End,
+        // Fill the slot.
+        I::LocalGet(idx),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::LocalGet(tag),
+        I::I32Store(mem(t, 0, 2)),
+        I::LocalGet(idx),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::LocalGet(rep),
+        I::I32Store(mem(t, 4, 2)),
+        I::LocalGet(idx),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::I64Const(0),
+        I::I64Store(mem(t, 8, 3)),
+        I::LocalGet(idx),
+        I::End,
+    ] {
+        f.instruction(&ins);
+    }
+    f
+}
+
+/// `get(index) -> address`: the spec's `Table.get`, trapping on index 0,
+/// an index past the end, or a free slot.
+pub fn get_function(t: &Table) -> Function {
+    let mut f = Function::new([]);
+    for ins in [
+        I::LocalGet(0),
+        I::I32Eqz,
+        I::LocalGet(0),
+        I::GlobalGet(t.len),
+        I::I32GeU,
+        I::I32Or,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(&mut f);
+    for ins in [
+        I::LocalGet(0),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::I32Load(mem(t, 0, 2)),
+        I::I32Eqz,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(&mut f);
+    for ins in [I::LocalGet(0), I::I32Const(SLOT as i32), I::I32Mul, I::End] {
+        f.instruction(&ins);
+    }
+    f
+}
+
+/// `release(index)`: frees an in-use slot onto the free list.
+pub fn release_function(t: &Table) -> Function {
+    let mut f = Function::new([]);
+    for ins in [
+        I::LocalGet(0),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::I32Const(0),
+        I::I32Store(mem(t, 0, 2)),
+        I::LocalGet(0),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::GlobalGet(t.free),
+        I::I32Store(mem(t, 4, 2)),
+        I::LocalGet(0),
+        I::GlobalSet(t.free),
+        I::End,
+    ] {
+        f.instruction(&ins);
+    }
+    f
+}
+
+/// Whether a value of type `ty` holds handles; `borrow_only` asks for
+/// borrowed ones.
+pub fn has_handles(types: TypesRef<'_>, ty: &ComponentValType, borrow_only: bool) -> bool {
+    let any = |t: &ComponentValType| has_handles(types, t, borrow_only);
+    match ty {
+        ComponentValType::Primitive(_) => false,
+        ComponentValType::Type(id) => match &types[*id] {
+            ComponentDefinedType::Own(_) => !borrow_only,
+            ComponentDefinedType::Borrow(_) => true,
+            ComponentDefinedType::Record(r) => r.fields.values().any(any),
+            ComponentDefinedType::Tuple(t) => t.types.iter().any(any),
+            ComponentDefinedType::Variant(v) => {
+                v.cases.values().filter_map(|c| c.ty.as_ref()).any(any)
+            }
+            ComponentDefinedType::Option { ty, .. } => any(ty),
+            ComponentDefinedType::Result { ok, err, .. } => ok.iter().chain(err.iter()).any(any),
+            ComponentDefinedType::List { element, .. }
+            | ComponentDefinedType::FixedLengthList { element, .. } => any(element),
+            _ => false,
+        },
+    }
+}
+
+impl Gen<'_> {
+    /// The resource information of the type `r` names (callee's view).
+    fn resource_info(&self, r: ResourceId) -> ResourceInfo {
+        (self.resources)(r)
+    }
+
+    /// Moves one handle from `src` (in the `from` side's table, or the
+    /// host's) to `dst` (in the `to` side's table, or the host's): the
+    /// spec's `lift_own` / `lift_borrow` then `lower_own` / `lower_borrow`.
+    pub(super) fn translate_handle(
+        &mut self,
+        own: bool,
+        r: ResourceId,
+        src: &Src,
+        dst: &super::Dst,
+    ) {
+        let value = self.locals.temp(ValType::I32);
+        match src {
+            Src::Stack(v) => self.get(v[0], ValType::I32),
+            Src::Memory(m) => self
+                .body
+                .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2))]),
+        }
+        self.body.push(I::LocalSet(value));
+        let out = self.convert_handle(own, r, value);
+        match dst {
+            super::Dst::Stack(v) => {
+                self.body.push(I::LocalGet(out));
+                self.set(ValType::I32, v[0]);
+            }
+            super::Dst::Memory(m) => {
+                self.body
+                    .extend([I::LocalGet(m.addr), I::LocalGet(out), I::I32Store(m.arg(2))])
+            }
+        }
+    }
+
+    /// Lifts the handle in local `value` out of the `from` side and lowers
+    /// it into the `to` side; returns the local with the result.
+    fn convert_handle(&mut self, own: bool, r: ResourceId, value: u32) -> u32 {
+        let info = self.resource_info(r);
+        let rep = match self.from.table {
+            Some(t) => self.lift_handle(own, info.number, &t, value),
+            None => value,
+        };
+        match self.to.table {
+            Some(t) => self.lower_handle(own, info, self.to, &t, rep),
+            None => rep,
+        }
+    }
+
+    /// The spec's `lift_own` / `lift_borrow` from table `t`: checks the
+    /// handle's type; an owned handle leaves the table (trapping while it
+    /// is lent), a borrowed one is lent for this call. Returns the local
+    /// holding the representation.
+    pub(super) fn lift_handle(&mut self, own: bool, number: u32, t: &Table, idx: u32) -> u32 {
+        let addr = self.locals.temp(ValType::I32);
+        let rep = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(idx),
+            I::Call(t.get),
+            I::LocalTee(addr),
+            I::I32Load(mem(t, 0, 2)),
+        ]);
+        if own {
+            self.body.extend([I::I32Const(own_tag(number)), I::I32Ne]);
+        } else {
+            self.type_mismatch(number);
+        }
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(addr),
+            I::I32Load(mem(t, 4, 2)),
+            I::LocalSet(rep),
+        ]);
+        if own {
+            self.body.extend([
+                I::LocalGet(addr),
+                I::I64Load(mem(t, 8, 3)),
+                I::GlobalGet(self.call_number),
+                I::I64Eq,
+            ]);
+            self.trap_if();
+            self.body.extend([I::LocalGet(idx), I::Call(t.release)]);
+        } else {
+            self.body.extend([
+                I::LocalGet(addr),
+                I::GlobalGet(self.call_number),
+                I::I64Store(mem(t, 8, 3)),
+            ]);
+        }
+        rep
+    }
+
+    /// Leaves `tag != own or borrow of number` on the stack, given the tag.
+    fn type_mismatch(&mut self, number: u32) {
+        self.body.extend([
+            I::I32Const(1),
+            I::I32Sub,
+            I::I32Const(1),
+            I::I32ShrU,
+            I::I32Const(number as i32),
+            I::I32Ne,
+        ]);
+    }
+
+    /// The spec's `lower_own` / `lower_borrow` into `side`'s table `t`: a
+    /// new slot, or the bare representation when a borrow reaches the
+    /// resource's own implementation.
+    fn lower_handle(
+        &mut self,
+        own: bool,
+        info: ResourceInfo,
+        side: Side,
+        t: &Table,
+        rep: u32,
+    ) -> u32 {
+        if !own && info.owner == Some(side.instance) {
+            return rep;
+        }
+        let idx = self.locals.temp(ValType::I32);
+        let tag = if own {
+            own_tag(info.number)
+        } else {
+            own_tag(info.number) + 1
+        };
+        self.body.extend([
+            I::I32Const(tag),
+            I::LocalGet(rep),
+            I::Call(t.alloc),
+            I::LocalSet(idx),
+        ]);
+        if !own {
+            self.body.extend([
+                I::GlobalGet(t.borrows),
+                I::I32Const(1),
+                I::I32Add,
+                I::GlobalSet(t.borrows),
+            ]);
+        }
+        idx
+    }
+
+    /// Starts a call that lends handles: a fresh call number.
+    pub(super) fn begin_lending(&mut self) {
+        self.body.extend([
+            I::GlobalGet(self.call_number),
+            I::I64Const(1),
+            I::I64Add,
+            I::GlobalSet(self.call_number),
+        ]);
+    }
+
+    /// Converts, in place, every handle of a value of type `ty` at `loc`
+    /// (locals or memory) from the `from` side to the `to` side, leaving
+    /// everything else as it is.
+    pub(super) fn fixup(&mut self, ty: &ComponentValType, loc: &Src) {
+        let types = self.types;
+        if !has_handles(types, ty, false) {
+            return;
+        }
+        let ComponentValType::Type(id) = ty else {
+            return;
+        };
+        match &types[*id] {
+            ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => {
+                let own = matches!(types[*id], ComponentDefinedType::Own(_));
+                let dst = match loc {
+                    Src::Stack(v) => super::Dst::Stack(v.clone()),
+                    Src::Memory(m) => super::Dst::Memory(*m),
+                };
+                self.translate_handle(own, r.resource(), loc, &dst);
+            }
+            ComponentDefinedType::Record(r) => {
+                let fields: Vec<_> = r.fields.values().copied().collect();
+                self.fixup_tuple(&fields, loc);
+            }
+            ComponentDefinedType::Tuple(t) => {
+                let fields = t.types.to_vec();
+                self.fixup_tuple(&fields, loc);
+            }
+            ComponentDefinedType::FixedLengthList {
+                element, length, ..
+            } => {
+                let fields = vec![*element; *length as usize];
+                self.fixup_tuple(&fields, loc);
+            }
+            ComponentDefinedType::Variant(v) => {
+                let cases: Vec<_> = v.cases.values().map(|c| c.ty).collect();
+                self.fixup_variant(&cases, loc);
+            }
+            ComponentDefinedType::Option { ty, .. } => self.fixup_variant(&[None, Some(*ty)], loc),
+            ComponentDefinedType::Result { ok, err, .. } => self.fixup_variant(&[*ok, *err], loc),
+            ComponentDefinedType::List { element, .. } => self.fixup_list(element, loc),
+            _ => {}
+        }
+    }
+
+    pub(super) fn fixup_tuple(&mut self, fields: &[ComponentValType], loc: &Src) {
+        let layout = crate::abi::record_layout(self.types, fields.iter());
+        let mut at = 0;
+        for (field, offset) in fields.iter().zip(&layout.offsets) {
+            let n = super::flat_len(self.types, field);
+            let l = match loc {
+                Src::Stack(v) => Src::Stack(v[at..at + n].to_vec()),
+                Src::Memory(m) => Src::Memory(m.at(*offset)),
+            };
+            at += n;
+            self.fixup(field, &l);
+        }
+    }
+
+    fn fixup_variant(&mut self, cases: &[Option<ComponentValType>], loc: &Src) {
+        let types = self.types;
+        let layout = crate::abi::variant_layout(types, cases.iter().map(Option::as_ref));
+        let disc = self.locals.temp(ValType::I32);
+        match loc {
+            Src::Stack(v) => self.get(v[0], ValType::I32),
+            Src::Memory(m) => {
+                self.body.push(I::LocalGet(m.addr));
+                self.body.push(match layout.discriminant {
+                    1 => I::I32Load8U(m.arg(0)),
+                    2 => I::I32Load16U(m.arg(1)),
+                    _ => I::I32Load(m.arg(2)),
+                });
+            }
+        }
+        self.body.push(I::LocalSet(disc));
+        for (i, case) in cases.iter().enumerate() {
+            let Some(t) = case else { continue };
+            if !has_handles(types, t, false) {
+                continue;
+            }
+            self.body.extend([
+                I::LocalGet(disc),
+                I::I32Const(i as i32),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+            ]);
+            let len = super::flat_len(types, t);
+            let l = match loc {
+                Src::Stack(v) => Src::Stack(v[1..1 + len].to_vec()),
+                Src::Memory(m) => Src::Memory(m.at(layout.payload_offset)),
+            };
+            self.fixup(t, &l);
+            self.body.push(I::End);
+        }
+    }
+
+    fn fixup_list(&mut self, element: &ComponentValType, loc: &Src) {
+        let (ptr, len) = self.read_pair(loc);
+        let (size, align) = crate::abi::size_align(self.types, element);
+        // The list lies in the side that holds the value.
+        let memory = match (self.from.table, self.to.table) {
+            (Some(_), _) => super::memory(self.from),
+            _ => super::memory(self.to),
+        };
+        let bytes = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(len),
+            I::I64ExtendI32U,
+            I::I64Const(i64::from(size)),
+            I::I64Mul,
+            I::I64Const(0xffff_ffff),
+            I::I64GtU,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(len),
+            I::I32Const(size as i32),
+            I::I32Mul,
+            I::LocalSet(bytes),
+        ]);
+        self.check_ptr(memory, ptr, bytes, align);
+        let (cursor, n) = (
+            self.locals.temp(ValType::I32),
+            self.locals.temp(ValType::I32),
+        );
+        self.body.extend([
+            I::LocalGet(ptr),
+            I::LocalSet(cursor),
+            I::LocalGet(len),
+            I::LocalSet(n),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(n),
+            I::I32Eqz,
+            I::BrIf(1),
+        ]);
+        self.fixup(
+            element,
+            &Src::Memory(Mem {
+                memory,
+                addr: cursor,
+                offset: 0,
+            }),
+        );
+        self.body.extend([
+            I::LocalGet(cursor),
+            I::I32Const(size as i32),
+            I::I32Add,
+            I::LocalSet(cursor),
+            I::LocalGet(n),
+            I::I32Const(1),
+            I::I32Sub,
+            I::LocalSet(n),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+    }
+}
+
+/// What a resource built-in works on.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinTargets {
+    /// The calling instance's table.
+    pub table: Table,
+    /// The resource type's number.
+    pub number: u32,
+    /// The calling instance's `may_leave` flag.
+    pub may_leave: u32,
+    /// The global numbering calls that lend handles.
+    pub call_number: u32,
+    /// What ends an owned handle: the destructor in the implementing
+    /// instance, or the host's `resource.drop`.
+    pub destroy: Option<u32>,
+}
+
+/// `resource.new`: `(rep) -> handle`.
+pub fn resource_new(b: &BuiltinTargets) -> Function {
+    let mut f = Function::new([]);
+    f.instruction(&I::GlobalGet(b.may_leave));
+    f.instruction(&I::I32Eqz);
+    trap_if(&mut f);
+    for ins in [
+        I::I32Const(own_tag(b.number)),
+        I::LocalGet(0),
+        I::Call(b.table.alloc),
+        I::End,
+    ] {
+        f.instruction(&ins);
+    }
+    f
+}
+
+/// `resource.rep`: `(handle) -> rep`, for owned and borrowed handles.
+pub fn resource_rep(b: &BuiltinTargets) -> Function {
+    let t = &b.table;
+    let mut locals = Locals::new(1);
+    let addr = locals.temp(ValType::I32);
+    let mut f = locals.function();
+    for ins in [
+        I::LocalGet(0),
+        I::Call(t.get),
+        I::LocalTee(addr),
+        I::I32Load(mem(t, 0, 2)),
+        I::I32Const(1),
+        I::I32Sub,
+        I::I32Const(1),
+        I::I32ShrU,
+        I::I32Const(b.number as i32),
+        I::I32Ne,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(&mut f);
+    for ins in [I::LocalGet(addr), I::I32Load(mem(t, 4, 2)), I::End] {
+        f.instruction(&ins);
+    }
+    f
+}
+
+/// `resource.drop`: `(handle)`. An owned handle runs the destructor (or
+/// the host's drop); a borrowed one ends the borrow.
+pub fn resource_drop(b: &BuiltinTargets) -> Function {
+    let t = &b.table;
+    let mut locals = Locals::new(1);
+    let (addr, tag, rep) = (
+        locals.temp(ValType::I32),
+        locals.temp(ValType::I32),
+        locals.temp(ValType::I32),
+    );
+    let mut f = locals.function();
+    f.instruction(&I::GlobalGet(b.may_leave));
+    f.instruction(&I::I32Eqz);
+    trap_if(&mut f);
+    for ins in [
+        I::LocalGet(0),
+        I::Call(t.get),
+        I::LocalTee(addr),
+        I::I32Load(mem(t, 0, 2)),
+        I::LocalTee(tag),
+        I::I32Const(1),
+        I::I32Sub,
+        I::I32Const(1),
+        I::I32ShrU,
+        I::I32Const(b.number as i32),
+        I::I32Ne,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(&mut f);
+    for ins in [
+        I::LocalGet(addr),
+        I::I32Load(mem(t, 4, 2)),
+        I::LocalSet(rep),
+        I::LocalGet(tag),
+        I::I32Const(own_tag(b.number)),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+        // An owned handle lent to the current call cannot go.
+        I::LocalGet(addr),
+        I::I64Load(mem(t, 8, 3)),
+        I::GlobalGet(b.call_number),
+        I::I64Eq,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(&mut f);
+    f.instruction(&I::LocalGet(0));
+    f.instruction(&I::Call(t.release));
+    if let Some(d) = b.destroy {
+        f.instruction(&I::LocalGet(rep));
+        f.instruction(&I::Call(d));
+    }
+    for ins in [
+        I::Else,
+        I::LocalGet(0),
+        I::Call(t.release),
+        I::GlobalGet(t.borrows),
+        I::I32Const(1),
+        I::I32Sub,
+        I::GlobalSet(t.borrows),
+        I::End,
+        I::End,
+    ] {
+        f.instruction(&ins);
+    }
+    f
+}
+
+/// Whether handles in this function type can be moved by the generated
+/// host calls and export trampolines: only handles passed as flat values
+/// (or, for `own`, in results) are.
+pub fn check_host_boundary(
+    types: TypesRef<'_>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+    name: &str,
+) -> crate::error::Result<()> {
+    let f = &types[ty];
+    let sig = crate::abi::flatten_func(types, ty);
+    let params_handles = f.params.iter().any(|(_, t)| has_handles(types, t, false));
+    let in_memory = f
+        .params
+        .iter()
+        .any(|(_, t)| has_handles(types, t, false) && list_with_handles(types, t));
+    if params_handles && (sig.params_spill || in_memory) {
+        return Err(crate::error::Error::unsupported(
+            "resources",
+            format!(
+                "`{name}` passes resource handles to or from the host in memory (a list, or more than 16 flat parameters), which is not supported yet"
+            ),
+        ));
+    }
+    if f.result.iter().any(|t| has_handles(types, t, true)) {
+        return Err(crate::error::Error::malformed(format!(
+            "`{name}` returns a borrow"
+        )));
+    }
+    Ok(())
+}
+
+fn list_with_handles(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
+    let ComponentValType::Type(id) = ty else {
+        return false;
+    };
+    let any = |t: &ComponentValType| list_with_handles(types, t);
+    match &types[*id] {
+        ComponentDefinedType::List { element, .. } => has_handles(types, element, false),
+        ComponentDefinedType::Record(r) => r.fields.values().any(any),
+        ComponentDefinedType::Tuple(t) => t.types.iter().any(any),
+        ComponentDefinedType::Variant(v) => v.cases.values().filter_map(|c| c.ty.as_ref()).any(any),
+        ComponentDefinedType::Option { ty, .. } => any(ty),
+        ComponentDefinedType::Result { ok, err, .. } => ok.iter().chain(err.iter()).any(any),
+        ComponentDefinedType::FixedLengthList { element, .. } => any(element),
+        _ => false,
+    }
+}
+
+/// A call from a component instance's core code out to the host whose
+/// type carries handles: handles in the (flat) parameters leave the
+/// caller's table for the host's, handles in the results come back into
+/// it. `call` is the instruction sequence that makes the host call with
+/// the converted parameters on the stack.
+#[allow(clippy::too_many_arguments)]
+pub fn host_call<'t>(
+    types: TypesRef<'t>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+    caller: Side,
+    resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
+    call_number: u32,
+    prologue: &[I<'static>],
+    call: &[I<'static>],
+    epilogue: &[I<'static>],
+) -> Function {
+    let f = &types[ty];
+    let sig = crate::abi::flatten_func(types, ty);
+    let lowered = crate::abi::lower_signature(types, ty);
+    let n = lowered.params().len() as u32;
+    let host = Side {
+        table: None,
+        ..caller
+    };
+    let mut g = Gen {
+        types,
+        resources,
+        call_number,
+        locals: Locals::new(n),
+        body: Vec::new(),
+        from: caller,
+        to: host,
+    };
+    g.body.extend_from_slice(prologue);
+    let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
+    let lends = params.iter().any(|t| has_handles(types, t, true));
+    if lends {
+        g.begin_lending();
+    }
+    if !sig.params_spill {
+        let locals: Vec<(u32, ValType)> = sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as u32, super::wasm_type(*t)))
+            .collect();
+        g.fixup_tuple(&params, &Src::Stack(locals));
+    }
+    for p in 0..n {
+        g.body.push(I::LocalGet(p));
+    }
+    g.body.extend_from_slice(call);
+    g.body.extend_from_slice(epilogue);
+    if lends {
+        g.begin_lending();
+    }
+    g.from = host;
+    g.to = caller;
+    let mut results = Vec::new();
+    if let Some(r) = &f.result {
+        if sig.results_spill {
+            let retptr = n - 1;
+            g.fixup(
+                r,
+                &Src::Memory(Mem {
+                    memory: super::memory(caller),
+                    addr: retptr,
+                    offset: 0,
+                }),
+            );
+        } else {
+            results = sig
+                .results
+                .iter()
+                .map(|t| {
+                    let t = super::wasm_type(*t);
+                    (g.locals.temp(t), t)
+                })
+                .collect();
+            for (l, _) in results.iter().rev() {
+                g.body.push(I::LocalSet(*l));
+            }
+            g.fixup(r, &Src::Stack(results.clone()));
+        }
+    }
+    for (l, _) in &results {
+        g.body.push(I::LocalGet(*l));
+    }
+    g.body.push(I::End);
+    let mut func = g.locals.function();
+    for ins in &g.body {
+        func.instruction(ins);
+    }
+    func
+}
+
+/// A root export whose type carries handles, as the host calls it: host
+/// handles in the parameters enter the lifting instance's table, owned
+/// handles in the results leave it, and every borrow the host lent ends
+/// when the call returns. `host_drops` gives the host's `resource.drop`
+/// for each borrowed parameter's type.
+pub fn export_trampoline<'t>(
+    types: TypesRef<'t>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+    callee: Side,
+    resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
+    call_number: u32,
+    target: u32,
+) -> Function {
+    let f = &types[ty];
+    let sig = crate::abi::flatten_func(types, ty);
+    let n = if sig.params_spill {
+        1
+    } else {
+        sig.params.len() as u32
+    };
+    let host = Side {
+        table: None,
+        ..callee
+    };
+    let mut g = Gen {
+        types,
+        resources,
+        call_number,
+        locals: Locals::new(n),
+        body: Vec::new(),
+        from: host,
+        to: callee,
+    };
+    let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
+    let lends = params.iter().any(|t| has_handles(types, t, true));
+    let table = callee.table;
+    let scope = match table {
+        Some(t) if lends => {
+            let saved = g.locals.temp(ValType::I32);
+            g.body.extend([
+                I::GlobalGet(t.borrows),
+                I::LocalSet(saved),
+                I::I32Const(0),
+                I::GlobalSet(t.borrows),
+            ]);
+            Some((t, saved))
+        }
+        _ => None,
+    };
+    // Keep the host's handles: borrows end after the call.
+    let originals: Vec<u32> = (0..n)
+        .map(|p| {
+            let l = g.locals.temp(super::wasm_type(if sig.params_spill {
+                wasmparser::ValType::I32
+            } else {
+                sig.params[p as usize]
+            }));
+            g.body.extend([I::LocalGet(p), I::LocalSet(l)]);
+            l
+        })
+        .collect();
+    if sig.params_spill {
+        g.fixup_tuple(
+            &params,
+            &Src::Memory(Mem {
+                memory: super::memory(callee),
+                addr: 0,
+                offset: 0,
+            }),
+        );
+    } else {
+        let locals: Vec<(u32, ValType)> = sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as u32, super::wasm_type(*t)))
+            .collect();
+        g.fixup_tuple(&params, &Src::Stack(locals));
+    }
+    for p in 0..n {
+        g.body.push(I::LocalGet(p));
+    }
+    g.body.push(I::Call(target));
+    let results: Vec<(u32, ValType)> = if sig.results_spill {
+        vec![(g.locals.temp(ValType::I32), ValType::I32)]
+    } else {
+        sig.results
+            .iter()
+            .map(|t| {
+                let t = super::wasm_type(*t);
+                (g.locals.temp(t), t)
+            })
+            .collect()
+    };
+    for (l, _) in results.iter().rev() {
+        g.body.push(I::LocalSet(*l));
+    }
+    if let Some((t, saved)) = scope {
+        g.body
+            .extend([I::GlobalGet(t.borrows), I::I32Const(0), I::I32Ne]);
+        g.trap_if();
+        g.body.extend([I::LocalGet(saved), I::GlobalSet(t.borrows)]);
+    }
+    // End the host's borrows (flat parameters only; checked).
+    if lends && !sig.params_spill {
+        let mut at = 0usize;
+        for p in &params {
+            let n = super::flat_len(types, p);
+            if let ComponentValType::Type(id) = p
+                && let ComponentDefinedType::Borrow(r) = &types[*id]
+                && let Some(d) = (g.resources)(r.resource()).host_drop
+            {
+                g.body.extend([I::LocalGet(originals[at]), I::Call(d)]);
+            }
+            at += n;
+        }
+    }
+    g.from = callee;
+    g.to = host;
+    if let Some(r) = &f.result {
+        if sig.results_spill {
+            g.fixup(
+                r,
+                &Src::Memory(Mem {
+                    memory: super::memory(callee),
+                    addr: results[0].0,
+                    offset: 0,
+                }),
+            );
+        } else {
+            g.fixup(r, &Src::Stack(results.clone()));
+        }
+    }
+    for (l, _) in &results {
+        g.body.push(I::LocalGet(*l));
+    }
+    g.body.push(I::End);
+    let mut func = g.locals.function();
+    for ins in &g.body {
+        func.instruction(ins);
+    }
+    func
+}
