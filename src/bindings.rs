@@ -44,6 +44,15 @@ fn report(r: solder::Report) -> wit::Report {
             })
             .collect(),
         host_imports: r.host_imports,
+        handle_tables: r
+            .handle_tables
+            .into_iter()
+            .map(|t| wit::HandleTableInfo {
+                instance: t.instance,
+                defines: t.defines,
+                table_memory: t.table_memory,
+            })
+            .collect(),
         memories: r.memories,
         functions: r.functions,
         input_size: r.input_size,

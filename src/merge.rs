@@ -348,6 +348,11 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
     }
 
+    /// The memory of a component instance's handle table, if it has one.
+    pub fn table_memory(&self, instance: ComponentInstanceId) -> Option<u32> {
+        self.table(instance).map(|t| t.memory)
+    }
+
     /// The handle table of a component instance.
     fn table(&self, instance: ComponentInstanceId) -> Option<Table> {
         self.tables.get(instance.index()).copied().flatten()

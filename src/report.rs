@@ -29,6 +29,18 @@ pub struct AdapterInfo {
     pub strategy: String,
 }
 
+/// A component instance's resource types and handle table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandleTableInfo {
+    /// The component instance's path.
+    pub instance: String,
+    /// Resource types it defines.
+    pub defines: Vec<String>,
+    /// The fused module's memory holding its handle table, if it holds
+    /// handles.
+    pub table_memory: Option<u32>,
+}
+
 /// What fusing did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
@@ -40,6 +52,8 @@ pub struct Report {
     pub adapters: Vec<AdapterInfo>,
     /// Host imports that stay imports.
     pub host_imports: u32,
+    /// Resource types and handle tables, per component instance.
+    pub handle_tables: Vec<HandleTableInfo>,
     /// Memories in the fused module.
     pub memories: u32,
     /// Functions in the fused module.
@@ -82,6 +96,28 @@ impl Report {
                 })
                 .collect(),
             host_imports: graph.host_lowers.len() as u32,
+            handle_tables: graph
+                .component_instances
+                .iter()
+                .enumerate()
+                .filter_map(|(i, path)| {
+                    let id = crate::instantiate::ComponentInstanceId(i as u32);
+                    let defines: Vec<String> = graph
+                        .resources
+                        .iter()
+                        .filter(|r| {
+                            matches!(r.owner, crate::instantiate::ResourceOwner::Instance { instance, .. } if instance == id)
+                        })
+                        .map(|r| r.name.clone())
+                        .collect();
+                    let table_memory = layout.table_memory(id);
+                    (!defines.is_empty() || table_memory.is_some()).then(|| HandleTableInfo {
+                        instance: path.clone(),
+                        defines,
+                        table_memory,
+                    })
+                })
+                .collect(),
             memories: layout.memory_count(),
             functions: layout.function_count(),
             input_size: input.bytes.len() as u64,
@@ -107,6 +143,23 @@ impl Report {
             let _ = writeln!(s, "  {} `{}` [{}]", a.route, a.name, a.strategy);
         }
         let _ = writeln!(s, "host imports: {}", self.host_imports);
+        if !self.handle_tables.is_empty() {
+            let _ = writeln!(s, "resources and handle tables:");
+        }
+        for t in &self.handle_tables {
+            let _ = write!(s, "  {}", t.instance);
+            if !t.defines.is_empty() {
+                let _ = write!(s, " defines {}", t.defines.join(", "));
+            }
+            match t.table_memory {
+                Some(m) => {
+                    let _ = writeln!(s, "; handle table in memory {m}");
+                }
+                None => {
+                    let _ = writeln!(s, "; holds no handles");
+                }
+            }
+        }
         let _ = writeln!(
             s,
             "fused module: {} functions, {} memories",
@@ -147,7 +200,7 @@ pub(crate) fn core_exports(
     for (name, item) in &graph.exports {
         let mut push = |n: String, f: &Func<'_>| -> Result<()> {
             if let Func::Lifted(l) = f {
-                let idx = layout.resolve(&l.func, wasmparser::ExternalKind::Func, "root")?;
+                let idx = layout.export_func(l)?;
                 out.push((n, ExportKind::Func, idx));
             }
             Ok(())

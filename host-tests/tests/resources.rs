@@ -409,6 +409,29 @@ fn handle_rules_match_composed_and_the_spec() -> Result<()> {
         let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&fused)?;
+        // `inspect` names the defining instance's types and one table per
+        // instance that holds handles.
+        let report = solder::inspect(&composed)?;
+        let text = report.to_text();
+        assert!(
+            report
+                .handle_tables
+                .iter()
+                .any(|t| t.defines == ["r", "s"] && t.table_memory.is_some()),
+            "{text}"
+        );
+        assert_eq!(
+            report
+                .handle_tables
+                .iter()
+                .filter(|t| t.table_memory.is_some())
+                .count(),
+            re_exporters + 2,
+            "{text}"
+        );
+        if re_exporters == 2 {
+            println!("{text}");
+        }
         for (name, expected) in TESTS {
             let want = run::call_u32(&engine, &composed, name, &[])?;
             let got = run::call_u32(&engine, &fused, name, &[])?;

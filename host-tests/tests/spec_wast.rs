@@ -198,7 +198,6 @@ fn other_scripts_pass_fused_or_name_what_is_unsupported() -> Result<()> {
             println!("{}: skipped, does not run as written here", path.display());
             continue;
         }
-        let name = path.file_name().and_then(|f| f.to_str()).unwrap_or("?");
         let r = run_both(&engine, path, &work)?;
         println!(
             "{}: {} of {} components fused{}",
