@@ -14,7 +14,7 @@ use crate::instantiate::{
     CoreDef, Func, Graph, HostLower, HostPath, InstanceVal, Item, Options, TypeVal,
 };
 use crate::merge::{self, Layout};
-use crate::parse::{Def, Input, StringEncoding};
+use crate::parse::{Def, Input, ResourceOp, StringEncoding};
 use std::collections::HashMap;
 use wasm_encoder::{
     Alias, CanonicalFunctionSection, CanonicalOption, Component, ComponentAliasSection,
@@ -57,6 +57,16 @@ pub fn import_names(
                     graph.resources[resource.index()].name.clone(),
                     "[resource-drop]",
                 ),
+                HostLower::Exported { op, resource } => {
+                    return (
+                        "[export]$root".to_string(),
+                        format!(
+                            "{}{}",
+                            op.core_prefix(),
+                            graph.resources[resource.index()].name
+                        ),
+                    );
+                }
             };
             let (module, field) = match name.rsplit_once('#') {
                 Some((module, last)) => (module.to_string(), format!("{prefix}{last}")),
@@ -200,6 +210,8 @@ pub struct Emitter<'g, 'a> {
     defined: HashMap<wasmparser::component_types::ComponentDefinedTypeId, u32>,
     resources: HashMap<ResourceId, (u32, String)>,
     resource_aliases: HashMap<ResourceId, u32>,
+    /// Resource types the root exports, as the wrapper defines them.
+    exported_types: HashMap<crate::instantiate::ResourceTypeId, u32>,
     /// Fused-module exports the wrapper needs: name, kind, index.
     exports: Vec<(String, ExportKind, u32)>,
 }
@@ -245,6 +257,9 @@ pub fn needed_exports(
         if let HostLower::Func { options, .. } = &graph.host_lowers[h.index()] {
             opts(options, &mut add)?;
         }
+    }
+    for (_, dtor) in &layout.exported_dtors {
+        add(Err(*dtor), ExternalKind::Func, "root")?;
     }
     let mut stack: Vec<&Item<'_>> = graph.exports.iter().map(|(_, i)| i).collect();
     while let Some(item) = stack.pop() {
@@ -328,6 +343,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             defined: HashMap::new(),
             resources,
             resource_aliases: HashMap::new(),
+            exported_types: HashMap::new(),
             exports,
         }
     }
@@ -352,6 +368,11 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     let ty = self.resource_alias(*id)?;
                     section!(self.out, Canon, CanonicalFunctionSection).resource_drop(ty);
                     next(&mut self.out.core_funcs)
+                }
+                HostLower::Exported { .. } => {
+                    return Err(Error::malformed(
+                        "a built-in of an exported resource type is imported directly",
+                    ));
                 }
             };
             direct.push(f);
@@ -386,6 +407,15 @@ impl<'g, 'a> Emitter<'g, 'a> {
             section!(self.out, Export, ComponentExportSection).export(*name, kind, index, None);
             self.out.bump_export(kind);
             if let ComponentEntityType::Type {
+                created: ComponentAnyTypeId::Resource(r),
+                ..
+            } = ty
+            {
+                // Later exports refer to the exported resource type.
+                self.resource_aliases
+                    .insert(r.resource(), self.out.types - 1);
+            }
+            if let ComponentEntityType::Type {
                 created: ComponentAnyTypeId::Defined(c),
                 ..
             } = ty
@@ -414,23 +444,47 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 shared: false,
             }),
         );
+        // Resource types the root exports, defined again for the host with
+        // a destructor inside the fused module.
+        for (rt, dtor) in &self.layout.exported_dtors {
+            let dtor = self.core_alias_index(*dtor, ExternalKind::Func);
+            section!(self.out, Type, ComponentTypeSection)
+                .resource(wasm_encoder::ValType::I32, Some(dtor));
+            let ty = next(&mut self.out.types);
+            self.exported_types.insert(*rt, ty);
+        }
         for (slot, h) in self.layout.indirect.iter().enumerate() {
-            let HostLower::Func { path, options, .. } = &self.graph.host_lowers[h.index()] else {
-                unreachable!("only host functions with memory options are indirect")
-            };
-            let func = self.path_alias(path, ComponentExportKind::Func)?;
-            let mut opts = vec![encoding(options.string_encoding)];
-            if let Some(m) = &options.memory {
-                opts.push(CanonicalOption::Memory(
-                    self.core_alias(m, ExternalKind::Memory)?,
-                ));
+            match &self.graph.host_lowers[h.index()] {
+                HostLower::Func { path, options, .. } => {
+                    let func = self.path_alias(path, ComponentExportKind::Func)?;
+                    let mut opts = vec![encoding(options.string_encoding)];
+                    if let Some(m) = &options.memory {
+                        opts.push(CanonicalOption::Memory(
+                            self.core_alias(m, ExternalKind::Memory)?,
+                        ));
+                    }
+                    if let Some(r) = &options.realloc {
+                        opts.push(CanonicalOption::Realloc(
+                            self.core_alias(r, ExternalKind::Func)?,
+                        ));
+                    }
+                    section!(self.out, Canon, CanonicalFunctionSection).lower(func, opts);
+                }
+                HostLower::Exported { op, resource } => {
+                    let ty = *self.exported_types.get(resource).ok_or_else(|| {
+                        Error::malformed("an exported resource type was not defined")
+                    })?;
+                    let canon = section!(self.out, Canon, CanonicalFunctionSection);
+                    match op {
+                        ResourceOp::New => canon.resource_new(ty),
+                        ResourceOp::Rep => canon.resource_rep(ty),
+                        ResourceOp::Drop => canon.resource_drop(ty),
+                    };
+                }
+                HostLower::ResourceDrop { .. } => {
+                    unreachable!("the host's resource.drop needs no memory")
+                }
             }
-            if let Some(r) = &options.realloc {
-                opts.push(CanonicalOption::Realloc(
-                    self.core_alias(r, ExternalKind::Func)?,
-                ));
-            }
-            section!(self.out, Canon, CanonicalFunctionSection).lower(func, opts);
             lowered.push(next(&mut self.out.core_funcs));
             let sig = self
                 .layout
@@ -646,13 +700,19 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 section!(self.out, Instance, ComponentInstanceSection).export_items(fields);
                 Ok((ComponentExportKind::Instance, next(&mut self.out.instances)))
             }
-            (Item::Type(TypeVal::Resource(_)), _) => Err(Error::unsupported(
-                "resources",
-                format!(
-                    "exporting the resource type `{name}`, defined inside the composition, to the host is not supported yet"
-                ),
-            )
-            .at_path("root")),
+            (
+                Item::Type(TypeVal::Resource(rt)),
+                ComponentEntityType::Type {
+                    created: ComponentAnyTypeId::Resource(r),
+                    ..
+                },
+            ) => {
+                let ty = *self.exported_types.get(rt).ok_or_else(|| {
+                    Error::malformed(format!("exported resource type `{name}` was not defined"))
+                })?;
+                self.resource_aliases.insert(r.resource(), ty);
+                Ok((ComponentExportKind::Type, ty))
+            }
             _ => Err(Error::unsupported(
                 "export-kind",
                 format!(

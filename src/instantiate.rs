@@ -173,6 +173,14 @@ pub enum HostLower<'a> {
         /// The component instance that lowered it.
         instance: ComponentInstanceId,
     },
+    /// A built-in of a resource type the root exports, as the output
+    /// component defines it for the host.
+    Exported {
+        /// Which built-in.
+        op: ResourceOp,
+        /// The resource type (defined inside the composition).
+        resource: ResourceTypeId,
+    },
     /// The host's `resource.drop` of one of its resource types, called
     /// by the built-ins and adapters that end a host handle.
     ResourceDrop {
@@ -192,6 +200,7 @@ impl HostLower<'_> {
             HostLower::Func { instance, .. } | HostLower::ResourceDrop { instance, .. } => {
                 *instance
             }
+            HostLower::Exported { .. } => ComponentInstanceId(0),
         }
     }
 }
@@ -272,6 +281,10 @@ pub enum ResourceOwner<'a> {
         instance: ComponentInstanceId,
         /// The destructor, a core function of that instance.
         dtor: Option<CoreDef<'a>>,
+        /// When the root exports the type, the output component defines
+        /// it again for the host, and these are its built-ins there
+        /// (`new`, `rep`, `drop`).
+        exported: Option<[HostLowerId; 3]>,
     },
     /// The host: the type is one of the root's imports. Handles in the
     /// composition's tables hold the host's handle as their representation.
@@ -436,11 +449,31 @@ pub fn instantiate<'a>(input: &Input<'a>) -> Result<Graph<'a>> {
     }
     .run(&root, Vec::new(), None)?;
     graph.exports = exports;
-    // Host borrows lent to root exports end through the host's drop.
+    // Host borrows lent to root exports end through the host's drop;
+    // resource types the root exports get their built-ins for the host.
     let types = input.types.as_ref();
     let mut stack: Vec<Item<'a>> = graph.exports.iter().map(|(_, i)| i.clone()).collect();
     while let Some(item) = stack.pop() {
         match item {
+            Item::Type(TypeVal::Resource(rt)) => {
+                let first = HostLowerId(graph.host_lowers.len() as u32);
+                let Some(ResourceType {
+                    owner: ResourceOwner::Instance { exported, .. },
+                    ..
+                }) = graph.resources.get_mut(rt.index())
+                else {
+                    continue;
+                };
+                if exported.is_some() {
+                    continue;
+                }
+                *exported = Some([first, HostLowerId(first.0 + 1), HostLowerId(first.0 + 2)]);
+                for op in [ResourceOp::New, ResourceOp::Rep, ResourceOp::Drop] {
+                    graph
+                        .host_lowers
+                        .push(HostLower::Exported { op, resource: rt });
+                }
+            }
             Item::Func(Func::Lifted(f)) => {
                 for (_, t) in types[f.ty].params.iter() {
                     if let wasmparser::component_types::ComponentValType::Type(id) = t
@@ -824,6 +857,7 @@ impl<'a> Instantiator<'_, 'a> {
                     owner: ResourceOwner::Instance {
                         instance: f.id,
                         dtor,
+                        exported: None,
                     },
                     name: format!("(type {})", f.types.len()),
                 });

@@ -83,6 +83,9 @@ pub struct Layout<'g, 'a> {
     export_trampolines: Vec<(Rc<Lifted<'a>>, u32)>,
     /// The global numbering calls that lend handles.
     call_number: u32,
+    /// Destructors the wrapper gives resource types the root exports:
+    /// the type and the function's index.
+    pub exported_dtors: Vec<(crate::instantiate::ResourceTypeId, u32)>,
     init: Option<u32>,
     starts: Vec<u32>,
     counts: [u32; 5],
@@ -121,6 +124,9 @@ fn needs_memory(h: &HostLower<'_>) -> bool {
     match h {
         HostLower::Func { options, .. } => options.memory.is_some() || options.realloc.is_some(),
         HostLower::ResourceDrop { .. } => false,
+        // Defined by the wrapper after the fused module, with a destructor
+        // inside it.
+        HostLower::Exported { .. } => true,
     }
 }
 
@@ -141,6 +147,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             tables: Vec::new(),
             export_trampolines: Vec::new(),
             call_number: 0,
+            exported_dtors: Vec::new(),
             init: None,
             starts: Vec::new(),
             counts: [0; 5],
@@ -152,7 +159,14 @@ impl<'g, 'a> Layout<'g, 'a> {
             let h = HostLowerId(i as u32);
             let sig = match host {
                 HostLower::Func { ty, .. } => crate::abi::lower_signature(types, *ty),
-                HostLower::ResourceDrop { .. } => FuncType::new([wasmparser::ValType::I32], []),
+                HostLower::ResourceDrop { .. }
+                | HostLower::Exported {
+                    op: ResourceOp::Drop,
+                    ..
+                } => FuncType::new([wasmparser::ValType::I32], []),
+                HostLower::Exported { .. } => {
+                    FuncType::new([wasmparser::ValType::I32], [wasmparser::ValType::I32])
+                }
             };
             l.host_sig.insert(h, sig);
             if mode == HostCalls::Indirect && needs_memory(host) {
@@ -196,6 +210,16 @@ impl<'g, 'a> Layout<'g, 'a> {
             }
             l.export_trampolines.push((f.clone(), l.counts[0]));
             l.counts[0] += 1;
+        }
+        for (i, r) in graph.resources.iter().enumerate() {
+            if let ResourceOwner::Instance {
+                exported: Some(_), ..
+            } = r.owner
+            {
+                l.exported_dtors
+                    .push((crate::instantiate::ResourceTypeId(i as u32), l.counts[0]));
+                l.counts[0] += 1;
+            }
         }
         let mut types = 0u32;
         let (mut data, mut elements) = (0u32, 0u32);
@@ -249,7 +273,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         let mut k = 0u32;
         for holds in holders {
             l.tables.push(holds.then(|| {
-                let globals = l.call_number + 1 + 3 * k;
+                let globals = l.call_number + 2 + 3 * k;
                 let t = Table {
                     memory: l.counts[2] + k,
                     len: globals,
@@ -341,6 +365,18 @@ impl<'g, 'a> Layout<'g, 'a> {
                 Some(ResourceOwner::Instance { instance, .. }) => Some(*instance),
                 _ => None,
             },
+            exported: match r.map(|r| &r.owner) {
+                Some(ResourceOwner::Instance {
+                    exported: Some([new, rep, drop]),
+                    ..
+                }) => Some(handles::ExportedFns {
+                    new: self.trampoline_base + new.0,
+                    rep: self.trampoline_base + rep.0,
+                    drop: self.trampoline_base + drop.0,
+                    suppress: self.call_number + 1,
+                }),
+                _ => None,
+            },
             host_drop: match r.map(|r| &r.owner) {
                 Some(ResourceOwner::Host { drop: Some(d), .. }) => Some(self.trampoline_base + d.0),
                 _ => None,
@@ -402,6 +438,11 @@ impl<'g, 'a> Layout<'g, 'a> {
                 HostLower::Func { path, .. } => path.display(),
                 HostLower::ResourceDrop { resource, .. } => format!(
                     "[resource-drop]{}",
+                    self.graph.resources[resource.index()].name
+                ),
+                HostLower::Exported { op, resource } => format!(
+                    "[export]{}{}",
+                    op.core_prefix(),
                     self.graph.resources[resource.index()].name
                 ),
             };
@@ -798,6 +839,24 @@ impl<'g, 'a> Layout<'g, 'a> {
             ));
         }
 
+        // Destructors of the resource types the root exports, as the
+        // wrapper defines them: the defining instance's destructor, unless
+        // the handle only moved into the composition.
+        for (rt, _) in &self.exported_dtors {
+            let ResourceOwner::Instance { instance, dtor, .. } =
+                &self.graph.resources[rt.index()].owner
+            else {
+                continue;
+            };
+            let path = &self.graph.component_instances[instance.index()];
+            let dtor = dtor
+                .as_ref()
+                .map(|d| self.resolve(d, ExternalKind::Func, path))
+                .transpose()?;
+            functions.function(type_of(&FuncType::new([wasmparser::ValType::I32], [])));
+            code.function(&handles::exported_dtor(self.call_number + 1, dtor));
+        }
+
         for (i, inst) in self.graph.core_instances.iter().enumerate() {
             let m = &self.input.modules[inst.module.0 as usize];
             let mut r = Remap { map: &self.maps[i] };
@@ -846,6 +905,12 @@ impl<'g, 'a> Layout<'g, 'a> {
         globals.global(
             mutable(wasm_encoder::ValType::I64),
             &wasm_encoder::ConstExpr::i64_const(1),
+        );
+        // Set while a handle the host passed in leaves the wrapper's table:
+        // the destructor there must not run.
+        globals.global(
+            mutable(wasm_encoder::ValType::I32),
+            &wasm_encoder::ConstExpr::i32_const(0),
         );
         for _ in self.tables.iter().flatten() {
             for init in [1, 0, 0] {

@@ -220,6 +220,17 @@ pub enum ResourceOp {
     Drop,
 }
 
+impl ResourceOp {
+    /// The prefix of the built-in's canonical core import name.
+    pub fn core_prefix(self) -> &'static str {
+        match self {
+            ResourceOp::New => "[resource-new]",
+            ResourceOp::Rep => "[resource-rep]",
+            ResourceOp::Drop => "[resource-drop]",
+        }
+    }
+}
+
 /// A core module, as borrowed readers over the input.
 pub struct ModuleDef<'a> {
     /// Where it sits in the input, e.g. `root/component[0]/module[1]`.

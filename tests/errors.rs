@@ -71,14 +71,14 @@ fn invalid_component_is_malformed() {
 
 #[test]
 fn unsupported_features_are_named() {
-    let resources = component(
+    let module_import = component(
         r#"(component
-             (type $r (resource (rep i32)))
-             (export "r" (type $r)))"#,
+             (import "m" (core module $m))
+             (core instance (instantiate $m)))"#,
     );
-    let e = fuse_err(&resources);
+    let e = fuse_err(&module_import);
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-    assert_eq!(e.feature(), Some("resources"));
+    assert_eq!(e.feature(), Some("import-kind"));
     assert_eq!(e.path(), "root");
 
     let two = component("(component)");

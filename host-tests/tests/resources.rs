@@ -457,3 +457,59 @@ fn handle_rules_match_composed_and_the_spec() -> Result<()> {
     }
     Ok(())
 }
+
+/// What the host sees of a resource type the root exports, composed and
+/// fused: handles from a constructor, a borrow passed back, an own passed
+/// back (destructor in the component), a handle the host drops
+/// (destructor too).
+fn host_view(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Vec<u32>> {
+    use wasmtime::component::{Component, Linker, Val};
+    let component = Component::new(engine, bytes)?;
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = Linker::<()>::new(engine).instantiate(&mut store, &component)?;
+    let func = |store: &mut wasmtime::Store<()>, name: &str| {
+        instance
+            .get_func(&mut *store, name)
+            .ok_or_else(|| anyhow::anyhow!("no export `{name}`"))
+    };
+    let call = |store: &mut wasmtime::Store<()>, name: &str, args: &[Val]| -> Result<Val> {
+        let f = func(store, name)?;
+        let mut out = [Val::Bool(false)];
+        f.call(&mut *store, args, &mut out)?;
+        Ok(out[0].clone())
+    };
+    let mut seen = Vec::new();
+    let a = call(&mut store, "make", &[Val::U32(5)])?;
+    let b = call(&mut store, "make", &[Val::U32(7)])?;
+    for r in [&a, &b] {
+        match call(&mut store, "get", std::slice::from_ref(r))? {
+            Val::U32(v) => seen.push(v),
+            other => anyhow::bail!("get returned {other:?}"),
+        }
+    }
+    match call(&mut store, "consume", &[b])? {
+        Val::U32(v) => seen.push(v),
+        other => anyhow::bail!("consume returned {other:?}"),
+    }
+    let Val::Resource(a) = a else {
+        anyhow::bail!("make returned no resource");
+    };
+    a.resource_drop(&mut store)?;
+    match call(&mut store, "dropped", &[])? {
+        Val::U32(v) => seen.push(v),
+        other => anyhow::bail!("dropped returned {other:?}"),
+    }
+    Ok(seen)
+}
+
+#[test]
+fn a_resource_type_the_root_exports_works_from_the_host() -> Result<()> {
+    let engine = run::engine()?;
+    let path = host_tests::repo_root().join("fixtures/wat/resource-export.wat");
+    let composed = wat::parse_file(path)?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let want = host_view(&engine, &composed)?;
+    assert_eq!(want, [5, 7, 7, 12], "composed");
+    assert_eq!(host_view(&engine, &fused)?, want, "fused");
+    Ok(())
+}

@@ -63,6 +63,41 @@ pub struct ResourceInfo {
     /// The host's `resource.drop` of a host type, when the fused module
     /// imports one.
     pub host_drop: Option<u32>,
+    /// For a type the root exports: its built-ins in the output
+    /// component, where the host's handles to it live.
+    pub exported: Option<ExportedFns>,
+}
+
+/// The output component's built-ins of a resource type the root exports.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportedFns {
+    /// `resource.new`.
+    pub new: u32,
+    /// `resource.rep`.
+    pub rep: u32,
+    /// `resource.drop`.
+    pub drop: u32,
+    /// The global that tells the destructor a handle is only moving.
+    pub suppress: u32,
+}
+
+/// The destructor the output component gives a resource type the root
+/// exports: the defining instance's own, unless the handle is only moving
+/// from the host's table into the composition.
+pub fn exported_dtor(suppress: u32, dtor: Option<u32>) -> Function {
+    let mut f = Function::new([]);
+    f.instruction(&I::GlobalGet(suppress));
+    f.instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::I32Const(0));
+    f.instruction(&I::GlobalSet(suppress));
+    if let Some(d) = dtor {
+        f.instruction(&I::Else);
+        f.instruction(&I::LocalGet(0));
+        f.instruction(&I::Call(d));
+    }
+    f.instruction(&I::End);
+    f.instruction(&I::End);
+    f
 }
 
 /// The tag of an owned handle of resource type `number`.
@@ -280,13 +315,36 @@ impl Gen<'_> {
     /// it into the `to` side; returns the local with the result.
     fn convert_handle(&mut self, own: bool, r: ResourceId, value: u32) -> u32 {
         let info = self.resource_info(r);
-        let rep = match self.from.table {
-            Some(t) => self.lift_handle(own, info.number, &t, value),
-            None => value,
+        let rep = match (self.from.table, info.exported) {
+            (Some(t), _) => self.lift_handle(own, info.number, &t, value),
+            // An owned handle of an exported type leaves the host's table
+            // without its destructor running.
+            (None, Some(e)) if own => {
+                let rep = self.locals.temp(ValType::I32);
+                self.body.extend([
+                    I::LocalGet(value),
+                    I::Call(e.rep),
+                    I::LocalSet(rep),
+                    I::I32Const(1),
+                    I::GlobalSet(e.suppress),
+                    I::LocalGet(value),
+                    I::Call(e.drop),
+                ]);
+                rep
+            }
+            // A borrow of an exported type reaches its implementation (the
+            // output component) as the representation.
+            (None, _) => value,
         };
-        match self.to.table {
-            Some(t) => self.lower_handle(own, info, self.to, &t, rep),
-            None => rep,
+        match (self.to.table, info.exported) {
+            (Some(t), _) => self.lower_handle(own, info, self.to, &t, rep),
+            (None, Some(e)) if own => {
+                let handle = self.locals.temp(ValType::I32);
+                self.body
+                    .extend([I::LocalGet(rep), I::Call(e.new), I::LocalSet(handle)]);
+                handle
+            }
+            (None, _) => rep,
         }
     }
 
