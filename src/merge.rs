@@ -302,11 +302,27 @@ impl<'g, 'a> Layout<'g, 'a> {
                 *h = true;
             }
         };
+        // Every handle's resource type must be known before code that
+        // checks it is generated.
+        let bound = |ty: wasmparser::component_types::ComponentFuncTypeId,
+                     instance: ComponentInstanceId|
+         -> Result<()> {
+            let f = &types[ty];
+            let mut ids = Vec::new();
+            for t in f.params.iter().map(|(_, t)| t).chain(f.result.iter()) {
+                handles::resource_ids(types, t, &mut ids);
+            }
+            for id in ids {
+                graph.resource(instance, id)?;
+            }
+            Ok(())
+        };
         for b in &graph.builtins {
             mark(b.instance);
         }
         for a in &graph.adapters {
             if func_has_handles(types, a.callee.ty) {
+                bound(a.callee.ty, a.callee.instance)?;
                 mark(a.caller);
                 mark(a.callee.instance);
             }
@@ -318,6 +334,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 && func_has_handles(types, *ty)
             {
                 handles::check_host_boundary(types, *ty, &path.display())?;
+                bound(*ty, *instance)?;
                 mark(*instance);
             }
         }
@@ -326,6 +343,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             match item {
                 Item::Func(Func::Lifted(f)) if func_has_handles(types, f.ty) => {
                     handles::check_host_boundary(types, f.ty, "an export")?;
+                    bound(f.ty, f.instance)?;
                     mark(f.instance);
                 }
                 Item::Instance(InstanceVal::Bag(items)) => {

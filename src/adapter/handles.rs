@@ -251,6 +251,29 @@ pub fn release_function(t: &Table) -> Function {
     f
 }
 
+/// Every resource id the handles in a value of type `ty` name.
+pub fn resource_ids(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ResourceId>) {
+    let ComponentValType::Type(id) = ty else {
+        return;
+    };
+    let mut each = |t: &ComponentValType| resource_ids(types, t, out);
+    match &types[*id] {
+        ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => out.push(r.resource()),
+        ComponentDefinedType::Record(r) => r.fields.values().for_each(each),
+        ComponentDefinedType::Tuple(t) => t.types.iter().for_each(each),
+        ComponentDefinedType::Variant(v) => v
+            .cases
+            .values()
+            .filter_map(|c| c.ty.as_ref())
+            .for_each(each),
+        ComponentDefinedType::Option { ty, .. } => each(ty),
+        ComponentDefinedType::Result { ok, err, .. } => ok.iter().chain(err.iter()).for_each(each),
+        ComponentDefinedType::List { element, .. }
+        | ComponentDefinedType::FixedLengthList { element, .. } => each(element),
+        _ => {}
+    }
+}
+
 /// Whether a value of type `ty` holds handles; `borrow_only` asks for
 /// borrowed ones.
 pub fn has_handles(types: TypesRef<'_>, ty: &ComponentValType, borrow_only: bool) -> bool {
