@@ -463,6 +463,36 @@ impl Gen<'_> {
         idx
     }
 
+    /// Starts the callee's borrow count for a call that lends handles to
+    /// the instance with table `table`; returns what closing needs.
+    pub(super) fn open_borrow_scope(
+        &mut self,
+        table: Option<Table>,
+        lends: bool,
+    ) -> Option<(Table, u32)> {
+        let t = table.filter(|_| lends)?;
+        let saved = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::GlobalGet(t.borrows),
+            I::LocalSet(saved),
+            I::I32Const(0),
+            I::GlobalSet(t.borrows),
+        ]);
+        Some((t, saved))
+    }
+
+    /// Traps unless the callee dropped every borrow it received, and
+    /// restores the count of the call it interrupted.
+    pub(super) fn close_borrow_scope(&mut self, scope: Option<(Table, u32)>) {
+        if let Some((t, saved)) = scope {
+            self.body
+                .extend([I::GlobalGet(t.borrows), I::I32Const(0), I::I32Ne]);
+            self.trap_if();
+            self.body
+                .extend([I::LocalGet(saved), I::GlobalSet(t.borrows)]);
+        }
+    }
+
     /// Starts a call that lends handles: a fresh call number.
     pub(super) fn begin_lending(&mut self) {
         self.body.extend([
@@ -577,23 +607,7 @@ impl Gen<'_> {
             (Some(_), _) => super::memory(self.from),
             _ => super::memory(self.to),
         };
-        let bytes = self.locals.temp(ValType::I32);
-        self.body.extend([
-            I::LocalGet(len),
-            I::I64ExtendI32U,
-            I::I64Const(i64::from(size)),
-            I::I64Mul,
-            I::I64Const(0xffff_ffff),
-            I::I64GtU,
-        ]);
-        self.trap_if();
-        self.body.extend([
-            I::LocalGet(len),
-            I::I32Const(size as i32),
-            I::I32Mul,
-            I::LocalSet(bytes),
-        ]);
-        self.check_ptr(memory, ptr, bytes, align);
+        self.list_bytes(memory, ptr, len, (size, align));
         let (cursor, n) = (
             self.locals.temp(ValType::I32),
             self.locals.temp(ValType::I32),
@@ -649,6 +663,34 @@ pub struct BuiltinTargets {
     pub destroy: Option<u32>,
 }
 
+/// Looks up the handle in local 0 into `addr` (and its tag into `tag`),
+/// trapping unless it is an owned or borrowed handle of the built-in's type.
+fn checked_slot(f: &mut Function, b: &BuiltinTargets, addr: u32, tag: Option<u32>) {
+    let t = &b.table;
+    for ins in [
+        I::LocalGet(0),
+        I::Call(t.get),
+        I::LocalTee(addr),
+        I::I32Load(mem(t, 0, 2)),
+    ] {
+        f.instruction(&ins);
+    }
+    if let Some(tag) = tag {
+        f.instruction(&I::LocalTee(tag));
+    }
+    for ins in [
+        I::I32Const(1),
+        I::I32Sub,
+        I::I32Const(1),
+        I::I32ShrU,
+        I::I32Const(b.number as i32),
+        I::I32Ne,
+    ] {
+        f.instruction(&ins);
+    }
+    trap_if(f);
+}
+
 /// `resource.new`: `(rep) -> handle`.
 pub fn resource_new(b: &BuiltinTargets) -> Function {
     let mut f = Function::new([]);
@@ -672,21 +714,7 @@ pub fn resource_rep(b: &BuiltinTargets) -> Function {
     let mut locals = Locals::new(1);
     let addr = locals.temp(ValType::I32);
     let mut f = locals.function();
-    for ins in [
-        I::LocalGet(0),
-        I::Call(t.get),
-        I::LocalTee(addr),
-        I::I32Load(mem(t, 0, 2)),
-        I::I32Const(1),
-        I::I32Sub,
-        I::I32Const(1),
-        I::I32ShrU,
-        I::I32Const(b.number as i32),
-        I::I32Ne,
-    ] {
-        f.instruction(&ins);
-    }
-    trap_if(&mut f);
+    checked_slot(&mut f, b, addr, None);
     for ins in [I::LocalGet(addr), I::I32Load(mem(t, 4, 2)), I::End] {
         f.instruction(&ins);
     }
@@ -707,22 +735,7 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
     f.instruction(&I::GlobalGet(b.may_leave));
     f.instruction(&I::I32Eqz);
     trap_if(&mut f);
-    for ins in [
-        I::LocalGet(0),
-        I::Call(t.get),
-        I::LocalTee(addr),
-        I::I32Load(mem(t, 0, 2)),
-        I::LocalTee(tag),
-        I::I32Const(1),
-        I::I32Sub,
-        I::I32Const(1),
-        I::I32ShrU,
-        I::I32Const(b.number as i32),
-        I::I32Ne,
-    ] {
-        f.instruction(&ins);
-    }
-    trap_if(&mut f);
+    checked_slot(&mut f, b, addr, Some(tag));
     for ins in [
         I::LocalGet(addr),
         I::I32Load(mem(t, 4, 2)),
@@ -895,15 +908,7 @@ pub fn host_call<'t>(
             g.fixup(r, &Src::Stack(results.clone()));
         }
     }
-    for (l, _) in &results {
-        g.body.push(I::LocalGet(*l));
-    }
-    g.body.push(I::End);
-    let mut func = g.locals.function();
-    for ins in &g.body {
-        func.instruction(ins);
-    }
-    func
+    g.finish(&results)
 }
 
 /// A root export whose type carries handles, as the host calls it: host
@@ -941,20 +946,7 @@ pub fn export_trampoline<'t>(
     };
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| has_handles(types, t, true));
-    let table = callee.table;
-    let scope = match table {
-        Some(t) if lends => {
-            let saved = g.locals.temp(ValType::I32);
-            g.body.extend([
-                I::GlobalGet(t.borrows),
-                I::LocalSet(saved),
-                I::I32Const(0),
-                I::GlobalSet(t.borrows),
-            ]);
-            Some((t, saved))
-        }
-        _ => None,
-    };
+    let scope = g.open_borrow_scope(callee.table, lends);
     // Keep the host's handles: borrows end after the call.
     let originals: Vec<u32> = (0..n)
         .map(|p| {
@@ -1003,12 +995,7 @@ pub fn export_trampoline<'t>(
     for (l, _) in results.iter().rev() {
         g.body.push(I::LocalSet(*l));
     }
-    if let Some((t, saved)) = scope {
-        g.body
-            .extend([I::GlobalGet(t.borrows), I::I32Const(0), I::I32Ne]);
-        g.trap_if();
-        g.body.extend([I::LocalGet(saved), I::GlobalSet(t.borrows)]);
-    }
+    g.close_borrow_scope(scope);
     // End the host's borrows (flat parameters only; checked).
     if lends && !sig.params_spill {
         let mut at = 0usize;
@@ -1039,13 +1026,5 @@ pub fn export_trampoline<'t>(
             g.fixup(r, &Src::Stack(results.clone()));
         }
     }
-    for (l, _) in &results {
-        g.body.push(I::LocalGet(*l));
-    }
-    g.body.push(I::End);
-    let mut func = g.locals.function();
-    for ins in &g.body {
-        func.instruction(ins);
-    }
-    func
+    g.finish(&results)
 }

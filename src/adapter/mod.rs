@@ -323,19 +323,7 @@ pub fn generate<'t>(
     // Borrowed handles: the call lends them, and the callee must drop every
     // borrow it receives before it returns.
     let lends = param_types.iter().any(|t| has_handles(types, t, true));
-    let scope = match targets.callee_side.table {
-        Some(t) if lends => {
-            let saved = g.locals.temp(ValType::I32);
-            g.body.extend([
-                I::GlobalGet(t.borrows),
-                I::LocalSet(saved),
-                I::I32Const(0),
-                I::GlobalSet(t.borrows),
-            ]);
-            Some((t, saved))
-        }
-        _ => None,
-    };
+    let scope = g.open_borrow_scope(targets.callee_side.table, lends);
     if lends {
         g.begin_lending();
     }
@@ -394,12 +382,7 @@ pub fn generate<'t>(
         g.body.push(I::LocalGet(*a));
     }
     g.body.push(I::Call(targets.callee));
-    if let Some((t, saved)) = scope {
-        g.body
-            .extend([I::GlobalGet(t.borrows), I::I32Const(0), I::I32Ne]);
-        g.trap_if();
-        g.body.extend([I::LocalGet(saved), I::GlobalSet(t.borrows)]);
-    }
+    g.close_borrow_scope(scope);
     if lends {
         g.begin_lending();
     }
@@ -475,15 +458,7 @@ pub fn generate<'t>(
         g.body
             .extend([I::Call(post), I::I32Const(1), I::GlobalSet(callee_flag)]);
     }
-    for (l, _) in &returns {
-        g.body.push(I::LocalGet(*l));
-    }
-    g.body.push(I::End);
-    let mut func = g.locals.function();
-    for ins in &g.body {
-        func.instruction(ins);
-    }
-    func
+    g.finish(&returns)
 }
 
 fn memory(side: Side) -> u32 {
@@ -797,24 +772,7 @@ impl Gen<'_> {
         let (ptr, len) = self.read_pair(src);
         let (from, to) = (self.from, self.to);
         let (size, align) = abi::size_align(self.types, element);
-        // Byte length, checked for overflow.
-        let bytes = self.locals.temp(ValType::I32);
-        self.body.extend([
-            I::LocalGet(len),
-            I::I64ExtendI32U,
-            I::I64Const(i64::from(size)),
-            I::I64Mul,
-            I::I64Const(0xffff_ffff),
-            I::I64GtU,
-        ]);
-        self.trap_if();
-        self.body.extend([
-            I::LocalGet(len),
-            I::I32Const(size as i32),
-            I::I32Mul,
-            I::LocalSet(bytes),
-        ]);
-        self.check_ptr(memory(from), ptr, bytes, align);
+        let bytes = self.list_bytes(memory(from), ptr, len, (size, align));
         let new = self.alloc(to, align, bytes);
         if abi::is_byte_copyable(self.types, element) {
             self.body.extend([
@@ -874,6 +832,42 @@ impl Gen<'_> {
             ]);
         }
         self.write_pair((new, len), dst);
+    }
+
+    /// The byte length of a list of `len` elements of `(size, align)` at
+    /// `ptr` in `memory`, trapping on overflow, misalignment or bounds.
+    fn list_bytes(&mut self, memory: u32, ptr: u32, len: u32, (size, align): (u32, u32)) -> u32 {
+        let bytes = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::LocalGet(len),
+            I::I64ExtendI32U,
+            I::I64Const(i64::from(size)),
+            I::I64Mul,
+            I::I64Const(0xffff_ffff),
+            I::I64GtU,
+        ]);
+        self.trap_if();
+        self.body.extend([
+            I::LocalGet(len),
+            I::I32Const(size as i32),
+            I::I32Mul,
+            I::LocalSet(bytes),
+        ]);
+        self.check_ptr(memory, ptr, bytes, align);
+        bytes
+    }
+
+    /// Ends the function: pushes the result locals and returns.
+    fn finish(mut self, results: &[(u32, ValType)]) -> Function {
+        for (l, _) in results {
+            self.body.push(I::LocalGet(*l));
+        }
+        self.body.push(I::End);
+        let mut func = self.locals.function();
+        for ins in &self.body {
+            func.instruction(ins);
+        }
+        func
     }
 
     fn translate_flags(&mut self, n: usize, src: &Src, dst: &Dst) {
