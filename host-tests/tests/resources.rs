@@ -22,6 +22,7 @@ const API: &str = r#"
   (export "opt" (func (param "o" (option (own $r))) (result (option (own $r)))))
   (export "dtors" (func (result u32)))
   (export "leak" (func (param "h" (borrow $r))))
+  (export "discard" (func (param "h" (own $r))))
 "#;
 
 /// A bump allocator over a module's first memory.
@@ -59,6 +60,7 @@ fn api_funcs(core: &str, lower: bool) -> String {
         ),
         ("dtors", "(result u32)"),
         ("leak", "(param \"h\" (borrow $r))"),
+        ("discard", "(param \"h\" (own $r))"),
     ];
     let mut out = String::new();
     for (name, sig) in sigs {
@@ -144,7 +146,8 @@ fn implementation() -> String {
       (i32.store offset=4 (local.get $out) (local.get 1))
       (local.get $out))
     (func (export "dtors") (result i32) (global.get $count))
-    (func (export "leak") (param i32)))
+    (func (export "leak") (param i32))
+    (func (export "discard") (param i32) (call $drop (local.get 0))))
   (core instance $i (instantiate $m
     (with "b" (instance $b))
     (with "r" (instance
@@ -214,7 +217,10 @@ fn re_exporter() -> String {
       (local.get $out))
     (func (export "dtors") (result i32) (call $dtors))
     ;; Keeps the borrow past the call: the callee's return traps.
-    (func (export "leak") (param i32)))
+    (func (export "leak") (param i32))
+    ;; Drops the owned handle here: the destructor runs in the
+    ;; implementation.
+    (func (export "discard") (param i32) (call $drop (local.get 0))))
   (core instance $i (instantiate $m
     (with "b" (instance $b))
     (with "api" (instance
@@ -258,6 +264,7 @@ fn application() -> String {
     (import "api" "opt" (func $opt (param i32 i32 i32)))
     (import "api" "dtors" (func $dtors (result i32)))
     (import "api" "leak" (func $leak (param i32)))
+    (import "api" "discard" (func $discard (param i32)))
     (import "api" "drop" (func $drop (param i32)))
     (func (export "t-basic") (result i32) (local $a i32) (local $b i32)
       (local.set $a (call $new (i32.const 11)))
@@ -330,6 +337,15 @@ fn application() -> String {
       (i32.or (i32.or (i32.shl (i32.load (i32.const 32)) (i32.const 16))
         (i32.shl (i32.load (i32.const 36)) (i32.const 8)))
         (call $get (i32.load (i32.const 36)))))
+    (func (export "t-discard") (result i32) (local $a i32)
+      (local.set $a (call $new (i32.const 5)))
+      (call $discard (local.get $a))
+      (i32.add (i32.mul (call $dtors) (i32.const 10)) (local.get $a)))
+    (func (export "t-discard-twice") (result i32) (local $a i32)
+      (local.set $a (call $new (i32.const 5)))
+      (call $discard (local.get $a))
+      (call $discard (local.get $a))
+      (i32.const 0))
     (func (export "t-option-none") (result i32)
       (call $opt (i32.const 0) (i32.const 0) (i32.const 32))
       (i32.load (i32.const 32))))
@@ -341,7 +357,7 @@ fn application() -> String {
       (export "both" (func $l-both)) (export "sum" (func $l-sum))
       (export "make" (func $l-make)) (export "opt" (func $l-opt))
       (export "dtors" (func $l-dtors)) (export "leak" (func $l-leak))
-      (export "drop" (func $drop))))))
+      (export "discard" (func $l-discard)) (export "drop" (func $drop))))))
   {exports})"#,
         lowers = api_funcs("", true),
         exports = TESTS
@@ -372,6 +388,8 @@ const TESTS: &[(&str, Option<u32>)] = &[
     ("t-list", Some(303 | (3 << 16) | (3 << 24))),
     ("t-option", Some((1 << 16) | (1 << 8) | 9)),
     ("t-option-none", Some(0)),
+    ("t-discard", Some(11)),
+    ("t-discard-twice", None),
 ];
 
 /// The composition: the implementation, `re_exporters` re-exporting
