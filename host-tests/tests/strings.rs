@@ -114,7 +114,13 @@ fn composition(caller: &str, callee: &str, bytes: &[u8], len: u32) -> String {
 fn every_encoding_pair_matches() -> Result<()> {
     let engine = host_tests::run::engine()?;
     let long: String = "ab€𝄞ÿ".repeat(200);
-    let strings = [
+    // ASCII runs around the widths the validator skips at once.
+    const RUNS: [usize; 7] = [7, 8, 63, 64, 65, 128, 200];
+    let runs: Vec<String> = RUNS
+        .iter()
+        .map(|&n| format!("{}é{}", "x".repeat(n), "y".repeat(n)))
+        .collect();
+    let mut strings = vec![
         "",
         "hello",
         "ÿé latin",
@@ -123,6 +129,7 @@ fn every_encoding_pair_matches() -> Result<()> {
         "mixed ÿ € 𝄞 a",
         long.as_str(),
     ];
+    strings.extend(runs.iter().map(String::as_str));
     let mut checked = 0;
     let mut failures = Vec::new();
     for caller in ENCODINGS {
@@ -141,6 +148,15 @@ fn every_encoding_pair_matches() -> Result<()> {
                     let mut late = b"abcdefghijklmnopq".to_vec();
                     late.push(0xC3);
                     cases.push(("invalid UTF-8 after ASCII".into(), late, 18, Some(true)));
+                    for n in [63, 64, 65, 127, 128, 129] {
+                        for bad in [&[0xC3, b'b'][..], &[0xFF]] {
+                            let mut bytes = vec![b'a'; n];
+                            bytes.extend_from_slice(bad);
+                            let len = bytes.len() as u32;
+                            let name = format!("invalid UTF-8 after {n} ASCII bytes");
+                            cases.push((name, bytes, len, Some(true)));
+                        }
+                    }
                 }
                 "utf16" => cases.push((
                     "unpaired surrogate".into(),
@@ -180,6 +196,8 @@ fn every_encoding_pair_matches() -> Result<()> {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 9 * 8 + 3);
+    // Every string for each pair, and the invalid cases: fourteen for each
+    // UTF-8 caller, one for each other caller.
+    assert_eq!(checked, 9 * strings.len() + 3 * 14 + 6);
     Ok(())
 }

@@ -632,64 +632,11 @@ impl Gen<'_> {
             I::Block(BlockType::Empty),
             I::Loop(BlockType::Empty),
         ]);
+        // Runs of ASCII bytes, sixty-four then eight at a time.
+        self.skip_ascii(memory, ptr, i, len, AsciiStep::Wide);
+        self.skip_ascii(memory, ptr, i, len, AsciiStep::Word);
         self.body
             .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
-        // Thirty-two, then eight ASCII bytes at a time while they last.
-        self.body.extend([
-            I::LocalGet(i),
-            I::I32Const(32),
-            I::I32Add,
-            I::LocalGet(len),
-            I::I32LeU,
-            I::If(BlockType::Empty),
-        ]);
-        for k in 0..4u64 {
-            self.body.extend([
-                I::LocalGet(ptr),
-                I::LocalGet(i),
-                I::I32Add,
-                I::I64Load(arg(memory, 8 * k, 0)),
-            ]);
-            if k > 0 {
-                self.body.push(I::I64Or);
-            }
-        }
-        self.body.extend([
-            I::I64Const(0x8080_8080_8080_8080_u64 as i64),
-            I::I64And,
-            I::I64Eqz,
-            I::If(BlockType::Empty),
-            I::LocalGet(i),
-            I::I32Const(32),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(2),
-            I::End,
-            I::End,
-        ]);
-        self.body.extend([
-            I::LocalGet(i),
-            I::I32Const(8),
-            I::I32Add,
-            I::LocalGet(len),
-            I::I32LeU,
-            I::If(BlockType::Empty),
-            I::LocalGet(ptr),
-            I::LocalGet(i),
-            I::I32Add,
-            I::I64Load(arg(memory, 0, 0)),
-            I::I64Const(0x8080_8080_8080_8080_u64 as i64),
-            I::I64And,
-            I::I64Eqz,
-            I::If(BlockType::Empty),
-            I::LocalGet(i),
-            I::I32Const(8),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(2),
-            I::End,
-            I::End,
-        ]);
         at(self, 0);
         self.body.push(I::LocalSet(b));
         // ASCII: one byte.
@@ -797,6 +744,58 @@ impl Gen<'_> {
         self.body.extend([I::End, I::End]);
     }
 
+    /// Advances `i` over ASCII bytes of `[ptr, ptr + len)` in `memory`,
+    /// `step` bytes at a time, while a whole step fits and is ASCII.
+    fn skip_ascii(&mut self, memory: u32, ptr: u32, i: u32, len: u32, step: AsciiStep) {
+        let width = step.bytes();
+        self.body.extend([
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(i),
+            I::I32Const(width as i32),
+            I::I32Add,
+            I::LocalGet(len),
+            I::I32GtU,
+            I::BrIf(1),
+        ]);
+        match step {
+            AsciiStep::Wide => {
+                for k in 0..4u64 {
+                    self.body.extend([
+                        I::LocalGet(ptr),
+                        I::LocalGet(i),
+                        I::I32Add,
+                        I::V128Load(arg(memory, 16 * k, 0)),
+                    ]);
+                    if k > 0 {
+                        self.body.push(I::V128Or);
+                    }
+                }
+                self.body.extend([I::I8x16Bitmask, I::BrIf(1)]);
+            }
+            AsciiStep::Word => self.body.extend([
+                I::LocalGet(ptr),
+                I::LocalGet(i),
+                I::I32Add,
+                I::I64Load(arg(memory, 0, 0)),
+                I::I64Const(0x8080_8080_8080_8080_u64 as i64),
+                I::I64And,
+                I::I64Const(0),
+                I::I64Ne,
+                I::BrIf(1),
+            ]),
+        }
+        self.body.extend([
+            I::LocalGet(i),
+            I::I32Const(width as i32),
+            I::I32Add,
+            I::LocalSet(i),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+    }
+
     /// Traps on an unpaired surrogate in `len` UTF-16 code units at `ptr`.
     fn validate_utf16(&mut self, memory: u32, ptr: u32, len: u32) {
         let i = self.locals.temp(ValType::I32);
@@ -865,6 +864,24 @@ impl Gen<'_> {
             I::End,
             I::End,
         ]);
+    }
+}
+
+/// How many bytes one step of the ASCII fast path checks.
+#[derive(Clone, Copy)]
+enum AsciiStep {
+    /// Sixty-four.
+    Wide,
+    /// Eight, one `i64`.
+    Word,
+}
+
+impl AsciiStep {
+    fn bytes(self) -> u32 {
+        match self {
+            AsciiStep::Wide => 64,
+            AsciiStep::Word => 8,
+        }
     }
 }
 
