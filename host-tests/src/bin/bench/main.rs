@@ -150,6 +150,7 @@ fn main() -> Result<()> {
             call_divisor: 1,
         }
     };
+    println!("{}\n", machine());
     let mut targets = Vec::new();
     fuse::speed(plan, &mut targets)?;
     fuse::scaling(plan)?;
@@ -166,5 +167,20 @@ fn main() -> Result<()> {
         };
         println!("| {} | {} | {met} |", t.what, t.measured);
     }
+    println!("\n{}", machine());
     Ok(())
+}
+
+/// The cores this process may use and, where the system tells, the load
+/// average: timings from a busy machine are noisier.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| {
+            let fields: Vec<&str> = l.split_whitespace().take(3).collect();
+            (fields.len() == 3).then(|| format!("; load average {}", fields.join(" ")))
+        })
+        .unwrap_or_default();
+    format!("Machine: {cores} cores{load}.")
 }
