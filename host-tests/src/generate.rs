@@ -42,14 +42,14 @@ const SCALAR_LINK_TYPE: &str = r#"
       (export "pick" (func (param "a" bool) (param "b" s8) (param "c" u16) (param "d" char) (result u32)))"#;
 
 /// The exports of the memory link's instance type.
-const LINK_TYPE: &str = r#"
+const MEMORY_LINK_TYPE: &str = r#"
       (export "add" (func (param "x" u32) (result u32)))
       (export "echo" (func (param "s" string) (result string)))
       (export "sum" (func (param "l" (list u32)) (result u32)))
       (export "mix" (func (param "a" u64) (param "b" f32) (param "s" string) (param "l" (list u8)) (result u64)))"#;
 
-/// Bytes of a bump allocator over the component's memory, growing it as
-/// needed.
+/// The module that defines a component's memory and a bump-allocating
+/// `realloc` over it, which grows the memory as needed.
 const LIBC: &str = r#"(core module $libc
     (memory (export "memory") 1)
     (global $bump (mut i32) (i32.const 1024))
@@ -167,7 +167,11 @@ fn memory_component(k: usize, forward: bool) -> String {
     let mut w = String::new();
     w.push_str("(component\n");
     if forward {
-        writeln!(w, "  (import \"{LINK}\" (instance $down {LINK_TYPE}))").unwrap();
+        writeln!(
+            w,
+            "  (import \"{LINK}\" (instance $down {MEMORY_LINK_TYPE}))"
+        )
+        .unwrap();
     }
     writeln!(w, "  {LIBC}").unwrap();
     if forward {
