@@ -350,8 +350,11 @@ impl<'g, 'a> Emitter<'g, 'a> {
 
     /// Finishes the wrapper around `fused`.
     pub fn emit(mut self, fused: &[u8], import_names: &[(String, String)]) -> Result<Vec<u8>> {
+        // The fused module, most of the output, goes in last, between the
+        // prefix and the rest, into a buffer of the final size.
         let module = self.out.core_modules;
-        self.out.raw(ComponentSectionId::CoreModule as u8, fused);
+        self.out.flush();
+        let module_at = self.out.component.as_slice().len();
         self.out.core_modules += 1;
 
         // Host functions the fused module imports directly.
@@ -424,7 +427,17 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 self.defined.insert(c, self.out.types - 1);
             }
         }
-        Ok(self.out.finish())
+        let wrapper = self.out.finish();
+        let section = RawSection {
+            id: ComponentSectionId::CoreModule as u8,
+            data: fused,
+        };
+        // Section id and at most five bytes of size.
+        let mut bytes = Vec::with_capacity(wrapper.len() + 1 + 5 + fused.len());
+        bytes.extend_from_slice(&wrapper[..module_at]);
+        wasm_encoder::ComponentSection::append_to_component(&section, &mut bytes);
+        bytes.extend_from_slice(&wrapper[module_at..]);
+        Ok(bytes)
     }
 
     /// Lowers the memory-using host functions now that the fused module's

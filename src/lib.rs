@@ -67,6 +67,11 @@ pub struct Fused {
     pub report: Report,
 }
 
+/// Most memories a core module may have (wasmparser's and so wasmtime's
+/// limit). Every component instance keeps its own memories, so this bounds
+/// how many memory-owning instances one fused module can hold.
+const MAX_MEMORIES: u32 = 100;
+
 /// Fuses `components` into one artifact.
 ///
 /// Today exactly one input is accepted: a component, usually a composition.
@@ -86,6 +91,12 @@ pub fn fuse(components: &[&[u8]], options: &Options) -> Result<Fused> {
         merge::HostCalls::Indirect
     };
     let layout = merge::Layout::new(&input, &graph, mode)?;
+    if layout.memory_count() > MAX_MEMORIES {
+        return Err(Error::limit(format!(
+            "the fused module would need {} memories, one for each component instance that has one, but a core module may have at most {MAX_MEMORIES}",
+            layout.memory_count()
+        )));
+    }
     let names = emit::import_names(&graph, &layout, core);
     let exports = emit::needed_exports(&graph, &layout)?;
     let out = if core {

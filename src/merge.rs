@@ -30,7 +30,8 @@ use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{
     CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, ImportSection, Instruction as I,
-    MemorySection, Module, RefType, StartSection, TableSection, TableType, TagSection, TypeSection,
+    MemorySection, Module, RefType, Section, StartSection, TableSection, TableType, TagSection,
+    TypeSection,
 };
 use wasmparser::{ExternalKind, FuncType, TypeRef};
 
@@ -1008,13 +1009,23 @@ impl<'g, 'a> Layout<'g, 'a> {
         if data_count > 0 {
             module.section(&DataCountSection { count: data_count });
         }
-        module.section(&code);
+        // The code section is most of the module: copy it once into a
+        // buffer of the final size, rather than into one that doubles as it
+        // grows. The sections after it are encoded first to know that size.
+        let mut tail = Vec::new();
         if !data.is_empty() {
-            module.section(&data);
+            data.append_to(&mut tail);
         }
-        module.section(&self.names());
-        module.section(&self.producers());
-        Ok(module.finish())
+        drop(data);
+        self.names().append_to(&mut tail);
+        self.producers().append_to(&mut tail);
+        let mut bytes = module.finish();
+        // Section id, then at most five bytes each for size and count.
+        bytes.reserve_exact(1 + 5 + 5 + code.byte_len() + tail.len());
+        code.append_to(&mut bytes);
+        drop(code);
+        bytes.extend_from_slice(&tail);
+        Ok(bytes)
     }
 
     #[allow(clippy::too_many_arguments)]

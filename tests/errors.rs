@@ -90,6 +90,27 @@ fn unsupported_features_are_named() {
 }
 
 #[test]
+fn more_memories_than_a_module_holds_is_a_limit() {
+    // One module with a memory, instantiated 101 times: each instance
+    // keeps its own memory in the fused module.
+    let mut wat = String::from("(component (core module $m (memory 1))");
+    for _ in 0..101 {
+        wat.push_str(" (core instance (instantiate $m))");
+    }
+    wat.push(')');
+    let e = fuse_err(&component(&wat));
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
+    assert!(e.to_string().contains("101 memories"), "{e}");
+
+    let mut wat = String::from("(component (core module $m (memory 1))");
+    for _ in 0..100 {
+        wat.push_str(" (core instance (instantiate $m))");
+    }
+    wat.push(')');
+    fuse(&[&component(&wat)], &Options::default()).expect("100 memories fit");
+}
+
+#[test]
 fn scalar_adapter_fuses_to_one_module_and_validates() {
     let wat = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod fuser;
+pub mod generate;
 pub mod run;
 pub mod spec;
 

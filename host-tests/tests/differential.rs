@@ -142,6 +142,16 @@ fn library_exports_of_a_chain_match() -> Result<()> {
 }
 
 #[test]
+fn generated_chains_match() -> Result<()> {
+    use host_tests::generate::{LINK_FUNCTIONS, Link, chain};
+    for link in [Link::Memory, Link::Scalar] {
+        let (calls, _) = exports_match(&chain(link, 8)?, 1..3, 10)?;
+        assert!(calls >= 2 * 10 * LINK_FUNCTIONS, "{link:?}: {calls} calls");
+    }
+    Ok(())
+}
+
+#[test]
 fn library_exports_of_a_single_component_match() -> Result<()> {
     let (calls, _) = exports_match(&artifact("scalars_lib.wasm")?, 7..9, 25)?;
     assert!(calls > 0);

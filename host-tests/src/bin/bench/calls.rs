@@ -1,0 +1,189 @@
+//! How much faster fused code runs: the same composition, composed and
+//! fused, under wasmtime. Instantiation, the cost of one cross-component
+//! call of each kind, a whole program, and the size of the two.
+
+use crate::fuse::fixture_chain;
+use crate::{Plan, Target, kib, median, ms, ratio, us};
+use anyhow::{Result, bail};
+use host_tests::run::{self, Command, Host};
+use std::time::Duration;
+use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
+
+/// The composed program and its fused counterpart, each ready to run.
+struct Pair {
+    composed: Command,
+    fused: Command,
+}
+
+impl Pair {
+    /// Runs `args` on both sides `reps` times, alternating, and returns
+    /// the times of each side's `run`; both must succeed and print the
+    /// same.
+    fn run(&self, reps: usize, args: &[&str]) -> Result<(Vec<Duration>, Vec<Duration>)> {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let (composed, t) = self.composed.run(args)?;
+            a.push(t);
+            let (fused, t) = self.fused.run(args)?;
+            b.push(t);
+            if composed.status != Ok(0) || composed != fused {
+                bail!(
+                    "`{}`: composed gave {composed:?}, fused {fused:?}",
+                    args.join(" ")
+                );
+            }
+        }
+        Ok((a, b))
+    }
+
+    /// The cost of one call of `kind`: a run of `n` calls less a run of
+    /// none, paired run by run.
+    fn per_call(&self, reps: usize, kind: &str, n: u32) -> Result<(Duration, Duration)> {
+        let mut diffs = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let (zero_a, zero_b) = self.run(1, &["bench", kind, "0"])?;
+            let (full_a, full_b) = self.run(1, &["bench", kind, &n.to_string()])?;
+            diffs.0.push(full_a[0].saturating_sub(zero_a[0]) / n);
+            diffs.1.push(full_b[0].saturating_sub(zero_b[0]) / n);
+        }
+        Ok((median(diffs.0), median(diffs.1)))
+    }
+}
+
+/// Median instantiation times of two components, interleaved.
+fn instantiation(
+    engine: &wasmtime::Engine,
+    runs: usize,
+    a: &[u8],
+    b: &[u8],
+) -> Result<(Duration, Duration)> {
+    let pre = |bytes: &[u8]| -> Result<_> {
+        let component = Component::new(engine, bytes)?;
+        let mut linker = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Ok(linker.instantiate_pre(&component)?)
+    };
+    let (pa, pb) = (pre(a)?, pre(b)?);
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        for (pre, times) in [(&pa, &mut ta), (&pb, &mut tb)] {
+            let mut store = Store::new(engine, Host::new(&[], &[]));
+            let t = std::time::Instant::now();
+            pre.instantiate(&mut store)?;
+            times.push(t.elapsed());
+        }
+    }
+    Ok((median(ta), median(tb)))
+}
+
+/// The kinds of call the `types-app` fixture can repeat (`bench KIND N`),
+/// with a row label and the number of calls in a full run.
+const CALLS: [(&str, &str, u32); 5] = [
+    ("scalar", "call: scalar (an enum)", 200_000),
+    ("string-20", "call: 20-byte string, both ways", 100_000),
+    ("string-20k", "call: 20 KiB string, both ways", 5_000),
+    ("bytes-1m", "call: 1 MiB list<u8>, both ways", 100),
+    (
+        "records-1000",
+        "call: list of 1000 records, both ways",
+        5_000,
+    ),
+];
+
+/// Row label of the resource call.
+const RESOURCE_ROW: &str = "call: resource create + method + drop (app → lib)";
+
+/// Calls in a full run of the resource row.
+const RESOURCE_CALLS: u32 = 100_000;
+
+pub fn fused_vs_composed(plan: Plan, targets: &mut Vec<Target>) -> Result<()> {
+    let engine = run::engine()?;
+    let composed = fixture_chain(
+        &["types-app", "types_mid", "types_lib"],
+        "solder:typed/types",
+    )?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let reps = plan.runs.min(11);
+    println!(
+        "\n## Fused vs composed under wasmtime (types app → mid → lib unless said; median of {reps})\n"
+    );
+    println!("| row | composed | fused | fused / composed |");
+    println!("|---|---|---|---|");
+
+    let (a, b) = instantiation(&engine, plan.runs, &composed, &fused)?;
+    println!(
+        "| instantiation | {} | {} | {:.2} |",
+        ms(a),
+        ms(b),
+        ratio(b, a)
+    );
+
+    let pair = Pair {
+        composed: Command::new(&engine, &composed)?,
+        fused: Command::new(&engine, &fused)?,
+    };
+    let mut worst: Option<(f64, &str)> = None;
+    for (kind, label, n) in CALLS {
+        let n = n / plan.call_divisor;
+        let (a, b) = pair.per_call(reps, kind, n)?;
+        let r = ratio(b, a);
+        if worst.is_none_or(|(w, _)| r > w) {
+            worst = Some((r, label));
+        }
+        println!("| {label} (×{n}) | {} | {} | {r:.2} |", us(a), us(b));
+    }
+
+    let resource = resource_row(&engine, plan, reps)?;
+    if worst.is_none_or(|(w, _)| resource > w) {
+        worst = Some((resource, RESOURCE_ROW));
+    }
+
+    let (a, b) = pair.run(plan.slow_runs, &[])?;
+    let (a, b) = (median(a), median(b));
+    println!(
+        "| whole program: the types app's own run (every function; 1 MiB values, 100,000 records) | {} | {} | {:.2} |",
+        ms(a),
+        ms(b),
+        ratio(b, a)
+    );
+    let size = fused.len() as f64 / composed.len() as f64;
+    println!(
+        "| size | {} | {} | {size:.2} |",
+        kib(composed.len()),
+        kib(fused.len()),
+    );
+
+    let (worst, worst_row) = worst.expect("there are call rows");
+    targets.push(Target {
+        what: "every fused cross-component call faster than composed",
+        measured: format!("slowest: {worst_row} {worst:.2}×"),
+        met: Some(worst < 1.0),
+    });
+    targets.push(Target {
+        what: "fused output no larger than the composed input (types)",
+        measured: format!("{size:.2}×"),
+        met: Some(size <= 1.0),
+    });
+    Ok(())
+}
+
+/// The resource row: a counter defined in one component, created, used and
+/// dropped from another. Returns fused / composed.
+fn resource_row(engine: &wasmtime::Engine, plan: Plan, reps: usize) -> Result<f64> {
+    let composed = fixture_chain(&["counter-app", "counter_lib"], "solder:resources/counter")?;
+    let n = RESOURCE_CALLS / plan.call_divisor;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let pair = Pair {
+        composed: Command::new(engine, &composed)?,
+        fused: Command::new(engine, &fused)?,
+    };
+    let (a, b) = pair.per_call(reps, "resource", n)?;
+    println!(
+        "| {RESOURCE_ROW} (×{n}) | {} | {} | {:.2} |",
+        us(a),
+        us(b),
+        ratio(b, a)
+    );
+    Ok(ratio(b, a))
+}

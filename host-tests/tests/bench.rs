@@ -1,0 +1,64 @@
+//! A smoke run of the bench command: `bench --quick` runs to the end and
+//! its tables have every row. The timings themselves are for people to
+//! read from a full run (BENCHMARKS.md), not for a test to judge.
+
+use std::process::Command;
+
+/// The start of every row the bench prints.
+const ROWS: &[&str] = &[
+    // Fuser speed.
+    "| hello (1 component) |",
+    "| scalars (3 components) |",
+    "| types (3 components) |",
+    "| generated chain of 10 components |",
+    "| generated chain of 50 components |",
+    "| the fuser itself (large, 1 component) |",
+    // Scaling.
+    "| string, lists, scalars; a memory each | 2 |",
+    "| string, lists, scalars; a memory each | 8 |",
+    "| string, lists, scalars; a memory each | 32 |",
+    "| string, lists, scalars; a memory each | 96 |",
+    "| string, lists, scalars; a memory each | 128 |",
+    "| scalars only; no memory | 2 |",
+    "| scalars only; no memory | 8 |",
+    "| scalars only; no memory | 32 |",
+    "| scalars only; no memory | 128 |",
+    "- string, lists, scalars; a memory each: ",
+    "- scalars only; no memory: ",
+    // Fused vs composed.
+    "| instantiation |",
+    "| call: scalar (an enum) (×",
+    "| call: 20-byte string, both ways (×",
+    "| call: 20 KiB string, both ways (×",
+    "| call: 1 MiB list<u8>, both ways (×",
+    "| call: list of 1000 records, both ways (×",
+    "| call: resource create + method + drop (app → lib) (×",
+    "| whole program: the types app's own run",
+    "| size |",
+    // Targets.
+    "| native fuse time ≤ 2× the floor (large input) |",
+    "| peak memory ≤ 1.5× the floor's (large input) |",
+    "| fuser component under wasmtime ≤ 3× native (large input) |",
+    "| every fused cross-component call faster than composed |",
+    "| fused output no larger than the composed input (types) |",
+];
+
+#[test]
+fn quick_bench_prints_every_row() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .arg("--quick")
+        .output()
+        .expect("running the bench");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bench --quick failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let missing: Vec<&str> = ROWS
+        .iter()
+        .copied()
+        .filter(|row| !text.contains(row))
+        .collect();
+    assert!(missing.is_empty(), "rows missing: {missing:#?}\n{text}");
+}
