@@ -271,15 +271,22 @@ impl<'g, 'a> Layout<'g, 'a> {
         // Handle tables: a memory and three globals each, after the
         // `may_leave` flags and the call counter.
         l.call_number = l.counts[3] + graph.component_instances.len() as u32;
+        // All tables share one memory (and its bump pointer, the global
+        // after the call counter and the suppress flag).
         let mut k = 0u32;
+        let memory = l.counts[2];
+        let top = l.call_number + 2;
         for holds in holders {
             l.tables.push(holds.then(|| {
-                let globals = l.call_number + 2 + 3 * k;
+                let globals = top + 1 + 5 * k;
                 let t = Table {
-                    memory: l.counts[2] + k,
-                    len: globals,
-                    free: globals + 1,
-                    borrows: globals + 2,
+                    memory,
+                    top,
+                    base: globals,
+                    capacity: globals + 1,
+                    len: globals + 2,
+                    free: globals + 3,
+                    borrows: globals + 4,
                     alloc: table_fns + 3 * k,
                     get: table_fns + 3 * k + 1,
                     release: table_fns + 3 * k + 2,
@@ -288,7 +295,9 @@ impl<'g, 'a> Layout<'g, 'a> {
                 t
             }));
         }
-        l.counts[2] += k;
+        if k > 0 {
+            l.counts[2] += 1;
+        }
         Ok(l)
     }
 
@@ -931,20 +940,28 @@ impl<'g, 'a> Layout<'g, 'a> {
             mutable(wasm_encoder::ValType::I32),
             &wasm_encoder::ConstExpr::i32_const(0),
         );
-        for _ in self.tables.iter().flatten() {
-            for init in [1, 0, 0] {
-                globals.global(
-                    mutable(wasm_encoder::ValType::I32),
-                    &wasm_encoder::ConstExpr::i32_const(init),
-                );
-            }
+        if self.tables.iter().flatten().next().is_some() {
+            // The tables' memory and its bump pointer.
+            globals.global(
+                mutable(wasm_encoder::ValType::I32),
+                &wasm_encoder::ConstExpr::i32_const(0),
+            );
             memories.memory(wasm_encoder::MemoryType {
-                minimum: 1,
+                minimum: 0,
                 maximum: None,
                 memory64: false,
                 shared: false,
                 page_size_log2: None,
             });
+        }
+        for _ in self.tables.iter().flatten() {
+            // Base, capacity, length (slot 0 counts), free list, borrows.
+            for init in [0, 0, 1, 0, 0] {
+                globals.global(
+                    mutable(wasm_encoder::ValType::I32),
+                    &wasm_encoder::ConstExpr::i32_const(init),
+                );
+            }
         }
 
         // The start sequence: every original start function, in order.

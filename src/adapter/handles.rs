@@ -1,10 +1,13 @@
 //! Handle tables: the canonical ABI's per-component-instance table of
 //! resource handles, compiled into the fused module.
 //!
-//! Every component instance that holds handles gets one table, in a memory
-//! of its own (no component's code can reach it), with three globals: the
-//! table's length in slots, the head of its free list, and the number of
-//! borrows the instance's current call still holds. A slot is 16 bytes:
+//! Every component instance that holds handles gets one table. All tables
+//! live in one memory of their own (no component's code can reach it),
+//! each a run of slots at a base address; a table that fills up moves to a
+//! region twice its size at the memory's end. Per table, five globals:
+//! base, capacity, length in slots, the head of its free list, and the
+//! number of borrows the instance's current call still holds. A slot is
+//! 16 bytes:
 //!
 //! | offset | field                                                       |
 //! |--------|-------------------------------------------------------------|
@@ -13,7 +16,7 @@
 //! | 8      | the call that last lent the handle (`u64`)                  |
 //!
 //! Slot 0 is never handed out; freed slots are reused last-in first-out, as
-//! the spec's `Table` does; the table grows by doubling its memory, up to
+//! the spec's `Table` does; a table grows without a fixed capacity, up to
 //! the spec's limit of 2^28 - 1 handles. Each resource type of the run has
 //! a number, so a handle used with the wrong type traps.
 //!
@@ -37,8 +40,14 @@ pub const MAX_HANDLE: u32 = (1 << 28) - 1;
 /// One component instance's handle table in the fused module.
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
-    /// The table's own memory.
+    /// The memory all tables live in.
     pub memory: u32,
+    /// Global: the end of the tables' memory in use (shared).
+    pub top: u32,
+    /// Global: the address of slot 0.
+    pub base: u32,
+    /// Global: slots the table's region holds.
+    pub capacity: u32,
     /// Global: slots in use or freed, slot 0 included.
     pub len: u32,
     /// Global: the most recently freed slot, 0 when none.
@@ -119,88 +128,166 @@ fn trap_if(f: &mut Function) {
     f.instruction(&I::End);
 }
 
+/// Pushes the address of slot `idx` (a local).
+fn slot_addr(t: &Table, idx: u32) -> [I<'static>; 5] {
+    [
+        I::GlobalGet(t.base),
+        I::LocalGet(idx),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::I32Add,
+    ]
+}
+
 /// `alloc(tag, rep) -> index`: the spec's `Table.add`.
 pub fn alloc_function(t: &Table) -> Function {
     let (tag, rep) = (0, 1);
     let mut locals = Locals::new(2);
     let idx = locals.temp(ValType::I32);
+    let (new_base, new_cap, end) = (
+        locals.temp(ValType::I32),
+        locals.temp(ValType::I32),
+        locals.temp(ValType::I64),
+    );
     let mut f = locals.function();
-    for ins in [
-        I::GlobalGet(t.free),
-        I::If(BlockType::Empty),
-        // Reuse the most recently freed slot.
-        I::GlobalGet(t.free),
-        I::LocalTee(idx),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
-        I::I32Load(mem(t, 4, 2)),
-        I::GlobalSet(t.free),
-        I::Else,
-        I::GlobalGet(t.len),
-        I::LocalTee(idx),
-        I::I32Const(MAX_HANDLE as i32),
-        I::I32GtU,
-    ] {
-        f.instruction(&ins);
-    }
+    let emit = |f: &mut Function, ins: &[I<'static>]| {
+        for i in ins {
+            f.instruction(i);
+        }
+    };
+    emit(
+        &mut f,
+        &[
+            I::GlobalGet(t.free),
+            I::If(BlockType::Empty),
+            // Reuse the most recently freed slot.
+            I::GlobalGet(t.free),
+            I::LocalSet(idx),
+        ],
+    );
+    emit(&mut f, &slot_addr(t, idx));
+    emit(
+        &mut f,
+        &[
+            I::I32Load(mem(t, 4, 2)),
+            I::GlobalSet(t.free),
+            I::Else,
+            I::GlobalGet(t.len),
+            I::LocalTee(idx),
+            I::I32Const(MAX_HANDLE as i32),
+            I::I32GtU,
+        ],
+    );
     trap_if(&mut f);
-    // Grow (doubling) when the new slot lies past the memory's end.
-    for ins in [
-        I::LocalGet(idx),
-        I::I64ExtendI32U,
-        I::I64Const(1),
-        I::I64Add,
-        I::I64Const(i64::from(SLOT)),
-        I::I64Mul,
-        I::MemorySize(t.memory),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64GtU,
-        I::If(BlockType::Empty),
-        I::MemorySize(t.memory),
-        I::MemoryGrow(t.memory),
-        I::I32Const(-1),
-        I::I32Eq,
-    ] {
-        f.instruction(&ins);
-    }
+    // Full: move to a region twice the size at the end of the memory.
+    emit(
+        &mut f,
+        &[
+            I::LocalGet(idx),
+            I::GlobalGet(t.capacity),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+            I::I32Const(16),
+            I::GlobalGet(t.capacity),
+            I::I32Const(1),
+            I::I32Shl,
+            I::GlobalGet(t.capacity),
+            I::I32Eqz,
+            I::Select,
+            I::LocalSet(new_cap),
+            I::GlobalGet(t.top),
+            I::LocalTee(new_base),
+            I::I64ExtendI32U,
+            I::LocalGet(new_cap),
+            I::I64ExtendI32U,
+            I::I64Const(i64::from(SLOT)),
+            I::I64Mul,
+            I::I64Add,
+            I::LocalTee(end),
+            I::I64Const(1 << 32),
+            I::I64GeU,
+        ],
+    );
     trap_if(&mut f);
-    for ins in [
-        I::End,
-        I::LocalGet(idx),
-        I::I32Const(1),
-        I::I32Add,
-        I::GlobalSet(t.len),
-        I::End,
-        // Fill the slot.
-        I::LocalGet(idx),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
-        I::LocalGet(tag),
-        I::I32Store(mem(t, 0, 2)),
-        I::LocalGet(idx),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
-        I::LocalGet(rep),
-        I::I32Store(mem(t, 4, 2)),
-        I::LocalGet(idx),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
-        I::I64Const(0),
-        I::I64Store(mem(t, 8, 3)),
-        I::LocalGet(idx),
-        I::End,
-    ] {
-        f.instruction(&ins);
-    }
+    emit(
+        &mut f,
+        &[
+            I::LocalGet(end),
+            I::MemorySize(t.memory),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64GtU,
+            I::If(BlockType::Empty),
+            I::LocalGet(end),
+            I::MemorySize(t.memory),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64Sub,
+            I::I64Const(0xffff),
+            I::I64Add,
+            I::I64Const(16),
+            I::I64ShrU,
+            I::I32WrapI64,
+            I::MemoryGrow(t.memory),
+            I::I32Const(-1),
+            I::I32Eq,
+        ],
+    );
+    trap_if(&mut f);
+    emit(
+        &mut f,
+        &[
+            I::End,
+            I::LocalGet(new_base),
+            I::GlobalGet(t.base),
+            I::GlobalGet(t.capacity),
+            I::I32Const(SLOT as i32),
+            I::I32Mul,
+            I::MemoryCopy {
+                src_mem: t.memory,
+                dst_mem: t.memory,
+            },
+            I::LocalGet(new_base),
+            I::GlobalSet(t.base),
+            I::LocalGet(new_cap),
+            I::GlobalSet(t.capacity),
+            I::LocalGet(end),
+            I::I32WrapI64,
+            I::GlobalSet(t.top),
+            I::End,
+            I::LocalGet(idx),
+            I::I32Const(1),
+            I::I32Add,
+            I::GlobalSet(t.len),
+            I::End,
+        ],
+    );
+    // Fill the slot.
+    emit(&mut f, &slot_addr(t, idx));
+    emit(&mut f, &[I::LocalGet(tag), I::I32Store(mem(t, 0, 2))]);
+    emit(&mut f, &slot_addr(t, idx));
+    emit(&mut f, &[I::LocalGet(rep), I::I32Store(mem(t, 4, 2))]);
+    emit(&mut f, &slot_addr(t, idx));
+    emit(
+        &mut f,
+        &[
+            I::I64Const(0),
+            I::I64Store(mem(t, 8, 3)),
+            I::LocalGet(idx),
+            I::End,
+        ],
+    );
     f
 }
 
 /// `get(index) -> address`: the spec's `Table.get`, trapping on index 0,
 /// an index past the end, or a free slot.
 pub fn get_function(t: &Table) -> Function {
-    let mut f = Function::new([]);
+    let mut locals = Locals::new(1);
+    let addr = locals.temp(ValType::I32);
+    let mut f = locals.function();
     for ins in [
         I::LocalGet(0),
         I::I32Eqz,
@@ -212,34 +299,31 @@ pub fn get_function(t: &Table) -> Function {
         f.instruction(&ins);
     }
     trap_if(&mut f);
-    for ins in [
-        I::LocalGet(0),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
-        I::I32Load(mem(t, 0, 2)),
-        I::I32Eqz,
-    ] {
+    for ins in slot_addr(t, 0) {
+        f.instruction(&ins);
+    }
+    for ins in [I::LocalTee(addr), I::I32Load(mem(t, 0, 2)), I::I32Eqz] {
         f.instruction(&ins);
     }
     trap_if(&mut f);
-    for ins in [I::LocalGet(0), I::I32Const(SLOT as i32), I::I32Mul, I::End] {
-        f.instruction(&ins);
-    }
+    f.instruction(&I::LocalGet(addr));
+    f.instruction(&I::End);
     f
 }
 
 /// `release(index)`: frees an in-use slot onto the free list.
 pub fn release_function(t: &Table) -> Function {
-    let mut f = Function::new([]);
+    let mut locals = Locals::new(1);
+    let addr = locals.temp(ValType::I32);
+    let mut f = locals.function();
+    for ins in slot_addr(t, 0) {
+        f.instruction(&ins);
+    }
     for ins in [
-        I::LocalGet(0),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
+        I::LocalTee(addr),
         I::I32Const(0),
         I::I32Store(mem(t, 0, 2)),
-        I::LocalGet(0),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
+        I::LocalGet(addr),
         I::GlobalGet(t.free),
         I::I32Store(mem(t, 4, 2)),
         I::LocalGet(0),
