@@ -13,8 +13,14 @@ pub const MAX_FLAT_PARAMS: usize = 16;
 /// Most core results a function may return before they go through memory.
 pub const MAX_FLAT_RESULTS: usize = 1;
 
-/// Appends the flat core types of `ty` to `out`.
+/// Appends the flat core types of `ty` to `out`, stopping once `out` holds
+/// more than [`MAX_FLAT_PARAMS`]: past that, only the fact matters (the
+/// values spill to memory), and a fixed-length list of a billion elements
+/// stays cheap to flatten.
 pub fn flatten(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ValType>) {
+    if out.len() > MAX_FLAT_PARAMS {
+        return;
+    }
     match ty {
         ComponentValType::Primitive(p) => flatten_primitive(*p, out),
         ComponentValType::Type(id) => match &types[*id] {
@@ -33,6 +39,9 @@ pub fn flatten(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ValType
                 element, length, ..
             } => {
                 for _ in 0..*length {
+                    if out.len() > MAX_FLAT_PARAMS {
+                        break;
+                    }
                     flatten(types, element, out);
                 }
             }
@@ -190,7 +199,9 @@ pub fn describe(types: TypesRef<'_>, ty: &ComponentValType) -> &'static str {
 }
 
 /// Size and alignment in linear memory (`elem_size` and `alignment` in the
-/// spec), for 32-bit memories.
+/// spec), for 32-bit memories. A size that does not fit in 32 bits (a
+/// fixed-length list of large elements) saturates at `u32::MAX`, which
+/// the adapter limits reject.
 pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
     use PrimitiveValType as P;
     let p = |p: PrimitiveValType| match p {
@@ -210,7 +221,7 @@ pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
                 element, length, ..
             } => {
                 let (s, a) = size_align(types, element);
-                (s * length, a)
+                (s.saturating_mul(*length), a)
             }
             ComponentDefinedType::Variant(v) => {
                 variant_layout(types, v.cases.values().map(|c| c.ty.as_ref())).size_align
@@ -240,7 +251,7 @@ pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
 pub fn align_to(n: u32, align: u32) -> u32 {
-    n.div_ceil(align) * align
+    n.div_ceil(align).saturating_mul(align)
 }
 
 /// Bytes of a variant's discriminant for `cases` cases.
@@ -281,7 +292,7 @@ pub fn record_layout<'t>(
         let (s, a) = size_align(types, f);
         size = align_to(size, a);
         offsets.push(size);
-        size += s;
+        size = size.saturating_add(s);
         align = align.max(a);
     }
     RecordLayout {
@@ -318,7 +329,10 @@ pub fn variant_layout<'t>(
     VariantLayout {
         discriminant: d,
         payload_offset,
-        size_align: (align_to(payload_offset + payload_size, align), align),
+        size_align: (
+            align_to(payload_offset.saturating_add(payload_size), align),
+            align,
+        ),
     }
 }
 

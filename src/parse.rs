@@ -99,6 +99,8 @@ pub struct ComponentDef<'a> {
     pub path: String,
     /// Definitions in the order the binary gives them.
     pub defs: Vec<Def<'a>>,
+    /// The byte offset of each definition in the input, beside `defs`.
+    pub offsets: Vec<usize>,
 }
 
 /// Canonical options, with indices into the defining component's spaces.
@@ -215,6 +217,8 @@ pub struct ModuleDef<'a> {
     pub path: String,
     /// Byte offset of the module in the input.
     pub offset: usize,
+    /// Size of the module in bytes.
+    pub size: usize,
     /// The type section.
     pub types: Option<TypeSectionReader<'a>>,
     /// Number of types (all rec group members).
@@ -258,10 +262,11 @@ pub struct ModuleDef<'a> {
 }
 
 impl<'a> ModuleDef<'a> {
-    fn new(path: String, offset: usize) -> Self {
+    fn new(path: String, offset: usize, size: usize) -> Self {
         ModuleDef {
             path,
             offset,
+            size,
             types: None,
             type_count: 0,
             func_types: Vec::new(),
@@ -327,6 +332,8 @@ struct Reader<'a> {
     prefix: Prefix<'a>,
     in_prefix: bool,
     validator: Validator,
+    /// The offset of the section or item being read.
+    offset: usize,
 }
 
 /// Parses and validates `bytes`, which must be a component.
@@ -346,15 +353,37 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
         prefix: Prefix::default(),
         in_prefix: true,
         validator: Validator::new_with_features(WasmFeatures::all()),
+        offset: 0,
     };
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     let mut types = None;
+    // An unsupported feature is reported once the whole input has
+    // validated: an invalid input is malformed, whatever else it uses.
+    let mut unsupported = None;
+    let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| Error::from_wasmparser(e, &r.path()))?;
-        let valid = r
-            .validator
-            .payload(&payload)
-            .map_err(|e| Error::from_wasmparser(e, &r.path()))?;
+        match payload {
+            Payload::Version { ref range, .. } => {
+                if depth >= limits::MAX_NESTING {
+                    return Err(Error::limit(format!(
+                        "components and modules nest deeper than {}",
+                        limits::MAX_NESTING
+                    ))
+                    .at_path(&r.path())
+                    .at_offset(range.start));
+                }
+                depth += 1;
+            }
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let valid = r.validator.payload(&payload).map_err(|e| match payload {
+            Payload::InstanceSection(_) | Payload::ComponentInstanceSection(_) => {
+                Error::from_instantiation(e, &r.path())
+            }
+            _ => Error::from_wasmparser(e, &r.path()),
+        })?;
         match valid {
             ValidPayload::Func(func, body) => {
                 let mut v = func.into_validator(std::mem::take(&mut allocs));
@@ -362,10 +391,18 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
                     .map_err(|e| Error::from_wasmparser(e, &r.path()))?;
                 allocs = v.into_allocations();
             }
-            ValidPayload::End(t) if r.stack.len() == 1 => types = Some(t),
+            ValidPayload::End(t) if depth == 0 => types = Some(t),
             _ => {}
         }
-        r.payload(payload)?;
+        if unsupported.is_none() {
+            match r.payload(payload) {
+                Err(e) if e.kind() == crate::ErrorKind::Unsupported => unsupported = Some(e),
+                other => other?,
+            }
+        }
+    }
+    if let Some(e) = unsupported {
+        return Err(e);
     }
     let types = types.ok_or_else(|| Error::malformed("input ends before the component does"))?;
     let modules = r
@@ -429,7 +466,10 @@ impl<'a> Reader<'a> {
     }
 
     fn push_def(&mut self, def: Def<'a>) -> Result<()> {
-        self.component()?.0.defs.push(def);
+        let offset = self.offset;
+        let component = self.component()?.0;
+        component.defs.push(def);
+        component.offsets.push(offset);
         Ok(())
     }
 
@@ -474,17 +514,13 @@ impl<'a> Reader<'a> {
     fn payload(&mut self, payload: Payload<'a>) -> Result<()> {
         use wasm_encoder::ComponentSectionId as Id;
         let path = self.path();
+        if let Some((_, range)) = payload.as_section() {
+            self.offset = range.start;
+        }
         match payload {
             Payload::Version {
                 encoding, range, ..
             } => {
-                if self.stack.len() >= limits::MAX_NESTING {
-                    return Err(Error::limit(format!(
-                        "components and modules nest deeper than {}",
-                        limits::MAX_NESTING
-                    ))
-                    .at_offset(range.start));
-                }
                 match (encoding, self.stack.is_empty()) {
                     (Encoding::Module, true) => {
                         return Err(
@@ -497,6 +533,7 @@ impl<'a> Reader<'a> {
                         self.components.push(ComponentDef {
                             path: "root".into(),
                             defs: Vec::new(),
+                            offsets: Vec::new(),
                         });
                         self.stack.push(Ctx::Component {
                             id: ComponentId(0),
@@ -526,6 +563,7 @@ impl<'a> Reader<'a> {
                 self.stack.push(Ctx::Module(Box::new(ModuleDef::new(
                     format!("{parent_path}/module[{index}]"),
                     unchecked_range.start,
+                    unchecked_range.len(),
                 ))));
             }
             Payload::ComponentSection { .. } => {
@@ -542,6 +580,7 @@ impl<'a> Reader<'a> {
                 self.components.push(ComponentDef {
                     path: format!("{path}/component[{index}]"),
                     defs: Vec::new(),
+                    offsets: Vec::new(),
                 });
                 self.stack.push(Ctx::Component {
                     id,
@@ -564,8 +603,9 @@ impl<'a> Reader<'a> {
             },
             Payload::InstanceSection(s) => {
                 self.prefix_section(0, 0..0, true)?;
-                for i in s {
-                    let i = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for i in s.into_iter_with_offsets() {
+                    let (offset, i) = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     self.push_def(Def::CoreInstance(i))?;
                 }
             }
@@ -580,16 +620,18 @@ impl<'a> Reader<'a> {
             }
             Payload::ComponentInstanceSection(s) => {
                 self.prefix_section(0, 0..0, true)?;
-                for i in s {
-                    let i = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for i in s.into_iter_with_offsets() {
+                    let (offset, i) = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     self.push_def(Def::Instance(i))?;
                 }
             }
             Payload::ComponentAliasSection(s) => {
                 let root_prefix = self.stack.len() == 1 && self.in_prefix;
                 let mut only_import_aliases = true;
-                for a in s.clone() {
-                    let a = a.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for a in s.clone().into_iter_with_offsets() {
+                    let (offset, a) = a.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     if let ComponentAlias::InstanceExport { kind, .. } = a {
                         if kind == ComponentExternalKind::Func {
                             self.count_func();
@@ -609,8 +651,9 @@ impl<'a> Reader<'a> {
                 if self.stack.len() == 1 && self.in_prefix {
                     self.prefix.counts.types += s.count();
                 }
-                for t in s {
-                    let t = t.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for t in s.into_iter_with_offsets() {
+                    let (offset, t) = t.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     let def = match t {
                         wasmparser::ComponentType::Resource { .. } => TypeDef::Resource,
                         _ => TypeDef::Other,
@@ -622,6 +665,7 @@ impl<'a> Reader<'a> {
                 self.prefix_section(0, 0..0, true)?;
                 for c in s.into_iter_with_offsets() {
                     let (offset, c) = c.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     self.canonical(c, &path, offset)?;
                 }
             }
@@ -635,9 +679,10 @@ impl<'a> Reader<'a> {
             }
             Payload::ComponentImportSection(s) => {
                 self.prefix_section(Id::Import as u8, s.range(), false)?;
-                for i in s {
-                    let ComponentImport { name, ty } =
+                for i in s.into_iter_with_offsets() {
+                    let (offset, ComponentImport { name, ty }) =
                         i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     let kind = match ty {
                         ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
                         ComponentTypeRef::Type(_) => ComponentExternalKind::Type,
@@ -677,8 +722,9 @@ impl<'a> Reader<'a> {
             }
             Payload::ComponentExportSection(s) => {
                 self.prefix_section(0, 0..0, true)?;
-                for e in s {
-                    let e = e.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for e in s.into_iter_with_offsets() {
+                    let (offset, e) = e.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     if e.kind == ComponentExternalKind::Func {
                         self.count_func();
                     }

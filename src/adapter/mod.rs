@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::instantiate::Adapter;
 use crate::parse::StringEncoding;
 
+pub mod limits;
 mod strings;
 use std::borrow::Cow;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
