@@ -1,0 +1,75 @@
+//! Every documented limit, crossed by a small input: a `limit-exceeded`
+//! error that names the limit, natively and through the fuser component,
+//! and quickly (the limits stop hostile input before it costs memory).
+
+use anyhow::{Result, bail};
+use host_tests::fuser::{FuseError, FuserComponent, Options, OutputKind};
+use solder::ErrorKind;
+use std::time::Instant;
+
+#[test]
+fn each_limit_gives_limit_exceeded() -> Result<()> {
+    let engine = host_tests::run::engine()?;
+    let fuser = FuserComponent::new(&engine, &host_tests::fuser_component()?)?;
+    let mut failures = Vec::new();
+    for case in host_tests::hostile::limits()? {
+        let start = Instant::now();
+        let native = solder::fuse(&[&case.bytes], &solder::Options::default());
+        let elapsed = start.elapsed();
+        match &native {
+            Err(e) if e.kind() == ErrorKind::LimitExceeded && e.message().contains(case.says) => {
+                println!(
+                    "{}: {e} ({} input bytes, {elapsed:.2?})",
+                    case.name,
+                    case.bytes.len()
+                );
+            }
+            other => failures.push(format!(
+                "{}: expected limit-exceeded ({}), got {:?}",
+                case.name,
+                case.says,
+                other.as_ref().map(|f| f.bytes.len())
+            )),
+        }
+        let options = Options {
+            output: OutputKind::Component,
+            validate: true,
+        };
+        match fuser.fuse(std::slice::from_ref(&case.bytes), options)? {
+            Err(FuseError::LimitExceeded(info)) => {
+                if let Err(e) = &native {
+                    assert_eq!(info.message, e.message(), "{}", case.name);
+                    assert_eq!(info.path, e.path(), "{}", case.name);
+                    assert_eq!(info.offset, e.offset(), "{}", case.name);
+                }
+            }
+            other => failures.push(format!(
+                "{} through the component: got {:?}",
+                case.name,
+                other.map(|f| f.report)
+            )),
+        }
+    }
+    if !failures.is_empty() {
+        bail!("{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+#[test]
+fn input_size() {
+    // The buffer is never written, so its pages are never touched: the
+    // size check comes before anything reads the input.
+    let input = vec![0u8; solder::parse::limits::MAX_INPUT_SIZE + 1];
+    let e = match solder::fuse(&[&input], &solder::Options::default()) {
+        Err(e) => e,
+        Ok(_) => panic!("an input over the limit fused"),
+    };
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
+    assert_eq!(e.path(), "root");
+    let e = match solder::inspect(&input) {
+        Err(e) => e,
+        Ok(_) => panic!("an input over the limit was inspected"),
+    };
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
+}
