@@ -39,9 +39,10 @@ fn module_instances(items: &str, n: usize) -> String {
 }
 
 /// `$callee` lifts `f` with parameter type `param` (spilled to memory, so
-/// the core function takes a pointer); `$caller` lowers it `lowers` times;
-/// the root instantiates the caller `callers` times.
-fn adapters(param: &str, lowers: usize, callers: usize) -> String {
+/// the core function takes a pointer); `$caller` lowers it `lowers` times
+/// (with `encoding`, a `string-encoding=` option or nothing); the root
+/// instantiates the caller `callers` times.
+pub fn adapters(param: &str, encoding: &str, lowers: usize, callers: usize) -> String {
     format!(
         r#"(component
   (component $callee
@@ -60,7 +61,9 @@ fn adapters(param: &str, lowers: usize, callers: usize) -> String {
   (instance $callee (instantiate $callee))
   {callers})"#,
         lowers = repeat(lowers, |_| {
-            r#"(core func (canon lower (func $f) (memory (core memory $mem "memory"))))"#.into()
+            format!(
+                r#"(core func (canon lower (func $f) (memory (core memory $mem "memory")) {encoding}))"#
+            )
         }),
         callers = repeat(callers, |_| {
             r#"(instance (instantiate $caller (with "f" (func $callee "f"))))"#.into()
@@ -145,19 +148,19 @@ pub fn limits() -> Result<Vec<Case>> {
         )?,
         case(
             "an adapter that unrolls more than 10,000 values",
-            &adapters("(list u8 10001)", 1, 1),
+            &adapters("(list u8 10001)", "", 1, 1),
             L,
             "unroll",
         )?,
         case(
             "adapters that unroll more than 1,000,000 values together",
-            &adapters("(list u8 9000)", 112, 1),
+            &adapters("(list u8 9000)", "", 112, 1),
             L,
             "unroll",
         )?,
         case(
             "a value larger than a 32-bit memory",
-            &adapters("(list u64 1073741824)", 1, 1),
+            &adapters("(list u64 1073741824)", "", 1, 1),
             L,
             "32-bit memory",
         )?,

@@ -73,3 +73,43 @@ fn input_size() {
     };
     assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
 }
+
+/// Adapters just under the weight limit fuse, and their output validates:
+/// the limit keeps an adapter inside wasmparser's limits on a function.
+#[test]
+fn the_heaviest_adapters_still_validate() -> Result<()> {
+    let tuple = |n: usize, t: &str| format!("(tuple {})", vec![t; n].join(" "));
+    for (param, encoding) in [
+        ("(list u8 9998)".to_string(), ""),
+        (tuple(499, "string"), "string-encoding=utf16"),
+        (tuple(499, "string"), "string-encoding=latin1+utf16"),
+        (
+            tuple(434, "(option (result u32 (error string)))"),
+            "string-encoding=utf16",
+        ),
+        (tuple(99, &tuple(99, "u8")), ""),
+        // With sixteen more values, so that the parameters spill.
+        (
+            format!(
+                "(tuple (list {}) {})",
+                tuple(9960, "u32"),
+                vec!["u8"; 16].join(" ")
+            ),
+            "",
+        ),
+        (tuple(4990, "(list u8)"), ""),
+    ] {
+        let wat = host_tests::hostile::adapters(&param, encoding, 1, 1);
+        let bytes = wat::parse_str(&wat)?;
+        let start = Instant::now();
+        let fused = solder::fuse(&[&bytes], &solder::Options::default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", &param[..param.len().min(40)]))?;
+        println!(
+            "{}... {encoding}: {} bytes in {:.2?}",
+            &param[..param.len().min(40)],
+            fused.bytes.len(),
+            start.elapsed()
+        );
+    }
+    Ok(())
+}
