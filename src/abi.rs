@@ -13,46 +13,58 @@ pub const MAX_FLAT_PARAMS: usize = 16;
 /// Most core results a function may return before they go through memory.
 pub const MAX_FLAT_RESULTS: usize = 1;
 
-/// Appends the flat core types of `ty` to `out`, stopping once `out` holds
-/// more than [`MAX_FLAT_PARAMS`]: past that, only the fact matters (the
-/// values spill to memory), and a fixed-length list of a billion elements
-/// stays cheap to flatten.
+/// Appends the flat core types of `ty` to `out`.
 pub fn flatten(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ValType>) {
-    if out.len() > MAX_FLAT_PARAMS {
+    flatten_bounded(types, ty, usize::MAX, out);
+}
+
+/// [`flatten`], stopping once `out` holds more than `max` values: past a
+/// limit only that fact matters (the values spill to memory), and a
+/// fixed-length list of a billion elements stays cheap to flatten.
+pub fn flatten_bounded(
+    types: TypesRef<'_>,
+    ty: &ComponentValType,
+    max: usize,
+    out: &mut Vec<ValType>,
+) {
+    if out.len() > max {
         return;
     }
+    let flatten = |t: &ComponentValType, out: &mut Vec<ValType>| {
+        flatten_bounded(types, t, max, out);
+    };
     match ty {
         ComponentValType::Primitive(p) => flatten_primitive(*p, out),
         ComponentValType::Type(id) => match &types[*id] {
             ComponentDefinedType::Primitive(p) => flatten_primitive(*p, out),
             ComponentDefinedType::Record(r) => {
                 for (_, t) in r.fields.iter() {
-                    flatten(types, t, out);
+                    flatten(t, out);
                 }
             }
             ComponentDefinedType::Tuple(t) => {
                 for t in t.types.iter() {
-                    flatten(types, t, out);
+                    flatten(t, out);
                 }
             }
             ComponentDefinedType::FixedLengthList {
                 element, length, ..
             } => {
                 for _ in 0..*length {
-                    if out.len() > MAX_FLAT_PARAMS {
+                    if out.len() > max {
                         break;
                     }
-                    flatten(types, element, out);
+                    flatten(element, out);
                 }
             }
             ComponentDefinedType::Variant(v) => {
-                flatten_variant(types, v.cases.values().map(|c| c.ty.as_ref()), out);
+                flatten_variant(types, v.cases.values().map(|c| c.ty.as_ref()), max, out);
             }
             ComponentDefinedType::Option { ty, .. } => {
-                flatten_variant(types, [None, Some(ty)].into_iter(), out);
+                flatten_variant(types, [None, Some(ty)].into_iter(), max, out);
             }
             ComponentDefinedType::Result { ok, err, .. } => {
-                flatten_variant(types, [ok.as_ref(), err.as_ref()].into_iter(), out);
+                flatten_variant(types, [ok.as_ref(), err.as_ref()].into_iter(), max, out);
             }
             ComponentDefinedType::Enum(_) => out.push(ValType::I32),
             ComponentDefinedType::Flags(names) => {
@@ -86,13 +98,14 @@ fn flatten_primitive(p: PrimitiveValType, out: &mut Vec<ValType>) {
 fn flatten_variant<'t>(
     types: TypesRef<'_>,
     cases: impl Iterator<Item = Option<&'t ComponentValType>>,
+    max: usize,
     out: &mut Vec<ValType>,
 ) {
     out.push(ValType::I32);
     let start = out.len();
     for case in cases.flatten() {
         let mut flat = Vec::new();
-        flatten(types, case, &mut flat);
+        flatten_bounded(types, case, max, &mut flat);
         for (i, t) in flat.into_iter().enumerate() {
             match out.get_mut(start + i) {
                 Some(slot) => *slot = join(*slot, t),
@@ -113,9 +126,9 @@ fn join(a: ValType, b: ValType) -> ValType {
 /// The core signature of a function type, as `canon lower` or `canon lift`
 /// sees it (they agree unless parameters or results spill to memory).
 pub struct CoreSignature {
-    /// Core parameters.
+    /// Core parameters (when they spill, only the first few).
     pub params: Vec<ValType>,
-    /// Core results.
+    /// Core results (when they spill, only the first few).
     pub results: Vec<ValType>,
     /// Whether parameters spill to memory.
     pub params_spill: bool,
@@ -126,13 +139,14 @@ pub struct CoreSignature {
 /// Flattens a function type.
 pub fn flatten_func(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignature {
     let f = &types[ty];
+    // Past `MAX_FLAT_PARAMS`, only the fact matters: they spill.
     let mut params = Vec::new();
     for (_, p) in f.params.iter() {
-        flatten(types, p, &mut params);
+        flatten_bounded(types, p, MAX_FLAT_PARAMS, &mut params);
     }
     let mut results = Vec::new();
     if let Some(r) = &f.result {
-        flatten(types, r, &mut results);
+        flatten_bounded(types, r, MAX_FLAT_PARAMS, &mut results);
     }
     CoreSignature {
         params_spill: params.len() > MAX_FLAT_PARAMS,
