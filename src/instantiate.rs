@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::parse::{
     CanonOptions, ComponentId, Def, Input, ModuleId, ResourceOp, StringEncoding, TypeDef,
 };
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasmparser::component_types::ComponentFuncTypeId;
 use wasmparser::{
@@ -375,7 +376,38 @@ pub enum InstanceVal<'a> {
     /// One of the root's imports.
     Host(HostPath<'a>),
     /// Named items: an instantiated component's exports, or a bag.
-    Bag(Rc<Vec<(&'a str, Item<'a>)>>),
+    Bag(Rc<Named<'a, Item<'a>>>),
+}
+
+/// Named items in order, looked up by name in constant time: instances
+/// may have a hundred thousand exports, and every import looks one up.
+#[derive(Debug)]
+pub struct Named<'a, T> {
+    items: Vec<(&'a str, T)>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a, T> Named<'a, T> {
+    /// Indexes `items`; of two items with one name, the first is found.
+    pub fn new(items: Vec<(&'a str, T)>) -> Self {
+        let mut index = HashMap::with_capacity(items.len());
+        for (i, (name, _)) in items.iter().enumerate() {
+            index.entry(*name).or_insert(i);
+        }
+        Named { items, index }
+    }
+
+    /// The item called `name`.
+    pub fn get(&self, name: &str) -> Option<&T> {
+        self.index.get(name).map(|i| &self.items[*i].1)
+    }
+}
+
+impl<'a, T> std::ops::Deref for Named<'a, T> {
+    type Target = [(&'a str, T)];
+    fn deref(&self) -> &Self::Target {
+        &self.items
+    }
 }
 
 /// A component type value: only resources carry identity here.
@@ -412,7 +444,7 @@ struct Scope<'a> {
 #[derive(Debug, Clone)]
 enum CoreInstanceVal<'a> {
     Instance(CoreInstanceId),
-    Bag(Rc<Vec<(&'a str, CoreDef<'a>)>>),
+    Bag(Rc<Named<'a, CoreDef<'a>>>),
 }
 
 /// The result of static instantiation.
@@ -434,7 +466,7 @@ struct Frame<'a> {
     id: ComponentInstanceId,
     path: String,
     outer: Option<Rc<Scope<'a>>>,
-    args: Vec<(&'a str, Item<'a>)>,
+    args: Named<'a, Item<'a>>,
     core_funcs: Vec<CoreDef<'a>>,
     core_tables: Vec<CoreDef<'a>>,
     core_memories: Vec<CoreDef<'a>>,
@@ -528,7 +560,7 @@ impl<'a> Instantiator<'_, 'a> {
             id,
             path,
             outer: parent_path.map(|_| closure.scope.clone()),
-            args,
+            args: Named::new(args),
             core_funcs: vec![],
             core_tables: vec![],
             core_memories: vec![],
@@ -644,33 +676,29 @@ impl<'a> Instantiator<'_, 'a> {
                 let module = *lookup(&f.core_modules, *module_index, "core module")?;
                 let m = &self.input.modules[module.0 as usize];
                 self.budget.core_instance(m)?;
+                let args: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
                 let mut imports = Vec::with_capacity(m.imports.len());
                 for import in &m.imports {
-                    let arg = args
-                        .iter()
-                        .find(|a| a.name == import.module)
-                        .ok_or_else(|| {
-                            Error::unresolved(format!(
-                                "core import module `{}` of {} is not provided",
-                                import.module, m.path
-                            ))
-                        })?;
-                    let inst = lookup(&f.core_instances, arg.index, "core instance")?;
+                    let arg = args.get(import.module).ok_or_else(|| {
+                        Error::unresolved(format!(
+                            "core import module `{}` of {} is not provided",
+                            import.module, m.path
+                        ))
+                    })?;
+                    let inst = lookup(&f.core_instances, *arg, "core instance")?;
                     imports.push(match inst {
                         CoreInstanceVal::Instance(i) => CoreDef::Export {
                             instance: *i,
                             name: import.name,
                         },
-                        CoreInstanceVal::Bag(items) => items
-                            .iter()
-                            .find(|(n, _)| *n == import.name)
-                            .map(|(_, d)| d.clone())
-                            .ok_or_else(|| {
+                        CoreInstanceVal::Bag(items) => {
+                            items.get(import.name).cloned().ok_or_else(|| {
                                 Error::unresolved(format!(
                                     "core import `{}`::`{}` of {} is not provided",
                                     import.module, import.name, m.path
                                 ))
-                            })?,
+                            })?
+                        }
                     });
                 }
                 if self.graph.core_instances.len() >= limits::MAX_CORE_INSTANCES {
@@ -693,7 +721,8 @@ impl<'a> Instantiator<'_, 'a> {
                     let space = Self::core_space(f, e.kind);
                     items.push((e.name, lookup(space, e.index, "core item")?.clone()));
                 }
-                f.core_instances.push(CoreInstanceVal::Bag(Rc::new(items)));
+                f.core_instances
+                    .push(CoreInstanceVal::Bag(Rc::new(Named::new(items))));
             }
             Def::Instance(ComponentInstance::Instantiate {
                 component_index,
@@ -705,14 +734,16 @@ impl<'a> Instantiator<'_, 'a> {
                     items.push((a.name, Self::item(f, a.kind, a.index)?));
                 }
                 let exports = self.run(&closure, items, Some(&f.path))?;
-                f.instances.push(InstanceVal::Bag(Rc::new(exports)));
+                f.instances
+                    .push(InstanceVal::Bag(Rc::new(Named::new(exports))));
             }
             Def::Instance(ComponentInstance::FromExports(exports)) => {
                 let mut items = Vec::with_capacity(exports.len());
                 for e in exports.iter() {
                     items.push((e.name.name, Self::item(f, e.kind, e.index)?));
                 }
-                f.instances.push(InstanceVal::Bag(Rc::new(items)));
+                f.instances
+                    .push(InstanceVal::Bag(Rc::new(Named::new(items))));
             }
             Def::Alias(a) => self.alias(f, a)?,
             Def::Type(TypeDef::Resource) => {
@@ -854,9 +885,8 @@ impl<'a> Instantiator<'_, 'a> {
         }
         let item = f
             .args
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, i)| i.clone())
+            .get(name)
+            .cloned()
             .ok_or_else(|| Error::unresolved(format!("import `{name}` is not provided")))?;
         if kind_of(&item) != kind {
             return Err(Error::unresolved(format!(
@@ -879,9 +909,8 @@ impl<'a> Instantiator<'_, 'a> {
                 let def = match lookup(&f.core_instances, instance_index, "core instance")? {
                     CoreInstanceVal::Instance(i) => CoreDef::Export { instance: *i, name },
                     CoreInstanceVal::Bag(items) => items
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, d)| d.clone())
+                        .get(name)
+                        .cloned()
                         .ok_or_else(|| Error::malformed(format!("core export `{name}` missing")))?,
                 };
                 Self::core_space(f, kind).push(def);
@@ -913,9 +942,8 @@ impl<'a> Instantiator<'_, 'a> {
                         }
                     }
                     InstanceVal::Bag(items) => items
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, i)| i.clone())
+                        .get(name)
+                        .cloned()
                         .ok_or_else(|| Error::malformed(format!("export `{name}` missing")))?,
                 };
                 Self::push_item(f, item, name);

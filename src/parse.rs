@@ -10,6 +10,7 @@
 //! names.
 
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 use wasmparser::component_types::{ComponentFuncTypeId, ComponentInstanceTypeId};
 use wasmparser::types::Types;
 use wasmparser::{
@@ -243,6 +244,8 @@ pub struct ModuleDef<'a> {
     pub tags: Vec<TagType>,
     /// Exports.
     pub exports: Vec<(&'a str, ExternalKind, u32)>,
+    /// The position of each export in `exports`, by name.
+    export_index: HashMap<&'a str, usize>,
     /// The start function.
     pub start: Option<u32>,
     /// The element section.
@@ -279,6 +282,7 @@ impl<'a> ModuleDef<'a> {
             global_count: 0,
             tags: Vec::new(),
             exports: Vec::new(),
+            export_index: HashMap::new(),
             start: None,
             elements: None,
             element_count: 0,
@@ -307,10 +311,8 @@ impl<'a> ModuleDef<'a> {
 
     /// The export called `name`.
     pub fn export(&self, name: &str) -> Option<(ExternalKind, u32)> {
-        self.exports
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|&(_, k, i)| (k, i))
+        let (_, kind, index) = self.exports[*self.export_index.get(name)?];
+        Some((kind, index))
     }
 }
 
@@ -856,6 +858,7 @@ impl<'a> Reader<'a> {
                 let m = self.module()?;
                 for e in s {
                     let e = e.map_err(err)?;
+                    m.export_index.entry(e.name).or_insert(m.exports.len());
                     m.exports.push((e.name, e.kind, e.index));
                 }
             }
