@@ -189,7 +189,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 l.counts[k] += n;
             }
             if let Some(s) = m.start {
-                l.starts.push(map.funcs[s as usize]);
+                l.starts.push(map.get(ExternalKind::Func, s)?);
             }
             types += m.type_count;
             data += m.data_count;

@@ -88,6 +88,16 @@ pub fn check(bytes: &[u8]) -> Outcome {
         }
         outcome = Some(this);
     }
+    // `inspect` runs the stages before adapters and output: it succeeds
+    // whenever fusing does, and otherwise fails as the validity says.
+    match solder::inspect(bytes) {
+        Ok(_) => assert!(valid, "an input wasmparser rejects was inspected"),
+        Err(e) => {
+            assert_ne!(outcome, Some(Outcome::Fused), "inspect failed: {e}");
+            let invalid_kind = matches!(e.kind(), ErrorKind::Malformed | ErrorKind::Unresolved);
+            assert_eq!(invalid_kind, !valid, "inspect: {e}");
+        }
+    }
     outcome.unwrap_or(Outcome::Fused)
 }
 

@@ -80,7 +80,7 @@ fn mutated_fixtures_never_panic() -> Result<()> {
         )?);
     }
     let mut rng = Rng::new(0xf022);
-    let runs = 3000;
+    let runs = 2000;
     let mut counts = BTreeMap::new();
     for i in 0..runs {
         let seed = bytes(&mut rng, 32);
