@@ -15,35 +15,56 @@ pub const MAX_FLAT_RESULTS: usize = 1;
 
 /// Appends the flat core types of `ty` to `out`.
 pub fn flatten(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ValType>) {
+    flatten_bounded(types, ty, usize::MAX, out);
+}
+
+/// [`flatten`], stopping once `out` holds more than `max` values: past a
+/// limit only that fact matters (the values spill to memory), and a
+/// fixed-length list of a billion elements stays cheap to flatten.
+pub fn flatten_bounded(
+    types: TypesRef<'_>,
+    ty: &ComponentValType,
+    max: usize,
+    out: &mut Vec<ValType>,
+) {
+    if out.len() > max {
+        return;
+    }
+    let flatten = |t: &ComponentValType, out: &mut Vec<ValType>| {
+        flatten_bounded(types, t, max, out);
+    };
     match ty {
         ComponentValType::Primitive(p) => flatten_primitive(*p, out),
         ComponentValType::Type(id) => match &types[*id] {
             ComponentDefinedType::Primitive(p) => flatten_primitive(*p, out),
             ComponentDefinedType::Record(r) => {
                 for (_, t) in r.fields.iter() {
-                    flatten(types, t, out);
+                    flatten(t, out);
                 }
             }
             ComponentDefinedType::Tuple(t) => {
                 for t in t.types.iter() {
-                    flatten(types, t, out);
+                    flatten(t, out);
                 }
             }
             ComponentDefinedType::FixedLengthList {
                 element, length, ..
             } => {
                 for _ in 0..*length {
-                    flatten(types, element, out);
+                    if out.len() > max {
+                        break;
+                    }
+                    flatten(element, out);
                 }
             }
             ComponentDefinedType::Variant(v) => {
-                flatten_variant(types, v.cases.values().map(|c| c.ty.as_ref()), out);
+                flatten_variant(types, v.cases.values().map(|c| c.ty.as_ref()), max, out);
             }
             ComponentDefinedType::Option { ty, .. } => {
-                flatten_variant(types, [None, Some(ty)].into_iter(), out);
+                flatten_variant(types, [None, Some(ty)].into_iter(), max, out);
             }
             ComponentDefinedType::Result { ok, err, .. } => {
-                flatten_variant(types, [ok.as_ref(), err.as_ref()].into_iter(), out);
+                flatten_variant(types, [ok.as_ref(), err.as_ref()].into_iter(), max, out);
             }
             ComponentDefinedType::Enum(_) => out.push(ValType::I32),
             ComponentDefinedType::Flags(names) => {
@@ -77,13 +98,14 @@ fn flatten_primitive(p: PrimitiveValType, out: &mut Vec<ValType>) {
 fn flatten_variant<'t>(
     types: TypesRef<'_>,
     cases: impl Iterator<Item = Option<&'t ComponentValType>>,
+    max: usize,
     out: &mut Vec<ValType>,
 ) {
     out.push(ValType::I32);
     let start = out.len();
     for case in cases.flatten() {
         let mut flat = Vec::new();
-        flatten(types, case, &mut flat);
+        flatten_bounded(types, case, max, &mut flat);
         for (i, t) in flat.into_iter().enumerate() {
             match out.get_mut(start + i) {
                 Some(slot) => *slot = join(*slot, t),
@@ -104,9 +126,9 @@ fn join(a: ValType, b: ValType) -> ValType {
 /// The core signature of a function type, as `canon lower` or `canon lift`
 /// sees it (they agree unless parameters or results spill to memory).
 pub struct CoreSignature {
-    /// Core parameters.
+    /// Core parameters (when they spill, only the first few).
     pub params: Vec<ValType>,
-    /// Core results.
+    /// Core results (when they spill, only the first few).
     pub results: Vec<ValType>,
     /// Whether parameters spill to memory.
     pub params_spill: bool,
@@ -117,13 +139,14 @@ pub struct CoreSignature {
 /// Flattens a function type.
 pub fn flatten_func(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignature {
     let f = &types[ty];
+    // Past `MAX_FLAT_PARAMS`, only the fact matters: they spill.
     let mut params = Vec::new();
     for (_, p) in f.params.iter() {
-        flatten(types, p, &mut params);
+        flatten_bounded(types, p, MAX_FLAT_PARAMS, &mut params);
     }
     let mut results = Vec::new();
     if let Some(r) = &f.result {
-        flatten(types, r, &mut results);
+        flatten_bounded(types, r, MAX_FLAT_PARAMS, &mut results);
     }
     CoreSignature {
         params_spill: params.len() > MAX_FLAT_PARAMS,
@@ -190,7 +213,9 @@ pub fn describe(types: TypesRef<'_>, ty: &ComponentValType) -> &'static str {
 }
 
 /// Size and alignment in linear memory (`elem_size` and `alignment` in the
-/// spec), for 32-bit memories.
+/// spec), for 32-bit memories. A size that does not fit in 32 bits (a
+/// fixed-length list of large elements) saturates at `u32::MAX`, which
+/// the adapter limits reject.
 pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
     use PrimitiveValType as P;
     let p = |p: PrimitiveValType| match p {
@@ -210,7 +235,7 @@ pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
                 element, length, ..
             } => {
                 let (s, a) = size_align(types, element);
-                (s * length, a)
+                (s.saturating_mul(*length), a)
             }
             ComponentDefinedType::Variant(v) => {
                 variant_layout(types, v.cases.values().map(|c| c.ty.as_ref())).size_align
@@ -240,7 +265,7 @@ pub fn size_align(types: TypesRef<'_>, ty: &ComponentValType) -> (u32, u32) {
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
 pub fn align_to(n: u32, align: u32) -> u32 {
-    n.div_ceil(align) * align
+    n.div_ceil(align).saturating_mul(align)
 }
 
 /// Bytes of a variant's discriminant for `cases` cases.
@@ -281,7 +306,7 @@ pub fn record_layout<'t>(
         let (s, a) = size_align(types, f);
         size = align_to(size, a);
         offsets.push(size);
-        size += s;
+        size = size.saturating_add(s);
         align = align.max(a);
     }
     RecordLayout {
@@ -318,7 +343,10 @@ pub fn variant_layout<'t>(
     VariantLayout {
         discriminant: d,
         payload_offset,
-        size_align: (align_to(payload_offset + payload_size, align), align),
+        size_align: (
+            align_to(payload_offset.saturating_add(payload_size), align),
+            align,
+        ),
     }
 }
 

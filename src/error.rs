@@ -147,9 +147,33 @@ impl Error {
 
     /// An invalid-input error carrying wasmparser's message and offset.
     pub(crate) fn from_wasmparser(e: wasmparser::BinaryReaderError, path: &str) -> Self {
+        Self::wasmparser(ErrorKind::Malformed, e, path)
+    }
+
+    /// A validation error of an instance section: `unresolved` when the
+    /// instantiation's arguments do not satisfy the imports (one is missing,
+    /// or has the wrong type), `malformed` otherwise.
+    ///
+    /// wasmparser reports both as a message only; its wording for these
+    /// checks is pinned by the tests of the bad-input corpus.
+    pub(crate) fn from_instantiation(e: wasmparser::BinaryReaderError, path: &str) -> Self {
+        let m = e.message();
+        let unresolved = m.starts_with("missing ")
+            || m.starts_with("type mismatch")
+            || (m.starts_with("module instantiation argument ")
+                && m.contains("does not export an item named"));
+        let kind = if unresolved {
+            ErrorKind::Unresolved
+        } else {
+            ErrorKind::Malformed
+        };
+        Self::wasmparser(kind, e, path)
+    }
+
+    fn wasmparser(kind: ErrorKind, e: wasmparser::BinaryReaderError, path: &str) -> Self {
         // wasmparser's messages may span lines; ours are one line.
         let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-        Error::malformed(message)
+        Error::new(kind, message)
             .at_offset(e.offset())
             .at_path(path)
             .with_source(e)

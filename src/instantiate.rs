@@ -26,13 +26,7 @@ use wasmparser::{
     ComponentTypeRef, ExternalKind, Instance, TypeBounds,
 };
 
-/// Limits on what static instantiation may create.
-pub mod limits {
-    /// Most core instances one input may instantiate.
-    pub const MAX_CORE_INSTANCES: usize = 10_000;
-    /// Most component instances one input may instantiate.
-    pub const MAX_COMPONENT_INSTANCES: usize = 10_000;
-}
+pub mod limits;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -246,7 +240,38 @@ pub enum InstanceVal<'a> {
     /// One of the root's imports.
     Host(HostPath<'a>),
     /// Named items: an instantiated component's exports, or a bag.
-    Bag(Rc<Vec<(&'a str, Item<'a>)>>),
+    Bag(Rc<Named<'a, Item<'a>>>),
+}
+
+/// Named items in order, looked up by name in constant time: instances
+/// may have a hundred thousand exports, and every import looks one up.
+#[derive(Debug)]
+pub struct Named<'a, T> {
+    items: Vec<(&'a str, T)>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a, T> Named<'a, T> {
+    /// Indexes `items`; of two items with one name, the first is found.
+    pub fn new(items: Vec<(&'a str, T)>) -> Self {
+        let mut index = HashMap::with_capacity(items.len());
+        for (i, (name, _)) in items.iter().enumerate() {
+            index.entry(*name).or_insert(i);
+        }
+        Named { items, index }
+    }
+
+    /// The item called `name`.
+    pub fn get(&self, name: &str) -> Option<&T> {
+        self.index.get(name).map(|i| &self.items[*i].1)
+    }
+}
+
+impl<'a, T> std::ops::Deref for Named<'a, T> {
+    type Target = [(&'a str, T)];
+    fn deref(&self) -> &Self::Target {
+        &self.items
+    }
 }
 
 /// A component type value: only resources carry identity here.
@@ -336,7 +361,7 @@ struct Scope<'a> {
 #[derive(Debug, Clone)]
 enum CoreInstanceVal<'a> {
     Instance(CoreInstanceId),
-    Bag(Rc<Vec<(&'a str, CoreDef<'a>)>>),
+    Bag(Rc<Named<'a, CoreDef<'a>>>),
 }
 
 /// The result of static instantiation.
@@ -414,7 +439,7 @@ struct Frame<'a> {
     def: ComponentId,
     path: String,
     outer: Option<Rc<Scope<'a>>>,
-    args: Vec<(&'a str, Item<'a>)>,
+    args: Named<'a, Item<'a>>,
     core_funcs: Vec<CoreDef<'a>>,
     core_tables: Vec<CoreDef<'a>>,
     core_memories: Vec<CoreDef<'a>>,
@@ -446,6 +471,8 @@ pub fn instantiate<'a>(input: &Input<'a>) -> Result<Graph<'a>> {
     let exports = Instantiator {
         input,
         graph: &mut graph,
+        budget: limits::Budget::default(),
+        depth: 0,
     }
     .run(&root, Vec::new(), None)?;
     graph.exports = exports;
@@ -497,6 +524,9 @@ pub fn instantiate<'a>(input: &Input<'a>) -> Result<Graph<'a>> {
 struct Instantiator<'g, 'a> {
     input: &'g Input<'a>,
     graph: &'g mut Graph<'a>,
+    budget: limits::Budget,
+    /// Component instantiations in progress.
+    depth: usize,
 }
 
 fn lookup<'b, T>(space: &'b [T], index: u32, what: &str) -> Result<&'b T> {
@@ -528,6 +558,12 @@ impl<'a> Instantiator<'_, 'a> {
                 limits::MAX_COMPONENT_INSTANCES
             )));
         }
+        if self.depth >= limits::MAX_INSTANTIATION_DEPTH {
+            return Err(Error::limit(format!(
+                "component instantiations nest deeper than {}",
+                limits::MAX_INSTANTIATION_DEPTH
+            )));
+        }
         let def = &self.input.components[closure.def.0 as usize];
         let id = ComponentInstanceId(self.graph.component_instances.len() as u32);
         let path = match parent_path {
@@ -540,7 +576,7 @@ impl<'a> Instantiator<'_, 'a> {
             def: closure.def,
             path,
             outer: parent_path.map(|_| closure.scope.clone()),
-            args,
+            args: Named::new(args),
             core_funcs: vec![],
             core_tables: vec![],
             core_memories: vec![],
@@ -556,9 +592,12 @@ impl<'a> Instantiator<'_, 'a> {
             func_names: vec![],
         };
         let path = f.path.clone();
-        for d in &def.defs {
-            self.def(&mut f, d).map_err(|e| e.at_path(&path))?;
+        self.depth += 1;
+        for (d, offset) in def.defs.iter().zip(&def.offsets) {
+            self.def(&mut f, d)
+                .map_err(|e| e.at_path(&path).at_offset(*offset))?;
         }
+        self.depth -= 1;
         Ok(f.exports)
     }
 
@@ -766,6 +805,8 @@ impl<'a> Instantiator<'_, 'a> {
             Def::CoreModule(id) => f.core_modules.push(*id),
             Def::CoreType => {}
             Def::Component(id) => {
+                self.budget
+                    .scope(f.core_modules.len() + f.components.len() + f.types.len())?;
                 let scope = Rc::new(Scope {
                     modules: f.core_modules.clone(),
                     components: f.components.clone(),
@@ -777,33 +818,30 @@ impl<'a> Instantiator<'_, 'a> {
             Def::CoreInstance(Instance::Instantiate { module_index, args }) => {
                 let module = *lookup(&f.core_modules, *module_index, "core module")?;
                 let m = &self.input.modules[module.0 as usize];
+                self.budget.core_instance(m)?;
+                let args: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
                 let mut imports = Vec::with_capacity(m.imports.len());
                 for import in &m.imports {
-                    let arg = args
-                        .iter()
-                        .find(|a| a.name == import.module)
-                        .ok_or_else(|| {
-                            Error::unresolved(format!(
-                                "core import module `{}` of {} is not provided",
-                                import.module, m.path
-                            ))
-                        })?;
-                    let inst = lookup(&f.core_instances, arg.index, "core instance")?;
+                    let arg = args.get(import.module).ok_or_else(|| {
+                        Error::unresolved(format!(
+                            "core import module `{}` of {} is not provided",
+                            import.module, m.path
+                        ))
+                    })?;
+                    let inst = lookup(&f.core_instances, *arg, "core instance")?;
                     imports.push(match inst {
                         CoreInstanceVal::Instance(i) => CoreDef::Export {
                             instance: *i,
                             name: import.name,
                         },
-                        CoreInstanceVal::Bag(items) => items
-                            .iter()
-                            .find(|(n, _)| *n == import.name)
-                            .map(|(_, d)| d.clone())
-                            .ok_or_else(|| {
+                        CoreInstanceVal::Bag(items) => {
+                            items.get(import.name).cloned().ok_or_else(|| {
                                 Error::unresolved(format!(
                                     "core import `{}`::`{}` of {} is not provided",
                                     import.module, import.name, m.path
                                 ))
-                            })?,
+                            })?
+                        }
                     });
                 }
                 if self.graph.core_instances.len() >= limits::MAX_CORE_INSTANCES {
@@ -826,7 +864,8 @@ impl<'a> Instantiator<'_, 'a> {
                     let space = Self::core_space(f, e.kind);
                     items.push((e.name, lookup(space, e.index, "core item")?.clone()));
                 }
-                f.core_instances.push(CoreInstanceVal::Bag(Rc::new(items)));
+                f.core_instances
+                    .push(CoreInstanceVal::Bag(Rc::new(Named::new(items))));
             }
             Def::Instance(ComponentInstance::Instantiate {
                 component_index,
@@ -838,14 +877,14 @@ impl<'a> Instantiator<'_, 'a> {
                     items.push((a.name, Self::item(f, a.kind, a.index)?));
                 }
                 let exports = self.run(&closure, items, Some(&f.path))?;
-                self.push_instance(f, InstanceVal::Bag(Rc::new(exports)))?;
+                self.push_instance(f, InstanceVal::Bag(Rc::new(Named::new(exports))))?;
             }
             Def::Instance(ComponentInstance::FromExports(exports)) => {
                 let mut items = Vec::with_capacity(exports.len());
                 for e in exports.iter() {
                     items.push((e.name.name, Self::item(f, e.kind, e.index)?));
                 }
-                self.push_instance(f, InstanceVal::Bag(Rc::new(items)))?;
+                self.push_instance(f, InstanceVal::Bag(Rc::new(Named::new(items))))?;
             }
             Def::Alias(a) => self.alias(f, a)?,
             Def::Type(TypeDef::Resource { dtor }) => {
@@ -883,6 +922,13 @@ impl<'a> Instantiator<'_, 'a> {
                 let name = f.func_names.get(*func as usize).copied().unwrap_or("");
                 let def = match lookup(&f.funcs, *func, "function")?.clone() {
                     Func::Lifted(callee) => {
+                        if self.graph.adapters.len() >= limits::MAX_ADAPTERS {
+                            return Err(Error::limit(format!(
+                                "more than {} cross-component calls (adapters)",
+                                limits::MAX_ADAPTERS
+                            )));
+                        }
+                        self.budget.functions(1)?;
                         let id = AdapterId(self.graph.adapters.len() as u32);
                         self.graph.adapters.push(Adapter {
                             caller: f.id,
@@ -894,6 +940,7 @@ impl<'a> Instantiator<'_, 'a> {
                         CoreDef::Adapter(id)
                     }
                     Func::Host(path) => {
+                        self.budget.functions(2)?;
                         let id = HostLowerId(self.graph.host_lowers.len() as u32);
                         self.graph.host_lowers.push(HostLower::Func {
                             instance: f.id,
@@ -915,6 +962,7 @@ impl<'a> Instantiator<'_, 'a> {
                 if *op == ResourceOp::Drop {
                     self.graph.host_drop(rt, f.id);
                 }
+                self.budget.functions(1)?;
                 let id = BuiltinId(self.graph.builtins.len() as u32);
                 self.graph.builtins.push(Builtin {
                     op: *op,
@@ -979,9 +1027,8 @@ impl<'a> Instantiator<'_, 'a> {
         }
         let item = f
             .args
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, i)| i.clone())
+            .get(name)
+            .cloned()
             .ok_or_else(|| Error::unresolved(format!("import `{name}` is not provided")))?;
         if kind_of(&item) != kind {
             return Err(Error::unresolved(format!(
@@ -1004,9 +1051,8 @@ impl<'a> Instantiator<'_, 'a> {
                 let def = match lookup(&f.core_instances, instance_index, "core instance")? {
                     CoreInstanceVal::Instance(i) => CoreDef::Export { instance: *i, name },
                     CoreInstanceVal::Bag(items) => items
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, d)| d.clone())
+                        .get(name)
+                        .cloned()
                         .ok_or_else(|| Error::malformed(format!("core export `{name}` missing")))?,
                 };
                 Self::core_space(f, kind).push(def);
@@ -1041,9 +1087,8 @@ impl<'a> Instantiator<'_, 'a> {
                         }
                     }
                     InstanceVal::Bag(items) => items
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, i)| i.clone())
+                        .get(name)
+                        .cloned()
                         .ok_or_else(|| Error::malformed(format!("export `{name}` missing")))?,
                 };
                 self.push_item(f, item, name)?;

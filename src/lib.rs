@@ -75,14 +75,30 @@ const MAX_MEMORIES: u32 = 100;
 /// Fuses `components` into one artifact.
 ///
 /// Today exactly one input is accepted: a component, usually a composition.
+///
+/// Every error names a component path (`root` when nothing more precise is
+/// known); the output, when `options.validate` is set (the default), has
+/// been validated.
 pub fn fuse(components: &[&[u8]], options: &Options) -> Result<Fused> {
+    fuse_unlocated(components, options).map_err(|e| e.at_path("root"))
+}
+
+fn fuse_unlocated(components: &[&[u8]], options: &Options) -> Result<Fused> {
     let bytes = single(components)?;
     let input = parse::parse(bytes)?;
     let graph = instantiate::instantiate(&input)?;
     let types = input.types.as_ref();
+    let mut weight = 0;
     for a in &graph.adapters {
-        adapter::check(types, a)
-            .map_err(|e| e.at_path(&graph.component_instances[a.caller.index()]))?;
+        let at = |e: Error| e.at_path(&graph.component_instances[a.caller.index()]);
+        adapter::check(types, a).map_err(at)?;
+        weight += adapter::limits::weigh(types, a).map_err(at)?;
+        if weight > adapter::limits::MAX_TOTAL_ADAPTER_WEIGHT {
+            return Err(Error::limit(format!(
+                "the adapters together would unroll more than {} values",
+                adapter::limits::MAX_TOTAL_ADAPTER_WEIGHT
+            )));
+        }
     }
     let core = options.output == OutputKind::CoreModule;
     let mode = if core {
@@ -116,6 +132,10 @@ pub fn fuse(components: &[&[u8]], options: &Options) -> Result<Fused> {
 
 /// Describes what fusing `component` would do.
 pub fn inspect(component: &[u8]) -> Result<Report> {
+    inspect_unlocated(component).map_err(|e| e.at_path("root"))
+}
+
+fn inspect_unlocated(component: &[u8]) -> Result<Report> {
     let input = parse::parse(component)?;
     let graph = instantiate::instantiate(&input)?;
     let layout = merge::Layout::new(&input, &graph, merge::HostCalls::Indirect)?;

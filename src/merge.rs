@@ -257,7 +257,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 l.counts[k] += n;
             }
             if let Some(s) = m.start {
-                l.starts.push(map.funcs[s as usize]);
+                l.starts.push(map.get(ExternalKind::Func, s)?);
             }
             types += m.type_count;
             data += m.data_count;
@@ -625,6 +625,7 @@ impl<'g, 'a> Layout<'g, 'a> {
     ) -> Result<Vec<u8>> {
         let types = self.input.types.as_ref();
         let mut extra_types: Vec<FuncType> = Vec::new();
+        let mut extra_index: HashMap<FuncType, u32> = HashMap::new();
         let base_types: u32 = self
             .graph
             .core_instances
@@ -632,14 +633,11 @@ impl<'g, 'a> Layout<'g, 'a> {
             .map(|i| self.input.modules[i.module.0 as usize].type_count)
             .sum();
         let mut type_of = |sig: &FuncType| -> u32 {
-            let pos = extra_types
-                .iter()
-                .position(|t| t == sig)
-                .unwrap_or_else(|| {
-                    extra_types.push(sig.clone());
-                    extra_types.len() - 1
-                });
-            base_types + pos as u32
+            let pos = *extra_index.entry(sig.clone()).or_insert_with(|| {
+                extra_types.push(sig.clone());
+                extra_types.len() as u32 - 1
+            });
+            base_types + pos
         };
 
         let mut imports = ImportSection::new();

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentFuncTypeId, ComponentInstanceTypeId,
 };
+use std::collections::HashMap;
 use wasmparser::types::Types;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentImport,
@@ -106,6 +107,8 @@ pub struct ComponentDef<'a> {
     pub type_ids: Vec<ComponentAnyTypeId>,
     /// The validator's type of each item in its instance index space.
     pub instance_ids: Vec<ComponentInstanceTypeId>,
+    /// The byte offset of each definition in the input, beside `defs`.
+    pub offsets: Vec<usize>,
 }
 
 /// Canonical options, with indices into the defining component's spaces.
@@ -237,6 +240,8 @@ pub struct ModuleDef<'a> {
     pub path: String,
     /// Byte offset of the module in the input.
     pub offset: usize,
+    /// Size of the module in bytes.
+    pub size: usize,
     /// The type section.
     pub types: Option<TypeSectionReader<'a>>,
     /// Number of types (all rec group members).
@@ -261,6 +266,8 @@ pub struct ModuleDef<'a> {
     pub tags: Vec<TagType>,
     /// Exports.
     pub exports: Vec<(&'a str, ExternalKind, u32)>,
+    /// The position of each export in `exports`, by name.
+    export_index: HashMap<&'a str, usize>,
     /// The start function.
     pub start: Option<u32>,
     /// The element section.
@@ -280,10 +287,11 @@ pub struct ModuleDef<'a> {
 }
 
 impl<'a> ModuleDef<'a> {
-    fn new(path: String, offset: usize) -> Self {
+    fn new(path: String, offset: usize, size: usize) -> Self {
         ModuleDef {
             path,
             offset,
+            size,
             types: None,
             type_count: 0,
             func_types: Vec::new(),
@@ -296,6 +304,7 @@ impl<'a> ModuleDef<'a> {
             global_count: 0,
             tags: Vec::new(),
             exports: Vec::new(),
+            export_index: HashMap::new(),
             start: None,
             elements: None,
             element_count: 0,
@@ -324,10 +333,8 @@ impl<'a> ModuleDef<'a> {
 
     /// The export called `name`.
     pub fn export(&self, name: &str) -> Option<(ExternalKind, u32)> {
-        self.exports
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|&(_, k, i)| (k, i))
+        let (_, kind, index) = self.exports[*self.export_index.get(name)?];
+        Some((kind, index))
     }
 }
 
@@ -349,6 +356,8 @@ struct Reader<'a> {
     prefix: Prefix<'a>,
     in_prefix: bool,
     validator: Validator,
+    /// The offset of the section or item being read.
+    offset: usize,
 }
 
 /// Parses and validates `bytes`, which must be a component.
@@ -368,15 +377,37 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
         prefix: Prefix::default(),
         in_prefix: true,
         validator: Validator::new_with_features(WasmFeatures::all()),
+        offset: 0,
     };
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     let mut types = None;
+    // An unsupported feature is reported once the whole input has
+    // validated: an invalid input is malformed, whatever else it uses.
+    let mut unsupported = None;
+    let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| Error::from_wasmparser(e, &r.path()))?;
-        let valid = r
-            .validator
-            .payload(&payload)
-            .map_err(|e| Error::from_wasmparser(e, &r.path()))?;
+        match payload {
+            Payload::Version { ref range, .. } => {
+                if depth >= limits::MAX_NESTING {
+                    return Err(Error::limit(format!(
+                        "components and modules nest deeper than {}",
+                        limits::MAX_NESTING
+                    ))
+                    .at_path(&r.path())
+                    .at_offset(range.start));
+                }
+                depth += 1;
+            }
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let valid = r.validator.payload(&payload).map_err(|e| match payload {
+            Payload::InstanceSection(_) | Payload::ComponentInstanceSection(_) => {
+                Error::from_instantiation(e, &r.path())
+            }
+            _ => Error::from_wasmparser(e, &r.path()),
+        })?;
         match valid {
             ValidPayload::Func(func, body) => {
                 let mut v = func.into_validator(std::mem::take(&mut allocs));
@@ -384,7 +415,7 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
                     .map_err(|e| Error::from_wasmparser(e, &r.path()))?;
                 allocs = v.into_allocations();
             }
-            ValidPayload::End(t) if r.stack.len() == 1 => types = Some(t),
+            ValidPayload::End(t) if depth == 0 => types = Some(t),
             _ => {}
         }
         let adds_types = matches!(
@@ -396,10 +427,18 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
                 | Payload::ComponentExportSection(_)
                 | Payload::ComponentCanonicalSection(_)
         );
-        r.payload(payload)?;
-        if adds_types {
-            r.record_type_ids()?;
+        if unsupported.is_none() {
+            match r.payload(payload) {
+                Err(e) if e.kind() == crate::ErrorKind::Unsupported => unsupported = Some(e),
+                other => other?,
+            }
+            if adds_types {
+                r.record_type_ids()?;
+            }
         }
+    }
+    if let Some(e) = unsupported {
+        return Err(e);
     }
     let types = types.ok_or_else(|| Error::malformed("input ends before the component does"))?;
     let modules = r
@@ -489,7 +528,10 @@ impl<'a> Reader<'a> {
     }
 
     fn push_def(&mut self, def: Def<'a>) -> Result<()> {
-        self.component()?.0.defs.push(def);
+        let offset = self.offset;
+        let component = self.component()?.0;
+        component.defs.push(def);
+        component.offsets.push(offset);
         Ok(())
     }
 
@@ -534,17 +576,13 @@ impl<'a> Reader<'a> {
     fn payload(&mut self, payload: Payload<'a>) -> Result<()> {
         use wasm_encoder::ComponentSectionId as Id;
         let path = self.path();
+        if let Some((_, range)) = payload.as_section() {
+            self.offset = range.start;
+        }
         match payload {
             Payload::Version {
                 encoding, range, ..
             } => {
-                if self.stack.len() >= limits::MAX_NESTING {
-                    return Err(Error::limit(format!(
-                        "components and modules nest deeper than {}",
-                        limits::MAX_NESTING
-                    ))
-                    .at_offset(range.start));
-                }
                 match (encoding, self.stack.is_empty()) {
                     (Encoding::Module, true) => {
                         return Err(
@@ -559,6 +597,7 @@ impl<'a> Reader<'a> {
                             defs: Vec::new(),
                             type_ids: Vec::new(),
                             instance_ids: Vec::new(),
+                            offsets: Vec::new(),
                         });
                         self.stack.push(Ctx::Component {
                             id: ComponentId(0),
@@ -588,6 +627,7 @@ impl<'a> Reader<'a> {
                 self.stack.push(Ctx::Module(Box::new(ModuleDef::new(
                     format!("{parent_path}/module[{index}]"),
                     unchecked_range.start,
+                    unchecked_range.len(),
                 ))));
             }
             Payload::ComponentSection { .. } => {
@@ -606,6 +646,7 @@ impl<'a> Reader<'a> {
                     defs: Vec::new(),
                     type_ids: Vec::new(),
                     instance_ids: Vec::new(),
+                    offsets: Vec::new(),
                 });
                 self.stack.push(Ctx::Component {
                     id,
@@ -628,8 +669,9 @@ impl<'a> Reader<'a> {
             },
             Payload::InstanceSection(s) => {
                 self.prefix_section(0, 0..0, true)?;
-                for i in s {
-                    let i = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for i in s.into_iter_with_offsets() {
+                    let (offset, i) = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     self.push_def(Def::CoreInstance(i))?;
                 }
             }
@@ -644,16 +686,18 @@ impl<'a> Reader<'a> {
             }
             Payload::ComponentInstanceSection(s) => {
                 self.prefix_section(0, 0..0, true)?;
-                for i in s {
-                    let i = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for i in s.into_iter_with_offsets() {
+                    let (offset, i) = i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     self.push_def(Def::Instance(i))?;
                 }
             }
             Payload::ComponentAliasSection(s) => {
                 let root_prefix = self.stack.len() == 1 && self.in_prefix;
                 let mut only_import_aliases = true;
-                for a in s.clone() {
-                    let a = a.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for a in s.clone().into_iter_with_offsets() {
+                    let (offset, a) = a.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     if let ComponentAlias::InstanceExport { kind, .. } = a {
                         if kind == ComponentExternalKind::Func {
                             self.count_func();
@@ -673,8 +717,9 @@ impl<'a> Reader<'a> {
                 if self.stack.len() == 1 && self.in_prefix {
                     self.prefix.counts.types += s.count();
                 }
-                for t in s {
-                    let t = t.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for t in s.into_iter_with_offsets() {
+                    let (offset, t) = t.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     let def = match t {
                         wasmparser::ComponentType::Resource { dtor, .. } => {
                             TypeDef::Resource { dtor }
@@ -688,6 +733,7 @@ impl<'a> Reader<'a> {
                 self.prefix_section(0, 0..0, true)?;
                 for c in s.into_iter_with_offsets() {
                     let (offset, c) = c.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     self.canonical(c, &path, offset)?;
                 }
             }
@@ -701,9 +747,10 @@ impl<'a> Reader<'a> {
             }
             Payload::ComponentImportSection(s) => {
                 self.prefix_section(Id::Import as u8, s.range(), false)?;
-                for i in s {
-                    let ComponentImport { name, ty } =
+                for i in s.into_iter_with_offsets() {
+                    let (offset, ComponentImport { name, ty }) =
                         i.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     let kind = match ty {
                         ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
                         ComponentTypeRef::Type(_) => ComponentExternalKind::Type,
@@ -743,8 +790,9 @@ impl<'a> Reader<'a> {
             }
             Payload::ComponentExportSection(s) => {
                 self.prefix_section(0, 0..0, true)?;
-                for e in s {
-                    let e = e.map_err(|e| Error::from_wasmparser(e, &path))?;
+                for e in s.into_iter_with_offsets() {
+                    let (offset, e) = e.map_err(|e| Error::from_wasmparser(e, &path))?;
+                    self.offset = offset;
                     if e.kind == ComponentExternalKind::Func {
                         self.count_func();
                     }
@@ -876,6 +924,7 @@ impl<'a> Reader<'a> {
                 let m = self.module()?;
                 for e in s {
                     let e = e.map_err(err)?;
+                    m.export_index.entry(e.name).or_insert(m.exports.len());
                     m.exports.push((e.name, e.kind, e.index));
                 }
             }

@@ -146,3 +146,27 @@ fn scalar_adapter_fuses_to_one_module_and_validates() {
         fused.bytes
     );
 }
+
+#[test]
+fn an_invalid_input_is_malformed_whatever_else_it_uses() {
+    // A root import after other definitions is not supported; but when the
+    // rest of the input is invalid, that is what the error says.
+    let mut bytes = component(r#"(component (core module $m) (import "f" (func)))"#);
+    assert_eq!(fuse_err(&bytes).kind(), ErrorKind::Unsupported);
+    bytes.extend([0xff, 0x00]);
+    let e = fuse_err(&bytes);
+    assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+    assert!(e.offset().is_some(), "{e}");
+}
+
+#[test]
+fn an_instantiation_missing_an_argument_is_unresolved() {
+    let e = fuse_err(&component(
+        r#"(component
+             (component $c (import "x" (func)))
+             (instance (instantiate $c)))"#,
+    ));
+    assert_eq!(e.kind(), ErrorKind::Unresolved, "{e}");
+    assert!(e.message().contains("missing"), "{e}");
+    assert!(e.offset().is_some(), "{e}");
+}

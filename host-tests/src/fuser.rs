@@ -22,7 +22,11 @@ pub struct FuserComponent {
 impl FuserComponent {
     /// Compiles the fuser component.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self> {
-        let component = Component::new(engine, bytes)?;
+        Self::from_component(engine, Component::new(engine, bytes)?)
+    }
+
+    /// The fuser component, compiled already.
+    pub fn from_component(engine: &Engine, component: Component) -> Result<Self> {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Ok(FuserComponent {

@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod fuser;
 pub mod generate;
+pub mod hostile;
 pub mod run;
 pub mod spec;
 
@@ -29,4 +30,56 @@ pub fn artifact(name: &str) -> anyhow::Result<Vec<u8>> {
 /// The fuser component's bytes.
 pub fn fuser_component() -> anyhow::Result<Vec<u8>> {
     artifact("solder.wasm")
+}
+
+/// Every fixture, by name: the WAT components, each Rust guest alone, and
+/// the compositions the tests build from them. (The fuser component itself
+/// is not among them.)
+pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for wat in [
+        "char-adapter.wat",
+        "string-adapter.wat",
+        "string-transcode.wat",
+        "resource-new.wat",
+    ] {
+        out.push((
+            wat.to_string(),
+            wat::parse_file(repo_root().join("fixtures/wat").join(wat))?,
+        ));
+    }
+    for guest in [
+        "hello",
+        "scalars-app",
+        "scalars_mid",
+        "scalars_lib",
+        "types-app",
+        "types_mid",
+        "types_lib",
+    ] {
+        out.push((guest.to_string(), artifact(&format!("{guest}.wasm"))?));
+    }
+    for (interface, chain) in [
+        (
+            "solder:fixtures/scalars",
+            &["scalars-app", "scalars_lib"][..],
+        ),
+        (
+            "solder:fixtures/scalars",
+            &["scalars-app", "scalars_mid", "scalars_lib"],
+        ),
+        ("solder:fixtures/scalars", &["scalars_mid", "scalars_lib"]),
+        (
+            "solder:typed/types",
+            &["types-app", "types_mid", "types_lib"],
+        ),
+        ("solder:typed/types", &["types_mid", "types_lib"]),
+    ] {
+        let parts = chain
+            .iter()
+            .map(|n| Ok((*n, artifact(&format!("{n}.wasm"))?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        out.push((chain.join("+"), compose::chain(&parts, interface)?));
+    }
+    Ok(out)
 }

@@ -43,6 +43,23 @@ impl Host {
     }
 }
 
+impl Host {
+    /// A host whose guest sees `dir` (read-write) as its working
+    /// directory `.`.
+    pub fn in_dir(args: &[&str], dir: &std::path::Path) -> Result<Self> {
+        let mut host = Host::new(args, &[]);
+        let mut b = WasiCtxBuilder::new();
+        b.stdout(host.stdout.clone()).stderr(host.stderr.clone());
+        b.arg("main");
+        for a in args {
+            b.arg(*a);
+        }
+        b.preopened_dir(dir, ".", wasmtime_wasi::FsPerms::ReadWrite)?;
+        host.ctx = b.build();
+        Ok(host)
+    }
+}
+
 impl WasiView for Host {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -92,12 +109,15 @@ pub struct Command {
 impl Command {
     /// Compiles and links `bytes`.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self> {
-        let component = Component::new(engine, bytes)?;
+        Self::from_component(engine, &Component::new(engine, bytes)?)
+    }
+
+    /// Links a compiled component.
+    pub fn from_component(engine: &Engine, component: &Component) -> Result<Self> {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        let pre = wasmtime_wasi::p2::bindings::sync::CommandPre::new(
-            linker.instantiate_pre(&component)?,
-        )?;
+        let pre =
+            wasmtime_wasi::p2::bindings::sync::CommandPre::new(linker.instantiate_pre(component)?)?;
         Ok(Command {
             engine: engine.clone(),
             pre,
@@ -107,7 +127,16 @@ impl Command {
     /// Instantiates and runs it with `args`; also returns how long `run`
     /// itself took (instantiation excluded).
     pub fn run(&self, args: &[&str]) -> Result<(Outcome, std::time::Duration)> {
-        let mut store = Store::new(&self.engine, Host::new(args, &[]));
+        self.run_with(Host::new(args, &[]))
+    }
+
+    /// Instantiates and runs it with `args` in the working directory `dir`.
+    pub fn run_in(&self, args: &[&str], dir: &std::path::Path) -> Result<Outcome> {
+        Ok(self.run_with(Host::in_dir(args, dir)?)?.0)
+    }
+
+    fn run_with(&self, host: Host) -> Result<(Outcome, std::time::Duration)> {
+        let mut store = Store::new(&self.engine, host);
         let command = self.pre.instantiate(&mut store)?;
         let start = std::time::Instant::now();
         let result = command.wasi_cli_run().call_run(&mut store);

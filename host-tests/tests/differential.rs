@@ -259,22 +259,39 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
     Ok(())
 }
 
+/// The fuser fuses itself, and the fused fuser gives byte-identical
+/// answers (fused bytes or the same error) for every fixture, for a
+/// rejected input, and for the fuser itself.
 #[test]
 fn the_fuser_fuses_itself() -> Result<()> {
     let fuser = host_tests::fuser_component()?;
     let fused_fuser = solder::fuse(&[&fuser], &solder::Options::default())?.bytes;
-    let engine = &ctx().engine;
-    let fused_component = FuserComponent::new(engine, &fused_fuser)?;
-    let input = chain(&["scalars-app", "scalars_mid", "scalars_lib"])?;
-    let options = || Options {
-        output: OutputKind::Component,
-        validate: true,
-    };
-    let a = ctx().fuser.fuse(std::slice::from_ref(&input), options())?;
-    let b = fused_component.fuse(&[input], options())?;
-    match (a, b) {
-        (Ok(a), Ok(b)) => assert_eq!(a.bytes, b.bytes, "the fused fuser's output differs"),
-        _ => bail!("fusing failed"),
+    let fused_component = FuserComponent::new(&ctx().engine, &fused_fuser)?;
+    let mut inputs = host_tests::fixtures()?;
+    inputs.push(("the fuser".into(), fuser));
+    inputs.push(("the fused fuser".into(), fused_fuser));
+    inputs.push(("garbage".into(), b"garbage".to_vec()));
+    for (name, input) in &inputs {
+        for output in [OutputKind::Component, OutputKind::CoreModule] {
+            let options = || Options {
+                output,
+                validate: true,
+            };
+            let a = ctx().fuser.fuse(std::slice::from_ref(input), options())?;
+            let b = fused_component.fuse(std::slice::from_ref(input), options())?;
+            match (a, b) {
+                (Ok(a), Ok(b)) => assert!(
+                    a.bytes == b.bytes,
+                    "{name}: the fused fuser's output differs"
+                ),
+                (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{name}"),
+                (a, b) => bail!(
+                    "{name}: original {:?}, fused {:?}",
+                    a.map(|f| f.report),
+                    b.map(|f| f.report)
+                ),
+            }
+        }
     }
     Ok(())
 }

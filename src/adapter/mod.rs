@@ -22,6 +22,7 @@ use crate::parse::StringEncoding;
 use handles::{ResourceInfo, Table, has_handles};
 
 pub mod handles;
+pub mod limits;
 mod strings;
 use std::borrow::Cow;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
