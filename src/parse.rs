@@ -10,10 +10,10 @@
 //! names.
 
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentFuncTypeId, ComponentInstanceTypeId,
 };
-use std::collections::HashMap;
 use wasmparser::types::Types;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentImport,

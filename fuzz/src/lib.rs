@@ -161,7 +161,8 @@ fn seeds() -> &'static [Vec<u8>] {
             include_str!("../../fixtures/wat/char-adapter.wat"),
             include_str!("../../fixtures/wat/string-adapter.wat"),
             include_str!("../../fixtures/wat/string-transcode.wat"),
-            include_str!("../../fixtures/wat/resource-new.wat"),
+            include_str!("../../fixtures/wat/resource-export.wat"),
+            include_str!("../../fixtures/wat/module-import.wat"),
         ]
         .iter()
         .map(|wat| wat::parse_str(wat).expect("the WAT fixtures parse"))

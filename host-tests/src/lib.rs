@@ -41,7 +41,8 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         "char-adapter.wat",
         "string-adapter.wat",
         "string-transcode.wat",
-        "resource-new.wat",
+        "resource-export.wat",
+        "module-import.wat",
     ] {
         out.push((
             wat.to_string(),

@@ -360,13 +360,13 @@ fn corpus() -> Result<Vec<Sample>> {
 
     add(
         "unsupported",
-        "resource-new.wat".into(),
+        "module-import.wat".into(),
         fixtures
             .iter()
-            .find(|(n, _)| n == "resource-new.wat")
+            .find(|(n, _)| n == "module-import.wat")
             .map(|(_, b)| b.clone())
             .unwrap_or_default(),
-        Expect::Error(ErrorKind::Unsupported, "resource"),
+        Expect::Error(ErrorKind::Unsupported, "module"),
     );
     Ok(v)
 }
