@@ -29,16 +29,18 @@ pub const MAX_CORE_IMPORTS: usize = 1_000_000;
 /// close over (what their outer aliases may name).
 pub const MAX_SCOPE_ITEMS: usize = 1_000_000;
 /// Most functions in the fused module (wasmparser's limit, less the
-/// start sequence the fused module adds).
-pub const MAX_FUNCTIONS: usize = 1_000_000 - 1;
+/// start sequence the fused module adds and the three functions of each
+/// component instance's handle table).
+pub const MAX_FUNCTIONS: usize = 1_000_000 - 1 - 3 * MAX_COMPONENT_INSTANCES;
 /// Most memories in the fused module (wasmparser's limit).
 pub const MAX_MEMORIES: usize = 100;
 /// Most tables in the fused module (wasmparser's limit, less the one
 /// the fused module adds for host calls).
 pub const MAX_TABLES: usize = 99;
-/// Most globals in the fused module (wasmparser's limit, less one
-/// flag per component instance).
-pub const MAX_GLOBALS: usize = 1_000_000 - MAX_COMPONENT_INSTANCES;
+/// Most globals in the fused module (wasmparser's limit, less what the
+/// fused module adds: one flag per component instance, five globals per
+/// handle table, and three shared ones).
+pub const MAX_GLOBALS: usize = 1_000_000 - 6 * MAX_COMPONENT_INSTANCES - 3;
 /// Most tags in the fused module (wasmparser's limit).
 pub const MAX_TAGS: usize = 1_000_000;
 /// Most types in the fused module (wasmparser's limit, less the start
