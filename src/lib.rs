@@ -67,11 +67,6 @@ pub struct Fused {
     pub report: Report,
 }
 
-/// Most memories a core module may have (wasmparser's and so wasmtime's
-/// limit). Every component instance keeps its own memories, so this bounds
-/// how many memory-owning instances one fused module can hold.
-const MAX_MEMORIES: u32 = 100;
-
 /// Fuses `components` into one artifact.
 ///
 /// Today exactly one input is accepted: a component, usually a composition.
@@ -107,9 +102,12 @@ fn fuse_unlocated(components: &[&[u8]], options: &Options) -> Result<Fused> {
         merge::HostCalls::Indirect
     };
     let layout = merge::Layout::new(&input, &graph, mode)?;
-    if layout.memory_count() > MAX_MEMORIES {
+    // Static instantiation counted the instances' memories; the handle
+    // tables' memory comes on top.
+    let max_memories = instantiate::limits::MAX_MEMORIES;
+    if layout.memory_count() as usize > max_memories {
         return Err(Error::limit(format!(
-            "the fused module would need {} memories, one for each component instance that has one, but a core module may have at most {MAX_MEMORIES}",
+            "the fused module would need {} memories, one for each component instance that has one and one for the handle tables, but a core module may have at most {max_memories}",
             layout.memory_count()
         )));
     }

@@ -144,9 +144,10 @@ pub fn alloc_function(t: &Table) -> Function {
     let (tag, rep) = (0, 1);
     let mut locals = Locals::new(2);
     let idx = locals.temp(ValType::I32);
-    let (new_base, new_cap, end) = (
+    let (new_base, new_cap, end, end_past) = (
         locals.temp(ValType::I32),
         locals.temp(ValType::I32),
+        locals.temp(ValType::I64),
         locals.temp(ValType::I64),
     );
     let mut f = locals.function();
@@ -217,14 +218,12 @@ pub fn alloc_function(t: &Table) -> Function {
             I::I64ExtendI32U,
             I::I64Const(16),
             I::I64Shl,
-            I::I64GtU,
-            I::If(BlockType::Empty),
-            I::LocalGet(end),
-            I::MemorySize(t.memory),
-            I::I64ExtendI32U,
-            I::I64Const(16),
-            I::I64Shl,
             I::I64Sub,
+            I::LocalTee(end_past),
+            I::I64Const(0),
+            I::I64GtS,
+            I::If(BlockType::Empty),
+            I::LocalGet(end_past),
             I::I64Const(0xffff),
             I::I64Add,
             I::I64Const(16),
