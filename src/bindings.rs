@@ -24,6 +24,15 @@ fn error(e: solder::Error) -> wit::FuseError {
 
 fn report(r: solder::Report) -> wit::Report {
     wit::Report {
+        inputs: r
+            .inputs
+            .into_iter()
+            .map(|i| wit::InputInfo {
+                name: i.name,
+                size: i.size,
+                sha256: i.sha256,
+            })
+            .collect(),
         component_instances: r.component_instances,
         core_instances: r
             .core_instances

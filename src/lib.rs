@@ -28,7 +28,10 @@ pub mod parse;
 mod report;
 
 pub use error::{Error, ErrorKind, Result};
-pub use report::{AdapterInfo, InstanceInfo, Report};
+pub use report::{AdapterInfo, HandleTableInfo, InputInfo, InstanceInfo, Report};
+
+/// Solder's version, as the output's `producers` section names it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What to produce.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,6 +127,7 @@ fn fuse_unlocated(components: &[&[u8]], options: &Options) -> Result<Fused> {
         validate(&out)?;
     }
     let mut report = report::Report::new(&input, &graph, &layout);
+    report.inputs = inputs(components);
     report.output_size = out.len() as u64;
     Ok(Fused { bytes: out, report })
 }
@@ -137,7 +141,17 @@ fn inspect_unlocated(component: &[u8]) -> Result<Report> {
     let input = parse::parse(component)?;
     let graph = instantiate::instantiate(&input)?;
     let layout = merge::Layout::new(&input, &graph, merge::HostCalls::Indirect)?;
-    Ok(report::Report::new(&input, &graph, &layout))
+    let mut report = report::Report::new(&input, &graph, &layout);
+    report.inputs = inputs(&[component]);
+    Ok(report)
+}
+
+fn inputs(components: &[&[u8]]) -> Vec<InputInfo> {
+    components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| InputInfo::new(i, c))
+        .collect()
 }
 
 fn single<'a>(components: &[&'a [u8]]) -> Result<&'a [u8]> {

@@ -5,10 +5,40 @@ use crate::error::Result;
 use crate::instantiate::{Func, Graph, InstanceVal, Item};
 use crate::merge::Layout;
 use crate::parse::Input;
+use serde::Serialize;
 use wasm_encoder::ExportKind;
 
+/// One input component, identified so a build can be audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputInfo {
+    /// `input[i]`, in the order the inputs were given.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the input's bytes, as 64 lowercase hex digits.
+    pub sha256: String,
+}
+
+impl InputInfo {
+    /// Describes the `index`th input.
+    pub fn new(index: usize, bytes: &[u8]) -> Self {
+        use sha2::Digest;
+        use std::fmt::Write;
+        let digest = sha2::Sha256::digest(bytes);
+        let mut sha256 = String::with_capacity(64);
+        for b in digest {
+            let _ = write!(sha256, "{b:02x}");
+        }
+        InputInfo {
+            name: format!("input[{index}]"),
+            size: bytes.len() as u64,
+            sha256,
+        }
+    }
+}
+
 /// One core instance of the composition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstanceInfo {
     /// The module's component path.
     pub path: String,
@@ -19,7 +49,7 @@ pub struct InstanceInfo {
 }
 
 /// One cross-component call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AdapterInfo {
     /// `caller -> callee` component instance paths.
     pub route: String,
@@ -30,7 +60,7 @@ pub struct AdapterInfo {
 }
 
 /// A component instance's resource types and handle table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HandleTableInfo {
     /// The component instance's path.
     pub instance: String,
@@ -42,8 +72,10 @@ pub struct HandleTableInfo {
 }
 
 /// What fusing did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// The inputs, with their sizes and SHA-256 digests.
+    pub inputs: Vec<InputInfo>,
     /// Component instances found.
     pub component_instances: u32,
     /// Core instances merged.
@@ -68,6 +100,7 @@ impl Report {
     pub(crate) fn new(input: &Input<'_>, graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Self {
         let types = input.types.as_ref();
         Report {
+            inputs: Vec::new(),
             component_instances: graph.component_instances.len() as u32,
             core_instances: graph
                 .core_instances
@@ -125,10 +158,19 @@ impl Report {
         }
     }
 
+    /// The report as pretty-printed JSON, for build logs and audits.
+    pub fn to_json(&self) -> String {
+        // Every field is a string, number, list or record: this cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
     /// A human-readable summary.
     pub fn to_text(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
+        for i in &self.inputs {
+            let _ = writeln!(s, "{}: {} bytes, sha256 {}", i.name, i.size, i.sha256);
+        }
         let _ = writeln!(s, "component instances: {}", self.component_instances);
         let _ = writeln!(s, "core instances: {}", self.core_instances.len());
         for c in &self.core_instances {
