@@ -427,6 +427,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 self.defined.insert(c, self.out.types - 1);
             }
         }
+        self.custom_sections();
         let wrapper = self.out.finish();
         let section = RawSection {
             id: ComponentSectionId::CoreModule as u8,
@@ -438,6 +439,28 @@ impl<'g, 'a> Emitter<'g, 'a> {
         wasm_encoder::ComponentSection::append_to_component(&section, &mut bytes);
         bytes.extend_from_slice(&wrapper[module_at..]);
         Ok(bytes)
+    }
+
+    /// The wrapper's custom sections: the root component's own name, and
+    /// every input component's producers with Solder added. (The names of
+    /// the root's items would not match the wrapper's index spaces.)
+    fn custom_sections(&mut self) {
+        self.out.flush();
+        if let Some((data, offset)) = self.input.custom.root_names {
+            let reader = wasmparser::ComponentNameSectionReader::new(
+                wasmparser::BinaryReader::new(data, offset),
+            );
+            // Names are advice: a malformed section is skipped.
+            for sub in reader.into_iter().flatten() {
+                if let wasmparser::ComponentName::Component { name, .. } = sub {
+                    let mut names = wasm_encoder::ComponentNameSection::new();
+                    names.component(name);
+                    self.out.component.section(&names);
+                }
+            }
+        }
+        let producers = merge::merge_producers(self.input.custom.producers.iter().copied());
+        self.out.component.section(&producers);
     }
 
     /// Lowers the memory-using host functions now that the fused module's

@@ -485,6 +485,18 @@ impl<'g, 'a> Layout<'g, 'a> {
                 format!("adapter {}", adapter.name).into(),
             ));
         }
+        for (i, b) in self.graph.builtins.iter().enumerate() {
+            names.push((
+                self.builtin_base + i as u32,
+                format!(
+                    "{}{} in {}",
+                    b.op.core_prefix(),
+                    self.graph.resources[b.resource.index()].name,
+                    self.graph.component_instances[b.instance.index()]
+                )
+                .into(),
+            ));
+        }
         for (i, inst) in self.graph.core_instances.iter().enumerate() {
             let m = &self.input.modules[inst.module.0 as usize];
             let Some((data, offset)) = m.names else {
@@ -522,43 +534,12 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The `producers` section: every field of every input module's, and
     /// Solder under `processed-by`.
     fn producers(&self) -> wasm_encoder::ProducersSection {
-        use std::collections::BTreeMap;
-        let mut fields: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
         let mut seen = std::collections::HashSet::new();
-        for inst in &self.graph.core_instances {
+        let sections = self.graph.core_instances.iter().filter_map(|inst| {
             let m = &self.input.modules[inst.module.0 as usize];
-            let Some((data, offset)) = m.producers else {
-                continue;
-            };
-            if !seen.insert(inst.module) {
-                continue;
-            }
-            // Producers are advice: a malformed section is skipped.
-            let Ok(reader) = wasmparser::ProducersSectionReader::new(
-                wasmparser::BinaryReader::new(data, offset),
-            ) else {
-                continue;
-            };
-            for field in reader.into_iter().flatten() {
-                let values = fields.entry(field.name).or_default();
-                for v in field.values.into_iter().flatten() {
-                    values.insert(v.name, v.version);
-                }
-            }
-        }
-        fields
-            .entry("processed-by")
-            .or_default()
-            .insert("solder", env!("CARGO_PKG_VERSION"));
-        let mut section = wasm_encoder::ProducersSection::new();
-        for (name, values) in &fields {
-            let mut field = wasm_encoder::ProducersField::new();
-            for (n, v) in values {
-                field.value(n, v);
-            }
-            section.field(name, &field);
-        }
-        section
+            m.producers.filter(|_| seen.insert(inst.module))
+        });
+        merge_producers(sections)
     }
 
     /// The global holding a component instance's `may_leave` flag.
@@ -1106,6 +1087,43 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         Ok(())
     }
+}
+
+/// One `producers` section from several: the union of their fields' values
+/// (the first version given for a name wins), and Solder under
+/// `processed-by`.
+pub(crate) fn merge_producers<'a>(
+    sections: impl IntoIterator<Item = (&'a [u8], usize)>,
+) -> wasm_encoder::ProducersSection {
+    use std::collections::BTreeMap;
+    let mut fields: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    for (data, offset) in sections {
+        // Producers are advice: a malformed section is skipped.
+        let Ok(reader) =
+            wasmparser::ProducersSectionReader::new(wasmparser::BinaryReader::new(data, offset))
+        else {
+            continue;
+        };
+        for field in reader.into_iter().flatten() {
+            let values = fields.entry(field.name).or_default();
+            for v in field.values.into_iter().flatten() {
+                values.entry(v.name).or_insert(v.version);
+            }
+        }
+    }
+    fields
+        .entry("processed-by")
+        .or_default()
+        .insert("solder", crate::VERSION);
+    let mut section = wasm_encoder::ProducersSection::new();
+    for (name, values) in &fields {
+        let mut field = wasm_encoder::ProducersField::new();
+        for (n, v) in values {
+            field.value(n, v);
+        }
+        section.field(name, &field);
+    }
+    section
 }
 
 /// Whether a function's parameters or results carry handles.

@@ -50,6 +50,19 @@ pub struct Input<'a> {
     pub types: Types,
     /// The root's leading type, import and alias sections, kept verbatim.
     pub prefix: Prefix<'a>,
+    /// The custom sections the output carries over: every component's
+    /// `producers` and the root's `component-name`.
+    pub custom: CustomSections<'a>,
+}
+
+/// Custom sections of the input's components (module ones live on each
+/// [`ModuleDef`]), as `(contents, offset)`.
+#[derive(Default)]
+pub struct CustomSections<'a> {
+    /// Every component's `producers` section, in input order.
+    pub producers: Vec<(&'a [u8], usize)>,
+    /// The root component's `component-name` section.
+    pub root_names: Option<(&'a [u8], usize)>,
 }
 
 /// The root component's leading sections that declare its imports, copied
@@ -354,6 +367,7 @@ struct Reader<'a> {
     modules: Vec<Option<ModuleDef<'a>>>,
     stack: Vec<Ctx<'a>>,
     prefix: Prefix<'a>,
+    custom: CustomSections<'a>,
     in_prefix: bool,
     validator: Validator,
     /// The offset of the section or item being read.
@@ -375,6 +389,7 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
         modules: Vec::new(),
         stack: Vec::new(),
         prefix: Prefix::default(),
+        custom: CustomSections::default(),
         in_prefix: true,
         validator: Validator::new_with_features(WasmFeatures::all()),
         offset: 0,
@@ -452,6 +467,7 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
         modules,
         types,
         prefix: r.prefix,
+        custom: r.custom,
     })
 }
 
@@ -941,12 +957,17 @@ impl<'a> Reader<'a> {
             }
             Payload::CodeSectionEntry(body) => self.module()?.code.push(body),
             Payload::CustomSection(c) => {
-                if let Some(Ctx::Module(m)) = self.stack.last_mut() {
-                    match c.name() {
-                        "name" => m.names = Some((c.data(), c.data_offset())),
-                        "producers" => m.producers = Some((c.data(), c.data_offset())),
-                        _ => {}
+                let section = (c.data(), c.data_offset());
+                match (self.stack.last_mut(), c.name()) {
+                    (Some(Ctx::Module(m)), "name") => m.names = Some(section),
+                    (Some(Ctx::Module(m)), "producers") => m.producers = Some(section),
+                    (Some(Ctx::Component { .. }), "producers") => {
+                        self.custom.producers.push(section)
                     }
+                    (Some(Ctx::Component { id, .. }), "component-name") if id.0 == 0 => {
+                        self.custom.root_names = Some(section)
+                    }
+                    _ => {}
                 }
             }
             Payload::DataCountSection { .. } | Payload::CodeSectionStart { .. } => {}
