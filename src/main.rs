@@ -2,10 +2,10 @@
 //! (where it runs through `wasi:cli/run`, beside the `solder:fuser/fuse`
 //! export).
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 // The only unsafe code in Solder: the canonical-ABI glue that wit-bindgen
@@ -30,15 +30,25 @@ enum Command {
         /// Input component(s); `-` reads standard input.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Output file; `-` writes standard output.
-        #[arg(short, long)]
+        /// Where to write the output; `-` (the default) is standard output.
+        #[arg(short, long, default_value = "-")]
         output: PathBuf,
+        /// Write the WebAssembly text format instead of the binary.
+        #[arg(short = 't', long)]
+        wat: bool,
         /// Emit the bare fused core module instead of a component.
         #[arg(long)]
         core: bool,
-        /// Skip validating the output (it is validated by default).
-        #[arg(long)]
+        /// Validate the output before writing it (the default).
+        #[arg(long, overrides_with = "no_validate")]
+        validate: bool,
+        /// Skip validating the output.
+        #[arg(long, overrides_with = "validate")]
         no_validate: bool,
+        /// Write the fuse report as JSON to this file: each input's size
+        /// and SHA-256, and each cross-component call's adapter strategy.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Print the fuse report to standard error.
         #[arg(short, long)]
         verbose: bool,
@@ -47,28 +57,35 @@ enum Command {
     Inspect {
         /// Input component; `-` reads standard input.
         input: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
+fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 fn read(path: &PathBuf) -> Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
+    if is_stdio(path) {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
-            .context("reading standard input")?;
+            .context("failed to read standard input")?;
         Ok(buf)
     } else {
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))
     }
 }
 
-fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
-    if path.as_os_str() == "-" {
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    if is_stdio(path) {
         std::io::stdout()
             .write_all(bytes)
-            .context("writing standard output")
+            .context("failed to write standard output")
     } else {
-        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+        std::fs::write(path, bytes).with_context(|| format!("failed to write `{}`", path.display()))
     }
 }
 
@@ -77,10 +94,25 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fuse {
             inputs,
             output,
+            wat,
             core,
+            validate: _,
             no_validate,
+            report,
             verbose,
         } => {
+            if inputs.iter().filter(|p| is_stdio(p)).count() > 1 {
+                bail!("standard input (`-`) can be given as only one input");
+            }
+            if report.as_deref().is_some_and(is_stdio) && is_stdio(&output) {
+                bail!("the report and the output cannot both go to standard output");
+            }
+            // Binary never goes to a terminal, as in `wasm-tools`.
+            if !wat && is_stdio(&output) && std::io::stdout().is_terminal() {
+                bail!(
+                    "refusing to write binary WebAssembly to a terminal: pass `-o FILE`, or `-t` for the text format"
+                );
+            }
             let bytes = inputs.iter().map(read).collect::<Result<Vec<_>>>()?;
             let slices: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
             let options = solder::Options {
@@ -92,15 +124,30 @@ fn run(cli: Cli) -> Result<()> {
                 validate: !no_validate,
             };
             let fused = solder::fuse(&slices, &options)?;
-            write(&output, &fused.bytes)?;
+            if wat {
+                let text = wasmprinter::print_bytes(&fused.bytes)
+                    .context("failed to print the output as text")?;
+                write(&output, text.as_bytes())?;
+            } else {
+                write(&output, &fused.bytes)?;
+            }
+            if let Some(path) = &report {
+                let mut json = fused.report.to_json();
+                json.push('\n');
+                write(path, json.as_bytes())?;
+            }
             if verbose {
                 eprintln!("{}", fused.report.to_text());
             }
         }
-        Command::Inspect { input } => {
+        Command::Inspect { input, json } => {
             let bytes = read(&input)?;
             let report = solder::inspect(&bytes)?;
-            println!("{}", report.to_text());
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                println!("{}", report.to_text());
+            }
         }
     }
     Ok(())

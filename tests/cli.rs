@@ -1,6 +1,7 @@
 //! The `solder` command line: files and `-` for standard input and output,
 //! `inspect`, and one line naming what is wrong and where on failure.
 
+use sha2::Digest;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -102,4 +103,92 @@ fn errors_are_one_line_with_kind_path_and_offset() {
         .expect("runs");
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-file.wasm"));
+}
+
+#[test]
+fn output_defaults_to_standard_output_and_text_with_t() {
+    let input = fixture();
+    let library = solder::fuse(&[&input], &solder::Options::default()).expect("fuses");
+    // No `-o`: the binary goes to standard output (a pipe here).
+    let out = with_stdin(&["fuse", "-"], &input);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, library.bytes);
+    // `-t` / `--wat`: the text format, as `wasm-tools print` writes it.
+    for flag in ["-t", "--wat"] {
+        let out = with_stdin(&["fuse", "-", flag], &input);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).expect("text is UTF-8");
+        assert_eq!(
+            text,
+            wasmprinter::print_bytes(&library.bytes).expect("prints")
+        );
+        let again = wat::parse_str(&text).expect("the text assembles");
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&again)
+            .expect("and validates");
+    }
+}
+
+#[test]
+fn validate_flags_and_the_json_report() {
+    let input = fixture();
+    let library = solder::fuse(&[&input], &solder::Options::default()).expect("fuses");
+    for flags in [
+        &["--validate"][..],
+        &["--no-validate"],
+        &["--no-validate", "--validate"],
+    ] {
+        let mut args = vec!["fuse", "-"];
+        args.extend_from_slice(flags);
+        let out = with_stdin(&args, &input);
+        assert!(out.status.success(), "{flags:?}");
+        assert_eq!(out.stdout, library.bytes, "{flags:?}");
+    }
+
+    // `--report FILE`: JSON naming the input's digest and each adapter's
+    // strategy.
+    let dir = std::env::temp_dir().join(format!("solder-cli-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let report = dir.join("report.json");
+    let out = with_stdin(
+        &[
+            "fuse",
+            "-",
+            "-o",
+            "-",
+            "--report",
+            report.to_str().expect("UTF-8 path"),
+        ],
+        &input,
+    );
+    assert!(out.status.success());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("JSON");
+    let digest = sha2::Sha256::digest(&input)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert_eq!(json["inputs"][0]["sha256"].as_str(), Some(digest.as_str()));
+    assert_eq!(json["inputs"][0]["size"].as_u64(), Some(input.len() as u64));
+    assert_eq!(json["adapters"][0]["strategy"].as_str(), Some("direct"));
+    assert_eq!(
+        json["output_size"].as_u64(),
+        Some(library.bytes.len() as u64)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+
+    // `inspect --json` gives the same structure.
+    let out = with_stdin(&["inspect", "-", "--json"], &input);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["inputs"][0]["sha256"].as_str(), Some(digest.as_str()));
+    assert_eq!(json["adapters"].as_array().map(Vec::len), Some(1));
+
+    // The report and the output cannot share standard output.
+    let out = solder()
+        .args(["fuse", "in.wasm", "--report", "-"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard output"));
 }
