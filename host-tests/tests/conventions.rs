@@ -1,0 +1,323 @@
+//! The fused output follows the ecosystem's conventions, so the usual
+//! tools work on it and a build can be audited:
+//!
+//! - it prints as text (`wasm-tools print` is wasmprinter) and the text
+//!   assembles again into a valid binary;
+//! - its WIT (`wasm-tools component wit`) is the input's, word for word;
+//! - its `producers` sections name Solder and carry every input's;
+//! - its `name` sections keep the original function names, so a trap's
+//!   backtrace in wasmtime names the same functions fused as composed;
+//! - the report names each input by size and SHA-256 and each
+//!   cross-component call by the adapter strategy chosen.
+
+use anyhow::{Context, Result, bail};
+use host_tests::fuser::{FuserComponent, Options, OutputKind};
+use sha2::Digest;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn inputs() -> Result<Vec<(String, Vec<u8>)>> {
+    let mut inputs = host_tests::fixtures()?;
+    inputs.retain(|(name, _)| name != "module-import.wat");
+    Ok(inputs)
+}
+
+fn fuse(input: &[u8], output: solder::OutputKind) -> Result<Vec<u8>> {
+    let options = solder::Options {
+        output,
+        ..Default::default()
+    };
+    Ok(solder::fuse(&[input], &options)?.bytes)
+}
+
+/// The component's WIT, as `wasm-tools component wit` prints it.
+fn wit(bytes: &[u8]) -> Result<String> {
+    let decoded = wit_parser::decoding::decode(bytes)?;
+    let mut printer = wit_component::WitPrinter::default();
+    printer.print(decoded.resolve(), decoded.package(), &[])?;
+    Ok(printer.output.to_string())
+}
+
+#[test]
+fn output_prints_as_text_and_keeps_its_wit() -> Result<()> {
+    let mut wits = 0;
+    for (name, input) in inputs()? {
+        for kind in [
+            solder::OutputKind::Component,
+            solder::OutputKind::CoreModule,
+        ] {
+            let fused = fuse(&input, kind)?;
+            let text = wasmprinter::print_bytes(&fused)
+                .with_context(|| format!("{name} ({kind:?}) prints"))?;
+            let again = wat::parse_str(&text)
+                .with_context(|| format!("{name} ({kind:?}): the printed text assembles"))?;
+            wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                .validate_all(&again)
+                .with_context(|| format!("{name} ({kind:?}): the reassembled text validates"))?;
+            if kind == solder::OutputKind::Component {
+                // A component whose WIT cannot be written (one that exports
+                // a bare resource type) gives the same error fused.
+                let (before, after) = (wit(&input), wit(&fused));
+                match (&before, &after) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(b, a, "{name}: the fused component has the input's WIT");
+                        wits += 1;
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+                    _ => bail!("{name}: WIT before {before:?}, after {after:?}"),
+                }
+            }
+        }
+    }
+    assert!(wits >= 10, "most fixtures have WIT: {wits}");
+    Ok(())
+}
+
+/// Every `producers` field of every module or component in `bytes`,
+/// nested ones included: field -> names.
+fn producers(bytes: &[u8], modules_only: bool) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut in_module = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload? {
+            wasmparser::Payload::Version { encoding, .. } => {
+                in_module.push(encoding == wasmparser::Encoding::Module)
+            }
+            wasmparser::Payload::End(_) => {
+                in_module.pop();
+            }
+            wasmparser::Payload::CustomSection(c) if c.name() == "producers" => {
+                if modules_only && in_module.last() != Some(&true) {
+                    continue;
+                }
+                let reader = wasmparser::ProducersSectionReader::new(
+                    wasmparser::BinaryReader::new(c.data(), c.data_offset()),
+                )?;
+                for field in reader {
+                    let field = field?;
+                    let names = out.entry(field.name.to_string()).or_default();
+                    for v in field.values {
+                        names.insert(v?.name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The `producers` section of the outermost module or component only.
+fn top_producers(bytes: &[u8]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut depth = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload? {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            wasmparser::Payload::CustomSection(c) if c.name() == "producers" && depth == 1 => {
+                let reader = wasmparser::ProducersSectionReader::new(
+                    wasmparser::BinaryReader::new(c.data(), c.data_offset()),
+                )?;
+                for field in reader {
+                    let field = field?;
+                    let names = out.entry(field.name.to_string()).or_default();
+                    for v in field.values {
+                        let v = v?;
+                        names.insert(v.name.to_string(), v.version.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn producers_name_solder_and_carry_every_input() -> Result<()> {
+    let mut checked = 0;
+    for (name, input) in inputs()? {
+        let component = fuse(&input, solder::OutputKind::Component)?;
+        let core = fuse(&input, solder::OutputKind::CoreModule)?;
+        for (what, bytes) in [("component", &component), ("core module", &core)] {
+            let top = top_producers(bytes)?;
+            assert_eq!(
+                top.get("processed-by").and_then(|p| p.get("solder")),
+                Some(&solder::VERSION.to_string()),
+                "{name}: the fused {what} names Solder and its version"
+            );
+        }
+        // The fused module carries every input module's fields: the
+        // languages and tools that made them.
+        let wanted = producers(&input, true)?;
+        let got = producers(&core, true)?;
+        for (field, names) in &wanted {
+            for n in names {
+                assert!(
+                    got.get(field).is_some_and(|g| g.contains(n)),
+                    "{name}: the fused module's producers keep `{field}: {n}`"
+                );
+                checked += 1;
+            }
+        }
+        // And the wrapper every input component's.
+        let wanted = producers(&input, false)?;
+        let got = producers(&component, false)?;
+        for (field, names) in &wanted {
+            for n in names {
+                assert!(
+                    got.get(field).is_some_and(|g| g.contains(n)),
+                    "{name}: the fused component's producers keep `{field}: {n}`"
+                );
+            }
+        }
+    }
+    assert!(
+        checked > 20,
+        "the Rust fixtures name their language and tools"
+    );
+    Ok(())
+}
+
+/// Two components: `run` in the caller calls through an adapter into the
+/// callee's `explode`, which calls `deeper`, which traps.
+const TRAPPING: &str = r#"
+(component
+  (component $callee
+    (core module $m
+      (func $deeper (param i32) (result i32) unreachable)
+      (func $explode (export "explode") (param i32) (result i32)
+        local.get 0
+        call $deeper))
+    (core instance $i (instantiate $m))
+    (func (export "explode") (param "x" u32) (result u32)
+      (canon lift (core func $i "explode"))))
+  (instance $callee (instantiate $callee))
+  (component $caller
+    (import "explode" (func $explode (param "x" u32) (result u32)))
+    (core func $explode (canon lower (func $explode)))
+    (core module $m
+      (import "" "explode" (func $explode (param i32) (result i32)))
+      (func $entry (export "run") (param i32) (result i32)
+        local.get 0
+        call $explode))
+    (core instance $i (instantiate $m (with "" (instance (export "explode" (func $explode))))))
+    (func (export "run") (param "x" u32) (result u32)
+      (canon lift (core func $i "run"))))
+  (instance $caller (instantiate $caller (with "explode" (func $callee "explode"))))
+  (export "run" (func $caller "run")))
+"#;
+
+/// The function names in the backtrace of the trap `run` raises.
+fn backtrace(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Vec<String>> {
+    use wasmtime::component::{Component, Linker, Val};
+    let component = Component::new(engine, bytes)?;
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = Linker::<()>::new(engine).instantiate(&mut store, &component)?;
+    let func = instance
+        .get_func(&mut store, "run")
+        .context("`run` is exported")?;
+    let mut results = [Val::U32(0)];
+    let Err(err) = func.call(&mut store, &[Val::U32(1)], &mut results) else {
+        bail!("`run` returned instead of trapping");
+    };
+    let trace = err
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .context("the trap carries a backtrace")?;
+    Ok(trace
+        .frames()
+        .iter()
+        .filter_map(|f| f.func_name().map(str::to_string))
+        .collect())
+}
+
+#[test]
+fn backtraces_name_the_original_functions() -> Result<()> {
+    let engine = host_tests::run::engine()?;
+    let composed = wat::parse_str(TRAPPING)?;
+    let fused = fuse(&composed, solder::OutputKind::Component)?;
+    let before = backtrace(&engine, &composed)?;
+    let after = backtrace(&engine, &fused)?;
+    for name in ["deeper", "explode", "entry"] {
+        assert!(
+            before.iter().any(|f| f == name),
+            "composed backtrace names `{name}`: {before:?}"
+        );
+        assert!(
+            after.iter().any(|f| f == name),
+            "fused backtrace names `{name}`: {after:?}"
+        );
+    }
+    // The adapter between them is named for what it adapts.
+    assert!(
+        after
+            .iter()
+            .any(|f| f.starts_with("adapter ") && f.contains("explode")),
+        "the adapter frame is named: {after:?}"
+    );
+    Ok(())
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn the_report_names_inputs_by_digest_and_calls_by_strategy() -> Result<()> {
+    let engine = host_tests::run::engine()?;
+    let fuser = FuserComponent::new(&engine, &host_tests::fuser_component()?)?;
+    let all = inputs()?;
+    let mut strategies = BTreeSet::new();
+    for (name, input) in &all {
+        let native = solder::fuse(&[input], &solder::Options::default())?.report;
+        assert_eq!(native.inputs.len(), 1);
+        assert_eq!(native.inputs[0].name, "input[0]");
+        assert_eq!(native.inputs[0].size, input.len() as u64);
+        assert_eq!(native.inputs[0].sha256, sha256(input), "{name}");
+        let options = Options {
+            output: OutputKind::Component,
+            validate: true,
+        };
+        let Ok(through) = fuser.fuse(std::slice::from_ref(input), options)? else {
+            bail!("{name}: the fuser component fuses it");
+        };
+        let r = through.report;
+        assert_eq!(r.inputs.len(), 1);
+        assert_eq!(r.inputs[0].sha256, native.inputs[0].sha256, "{name}");
+        assert_eq!(r.inputs[0].size, native.inputs[0].size, "{name}");
+        assert_eq!(r.adapters.len(), native.adapters.len(), "{name}");
+        for (a, b) in r.adapters.iter().zip(&native.adapters) {
+            assert_eq!(
+                (&a.route, &a.name, &a.strategy),
+                (&b.route, &b.name, &b.strategy)
+            );
+        }
+        let json: serde_json::Value = serde_json::from_str(&native.to_json())?;
+        assert_eq!(
+            json["inputs"][0]["sha256"].as_str(),
+            Some(sha256(input).as_str())
+        );
+        assert_eq!(
+            json["adapters"].as_array().map(Vec::len),
+            Some(native.adapters.len())
+        );
+        for a in &native.adapters {
+            strategies.insert((name.clone(), a.strategy.clone()));
+        }
+    }
+    // Each strategy where the fixture calls for it.
+    for (fixture, strategy) in [
+        ("char-adapter.wat", "direct"),
+        ("string-adapter.wat", "copy"),
+        ("string-transcode.wat", "transcode"),
+    ] {
+        assert!(
+            strategies.contains(&(fixture.to_string(), strategy.to_string())),
+            "{fixture} has a `{strategy}` adapter: {strategies:?}"
+        );
+    }
+    Ok(())
+}
