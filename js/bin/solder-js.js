@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// `solder-js`: the native `solder` command line's `fuse` and `inspect`,
+// running the transpiled fuser component in Node. Same arguments, same
+// output bytes, same one-line `error: ...` and non-zero exit on failure.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fuse, inspect, formatReport, FuseError } from '../src/index.js';
+
+const USAGE = `usage:
+  solder-js fuse <input>... -o <output> [--core] [--no-validate] [-v]
+  solder-js inspect <input> [--json]
+'-' reads standard input or writes standard output.`;
+
+function read(path) {
+  return readFileSync(path === '-' ? 0 : path);
+}
+
+function write(path, bytes) {
+  writeFileSync(path === '-' ? 1 : path, bytes);
+}
+
+// The report as JSON: the two 64-bit sizes become plain numbers.
+function reportJson(report) {
+  return JSON.stringify(report, (_, v) => (typeof v === 'bigint' ? Number(v) : v), 2);
+}
+
+function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === 'fuse') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        core: { type: 'boolean', default: false },
+        'no-validate': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+    if (positionals.length === 0 || values.output === undefined) {
+      throw new UsageError('fuse needs at least one input and -o <output>');
+    }
+    const fused = fuse(positionals.map(read), {
+      output: values.core ? 'core-module' : 'component',
+      validate: !values['no-validate'],
+    });
+    write(values.output, fused.bytes);
+    if (values.verbose) {
+      process.stderr.write(`${formatReport(fused.report)}\n`);
+    }
+  } else if (command === 'inspect') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 1) {
+      throw new UsageError('inspect needs exactly one input');
+    }
+    const report = inspect(read(positionals[0]));
+    process.stdout.write(`${values.json ? reportJson(report) : formatReport(report)}\n`);
+  } else if (command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+  } else {
+    throw new UsageError(command === undefined ? 'no command given' : `unknown command \`${command}\``);
+  }
+}
+
+class UsageError extends Error {}
+
+try {
+  main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof FuseError) {
+    process.stderr.write(`error: ${e}\n`);
+    process.exitCode = 1;
+  } else if (e instanceof UsageError || e.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    process.stderr.write(`error: ${e.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}
