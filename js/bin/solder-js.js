@@ -12,12 +12,26 @@ const USAGE = `usage:
   solder-js inspect <input> [--json]
 '-' reads standard input or writes standard output.`;
 
-function read(path) {
-  return readFileSync(path === '-' ? 0 : path);
+// Standard input and output go through the streams: a pipe may be
+// non-blocking, where a synchronous read or write of fd 0 or 1 fails with
+// EAGAIN.
+async function read(path) {
+  if (path !== '-') {
+    return readFileSync(path);
+  }
+  const chunks = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 function write(path, bytes) {
-  writeFileSync(path === '-' ? 1 : path, bytes);
+  if (path === '-') {
+    process.stdout.write(bytes);
+  } else {
+    writeFileSync(path, bytes);
+  }
 }
 
 // The report as JSON: the two 64-bit sizes become plain numbers.
@@ -25,7 +39,7 @@ function reportJson(report) {
   return JSON.stringify(report, (_, v) => (typeof v === 'bigint' ? Number(v) : v), 2);
 }
 
-function main(argv) {
+async function main(argv) {
   const [command, ...rest] = argv;
   if (command === 'fuse') {
     const { values, positionals } = parseArgs({
@@ -41,7 +55,11 @@ function main(argv) {
     if (positionals.length === 0 || values.output === undefined) {
       throw new UsageError('fuse needs at least one input and -o <output>');
     }
-    const fused = fuse(positionals.map(read), {
+    const inputs = [];
+    for (const path of positionals) {
+      inputs.push(await read(path));
+    }
+    const fused = fuse(inputs, {
       output: values.core ? 'core-module' : 'component',
       validate: !values['no-validate'],
     });
@@ -58,7 +76,7 @@ function main(argv) {
     if (positionals.length !== 1) {
       throw new UsageError('inspect needs exactly one input');
     }
-    const report = inspect(read(positionals[0]));
+    const report = inspect(await read(positionals[0]));
     process.stdout.write(`${values.json ? reportJson(report) : formatReport(report)}\n`);
   } else if (command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
@@ -70,7 +88,7 @@ function main(argv) {
 class UsageError extends Error {}
 
 try {
-  main(process.argv.slice(2));
+  await main(process.argv.slice(2));
 } catch (e) {
   if (e instanceof FuseError) {
     process.stderr.write(`error: ${e}\n`);

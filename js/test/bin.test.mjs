@@ -45,6 +45,18 @@ test('fuse reads standard input and writes standard output', () => {
   assert.ok(js.stdout.equals(runNative(['fuse', path(name)], { output: true }).output));
 });
 
+test('standard output into a pipe that a slow reader empties', () => {
+  // The pipe fills before the reader starts: a synchronous write of fd 1
+  // would fail with EAGAIN.
+  const name = 'types-app+types_mid+types_lib';
+  const out = join(dir, 'piped.wasm');
+  const result = spawnSync('sh', ['-c', `"$0" "$1" fuse "$2" -o - | (sleep 1; cat > "$3")`,
+    process.execPath, bin, path(name), out]);
+  assert.equal(result.status, 0, result.stderr.toString());
+  assert.equal(result.stderr.toString(), '');
+  assert.ok(readFileSync(out).equals(runNative(['fuse', path(name)], { output: true }).output));
+});
+
 test('fuse -v prints the report', () => {
   const name = 'string-transcode';
   const js = solderJs(['fuse', path(name), '-o', join(dir, 'v.wasm'), '-v']);
