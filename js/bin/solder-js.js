@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// `solder-js`: the native `solder` command line's `fuse` and `inspect`,
+// running the transpiled fuser component in Node. Same arguments, same
+// output bytes, same one-line `error: ...` and non-zero exit on failure.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fuse, inspect, formatReport, FuseError } from '../src/index.js';
+
+const USAGE = `usage:
+  solder-js fuse <input>... -o <output> [--core] [--no-validate] [-v]
+  solder-js inspect <input> [--json]
+'-' reads standard input or writes standard output.`;
+
+// Standard input and output go through the streams: a pipe may be
+// non-blocking, where a synchronous read or write of fd 0 or 1 fails with
+// EAGAIN.
+async function read(path) {
+  if (path !== '-') {
+    return readFileSync(path);
+  }
+  const chunks = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function write(path, bytes) {
+  if (path === '-') {
+    process.stdout.write(bytes);
+  } else {
+    writeFileSync(path, bytes);
+  }
+}
+
+// The report as JSON: the two 64-bit sizes become plain numbers.
+function reportJson(report) {
+  return JSON.stringify(report, (_, v) => (typeof v === 'bigint' ? Number(v) : v), 2);
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === 'fuse') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        core: { type: 'boolean', default: false },
+        'no-validate': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+    if (positionals.length === 0 || values.output === undefined) {
+      throw new UsageError('fuse needs at least one input and -o <output>');
+    }
+    const inputs = [];
+    for (const path of positionals) {
+      inputs.push(await read(path));
+    }
+    const fused = fuse(inputs, {
+      output: values.core ? 'core-module' : 'component',
+      validate: !values['no-validate'],
+    });
+    write(values.output, fused.bytes);
+    if (values.verbose) {
+      process.stderr.write(`${formatReport(fused.report)}\n`);
+    }
+  } else if (command === 'inspect') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 1) {
+      throw new UsageError('inspect needs exactly one input');
+    }
+    const report = inspect(await read(positionals[0]));
+    process.stdout.write(`${values.json ? reportJson(report) : formatReport(report)}\n`);
+  } else if (command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+  } else {
+    throw new UsageError(command === undefined ? 'no command given' : `unknown command \`${command}\``);
+  }
+}
+
+class UsageError extends Error {}
+
+try {
+  await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof FuseError) {
+    process.stderr.write(`error: ${e}\n`);
+    process.exitCode = 1;
+  } else if (e instanceof UsageError || e.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    process.stderr.write(`error: ${e.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}
