@@ -8,9 +8,11 @@ import { parseArgs } from 'node:util';
 import { fuse, inspect, formatReport, FuseError } from '../src/index.js';
 
 const USAGE = `usage:
-  solder-js fuse <input>... -o <output> [--core] [--no-validate] [-v]
+  solder-js fuse <input>... [-o <output>] [--core] [--validate | --no-validate]
+                 [--report <file>] [-v]
   solder-js inspect <input> [--json]
-'-' reads standard input or writes standard output.`;
+'-' reads standard input or writes standard output; the output goes to
+standard output unless -o names a file.`;
 
 // Standard input and output go through the streams: a pipe may be
 // non-blocking, where a synchronous read or write of fd 0 or 1 fails with
@@ -34,9 +36,25 @@ function write(path, bytes) {
   }
 }
 
-// The report as JSON: the two 64-bit sizes become plain numbers.
+// The report as JSON, as the native CLI writes it: snake_case keys, the
+// 64-bit sizes as plain numbers, and no key for an absent option.
+function snakeCase(value) {
+  if (typeof value === 'bigint') {
+    return Number(value);
+  }
+  if (Array.isArray(value)) {
+    return value.map(snakeCase);
+  }
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeCase(v)]),
+    );
+  }
+  return value === undefined ? null : value;
+}
+
 function reportJson(report) {
-  return JSON.stringify(report, (_, v) => (typeof v === 'bigint' ? Number(v) : v), 2);
+  return JSON.stringify(snakeCase(report), null, 2);
 }
 
 async function main(argv) {
@@ -46,14 +64,22 @@ async function main(argv) {
       args: rest,
       allowPositionals: true,
       options: {
-        output: { type: 'string', short: 'o' },
+        output: { type: 'string', short: 'o', default: '-' },
         core: { type: 'boolean', default: false },
+        validate: { type: 'boolean', default: false },
         'no-validate': { type: 'boolean', default: false },
+        report: { type: 'string' },
         verbose: { type: 'boolean', short: 'v', default: false },
       },
     });
-    if (positionals.length === 0 || values.output === undefined) {
-      throw new UsageError('fuse needs at least one input and -o <output>');
+    if (positionals.length === 0) {
+      throw new UsageError('fuse needs at least one input');
+    }
+    if (values.report === '-' && values.output === '-') {
+      throw new UsageError('the report and the output cannot both go to standard output');
+    }
+    if (values.output === '-' && process.stdout.isTTY) {
+      throw new UsageError('refusing to write binary WebAssembly to a terminal: pass `-o FILE`');
     }
     const inputs = [];
     for (const path of positionals) {
@@ -64,6 +90,9 @@ async function main(argv) {
       validate: !values['no-validate'],
     });
     write(values.output, fused.bytes);
+    if (values.report !== undefined) {
+      write(values.report, `${reportJson(fused.report)}\n`);
+    }
     if (values.verbose) {
       process.stderr.write(`${formatReport(fused.report)}\n`);
     }

@@ -96,6 +96,9 @@ export function inspect(component) {
  */
 export function formatReport(report) {
   const lines = [];
+  for (const i of report.inputs) {
+    lines.push(`${i.name}: ${i.size} bytes, sha256 ${i.sha256}`);
+  }
   lines.push(`component instances: ${report.componentInstances}`);
   lines.push(`core instances: ${report.coreInstances.length}`);
   for (const c of report.coreInstances) {

@@ -73,13 +73,29 @@ test('inspect prints what the native CLI prints', () => {
   }
 });
 
-test('inspect --json gives the report as JSON', () => {
-  const js = solderJs(['inspect', '--json', path('scalars-app+scalars_mid+scalars_lib')]);
+test('inspect --json and --report give the native JSON', () => {
+  const name = 'scalars-app+scalars_mid+scalars_lib';
+  const js = solderJs(['inspect', '--json', path(name)]);
   assert.equal(js.status, 0, js.stderr);
   const report = JSON.parse(js.stdout.toString());
-  assert.equal(report.componentInstances, 7);
+  assert.equal(report.component_instances, 7);
   assert.equal(report.adapters.length, 36);
-  assert.equal(typeof report.inputSize, 'number');
+  assert.deepEqual(report, JSON.parse(runNative(['inspect', '--json', path(name)]).stdout));
+
+  const jsReport = join(dir, 'js-report.json');
+  const nativeReport = join(dir, 'native-report.json');
+  assert.equal(solderJs(['fuse', path(name), '-o', join(dir, 'r.wasm'), '--report', jsReport]).status, 0);
+  assert.equal(runNative(['fuse', path(name), '--report', nativeReport], { output: true }).status, 0);
+  const fromJs = JSON.parse(readFileSync(jsReport, 'utf8'));
+  assert.deepEqual(fromJs, JSON.parse(readFileSync(nativeReport, 'utf8')));
+  assert.match(fromJs.inputs[0].sha256, /^[0-9a-f]{64}$/);
+});
+
+test('without -o the output goes to standard output', () => {
+  const name = 'char-adapter';
+  const js = solderJs(['fuse', path(name), '--validate']);
+  assert.equal(js.status, 0, js.stderr);
+  assert.ok(js.stdout.equals(runNative(['fuse', path(name)], { output: true }).output));
 });
 
 test('bad input: the native error line and status 1', () => {
@@ -100,7 +116,7 @@ test('bad input: the native error line and status 1', () => {
 });
 
 test('usage errors: status 2 and the usage', () => {
-  for (const args of [[], ['frobnicate'], ['fuse', path('char-adapter')], ['inspect'], ['fuse', '--bogus']]) {
+  for (const args of [[], ['frobnicate'], ['fuse'], ['inspect'], ['fuse', '--bogus'], ['fuse', path('char-adapter'), '--report', '-']]) {
     const js = solderJs(args);
     assert.equal(js.status, 2, `${args}: ${js.stderr}`);
     assert.match(js.stderr, /^error: .*\nusage:/s);
