@@ -81,9 +81,12 @@ fn read(path: &PathBuf) -> Result<Vec<u8>> {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     if is_stdio(path) {
-        std::io::stdout()
-            .write_all(bytes)
-            .context("failed to write standard output")
+        let mut out = std::io::stdout().lock();
+        match out.write_all(bytes).and_then(|()| out.flush()) {
+            // A reader that stops early (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("failed to write standard output"),
+        }
     } else {
         std::fs::write(path, bytes).with_context(|| format!("failed to write `{}`", path.display()))
     }
@@ -143,11 +146,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inspect { input, json } => {
             let bytes = read(&input)?;
             let report = solder::inspect(&bytes)?;
-            if json {
-                println!("{}", report.to_json());
+            let mut text = if json {
+                report.to_json()
             } else {
-                println!("{}", report.to_text());
-            }
+                report.to_text()
+            };
+            text.push('\n');
+            write(Path::new("-"), text.as_bytes())?;
         }
     }
     Ok(())
