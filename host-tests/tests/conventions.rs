@@ -72,31 +72,44 @@ fn output_prints_as_text_and_keeps_its_wit() -> Result<()> {
     Ok(())
 }
 
-/// Every `producers` field of every module or component in `bytes`,
-/// nested ones included: field -> names.
-fn producers(bytes: &[u8], modules_only: bool) -> Result<BTreeMap<String, BTreeSet<String>>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut in_module = Vec::new();
+/// One value of a `producers` field, and where its section sits.
+struct Produced {
+    /// 1 for the outermost module or component.
+    depth: usize,
+    in_module: bool,
+    field: String,
+    name: String,
+    version: String,
+}
+
+/// Every value of every `producers` section in `bytes`, nested ones
+/// included.
+fn produced(bytes: &[u8]) -> Result<Vec<Produced>> {
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         match payload? {
             wasmparser::Payload::Version { encoding, .. } => {
-                in_module.push(encoding == wasmparser::Encoding::Module)
+                stack.push(encoding == wasmparser::Encoding::Module)
             }
             wasmparser::Payload::End(_) => {
-                in_module.pop();
+                stack.pop();
             }
             wasmparser::Payload::CustomSection(c) if c.name() == "producers" => {
-                if modules_only && in_module.last() != Some(&true) {
-                    continue;
-                }
                 let reader = wasmparser::ProducersSectionReader::new(
                     wasmparser::BinaryReader::new(c.data(), c.data_offset()),
                 )?;
                 for field in reader {
                     let field = field?;
-                    let names = out.entry(field.name.to_string()).or_default();
                     for v in field.values {
-                        names.insert(v?.name.to_string());
+                        let v = v?;
+                        out.push(Produced {
+                            depth: stack.len(),
+                            in_module: stack.last() == Some(&true),
+                            field: field.name.to_string(),
+                            name: v.name.to_string(),
+                            version: v.version.to_string(),
+                        });
                     }
                 }
             }
@@ -106,28 +119,24 @@ fn producers(bytes: &[u8], modules_only: bool) -> Result<BTreeMap<String, BTreeS
     Ok(out)
 }
 
-/// The `producers` section of the outermost module or component only.
+/// Field -> names, over every module's `producers` (or every module's and
+/// component's).
+fn producers(bytes: &[u8], modules_only: bool) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in produced(bytes)? {
+        if p.in_module || !modules_only {
+            out.entry(p.field).or_default().insert(p.name);
+        }
+    }
+    Ok(out)
+}
+
+/// Field -> name -> version, of the outermost module or component only.
 fn top_producers(bytes: &[u8]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut depth = 0;
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        match payload? {
-            wasmparser::Payload::Version { .. } => depth += 1,
-            wasmparser::Payload::End(_) => depth -= 1,
-            wasmparser::Payload::CustomSection(c) if c.name() == "producers" && depth == 1 => {
-                let reader = wasmparser::ProducersSectionReader::new(
-                    wasmparser::BinaryReader::new(c.data(), c.data_offset()),
-                )?;
-                for field in reader {
-                    let field = field?;
-                    let names = out.entry(field.name.to_string()).or_default();
-                    for v in field.values {
-                        let v = v?;
-                        names.insert(v.name.to_string(), v.version.to_string());
-                    }
-                }
-            }
-            _ => {}
+    for p in produced(bytes)? {
+        if p.depth == 1 {
+            out.entry(p.field).or_default().insert(p.name, p.version);
         }
     }
     Ok(out)
