@@ -25,7 +25,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fuse a component (usually a composition) into one core module,
-    /// wrapped as a component with the same imports and exports.
+    /// wrapped as a component with the same imports and exports. Several
+    /// inputs are first wired together by interface name; the first one's
+    /// exports are the result's.
     Fuse {
         /// Input component(s); `-` reads standard input.
         #[arg(required = true)]
@@ -82,7 +84,13 @@ fn run(cli: Cli) -> Result<()> {
             verbose,
         } => {
             let bytes = inputs.iter().map(read).collect::<Result<Vec<_>>>()?;
-            let slices: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+            // Errors about wiring several inputs name them by file.
+            let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+            let named: Vec<(&str, &[u8])> = names
+                .iter()
+                .map(String::as_str)
+                .zip(bytes.iter().map(Vec::as_slice))
+                .collect();
             let options = solder::Options {
                 output: if core {
                     solder::OutputKind::CoreModule
@@ -91,7 +99,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 validate: !no_validate,
             };
-            let fused = solder::fuse(&slices, &options)?;
+            let fused = solder::fuse_named(&named, &options)?;
             write(&output, &fused.bytes)?;
             if verbose {
                 eprintln!("{}", fused.report.to_text());
