@@ -28,7 +28,7 @@
 
 use crate::error::{Error, Result};
 use wac_graph::types::{Package, are_semver_compatible};
-use wac_graph::{CompositionGraph, EncodeError, EncodeOptions, NodeId};
+use wac_graph::{CompositionGraph, EncodeError, EncodeOptions, InstantiationArgumentError, NodeId};
 
 /// One input: a name for messages (`input[1]`, or a file name) and bytes.
 pub type Input<'a> = (&'a str, &'a [u8]);
@@ -85,7 +85,11 @@ pub fn compose(inputs: &[Input<'_>]) -> Result<Vec<u8>> {
                     plug.import,
                     plug.export,
                     inputs[plug.provider].0,
-                    chain(&e),
+                    match &e {
+                        InstantiationArgumentError::ArgumentTypeMismatch { source, .. } =>
+                            format!("{source:#}"),
+                        other => chain(other),
+                    },
                 ))
                 .at_path(inputs[plug.importer].0)
             })?;
@@ -111,13 +115,16 @@ pub fn compose(inputs: &[Input<'_>]) -> Result<Vec<u8>> {
 
 /// Rule 1: each input is a valid component on its own.
 fn validate_input(name: &str, bytes: &[u8]) -> Result<()> {
-    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
-    validator
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(
+            Error::malformed("expected a component, found a core module")
+                .at_path(name)
+                .at_offset(0),
+        );
+    }
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(bytes)
         .map_err(|e| Error::from_wasmparser(e, name))?;
-    if !wasmparser::Parser::is_component(bytes) {
-        return Err(Error::malformed("a core module, not a component").at_path(name));
-    }
     Ok(())
 }
 
@@ -161,7 +168,13 @@ fn plan(
                 several => {
                     let names: Vec<String> = several
                         .iter()
-                        .map(|(p, e)| format!("{} (as `{e}`)", inputs[*p].0))
+                        .map(|(p, e)| {
+                            if e == import {
+                                inputs[*p].0.to_string()
+                            } else {
+                                format!("{} (as `{e}`)", inputs[*p].0)
+                            }
+                        })
                         .collect();
                     return Err(Error::unresolved(format!(
                         "{} imports `{import}`, which {} inputs export: {}; pass only one of them",

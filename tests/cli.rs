@@ -149,7 +149,7 @@ fn several_files_are_wired_and_named_in_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr.trim_end(),
-        "error: unresolved: app.wasm imports `test:several/api`, which 2 inputs export: lib.wasm (as `test:several/api`), other-lib.wasm (as `test:several/api`); pass only one of them (in app.wasm)"
+        "error: unresolved: app.wasm imports `test:several/api`, which 2 inputs export: lib.wasm, other-lib.wasm; pass only one of them (in app.wasm)"
     );
     assert!(!dir.join("x.wasm").exists());
     std::fs::remove_dir_all(&dir).ok();

@@ -205,7 +205,7 @@ fn wiring_errors_name_every_input_involved() {
     assert_eq!(e.path(), "app");
     assert_eq!(
         e.message(),
-        "app imports `test:several/api`, which 2 inputs export: lib (as `test:several/api`), other (as `test:several/api`); pass only one of them"
+        "app imports `test:several/api`, which 2 inputs export: lib, other; pass only one of them"
     );
 
     let e = named(&[("app", &app), ("lib", &lib), ("lib again", &lib)]);
@@ -239,4 +239,38 @@ fn one_input_is_fused_as_before() {
     let one = fuse(&[&lib], &Options::default()).expect("fuses");
     let named = solder::fuse_named(&[("lib.wasm", &lib)], &Options::default()).expect("fuses");
     assert_eq!(one.bytes, named.bytes);
+}
+
+#[test]
+fn semver_compatible_names_are_plugged_when_no_name_matches_exactly() {
+    let versioned = |name: &str, version: &str| {
+        let wat = std::fs::read_to_string(format!(
+            "{}/fixtures/wat/several/{name}.wat",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture");
+        component(&wat.replace(
+            "\"test:several/api\"",
+            &format!("\"test:several/api@{version}\""),
+        ))
+    };
+    let app = versioned("app", "0.2.0");
+    let lib = versioned("lib", "0.2.1");
+    fuse(&[&app, &lib], &Options::default()).expect("0.2.1 serves an import of 0.2.0");
+    // An exact match wins over a compatible one.
+    let exact = versioned("other-lib", "0.2.0");
+    let e = fuse(&[&app, &lib, &exact], &Options::default()).expect_err("lib is left unused");
+    assert_eq!(e.path(), "input[1]", "{e}");
+    let e = fuse(
+        &[&app, &lib, &versioned("other-lib", "0.2.3")],
+        &Options::default(),
+    )
+    .expect_err("two compatible providers");
+    assert_eq!(
+        e.message(),
+        "input[0] imports `test:several/api@0.2.0`, which 2 inputs export: input[1] (as `test:several/api@0.2.1`), input[2] (as `test:several/api@0.2.3`); pass only one of them"
+    );
+    let incompatible = versioned("lib", "0.3.0");
+    let e = fuse(&[&app, &incompatible], &Options::default()).expect_err("0.3 is not 0.2");
+    assert_eq!(e.path(), "input[1]", "{e}");
 }
