@@ -156,7 +156,7 @@ fn wiring_errors_name_the_inputs_both_ways() -> Result<()> {
         "types_lib",
     ])?)
     .expect("four artifacts");
-    let wrong_type = wat::parse_str(&format!(
+    let wrong_type = wat::parse_str(format!(
         r#"(component
              (core module $m (func (export "f") (param i32)))
              (core instance $i (instantiate $m))
