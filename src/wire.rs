@@ -26,7 +26,7 @@
 //! 5. An export must have a type the import accepts (`unresolved`, naming
 //!    both sides).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use wac_graph::types::{Package, are_semver_compatible};
 use wac_graph::{CompositionGraph, EncodeError, EncodeOptions, InstantiationArgumentError, NodeId};
 
@@ -76,23 +76,22 @@ pub fn compose(inputs: &[Input<'_>]) -> Result<Vec<u8>> {
         let export = graph
             .alias_instance_export(instances[plug.provider], &plug.export)
             .expect("the provider's package type lists the export");
-        graph
-            .set_instantiation_argument(instances[plug.importer], &plug.import, export)
-            .map_err(|e| {
-                Error::unresolved(format!(
-                    "{} imports `{}`, but the export `{}` of {} has a type it does not accept: {}",
+        match graph.set_instantiation_argument(instances[plug.importer], &plug.import, export) {
+            Ok(()) => {}
+            Err(InstantiationArgumentError::ArgumentTypeMismatch { source, .. }) => {
+                return Err(Error::unresolved(format!(
+                    "{} imports `{}`, but the export `{}` of {} has a type it does not accept: {source:#}",
                     inputs[plug.importer].0,
                     plug.import,
                     plug.export,
                     inputs[plug.provider].0,
-                    match &e {
-                        InstantiationArgumentError::ArgumentTypeMismatch { source, .. } =>
-                            format!("{source:#}"),
-                        other => chain(other),
-                    },
                 ))
-                .at_path(inputs[plug.importer].0)
-            })?;
+                .at_path(inputs[plug.importer].0));
+            }
+            Err(other) => unreachable!(
+                "each import of an input is planned once, by a name its package type lists: {other}"
+            ),
+        }
     }
     let socket = packages[0];
     let exports: Vec<String> = graph.types()[graph[socket].ty()]
@@ -114,18 +113,22 @@ pub fn compose(inputs: &[Input<'_>]) -> Result<Vec<u8>> {
 }
 
 /// Rule 1: each input is a valid component on its own.
+///
+/// The parse stage checks it as it would a single input, so a broken input
+/// gets the same message, offset and path inside it, under its own name.
 fn validate_input(name: &str, bytes: &[u8]) -> Result<()> {
-    if wasmparser::Parser::is_core_wasm(bytes) {
-        return Err(
-            Error::malformed("expected a component, found a core module")
-                .at_path(name)
-                .at_offset(0),
-        );
+    match crate::parse::parse(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::Malformed | ErrorKind::Unresolved) => {
+            Err(e.within(name))
+        }
+        // Valid as far as the parse went, but not fused as a root on its
+        // own; as part of the composition it may be. Check the rest.
+        Err(_) => wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(bytes)
+            .map(drop)
+            .map_err(|e| Error::from_wasmparser(e, name)),
     }
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(bytes)
-        .map_err(|e| Error::from_wasmparser(e, name))?;
-    Ok(())
 }
 
 /// Rule 2: who provides each import.

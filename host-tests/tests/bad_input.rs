@@ -440,3 +440,43 @@ fn no_input_and_an_unused_input_both_ways() -> Result<()> {
     }
     Ok(())
 }
+
+/// Every sample of the corpus beside a good component, as either input:
+/// no panic, and an input that is malformed alone is malformed beside
+/// another, with the same message and offset, and its path inside that
+/// input (`input[1]/component[0]` for `root/component[0]`).
+#[test]
+fn bad_input_beside_a_good_one_names_the_input() -> Result<()> {
+    let good = host_tests::artifact("scalars-app.wasm")?;
+    let mut malformed = 0;
+    for sample in corpus()? {
+        let alone = native(&sample.bytes);
+        for (position, inputs) in [
+            ("input[1]", [good.as_slice(), &sample.bytes]),
+            ("input[0]", [&sample.bytes, good.as_slice()]),
+        ] {
+            let answer = solder::fuse(&inputs, &solder::Options::default());
+            if let Err((ErrorKind::Malformed, message, path, offset)) = &alone {
+                let Err(e) = answer else {
+                    bail!(
+                        "{} / {}: fused beside a good input",
+                        sample.category,
+                        sample.name
+                    );
+                };
+                assert_eq!(e.kind(), ErrorKind::Malformed, "{}: {e}", sample.name);
+                assert_eq!(
+                    e.path(),
+                    path.replacen("root", position, 1),
+                    "{}: {e}",
+                    sample.name
+                );
+                assert_eq!(e.message(), message, "{}", sample.name);
+                assert_eq!(e.offset(), *offset, "{}", sample.name);
+                malformed += 1;
+            }
+        }
+    }
+    assert!(malformed > 100, "{malformed} malformed pairs");
+    Ok(())
+}

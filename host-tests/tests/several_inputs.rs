@@ -209,7 +209,7 @@ fn wiring_errors_name_the_inputs_both_ways() -> Result<()> {
             case: "a truncated input",
             inputs: vec![app.clone(), lib[..lib.len() / 2].to_vec()],
             kind: Malformed,
-            path: "input[1]",
+            path: "input[1]/module[0]",
             mentions: &[],
         },
         Expected {
