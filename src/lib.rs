@@ -14,6 +14,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Several separate components can be given instead of one composition:
+//! [`wire`] plugs them together by interface name first (see [`fuse`]).
+//!
 //! The pipeline: [`parse`] (validate, borrow the input) → [`instantiate`]
 //! (static instantiation) → [`merge`] (one index space, adapters) →
 //! [`emit`] (the component wrapper) → validation of the output.
@@ -94,7 +97,9 @@ pub fn fuse(components: &[&[u8]], options: &Options) -> Result<Fused> {
 }
 
 /// Like [`fuse`], with a name for each input (a file name, say) that errors
-/// about wiring several inputs use. Names do not affect the output.
+/// about several inputs use in their messages and paths. Names do not
+/// affect the output, and one input is fused exactly as by [`fuse`]
+/// (its errors' paths start at `root`).
 pub fn fuse_named(inputs: &[wire::Input<'_>], options: &Options) -> Result<Fused> {
     match inputs {
         [] => Err(Error::malformed("no input component given").at_path("root")),

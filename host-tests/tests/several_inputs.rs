@@ -61,6 +61,14 @@ fn fuse_both_ways(inputs: &[Vec<u8>]) -> Result<Vec<u8>> {
         .validate_all(&native)?;
     let again = solder::fuse(&slices, &solder::Options::default())?.bytes;
     assert!(native == again, "deterministic");
+    let core = solder::fuse(
+        &slices,
+        &solder::Options {
+            output: solder::OutputKind::CoreModule,
+            validate: true,
+        },
+    )?;
+    assert!(wasmparser::Parser::is_core_wasm(&core.bytes));
     Ok(native)
 }
 
