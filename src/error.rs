@@ -104,6 +104,19 @@ impl Error {
         self
     }
 
+    /// Moves the error into input `name`: a path inside that input
+    /// (`root/component[1]`) becomes `name/component[1]`; no path becomes
+    /// `name`.
+    #[must_use]
+    pub(crate) fn within(mut self, name: &str) -> Self {
+        self.path = match self.path.strip_prefix("root") {
+            _ if self.path.is_empty() => name.to_string(),
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{name}{rest}"),
+            _ => format!("{name}/{}", self.path),
+        };
+        self
+    }
+
     /// Sets the byte offset, unless one is already set.
     #[must_use]
     pub fn at_offset(mut self, offset: usize) -> Self {

@@ -14,6 +14,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Several separate components can be given instead of one composition:
+//! [`wire`] plugs them together by interface name first (see [`fuse`]).
+//!
 //! The pipeline: [`parse`] (validate, borrow the input) → [`instantiate`]
 //! (static instantiation) → [`merge`] (one index space, adapters) →
 //! [`emit`] (the component wrapper) → validation of the output.
@@ -26,6 +29,7 @@ pub mod instantiate;
 pub mod merge;
 pub mod parse;
 mod report;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};
 pub use report::{AdapterInfo, HandleTableInfo, InputInfo, InstanceInfo, Report};
@@ -72,17 +76,56 @@ pub struct Fused {
 
 /// Fuses `components` into one artifact.
 ///
-/// Today exactly one input is accepted: a component, usually a composition.
+/// One input is a component, usually a composition (`wac plug`, `wasm-tools
+/// compose`), fused as it is. Several inputs are first wired together by
+/// interface name (see [`wire`]): the first is the main component, whose
+/// exports the result has; every input is instantiated once; an import is
+/// plugged with the one other input that exports that name; imports no
+/// input provides stay imports of the result. In errors the inputs are
+/// called `input[0]`, `input[1]`, ...; [`fuse_named`] takes names instead.
 ///
 /// Every error names a component path (`root` when nothing more precise is
 /// known); the output, when `options.validate` is set (the default), has
 /// been validated.
 pub fn fuse(components: &[&[u8]], options: &Options) -> Result<Fused> {
-    fuse_unlocated(components, options).map_err(|e| e.at_path("root"))
+    let names: Vec<String> = (0..components.len())
+        .map(|i| format!("input[{i}]"))
+        .collect();
+    let inputs: Vec<wire::Input<'_>> = names
+        .iter()
+        .map(String::as_str)
+        .zip(components.iter().copied())
+        .collect();
+    fuse_named(&inputs, options)
 }
 
-fn fuse_unlocated(components: &[&[u8]], options: &Options) -> Result<Fused> {
-    let bytes = single(components)?;
+/// Like [`fuse`], with a name for each input (a file name, say) that errors
+/// about several inputs use in their messages and paths. Names do not
+/// affect the output, and one input is fused exactly as by [`fuse`]
+/// (its errors' paths start at `root`).
+pub fn fuse_named(inputs: &[wire::Input<'_>], options: &Options) -> Result<Fused> {
+    let mut fused = fuse_wired(inputs, options)?;
+    fused.report.inputs = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, bytes))| InputInfo::new(i, bytes))
+        .collect();
+    Ok(fused)
+}
+
+fn fuse_wired(inputs: &[wire::Input<'_>], options: &Options) -> Result<Fused> {
+    match inputs {
+        [] => Err(Error::malformed("no input component given").at_path("root")),
+        [(_, one)] => fuse_unlocated(one, options).map_err(|e| e.at_path("root")),
+        several => {
+            let composed = wire::compose(several)?;
+            // Later errors point into the composition that wiring built.
+            fuse_unlocated(&composed, options).map_err(|e| e.at_path("root"))
+        }
+    }
+}
+
+fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     let input = parse::parse(bytes)?;
     let graph = instantiate::instantiate(&input)?;
     let types = input.types.as_ref();
@@ -127,7 +170,6 @@ fn fuse_unlocated(components: &[&[u8]], options: &Options) -> Result<Fused> {
         validate(&out)?;
     }
     let mut report = report::Report::new(&input, &graph, &layout);
-    report.inputs = inputs(components);
     report.output_size = out.len() as u64;
     Ok(Fused { bytes: out, report })
 }
@@ -142,27 +184,8 @@ fn inspect_unlocated(component: &[u8]) -> Result<Report> {
     let graph = instantiate::instantiate(&input)?;
     let layout = merge::Layout::new(&input, &graph, merge::HostCalls::Indirect)?;
     let mut report = report::Report::new(&input, &graph, &layout);
-    report.inputs = inputs(&[component]);
+    report.inputs = vec![InputInfo::new(0, component)];
     Ok(report)
-}
-
-fn inputs(components: &[&[u8]]) -> Vec<InputInfo> {
-    components
-        .iter()
-        .enumerate()
-        .map(|(i, c)| InputInfo::new(i, c))
-        .collect()
-}
-
-fn single<'a>(components: &[&'a [u8]]) -> Result<&'a [u8]> {
-    match components {
-        [one] => Ok(one),
-        [] => Err(Error::malformed("no input component given")),
-        _ => Err(Error::unsupported(
-            "multiple-inputs",
-            "wiring several input components by interface name is not supported yet; compose them with `wac plug` first",
-        )),
-    }
 }
 
 /// Validates an output with the features the fused module may use.

@@ -25,7 +25,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fuse a component (usually a composition) into one core module,
-    /// wrapped as a component with the same imports and exports.
+    /// wrapped as a component with the same imports and exports. Several
+    /// inputs are first wired together by interface name; the first one's
+    /// exports are the result's.
     Fuse {
         /// Input component(s); `-` reads standard input.
         #[arg(required = true)]
@@ -117,7 +119,13 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             let bytes = inputs.iter().map(read).collect::<Result<Vec<_>>>()?;
-            let slices: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+            // Errors about wiring several inputs name them by file.
+            let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+            let named: Vec<(&str, &[u8])> = names
+                .iter()
+                .map(String::as_str)
+                .zip(bytes.iter().map(Vec::as_slice))
+                .collect();
             let options = solder::Options {
                 output: if core {
                     solder::OutputKind::CoreModule
@@ -126,7 +134,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 validate: !no_validate,
             };
-            let fused = solder::fuse(&slices, &options)?;
+            let fused = solder::fuse_named(&named, &options)?;
             if wat {
                 let text = wasmprinter::print_bytes(&fused.bytes)
                     .context("failed to print the output as text")?;

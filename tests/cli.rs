@@ -192,3 +192,54 @@ fn validate_flags_and_the_json_report() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("standard output"));
 }
+
+/// Several files: wired by interface name, the same bytes as the library,
+/// and errors that name the files.
+#[test]
+fn several_files_are_wired_and_named_in_errors() {
+    let dir = std::env::temp_dir().join(format!("solder-cli-several-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut bytes = Vec::new();
+    for name in ["app", "lib", "other-lib"] {
+        let wat = format!(
+            "{}/fixtures/wat/several/{name}.wat",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let wasm = wat::parse_file(wat).expect("fixture parses");
+        std::fs::write(dir.join(format!("{name}.wasm")), &wasm).expect("written");
+        bytes.push(wasm);
+    }
+    let status = solder()
+        .current_dir(&dir)
+        .args(["fuse", "app.wasm", "lib.wasm", "-o", "out.wasm"])
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let library =
+        solder::fuse(&[&bytes[0], &bytes[1]], &solder::Options::default()).expect("fuses");
+    assert_eq!(
+        std::fs::read(dir.join("out.wasm")).expect("output"),
+        library.bytes
+    );
+
+    let out = solder()
+        .current_dir(&dir)
+        .args([
+            "fuse",
+            "app.wasm",
+            "lib.wasm",
+            "other-lib.wasm",
+            "-o",
+            "x.wasm",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "error: unresolved: app.wasm imports `test:several/api`, which 2 inputs export: lib.wasm, other-lib.wasm; pass only one of them (in app.wasm)"
+    );
+    assert!(!dir.join("x.wasm").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -80,13 +80,6 @@ fn unsupported_features_are_named() {
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     assert_eq!(e.feature(), Some("import-kind"));
     assert_eq!(e.path(), "root");
-
-    let two = component("(component)");
-    let e = match fuse(&[&two, &two], &Options::default()) {
-        Err(e) => e,
-        Ok(_) => panic!("two inputs are not wired yet"),
-    };
-    assert_eq!(e.feature(), Some("multiple-inputs"));
 }
 
 #[test]
@@ -169,4 +162,115 @@ fn an_instantiation_missing_an_argument_is_unresolved() {
     assert_eq!(e.kind(), ErrorKind::Unresolved, "{e}");
     assert!(e.message().contains("missing"), "{e}");
     assert!(e.offset().is_some(), "{e}");
+}
+
+fn several(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/fixtures/wat/several/{name}.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    wat::parse_file(path).expect("fixture parses")
+}
+
+#[test]
+fn several_inputs_are_wired_by_interface_name() {
+    let (app, lib) = (several("app"), several("lib"));
+    let fused = fuse(&[&app, &lib], &Options::default()).expect("app imports what lib exports");
+    let again = fuse(&[&app, &lib], &Options::default()).expect("fuses");
+    assert_eq!(fused.bytes, again.bytes, "deterministic");
+    // Names are for messages only.
+    let named =
+        solder::fuse_named(&[("a", &app), ("b", &lib)], &Options::default()).expect("fuses");
+    assert_eq!(fused.bytes, named.bytes);
+    assert_eq!(fused.report.adapters.len(), 1, "{:?}", fused.report);
+}
+
+#[test]
+fn wiring_errors_name_every_input_involved() {
+    let (app, lib, other, wrong) = (
+        several("app"),
+        several("lib"),
+        several("other-lib"),
+        several("wrong-type"),
+    );
+    let named = |inputs: &[(&str, &Vec<u8>)]| {
+        let inputs: Vec<(&str, &[u8])> = inputs.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        match solder::fuse_named(&inputs, &Options::default()) {
+            Err(e) => e,
+            Ok(_) => panic!("{:?} fused", inputs.iter().map(|i| i.0).collect::<Vec<_>>()),
+        }
+    };
+    let e = named(&[("app", &app), ("lib", &lib), ("other", &other)]);
+    assert_eq!(e.kind(), ErrorKind::Unresolved, "{e}");
+    assert_eq!(e.path(), "app");
+    assert_eq!(
+        e.message(),
+        "app imports `test:several/api`, which 2 inputs export: lib, other; pass only one of them"
+    );
+
+    let e = named(&[("app", &app), ("lib", &lib), ("lib again", &lib)]);
+    assert!(e.message().contains("lib again"), "{e}");
+
+    let e = named(&[("lib", &lib), ("app", &app)]);
+    assert_eq!(e.kind(), ErrorKind::Unresolved, "{e}");
+    assert_eq!(e.path(), "app");
+    assert!(e.message().contains("nothing imports"), "{e}");
+
+    let e = named(&[("app", &app), ("wrong", &wrong)]);
+    assert_eq!(e.kind(), ErrorKind::Unresolved, "{e}");
+    assert_eq!(e.path(), "app");
+    assert!(
+        e.message()
+            .starts_with("app imports `test:several/api`, but the export `test:several/api` of wrong has a type it does not accept"),
+        "{e}"
+    );
+
+    let e = named(&[("app", &app), ("broken", &app[..app.len() - 3].to_vec())]);
+    assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+    assert_eq!(e.path(), "broken");
+    assert!(e.offset().is_some(), "{e}");
+}
+
+#[test]
+fn one_input_is_fused_as_before() {
+    let lib = several("lib");
+    let e = fuse_err(b"garbage");
+    assert_eq!(e.path(), "root", "one input keeps the paths it always had");
+    let one = fuse(&[&lib], &Options::default()).expect("fuses");
+    let named = solder::fuse_named(&[("lib.wasm", &lib)], &Options::default()).expect("fuses");
+    assert_eq!(one.bytes, named.bytes);
+}
+
+#[test]
+fn semver_compatible_names_are_plugged_when_no_name_matches_exactly() {
+    let versioned = |name: &str, version: &str| {
+        let wat = std::fs::read_to_string(format!(
+            "{}/fixtures/wat/several/{name}.wat",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture");
+        component(&wat.replace(
+            "\"test:several/api\"",
+            &format!("\"test:several/api@{version}\""),
+        ))
+    };
+    let app = versioned("app", "0.2.0");
+    let lib = versioned("lib", "0.2.1");
+    fuse(&[&app, &lib], &Options::default()).expect("0.2.1 serves an import of 0.2.0");
+    // An exact match wins over a compatible one.
+    let exact = versioned("other-lib", "0.2.0");
+    let e = fuse(&[&app, &lib, &exact], &Options::default()).expect_err("lib is left unused");
+    assert_eq!(e.path(), "input[1]", "{e}");
+    let e = fuse(
+        &[&app, &lib, &versioned("other-lib", "0.2.3")],
+        &Options::default(),
+    )
+    .expect_err("two compatible providers");
+    assert_eq!(
+        e.message(),
+        "input[0] imports `test:several/api@0.2.0`, which 2 inputs export: input[1] (as `test:several/api@0.2.1`), input[2] (as `test:several/api@0.2.3`); pass only one of them"
+    );
+    let incompatible = versioned("lib", "0.3.0");
+    let e = fuse(&[&app, &incompatible], &Options::default()).expect_err("0.3 is not 0.2");
+    assert_eq!(e.path(), "input[1]", "{e}");
 }

@@ -40,3 +40,24 @@ pub fn chain(chain: &[(&str, Vec<u8>)], interface: &str) -> Result<Vec<u8>> {
     }
     Ok(graph.encode(EncodeOptions::default())?)
 }
+
+/// Composes as `wac plug SOCKET --plug PLUG...` does, with wac-graph's own
+/// `plug`: each plug's exports satisfy the socket's imports of the same
+/// name; the result exports what the socket exports. The reference that
+/// Solder's wiring of several inputs is checked against.
+pub fn plug(socket: &[u8], plugs: &[&[u8]]) -> Result<Vec<u8>> {
+    let mut graph = CompositionGraph::new();
+    let mut register = |name: String, bytes: &[u8]| -> Result<_> {
+        let pkg = Package::from_bytes(&name, None, bytes.to_vec(), graph.types_mut())
+            .with_context(|| format!("loading {name}"))?;
+        Ok(graph.register_package(pkg)?)
+    };
+    let socket = register("plug:socket".into(), socket)?;
+    let plugs = plugs
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| register(format!("plug:plug{i}"), bytes))
+        .collect::<Result<Vec<_>>>()?;
+    wac_graph::plug(&mut graph, plugs, socket)?;
+    Ok(graph.encode(EncodeOptions::default())?)
+}

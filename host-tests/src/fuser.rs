@@ -10,7 +10,9 @@ mod bindings {
 }
 use bindings::Fuser;
 
-pub use bindings::exports::solder::fuser::fuse::{FuseError, Fused, Options, OutputKind};
+pub use bindings::exports::solder::fuser::fuse::{
+    ErrorInfo, FuseError, Fused, Options, OutputKind,
+};
 
 /// A loaded fuser component.
 pub struct FuserComponent {

@@ -409,30 +409,74 @@ fn bad_input_gets_its_error_natively_and_through_the_component() -> Result<()> {
     Ok(())
 }
 
+/// No input is malformed; two inputs of which the second provides nothing
+/// to the first are a wiring error naming the second (the cases of
+/// wiring are in `several_inputs.rs`).
 #[test]
-fn several_inputs_are_unsupported_both_ways() -> Result<()> {
+fn no_input_and_an_unused_input_both_ways() -> Result<()> {
     let engine = host_tests::run::engine()?;
     let fuser = FuserComponent::new(&engine, &host_tests::fuser_component()?)?;
     let one = wat::parse_str("(component)")?;
     let e = match solder::fuse(&[&one, &one], &solder::Options::default()) {
         Err(e) => e,
-        Ok(_) => bail!("two inputs are not wired yet"),
+        Ok(_) => bail!("the second input provides nothing"),
     };
-    assert_eq!(e.feature(), Some("multiple-inputs"));
+    assert_eq!(e.kind(), solder::ErrorKind::Unresolved, "{e}");
+    assert_eq!(e.path(), "input[1]");
     let options = || Options {
         output: OutputKind::Component,
         validate: true,
     };
     match fuser.fuse(&[one.clone(), one], options())? {
-        Err(FuseError::Unsupported(info)) => {
-            assert_eq!(info.feature.as_deref(), Some("multiple-inputs"));
-            assert_eq!(info.path, "root");
+        Err(FuseError::Unresolved(info)) => {
+            assert_eq!(info.message, e.message());
+            assert_eq!(info.path, "input[1]");
         }
-        other => bail!("expected unsupported, got {:?}", other.map(|f| f.report)),
+        other => bail!("expected unresolved, got {:?}", other.map(|f| f.report)),
     }
     match fuser.fuse(&[], options())? {
         Err(FuseError::Malformed(info)) => assert_eq!(info.path, "root"),
         other => bail!("expected malformed, got {:?}", other.map(|f| f.report)),
     }
+    Ok(())
+}
+
+/// Every sample of the corpus beside a good component, as either input:
+/// no panic, and an input that is malformed alone is malformed beside
+/// another, with the same message and offset, and its path inside that
+/// input (`input[1]/component[0]` for `root/component[0]`).
+#[test]
+fn bad_input_beside_a_good_one_names_the_input() -> Result<()> {
+    let good = host_tests::artifact("scalars-app.wasm")?;
+    let mut malformed = 0;
+    for sample in corpus()? {
+        let alone = native(&sample.bytes);
+        for (position, inputs) in [
+            ("input[1]", [good.as_slice(), &sample.bytes]),
+            ("input[0]", [&sample.bytes, good.as_slice()]),
+        ] {
+            let answer = solder::fuse(&inputs, &solder::Options::default());
+            if let Err((ErrorKind::Malformed, message, path, offset)) = &alone {
+                let Err(e) = answer else {
+                    bail!(
+                        "{} / {}: fused beside a good input",
+                        sample.category,
+                        sample.name
+                    );
+                };
+                assert_eq!(e.kind(), ErrorKind::Malformed, "{}: {e}", sample.name);
+                assert_eq!(
+                    e.path(),
+                    path.replacen("root", position, 1),
+                    "{}: {e}",
+                    sample.name
+                );
+                assert_eq!(e.message(), message, "{}", sample.name);
+                assert_eq!(e.offset(), *offset, "{}", sample.name);
+                malformed += 1;
+            }
+        }
+    }
+    assert!(malformed > 100, "{malformed} malformed pairs");
     Ok(())
 }
