@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ERROR_KINDS, FuseError, formatReport, fuse, inspect } from '@solder/fuser';
-import { COMPOSITIONS, fixture, fixtures, runNative } from './support.mjs';
+import { COMPOSITIONS, fixture, fixturePath, fixtures, runNative } from './support.mjs';
 
 const all = fixtures();
 
@@ -102,6 +102,19 @@ test('any byte container is accepted', () => {
   assert.deepEqual(fuse(input, { validate: false }).bytes, expected);
 });
 
+test('several inputs are wired by interface name, as the native CLI wires them', () => {
+  for (const parts of [['scalars-app', 'scalars_lib'], ['types-app', 'types_lib'], ['types_mid', 'types_lib']]) {
+    const native = runNative(['fuse', ...parts.map(fixturePath)], { output: true });
+    assert.equal(native.status, 0, native.stderr);
+    const fused = fuse(parts.map(fixture));
+    assert.ok(Buffer.from(fused.bytes).equals(native.output), `${parts}: fused bytes differ`);
+    assert.deepEqual(
+      fused.report.inputs.map((i) => i.name),
+      parts.map((_, i) => `input[${i}]`),
+    );
+  }
+});
+
 describe('bad input gives a typed error', () => {
   const cases = [
     ['empty', new Uint8Array(0), 'malformed'],
@@ -109,7 +122,7 @@ describe('bad input gives a typed error', () => {
     ['a core module', Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0), 'malformed'],
     ['a truncated composition', fixture('scalars-app+scalars_lib').subarray(0, 5000), 'malformed'],
     ['an imported module', fixture('module-import'), 'unsupported'],
-    ['two inputs', [fixture('types_mid+types_lib'), fixture('types_mid+types_lib')], 'unsupported'],
+    ['an input nothing uses', [fixture('types_mid+types_lib'), fixture('types_mid+types_lib')], 'unresolved'],
   ];
   for (const [what, input, kind] of cases) {
     test(what, () => {

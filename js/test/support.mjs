@@ -30,9 +30,14 @@ export function fixtures() {
     .map((f) => [f.replace(/\.wasm$/, ''), join(fixturesDir, f)]);
 }
 
+/** A fixture's file, by name. */
+export function fixturePath(name) {
+  return join(fixturesDir, `${name}.wasm`);
+}
+
 /** A fixture's bytes, by name. */
 export function fixture(name) {
-  return readFileSync(join(fixturesDir, `${name}.wasm`));
+  return readFileSync(fixturePath(name));
 }
 
 /** The compositions every test below uses at least. */
