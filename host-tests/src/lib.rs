@@ -10,6 +10,27 @@ pub mod run;
 pub mod spec;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// A wasmtime engine and the fuser component compiled once for it, shared
+/// by a test binary's tests.
+pub struct Shared {
+    /// The engine everything runs on.
+    pub engine: wasmtime::Engine,
+    /// The fuser component.
+    pub fuser: fuser::FuserComponent,
+}
+
+/// The test binary's [`Shared`] engine and fuser, made on first use.
+pub fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let engine = run::engine().expect("engine");
+        let fuser = fuser::FuserComponent::new(&engine, &fuser_component().expect("fuser built"))
+            .expect("fuser component compiles");
+        Shared { engine, fuser }
+    })
+}
 
 /// Where the build script put the wasm artifacts.
 pub fn wasm_dir() -> PathBuf {

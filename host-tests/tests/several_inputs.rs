@@ -5,28 +5,10 @@
 //! error naming the inputs involved.
 
 use anyhow::{Result, bail};
-use host_tests::fuser::{FuseError, FuserComponent, Options, OutputKind};
+use host_tests::fuser::{FuseError, Options, OutputKind};
 use host_tests::{artifact, compose, run};
-use std::sync::OnceLock;
-use wasmtime::Engine;
 
-struct Ctx {
-    engine: Engine,
-    fuser: FuserComponent,
-}
-
-fn ctx() -> &'static Ctx {
-    static CTX: OnceLock<Ctx> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let engine = run::engine().expect("engine");
-        let fuser = FuserComponent::new(
-            &engine,
-            &host_tests::fuser_component().expect("fuser built"),
-        )
-        .expect("fuser component compiles");
-        Ctx { engine, fuser }
-    })
-}
+use host_tests::shared as ctx;
 
 const SCALARS: &str = "solder:fixtures/scalars";
 
