@@ -119,9 +119,9 @@ impl Error {
 
     /// Sets the byte offset, unless one is already set.
     #[must_use]
-    pub fn at_offset(mut self, offset: usize) -> Self {
+    pub fn at_offset(mut self, offset: u64) -> Self {
         if self.offset.is_none() {
-            self.offset = Some(offset as u64);
+            self.offset = Some(offset);
         }
         self
     }

@@ -1093,7 +1093,7 @@ impl<'g, 'a> Layout<'g, 'a> {
 /// (the first version given for a name wins), and Solder under
 /// `processed-by`.
 pub(crate) fn merge_producers<'a>(
-    sections: impl IntoIterator<Item = (&'a [u8], usize)>,
+    sections: impl IntoIterator<Item = (&'a [u8], u64)>,
 ) -> wasm_encoder::ProducersSection {
     use std::collections::BTreeMap;
     let mut fields: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();

@@ -11,6 +11,7 @@
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use std::ops::Range;
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentFuncTypeId, ComponentInstanceTypeId,
 };
@@ -60,9 +61,9 @@ pub struct Input<'a> {
 #[derive(Default)]
 pub struct CustomSections<'a> {
     /// Every component's `producers` section, in input order.
-    pub producers: Vec<(&'a [u8], usize)>,
+    pub producers: Vec<(&'a [u8], u64)>,
     /// The root component's `component-name` section.
-    pub root_names: Option<(&'a [u8], usize)>,
+    pub root_names: Option<(&'a [u8], u64)>,
 }
 
 /// The root component's leading sections that declare its imports, copied
@@ -121,7 +122,7 @@ pub struct ComponentDef<'a> {
     /// The validator's type of each item in its instance index space.
     pub instance_ids: Vec<ComponentInstanceTypeId>,
     /// The byte offset of each definition in the input, beside `defs`.
-    pub offsets: Vec<usize>,
+    pub offsets: Vec<u64>,
 }
 
 /// Canonical options, with indices into the defining component's spaces.
@@ -252,7 +253,7 @@ pub struct ModuleDef<'a> {
     /// Where it sits in the input, e.g. `root/component[0]/module[1]`.
     pub path: String,
     /// Byte offset of the module in the input.
-    pub offset: usize,
+    pub offset: u64,
     /// Size of the module in bytes.
     pub size: usize,
     /// The type section.
@@ -294,13 +295,13 @@ pub struct ModuleDef<'a> {
     /// Function bodies.
     pub code: Vec<FunctionBody<'a>>,
     /// The `name` custom section's contents and offset.
-    pub names: Option<(&'a [u8], usize)>,
+    pub names: Option<(&'a [u8], u64)>,
     /// The `producers` custom section's contents and offset.
-    pub producers: Option<(&'a [u8], usize)>,
+    pub producers: Option<(&'a [u8], u64)>,
 }
 
 impl<'a> ModuleDef<'a> {
-    fn new(path: String, offset: usize, size: usize) -> Self {
+    fn new(path: String, offset: u64, size: usize) -> Self {
         ModuleDef {
             path,
             offset,
@@ -371,7 +372,7 @@ struct Reader<'a> {
     in_prefix: bool,
     validator: Validator,
     /// The offset of the section or item being read.
-    offset: usize,
+    offset: u64,
 }
 
 /// Parses and validates `bytes`, which must be a component.
@@ -471,7 +472,7 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
     })
 }
 
-fn options(opts: &[CanonicalOption], path: &str, offset: usize) -> Result<CanonOptions> {
+fn options(opts: &[CanonicalOption], path: &str, offset: u64) -> Result<CanonOptions> {
     let mut o = CanonOptions::default();
     for opt in opts {
         match *opt {
@@ -492,7 +493,16 @@ fn options(opts: &[CanonicalOption], path: &str, offset: usize) -> Result<CanonO
     Ok(o)
 }
 
-fn unsupported(feature: &str, what: &str, path: &str, offset: usize) -> Error {
+/// The indices into the input of a range of its byte offsets. wasmparser
+/// counts offsets in `u64`; the input is one slice in memory, so they fit.
+fn span(range: &Range<u64>) -> Range<usize> {
+    let index = |offset: u64| {
+        usize::try_from(offset).expect("an offset into the in-memory input fits in usize")
+    };
+    index(range.start)..index(range.end)
+}
+
+fn unsupported(feature: &str, what: &str, path: &str, offset: u64) -> Error {
     Error::unsupported(feature, format!("{what} is not supported yet"))
         .at_path(path)
         .at_offset(offset)
@@ -570,14 +580,14 @@ impl<'a> Reader<'a> {
 
     /// Records root-level sections that only declare imports, so the output
     /// can carry them verbatim. Any other section ends the prefix.
-    fn prefix_section(&mut self, id: u8, range: std::ops::Range<usize>, body: bool) -> Result<()> {
+    fn prefix_section(&mut self, id: u8, range: Range<u64>, body: bool) -> Result<()> {
         if self.stack.len() != 1 {
             return Ok(());
         }
         if body {
             self.in_prefix = false;
         } else if self.in_prefix {
-            self.prefix.sections.push((id, &self.bytes[range]));
+            self.prefix.sections.push((id, &self.bytes[span(&range)]));
         } else if id == wasm_encoder::ComponentSectionId::Import as u8 {
             return Err(unsupported(
                 "late-import",
@@ -643,7 +653,7 @@ impl<'a> Reader<'a> {
                 self.stack.push(Ctx::Module(Box::new(ModuleDef::new(
                     format!("{parent_path}/module[{index}]"),
                     unchecked_range.start,
-                    unchecked_range.len(),
+                    span(&unchecked_range).len(),
                 ))));
             }
             Payload::ComponentSection { .. } => {
@@ -824,7 +834,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn canonical(&mut self, c: CanonicalFunction, path: &str, offset: usize) -> Result<()> {
+    fn canonical(&mut self, c: CanonicalFunction, path: &str, offset: u64) -> Result<()> {
         let types = || {
             self.validator
                 .types(0)

@@ -162,7 +162,10 @@ fn core_modules(component: &[u8]) -> Vec<Vec<u8>> {
         .filter_map(|p| match p {
             Ok(wasmparser::Payload::ModuleSection {
                 unchecked_range, ..
-            }) => Some(component[unchecked_range].to_vec()),
+            }) => {
+                let index = |offset: u64| usize::try_from(offset).expect("an in-memory offset");
+                Some(component[index(unchecked_range.start)..index(unchecked_range.end)].to_vec())
+            }
             _ => None,
         })
         .collect()
