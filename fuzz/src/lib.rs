@@ -125,6 +125,100 @@ pub fn fuse_structured(data: &[u8]) -> Option<Outcome> {
     Some(outcome)
 }
 
+/// The `fuse_several` target: two to four inputs wired by interface name,
+/// each a fixture (among them the several-inputs ones), a mutated fixture
+/// or arbitrary bytes. An invalid input never fuses: the call is
+/// `malformed` (or `unresolved`, for an instantiation inside it that
+/// wasmparser rejects) with a path naming the input. Valid ones fuse or
+/// are rejected for their wiring (`unresolved`), a feature or a limit,
+/// never as malformed. Every output validates.
+/// Returns `None` when the bytes ran out before the inputs were made.
+pub fn fuse_several(data: &[u8]) -> Option<Outcome> {
+    let mut u = Unstructured::new(data);
+    let inputs = several(&mut u).ok()?;
+    let slices: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+    let all_valid = inputs.iter().all(|i| is_valid_component(i));
+    Some(match solder::fuse(&slices, &solder::Options::default()) {
+        Ok(fused) => {
+            assert!(all_valid, "inputs wasmparser rejects were fused");
+            if let Err(e) =
+                wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                    .validate_all(&fused.bytes)
+            {
+                panic!("the fused output does not validate: {e}");
+            }
+            Outcome::Fused
+        }
+        Err(e) => {
+            let text = e.to_string();
+            assert!(!text.contains('\n'), "errors are one line: {text}");
+            assert!(
+                !e.message().starts_with("internal error"),
+                "an internal error: {text}"
+            );
+            // As for one input: wasmparser's own instantiation errors
+            // inside an invalid input are `unresolved`.
+            match e.kind() {
+                ErrorKind::Malformed => {
+                    assert!(!all_valid, "valid inputs were rejected as invalid: {text}")
+                }
+                ErrorKind::Unresolved => {}
+                ErrorKind::Unsupported | ErrorKind::LimitExceeded => {
+                    assert!(all_valid, "an invalid input passed validation: {text}")
+                }
+            }
+            if !all_valid {
+                assert!(e.path().starts_with("input["), "names the input: {text}");
+            }
+            Outcome::Rejected(e.kind())
+        }
+    })
+}
+
+fn several(u: &mut Unstructured<'_>) -> Result<Vec<Vec<u8>>> {
+    // Mostly two inputs, and mostly the app first, so that many calls
+    // wire and fuse; the rest probe the errors.
+    let count = if u.ratio(2, 3)? {
+        2
+    } else {
+        u.int_in_range(3..=4)?
+    };
+    let mut inputs = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut input = if i == 0 && u.ratio(1, 2)? {
+            several_seeds()[0].clone()
+        } else {
+            match u.int_in_range(0..=9)? {
+                0 => Vec::<u8>::arbitrary(u)?,
+                1 | 2 => u.choose(seeds())?.clone(),
+                _ => u.choose(several_seeds())?.clone(),
+            }
+        };
+        if u.ratio(1, 6)? {
+            mutate(u, &mut input)?;
+        }
+        inputs.push(input);
+    }
+    Ok(inputs)
+}
+
+/// The several-inputs fixtures: an app, two libraries that export what it
+/// imports, and one that exports it with the wrong type.
+fn several_seeds() -> &'static [Vec<u8>] {
+    static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    SEEDS.get_or_init(|| {
+        [
+            include_str!("../../fixtures/wat/several/app.wat"),
+            include_str!("../../fixtures/wat/several/lib.wat"),
+            include_str!("../../fixtures/wat/several/other-lib.wat"),
+            include_str!("../../fixtures/wat/several/wrong-type.wat"),
+        ]
+        .iter()
+        .map(|wat| wat::parse_str(wat).expect("the WAT fixtures parse"))
+        .collect()
+    })
+}
+
 /// A generated input, and whether it is valid by construction.
 struct Input {
     bytes: Vec<u8>,

@@ -54,6 +54,19 @@ fn fuzz_targets_with_fixed_seeds() {
         counts.get("fused").copied().unwrap_or(0) >= 100,
         "the structured target fuses most of what it generates: {counts:?}"
     );
+    let mut counts = BTreeMap::new();
+    for _ in 0..600 {
+        let len = 16 + (rng.next_u64() % 1024) as usize;
+        let data = bytes(&mut rng, len);
+        tally(&mut counts, targets::fuse_several(&data));
+    }
+    println!("fuse_several: {counts:?}");
+    for kind in ["fused", "malformed", "unresolved"] {
+        assert!(
+            counts.get(kind).copied().unwrap_or(0) >= 20,
+            "the several-inputs target reaches `{kind}` often: {counts:?}"
+        );
+    }
 }
 
 #[test]
