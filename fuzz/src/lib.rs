@@ -51,36 +51,7 @@ pub fn check(bytes: &[u8]) -> Outcome {
             output,
             ..solder::Options::default()
         };
-        let this = match solder::fuse(&[bytes], &options) {
-            Ok(fused) => {
-                assert!(valid, "an input wasmparser rejects was fused");
-                if let Err(e) =
-                    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-                        .validate_all(&fused.bytes)
-                {
-                    panic!("the fused output does not validate: {e}");
-                }
-                Outcome::Fused
-            }
-            Err(e) => {
-                let text = e.to_string();
-                assert!(!text.contains('\n'), "errors are one line: {text}");
-                assert!(!e.path().is_empty(), "errors name a path: {text}");
-                assert!(
-                    !e.message().starts_with("internal error"),
-                    "an internal error: {text}"
-                );
-                match e.kind() {
-                    ErrorKind::Malformed | ErrorKind::Unresolved => {
-                        assert!(!valid, "a valid input was rejected as invalid: {text}");
-                    }
-                    ErrorKind::Unsupported | ErrorKind::LimitExceeded => {
-                        assert!(valid, "an invalid input passed validation: {text}");
-                    }
-                }
-                Outcome::Rejected(e.kind())
-            }
-        };
+        let this = judge(solder::fuse(&[bytes], &options), valid, false);
         // Both kinds of output share every stage but the last, so they
         // succeed or fail together (with the same kind).
         if let Some(first) = outcome {
@@ -138,9 +109,22 @@ pub fn fuse_several(data: &[u8]) -> Option<Outcome> {
     let inputs = several(&mut u).ok()?;
     let slices: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
     let all_valid = inputs.iter().all(|i| is_valid_component(i));
-    Some(match solder::fuse(&slices, &solder::Options::default()) {
+    Some(judge(
+        solder::fuse(&slices, &solder::Options::default()),
+        all_valid,
+        true,
+    ))
+}
+
+/// Holds one `fuse` result to the invariants, given whether wasmparser
+/// accepts the input (every input, when there are `several`): an invalid
+/// input never fuses and is `malformed` or `unresolved`; a valid one is
+/// never `malformed`, and only with several inputs `unresolved` (their
+/// wiring); every output validates; errors are one line with a path.
+fn judge(result: solder::Result<solder::Fused>, valid: bool, several: bool) -> Outcome {
+    match result {
         Ok(fused) => {
-            assert!(all_valid, "inputs wasmparser rejects were fused");
+            assert!(valid, "an input wasmparser rejects was fused");
             if let Err(e) =
                 wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
                     .validate_all(&fused.bytes)
@@ -152,27 +136,29 @@ pub fn fuse_several(data: &[u8]) -> Option<Outcome> {
         Err(e) => {
             let text = e.to_string();
             assert!(!text.contains('\n'), "errors are one line: {text}");
+            assert!(!e.path().is_empty(), "errors name a path: {text}");
             assert!(
                 !e.message().starts_with("internal error"),
                 "an internal error: {text}"
             );
-            // As for one input: wasmparser's own instantiation errors
-            // inside an invalid input are `unresolved`.
             match e.kind() {
                 ErrorKind::Malformed => {
-                    assert!(!all_valid, "valid inputs were rejected as invalid: {text}")
+                    assert!(!valid, "a valid input was rejected as invalid: {text}")
                 }
-                ErrorKind::Unresolved => {}
+                ErrorKind::Unresolved => assert!(
+                    !valid || several,
+                    "a valid input was rejected as invalid: {text}"
+                ),
                 ErrorKind::Unsupported | ErrorKind::LimitExceeded => {
-                    assert!(all_valid, "an invalid input passed validation: {text}")
+                    assert!(valid, "an invalid input passed validation: {text}")
                 }
             }
-            if !all_valid {
+            if several && !valid {
                 assert!(e.path().starts_with("input["), "names the input: {text}");
             }
             Outcome::Rejected(e.kind())
         }
-    })
+    }
 }
 
 fn several(u: &mut Unstructured<'_>) -> Result<Vec<Vec<u8>>> {
