@@ -75,7 +75,7 @@ pub fn compose(inputs: &[Input<'_>]) -> Result<Vec<u8>> {
     for plug in &plugs {
         let export = graph
             .alias_instance_export(instances[plug.provider], &plug.export)
-            .expect("the provider's package type lists the export");
+            .map_err(|e| internal(&e))?;
         match graph.set_instantiation_argument(instances[plug.importer], &plug.import, export) {
             Ok(()) => {}
             Err(InstantiationArgumentError::ArgumentTypeMismatch { source, .. }) => {
@@ -102,7 +102,7 @@ pub fn compose(inputs: &[Input<'_>]) -> Result<Vec<u8>> {
     for name in exports {
         let export = graph
             .alias_instance_export(instances[0], &name)
-            .expect("the socket's package type lists the export");
+            .map_err(|e| internal(&e))?;
         graph
             .export(export, name)
             .map_err(|e| Error::unresolved(chain(&e)).at_path(inputs[0].0))?;
@@ -325,6 +325,12 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+/// A wac-graph failure where the plan already ensured success (an export
+/// the package's own type lists): a bug, reported as an error, not a panic.
+fn internal(e: &dyn std::fmt::Display) -> Error {
+    Error::malformed(format!("internal error while wiring the inputs: {e}"))
 }
 
 #[cfg(test)]
