@@ -494,12 +494,15 @@ fn options(opts: &[CanonicalOption], path: &str, offset: u64) -> Result<CanonOpt
 }
 
 /// The indices into the input of a range of its byte offsets. wasmparser
-/// counts offsets in `u64`; the input is one slice in memory, so they fit.
-fn span(range: &Range<u64>) -> Range<usize> {
+/// counts offsets in `u64`; an offset that does not fit a `usize` cannot
+/// be in the input, and is an error rather than a panic.
+fn span(range: &Range<u64>) -> Result<Range<usize>> {
     let index = |offset: u64| {
-        usize::try_from(offset).expect("an offset into the in-memory input fits in usize")
+        usize::try_from(offset).map_err(|_| {
+            Error::malformed(format!("byte offset {offset} is beyond the input")).at_offset(offset)
+        })
     };
-    index(range.start)..index(range.end)
+    Ok(index(range.start)?..index(range.end)?)
 }
 
 fn unsupported(feature: &str, what: &str, path: &str, offset: u64) -> Error {
@@ -587,7 +590,10 @@ impl<'a> Reader<'a> {
         if body {
             self.in_prefix = false;
         } else if self.in_prefix {
-            self.prefix.sections.push((id, &self.bytes[span(&range)]));
+            let bytes = self.bytes.get(span(&range)?).ok_or_else(|| {
+                Error::malformed("a section runs past the end of the input").at_offset(range.start)
+            })?;
+            self.prefix.sections.push((id, bytes));
         } else if id == wasm_encoder::ComponentSectionId::Import as u8 {
             return Err(unsupported(
                 "late-import",
@@ -653,7 +659,7 @@ impl<'a> Reader<'a> {
                 self.stack.push(Ctx::Module(Box::new(ModuleDef::new(
                     format!("{parent_path}/module[{index}]"),
                     unchecked_range.start,
-                    span(&unchecked_range).len(),
+                    span(&unchecked_range)?.len(),
                 ))));
             }
             Payload::ComponentSection { .. } => {

@@ -242,11 +242,11 @@ fn check_cycles(plugs: &[Plug], inputs: &[Input<'_>]) -> Result<()> {
             path.push(plug);
             match marks[plug.provider] {
                 Mark::OnPath => {
-                    let start = path
-                        .iter()
-                        .position(|p| p.importer == plug.provider)
-                        .expect("an input on the path imports from the next");
-                    return Some(path[start..].to_vec());
+                    // An input on the path: the plug that leaves it starts
+                    // the cycle.
+                    if let Some(start) = path.iter().position(|p| p.importer == plug.provider) {
+                        return Some(path[start..].to_vec());
+                    }
                 }
                 Mark::New => {
                     if let Some(cycle) = visit(plug.provider, plugs, marks, path) {
