@@ -212,8 +212,6 @@ pub struct Emitter<'g, 'a> {
     resource_aliases: HashMap<ResourceId, u32>,
     /// Resource types the root exports, as the wrapper defines them.
     exported_types: HashMap<crate::instantiate::ResourceTypeId, u32>,
-    /// Fused-module exports the wrapper needs: name, kind, index.
-    exports: Vec<(String, ExportKind, u32)>,
 }
 
 /// The name and kind under which the fused module exports the function or
@@ -277,12 +275,7 @@ pub fn needed_exports(
 
 impl<'g, 'a> Emitter<'g, 'a> {
     /// Starts a wrapper: the input's import prefix, then the fused module.
-    pub fn new(
-        input: &'g Input<'a>,
-        graph: &'g Graph<'a>,
-        layout: &'g Layout<'g, 'a>,
-        exports: Vec<(String, ExportKind, u32)>,
-    ) -> Self {
+    pub fn new(input: &'g Input<'a>, graph: &'g Graph<'a>, layout: &'g Layout<'g, 'a>) -> Self {
         let c = input.prefix.counts;
         let mut out = Out {
             component: Component::new(),
@@ -344,7 +337,6 @@ impl<'g, 'a> Emitter<'g, 'a> {
             resources,
             resource_aliases: HashMap::new(),
             exported_types: HashMap::new(),
-            exports,
         }
     }
 
@@ -540,7 +532,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             fixup_imports.import("", &slot.to_string(), EntityType::Function(slot as u32));
         }
         let n = self.layout.indirect.len() as u32;
-        let has_init = self.exports.iter().any(|(name, _, _)| name == merge::INIT);
+        let has_init = self.layout.init_exported();
         let mut fixup = Module::new();
         if has_init {
             fixup_types.ty().function([], []);

@@ -164,7 +164,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
         layout.encode(&exports, &names)?
     } else {
         let module = layout.encode(&exports, &names)?;
-        emit::Emitter::new(&input, &graph, &layout, exports).emit(&module, &names)?
+        emit::Emitter::new(&input, &graph, &layout).emit(&module, &names)?
     };
     if options.validate {
         validate(&out)?;

@@ -48,6 +48,10 @@ pub enum HostCalls {
 pub const HOST_TABLE: &str = "$host";
 /// Name of the exported start sequence, when the wrapper must call it.
 pub const INIT: &str = "$init";
+/// Name of the exported start sequence in core-module output whose host
+/// functions need the module's memory: the WASI reactor convention, which
+/// core hosts know to call once after instantiation.
+pub const CORE_INIT: &str = "_initialize";
 
 /// Fused indices of one core instance's items, module index to fused index.
 #[derive(Default)]
@@ -60,6 +64,13 @@ struct InstanceMap {
     tags: Vec<u32>,
     data: u32,
     elements: u32,
+    /// Whether an earlier core instance has a start function: this
+    /// instance's active segments must then wait for it, so they are
+    /// emitted passive and applied by the start sequence at this instance's
+    /// place in the instantiation order.
+    deferred: bool,
+    /// This instance's start function, as a fused index.
+    start: Option<u32>,
 }
 
 /// The layout of the fused module, computed before anything is encoded.
@@ -88,7 +99,9 @@ pub struct Layout<'g, 'a> {
     /// the type and the function's index.
     pub exported_dtors: Vec<(crate::instantiate::ResourceTypeId, u32)>,
     init: Option<u32>,
-    starts: Vec<u32>,
+    /// Whether the host must call the start sequence itself (core-module
+    /// output whose host functions need the module's memory).
+    init_export: bool,
     counts: [u32; 5],
 }
 
@@ -150,7 +163,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             call_number: 0,
             exported_dtors: Vec::new(),
             init: None,
-            starts: Vec::new(),
+            init_export: false,
             counts: [0; 5],
         };
         // Every host lower gets a function: a plain import, or a trampoline
@@ -224,6 +237,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         let mut types = 0u32;
         let (mut data, mut elements) = (0u32, 0u32);
+        let mut started = false;
         for i in 0..graph.core_instances.len() {
             let inst = &graph.core_instances[i];
             let m = &input.modules[inst.module.0 as usize];
@@ -231,6 +245,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 types,
                 data,
                 elements,
+                deferred: started,
                 ..Default::default()
             };
             for (import, def) in m.imports.iter().zip(&inst.imports) {
@@ -257,16 +272,24 @@ impl<'g, 'a> Layout<'g, 'a> {
                 l.counts[k] += n;
             }
             if let Some(s) = m.start {
-                l.starts.push(map.get(ExternalKind::Func, s)?);
+                map.start = Some(map.get(ExternalKind::Func, s)?);
+                started = true;
             }
             types += m.type_count;
             data += m.data_count;
             elements += m.element_count;
             l.maps.push(map);
         }
-        if !l.starts.is_empty() {
+        if started {
             l.init = Some(l.counts[0]);
             l.counts[0] += 1;
+            // A core host cannot give the module its memory before
+            // instantiation returns: a start sequence that might call a
+            // host function needing it is left to the host to call.
+            l.init_export = mode == HostCalls::Direct
+                && l.direct
+                    .iter()
+                    .any(|h| needs_memory(&graph.host_lowers[h.index()]));
         }
         // Handle tables: a memory and three globals each, after the
         // `may_leave` flags and the call counter.
@@ -577,6 +600,20 @@ impl<'g, 'a> Layout<'g, 'a> {
         !self.indirect.is_empty()
     }
 
+    /// The start sequence, if any core instance has a start function: every
+    /// instance's deferred segments and start function, in instantiation
+    /// order.
+    pub fn init(&self) -> Option<u32> {
+        self.init
+    }
+
+    /// Whether the start sequence is exported (as [`INIT`] for the wrapper's
+    /// fix-up, or as [`CORE_INIT`] for a core host) rather than the fused
+    /// module's start function.
+    pub fn init_exported(&self) -> bool {
+        self.init.is_some() && (self.needs_fixup() || self.init_export)
+    }
+
     /// Functions in the fused module.
     pub fn function_count(&self) -> u32 {
         self.counts[0]
@@ -864,6 +901,9 @@ impl<'g, 'a> Layout<'g, 'a> {
             code.function(&handles::exported_dtor(self.call_number + 1, dtor));
         }
 
+        // The start sequence, built beside the instances: each one's
+        // deferred segments, then its start function.
+        let mut init = Function::new([]);
         for (i, inst) in self.graph.core_instances.iter().enumerate() {
             let m = &self.input.modules[inst.module.0 as usize];
             let mut r = Remap { map: &self.maps[i] };
@@ -879,8 +919,12 @@ impl<'g, 'a> Layout<'g, 'a> {
                 &mut elements,
                 &mut code,
                 &mut data,
+                &mut init,
             )
             .map_err(|e| e.at_path(&m.path).at_offset(m.offset))?;
+            if let Some(s) = self.maps[i].start {
+                init.instruction(&I::Call(s));
+            }
             data_count += m.data_count;
         }
 
@@ -943,18 +987,15 @@ impl<'g, 'a> Layout<'g, 'a> {
             }
         }
 
-        // The start sequence: every original start function, in order.
+        // The start sequence: every instance's deferred segments and start
+        // function, in instantiation order.
         let mut start = None;
-        if let Some(init) = self.init {
+        if let Some(index) = self.init {
             functions.function(type_of(&FuncType::new([], [])));
-            let mut f = Function::new([]);
-            for s in &self.starts {
-                f.instruction(&I::Call(*s));
-            }
-            f.instruction(&I::End);
-            code.function(&f);
-            if !self.needs_fixup() {
-                start = Some(init);
+            init.instruction(&I::End);
+            code.function(&init);
+            if !self.init_exported() {
+                start = Some(index);
             }
         }
 
@@ -978,9 +1019,10 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         if self.needs_fixup() {
             export_section.export(HOST_TABLE, ExportKind::Table, host_table);
-            if let Some(init) = self.init {
-                export_section.export(INIT, ExportKind::Func, init);
-            }
+        }
+        if let Some(init) = self.init.filter(|_| self.init_exported()) {
+            let name = if self.needs_fixup() { INIT } else { CORE_INIT };
+            export_section.export(name, ExportKind::Func, init);
         }
 
         let mut module = Module::new();
@@ -1038,6 +1080,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         elements: &mut ElementSection,
         code: &mut CodeSection,
         data: &mut DataSection,
+        init: &mut Function,
     ) -> Result<()> {
         let err = |e: wasmparser::BinaryReaderError| {
             Error::malformed(e.message().to_string()).at_offset(e.offset())
@@ -1069,10 +1112,40 @@ impl<'g, 'a> Layout<'g, 'a> {
                     .map_err(reencode_error)?;
             }
         }
+        // Deferred segments are applied as the spec applies an active
+        // segment, `table.init` / `memory.init` then a drop, with the same
+        // bounds checks, at this instance's place in the start sequence.
+        let deferred = r.map.deferred;
         if let Some(s) = &m.elements {
-            for e in s.clone() {
-                r.parse_element(elements, e.map_err(err)?)
-                    .map_err(reencode_error)?;
+            for (i, e) in (0u32..).zip(s.clone()) {
+                let mut e = e.map_err(err)?;
+                if let (
+                    true,
+                    wasmparser::ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    },
+                ) = (deferred, &e.kind)
+                {
+                    let count = match &e.items {
+                        wasmparser::ElementItems::Functions(f) => f.count(),
+                        wasmparser::ElementItems::Expressions(_, x) => x.count(),
+                    };
+                    let segment = r.element_index(i).map_err(reencode_error)?;
+                    let table = r
+                        .table_index(table_index.unwrap_or(0))
+                        .map_err(reencode_error)?;
+                    const_expr_into(r, offset_expr, init)?;
+                    init.instruction(&I::I32Const(0));
+                    init.instruction(&I::I32Const(count as i32));
+                    init.instruction(&I::TableInit {
+                        elem_index: segment,
+                        table,
+                    });
+                    init.instruction(&I::ElemDrop(segment));
+                    e.kind = wasmparser::ElementKind::Passive;
+                }
+                r.parse_element(elements, e).map_err(reencode_error)?;
             }
         }
         for body in &m.code {
@@ -1080,13 +1153,53 @@ impl<'g, 'a> Layout<'g, 'a> {
                 .map_err(reencode_error)?;
         }
         if let Some(s) = &m.data {
-            for d in s.clone() {
-                r.parse_data(data, d.map_err(err)?)
-                    .map_err(reencode_error)?;
+            for (i, d) in (0u32..).zip(s.clone()) {
+                let mut d = d.map_err(err)?;
+                if let (
+                    true,
+                    wasmparser::DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    },
+                ) = (deferred, &d.kind)
+                {
+                    let segment = r.data_index(i).map_err(reencode_error)?;
+                    let mem = r.memory_index(*memory_index).map_err(reencode_error)?;
+                    const_expr_into(r, offset_expr, init)?;
+                    init.instruction(&I::I32Const(0));
+                    init.instruction(&I::I32Const(d.data.len() as i32));
+                    init.instruction(&I::MemoryInit {
+                        mem,
+                        data_index: segment,
+                    });
+                    init.instruction(&I::DataDrop(segment));
+                    d.kind = wasmparser::DataKind::Passive;
+                }
+                r.parse_data(data, d).map_err(reencode_error)?;
             }
         }
         Ok(())
     }
+}
+
+/// Appends the instructions of a constant expression (an active segment's
+/// offset), re-indexed, to `f`: it leaves the same value on the stack.
+fn const_expr_into(
+    r: &mut Remap<'_>,
+    expr: &wasmparser::ConstExpr<'_>,
+    f: &mut Function,
+) -> Result<()> {
+    let mut ops = expr.get_operators_reader();
+    while !ops.eof() {
+        let op = ops
+            .read()
+            .map_err(|e| Error::malformed(e.message().to_string()).at_offset(e.offset()))?;
+        if matches!(op, wasmparser::Operator::End) && ops.eof() {
+            break;
+        }
+        f.instruction(&r.instruction(op).map_err(reencode_error)?);
+    }
+    Ok(())
 }
 
 /// One `producers` section from several: the union of their fields' values
