@@ -1,25 +1,21 @@
 //! Builds the WebAssembly artifacts the host tests run: the fuser component
-//! (the crate at the workspace root, for `wasm32-wasip2`) and the guest
-//! fixture components under `fixtures/`. They go to `target/wasm`, beside
-//! but apart from the host build, so the nested cargo never waits on the
+//! (the crate at the workspace root, for `wasm32-wasip2`), the guest
+//! fixture components under `fixtures/`, and the `wasm32-wasip1` core
+//! modules under `fixtures/preview1/` that the tests adapt into components
+//! with the WASI preview1 adapter. They go to `target/wasm`, beside but
+//! apart from the host build, so the nested cargo never waits on the
 //! outer one's lock.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn cargo_wasm(manifest: &Path, target_dir: &Path, extra: &[&str]) {
+fn cargo_wasm(target: &str, manifest: &Path, target_dir: &Path, extra: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--release",
-        "--target",
-        "wasm32-wasip2",
-        "--manifest-path",
-    ])
-    .arg(manifest)
-    .args(extra)
-    .env("CARGO_TARGET_DIR", target_dir);
+    cmd.args(["build", "--release", "--target", target, "--manifest-path"])
+        .arg(manifest)
+        .args(extra)
+        .env("CARGO_TARGET_DIR", target_dir);
     // The outer build's settings are not the guests' settings.
     for (key, _) in std::env::vars() {
         if key.starts_with("CARGO_")
@@ -36,7 +32,7 @@ fn cargo_wasm(manifest: &Path, target_dir: &Path, extra: &[&str]) {
     let status = cmd.status().expect("running cargo for the wasm artifacts");
     assert!(
         status.success(),
-        "building {} for wasm32-wasip2 failed",
+        "building {} for {target} failed",
         manifest.display()
     );
 }
@@ -49,13 +45,30 @@ fn main() {
         .to_path_buf();
     let target_dir = root.join("target").join("wasm");
     cargo_wasm(
+        "wasm32-wasip2",
         &root.join("Cargo.toml"),
         &target_dir,
         &["--bin", "solder", "-p", "solder"],
     );
-    cargo_wasm(&root.join("fixtures").join("Cargo.toml"), &target_dir, &[]);
+    cargo_wasm(
+        "wasm32-wasip2",
+        &root.join("fixtures").join("Cargo.toml"),
+        &target_dir,
+        &[],
+    );
+    // Core modules for the WASI preview1 adapter; the tests adapt them.
+    cargo_wasm(
+        "wasm32-wasip1",
+        &root.join("fixtures").join("preview1").join("Cargo.toml"),
+        &target_dir,
+        &[],
+    );
     let out = target_dir.join("wasm32-wasip2").join("release");
     println!("cargo:rustc-env=SOLDER_WASM_DIR={}", out.display());
+    println!(
+        "cargo:rustc-env=SOLDER_P1_DIR={}",
+        target_dir.join("wasm32-wasip1").join("release").display()
+    );
     println!("cargo:rustc-env=SOLDER_ROOT={}", root.display());
     for dir in ["src", "wit", "fixtures", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());

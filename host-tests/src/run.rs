@@ -130,6 +130,12 @@ impl Command {
         self.run_with(Host::new(args, &[]))
     }
 
+    /// Instantiates and runs it with `args` and `stdin` as its standard
+    /// input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Result<Outcome> {
+        Ok(self.run_with(Host::new(args, stdin))?.0)
+    }
+
     /// Instantiates and runs it with `args` in the working directory `dir`.
     pub fn run_in(&self, args: &[&str], dir: &std::path::Path) -> Result<Outcome> {
         Ok(self.run_with(Host::in_dir(args, dir)?)?.0)

@@ -1,0 +1,181 @@
+//! Components built with the WASI preview1 adapter, the way cargo-component,
+//! `wasm-tools component new --adapt` and every C, Zig or Go toolchain that
+//! targets `wasm32-wasip1` make them: the program's core module, the
+//! adapter's core module (its own state in mutable globals, a start
+//! function that allocates its stack, `memory.grow` on the main module's
+//! memory, calls back into the main module), shims and a fix-up.
+//!
+//! Each is fused alone and in a composition, natively and through the fuser
+//! component (the same bytes), and run against the original: the same
+//! stdout, stderr and exit status for commands, the same results for every
+//! export of a library.
+
+use anyhow::{Context, Result, bail};
+use host_tests::fuser::{Options, OutputKind};
+use host_tests::run::{Command, Outcome};
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
+
+/// A `wasm32-wasip1` core module built by the build script.
+fn core_module(name: &str) -> Result<Vec<u8>> {
+    let path = std::path::Path::new(env!("SOLDER_P1_DIR")).join(name);
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// `wasm-tools component new MODULE --adapt wasi_snapshot_preview1=ADAPTER`.
+fn adapt(module: &[u8], adapter: &[u8]) -> Result<Vec<u8>> {
+    wit_component::ComponentEncoder::default()
+        .module(module)?
+        .adapter("wasi_snapshot_preview1", adapter)?
+        .validate(true)
+        .encode()
+}
+
+/// Fuses natively and through the fuser component, which must agree.
+fn fuse(name: &str, composed: &[u8]) -> Result<Vec<u8>> {
+    let fused = solder::fuse(&[composed], &solder::Options::default())
+        .with_context(|| format!("fusing {name}"))?
+        .bytes;
+    let through = host_tests::shared()
+        .fuser
+        .fuse(
+            &[composed.to_vec()],
+            Options {
+                output: OutputKind::Component,
+                validate: true,
+            },
+        )?
+        .map_err(|e| anyhow::anyhow!("{name} through the component: {e:?}"))?;
+    assert!(through.bytes == fused, "{name}: through the component");
+    Ok(fused)
+}
+
+/// Runs a command composed and fused with each `(args, stdin)`; they must
+/// behave the same. Returns the composed outcomes.
+fn same_runs(name: &str, composed: &[u8], runs: &[(&[&str], &[u8])]) -> Result<Vec<Outcome>> {
+    let engine = &host_tests::shared().engine;
+    let fused = fuse(name, composed)?;
+    let (a, b) = (
+        Command::new(engine, composed)?,
+        Command::new(engine, &fused)?,
+    );
+    let mut out = Vec::new();
+    for (args, stdin) in runs {
+        let original = a.run_with_stdin(args, stdin)?;
+        let got = b.run_with_stdin(args, stdin)?;
+        if got != original {
+            bail!(
+                "{name} {args:?}: fused {:?}\nstdout {}\nstderr {}\ncomposed {:?}\nstdout {}\nstderr {}",
+                got.status,
+                got.stdout_text(),
+                String::from_utf8_lossy(&got.stderr),
+                original.status,
+                original.stdout_text(),
+                String::from_utf8_lossy(&original.stderr),
+            );
+        }
+        out.push(original);
+    }
+    Ok(out)
+}
+
+#[test]
+fn rust_command() -> Result<()> {
+    let composed = adapt(
+        &core_module("p1-hello.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    let runs = same_runs(
+        "p1-hello",
+        &composed,
+        &[
+            (&[], b""),
+            (&["a", "ünïcödé 日本 🎉"], "line one\nzwei\n三\n".as_bytes()),
+            (&["fail"], b""),
+        ],
+    )?;
+    assert!(runs[0].stdout_text().starts_with("hello from rust p1 1\n"));
+    assert_eq!(runs[0].status, Ok(0));
+    assert!(runs[1].stdout_text().contains("stdin: 18 bytes, 3 lines"));
+    assert_eq!(runs[2].status, Ok(1));
+    Ok(())
+}
+
+/// A command and a library, each adapted, composed as `wac plug` does.
+#[test]
+fn rust_command_and_reactor_composed() -> Result<()> {
+    let app = adapt(
+        &core_module("p1-app.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    let lib = adapt(
+        &core_module("p1_lib.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+    )?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let runs = same_runs("p1-app+p1-lib", &composed, &[(&["x"], b"")])?;
+    let out = runs[0].stdout_text();
+    assert!(out.contains(r#""café" -> "CAFÉ!""#), "{out}");
+    assert!(out.contains("200 ranked"), "{out}");
+    assert!(out.contains("greeted 6"), "{out}");
+    let err = String::from_utf8_lossy(&runs[0].stderr);
+    assert!(
+        err.contains("lib: shouting 4 chars"),
+        "the library's own output: {err}"
+    );
+    Ok(())
+}
+
+/// The adapted library alone: every export called with generated values.
+#[test]
+fn rust_reactor_alone() -> Result<()> {
+    let engine = &host_tests::shared().engine;
+    let lib = adapt(
+        &core_module("p1_lib.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+    )?;
+    let fused = fuse("p1-lib", &lib)?;
+    let a = host_tests::run::call_exports(engine, &lib, 19, 4)?;
+    let b = host_tests::run::call_exports(engine, &fused, 19, 4)?;
+    assert_eq!(a.len(), 12);
+    assert_eq!(a, b);
+    Ok(())
+}
+
+/// A C program built with Zig's `cc` for `wasm32-wasi` (wasi-libc), adapted
+/// with the command adapter. Zig comes from PyPI (`ziglang`, which
+/// `.ci/test` installs).
+#[test]
+fn c_command_built_with_zig() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("solder-zig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let out = dir.join("hello-c.wasm");
+    let source = host_tests::repo_root().join("fixtures/c/hello.c");
+    let status = std::process::Command::new("python3")
+        .args(["-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .context("running `python3 -m ziglang` (pip install ziglang, as .ci/test does)")?;
+    if !status.success() {
+        bail!("zig cc failed ({status}); is the `ziglang` package installed? .ci/test installs it");
+    }
+    let composed = adapt(
+        &std::fs::read(&out)?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    std::fs::remove_dir_all(&dir)?;
+    let runs = same_runs(
+        "hello.c",
+        &composed,
+        &[(&[], b""), (&["one", "zwei drei", "四"], b"")],
+    )?;
+    assert!(runs[0].stdout_text().starts_with("hello from C 1\n"));
+    assert!(runs[0].stdout_text().contains("counted 1048576"));
+    assert_eq!(runs[0].status, Ok(0));
+    // `wasi:cli/exit#exit` carries success or failure, not the code.
+    assert_eq!(runs[1].status, Ok(1));
+    Ok(())
+}
