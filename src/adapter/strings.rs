@@ -110,6 +110,13 @@ impl Gen<'_> {
             (Simple::Latin1, StringEncoding::CompactUtf16) => self.copy_string(source, 1, 2, out),
             (Simple::Latin1 | Simple::Utf8, StringEncoding::Utf16) => self.store_utf16(source, out),
             (Simple::Utf16 | Simple::Latin1, StringEncoding::Utf8) => self.store_utf8(source, out),
+            // A `latin1+utf16` string tagged UTF-16 into `latin1+utf16`:
+            // copied as UTF-16, narrowed afterwards if it fits Latin-1.
+            (Simple::Utf16, StringEncoding::CompactUtf16)
+                if from.encoding == StringEncoding::CompactUtf16 =>
+            {
+                self.store_probably_utf16(source, out)
+            }
             (Simple::Utf8 | Simple::Utf16, StringEncoding::CompactUtf16) => {
                 self.store_latin1_or_utf16(source, out)
             }
@@ -285,6 +292,102 @@ impl Gen<'_> {
             I::I32ShrU,
             I::I32Const(UTF16_TAG as i32),
             I::I32Or,
+            I::LocalSet(out_len),
+            I::End,
+        ]);
+    }
+
+    /// `store_probably_utf16_to_latin1_or_utf16`: allocate the UTF-16
+    /// size, copy, and if every code unit fits a byte, narrow in place and
+    /// shrink to the Latin-1 size (with alignment 1, as the spec asks).
+    fn store_probably_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
+        let to = self.to;
+        let mem = memory(to);
+        let size = s.bytes;
+        let p = self.alloc(to, 2, size);
+        self.body.extend([
+            I::LocalGet(p),
+            I::LocalGet(s.ptr),
+            I::LocalGet(size),
+            I::MemoryCopy {
+                src_mem: s.memory,
+                dst_mem: mem,
+            },
+        ]);
+        // Scan for a code unit above 0xff: `j` stops at it, or at `units`.
+        let j = self.locals.temp(ValType::I32);
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(j),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(j),
+            I::LocalGet(s.units),
+            I::I32GeU,
+            I::BrIf(1),
+            I::LocalGet(p),
+            I::LocalGet(j),
+            I::I32Const(1),
+            I::I32Shl,
+            I::I32Add,
+            I::I32Load16U(arg(mem, 0, 1)),
+            I::I32Const(0xff),
+            I::I32GtU,
+            I::BrIf(1),
+            I::LocalGet(j),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(j),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+        self.body.extend([
+            I::LocalGet(j),
+            I::LocalGet(s.units),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+            I::LocalGet(p),
+            I::LocalSet(out_ptr),
+            I::LocalGet(s.units),
+            I::I32Const(UTF16_TAG as i32),
+            I::I32Or,
+            I::LocalSet(out_len),
+            I::Else,
+        ]);
+        // Narrow: q[i] = q[2i], front to back.
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(j),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(j),
+            I::LocalGet(s.units),
+            I::I32GeU,
+            I::BrIf(1),
+            I::LocalGet(p),
+            I::LocalGet(j),
+            I::I32Add,
+            I::LocalGet(p),
+            I::LocalGet(j),
+            I::I32Const(1),
+            I::I32Shl,
+            I::I32Add,
+            I::I32Load8U(arg(mem, 0, 0)),
+            I::I32Store8(arg(mem, 0, 0)),
+            I::LocalGet(j),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(j),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+        let q = self.realloc(to, Some((p, size)), 1, s.units);
+        self.body.extend([
+            I::LocalGet(q),
+            I::LocalSet(out_ptr),
+            I::LocalGet(s.units),
             I::LocalSet(out_len),
             I::End,
         ]);
