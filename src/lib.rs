@@ -192,8 +192,8 @@ fn inspect_unlocated(component: &[u8]) -> Result<Report> {
 fn validate(bytes: &[u8]) -> Result<()> {
     let mut v = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
     v.validate_all(bytes).map_err(|e| {
-        Error::malformed(format!(
-            "internal error: the fused output does not validate: {}",
+        Error::internal(format!(
+            "the fused output does not validate: {}",
             e.message()
         ))
         .at_path("output")

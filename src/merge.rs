@@ -441,7 +441,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     .at_path(path));
                 }
                 let map = self.maps.get(instance.index()).ok_or_else(|| {
-                    Error::malformed("a core instance uses one instantiated after it")
+                    Error::internal("a core instance uses one instantiated after it")
                 })?;
                 map.get(kind, idx)
             }
@@ -772,7 +772,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         for b in &self.graph.builtins {
             let table = self
                 .table(b.instance)
-                .ok_or_else(|| Error::malformed("a resource built-in without a table"))?;
+                .ok_or_else(|| Error::internal("a resource built-in without a table"))?;
             let path = &self.graph.component_instances[b.instance.index()];
             let r = &self.graph.resources[b.resource.index()];
             let destroy = match &r.owner {
