@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result};
 use crate::instantiate::{
-    CoreDef, Func, Graph, HostLower, HostPath, InstanceVal, Item, Options, TypeVal,
+    CoreDef, Func, Graph, HostLower, HostPath, InstanceVal, Item, Options, ResourceTypeId, TypeVal,
 };
 use crate::merge::{self, Layout};
 use crate::parse::{Def, Input, ResourceOp, StringEncoding};
@@ -34,53 +34,163 @@ use wasmparser::{ComponentExternalKind, ComponentTypeRef, ExternalKind};
 /// functions in component output.
 const HOST_MODULE: &str = "$host";
 
-/// Names for the fused module's direct imports: in core-module output they
-/// follow the canonical ABI's core naming (`interface`, `function`), in
-/// component output they are numbered.
+/// Where the root exports each resource type defined inside the
+/// composition: the interface holding it (`None` for a type the root
+/// exports directly) and its name there. A type exported in several places
+/// belongs to the first, as an interface that uses another's resource type
+/// comes after it.
+fn exported_resources<'a>(
+    graph: &Graph<'a>,
+) -> HashMap<ResourceTypeId, (Option<&'a str>, &'a str)> {
+    let mut out = HashMap::new();
+    let mut stack: Vec<(Option<&'a str>, &str, &Item<'a>)> = graph
+        .exports
+        .iter()
+        .rev()
+        .map(|(n, i)| (None, *n, i))
+        .collect();
+    while let Some((interface, name, item)) = stack.pop() {
+        match item {
+            Item::Type(TypeVal::Resource(rt)) => {
+                out.entry(*rt).or_insert((interface, name));
+            }
+            Item::Instance(InstanceVal::Bag(items)) => {
+                stack.extend(items.iter().rev().map(|(n, i)| (Some(name), *n, i)));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Names for the fused module's direct imports. In component output they
+/// are numbered. In core-module output they follow the component model's
+/// core names: (interface, function) for a host function (`$root` for one
+/// the root imports directly), (interface, `[resource-drop]type`) for the
+/// host's resource types, and (`[export]interface`, `[resource-new]type`)
+/// and so on for the built-ins of resource types the root exports.
+/// Lowerings of one function that share an import share its name; ones
+/// that differ in their options are told apart by `#2`, `#3`, ...
 pub fn import_names(
     graph: &Graph<'_>,
     layout: &Layout<'_, '_>,
     core: bool,
-) -> Vec<(String, String)> {
+) -> Result<Vec<(String, String)>> {
+    let owners = exported_resources(graph);
     let mut seen: HashMap<(String, String), u32> = HashMap::new();
-    layout
-        .direct
+    let mut names = Vec::with_capacity(layout.direct.len());
+    for (i, h) in layout.direct.iter().enumerate() {
+        if !core {
+            names.push((HOST_MODULE.to_string(), i.to_string()));
+            continue;
+        }
+        let (name, prefix) = match &graph.host_lowers[h.index()] {
+            HostLower::Func { path, .. } => (path.display(), ""),
+            HostLower::ResourceDrop { resource, .. } => (
+                graph.resources[resource.index()].name.clone(),
+                "[resource-drop]",
+            ),
+            HostLower::Exported { op, resource } => {
+                let (interface, name) = owners.get(resource).ok_or_else(|| {
+                    Error::internal("a built-in of a resource type the root does not export")
+                })?;
+                names.push((
+                    format!("[export]{}", interface.unwrap_or("$root")),
+                    format!("{}{name}", op.core_prefix()),
+                ));
+                continue;
+            }
+        };
+        let (module, field) = match name.rsplit_once('#') {
+            Some((module, last)) => (module.to_string(), format!("{prefix}{last}")),
+            None => ("$root".to_string(), format!("{prefix}{name}")),
+        };
+        let n = seen.entry((module.clone(), field.clone())).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            names.push((module, format!("{field}#{n}")));
+        } else {
+            names.push((module, field));
+        }
+    }
+    Ok(names)
+}
+
+/// Export names for core-module output: lifted functions under their core
+/// names (`function`, or `interface#function` inside an interface), the
+/// destructors of resource types the root exports as
+/// `interface#[dtor]type` (`[dtor]type` at the root), the memories the
+/// lifted functions' options name as `memory`, `memory1`, ..., and their
+/// `realloc` and `post-return` functions as `f<index>`.
+pub fn core_exports(
+    graph: &Graph<'_>,
+    layout: &Layout<'_, '_>,
+) -> Result<Vec<(String, ExportKind, u32)>> {
+    let mut out = Vec::new();
+    let mut lifted = Vec::new();
+    let mut stack: Vec<(Option<&str>, &str, &Item<'_>)> = graph
+        .exports
         .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            if !core {
-                return (HOST_MODULE.to_string(), i.to_string());
+        .rev()
+        .map(|(n, i)| (None, *n, i))
+        .collect();
+    while let Some((interface, name, item)) = stack.pop() {
+        match item {
+            Item::Func(Func::Lifted(l)) => {
+                let name = match interface {
+                    Some(i) => format!("{i}#{name}"),
+                    None => name.to_string(),
+                };
+                out.push((name, ExportKind::Func, layout.export_func(l)?));
+                lifted.push(l);
             }
-            let (name, prefix) = match &graph.host_lowers[h.index()] {
-                HostLower::Func { path, .. } => (path.display(), ""),
-                HostLower::ResourceDrop { resource, .. } => (
-                    graph.resources[resource.index()].name.clone(),
-                    "[resource-drop]",
-                ),
-                HostLower::Exported { op, resource } => {
-                    return (
-                        "[export]$root".to_string(),
-                        format!(
-                            "{}{}",
-                            op.core_prefix(),
-                            graph.resources[resource.index()].name
-                        ),
-                    );
-                }
-            };
-            let (module, field) = match name.rsplit_once('#') {
-                Some((module, last)) => (module.to_string(), format!("{prefix}{last}")),
-                None => ("$root".to_string(), format!("{prefix}{name}")),
-            };
-            let n = seen.entry((module.clone(), field.clone())).or_insert(0);
-            *n += 1;
-            if *n > 1 {
-                (module, format!("{field}#{n}"))
-            } else {
-                (module, field)
+            Item::Instance(InstanceVal::Bag(items)) => {
+                stack.extend(items.iter().rev().map(|(n, i)| (Some(name), *n, i)));
             }
-        })
-        .collect()
+            _ => {}
+        }
+    }
+    let owners = exported_resources(graph);
+    for (rt, dtor) in &layout.exported_dtors {
+        let (interface, name) = owners.get(rt).ok_or_else(|| {
+            Error::internal("a destructor for a resource type the root does not export")
+        })?;
+        let name = match interface {
+            Some(i) => format!("{i}#[dtor]{name}"),
+            None => format!("[dtor]{name}"),
+        };
+        out.push((name, ExportKind::Func, *dtor));
+    }
+    let mut memories = Vec::new();
+    let mut helpers = Vec::new();
+    for l in lifted {
+        if let Some(m) = &l.options.memory {
+            let idx = layout.resolve(m, ExternalKind::Memory, "root")?;
+            if !memories.contains(&idx) {
+                memories.push(idx);
+            }
+        }
+        for f in [&l.options.realloc, &l.options.post_return]
+            .into_iter()
+            .flatten()
+        {
+            let idx = layout.resolve(f, ExternalKind::Func, "root")?;
+            if !helpers.contains(&idx) {
+                helpers.push(idx);
+            }
+        }
+    }
+    for (i, idx) in memories.into_iter().enumerate() {
+        let name = match i {
+            0 => "memory".to_string(),
+            i => format!("memory{i}"),
+        };
+        out.push((name, ExportKind::Memory, idx));
+    }
+    for idx in helpers {
+        out.push((format!("f{idx}"), ExportKind::Func, idx));
+    }
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -211,7 +321,7 @@ pub struct Emitter<'g, 'a> {
     resources: HashMap<ResourceId, (u32, String)>,
     resource_aliases: HashMap<ResourceId, u32>,
     /// Resource types the root exports, as the wrapper defines them.
-    exported_types: HashMap<crate::instantiate::ResourceTypeId, u32>,
+    exported_types: HashMap<ResourceTypeId, u32>,
     /// Fused-module exports the wrapper needs: name, kind, index.
     exports: Vec<(String, ExportKind, u32)>,
 }

@@ -157,12 +157,11 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
             layout.memory_count()
         )));
     }
-    let names = emit::import_names(&graph, &layout, core);
-    let exports = emit::needed_exports(&graph, &layout)?;
+    let names = emit::import_names(&graph, &layout, core)?;
     let out = if core {
-        let exports = report::core_exports(&graph, &layout, exports)?;
-        layout.encode(&exports, &names)?
+        layout.encode(&emit::core_exports(&graph, &layout)?, &names)?
     } else {
+        let exports = emit::needed_exports(&graph, &layout)?;
         let module = layout.encode(&exports, &names)?;
         emit::Emitter::new(&input, &graph, &layout, exports).emit(&module, &names)?
     };
