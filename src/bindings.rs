@@ -19,6 +19,7 @@ fn error(e: solder::Error) -> wit::FuseError {
         solder::ErrorKind::Unsupported => wit::FuseError::Unsupported(info),
         solder::ErrorKind::Unresolved => wit::FuseError::Unresolved(info),
         solder::ErrorKind::LimitExceeded => wit::FuseError::LimitExceeded(info),
+        solder::ErrorKind::Internal => wit::FuseError::Internal(info),
     }
 }
 

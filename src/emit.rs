@@ -9,78 +9,193 @@
 //! `canon lift` of fused functions, with function types regenerated from
 //! the validator's view of the root's exports.
 
+mod shim;
+mod types;
+
 use crate::error::{Error, Result};
 use crate::instantiate::{
-    CoreDef, Func, Graph, HostLower, HostPath, InstanceVal, Item, Options, TypeVal,
+    CoreDef, Func, Graph, HostLower, HostPath, InstanceVal, Item, Named, Options, ResourceTypeId,
+    TypeVal,
 };
 use crate::merge::{self, Layout};
 use crate::parse::{Def, Input, ResourceOp, StringEncoding};
+use shim::{Member, MemberKind};
 use std::collections::HashMap;
+use types::TypeScope;
 use wasm_encoder::{
     Alias, CanonicalFunctionSection, CanonicalOption, Component, ComponentAliasSection,
-    ComponentExportKind, ComponentExportSection, ComponentInstanceSection, ComponentSectionId,
-    ComponentTypeSection, ComponentValType, ElementSection, Elements, EntityType, ExportKind,
-    ImportSection, InstanceSection, Module, ModuleArg, PrimitiveValType, RawSection, RefType,
-    StartSection, TableType, TypeSection,
+    ComponentDefinedTypeEncoder, ComponentExportKind, ComponentExportSection,
+    ComponentFuncTypeEncoder, ComponentInstanceSection, ComponentSectionId, ComponentTypeSection,
+    ComponentValType, ElementSection, Elements, EntityType, ExportKind, ImportSection,
+    InstanceSection, Module, ModuleArg, RawSection, RefType, StartSection, TableType, TypeSection,
 };
 use wasmparser::component_types::{
-    ComponentAnyTypeId, ComponentDefinedType, ComponentEntityType, ComponentFuncTypeId,
+    ComponentAnyTypeId, ComponentDefinedTypeId, ComponentEntityType, ComponentInstanceTypeId,
     ComponentValType as PValType, ResourceId,
 };
-use wasmparser::types::TypesRef;
 use wasmparser::{ComponentExternalKind, ComponentTypeRef, ExternalKind};
 
 /// The import module name under which the fused module imports host
 /// functions in component output.
 const HOST_MODULE: &str = "$host";
 
-/// Names for the fused module's direct imports: in core-module output they
-/// follow the canonical ABI's core naming (`interface`, `function`), in
-/// component output they are numbered.
+/// Where the root exports each resource type defined inside the
+/// composition: the interface holding it (`None` for a type the root
+/// exports directly) and its name there. A type exported in several places
+/// belongs to the first, as an interface that uses another's resource type
+/// comes after it.
+fn exported_resources<'a>(
+    graph: &Graph<'a>,
+) -> HashMap<ResourceTypeId, (Option<&'a str>, &'a str)> {
+    let mut out = HashMap::new();
+    let mut stack: Vec<(Option<&'a str>, &str, &Item<'a>)> = graph
+        .exports
+        .iter()
+        .rev()
+        .map(|(n, i)| (None, *n, i))
+        .collect();
+    while let Some((interface, name, item)) = stack.pop() {
+        match item {
+            Item::Type(TypeVal::Resource(rt)) => {
+                out.entry(*rt).or_insert((interface, name));
+            }
+            Item::Instance(InstanceVal::Bag(items)) => {
+                stack.extend(items.iter().rev().map(|(n, i)| (Some(name), *n, i)));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Names for the fused module's direct imports. In component output they
+/// are numbered. In core-module output they follow the component model's
+/// core names: (interface, function) for a host function (`$root` for one
+/// the root imports directly), (interface, `[resource-drop]type`) for the
+/// host's resource types, and (`[export]interface`, `[resource-new]type`)
+/// and so on for the built-ins of resource types the root exports.
+/// Lowerings of one function that share an import share its name; ones
+/// that differ in their options are told apart by `#2`, `#3`, ...
 pub fn import_names(
     graph: &Graph<'_>,
     layout: &Layout<'_, '_>,
     core: bool,
-) -> Vec<(String, String)> {
+) -> Result<Vec<(String, String)>> {
+    let owners = exported_resources(graph);
     let mut seen: HashMap<(String, String), u32> = HashMap::new();
-    layout
-        .direct
+    let mut names = Vec::with_capacity(layout.direct.len());
+    for (i, h) in layout.direct.iter().enumerate() {
+        if !core {
+            names.push((HOST_MODULE.to_string(), i.to_string()));
+            continue;
+        }
+        let (name, prefix) = match &graph.host_lowers[h.index()] {
+            HostLower::Func { path, .. } => (path.display(), ""),
+            HostLower::ResourceDrop { resource, .. } => (
+                graph.resources[resource.index()].name.clone(),
+                "[resource-drop]",
+            ),
+            HostLower::Exported { op, resource } => {
+                let (interface, name) = owners.get(resource).ok_or_else(|| {
+                    Error::internal("a built-in of a resource type the root does not export")
+                })?;
+                names.push((
+                    format!("[export]{}", interface.unwrap_or("$root")),
+                    format!("{}{name}", op.core_prefix()),
+                ));
+                continue;
+            }
+        };
+        let (module, field) = match name.rsplit_once('#') {
+            Some((module, last)) => (module.to_string(), format!("{prefix}{last}")),
+            None => ("$root".to_string(), format!("{prefix}{name}")),
+        };
+        let n = seen.entry((module.clone(), field.clone())).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            names.push((module, format!("{field}#{n}")));
+        } else {
+            names.push((module, field));
+        }
+    }
+    Ok(names)
+}
+
+/// Export names for core-module output: lifted functions under their core
+/// names (`function`, or `interface#function` inside an interface), the
+/// destructors of resource types the root exports as
+/// `interface#[dtor]type` (`[dtor]type` at the root), the memories the
+/// lifted functions' options name as `memory`, `memory1`, ..., and their
+/// `realloc` and `post-return` functions as `f<index>`.
+pub fn core_exports(
+    graph: &Graph<'_>,
+    layout: &Layout<'_, '_>,
+) -> Result<Vec<(String, ExportKind, u32)>> {
+    let mut out = Vec::new();
+    let mut lifted = Vec::new();
+    let mut stack: Vec<(Option<&str>, &str, &Item<'_>)> = graph
+        .exports
         .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            if !core {
-                return (HOST_MODULE.to_string(), i.to_string());
+        .rev()
+        .map(|(n, i)| (None, *n, i))
+        .collect();
+    while let Some((interface, name, item)) = stack.pop() {
+        match item {
+            Item::Func(Func::Lifted(l)) => {
+                let name = match interface {
+                    Some(i) => format!("{i}#{name}"),
+                    None => name.to_string(),
+                };
+                out.push((name, ExportKind::Func, layout.export_func(l)?));
+                lifted.push(l);
             }
-            let (name, prefix) = match &graph.host_lowers[h.index()] {
-                HostLower::Func { path, .. } => (path.display(), ""),
-                HostLower::ResourceDrop { resource, .. } => (
-                    graph.resources[resource.index()].name.clone(),
-                    "[resource-drop]",
-                ),
-                HostLower::Exported { op, resource } => {
-                    return (
-                        "[export]$root".to_string(),
-                        format!(
-                            "{}{}",
-                            op.core_prefix(),
-                            graph.resources[resource.index()].name
-                        ),
-                    );
-                }
-            };
-            let (module, field) = match name.rsplit_once('#') {
-                Some((module, last)) => (module.to_string(), format!("{prefix}{last}")),
-                None => ("$root".to_string(), format!("{prefix}{name}")),
-            };
-            let n = seen.entry((module.clone(), field.clone())).or_insert(0);
-            *n += 1;
-            if *n > 1 {
-                (module, format!("{field}#{n}"))
-            } else {
-                (module, field)
+            Item::Instance(InstanceVal::Bag(items)) => {
+                stack.extend(items.iter().rev().map(|(n, i)| (Some(name), *n, i)));
             }
-        })
-        .collect()
+            _ => {}
+        }
+    }
+    let owners = exported_resources(graph);
+    for (rt, dtor) in &layout.exported_dtors {
+        let (interface, name) = owners.get(rt).ok_or_else(|| {
+            Error::internal("a destructor for a resource type the root does not export")
+        })?;
+        let name = match interface {
+            Some(i) => format!("{i}#[dtor]{name}"),
+            None => format!("[dtor]{name}"),
+        };
+        out.push((name, ExportKind::Func, *dtor));
+    }
+    let mut memories = Vec::new();
+    let mut helpers = Vec::new();
+    for l in lifted {
+        if let Some(m) = &l.options.memory {
+            let idx = layout.resolve(m, ExternalKind::Memory, "root")?;
+            if !memories.contains(&idx) {
+                memories.push(idx);
+            }
+        }
+        for f in [&l.options.realloc, &l.options.post_return]
+            .into_iter()
+            .flatten()
+        {
+            let idx = layout.resolve(f, ExternalKind::Func, "root")?;
+            if !helpers.contains(&idx) {
+                helpers.push(idx);
+            }
+        }
+    }
+    for (i, idx) in memories.into_iter().enumerate() {
+        let name = match i {
+            0 => "memory".to_string(),
+            i => format!("memory{i}"),
+        };
+        out.push((name, ExportKind::Memory, idx));
+    }
+    for idx in helpers {
+        out.push((format!("f{idx}"), ExportKind::Func, idx));
+    }
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -102,6 +217,7 @@ struct Out {
     funcs: u32,
     types: u32,
     instances: u32,
+    components: u32,
     core_modules: u32,
     core_funcs: u32,
     core_instances: u32,
@@ -207,11 +323,14 @@ pub struct Emitter<'g, 'a> {
     fused_instance: u32,
     core_aliases: HashMap<(String, bool), u32>,
     path_aliases: HashMap<(Vec<&'a str>, u32, bool), u32>,
-    defined: HashMap<wasmparser::component_types::ComponentDefinedTypeId, u32>,
+    defined: HashMap<ComponentDefinedTypeId, u32>,
     resources: HashMap<ResourceId, (u32, String)>,
     resource_aliases: HashMap<ResourceId, u32>,
     /// Resource types the root exports, as the wrapper defines them.
-    exported_types: HashMap<crate::instantiate::ResourceTypeId, u32>,
+    exported_types: HashMap<ResourceTypeId, u32>,
+    /// Own named types of the interfaces exported through a shim, not yet
+    /// aliased: the shim's instance, the type's name, its type ids.
+    interface_types: Vec<(u32, String, [ComponentDefinedTypeId; 2])>,
 }
 
 /// The name and kind under which the fused module exports the function or
@@ -283,6 +402,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             funcs: c.funcs,
             types: c.types,
             instances: c.instances,
+            components: c.components,
             core_modules: c.core_modules,
             core_funcs: 0,
             core_instances: 0,
@@ -337,6 +457,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             resources,
             resource_aliases: HashMap::new(),
             exported_types: HashMap::new(),
+            interface_types: Vec::new(),
         }
     }
 
@@ -365,7 +486,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     next(&mut self.out.core_funcs)
                 }
                 HostLower::Exported { .. } => {
-                    return Err(Error::malformed(
+                    return Err(Error::internal(
                         "a built-in of an exported resource type is imported directly",
                     ));
                 }
@@ -397,10 +518,12 @@ impl<'g, 'a> Emitter<'g, 'a> {
             let ty = types
                 .component_item_for_export(name)
                 .map(|i| i.ty)
-                .ok_or_else(|| Error::malformed(format!("no type for export `{name}`")))?;
+                .ok_or_else(|| Error::internal(format!("no type for export `{name}`")))?;
             let (kind, index) = self.export_item(item, &ty, name)?;
             section!(self.out, Export, ComponentExportSection).export(*name, kind, index, None);
             self.out.bump_export(kind);
+            let exported = (kind == ComponentExportKind::Instance).then(|| self.out.instances - 1);
+            self.alias_interface_types(index, exported);
             if let ComponentEntityType::Type {
                 created: ComponentAnyTypeId::Resource(r),
                 ..
@@ -500,7 +623,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 }
                 HostLower::Exported { op, resource } => {
                     let ty = *self.exported_types.get(resource).ok_or_else(|| {
-                        Error::malformed("an exported resource type was not defined")
+                        Error::internal("an exported resource type was not defined")
                     })?;
                     let canon = section!(self.out, Canon, CanonicalFunctionSection);
                     match op {
@@ -517,7 +640,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             let sig = self
                 .layout
                 .host_signature(*h)
-                .ok_or_else(|| Error::malformed("host function without a signature"))?;
+                .ok_or_else(|| Error::internal("host function without a signature"))?;
             let params: Vec<_> = sig
                 .params()
                 .iter()
@@ -649,9 +772,10 @@ impl<'g, 'a> Emitter<'g, 'a> {
         ty: &ComponentEntityType,
         name: &str,
     ) -> Result<(ComponentExportKind, u32)> {
+        let types = self.input.types.as_ref();
         match (item, ty) {
             (Item::Func(Func::Lifted(l)), ComponentEntityType::Func(fty)) => {
-                let type_index = self.func_type(*fty)?;
+                let type_index = types::func_type(self, types, *fty)?;
                 let idx = self.layout.export_func(l)?;
                 let core = self.core_alias_index(idx, ExternalKind::Func);
                 let mut opts = vec![encoding(l.options.string_encoding)];
@@ -688,14 +812,13 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     ..
                 },
             ) => {
-                let types = self.input.types.as_ref();
-                match self.val_type(types, &PValType::Type(*r))? {
+                match types::val_type(self, types, &PValType::Type(*r))? {
                     ComponentValType::Type(idx) => Ok((ComponentExportKind::Type, idx)),
                     ComponentValType::Primitive(p) => {
                         // A named primitive still needs a type index.
-                        let section = section!(self.out, Type, ComponentTypeSection);
-                        section.defined_type().primitive(p);
-                        Ok((ComponentExportKind::Type, next(&mut self.out.types)))
+                        let (index, enc) = self.define();
+                        enc.primitive(p);
+                        Ok((ComponentExportKind::Type, index))
                     }
                 }
             }
@@ -703,8 +826,14 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 ComponentExportKind::Type,
                 self.path_alias(path, ComponentExportKind::Type)?,
             )),
+            (Item::Instance(InstanceVal::Bag(items)), ComponentEntityType::Instance(id))
+                if types[*id].exports.keys().any(|n| n.starts_with('[')) =>
+            {
+                self.export_interface(items, *id, name)
+            }
             (Item::Instance(InstanceVal::Bag(items)), ComponentEntityType::Instance(id)) => {
-                let types = self.input.types.as_ref();
+                // Plain names: a bag of exports is enough, and keeps the
+                // types the functions use as they are.
                 let mut fields = Vec::new();
                 for (n, item) in items.iter() {
                     let Some(t) = types[*id].exports.get(*n).map(|i| i.ty) else {
@@ -736,7 +865,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 },
             ) => {
                 let ty = *self.exported_types.get(rt).ok_or_else(|| {
-                    Error::malformed(format!("exported resource type `{name}` was not defined"))
+                    Error::internal(format!("exported resource type `{name}` was not defined"))
                 })?;
                 self.resource_aliases.insert(r.resource(), ty);
                 Ok((ComponentExportKind::Type, ty))
@@ -747,6 +876,132 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     "exporting `{name}` of this kind from a fused component is not supported yet"
                 ),
             )),
+        }
+    }
+
+    /// Exports the interface `items`, of instance type `id`, as the
+    /// instance of a shim component (see [`shim`]) so that its functions
+    /// keep their resource names.
+    fn export_interface(
+        &mut self,
+        items: &Named<'a, Item<'a>>,
+        id: ComponentInstanceTypeId,
+        name: &str,
+    ) -> Result<(ComponentExportKind, u32)> {
+        let types = self.input.types.as_ref();
+        let mut members = Vec::new();
+        let mut funcs = Vec::new();
+        // Types first: the functions' types refer to them.
+        for (n, export) in &types[id].exports {
+            let item = items.get(n).ok_or_else(|| {
+                Error::internal(format!("exported interface `{name}` has no item `{n}`"))
+            })?;
+            let kind = match export.ty {
+                ComponentEntityType::Func(f) => {
+                    funcs.push((n.as_str(), item, f));
+                    continue;
+                }
+                ComponentEntityType::Type {
+                    created: ComponentAnyTypeId::Resource(r),
+                    ..
+                } => MemberKind::Resource(r.resource()),
+                ComponentEntityType::Type {
+                    created: ComponentAnyTypeId::Defined(c),
+                    referenced: ComponentAnyTypeId::Defined(r),
+                } => MemberKind::Type {
+                    referenced: r,
+                    created: c,
+                    // A type an earlier export named (another interface's,
+                    // as a WIT `use` gives) keeps its identity.
+                    foreign: self.defined.contains_key(&r) || self.defined.contains_key(&c),
+                },
+                _ => {
+                    return Err(Error::unsupported(
+                        "export-kind",
+                        format!(
+                            "exporting `{name}`, an interface with item `{n}` of this kind, is not supported yet"
+                        ),
+                    ));
+                }
+            };
+            let (_, outer) = self.export_item(item, &export.ty, n)?;
+            members.push(Member {
+                name: n,
+                kind,
+                outer,
+            });
+        }
+        for (n, item, f) in funcs {
+            let (_, outer) = self.export_item(item, &ComponentEntityType::Func(f), n)?;
+            members.push(Member {
+                name: n,
+                kind: MemberKind::Func(f),
+                outer,
+            });
+        }
+        let mut mentioned = Vec::new();
+        for m in &members {
+            match m.kind {
+                MemberKind::Resource(r) => {
+                    if !mentioned.contains(&r) {
+                        mentioned.push(r);
+                    }
+                }
+                MemberKind::Type { referenced, .. } => {
+                    types::resources_in(types, &PValType::Type(referenced), &mut mentioned);
+                }
+                MemberKind::Func(f) => {
+                    let f = &types[f];
+                    for t in f.params.iter().map(|(_, t)| t).chain(&f.result) {
+                        types::resources_in(types, t, &mut mentioned);
+                    }
+                }
+            }
+        }
+        let resources = mentioned
+            .into_iter()
+            .map(|r| Ok((r, self.resource_alias(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let shim = shim::build(types, &members, &resources)?;
+        self.out
+            .raw(ComponentSectionId::Component as u8, &shim.bytes);
+        let component = next(&mut self.out.components);
+        section!(self.out, Instance, ComponentInstanceSection).instantiate(
+            component,
+            shim.args.iter().map(|(n, k, i)| (n.as_str(), *k, *i)),
+        );
+        let instance = next(&mut self.out.instances);
+        for m in &members {
+            if let MemberKind::Type {
+                referenced,
+                created,
+                foreign: false,
+            } = m.kind
+            {
+                self.interface_types
+                    .push((instance, m.name.to_string(), [referenced, created]));
+            }
+        }
+        Ok((ComponentExportKind::Instance, instance))
+    }
+
+    /// Later exports refer to the own named types of the interfaces just
+    /// exported as the export names them: `exported` is the root's export
+    /// of the instance `item`, if it is one.
+    fn alias_interface_types(&mut self, item: u32, exported: Option<u32>) {
+        for (instance, name, ids) in std::mem::take(&mut self.interface_types) {
+            let instance = match exported {
+                Some(e) if instance == item => e,
+                _ => instance,
+            };
+            let index = self.out.alias(Alias::InstanceExport {
+                instance,
+                kind: ComponentExportKind::Type,
+                name: &name,
+            });
+            for id in ids {
+                self.defined.insert(id, index);
+            }
         }
     }
 
@@ -780,155 +1035,31 @@ impl<'g, 'a> Emitter<'g, 'a> {
         self.resource_aliases.insert(r, i);
         Ok(i)
     }
-
-    fn func_type(&mut self, id: ComponentFuncTypeId) -> Result<u32> {
-        let types = self.input.types.as_ref();
-        let f = &types[id];
-        let mut params = Vec::new();
-        for (n, t) in f.params.iter() {
-            params.push((n.as_str(), self.val_type(types, t)?));
-        }
-        let result = f
-            .result
-            .as_ref()
-            .map(|r| self.val_type(types, r))
-            .transpose()?;
-        let section = section!(self.out, Type, ComponentTypeSection);
-        section.function().params(params).result(result);
-        Ok(next(&mut self.out.types))
-    }
-
-    fn val_type(&mut self, types: TypesRef<'_>, t: &PValType) -> Result<ComponentValType> {
-        match t {
-            PValType::Primitive(p) => Ok(ComponentValType::Primitive(primitive(*p))),
-            PValType::Type(id) => {
-                if let Some(i) = self.defined.get(id) {
-                    return Ok(ComponentValType::Type(*i));
-                }
-                let i = self.defined_type(types, &types[*id])?;
-                self.defined.insert(*id, i);
-                Ok(ComponentValType::Type(i))
-            }
-        }
-    }
-
-    fn defined_type(&mut self, types: TypesRef<'_>, d: &ComponentDefinedType) -> Result<u32> {
-        // Encode the parts first: they must precede the type that uses them.
-        let opt = |s: &mut Self, t: &Option<PValType>| {
-            t.as_ref().map(|t| s.val_type(types, t)).transpose()
-        };
-        let ty = match d {
-            ComponentDefinedType::Primitive(p) => Defined::Primitive(primitive(*p)),
-            ComponentDefinedType::Record(r) => {
-                let mut fields = Vec::new();
-                for (n, t) in r.fields.iter() {
-                    fields.push((n.to_string(), self.val_type(types, t)?));
-                }
-                Defined::Record(fields)
-            }
-            ComponentDefinedType::Variant(v) => {
-                let mut cases = Vec::new();
-                for (n, c) in v.cases.iter() {
-                    cases.push((n.to_string(), opt(self, &c.ty)?));
-                }
-                Defined::Variant(cases)
-            }
-            ComponentDefinedType::List { element, .. } => {
-                Defined::List(self.val_type(types, element)?)
-            }
-            ComponentDefinedType::FixedLengthList {
-                element, length, ..
-            } => Defined::FixedList(self.val_type(types, element)?, *length),
-            ComponentDefinedType::Map { key, value, .. } => {
-                Defined::Map(self.val_type(types, key)?, self.val_type(types, value)?)
-            }
-            ComponentDefinedType::Tuple(t) => {
-                let mut items = Vec::new();
-                for t in t.types.iter() {
-                    items.push(self.val_type(types, t)?);
-                }
-                Defined::Tuple(items)
-            }
-            ComponentDefinedType::Flags(names) => {
-                Defined::Flags(names.iter().map(|n| n.to_string()).collect())
-            }
-            ComponentDefinedType::Enum(names) => {
-                Defined::Enum(names.iter().map(|n| n.to_string()).collect())
-            }
-            ComponentDefinedType::Option { ty, .. } => Defined::Option(self.val_type(types, ty)?),
-            ComponentDefinedType::Result { ok, err, .. } => {
-                Defined::Result(opt(self, ok)?, opt(self, err)?)
-            }
-            ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => {
-                let res = self.resource_alias(r.resource())?;
-                if matches!(d, ComponentDefinedType::Own(_)) {
-                    Defined::Own(res)
-                } else {
-                    Defined::Borrow(res)
-                }
-            }
-            ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
-                return Err(Error::unsupported(
-                    "async",
-                    "futures and streams are not supported yet",
-                ));
-            }
-        };
-        let section = section!(self.out, Type, ComponentTypeSection);
-        let enc = section.defined_type();
-        match ty {
-            Defined::Primitive(p) => enc.primitive(p),
-            Defined::Record(f) => enc.record(f.iter().map(|(n, t)| (n.as_str(), *t))),
-            Defined::Variant(c) => enc.variant(c.iter().map(|(n, t)| (n.as_str(), *t))),
-            Defined::List(t) => enc.list(t),
-            Defined::FixedList(t, n) => enc.fixed_length_list(t, n),
-            Defined::Map(k, v) => enc.map(k, v),
-            Defined::Tuple(t) => enc.tuple(t),
-            Defined::Flags(n) => enc.flags(n.iter().map(String::as_str)),
-            Defined::Enum(n) => enc.enum_type(n.iter().map(String::as_str)),
-            Defined::Option(t) => enc.option(t),
-            Defined::Result(o, e) => enc.result(o, e),
-            Defined::Own(r) => enc.own(r),
-            Defined::Borrow(r) => enc.borrow(r),
-        }
-        Ok(next(&mut self.out.types))
-    }
 }
 
-/// A type whose parts are already encoded.
-enum Defined {
-    Primitive(PrimitiveValType),
-    Record(Vec<(String, ComponentValType)>),
-    Variant(Vec<(String, Option<ComponentValType>)>),
-    List(ComponentValType),
-    FixedList(ComponentValType, u32),
-    Map(ComponentValType, ComponentValType),
-    Tuple(Vec<ComponentValType>),
-    Flags(Vec<String>),
-    Enum(Vec<String>),
-    Option(ComponentValType),
-    Result(Option<ComponentValType>, Option<ComponentValType>),
-    Own(u32),
-    Borrow(u32),
-}
+impl TypeScope for Emitter<'_, '_> {
+    fn known(&self, id: ComponentDefinedTypeId) -> Option<u32> {
+        self.defined.get(&id).copied()
+    }
 
-fn primitive(p: wasmparser::PrimitiveValType) -> PrimitiveValType {
-    use wasmparser::PrimitiveValType as P;
-    match p {
-        P::Bool => PrimitiveValType::Bool,
-        P::S8 => PrimitiveValType::S8,
-        P::U8 => PrimitiveValType::U8,
-        P::S16 => PrimitiveValType::S16,
-        P::U16 => PrimitiveValType::U16,
-        P::S32 => PrimitiveValType::S32,
-        P::U32 => PrimitiveValType::U32,
-        P::S64 => PrimitiveValType::S64,
-        P::U64 => PrimitiveValType::U64,
-        P::F32 => PrimitiveValType::F32,
-        P::F64 => PrimitiveValType::F64,
-        P::Char => PrimitiveValType::Char,
-        P::String => PrimitiveValType::String,
-        P::ErrorContext => PrimitiveValType::ErrorContext,
+    fn remember(&mut self, id: ComponentDefinedTypeId, index: u32) {
+        self.defined.insert(id, index);
+    }
+
+    fn resource(&mut self, r: ResourceId) -> Result<u32> {
+        self.resource_alias(r)
+    }
+
+    fn define(&mut self) -> (u32, ComponentDefinedTypeEncoder<'_>) {
+        let index = next(&mut self.out.types);
+        let section = section!(self.out, Type, ComponentTypeSection);
+        (index, section.defined_type())
+    }
+
+    fn function(&mut self) -> (u32, ComponentFuncTypeEncoder<'_>) {
+        let index = next(&mut self.out.types);
+        let section = section!(self.out, Type, ComponentTypeSection);
+        (index, section.function())
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Fusing is used inside build pipelines, so a failure must say *what* is
 //! wrong and *where*: the kind (malformed input, an unsupported feature, an
-//! unresolved import, an exceeded limit), the component path inside the
+//! unresolved import, an exceeded limit, or a fault of Solder's own), the
+//! component path inside the
 //! input (`root/component[1]/module[0]`), and the byte offset when the
 //! problem sits at a known place in the input.
 
@@ -19,6 +20,9 @@ pub enum ErrorKind {
     Unresolved,
     /// The input exceeds one of the documented limits.
     LimitExceeded,
+    /// Solder's own fault: the input was valid, but fusing it broke one of
+    /// Solder's invariants (its output would not validate, say).
+    Internal,
 }
 
 impl fmt::Display for ErrorKind {
@@ -28,6 +32,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Unresolved => "unresolved",
             ErrorKind::LimitExceeded => "limit exceeded",
+            ErrorKind::Internal => "internal",
         })
     }
 }
@@ -93,6 +98,12 @@ impl Error {
     /// A documented limit was exceeded.
     pub fn limit(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::LimitExceeded, message)
+    }
+
+    /// A fault of Solder's own, on valid input: an invariant that the
+    /// earlier stages should have established does not hold.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
     }
 
     /// Sets the component path, unless a more precise one is already set.

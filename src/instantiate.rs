@@ -70,7 +70,7 @@ id!(
 );
 
 /// Where a core item comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CoreDef<'a> {
     /// The export `name` of a core instance.
     Export {
@@ -88,7 +88,7 @@ pub enum CoreDef<'a> {
 }
 
 /// Canonical options with every index resolved.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Options<'a> {
     /// The memory.
     pub memory: Option<CoreDef<'a>>,

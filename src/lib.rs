@@ -157,12 +157,11 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
             layout.memory_count()
         )));
     }
-    let names = emit::import_names(&graph, &layout, core);
-    let exports = emit::needed_exports(&graph, &layout)?;
+    let names = emit::import_names(&graph, &layout, core)?;
     let out = if core {
-        let exports = report::core_exports(&graph, &layout, exports)?;
-        layout.encode(&exports, &names)?
+        layout.encode(&emit::core_exports(&graph, &layout)?, &names)?
     } else {
+        let exports = emit::needed_exports(&graph, &layout)?;
         let module = layout.encode(&exports, &names)?;
         emit::Emitter::new(&input, &graph, &layout).emit(&module, &names)?
     };
@@ -192,8 +191,8 @@ fn inspect_unlocated(component: &[u8]) -> Result<Report> {
 fn validate(bytes: &[u8]) -> Result<()> {
     let mut v = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
     v.validate_all(bytes).map_err(|e| {
-        Error::malformed(format!(
-            "internal error: the fused output does not validate: {}",
+        Error::internal(format!(
+            "the fused output does not validate: {}",
             e.message()
         ))
         .at_path("output")

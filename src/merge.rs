@@ -78,7 +78,9 @@ pub struct Layout<'g, 'a> {
     input: &'g Input<'a>,
     graph: &'g Graph<'a>,
     maps: Vec<InstanceMap>,
-    /// Host lowers that are plain imports, in import order.
+    /// Host lowers that are plain imports, in import order; a lowering
+    /// identical to an earlier one (same function, same options) is not
+    /// listed but shares that one's import.
     pub direct: Vec<HostLowerId>,
     /// Host lowers called through the table, in slot order.
     pub indirect: Vec<HostLowerId>,
@@ -169,6 +171,9 @@ impl<'g, 'a> Layout<'g, 'a> {
         // Every host lower gets a function: a plain import, or a trampoline
         // into the host table when it needs the fused memory.
         let types = input.types.as_ref();
+        // One function lowered again with the same options is the same
+        // import.
+        let mut imported = HashMap::new();
         for (i, host) in graph.host_lowers.iter().enumerate() {
             let h = HostLowerId(i as u32);
             let sig = match host {
@@ -186,8 +191,24 @@ impl<'g, 'a> Layout<'g, 'a> {
             if mode == HostCalls::Indirect && needs_memory(host) {
                 l.indirect.push(h);
             } else {
-                l.import_index.insert(h, l.direct.len() as u32);
-                l.direct.push(h);
+                let key = match host {
+                    HostLower::Func { path, options, .. } => {
+                        Some((path.root_index, &path.names, options))
+                    }
+                    HostLower::Exported { .. } | HostLower::ResourceDrop { .. } => None,
+                };
+                let index = match key.and_then(|k| imported.get(&k).copied()) {
+                    Some(index) => index,
+                    None => {
+                        let index = l.direct.len() as u32;
+                        l.direct.push(h);
+                        if let Some(k) = key {
+                            imported.insert(k, index);
+                        }
+                        index
+                    }
+                };
+                l.import_index.insert(h, index);
             }
         }
         // Function index space: direct host imports, trampolines into the
@@ -464,7 +485,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     .at_path(path));
                 }
                 let map = self.maps.get(instance.index()).ok_or_else(|| {
-                    Error::malformed("a core instance uses one instantiated after it")
+                    Error::internal("a core instance uses one instantiated after it")
                 })?;
                 map.get(kind, idx)
             }
@@ -809,7 +830,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         for b in &self.graph.builtins {
             let table = self
                 .table(b.instance)
-                .ok_or_else(|| Error::malformed("a resource built-in without a table"))?;
+                .ok_or_else(|| Error::internal("a resource built-in without a table"))?;
             let path = &self.graph.component_instances[b.instance.index()];
             let r = &self.graph.resources[b.resource.index()];
             let destroy = match &r.owner {

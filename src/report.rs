@@ -1,12 +1,10 @@
 //! The report beside the fused bytes: what static instantiation found and
 //! what the fused module holds.
 
-use crate::error::Result;
-use crate::instantiate::{Func, Graph, InstanceVal, Item};
+use crate::instantiate::Graph;
 use crate::merge::Layout;
 use crate::parse::Input;
 use serde::Serialize;
-use wasm_encoder::ExportKind;
 
 /// One input component, identified so a build can be audited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -213,51 +211,4 @@ impl Report {
         }
         s
     }
-}
-
-/// Export names for core-module output: lifted functions under their
-/// canonical core names (`interface#function`), memories as `memory`,
-/// `memory1`, ..., and `realloc` / `post-return` functions as the wrapper
-/// would need them.
-pub(crate) fn core_exports(
-    graph: &Graph<'_>,
-    layout: &Layout<'_, '_>,
-    mut needed: Vec<(String, ExportKind, u32)>,
-) -> Result<Vec<(String, ExportKind, u32)>> {
-    let mut out = Vec::new();
-    let mut memories = 0;
-    for (name, kind, idx) in needed.drain(..) {
-        if kind == ExportKind::Memory {
-            let n = if memories == 0 {
-                "memory".to_string()
-            } else {
-                format!("memory{memories}")
-            };
-            memories += 1;
-            out.push((n, kind, idx));
-        } else {
-            out.push((name, kind, idx));
-        }
-    }
-    for (name, item) in &graph.exports {
-        let mut push = |n: String, f: &Func<'_>| -> Result<()> {
-            if let Func::Lifted(l) = f {
-                let idx = layout.export_func(l)?;
-                out.push((n, ExportKind::Func, idx));
-            }
-            Ok(())
-        };
-        match item {
-            Item::Func(f) => push(name.to_string(), f)?,
-            Item::Instance(InstanceVal::Bag(items)) => {
-                for (n, i) in items.iter() {
-                    if let Item::Func(f) = i {
-                        push(format!("{name}#{n}"), f)?;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
 }

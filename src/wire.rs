@@ -330,7 +330,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// A wac-graph failure where the plan already ensured success (an export
 /// the package's own type lists): a bug, reported as an error, not a panic.
 fn internal(e: &dyn std::fmt::Display) -> Error {
-    Error::malformed(format!("internal error while wiring the inputs: {e}"))
+    Error::internal(format!("wiring the inputs failed: {e}"))
 }
 
 #[cfg(test)]

@@ -63,6 +63,9 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         "string-adapter.wat",
         "string-transcode.wat",
         "resource-export.wat",
+        "resource-interface.wat",
+        "resource-interface-two.wat",
+        "resource-interface-use.wat",
         "module-import.wat",
     ] {
         out.push((

@@ -68,6 +68,7 @@ fn through_component(fuser: &FuserComponent, bytes: &[u8]) -> Result<Answer> {
                 FuseError::Unsupported(i) => (ErrorKind::Unsupported, i),
                 FuseError::Unresolved(i) => (ErrorKind::Unresolved, i),
                 FuseError::LimitExceeded(i) => (ErrorKind::LimitExceeded, i),
+                FuseError::Internal(i) => (ErrorKind::Internal, i),
             };
             Err((kind, info.message, info.path, info.offset))
         }

@@ -330,3 +330,270 @@ fn the_report_names_inputs_by_digest_and_calls_by_strategy() -> Result<()> {
     }
     Ok(())
 }
+
+/// The root's own import and export names (not those of nested
+/// components), in order.
+fn root_names(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>)> {
+    use wasmparser::{Parser, Payload};
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(s) if depth == 0 => {
+                for i in s {
+                    imports.push(i?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(s) if depth == 0 => {
+                for e in s {
+                    exports.push(e?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((imports, exports))
+}
+
+/// The names a component-level item offers: the item's own kind and, for
+/// an instance, its exports by kind.
+struct Offered {
+    funcs: BTreeSet<String>,
+    resources: BTreeSet<String>,
+}
+
+fn offered(types: wasmparser::types::TypesRef<'_>, ty: &ComponentEntityType) -> Offered {
+    let mut o = Offered {
+        funcs: BTreeSet::new(),
+        resources: BTreeSet::new(),
+    };
+    if let ComponentEntityType::Instance(id) = ty {
+        for (name, item) in &types[*id].exports {
+            match item.ty {
+                ComponentEntityType::Func(_) => {
+                    o.funcs.insert(name.clone());
+                }
+                ComponentEntityType::Type {
+                    referenced: ComponentAnyTypeId::Resource(_),
+                    ..
+                } => {
+                    o.resources.insert(name.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    o
+}
+
+use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType};
+
+/// The `--core` output's names follow the contract in the README
+/// ("`--core` names"): every import and export name is one of the kinds
+/// listed there, refers to something the input imports or exports, and no
+/// lifted function is exported twice.
+#[test]
+fn core_output_names_follow_the_readme() -> Result<()> {
+    let mut checked = 0;
+    for (name, input) in inputs()? {
+        let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&input)?;
+        let types = types.as_ref();
+        let (root_imports, root_exports) = root_names(&input)?;
+        let import_ty = |n: &str| types.component_item_for_import(n).map(|i| i.ty);
+        let export_ty = |n: &str| types.component_item_for_export(n).map(|i| i.ty);
+        // Root-level functions and resource types of the input.
+        let mut root_in = Offered {
+            funcs: BTreeSet::new(),
+            resources: BTreeSet::new(),
+        };
+        for n in &root_imports {
+            match import_ty(n) {
+                Some(ComponentEntityType::Func(_)) => {
+                    root_in.funcs.insert(n.clone());
+                }
+                Some(ComponentEntityType::Type {
+                    referenced: ComponentAnyTypeId::Resource(_),
+                    ..
+                }) => {
+                    root_in.resources.insert(n.clone());
+                }
+                _ => {}
+            }
+        }
+        let mut root_out = Offered {
+            funcs: BTreeSet::new(),
+            resources: BTreeSet::new(),
+        };
+        for n in &root_exports {
+            match export_ty(n) {
+                Some(ComponentEntityType::Func(_)) => {
+                    root_out.funcs.insert(n.clone());
+                }
+                Some(ComponentEntityType::Type {
+                    referenced: ComponentAnyTypeId::Resource(_),
+                    ..
+                }) => {
+                    root_out.resources.insert(n.clone());
+                }
+                _ => {}
+            }
+        }
+
+        let core = fuse(&input, solder::OutputKind::CoreModule)?;
+        let mut imports = BTreeSet::new();
+        let mut exports = BTreeMap::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&core) {
+            match payload? {
+                wasmparser::Payload::ImportSection(s) => {
+                    for i in s.into_imports() {
+                        let i = i?;
+                        let new = imports.insert((i.module.to_string(), i.name.to_string()));
+                        assert!(new, "{name}: import {}/{} twice", i.module, i.name);
+                    }
+                }
+                wasmparser::Payload::ExportSection(s) => {
+                    for e in s {
+                        let e = e?;
+                        exports.insert(e.name.to_string(), (e.kind, e.index));
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // Imports.
+        let builtin = |field: &str, ops: &[&str]| -> Option<String> {
+            ops.iter()
+                .find_map(|op| field.strip_prefix(op).map(str::to_string))
+        };
+        for (module, field) in &imports {
+            let what = format!("{name}: import `{module}` `{field}`");
+            // A suffix tells apart lowerings of one function with
+            // different options; the first has none.
+            let base = match field.rsplit_once('#') {
+                Some((base, n)) => {
+                    let n: u32 = n.parse().map_err(|_| anyhow::anyhow!("{what}: suffix"))?;
+                    assert!(n >= 2, "{what}: suffixes start at 2");
+                    assert!(
+                        imports.contains(&(module.clone(), base.to_string())),
+                        "{what}: a suffixed import without the plain one"
+                    );
+                    base
+                }
+                None => field.as_str(),
+            };
+            if let Some(interface) = module.strip_prefix("[export]") {
+                let r = builtin(
+                    base,
+                    &["[resource-new]", "[resource-rep]", "[resource-drop]"],
+                )
+                .ok_or_else(|| anyhow::anyhow!("{what}: not a resource built-in"))?;
+                let resources = match interface {
+                    "$root" => root_out.resources.clone(),
+                    i => {
+                        let ty = export_ty(i)
+                            .ok_or_else(|| anyhow::anyhow!("{what}: no such export"))?;
+                        offered(types, &ty).resources
+                    }
+                };
+                assert!(
+                    resources.contains(&r),
+                    "{what}: `{r}` is not exported there"
+                );
+                continue;
+            }
+            let offer = match module.as_str() {
+                "$root" => &root_in,
+                i => &offered(
+                    types,
+                    &import_ty(i).ok_or_else(|| anyhow::anyhow!("{what}: no such import"))?,
+                ),
+            };
+            match builtin(base, &["[resource-drop]"]) {
+                Some(r) => assert!(offer.resources.contains(&r), "{what}: no resource `{r}`"),
+                None => assert!(offer.funcs.contains(base), "{what}: no function `{base}`"),
+            }
+        }
+
+        // Exports.
+        let mut lifted = BTreeMap::new();
+        let mut memories = Vec::new();
+        let mut helpers = Vec::new();
+        for (export, (kind, index)) in &exports {
+            let what = format!("{name}: export `{export}`");
+            use wasmparser::ExternalKind as K;
+            if let Some(n) = export.strip_prefix("memory") {
+                assert_eq!(*kind, K::Memory, "{what}");
+                memories.push(if n.is_empty() { 0 } else { n.parse::<u32>()? });
+                continue;
+            }
+            assert_eq!(*kind, K::Func, "{what}: only functions and memories");
+            if export == "_initialize" {
+                // The start sequence, left to the host only when a host
+                // function it may call needs the module's memory.
+                assert!(
+                    imports.iter().any(|(m, _)| !m.starts_with("[export]")),
+                    "{what}: only with host imports"
+                );
+                continue;
+            }
+            if let Some(n) = export.strip_prefix('f')
+                && let Ok(n) = n.parse::<u32>()
+            {
+                assert_eq!(n, *index, "{what}: names its index");
+                helpers.push(n);
+                continue;
+            }
+            let (interface, item) = match export.split_once('#') {
+                Some((i, item)) => (Some(i), item),
+                None => (None, export.as_str()),
+            };
+            let offer = match interface {
+                None => &root_out,
+                Some(i) => &offered(
+                    types,
+                    &export_ty(i).ok_or_else(|| anyhow::anyhow!("{what}: no such export"))?,
+                ),
+            };
+            match item.strip_prefix("[dtor]") {
+                Some(r) => assert!(offer.resources.contains(r), "{what}: no resource `{r}`"),
+                None => {
+                    assert!(offer.funcs.contains(item), "{what}: no function `{item}`");
+                    lifted.insert(export.clone(), *index);
+                }
+            }
+        }
+        memories.sort_unstable();
+        assert!(
+            memories.iter().copied().eq(0..memories.len() as u32),
+            "{name}: memories are `memory`, `memory1`, ... in turn: {memories:?}"
+        );
+        for f in &helpers {
+            assert!(
+                !lifted.values().any(|i| i == f),
+                "{name}: a lifted function is exported again as `f{f}`"
+            );
+        }
+        // Every function the root exports, at the root or in an interface,
+        // is there under its name.
+        for n in &root_exports {
+            let ty = export_ty(n).expect("the root's export has a type");
+            if let ComponentEntityType::Func(_) = ty {
+                assert!(lifted.contains_key(n), "{name}: `{n}` is not exported");
+            }
+            for f in offered(types, &ty).funcs {
+                let full = format!("{n}#{f}");
+                assert!(
+                    lifted.contains_key(&full),
+                    "{name}: `{full}` is not exported"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "every fixture: {checked}");
+    Ok(())
+}

@@ -531,3 +531,194 @@ fn a_resource_type_the_root_exports_works_from_the_host() -> Result<()> {
     assert_eq!(host_view(&engine, &fused)?, want, "fused");
     Ok(())
 }
+
+/// One instance of a component whose root exports interfaces, called from
+/// the host through wasmtime's component API.
+struct Library {
+    store: wasmtime::Store<()>,
+    instance: wasmtime::component::Instance,
+}
+
+impl Library {
+    fn new(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Self> {
+        use wasmtime::component::{Component, Linker};
+        let component = Component::new(engine, bytes)?;
+        let mut store = wasmtime::Store::new(engine, ());
+        let instance = Linker::<()>::new(engine).instantiate(&mut store, &component)?;
+        Ok(Library { store, instance })
+    }
+
+    /// Calls function `name` of the root export `interface` (a root
+    /// function when `interface` is empty).
+    fn call(
+        &mut self,
+        interface: &str,
+        name: &str,
+        args: &[wasmtime::component::Val],
+    ) -> Result<Option<wasmtime::component::Val>> {
+        let scope = match interface {
+            "" => None,
+            i => Some(
+                self.instance
+                    .get_export_index(&mut self.store, None, i)
+                    .ok_or_else(|| anyhow::anyhow!("no export `{i}`"))?,
+            ),
+        };
+        let index = self
+            .instance
+            .get_export_index(&mut self.store, scope.as_ref(), name)
+            .ok_or_else(|| anyhow::anyhow!("no export `{interface}` `{name}`"))?;
+        let func = self
+            .instance
+            .get_func(&mut self.store, index)
+            .ok_or_else(|| anyhow::anyhow!("`{interface}` `{name}` is not a function"))?;
+        let mut out =
+            vec![wasmtime::component::Val::Bool(false); func.ty(&self.store).results().len()];
+        func.call(&mut self.store, args, &mut out)?;
+        Ok(out.pop())
+    }
+
+    /// Like `call`, for a function returning a number.
+    fn number(
+        &mut self,
+        interface: &str,
+        name: &str,
+        args: &[wasmtime::component::Val],
+    ) -> Result<u64> {
+        use wasmtime::component::Val;
+        match self.call(interface, name, args)? {
+            Some(Val::U32(v)) => Ok(v.into()),
+            Some(Val::U64(v)) => Ok(v),
+            other => anyhow::bail!("`{interface}` `{name}` returned {other:?}"),
+        }
+    }
+
+    /// Like `call`, for a constructor.
+    fn resource(
+        &mut self,
+        interface: &str,
+        name: &str,
+        args: &[wasmtime::component::Val],
+    ) -> Result<wasmtime::component::ResourceAny> {
+        use wasmtime::component::Val;
+        match self.call(interface, name, args)? {
+            Some(Val::Resource(r)) => Ok(r),
+            other => anyhow::bail!("`{interface}` `{name}` returned {other:?}"),
+        }
+    }
+
+    fn drop_resource(&mut self, r: wasmtime::component::ResourceAny) -> Result<()> {
+        Ok(r.resource_drop(&mut self.store)?)
+    }
+}
+
+/// What the host sees of `t:p/api` in `resource-interface.wat`: a counter
+/// made, counted up through a borrow and dropped by the host (its
+/// destructor logs its rep, as `[static]counter.total` shows), twice.
+fn one_resource(lib: &mut Library) -> Result<Vec<u64>> {
+    use wasmtime::component::Val;
+    let api = "t:p/api";
+    let mut seen = Vec::new();
+    for start in [5, 7] {
+        let c = lib.resource(api, "[constructor]counter", &[Val::U32(start)])?;
+        let by = [Val::Resource(c), Val::U32(3)];
+        seen.push(lib.number(api, "[method]counter.inc", &by)?);
+        lib.drop_resource(c)?;
+        seen.push(lib.number(api, "[static]counter.total", &[])?);
+    }
+    Ok(seen)
+}
+
+/// `resource-interface-two.wat`: two resource types in one interface; a
+/// counter takes ownership of a gauge (whose destructor then runs in the
+/// library), and the host drops a gauge and a counter.
+fn two_resources(lib: &mut Library) -> Result<Vec<u64>> {
+    use wasmtime::component::Val;
+    let api = "t:p/api";
+    let mut seen = Vec::new();
+    let c = lib.resource(api, "[constructor]counter", &[Val::U32(5)])?;
+    let g = lib.resource(api, "[constructor]gauge", &[Val::U32(7)])?;
+    seen.push(lib.number(api, "[method]gauge.read", &[Val::Resource(g)])?);
+    let absorb = [Val::Resource(c), Val::Resource(g)];
+    seen.push(lib.number(api, "[method]counter.absorb", &absorb)?);
+    seen.push(lib.number(api, "[method]counter.inc", &[Val::Resource(c), Val::U32(1)])?);
+    let g = lib.resource(api, "[constructor]gauge", &[Val::U32(3)])?;
+    seen.push(lib.number(api, "[method]gauge.read", &[Val::Resource(g)])?);
+    lib.drop_resource(g)?;
+    lib.drop_resource(c)?;
+    seen.push(lib.number(api, "[static]counter.total", &[])?);
+    Ok(seen)
+}
+
+/// `resource-interface-use.wat`: `t:p/ops` uses `t:p/api`'s counter; a
+/// counter made by either interface works with the other's functions, and
+/// `t:p/api` names an enum of its own.
+fn used_resource(lib: &mut Library) -> Result<Vec<u64>> {
+    use wasmtime::component::Val;
+    let (api, ops) = ("t:p/api", "t:p/ops");
+    let mut seen = Vec::new();
+    for start in [12, 2] {
+        let c = lib.resource(api, "[constructor]counter", &[Val::U32(start)])?;
+        let name = "[method]counter.kind";
+        match lib.call(api, name, &[Val::Resource(c)])? {
+            Some(Val::Enum(k)) => seen.push(u64::from(k == "big")),
+            other => anyhow::bail!("`{name}` returned {other:?}"),
+        }
+        lib.drop_resource(c)?;
+    }
+    let c = lib.resource(ops, "make", &[Val::U32(4)])?;
+    seen.push(lib.number(api, "[method]counter.inc", &[Val::Resource(c), Val::U32(1)])?);
+    seen.push(lib.number(ops, "bump", &[Val::Resource(c), Val::U32(2)])?);
+    seen.push(lib.number(ops, "consume", &[Val::Resource(c)])?);
+    let d = lib.resource(api, "[constructor]counter", &[Val::U32(9)])?;
+    seen.push(lib.number(ops, "bump", &[Val::Resource(d), Val::U32(1)])?);
+    lib.drop_resource(d)?;
+    seen.push(lib.number(api, "[static]counter.total", &[])?);
+    Ok(seen)
+}
+
+type Script = fn(&mut Library) -> Result<Vec<u64>>;
+
+#[test]
+fn resource_interfaces_the_root_exports_work_from_the_host() -> Result<()> {
+    let engine = run::engine()?;
+    let cases: [(&str, Script, &[u64]); 3] = [
+        ("resource-interface.wat", one_resource, &[8, 1, 10, 102]),
+        (
+            "resource-interface-two.wat",
+            two_resources,
+            &[7, 12, 13, 3, 575301],
+        ),
+        (
+            "resource-interface-use.wat",
+            used_resource,
+            &[1, 0, 5, 7, 7, 10, 1020304],
+        ),
+    ];
+    for (file, script, expected) in cases {
+        let path = host_tests::repo_root().join("fixtures/wat").join(file);
+        let composed = wat::parse_file(path)?;
+        let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+        let want = script(&mut Library::new(&engine, &composed)?)?;
+        assert_eq!(want, expected, "{file} composed");
+        let got = script(&mut Library::new(&engine, &fused)?)?;
+        assert_eq!(got, want, "{file} fused");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_component_using_an_interface_it_also_exports_runs_the_same_fused() -> Result<()> {
+    let engine = run::engine()?;
+    let path = host_tests::repo_root().join("fixtures/wat/resource-interface.wat");
+    let composed = wat::parse_file(path)?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    // A drive and the handle numbers, each on a fresh instance.
+    for (name, expected) in [("drive", 1_122_140_201), ("handles", 121)] {
+        let want = Library::new(&engine, &composed)?.number("", name, &[])?;
+        assert_eq!(want, expected, "{name} composed");
+        let got = Library::new(&engine, &fused)?.number("", name, &[])?;
+        assert_eq!(got, want, "{name} fused");
+    }
+    Ok(())
+}

@@ -133,6 +133,7 @@ fn wit_kind(e: &FuseError) -> (solder::ErrorKind, &host_tests::fuser::ErrorInfo)
         FuseError::Unsupported(i) => (solder::ErrorKind::Unsupported, i),
         FuseError::Unresolved(i) => (solder::ErrorKind::Unresolved, i),
         FuseError::LimitExceeded(i) => (solder::ErrorKind::LimitExceeded, i),
+        FuseError::Internal(i) => (solder::ErrorKind::Internal, i),
     }
 }
 

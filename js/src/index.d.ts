@@ -17,7 +17,7 @@ export type { AdapterInfo, ErrorInfo, Fused, HandleTableInfo, InstanceInfo, Outp
 export type Bytes = Uint8Array | ArrayBuffer | ArrayBufferView;
 
 /** The kinds of `fuse-error`. */
-export type FuseErrorKind = 'malformed' | 'unsupported' | 'unresolved' | 'limit-exceeded';
+export type FuseErrorKind = 'malformed' | 'unsupported' | 'unresolved' | 'limit-exceeded' | 'internal';
 
 /** The kinds of `fuse-error`, in the WIT's order. */
 export declare const ERROR_KINDS: readonly FuseErrorKind[];

@@ -7,7 +7,7 @@
 import { fuse as fuser } from '../generated/solder.js';
 
 /** The kinds of `fuse-error`, in the WIT's order. */
-export const ERROR_KINDS = Object.freeze(['malformed', 'unsupported', 'unresolved', 'limit-exceeded']);
+export const ERROR_KINDS = Object.freeze(['malformed', 'unsupported', 'unresolved', 'limit-exceeded', 'internal']);
 
 /**
  * Why fusing failed: the component's `fuse-error`, with its kind and the
@@ -18,7 +18,7 @@ export class FuseError extends Error {
   constructor(kind, info) {
     super(info.message);
     this.name = 'FuseError';
-    /** `malformed`, `unsupported`, `unresolved` or `limit-exceeded`. */
+    /** `malformed`, `unsupported`, `unresolved`, `limit-exceeded` or `internal`. */
     this.kind = kind;
     /** The component path inside the input, e.g. `root/component[1]/module[0]`. */
     this.path = info.path;
