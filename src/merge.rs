@@ -387,7 +387,12 @@ impl<'g, 'a> Layout<'g, 'a> {
             } = h
                 && func_has_handles(types, *ty)
             {
-                handles::check_host_boundary(types, *ty, &path.display())?;
+                handles::check_host_boundary(
+                    types,
+                    *ty,
+                    &path.display(),
+                    handles::HostBoundary::Import,
+                )?;
                 bound(*ty, *instance)?;
                 mark(*instance);
             }
@@ -396,7 +401,12 @@ impl<'g, 'a> Layout<'g, 'a> {
         while let Some(item) = stack.pop() {
             match item {
                 Item::Func(Func::Lifted(f)) if func_has_handles(types, f.ty) => {
-                    handles::check_host_boundary(types, f.ty, "an export")?;
+                    handles::check_host_boundary(
+                        types,
+                        f.ty,
+                        "an export",
+                        handles::HostBoundary::Export,
+                    )?;
                     bound(f.ty, f.instance)?;
                     mark(f.instance);
                 }

@@ -62,6 +62,25 @@ pub struct Table {
     pub release: u32,
 }
 
+/// What [`Gen::fixup`] does at each handle it reaches.
+///
+/// A host call whose parameters hold handles in the caller's memory (a
+/// list of handles, a record in a list, more than 16 flat parameters) must
+/// show the host its own handles there, and leave the caller's memory as
+/// it was: the spec's lowering only reads it. The handles in memory are
+/// saved to the tables' memory, converted in place for the call, and
+/// written back after it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Leaf {
+    /// Converts it from the `from` side to the `to` side.
+    Translate,
+    /// Copies a handle that lies in memory to the save area: `cursor` (a
+    /// local) in `memory`, growing it as needed.
+    Save { memory: u32, cursor: u32 },
+    /// Writes back, in the same order, what `Save` copied.
+    Restore { memory: u32, cursor: u32 },
+}
+
 /// What an adapter needs to know about a resource type.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceInfo {
@@ -600,11 +619,37 @@ impl Gen<'_> {
         match &types[*id] {
             ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => {
                 let own = matches!(types[*id], ComponentDefinedType::Own(_));
-                let dst = match loc {
-                    Src::Stack(v) => super::Dst::Stack(v.clone()),
-                    Src::Memory(m) => super::Dst::Memory(*m),
-                };
-                self.translate_handle(own, r.resource(), loc, &dst);
+                match (self.leaf, loc) {
+                    (Leaf::Translate, _) => {
+                        let dst = match loc {
+                            Src::Stack(v) => super::Dst::Stack(v.clone()),
+                            Src::Memory(m) => super::Dst::Memory(*m),
+                        };
+                        self.translate_handle(own, r.resource(), loc, &dst);
+                    }
+                    // Flat values are the caller's own locals: nothing to
+                    // keep.
+                    (_, Src::Stack(_)) => {}
+                    (Leaf::Save { memory, cursor }, Src::Memory(m)) => {
+                        self.reserve_save(memory, cursor);
+                        self.body.extend([
+                            I::LocalGet(cursor),
+                            I::LocalGet(m.addr),
+                            I::I32Load(m.arg(2)),
+                            I::I32Store(save_arg(memory)),
+                        ]);
+                        self.advance(cursor);
+                    }
+                    (Leaf::Restore { memory, cursor }, Src::Memory(m)) => {
+                        self.body.extend([
+                            I::LocalGet(m.addr),
+                            I::LocalGet(cursor),
+                            I::I32Load(save_arg(memory)),
+                            I::I32Store(m.arg(2)),
+                        ]);
+                        self.advance(cursor);
+                    }
+                }
             }
             ComponentDefinedType::Record(r) => {
                 let fields: Vec<_> = r.fields.values().copied().collect();
@@ -629,6 +674,37 @@ impl Gen<'_> {
             ComponentDefinedType::List { element, .. } => self.fixup_list(element, loc),
             _ => {}
         }
+    }
+
+    /// Grows `memory` unless four more bytes fit at `cursor`.
+    fn reserve_save(&mut self, memory: u32, cursor: u32) {
+        self.body.extend([
+            I::LocalGet(cursor),
+            I::I64ExtendI32U,
+            I::I64Const(4),
+            I::I64Add,
+            I::MemorySize(memory),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64GtU,
+            I::If(BlockType::Empty),
+            I::I32Const(1),
+            I::MemoryGrow(memory),
+            I::I32Const(-1),
+            I::I32Eq,
+        ]);
+        self.trap_if();
+        self.body.push(I::End);
+    }
+
+    fn advance(&mut self, cursor: u32) {
+        self.body.extend([
+            I::LocalGet(cursor),
+            I::I32Const(4),
+            I::I32Add,
+            I::LocalSet(cursor),
+        ]);
     }
 
     pub(super) fn fixup_tuple(&mut self, fields: &[ComponentValType], loc: &Src) {
@@ -727,6 +803,14 @@ impl Gen<'_> {
             I::End,
             I::End,
         ]);
+    }
+}
+
+fn save_arg(memory: u32) -> wasm_encoder::MemArg {
+    wasm_encoder::MemArg {
+        offset: 0,
+        align: 2,
+        memory_index: memory,
     }
 }
 
@@ -858,26 +942,39 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
     f
 }
 
+/// Which way a function crosses between the fused module and the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostBoundary {
+    /// A host function the composition imports.
+    Import,
+    /// A function the root exports.
+    Export,
+}
+
 /// Whether handles in this function type can be moved by the generated
-/// host calls and export trampolines: only handles passed as flat values
-/// (or, for `own`, in results) are.
+/// host calls and export trampolines: host calls move handles anywhere in
+/// their parameters and results; exports end borrows the host lends only
+/// when they are passed as flat values.
 pub fn check_host_boundary(
     types: TypesRef<'_>,
     ty: wasmparser::component_types::ComponentFuncTypeId,
     name: &str,
+    direction: HostBoundary,
 ) -> crate::error::Result<()> {
     let f = &types[ty];
     let sig = crate::abi::flatten_func(types, ty);
-    let params_handles = f.params.iter().any(|(_, t)| has_handles(types, t, false));
+    // Borrows the host lends to an export end when the call returns; the
+    // trampoline ends those it was passed flat.
+    let params_borrows = f.params.iter().any(|(_, t)| has_handles(types, t, true));
     let in_memory = f
         .params
         .iter()
-        .any(|(_, t)| has_handles(types, t, false) && list_with_handles(types, t));
-    if params_handles && (sig.params_spill || in_memory) {
+        .any(|(_, t)| has_handles(types, t, true) && list_with_handles(types, t));
+    if direction == HostBoundary::Export && params_borrows && (sig.params_spill || in_memory) {
         return Err(crate::error::Error::unsupported(
             "resources",
             format!(
-                "`{name}` passes resource handles to or from the host in memory (a list, or more than 16 flat parameters), which is not supported yet"
+                "`{name}` is passed borrowed handles by the host in memory (a list, or more than 16 flat parameters), which is not supported yet"
             ),
         ));
     }
@@ -938,6 +1035,7 @@ pub fn host_call<'t>(
         body: Vec::new(),
         from: caller,
         to: host,
+        leaf: Leaf::Translate,
     };
     g.body.extend_from_slice(prologue);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
@@ -945,20 +1043,69 @@ pub fn host_call<'t>(
     if lends {
         g.begin_lending();
     }
-    if !sig.params_spill {
-        let locals: Vec<(u32, ValType)> = sig
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (i as u32, super::wasm_type(*t)))
-            .collect();
-        g.fixup_tuple(&params, &Src::Stack(locals));
-    }
+    let loc = if sig.params_spill {
+        Src::Memory(Mem {
+            memory: super::memory(caller),
+            addr: 0,
+            offset: 0,
+        })
+    } else {
+        Src::Stack(
+            sig.params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, super::wasm_type(*t)))
+                .collect(),
+        )
+    };
+    // Handles in the caller's memory are shown to the host converted, and
+    // restored after the call.
+    let saved = match caller.table {
+        Some(t) if sig.params_spill || params.iter().any(|p| list_with_handles(types, p)) => {
+            let (base, cursor, end) = (
+                g.locals.temp(ValType::I32),
+                g.locals.temp(ValType::I32),
+                g.locals.temp(ValType::I32),
+            );
+            g.body
+                .extend([I::GlobalGet(t.top), I::LocalTee(base), I::LocalSet(cursor)]);
+            g.leaf = Leaf::Save {
+                memory: t.memory,
+                cursor,
+            };
+            g.fixup_tuple(&params, &loc);
+            g.leaf = Leaf::Translate;
+            g.body
+                .extend([I::LocalGet(cursor), I::LocalTee(end), I::GlobalSet(t.top)]);
+            Some((t, base, cursor, end))
+        }
+        _ => None,
+    };
+    g.fixup_tuple(&params, &loc);
     for p in 0..n {
         g.body.push(I::LocalGet(p));
     }
     g.body.extend_from_slice(call);
     g.body.extend_from_slice(epilogue);
+    if let Some((t, base, cursor, end)) = saved {
+        g.body.extend([I::LocalGet(base), I::LocalSet(cursor)]);
+        g.leaf = Leaf::Restore {
+            memory: t.memory,
+            cursor,
+        };
+        g.fixup_tuple(&params, &loc);
+        g.leaf = Leaf::Translate;
+        // Free the save area unless a table grew past it meanwhile.
+        g.body.extend([
+            I::GlobalGet(t.top),
+            I::LocalGet(end),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::LocalGet(base),
+            I::GlobalSet(t.top),
+            I::End,
+        ]);
+    }
     if lends {
         g.begin_lending();
     }
@@ -1026,6 +1173,7 @@ pub fn export_trampoline<'t>(
         body: Vec::new(),
         from: host,
         to: callee,
+        leaf: Leaf::Translate,
     };
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| has_handles(types, t, true));

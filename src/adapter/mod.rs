@@ -280,6 +280,8 @@ struct Gen<'t> {
     /// direction.
     from: Side,
     to: Side,
+    /// What `fixup` does at each handle it reaches.
+    leaf: handles::Leaf,
 }
 
 /// Generates the adapter's body. `check` must have accepted it.
@@ -311,6 +313,7 @@ pub fn generate<'t>(
         body: Vec::new(),
         from: targets.caller,
         to: targets.callee_side,
+        leaf: handles::Leaf::Translate,
     };
 
     // A component may not call out while it is being lowered into or
