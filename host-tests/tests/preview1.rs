@@ -1,6 +1,7 @@
 //! Components built with the WASI preview1 adapter, the way cargo-component,
 //! `wasm-tools component new --adapt` and every C, Zig or Go toolchain that
-//! targets `wasm32-wasip1` make them: the program's core module, the
+//! targets `wasm32-wasip1` make them (here: Rust modules adapted with the
+//! adapter crate, C built with Zig, and cargo-component itself): the program's core module, the
 //! adapter's core module (its own state in mutable globals, a start
 //! function that allocates its stack, `memory.grow` on the main module's
 //! memory, calls back into the main module), shims and a fix-up.
@@ -80,12 +81,38 @@ fn same_runs(name: &str, composed: &[u8], runs: &[(&[&str], &[u8])]) -> Result<V
     Ok(out)
 }
 
+/// The names a component imports.
+fn imports(component: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut depth = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload? {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            wasmparser::Payload::ComponentImportSection(s) if depth == 0 => {
+                for i in s {
+                    names.push(i?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
 #[test]
 fn rust_command() -> Result<()> {
     let composed = adapt(
         &core_module("p1-hello.wasm")?,
         WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
     )?;
+    assert!(
+        imports(&composed)?
+            .iter()
+            .any(|i| i.starts_with("wasi:io/poll@")),
+        "the sleep goes through wasi:io/poll#poll"
+    );
     let runs = same_runs(
         "p1-hello",
         &composed,
@@ -96,6 +123,7 @@ fn rust_command() -> Result<()> {
         ],
     )?;
     assert!(runs[0].stdout_text().starts_with("hello from rust p1 1\n"));
+    assert!(runs[0].stdout_text().contains("slept: true"));
     assert_eq!(runs[0].status, Ok(0));
     assert!(runs[1].stdout_text().contains("stdin: 18 bytes, 3 lines"));
     assert_eq!(runs[2].status, Ok(1));
@@ -177,5 +205,59 @@ fn c_command_built_with_zig() -> Result<()> {
     assert_eq!(runs[0].status, Ok(0));
     // `wasi:cli/exit#exit` carries success or failure, not the code.
     assert_eq!(runs[1].status, Ok(1));
+    Ok(())
+}
+
+/// `cargo component build --release` of `fixtures/cargo-component/cc-lib`
+/// (cargo-component, which `.ci/test` installs): the component's bytes.
+fn cargo_component_lib() -> Result<Vec<u8>> {
+    let root = host_tests::repo_root();
+    let target = root.join("target/wasm/cargo-component");
+    let mut cmd = std::process::Command::new("cargo");
+    cmd.args(["component", "build", "--release", "--manifest-path"])
+        .arg(root.join("fixtures/cargo-component/cc-lib/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target);
+    // The test's own cargo settings are not the guest's.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env_remove("RUSTFLAGS");
+    let status = cmd
+        .status()
+        .context("running `cargo component` (cargo install cargo-component, as .ci/test does)")?;
+    if !status.success() {
+        bail!("cargo component build failed ({status}); .ci/test installs cargo-component");
+    }
+    let path = target.join("wasm32-wasip1/release/cc_lib.wasm");
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// A library built by cargo-component, alone and plugged into `p1-app`.
+#[test]
+fn cargo_component_library() -> Result<()> {
+    let engine = &host_tests::shared().engine;
+    let lib = cargo_component_lib()?;
+    let fused = fuse("cc-lib", &lib)?;
+    let a = host_tests::run::call_exports(engine, &lib, 23, 4)?;
+    let b = host_tests::run::call_exports(engine, &fused, 23, 4)?;
+    assert_eq!(a.len(), 12);
+    assert_eq!(a, b);
+
+    let app = adapt(
+        &core_module("p1-app.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let runs = same_runs("p1-app+cc-lib", &composed, &[(&[], b"")])?;
+    let out = runs[0].stdout_text();
+    assert!(
+        out.contains(r#""naïve façade" -> "NAÏVE FAÇADE!""#),
+        "{out}"
+    );
+    assert!(out.contains("greeted 6"), "{out}");
+    let err = String::from_utf8_lossy(&runs[0].stderr);
+    assert!(err.contains("cc-lib: shouting"), "{err}");
     Ok(())
 }
