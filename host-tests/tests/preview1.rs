@@ -261,3 +261,51 @@ fn cargo_component_library() -> Result<()> {
     assert!(err.contains("cc-lib: shouting"), "{err}");
     Ok(())
 }
+
+/// `fixtures/python/text_lib.py` built with componentize-py (which
+/// `.ci/test` installs from PyPI): about 18 MB, a dozen core modules.
+fn python_lib() -> Result<Vec<u8>> {
+    let root = host_tests::repo_root();
+    let out = root.join("target/wasm/python");
+    std::fs::create_dir_all(&out)?;
+    let wasm = out.join("text_lib.wasm");
+    let status = std::process::Command::new("componentize-py")
+        .arg("-d")
+        .arg(root.join("fixtures/wit/p1"))
+        .args(["-w", "lib", "componentize", "text_lib", "-p"])
+        .arg(root.join("fixtures/python"))
+        .arg("-o")
+        .arg(&wasm)
+        .status()
+        .context("running componentize-py (pip install componentize-py, as .ci/test does)")?;
+    if !status.success() {
+        bail!("componentize-py failed ({status}); .ci/test installs it");
+    }
+    Ok(std::fs::read(&wasm)?)
+}
+
+/// A Python library alone, and plugged into the Rust `p1-app`.
+#[test]
+fn python_library_built_with_componentize_py() -> Result<()> {
+    let engine = &host_tests::shared().engine;
+    let lib = python_lib()?;
+    let fused = fuse("text_lib.py", &lib)?;
+    let a = host_tests::run::call_exports(engine, &lib, 29, 3)?;
+    let b = host_tests::run::call_exports(engine, &fused, 29, 3)?;
+    assert!(a.len() >= 9, "{a:?}");
+    assert_eq!(a, b);
+
+    let app = adapt(
+        &core_module("p1-app.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let runs = same_runs("p1-app+text_lib.py", &composed, &[(&[], b"")])?;
+    let out = runs[0].stdout_text();
+    assert!(out.contains(r#""日本語" -> "日本語!""#), "{out}");
+    assert!(out.contains("200 ranked"), "{out}");
+    assert!(out.contains("greeted 6"), "{out}");
+    let err = String::from_utf8_lossy(&runs[0].stderr);
+    assert!(err.contains("py: shouting 8 chars"), "{err}");
+    Ok(())
+}
