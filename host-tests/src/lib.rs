@@ -66,6 +66,9 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         "resource-interface.wat",
         "resource-interface-two.wat",
         "resource-interface-use.wat",
+        "host-handles.wat",
+        "start/host-lowered-with-memory.wat",
+        "start/data-after-start.wat",
         "module-import.wat",
     ] {
         out.push((

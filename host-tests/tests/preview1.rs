@@ -309,3 +309,50 @@ fn python_library_built_with_componentize_py() -> Result<()> {
     assert!(err.contains("py: shouting 8 chars"), "{err}");
     Ok(())
 }
+
+/// `fixtures/js/text.js` built with componentize-js (`fixtures/js`, whose
+/// packages `.ci/test` installs with `npm ci`): about 12 MB.
+fn javascript_lib() -> Result<Vec<u8>> {
+    let root = host_tests::repo_root();
+    let dir = root.join("fixtures/js");
+    let out = root.join("target/wasm/js");
+    std::fs::create_dir_all(&out)?;
+    let wasm = out.join("text.wasm");
+    let status = std::process::Command::new("node")
+        .current_dir(&dir)
+        .arg("build.mjs")
+        .arg("text.js")
+        .arg(root.join("fixtures/wit/p1"))
+        .arg("lib")
+        .arg(&wasm)
+        .status()
+        .context("running node")?;
+    if !status.success() {
+        bail!("componentize-js failed ({status}); run `npm ci` in fixtures/js, as .ci/test does");
+    }
+    Ok(std::fs::read(&wasm)?)
+}
+
+/// A JavaScript library alone, and plugged into the Rust `p1-app`.
+#[test]
+fn javascript_library_built_with_componentize_js() -> Result<()> {
+    let engine = &host_tests::shared().engine;
+    let lib = javascript_lib()?;
+    let fused = fuse("text.js", &lib)?;
+    let a = host_tests::run::call_exports(engine, &lib, 31, 3)?;
+    let b = host_tests::run::call_exports(engine, &fused, 31, 3)?;
+    assert!(a.len() >= 9, "{a:?}");
+    assert_eq!(a, b);
+
+    let app = adapt(
+        &core_module("p1-app.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let runs = same_runs("p1-app+text.js", &composed, &[(&[], b"")])?;
+    let out = runs[0].stdout_text();
+    assert!(out.contains(r#""café" -> "CAFÉ!""#), "{out}");
+    assert!(out.contains("200 ranked"), "{out}");
+    assert!(out.contains("greeted 6"), "{out}");
+    Ok(())
+}
