@@ -111,3 +111,24 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     }
     Ok(out)
 }
+
+/// Fuses `component` into a component natively and through the fuser
+/// component, which must give the same bytes; returns them.
+pub fn fuse_both_ways(name: &str, component: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    let fused = solder::fuse(&[component], &solder::Options::default())
+        .with_context(|| format!("fusing {name}"))?
+        .bytes;
+    let through = shared()
+        .fuser
+        .fuse(
+            &[component.to_vec()],
+            fuser::Options {
+                output: fuser::OutputKind::Component,
+                validate: true,
+            },
+        )?
+        .map_err(|e| anyhow::anyhow!("{name} through the component: {e:?}"))?;
+    anyhow::ensure!(through.bytes == fused, "{name}: through the component");
+    Ok(fused)
+}

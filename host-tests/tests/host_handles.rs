@@ -6,24 +6,12 @@
 //! through the fuser component.
 
 use anyhow::Result;
-use host_tests::fuser::{Options, OutputKind};
 
 #[test]
 fn a_list_of_borrowed_host_handles() -> Result<()> {
     let shared = host_tests::shared();
     let composed = wat::parse_file(host_tests::repo_root().join("fixtures/wat/host-handles.wat"))?;
-    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
-    let through = shared
-        .fuser
-        .fuse(
-            std::slice::from_ref(&composed),
-            Options {
-                output: OutputKind::Component,
-                validate: true,
-            },
-        )?
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    assert!(through.bytes == fused, "through the component");
+    let fused = host_tests::fuse_both_ways("host-handles.wat", &composed)?;
     let a = host_tests::run::call_exports(&shared.engine, &composed, 5, 3)?;
     let b = host_tests::run::call_exports(&shared.engine, &fused, 5, 3)?;
     assert_eq!(a, b);

@@ -12,7 +12,6 @@
 //! export of a library.
 
 use anyhow::{Context, Result, bail};
-use host_tests::fuser::{Options, OutputKind};
 use host_tests::run::{Command, Outcome};
 use wasi_preview1_component_adapter_provider::{
     WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
@@ -33,30 +32,11 @@ fn adapt(module: &[u8], adapter: &[u8]) -> Result<Vec<u8>> {
         .encode()
 }
 
-/// Fuses natively and through the fuser component, which must agree.
-fn fuse(name: &str, composed: &[u8]) -> Result<Vec<u8>> {
-    let fused = solder::fuse(&[composed], &solder::Options::default())
-        .with_context(|| format!("fusing {name}"))?
-        .bytes;
-    let through = host_tests::shared()
-        .fuser
-        .fuse(
-            &[composed.to_vec()],
-            Options {
-                output: OutputKind::Component,
-                validate: true,
-            },
-        )?
-        .map_err(|e| anyhow::anyhow!("{name} through the component: {e:?}"))?;
-    assert!(through.bytes == fused, "{name}: through the component");
-    Ok(fused)
-}
-
 /// Runs a command composed and fused with each `(args, stdin)`; they must
 /// behave the same. Returns the composed outcomes.
 fn same_runs(name: &str, composed: &[u8], runs: &[(&[&str], &[u8])]) -> Result<Vec<Outcome>> {
     let engine = &host_tests::shared().engine;
-    let fused = fuse(name, composed)?;
+    let fused = host_tests::fuse_both_ways(name, composed)?;
     let (a, b) = (
         Command::new(engine, composed)?,
         Command::new(engine, &fused)?,
@@ -101,6 +81,29 @@ fn imports(component: &[u8]) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// A library alone (every export called with generated values) and
+/// plugged into the Rust command `p1-app`: composed and fused must agree.
+/// Returns the command's run.
+fn library_alone_and_plugged(name: &str, lib: &[u8], seed: u64) -> Result<Outcome> {
+    let engine = &host_tests::shared().engine;
+    let fused = host_tests::fuse_both_ways(name, lib)?;
+    let a = host_tests::run::call_exports(engine, lib, seed, 3)?;
+    let b = host_tests::run::call_exports(engine, &fused, seed, 3)?;
+    assert!(a.len() >= 9, "{name}: {a:?}");
+    assert_eq!(a, b, "{name}");
+    let app = adapt(
+        &core_module("p1-app.wasm")?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    let composed = host_tests::compose::plug(&app, &[lib])?;
+    let mut runs = same_runs(&format!("p1-app+{name}"), &composed, &[(&[], b"")])?;
+    let run = runs.remove(0);
+    let out = run.stdout_text();
+    assert!(out.contains("200 ranked"), "{name}: {out}");
+    assert!(out.contains("greeted 6"), "{name}: {out}");
+    Ok(run)
+}
+
 #[test]
 fn rust_command() -> Result<()> {
     let composed = adapt(
@@ -130,44 +133,21 @@ fn rust_command() -> Result<()> {
     Ok(())
 }
 
-/// A command and a library, each adapted, composed as `wac plug` does.
+/// A command and a library, each adapted, composed as `wac plug` does;
+/// and the library alone.
 #[test]
-fn rust_command_and_reactor_composed() -> Result<()> {
-    let app = adapt(
-        &core_module("p1-app.wasm")?,
-        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    )?;
+fn rust_command_and_reactor() -> Result<()> {
     let lib = adapt(
         &core_module("p1_lib.wasm")?,
         WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
     )?;
-    let composed = host_tests::compose::plug(&app, &[&lib])?;
-    let runs = same_runs("p1-app+p1-lib", &composed, &[(&["x"], b"")])?;
-    let out = runs[0].stdout_text();
-    assert!(out.contains(r#""café" -> "CAFÉ!""#), "{out}");
-    assert!(out.contains("200 ranked"), "{out}");
-    assert!(out.contains("greeted 6"), "{out}");
-    let err = String::from_utf8_lossy(&runs[0].stderr);
+    let run = library_alone_and_plugged("p1-lib", &lib, 19)?;
+    assert!(run.stdout_text().contains(r#""café" -> "CAFÉ!""#));
+    let err = String::from_utf8_lossy(&run.stderr);
     assert!(
         err.contains("lib: shouting 4 chars"),
         "the library's own output: {err}"
     );
-    Ok(())
-}
-
-/// The adapted library alone: every export called with generated values.
-#[test]
-fn rust_reactor_alone() -> Result<()> {
-    let engine = &host_tests::shared().engine;
-    let lib = adapt(
-        &core_module("p1_lib.wasm")?,
-        WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-    )?;
-    let fused = fuse("p1-lib", &lib)?;
-    let a = host_tests::run::call_exports(engine, &lib, 19, 4)?;
-    let b = host_tests::run::call_exports(engine, &fused, 19, 4)?;
-    assert_eq!(a.len(), 12);
-    assert_eq!(a, b);
     Ok(())
 }
 
@@ -237,27 +217,13 @@ fn cargo_component_lib() -> Result<Vec<u8>> {
 /// A library built by cargo-component, alone and plugged into `p1-app`.
 #[test]
 fn cargo_component_library() -> Result<()> {
-    let engine = &host_tests::shared().engine;
-    let lib = cargo_component_lib()?;
-    let fused = fuse("cc-lib", &lib)?;
-    let a = host_tests::run::call_exports(engine, &lib, 23, 4)?;
-    let b = host_tests::run::call_exports(engine, &fused, 23, 4)?;
-    assert_eq!(a.len(), 12);
-    assert_eq!(a, b);
-
-    let app = adapt(
-        &core_module("p1-app.wasm")?,
-        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    )?;
-    let composed = host_tests::compose::plug(&app, &[&lib])?;
-    let runs = same_runs("p1-app+cc-lib", &composed, &[(&[], b"")])?;
-    let out = runs[0].stdout_text();
+    let run = library_alone_and_plugged("cc-lib", &cargo_component_lib()?, 23)?;
+    let out = run.stdout_text();
     assert!(
         out.contains(r#""naïve façade" -> "NAÏVE FAÇADE!""#),
         "{out}"
     );
-    assert!(out.contains("greeted 6"), "{out}");
-    let err = String::from_utf8_lossy(&runs[0].stderr);
+    let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("cc-lib: shouting"), "{err}");
     Ok(())
 }
@@ -287,25 +253,10 @@ fn python_lib() -> Result<Vec<u8>> {
 /// A Python library alone, and plugged into the Rust `p1-app`.
 #[test]
 fn python_library_built_with_componentize_py() -> Result<()> {
-    let engine = &host_tests::shared().engine;
-    let lib = python_lib()?;
-    let fused = fuse("text_lib.py", &lib)?;
-    let a = host_tests::run::call_exports(engine, &lib, 29, 3)?;
-    let b = host_tests::run::call_exports(engine, &fused, 29, 3)?;
-    assert!(a.len() >= 9, "{a:?}");
-    assert_eq!(a, b);
-
-    let app = adapt(
-        &core_module("p1-app.wasm")?,
-        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    )?;
-    let composed = host_tests::compose::plug(&app, &[&lib])?;
-    let runs = same_runs("p1-app+text_lib.py", &composed, &[(&[], b"")])?;
-    let out = runs[0].stdout_text();
+    let run = library_alone_and_plugged("text_lib.py", &python_lib()?, 29)?;
+    let out = run.stdout_text();
     assert!(out.contains(r#""日本語" -> "日本語!""#), "{out}");
-    assert!(out.contains("200 ranked"), "{out}");
-    assert!(out.contains("greeted 6"), "{out}");
-    let err = String::from_utf8_lossy(&runs[0].stderr);
+    let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("py: shouting 8 chars"), "{err}");
     Ok(())
 }
@@ -336,23 +287,8 @@ fn javascript_lib() -> Result<Vec<u8>> {
 /// A JavaScript library alone, and plugged into the Rust `p1-app`.
 #[test]
 fn javascript_library_built_with_componentize_js() -> Result<()> {
-    let engine = &host_tests::shared().engine;
-    let lib = javascript_lib()?;
-    let fused = fuse("text.js", &lib)?;
-    let a = host_tests::run::call_exports(engine, &lib, 31, 3)?;
-    let b = host_tests::run::call_exports(engine, &fused, 31, 3)?;
-    assert!(a.len() >= 9, "{a:?}");
-    assert_eq!(a, b);
-
-    let app = adapt(
-        &core_module("p1-app.wasm")?,
-        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    )?;
-    let composed = host_tests::compose::plug(&app, &[&lib])?;
-    let runs = same_runs("p1-app+text.js", &composed, &[(&[], b"")])?;
-    let out = runs[0].stdout_text();
+    let run = library_alone_and_plugged("text.js", &javascript_lib()?, 31)?;
+    let out = run.stdout_text();
     assert!(out.contains(r#""café" -> "CAFÉ!""#), "{out}");
-    assert!(out.contains("200 ranked"), "{out}");
-    assert!(out.contains("greeted 6"), "{out}");
     Ok(())
 }

@@ -11,7 +11,6 @@
 //! import nothing are also run as the bare `--core` module.
 
 use anyhow::{Context, Result, bail};
-use host_tests::fuser::{Options, OutputKind};
 use host_tests::run::Host;
 use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Engine, Store};
@@ -114,20 +113,7 @@ fn instantiation_order_is_kept() -> Result<()> {
         if original != expected {
             bail!("{name}: the original does {original:?}, its expectations say {expected:?}");
         }
-        let fused = solder::fuse(&[&composed], &solder::Options::default())
-            .with_context(|| format!("{name}"))?
-            .bytes;
-        let through = shared
-            .fuser
-            .fuse(
-                std::slice::from_ref(&composed),
-                Options {
-                    output: OutputKind::Component,
-                    validate: true,
-                },
-            )?
-            .map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
-        assert!(through.bytes == fused, "{name}: through the component");
+        let fused = host_tests::fuse_both_ways(&name, &composed)?;
         let got = observe(engine, &fused, &calls)?;
         if got != original {
             failures.push(format!("{name}: fused {got:?}, composed {original:?}"));

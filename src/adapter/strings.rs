@@ -316,32 +316,19 @@ impl Gen<'_> {
         ]);
         // Scan for a code unit above 0xff: `j` stops at it, or at `units`.
         let j = self.locals.temp(ValType::I32);
-        self.body.extend([
-            I::I32Const(0),
-            I::LocalSet(j),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(j),
-            I::LocalGet(s.units),
-            I::I32GeU,
-            I::BrIf(1),
-            I::LocalGet(p),
-            I::LocalGet(j),
-            I::I32Const(1),
-            I::I32Shl,
-            I::I32Add,
-            I::I32Load16U(arg(mem, 0, 1)),
-            I::I32Const(0xff),
-            I::I32GtU,
-            I::BrIf(1),
-            I::LocalGet(j),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(j),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
+        self.count_up(j, s.units, |g| {
+            g.body.extend([
+                I::LocalGet(p),
+                I::LocalGet(j),
+                I::I32Const(1),
+                I::I32Shl,
+                I::I32Add,
+                I::I32Load16U(arg(mem, 0, 1)),
+                I::I32Const(0xff),
+                I::I32GtU,
+                I::BrIf(1),
+            ]);
+        });
         self.body.extend([
             I::LocalGet(j),
             I::LocalGet(s.units),
@@ -356,39 +343,51 @@ impl Gen<'_> {
             I::Else,
         ]);
         // Narrow: q[i] = q[2i], front to back.
-        self.body.extend([
-            I::I32Const(0),
-            I::LocalSet(j),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(j),
-            I::LocalGet(s.units),
-            I::I32GeU,
-            I::BrIf(1),
-            I::LocalGet(p),
-            I::LocalGet(j),
-            I::I32Add,
-            I::LocalGet(p),
-            I::LocalGet(j),
-            I::I32Const(1),
-            I::I32Shl,
-            I::I32Add,
-            I::I32Load8U(arg(mem, 0, 0)),
-            I::I32Store8(arg(mem, 0, 0)),
-            I::LocalGet(j),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(j),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
+        self.count_up(j, s.units, |g| {
+            g.body.extend([
+                I::LocalGet(p),
+                I::LocalGet(j),
+                I::I32Add,
+                I::LocalGet(p),
+                I::LocalGet(j),
+                I::I32Const(1),
+                I::I32Shl,
+                I::I32Add,
+                I::I32Load8U(arg(mem, 0, 0)),
+                I::I32Store8(arg(mem, 0, 0)),
+            ]);
+        });
         let q = self.realloc(to, Some((p, size)), 1, s.units);
         self.body.extend([
             I::LocalGet(q),
             I::LocalSet(out_ptr),
             I::LocalGet(s.units),
             I::LocalSet(out_len),
+            I::End,
+        ]);
+    }
+
+    /// `for j in 0..n { body }`, where `body` may leave the loop early with
+    /// `br_if 1` (leaving `j` where it stopped).
+    fn count_up(&mut self, j: u32, n: u32, body: impl FnOnce(&mut Self)) {
+        self.body.extend([
+            I::I32Const(0),
+            I::LocalSet(j),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(j),
+            I::LocalGet(n),
+            I::I32GeU,
+            I::BrIf(1),
+        ]);
+        body(self);
+        self.body.extend([
+            I::LocalGet(j),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(j),
+            I::Br(0),
+            I::End,
             I::End,
         ]);
     }
