@@ -71,8 +71,9 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         "start/data-after-start.wat",
         "module-import.wat",
     ] {
+        // Names are file names: `start/x.wat` is `start-x.wat`.
         out.push((
-            wat.to_string(),
+            wat.replace('/', "-"),
             wat::parse_file(repo_root().join("fixtures/wat").join(wat))?,
         ));
     }
