@@ -149,6 +149,7 @@ pub(super) fn build(
             named.insert(created, index);
         }
     }
+    // The function members with the index each is imported at.
     let mut funcs = Vec::new();
     for m in members {
         if let MemberKind::Func(f) = m.kind {
@@ -159,7 +160,7 @@ pub(super) fn build(
                 ComponentTypeRef::Func(ty),
                 m.outer,
             );
-            funcs.push(index);
+            funcs.push((m, f, index));
         }
     }
 
@@ -199,20 +200,14 @@ pub(super) fn build(
             MemberKind::Func(_) => {}
         }
     }
-    let mut imported = funcs.into_iter();
-    for m in members {
-        if let MemberKind::Func(f) = m.kind {
-            let ty = types::func_type(&mut scope, types, f)?;
-            let func = imported
-                .next()
-                .expect("one imported function for each function member");
-            scope.builder.export(
-                m.name,
-                ComponentExportKind::Func,
-                func,
-                Some(ComponentTypeRef::Func(ty)),
-            );
-        }
+    for (m, f, func) in funcs {
+        let ty = types::func_type(&mut scope, types, f)?;
+        scope.builder.export(
+            m.name,
+            ComponentExportKind::Func,
+            func,
+            Some(ComponentTypeRef::Func(ty)),
+        );
     }
     Ok(Shim {
         bytes: scope.builder.finish(),
