@@ -48,22 +48,31 @@ fn exported_resources<'a>(
     graph: &Graph<'a>,
 ) -> HashMap<ResourceTypeId, (Option<&'a str>, &'a str)> {
     let mut out = HashMap::new();
-    let mut stack: Vec<(Option<&'a str>, &str, &Item<'a>)> = graph
+    for (interface, name, item) in root_export_items(graph) {
+        if let Item::Type(TypeVal::Resource(rt)) = item {
+            out.entry(*rt).or_insert((interface, name));
+        }
+    }
+    out
+}
+
+/// Every item the root exports, in order, depth first: the instance that
+/// holds it (`None` at the root), its name there, and the item.
+fn root_export_items<'g, 'a>(
+    graph: &'g Graph<'a>,
+) -> Vec<(Option<&'a str>, &'a str, &'g Item<'a>)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(Option<&'a str>, &'a str, &'g Item<'a>)> = graph
         .exports
         .iter()
         .rev()
         .map(|(n, i)| (None, *n, i))
         .collect();
     while let Some((interface, name, item)) = stack.pop() {
-        match item {
-            Item::Type(TypeVal::Resource(rt)) => {
-                out.entry(*rt).or_insert((interface, name));
-            }
-            Item::Instance(InstanceVal::Bag(items)) => {
-                stack.extend(items.iter().rev().map(|(n, i)| (Some(name), *n, i)));
-            }
-            _ => {}
+        if let Item::Instance(InstanceVal::Bag(items)) = item {
+            stack.extend(items.iter().rev().map(|(n, i)| (Some(name), *n, i)));
         }
+        out.push((interface, name, item));
     }
     out
 }
@@ -133,26 +142,14 @@ pub fn core_exports(
 ) -> Result<Vec<(String, ExportKind, u32)>> {
     let mut out = Vec::new();
     let mut lifted = Vec::new();
-    let mut stack: Vec<(Option<&str>, &str, &Item<'_>)> = graph
-        .exports
-        .iter()
-        .rev()
-        .map(|(n, i)| (None, *n, i))
-        .collect();
-    while let Some((interface, name, item)) = stack.pop() {
-        match item {
-            Item::Func(Func::Lifted(l)) => {
-                let name = match interface {
-                    Some(i) => format!("{i}#{name}"),
-                    None => name.to_string(),
-                };
-                out.push((name, ExportKind::Func, layout.export_func(l)?));
-                lifted.push(l);
-            }
-            Item::Instance(InstanceVal::Bag(items)) => {
-                stack.extend(items.iter().rev().map(|(n, i)| (Some(name), *n, i)));
-            }
-            _ => {}
+    for (interface, name, item) in root_export_items(graph) {
+        if let Item::Func(Func::Lifted(l)) = item {
+            let name = match interface {
+                Some(i) => format!("{i}#{name}"),
+                None => name.to_string(),
+            };
+            out.push((name, ExportKind::Func, layout.export_func(l)?));
+            lifted.push(l);
         }
     }
     let owners = exported_resources(graph);

@@ -101,9 +101,6 @@ pub struct Layout<'g, 'a> {
     /// the type and the function's index.
     pub exported_dtors: Vec<(crate::instantiate::ResourceTypeId, u32)>,
     init: Option<u32>,
-    /// Whether the host must call the start sequence itself (core-module
-    /// output whose host functions need the module's memory).
-    init_export: bool,
     counts: [u32; 5],
 }
 
@@ -165,7 +162,6 @@ impl<'g, 'a> Layout<'g, 'a> {
             call_number: 0,
             exported_dtors: Vec::new(),
             init: None,
-            init_export: false,
             counts: [0; 5],
         };
         // Every host lower gets a function: a plain import, or a trampoline
@@ -304,13 +300,6 @@ impl<'g, 'a> Layout<'g, 'a> {
         if started {
             l.init = Some(l.counts[0]);
             l.counts[0] += 1;
-            // A core host cannot give the module its memory before
-            // instantiation returns: a start sequence that might call a
-            // host function needing it is left to the host to call.
-            l.init_export = mode == HostCalls::Direct
-                && l.direct
-                    .iter()
-                    .any(|h| needs_memory(&graph.host_lowers[h.index()]));
         }
         // Handle tables: a memory and three globals each, after the
         // `may_leave` flags and the call counter.
@@ -642,7 +631,16 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// fix-up, or as [`CORE_INIT`] for a core host) rather than the fused
     /// module's start function.
     pub fn init_exported(&self) -> bool {
-        self.init.is_some() && (self.needs_fixup() || self.init_export)
+        // A core host cannot give the module its memory before
+        // instantiation returns: a start sequence that might call a direct
+        // import needing it (only core-module output has such imports) is
+        // left to the host to call.
+        self.init.is_some()
+            && (self.needs_fixup()
+                || self
+                    .direct
+                    .iter()
+                    .any(|h| needs_memory(&self.graph.host_lowers[h.index()])))
     }
 
     /// Functions in the fused module.

