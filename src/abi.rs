@@ -4,9 +4,103 @@
 //! See `design/mvp/CanonicalABI.md` (WebAssembly/component-model),
 //! "Flattening".
 
-use wasmparser::component_types::{ComponentDefinedType, ComponentFuncTypeId, ComponentValType};
+use wasmparser::component_types::{
+    ComponentDefinedType, ComponentFuncTypeId, ComponentValType, ResourceId,
+};
 use wasmparser::types::TypesRef;
 use wasmparser::{PrimitiveValType, ValType};
+
+/// A value type as the canonical ABI sees it, after the spec's
+/// `despecialize`: tuples are records; options and results are variants;
+/// a `map<k, v>` is a list of `(k, v)` records. Every walk over a type's
+/// structure matches on this instead of on the validator's types, so a
+/// new specialisation needs one line here.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    /// A number, `bool` or `char`.
+    Scalar(PrimitiveValType),
+    /// A `string`.
+    String,
+    /// An `error-context` handle.
+    ErrorContext,
+    /// A record's or tuple's fields, in order.
+    Record(Vec<ComponentValType>),
+    /// A fixed-length list: `length` copies of one element, laid out as a
+    /// record, kept unexpanded.
+    Repeat(ComponentValType, u32),
+    /// A variant's cases, with their payloads.
+    Variant(Vec<Option<ComponentValType>>),
+    /// An enum of this many cases (a variant without payloads).
+    Enum(usize),
+    /// Flags, this many.
+    Flags(usize),
+    /// A list whose elements are records of these fields: `[t]` for
+    /// `list<t>` (a one-field record is laid out as its field), `[k, v]`
+    /// for `map<k, v>`.
+    List(Vec<ComponentValType>),
+    /// An `own` (`true`) or `borrow` handle to a resource.
+    Handle(bool, ResourceId),
+    /// A `future` or `stream` handle.
+    Async(&'static str),
+}
+
+/// The [`Shape`] of `ty`.
+pub fn shape(types: TypesRef<'_>, ty: &ComponentValType) -> Shape {
+    use PrimitiveValType as P;
+    let primitive = |p: PrimitiveValType| match p {
+        P::String => Shape::String,
+        P::ErrorContext => Shape::ErrorContext,
+        p => Shape::Scalar(p),
+    };
+    let id = match ty {
+        ComponentValType::Primitive(p) => return primitive(*p),
+        ComponentValType::Type(id) => *id,
+    };
+    match &types[id] {
+        ComponentDefinedType::Primitive(p) => primitive(*p),
+        ComponentDefinedType::Record(r) => Shape::Record(r.fields.values().copied().collect()),
+        ComponentDefinedType::Tuple(t) => Shape::Record(t.types.to_vec()),
+        ComponentDefinedType::FixedLengthList {
+            element, length, ..
+        } => Shape::Repeat(*element, *length),
+        ComponentDefinedType::Variant(v) => {
+            Shape::Variant(v.cases.values().map(|c| c.ty).collect())
+        }
+        ComponentDefinedType::Option { ty, .. } => Shape::Variant(vec![None, Some(*ty)]),
+        ComponentDefinedType::Result { ok, err, .. } => Shape::Variant(vec![*ok, *err]),
+        ComponentDefinedType::Enum(names) => Shape::Enum(names.len()),
+        ComponentDefinedType::Flags(names) => Shape::Flags(names.len()),
+        ComponentDefinedType::List { element, .. } => Shape::List(vec![*element]),
+        ComponentDefinedType::Map { key, value, .. } => Shape::List(vec![*key, *value]),
+        ComponentDefinedType::Own(r) => Shape::Handle(true, r.resource()),
+        ComponentDefinedType::Borrow(r) => Shape::Handle(false, r.resource()),
+        ComponentDefinedType::Future { .. } => Shape::Async("future"),
+        ComponentDefinedType::Stream { .. } => Shape::Async("stream"),
+    }
+}
+
+impl Shape {
+    /// The value types directly inside: fields, payloads, a list's
+    /// element fields (a fixed-length list's element once).
+    pub fn parts(&self) -> Vec<ComponentValType> {
+        match self {
+            Shape::Record(f) | Shape::List(f) => f.clone(),
+            Shape::Repeat(e, n) if *n > 0 => vec![*e],
+            Shape::Variant(c) => c.iter().flatten().copied().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Whether `ty`, or anything inside it, is a value `pred` holds for.
+pub fn any_inside(
+    types: TypesRef<'_>,
+    ty: &ComponentValType,
+    pred: &dyn Fn(&Shape) -> bool,
+) -> bool {
+    let s = shape(types, ty);
+    pred(&s) || s.parts().iter().any(|t| any_inside(types, t, pred))
+}
 
 /// Most core parameters a function may take before they spill to memory.
 pub const MAX_FLAT_PARAMS: usize = 16;
@@ -355,25 +449,11 @@ pub fn variant_layout<'t>(
 /// and records and tuples of them.
 pub fn is_byte_copyable(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
     use PrimitiveValType as P;
-    let p = |p: PrimitiveValType| {
-        matches!(
-            p,
-            P::S8 | P::U8 | P::S16 | P::U16 | P::S32 | P::U32 | P::S64 | P::U64 | P::F32 | P::F64
-        )
-    };
-    match ty {
-        ComponentValType::Primitive(x) => p(*x),
-        ComponentValType::Type(id) => match &types[*id] {
-            ComponentDefinedType::Primitive(x) => p(*x),
-            ComponentDefinedType::Record(r) => {
-                r.fields.values().all(|f| is_byte_copyable(types, f))
-            }
-            ComponentDefinedType::Tuple(t) => t.types.iter().all(|f| is_byte_copyable(types, f)),
-            ComponentDefinedType::FixedLengthList { element, .. } => {
-                is_byte_copyable(types, element)
-            }
-            _ => false,
-        },
+    match shape(types, ty) {
+        Shape::Scalar(p) => !matches!(p, P::Bool | P::Char),
+        Shape::Record(fields) => fields.iter().all(|f| is_byte_copyable(types, f)),
+        Shape::Repeat(element, _) => is_byte_copyable(types, &element),
+        _ => false,
     }
 }
 

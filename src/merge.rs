@@ -371,17 +371,9 @@ impl<'g, 'a> Layout<'g, 'a> {
             }
         }
         for h in &graph.host_lowers {
-            if let HostLower::Func {
-                ty, instance, path, ..
-            } = h
+            if let HostLower::Func { ty, instance, .. } = h
                 && func_has_handles(types, *ty)
             {
-                handles::check_host_boundary(
-                    types,
-                    *ty,
-                    &path.display(),
-                    handles::HostBoundary::Import,
-                )?;
                 bound(*ty, *instance)?;
                 mark(*instance);
             }
@@ -390,12 +382,6 @@ impl<'g, 'a> Layout<'g, 'a> {
         while let Some(item) = stack.pop() {
             match item {
                 Item::Func(Func::Lifted(f)) if func_has_handles(types, f.ty) => {
-                    handles::check_host_boundary(
-                        types,
-                        f.ty,
-                        "an export",
-                        handles::HostBoundary::Export,
-                    )?;
                     bound(f.ty, f.instance)?;
                     mark(f.instance);
                 }

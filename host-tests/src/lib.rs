@@ -67,6 +67,7 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         "resource-interface-two.wat",
         "resource-interface-use.wat",
         "host-handles.wat",
+        "host-borrows-export.wat",
         "start/host-lowered-with-memory.wat",
         "start/data-after-start.wat",
         "module-import.wat",

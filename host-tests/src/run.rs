@@ -74,6 +74,7 @@ pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_multi_memory(true);
     config.wasm_component_model(true);
+    config.wasm_component_model_map(true);
     Ok(Engine::new(&config)?)
 }
 
@@ -249,6 +250,19 @@ fn random_nested(rng: &mut Rng, ty: &Type, depth: u32) -> Result<Val> {
             Val::List(
                 (0..n)
                     .map(|_| random_nested(rng, &l.ty(), depth.saturating_sub(1)))
+                    .collect::<Result<_>>()?,
+            )
+        }
+        Type::Map(m) => {
+            let n = len(rng);
+            Val::Map(
+                (0..n)
+                    .map(|_| {
+                        Ok((
+                            random_nested(rng, &m.key(), depth.saturating_sub(1))?,
+                            random_nested(rng, &m.value(), depth.saturating_sub(1))?,
+                        ))
+                    })
                     .collect::<Result<_>>()?,
             )
         }

@@ -27,9 +27,10 @@
 //! lender cannot run until then.
 
 use super::{Gen, Locals, Mem, Side, Src};
+use crate::abi::{Shape, any_inside, shape};
 use crate::instantiate::ComponentInstanceId;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
-use wasmparser::component_types::{ComponentDefinedType, ComponentValType, ResourceId};
+use wasmparser::component_types::{ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 
 /// Bytes per slot.
@@ -79,6 +80,14 @@ pub(super) enum Leaf {
     Save { memory: u32, cursor: u32 },
     /// Writes back, in the same order, what `Save` copied.
     Restore { memory: u32, cursor: u32 },
+    /// Copies each borrow of `resource`, as its lender numbers it, to the
+    /// save area, wherever the borrow lies (locals or memory), so that
+    /// the lender's borrows can be ended after the call.
+    Lent {
+        memory: u32,
+        cursor: u32,
+        resource: ResourceId,
+    },
 }
 
 /// What an adapter needs to know about a resource type.
@@ -353,50 +362,48 @@ pub fn release_function(t: &Table) -> Function {
     f
 }
 
+/// Borrows kept in the save area for the call that lent them.
+struct Kept {
+    table: Table,
+    base: u32,
+    cursor: u32,
+    /// Where each type's borrows start, and its `resource.drop`.
+    groups: Vec<(u32, u32)>,
+    end: u32,
+}
+
+/// The resource types that borrows in a value of type `ty` name, added
+/// to `out` once each, in the order first met.
+fn borrowed_resources(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ResourceId>) {
+    match shape(types, ty) {
+        Shape::Handle(false, r) => {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        s => s
+            .parts()
+            .iter()
+            .for_each(|t| borrowed_resources(types, t, out)),
+    }
+}
+
 /// Every resource id the handles in a value of type `ty` name.
 pub fn resource_ids(types: TypesRef<'_>, ty: &ComponentValType, out: &mut Vec<ResourceId>) {
-    let ComponentValType::Type(id) = ty else {
-        return;
-    };
-    let mut each = |t: &ComponentValType| resource_ids(types, t, out);
-    match &types[*id] {
-        ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => out.push(r.resource()),
-        ComponentDefinedType::Record(r) => r.fields.values().for_each(each),
-        ComponentDefinedType::Tuple(t) => t.types.iter().for_each(each),
-        ComponentDefinedType::Variant(v) => v
-            .cases
-            .values()
-            .filter_map(|c| c.ty.as_ref())
-            .for_each(each),
-        ComponentDefinedType::Option { ty, .. } => each(ty),
-        ComponentDefinedType::Result { ok, err, .. } => ok.iter().chain(err.iter()).for_each(each),
-        ComponentDefinedType::List { element, .. }
-        | ComponentDefinedType::FixedLengthList { element, .. } => each(element),
-        _ => {}
+    match shape(types, ty) {
+        Shape::Handle(_, r) => out.push(r),
+        s => s.parts().iter().for_each(|t| resource_ids(types, t, out)),
     }
 }
 
 /// Whether a value of type `ty` holds handles; `borrow_only` asks for
 /// borrowed ones.
 pub fn has_handles(types: TypesRef<'_>, ty: &ComponentValType, borrow_only: bool) -> bool {
-    let any = |t: &ComponentValType| has_handles(types, t, borrow_only);
-    match ty {
-        ComponentValType::Primitive(_) => false,
-        ComponentValType::Type(id) => match &types[*id] {
-            ComponentDefinedType::Own(_) => !borrow_only,
-            ComponentDefinedType::Borrow(_) => true,
-            ComponentDefinedType::Record(r) => r.fields.values().any(any),
-            ComponentDefinedType::Tuple(t) => t.types.iter().any(any),
-            ComponentDefinedType::Variant(v) => {
-                v.cases.values().filter_map(|c| c.ty.as_ref()).any(any)
-            }
-            ComponentDefinedType::Option { ty, .. } => any(ty),
-            ComponentDefinedType::Result { ok, err, .. } => ok.iter().chain(err.iter()).any(any),
-            ComponentDefinedType::List { element, .. }
-            | ComponentDefinedType::FixedLengthList { element, .. } => any(element),
-            _ => false,
-        },
-    }
+    any_inside(
+        types,
+        ty,
+        &|s| matches!(s, Shape::Handle(own, _) if !borrow_only || !own),
+    )
 }
 
 impl Gen<'_> {
@@ -613,23 +620,16 @@ impl Gen<'_> {
         if !has_handles(types, ty, false) {
             return;
         }
-        let ComponentValType::Type(id) = ty else {
-            return;
-        };
-        match &types[*id] {
-            ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => {
-                let own = matches!(types[*id], ComponentDefinedType::Own(_));
+        match shape(types, ty) {
+            Shape::Handle(own, r) => {
                 match (self.leaf, loc) {
                     (Leaf::Translate, _) => {
                         let dst = match loc {
                             Src::Stack(v) => super::Dst::Stack(v.clone()),
                             Src::Memory(m) => super::Dst::Memory(*m),
                         };
-                        self.translate_handle(own, r.resource(), loc, &dst);
+                        self.translate_handle(own, r, loc, &dst);
                     }
-                    // Flat values are the caller's own locals: nothing to
-                    // keep.
-                    (_, Src::Stack(_)) => {}
                     (Leaf::Save { memory, cursor }, Src::Memory(m)) => {
                         self.reserve_save(memory, cursor);
                         self.body.extend([
@@ -640,6 +640,27 @@ impl Gen<'_> {
                         ]);
                         self.advance(cursor);
                     }
+                    (
+                        Leaf::Lent {
+                            memory,
+                            cursor,
+                            resource,
+                        },
+                        _,
+                    ) => {
+                        if !own && r == resource {
+                            self.reserve_save(memory, cursor);
+                            self.body.push(I::LocalGet(cursor));
+                            match loc {
+                                Src::Stack(v) => self.get(v[0], ValType::I32),
+                                Src::Memory(m) => self
+                                    .body
+                                    .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2))]),
+                            }
+                            self.body.push(I::I32Store(save_arg(memory)));
+                            self.advance(cursor);
+                        }
+                    }
                     (Leaf::Restore { memory, cursor }, Src::Memory(m)) => {
                         self.body.extend([
                             I::LocalGet(m.addr),
@@ -649,31 +670,100 @@ impl Gen<'_> {
                         ]);
                         self.advance(cursor);
                     }
+                    // Flat values are the caller's own locals: nothing to
+                    // keep.
+                    (Leaf::Save { .. } | Leaf::Restore { .. }, Src::Stack(_)) => {}
                 }
             }
-            ComponentDefinedType::Record(r) => {
-                let fields: Vec<_> = r.fields.values().copied().collect();
+            Shape::Record(fields) => self.fixup_tuple(&fields, loc),
+            Shape::Repeat(element, length) => {
+                let fields = vec![element; length as usize];
                 self.fixup_tuple(&fields, loc);
             }
-            ComponentDefinedType::Tuple(t) => {
-                let fields = t.types.to_vec();
-                self.fixup_tuple(&fields, loc);
-            }
-            ComponentDefinedType::FixedLengthList {
-                element, length, ..
-            } => {
-                let fields = vec![*element; *length as usize];
-                self.fixup_tuple(&fields, loc);
-            }
-            ComponentDefinedType::Variant(v) => {
-                let cases: Vec<_> = v.cases.values().map(|c| c.ty).collect();
-                self.fixup_variant(&cases, loc);
-            }
-            ComponentDefinedType::Option { ty, .. } => self.fixup_variant(&[None, Some(*ty)], loc),
-            ComponentDefinedType::Result { ok, err, .. } => self.fixup_variant(&[*ok, *err], loc),
-            ComponentDefinedType::List { element, .. } => self.fixup_list(element, loc),
+            Shape::Variant(cases) => self.fixup_variant(&cases, loc),
+            Shape::List(fields) => self.fixup_list(&fields, loc),
             _ => {}
         }
+    }
+
+    /// Copies every borrow of a host type with a `resource.drop` that
+    /// `params` at `loc` hold, as the host numbers them, to `t`'s save
+    /// area, grouped by type.
+    fn keep_lent(&mut self, t: Table, params: &[ComponentValType], loc: &Src) -> Option<Kept> {
+        let mut borrowed = Vec::new();
+        for p in params {
+            borrowed_resources(self.types, p, &mut borrowed);
+        }
+        let drops: Vec<(ResourceId, u32)> = borrowed
+            .into_iter()
+            .filter_map(|r| Some((r, (self.resources)(r).host_drop?)))
+            .collect();
+        if drops.is_empty() {
+            return None;
+        }
+        let (base, cursor) = (
+            self.locals.temp(ValType::I32),
+            self.locals.temp(ValType::I32),
+        );
+        self.body
+            .extend([I::GlobalGet(t.top), I::LocalTee(base), I::LocalSet(cursor)]);
+        let mut groups = Vec::new();
+        for (r, drop) in drops {
+            let start = self.locals.temp(ValType::I32);
+            self.body.extend([I::LocalGet(cursor), I::LocalSet(start)]);
+            self.leaf = Leaf::Lent {
+                memory: t.memory,
+                cursor,
+                resource: r,
+            };
+            self.fixup_tuple(params, loc);
+            groups.push((start, drop));
+        }
+        self.leaf = Leaf::Translate;
+        let end = self.locals.temp(ValType::I32);
+        self.body
+            .extend([I::LocalGet(cursor), I::LocalTee(end), I::GlobalSet(t.top)]);
+        Some(Kept {
+            table: t,
+            base,
+            cursor,
+            groups,
+            end,
+        })
+    }
+
+    /// Ends each borrow [`Gen::keep_lent`] kept with its type's
+    /// `resource.drop`, and frees the save area unless a table grew past
+    /// it meanwhile.
+    fn end_lent(&mut self, k: Kept) {
+        let memory = k.table.memory;
+        for (i, &(start, drop)) in k.groups.iter().enumerate() {
+            let stop = k.groups.get(i + 1).map_or(k.end, |g| g.0);
+            self.body.extend([
+                I::LocalGet(start),
+                I::LocalSet(k.cursor),
+                I::Block(BlockType::Empty),
+                I::Loop(BlockType::Empty),
+                I::LocalGet(k.cursor),
+                I::LocalGet(stop),
+                I::I32Eq,
+                I::BrIf(1),
+                I::LocalGet(k.cursor),
+                I::I32Load(save_arg(memory)),
+                I::Call(drop),
+            ]);
+            self.advance(k.cursor);
+            self.body.extend([I::Br(0), I::End, I::End]);
+        }
+        self.body.extend([
+            I::GlobalGet(k.table.top),
+            I::LocalGet(k.end),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::LocalGet(k.base),
+            I::GlobalSet(k.table.top),
+            I::End,
+        ]);
     }
 
     /// Grows `memory` unless four more bytes fit at `cursor`.
@@ -758,9 +848,10 @@ impl Gen<'_> {
         }
     }
 
-    fn fixup_list(&mut self, element: &ComponentValType, loc: &Src) {
+    /// Fixes up each element, a record of `fields`, of a list.
+    fn fixup_list(&mut self, fields: &[ComponentValType], loc: &Src) {
         let (ptr, len) = self.read_pair(loc);
-        let (size, align) = crate::abi::size_align(self.types, element);
+        let (size, align) = crate::abi::record_layout(self.types, fields.iter()).size_align;
         // The list lies in the side that holds the value.
         let memory = match (self.from.table, self.to.table) {
             (Some(_), _) => super::memory(self.from),
@@ -782,8 +873,8 @@ impl Gen<'_> {
             I::I32Eqz,
             I::BrIf(1),
         ]);
-        self.fixup(
-            element,
+        self.fixup_tuple(
+            fields,
             &Src::Memory(Mem {
                 memory,
                 addr: cursor,
@@ -942,65 +1033,12 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
     f
 }
 
-/// Which way a function crosses between the fused module and the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostBoundary {
-    /// A host function the composition imports.
-    Import,
-    /// A function the root exports.
-    Export,
-}
-
-/// Whether handles in this function type can be moved by the generated
-/// host calls and export trampolines: host calls move handles anywhere in
-/// their parameters and results; exports end borrows the host lends only
-/// when they are passed as flat values.
-pub fn check_host_boundary(
-    types: TypesRef<'_>,
-    ty: wasmparser::component_types::ComponentFuncTypeId,
-    name: &str,
-    direction: HostBoundary,
-) -> crate::error::Result<()> {
-    let f = &types[ty];
-    let sig = crate::abi::flatten_func(types, ty);
-    // Borrows the host lends to an export end when the call returns; the
-    // trampoline ends those it was passed flat.
-    let params_borrows = f.params.iter().any(|(_, t)| has_handles(types, t, true));
-    let in_memory = f
-        .params
-        .iter()
-        .any(|(_, t)| has_handles(types, t, true) && list_with_handles(types, t));
-    if direction == HostBoundary::Export && params_borrows && (sig.params_spill || in_memory) {
-        return Err(crate::error::Error::unsupported(
-            "resources",
-            format!(
-                "`{name}` is passed borrowed handles by the host in memory (a list, or more than 16 flat parameters), which is not supported yet"
-            ),
-        ));
-    }
-    if f.result.iter().any(|t| has_handles(types, t, true)) {
-        return Err(crate::error::Error::malformed(format!(
-            "`{name}` returns a borrow"
-        )));
-    }
-    Ok(())
-}
-
 fn list_with_handles(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
-    let ComponentValType::Type(id) = ty else {
-        return false;
-    };
-    let any = |t: &ComponentValType| list_with_handles(types, t);
-    match &types[*id] {
-        ComponentDefinedType::List { element, .. } => has_handles(types, element, false),
-        ComponentDefinedType::Record(r) => r.fields.values().any(any),
-        ComponentDefinedType::Tuple(t) => t.types.iter().any(any),
-        ComponentDefinedType::Variant(v) => v.cases.values().filter_map(|c| c.ty.as_ref()).any(any),
-        ComponentDefinedType::Option { ty, .. } => any(ty),
-        ComponentDefinedType::Result { ok, err, .. } => ok.iter().chain(err.iter()).any(any),
-        ComponentDefinedType::FixedLengthList { element, .. } => any(element),
-        _ => false,
-    }
+    any_inside(
+        types,
+        ty,
+        &|s| matches!(s, Shape::List(fields) if fields.iter().any(|t| has_handles(types, t, false))),
+    )
 }
 
 /// A call from a component instance's core code out to the host whose
@@ -1178,36 +1216,45 @@ pub fn export_trampoline<'t>(
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| has_handles(types, t, true));
     let scope = g.open_borrow_scope(callee.table, lends);
-    // Keep the host's handles: borrows end after the call.
-    let originals: Vec<u32> = (0..n)
-        .map(|p| {
-            let l = g.locals.temp(super::wasm_type(if sig.params_spill {
-                wasmparser::ValType::I32
-            } else {
-                sig.params[p as usize]
-            }));
-            g.body.extend([I::LocalGet(p), I::LocalSet(l)]);
-            l
+    let loc = if sig.params_spill {
+        Src::Memory(Mem {
+            memory: super::memory(callee),
+            addr: 0,
+            offset: 0,
         })
-        .collect();
-    if sig.params_spill {
-        g.fixup_tuple(
-            &params,
-            &Src::Memory(Mem {
-                memory: super::memory(callee),
-                addr: 0,
-                offset: 0,
-            }),
-        );
     } else {
-        let locals: Vec<(u32, ValType)> = sig
-            .params
+        Src::Stack(
+            sig.params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, super::wasm_type(*t)))
+                .collect(),
+        )
+    };
+    // The host's borrows end after the call: a borrow passed as a whole
+    // flat parameter is kept in a local, any other (in a record, a
+    // variant, a list, or spilled parameters) in the save area, before
+    // the parameters are converted.
+    let whole = !sig.params_spill
+        && params
             .iter()
-            .enumerate()
-            .map(|(i, t)| (i as u32, super::wasm_type(*t)))
-            .collect();
-        g.fixup_tuple(&params, &Src::Stack(locals));
-    }
+            .all(|p| !has_handles(types, p, true) || matches!(shape(types, p), Shape::Handle(..)));
+    let originals: Vec<u32> = if whole {
+        (0..n)
+            .map(|p| {
+                let l = g.locals.temp(super::wasm_type(sig.params[p as usize]));
+                g.body.extend([I::LocalGet(p), I::LocalSet(l)]);
+                l
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let kept = match callee.table {
+        Some(t) if !whole => g.keep_lent(t, &params, &loc),
+        _ => None,
+    };
+    g.fixup_tuple(&params, &loc);
     for p in 0..n {
         g.body.push(I::LocalGet(p));
     }
@@ -1227,19 +1274,19 @@ pub fn export_trampoline<'t>(
         g.body.push(I::LocalSet(*l));
     }
     g.close_borrow_scope(scope);
-    // End the host's borrows (flat parameters only; checked).
-    if lends && !sig.params_spill {
+    if lends && whole {
         let mut at = 0usize;
         for p in &params {
-            let n = super::flat_len(types, p);
-            if let ComponentValType::Type(id) = p
-                && let ComponentDefinedType::Borrow(r) = &types[*id]
-                && let Some(d) = (g.resources)(r.resource()).host_drop
+            if let Shape::Handle(false, r) = shape(types, p)
+                && let Some(d) = (g.resources)(r).host_drop
             {
                 g.body.extend([I::LocalGet(originals[at]), I::Call(d)]);
             }
-            at += n;
+            at += super::flat_len(types, p);
         }
+    }
+    if let Some(kept) = kept {
+        g.end_lent(kept);
     }
     g.from = callee;
     g.to = host;

@@ -8,11 +8,10 @@
 //! can be too large for a 32-bit memory. Both are caught here, before any
 //! code is generated, by weighing what generation would unroll.
 
-use crate::abi;
+use crate::abi::{self, Shape};
 use crate::error::{Error, Result};
 use crate::instantiate::Adapter;
-use wasmparser::PrimitiveValType as P;
-use wasmparser::component_types::{ComponentDefinedType, ComponentValType};
+use wasmparser::component_types::ComponentValType;
 use wasmparser::types::TypesRef;
 
 /// Most weight one adapter may have: one unit per scalar, record, variant
@@ -83,46 +82,36 @@ impl Weigher<'_, '_> {
 
     fn weigh(&mut self, ty: &ComponentValType) -> Result<()> {
         let types = self.types;
-        let id = match ty {
-            ComponentValType::Primitive(P::String) => return self.spend(STRING_WEIGHT),
-            ComponentValType::Primitive(_) => return self.spend(1),
-            ComponentValType::Type(id) => *id,
-        };
-        self.spend(1)?;
-        match &types[id] {
-            ComponentDefinedType::Primitive(p) => self.weigh(&ComponentValType::Primitive(*p)),
-            ComponentDefinedType::Record(r) => r.fields.values().try_for_each(|t| self.weigh(t)),
-            ComponentDefinedType::Tuple(t) => t.types.iter().try_for_each(|t| self.weigh(t)),
-            ComponentDefinedType::FixedLengthList {
-                element, length, ..
-            } => {
+        match abi::shape(types, ty) {
+            Shape::String => self.spend(STRING_WEIGHT),
+            Shape::Scalar(_) | Shape::Enum(_) | Shape::ErrorContext => self.spend(1),
+            Shape::Handle(..) | Shape::Async(_) => self.spend(1),
+            Shape::Flags(n) => self.spend(1 + n.div_ceil(32) as u64),
+            Shape::Record(fields) => {
+                self.spend(1)?;
+                fields.iter().try_for_each(|t| self.weigh(t))
+            }
+            Shape::Repeat(element, length) => {
+                self.spend(1)?;
                 // Each element spends at least one unit: the loop ends
                 // within the budget.
-                for _ in 0..*length {
-                    self.weigh(element)?;
+                for _ in 0..length {
+                    self.weigh(&element)?;
                 }
                 Ok(())
             }
-            ComponentDefinedType::Variant(v) => v
-                .cases
-                .values()
-                .filter_map(|c| c.ty.as_ref())
-                .try_for_each(|t| self.weigh(t)),
-            ComponentDefinedType::Option { ty, .. } => self.weigh(ty),
-            ComponentDefinedType::Result { ok, err, .. } => {
-                ok.iter().chain(err.iter()).try_for_each(|t| self.weigh(t))
+            Shape::Variant(cases) => {
+                self.spend(1)?;
+                cases.iter().flatten().try_for_each(|t| self.weigh(t))
             }
-            ComponentDefinedType::List { element, .. } => {
-                check_size(abi::size_align(types, element).0, self.adapter)?;
-                self.weigh(element)
+            Shape::List(fields) => {
+                self.spend(1)?;
+                check_size(
+                    abi::record_layout(types, fields.iter()).size_align.0,
+                    self.adapter,
+                )?;
+                fields.iter().try_for_each(|t| self.weigh(t))
             }
-            ComponentDefinedType::Flags(names) => self.spend(names.len().div_ceil(32) as u64),
-            ComponentDefinedType::Enum(_)
-            | ComponentDefinedType::Map { .. }
-            | ComponentDefinedType::Own(_)
-            | ComponentDefinedType::Borrow(_)
-            | ComponentDefinedType::Future { .. }
-            | ComponentDefinedType::Stream { .. } => Ok(()),
         }
     }
 }

@@ -15,7 +15,7 @@
 //! makes (bounds, alignment, `char` validity, discriminants, UTF-8
 //! validity, length limits) is a trap here too.
 
-use crate::abi;
+use crate::abi::{self, Shape};
 use crate::error::{Error, Result};
 use crate::instantiate::{Adapter, ComponentInstanceId};
 use crate::parse::StringEncoding;
@@ -27,7 +27,7 @@ mod strings;
 use std::borrow::Cow;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::PrimitiveValType as P;
-use wasmparser::component_types::{ComponentDefinedType, ComponentValType, ResourceId};
+use wasmparser::component_types::{ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 
 /// Typed local variables of a function under construction: parameters
@@ -78,26 +78,7 @@ pub fn strategy(types: TypesRef<'_>, adapter: &Adapter<'_>) -> &'static str {
 }
 
 fn needs_memory(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
-    match ty {
-        ComponentValType::Primitive(p) => *p == P::String,
-        ComponentValType::Type(id) => match &types[*id] {
-            ComponentDefinedType::Primitive(p) => *p == P::String,
-            ComponentDefinedType::List { .. } | ComponentDefinedType::Map { .. } => true,
-            ComponentDefinedType::Record(r) => r.fields.values().any(|t| needs_memory(types, t)),
-            ComponentDefinedType::Tuple(t) => t.types.iter().any(|t| needs_memory(types, t)),
-            ComponentDefinedType::Variant(v) => v
-                .cases
-                .values()
-                .filter_map(|c| c.ty.as_ref())
-                .any(|t| needs_memory(types, t)),
-            ComponentDefinedType::Option { ty, .. } => needs_memory(types, ty),
-            ComponentDefinedType::Result { ok, err, .. } => {
-                ok.iter().chain(err.iter()).any(|t| needs_memory(types, t))
-            }
-            ComponentDefinedType::FixedLengthList { element, .. } => needs_memory(types, element),
-            _ => false,
-        },
-    }
+    abi::any_inside(types, ty, &|s| matches!(s, Shape::String | Shape::List(_)))
 }
 
 /// Checks that an adapter can be generated for this call, before any output
@@ -138,46 +119,16 @@ fn check_type(types: TypesRef<'_>, ty: &ComponentValType, adapter: &Adapter<'_>)
             ),
         ))
     };
-    match ty {
-        ComponentValType::Primitive(P::String) => Ok(()),
-        ComponentValType::Primitive(P::ErrorContext) => {
-            unsupported("error-context", "error-context")
-        }
-        ComponentValType::Primitive(_) => Ok(()),
-        ComponentValType::Type(id) => match &types[*id] {
-            ComponentDefinedType::Primitive(p) => {
-                check_type(types, &ComponentValType::Primitive(*p), adapter)
-            }
-            ComponentDefinedType::Record(r) => r
-                .fields
-                .values()
-                .try_for_each(|t| check_type(types, t, adapter)),
-            ComponentDefinedType::Tuple(t) => t
-                .types
-                .iter()
-                .try_for_each(|t| check_type(types, t, adapter)),
-            ComponentDefinedType::Variant(v) => v
-                .cases
-                .values()
-                .filter_map(|c| c.ty.as_ref())
-                .try_for_each(|t| check_type(types, t, adapter)),
-            ComponentDefinedType::Option { ty, .. } => check_type(types, ty, adapter),
-            ComponentDefinedType::Result { ok, err, .. } => ok
-                .iter()
-                .chain(err.iter())
-                .try_for_each(|t| check_type(types, t, adapter)),
-            ComponentDefinedType::List { element, .. } => check_type(types, element, adapter),
-            ComponentDefinedType::FixedLengthList { element, .. } => {
-                check_type(types, element, adapter)
-            }
-            ComponentDefinedType::Enum(_) | ComponentDefinedType::Flags(_) => Ok(()),
-            ComponentDefinedType::Map { .. } => unsupported("map", "map"),
-            ComponentDefinedType::Own(_) | ComponentDefinedType::Borrow(_) => Ok(()),
-            ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
-                unsupported("future or stream", "async")
-            }
-        },
+    let shape = abi::shape(types, ty);
+    match shape {
+        Shape::ErrorContext => return unsupported("error-context", "error-context"),
+        Shape::Async(what) => return unsupported(what, "async"),
+        _ => {}
     }
+    shape
+        .parts()
+        .iter()
+        .try_for_each(|t| check_type(types, t, adapter))
 }
 
 /// One side of a call, as the fused module sees it.
@@ -574,53 +525,20 @@ impl Gen<'_> {
     }
 
     fn translate(&mut self, ty: &ComponentValType, src: &Src, dst: &Dst) {
-        let types = self.types;
-        match ty {
-            ComponentValType::Primitive(P::String) => self.translate_string(src, dst),
-            ComponentValType::Primitive(p) => self.translate_primitive(*p, src, dst),
-            ComponentValType::Type(id) => match &types[*id] {
-                ComponentDefinedType::Primitive(P::String) => self.translate_string(src, dst),
-                ComponentDefinedType::Primitive(p) => self.translate_primitive(*p, src, dst),
-                ComponentDefinedType::Record(r) => {
-                    let fields: Vec<_> = r.fields.values().copied().collect();
-                    self.translate_tuple(&fields, src, dst);
-                }
-                ComponentDefinedType::Tuple(t) => {
-                    let fields: Vec<_> = t.types.to_vec();
-                    self.translate_tuple(&fields, src, dst);
-                }
-                ComponentDefinedType::FixedLengthList {
-                    element, length, ..
-                } => {
-                    let fields = vec![*element; *length as usize];
-                    self.translate_tuple(&fields, src, dst);
-                }
-                ComponentDefinedType::Variant(v) => {
-                    let cases: Vec<_> = v.cases.values().map(|c| c.ty).collect();
-                    self.translate_variant(&cases, src, dst);
-                }
-                ComponentDefinedType::Option { ty, .. } => {
-                    self.translate_variant(&[None, Some(*ty)], src, dst)
-                }
-                ComponentDefinedType::Result { ok, err, .. } => {
-                    self.translate_variant(&[*ok, *err], src, dst)
-                }
-                ComponentDefinedType::Enum(names) => {
-                    let cases = vec![None; names.len()];
-                    self.translate_variant(&cases, src, dst);
-                }
-                ComponentDefinedType::Flags(names) => self.translate_flags(names.len(), src, dst),
-                ComponentDefinedType::List { element, .. } => {
-                    self.translate_list(element, src, dst)
-                }
-                ComponentDefinedType::Own(r) => self.translate_handle(true, r.resource(), src, dst),
-                ComponentDefinedType::Borrow(r) => {
-                    self.translate_handle(false, r.resource(), src, dst)
-                }
-                ComponentDefinedType::Map { .. }
-                | ComponentDefinedType::Future { .. }
-                | ComponentDefinedType::Stream { .. } => unreachable!("rejected by `check`"),
-            },
+        match abi::shape(self.types, ty) {
+            Shape::String => self.translate_string(src, dst),
+            Shape::Scalar(p) => self.translate_primitive(p, src, dst),
+            Shape::Record(fields) => self.translate_tuple(&fields, src, dst),
+            Shape::Repeat(element, length) => {
+                let fields = vec![element; length as usize];
+                self.translate_tuple(&fields, src, dst);
+            }
+            Shape::Variant(cases) => self.translate_variant(&cases, src, dst),
+            Shape::Enum(n) => self.translate_variant(&vec![None; n], src, dst),
+            Shape::Flags(n) => self.translate_flags(n, src, dst),
+            Shape::List(fields) => self.translate_list(&fields, src, dst),
+            Shape::Handle(own, r) => self.translate_handle(own, r, src, dst),
+            Shape::ErrorContext | Shape::Async(_) => unreachable!("rejected by `check`"),
         }
     }
 
@@ -772,13 +690,15 @@ impl Gen<'_> {
         }
     }
 
-    fn translate_list(&mut self, element: &ComponentValType, src: &Src, dst: &Dst) {
+    /// Copies a list whose elements are records of `fields` (one field
+    /// for `list<t>`, key and value for a map).
+    fn translate_list(&mut self, fields: &[ComponentValType], src: &Src, dst: &Dst) {
         let (ptr, len) = self.read_pair(src);
         let (from, to) = (self.from, self.to);
-        let (size, align) = abi::size_align(self.types, element);
+        let (size, align) = abi::record_layout(self.types, fields.iter()).size_align;
         let bytes = self.list_bytes(memory(from), ptr, len, (size, align));
         let new = self.alloc(to, align, bytes);
-        if abi::is_byte_copyable(self.types, element) {
+        if fields.iter().all(|f| abi::is_byte_copyable(self.types, f)) {
             self.body.extend([
                 I::LocalGet(new),
                 I::LocalGet(ptr),
@@ -816,7 +736,7 @@ impl Gen<'_> {
                 addr: d,
                 offset: 0,
             });
-            self.translate(element, &es, &ed);
+            self.translate_tuple(fields, &es, &ed);
             for cursor in [s, d] {
                 self.body.extend([
                     I::LocalGet(cursor),

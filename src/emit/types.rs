@@ -152,38 +152,13 @@ fn defined_type(
 /// The resource types that the value type `t` mentions, in the order
 /// first met, added to `out` once each.
 pub(super) fn resources_in(types: TypesRef<'_>, t: &PValType, out: &mut Vec<ResourceId>) {
-    let PValType::Type(id) = t else {
-        return;
-    };
-    let mut each = |t: &PValType| resources_in(types, t, out);
-    match &types[*id] {
-        ComponentDefinedType::Record(r) => r.fields.iter().for_each(|(_, t)| each(t)),
-        ComponentDefinedType::Variant(v) => v
-            .cases
-            .iter()
-            .filter_map(|(_, c)| c.ty.as_ref())
-            .for_each(each),
-        ComponentDefinedType::List { element, .. }
-        | ComponentDefinedType::FixedLengthList { element, .. } => each(element),
-        ComponentDefinedType::Map { key, value, .. } => {
-            each(key);
-            each(value);
-        }
-        ComponentDefinedType::Tuple(t) => t.types.iter().for_each(each),
-        ComponentDefinedType::Option { ty, .. } => each(ty),
-        ComponentDefinedType::Result { ok, err, .. } => {
-            ok.iter().chain(err.iter()).for_each(each);
-        }
-        ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => {
-            if !out.contains(&r.resource()) {
-                out.push(r.resource());
+    match crate::abi::shape(types, t) {
+        crate::abi::Shape::Handle(_, r) => {
+            if !out.contains(&r) {
+                out.push(r);
             }
         }
-        ComponentDefinedType::Primitive(_)
-        | ComponentDefinedType::Flags(_)
-        | ComponentDefinedType::Enum(_)
-        | ComponentDefinedType::Future { .. }
-        | ComponentDefinedType::Stream { .. } => {}
+        s => s.parts().iter().for_each(|t| resources_in(types, t, out)),
     }
 }
 
