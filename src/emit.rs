@@ -14,8 +14,8 @@ mod types;
 
 use crate::error::{Error, Result};
 use crate::instantiate::{
-    CoreDef, Func, Graph, HostLower, HostPath, InstanceVal, Item, Named, Options, ResourceTypeId,
-    TypeVal,
+    CoreDef, Func, Graph, HostLower, HostLowerId, HostPath, InstanceVal, Item, Named, Options,
+    ResourceTypeId, TypeVal,
 };
 use crate::merge::{self, Layout};
 use crate::parse::{Def, Input, ResourceOp, StringEncoding};
@@ -87,13 +87,13 @@ fn root_export_items<'g, 'a>(
 /// that differ in their options are told apart by `#2`, `#3`, ...
 pub fn import_names(
     graph: &Graph<'_>,
-    layout: &Layout<'_, '_>,
+    direct: &[HostLowerId],
     core: bool,
 ) -> Result<Vec<(String, String)>> {
     let owners = exported_resources(graph);
     let mut seen: HashMap<(String, String), u32> = HashMap::new();
-    let mut names = Vec::with_capacity(layout.direct.len());
-    for (i, h) in layout.direct.iter().enumerate() {
+    let mut names = Vec::with_capacity(direct.len());
+    for (i, h) in direct.iter().enumerate() {
         if !core {
             names.push((HOST_MODULE.to_string(), i.to_string()));
             continue;
@@ -161,7 +161,7 @@ pub fn core_exports(
             Some(i) => format!("{i}#[dtor]{name}"),
             None => format!("[dtor]{name}"),
         };
-        out.push((name, ExportKind::Func, *dtor));
+        out.push((name, ExportKind::Func, dtor.0));
     }
     let mut memories = Vec::new();
     let mut helpers = Vec::new();
@@ -373,7 +373,7 @@ pub fn needed_exports(
         }
     }
     for (_, dtor) in &layout.exported_dtors {
-        add(Err(*dtor), ExternalKind::Func, "root")?;
+        add(Err(dtor.0), ExternalKind::Func, "root")?;
     }
     let mut stack: Vec<&Item<'_>> = graph.exports.iter().map(|(_, i)| i).collect();
     while let Some(item) = stack.pop() {
@@ -459,7 +459,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
     }
 
     /// Finishes the wrapper around `fused`.
-    pub fn emit(mut self, fused: &[u8], import_names: &[(String, String)]) -> Result<Vec<u8>> {
+    pub fn emit(mut self, fused: &[u8]) -> Result<Vec<u8>> {
         // The fused module, most of the output, goes in last, between the
         // prefix and the rest, into a buffer of the final size.
         let module = self.out.core_modules;
@@ -492,7 +492,9 @@ impl<'g, 'a> Emitter<'g, 'a> {
         }
         let mut args = Vec::new();
         if !direct.is_empty() {
-            let items: Vec<_> = import_names
+            let items: Vec<_> = self
+                .layout
+                .import_names
                 .iter()
                 .zip(&direct)
                 .map(|((_, field), f)| (field.as_str(), ExportKind::Func, *f))
@@ -595,7 +597,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
         // Resource types the root exports, defined again for the host with
         // a destructor inside the fused module.
         for (rt, dtor) in &self.layout.exported_dtors {
-            let dtor = self.core_alias_index(*dtor, ExternalKind::Func);
+            let dtor = self.core_alias_index(dtor.0, ExternalKind::Func);
             section!(self.out, Type, ComponentTypeSection)
                 .resource(wasm_encoder::ValType::I32, Some(dtor));
             let ty = next(&mut self.out.types);

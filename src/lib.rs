@@ -147,7 +147,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     } else {
         merge::HostCalls::Indirect
     };
-    let layout = merge::Layout::new(&input, &graph, mode)?;
+    let mut layout = merge::Layout::new(&input, &graph, mode)?;
     // Static instantiation counted the instances' memories; the handle
     // tables' memory comes on top.
     let max_memories = instantiate::limits::MAX_MEMORIES;
@@ -157,13 +157,13 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
             layout.memory_count()
         )));
     }
-    let names = emit::import_names(&graph, &layout, core)?;
     let out = if core {
-        layout.encode(&emit::core_exports(&graph, &layout)?, &names)?
+        let exports = emit::core_exports(&graph, &layout)?;
+        layout.encode(&exports)?
     } else {
         let exports = emit::needed_exports(&graph, &layout)?;
-        let module = layout.encode(&exports, &names)?;
-        emit::Emitter::new(&input, &graph, &layout).emit(&module, &names)?
+        let module = layout.encode(&exports)?;
+        emit::Emitter::new(&input, &graph, &layout).emit(&module)?
     };
     if options.validate {
         validate(&out)?;

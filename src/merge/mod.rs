@@ -1,0 +1,1398 @@
+//! One core module from many: the merged index spaces of every core
+//! instance, plus the generated functions (adapters, host trampolines, the
+//! start sequence).
+//!
+//! Each core instance keeps its own functions, tables, memories, globals and
+//! tags; its imports are bound to whatever static instantiation found for
+//! them. Code is re-indexed with `wasm_encoder::reencode`, overriding only
+//! the index hooks, so every instruction (SIMD, atomics, GC, exceptions, ...)
+//! passes through untouched.
+//!
+//! Host functions lowered with a `memory` or `realloc` option need the fused
+//! module's own memory, which does not exist before the module is
+//! instantiated. In component output they are therefore called through a
+//! table of the fused module (`call_indirect` from a small trampoline), and
+//! the wrapper fills the table after instantiation; in core-module output
+//! they are plain imports.
+
+mod builder;
+
+use crate::adapter;
+use crate::adapter::handles::{self, ResourceInfo, Table};
+use crate::error::{Error, Result};
+use crate::instantiate::{
+    ComponentInstanceId, CoreDef, Func, Graph, HostLower, HostLowerId, InstanceVal, Item, Lifted,
+    ResourceOwner,
+};
+use crate::parse::ResourceOp;
+use crate::parse::{Input, ModuleDef};
+pub use builder::{
+    Builder, DataIdx, ElemIdx, FuncIdx, GlobalIdx, MemIdx, TableIdx, TagIdx, TypeIdx,
+};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_encoder::reencode::Reencode;
+use wasm_encoder::{ConstExpr, ExportKind, Function, Instruction as I, RefType, TableType};
+use wasmparser::{ExternalKind, FuncType, TypeRef};
+
+/// How calls to the host leave the fused module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostCalls {
+    /// Every host function is a plain import (core-module output).
+    Direct,
+    /// Host functions that need the module's memory go through a table.
+    Indirect,
+}
+
+/// Name of the exported table of host functions.
+pub const HOST_TABLE: &str = "$host";
+/// Name of the exported start sequence, when the wrapper must call it.
+pub const INIT: &str = "$init";
+/// Name of the exported start sequence in core-module output whose host
+/// functions need the module's memory: the WASI reactor convention, which
+/// core hosts know to call once after instantiation.
+pub const CORE_INIT: &str = "_initialize";
+
+/// The number of a resource type the run does not know (no handle of it
+/// can exist): above every real number, and small enough to tag a slot.
+const UNKNOWN_RESOURCE: u32 = u32::MAX >> 2;
+
+/// Fused indices of one core instance's items, module index to fused index.
+#[derive(Default)]
+struct InstanceMap {
+    types: u32,
+    funcs: Vec<u32>,
+    tables: Vec<u32>,
+    memories: Vec<u32>,
+    globals: Vec<u32>,
+    tags: Vec<u32>,
+    data: u32,
+    elements: u32,
+    /// The first of the functions the instance defines (after its
+    /// imports), whose bodies are its code.
+    first_func: u32,
+    /// Whether an earlier core instance has a start function: this
+    /// instance's active segments must then wait for it, so they are
+    /// emitted passive and applied by the start sequence at this instance's
+    /// place in the instantiation order.
+    deferred: bool,
+    /// This instance's start function, as a fused index.
+    start: Option<u32>,
+}
+
+/// The globals every fused module has: one `may_leave` flag per component
+/// instance, the call counter and the destructor-suppress flag.
+struct Flags {
+    may_leave: Vec<GlobalIdx>,
+    call_number: GlobalIdx,
+    suppress: GlobalIdx,
+}
+
+/// The layout of the fused module: every item pushed into a [`Builder`]
+/// with its index, the bodies of functions and the segments left for
+/// [`Layout::encode`].
+pub struct Layout<'g, 'a> {
+    input: &'g Input<'a>,
+    graph: &'g Graph<'a>,
+    builder: Builder,
+    maps: Vec<InstanceMap>,
+    /// Host lowers that are plain imports, in import order; a lowering
+    /// identical to an earlier one (same function, same options) is not
+    /// listed but shares that one's import.
+    pub direct: Vec<HostLowerId>,
+    /// The `(module, field)` each direct host lower is imported as.
+    pub import_names: Vec<(String, String)>,
+    /// Host lowers called through the table, in slot order.
+    pub indirect: Vec<HostLowerId>,
+    /// The fused import each host lower that is one calls.
+    import_of: HashMap<HostLowerId, FuncIdx>,
+    host_sig: HashMap<HostLowerId, FuncType>,
+    /// Each host lower's trampoline, in host lower order.
+    trampolines: Vec<FuncIdx>,
+    adapters: Vec<FuncIdx>,
+    builtins: Vec<FuncIdx>,
+    /// Each component instance's handle table, if it holds handles.
+    tables: Vec<Option<Table>>,
+    /// Root exports called through a trampoline that moves handles, with
+    /// the trampoline.
+    export_trampolines: Vec<(Rc<Lifted<'a>>, FuncIdx)>,
+    flags: Flags,
+    /// Destructors the wrapper gives resource types the root exports:
+    /// the type and the function.
+    pub exported_dtors: Vec<(crate::instantiate::ResourceTypeId, FuncIdx)>,
+    init: Option<FuncIdx>,
+    host_table: Option<TableIdx>,
+    func_count: u32,
+    memory_count: u32,
+}
+
+/// Host lowers, split into plain imports (`direct`, each lowering once,
+/// with each lower's position in that list) and calls through the host
+/// table (`indirect`), with each one's core signature.
+#[allow(clippy::type_complexity)]
+fn classify_host_lowers(
+    types: wasmparser::types::TypesRef<'_>,
+    graph: &Graph<'_>,
+    mode: HostCalls,
+) -> (
+    Vec<HostLowerId>,
+    Vec<HostLowerId>,
+    HashMap<HostLowerId, usize>,
+    HashMap<HostLowerId, FuncType>,
+) {
+    let (mut direct, mut indirect) = (Vec::new(), Vec::new());
+    let mut position = HashMap::new();
+    let mut sigs = HashMap::new();
+    // One function lowered again with the same options is the same
+    // import.
+    let mut imported = HashMap::new();
+    for (i, host) in graph.host_lowers.iter().enumerate() {
+        let h = HostLowerId(i as u32);
+        let sig = match host {
+            HostLower::Func { ty, .. } => crate::abi::lower_signature(types, *ty),
+            HostLower::ResourceDrop { .. }
+            | HostLower::Exported {
+                op: ResourceOp::Drop,
+                ..
+            } => FuncType::new([wasmparser::ValType::I32], []),
+            HostLower::Exported { .. } => {
+                FuncType::new([wasmparser::ValType::I32], [wasmparser::ValType::I32])
+            }
+        };
+        sigs.insert(h, sig);
+        if mode == HostCalls::Indirect && needs_memory(host) {
+            indirect.push(h);
+            continue;
+        }
+        let key = match host {
+            HostLower::Func { path, options, .. } => Some((path.root_index, &path.names, options)),
+            HostLower::Exported { .. } | HostLower::ResourceDrop { .. } => None,
+        };
+        let index = match key.and_then(|k| imported.get(&k).copied()) {
+            Some(index) => index,
+            None => {
+                direct.push(h);
+                if let Some(k) = key {
+                    imported.insert(k, direct.len() - 1);
+                }
+                direct.len() - 1
+            }
+        };
+        position.insert(h, index);
+    }
+    (direct, indirect, position, sigs)
+}
+
+/// The core signature of a resource built-in.
+fn builtin_signature(op: ResourceOp) -> FuncType {
+    use wasmparser::ValType::I32;
+    match op {
+        ResourceOp::New | ResourceOp::Rep => FuncType::new([I32], [I32]),
+        ResourceOp::Drop => FuncType::new([I32], []),
+    }
+}
+
+/// The core signature of a root export's trampoline: the lifted
+/// function's, flat or through memory.
+fn export_signature(types: wasmparser::types::TypesRef<'_>, f: &Lifted<'_>) -> FuncType {
+    let sig = crate::abi::flatten_func(types, f.ty);
+    let params = if sig.params_spill {
+        vec![wasmparser::ValType::I32]
+    } else {
+        sig.params
+    };
+    let results = if sig.results_spill {
+        vec![wasmparser::ValType::I32]
+    } else {
+        sig.results
+    };
+    FuncType::new(params, results)
+}
+
+/// Pushes the globals every fused module has, after the instances' own.
+fn push_flags(b: &mut Builder, component_instances: usize) -> Flags {
+    use wasm_encoder::ValType;
+    Flags {
+        may_leave: (0..component_instances)
+            .map(|_| b.mutable_global(ValType::I32, &ConstExpr::i32_const(1)))
+            .collect(),
+        call_number: b.mutable_global(ValType::I64, &ConstExpr::i64_const(1)),
+        // Set while a handle the host passed in leaves the wrapper's
+        // table: the destructor there must not run.
+        suppress: b.mutable_global(ValType::I32, &ConstExpr::i32_const(0)),
+    }
+}
+
+/// Pushes the handle tables of the component instances that hold handles
+/// (`holders`): one memory and its bump pointer for all, five globals
+/// each; `fns` are each table's alloc, get and release functions.
+fn push_tables(b: &mut Builder, holders: &[bool], fns: &[[FuncIdx; 3]]) -> Vec<Option<Table>> {
+    use wasm_encoder::ValType;
+    if fns.is_empty() {
+        return holders.iter().map(|_| None).collect();
+    }
+    let zero = ConstExpr::i32_const(0);
+    let top = b.mutable_global(ValType::I32, &zero);
+    let memory = b.memory(wasm_encoder::MemoryType {
+        minimum: 0,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut fns = fns.iter();
+    holders
+        .iter()
+        .map(|holds| {
+            if !*holds {
+                return None;
+            }
+            let [alloc, get, release] = *fns.next()?;
+            let mut global = |init| {
+                b.mutable_global(ValType::I32, &ConstExpr::i32_const(init))
+                    .0
+            };
+            Some(Table {
+                memory: memory.0,
+                top: top.0,
+                base: global(0),
+                capacity: global(0),
+                // Slot 0 counts: it is never valid.
+                len: global(1),
+                free: global(0),
+                borrows: global(0),
+                alloc: alloc.0,
+                get: get.0,
+                release: release.0,
+            })
+        })
+        .collect()
+}
+
+/// The `i`th of a group of generated functions.
+fn generated(group: &[FuncIdx], i: usize) -> Result<u32> {
+    group
+        .get(i)
+        .map(|f| f.0)
+        .ok_or_else(|| Error::internal("a generated function was not laid out"))
+}
+
+fn parse_error(e: wasmparser::BinaryReaderError) -> Error {
+    Error::malformed(e.message().to_string()).at_offset(e.offset())
+}
+
+/// Which index space items of `kind` live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Space {
+    Func,
+    Table,
+    Memory,
+    Global,
+    Tag,
+}
+
+impl Space {
+    fn of(kind: ExternalKind) -> Self {
+        match kind {
+            ExternalKind::Func | ExternalKind::FuncExact => Space::Func,
+            ExternalKind::Table => Space::Table,
+            ExternalKind::Memory => Space::Memory,
+            ExternalKind::Global => Space::Global,
+            ExternalKind::Tag => Space::Tag,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Space::Func => "function",
+            Space::Table => "table",
+            Space::Memory => "memory",
+            Space::Global => "global",
+            Space::Tag => "tag",
+        }
+    }
+}
+
+/// Converts a core value type for wasm-encoder.
+pub(crate) fn val_type(v: wasmparser::ValType) -> Result<wasm_encoder::ValType> {
+    wasm_encoder::ValType::try_from(v).map_err(|e| Error::malformed(format!("value type: {e:?}")))
+}
+
+fn import_kind(ty: &TypeRef) -> ExternalKind {
+    match ty {
+        TypeRef::Func(_) | TypeRef::FuncExact(_) => ExternalKind::Func,
+        TypeRef::Table(_) => ExternalKind::Table,
+        TypeRef::Memory(_) => ExternalKind::Memory,
+        TypeRef::Global(_) => ExternalKind::Global,
+        TypeRef::Tag(_) => ExternalKind::Tag,
+    }
+}
+
+fn needs_memory(h: &HostLower<'_>) -> bool {
+    match h {
+        HostLower::Func { options, .. } => options.memory.is_some() || options.realloc.is_some(),
+        HostLower::ResourceDrop { .. } => false,
+        // Defined by the wrapper after the fused module, with a destructor
+        // inside it.
+        HostLower::Exported { .. } => true,
+    }
+}
+
+impl<'g, 'a> Layout<'g, 'a> {
+    /// Lays out the fused module: every type, import, declaration and
+    /// global, in the order the module lists them.
+    pub fn new(input: &'g Input<'a>, graph: &'g Graph<'a>, mode: HostCalls) -> Result<Self> {
+        let types = input.types.as_ref();
+        let mut b = Builder::new();
+        // Every instance's own types first; generated signatures follow.
+        let mut type_bases = Vec::with_capacity(graph.core_instances.len());
+        for inst in &graph.core_instances {
+            let m = &input.modules[inst.module.0 as usize];
+            type_bases.push(
+                Self::push_types(&mut b, m).map_err(|e| e.at_path(&m.path).at_offset(m.offset))?,
+            );
+        }
+        let (direct, indirect, position, host_sig) = classify_host_lowers(types, graph, mode);
+        let import_names = crate::emit::import_names(graph, &direct, mode == HostCalls::Direct)?;
+        let mut direct_funcs = Vec::with_capacity(direct.len());
+        for (h, (module, field)) in direct.iter().zip(&import_names) {
+            direct_funcs.push(b.import_func(module, field, &host_sig[h])?);
+        }
+        let import_of = position
+            .into_iter()
+            .map(|(h, i)| (h, direct_funcs[i]))
+            .collect();
+        // Core code calls every host function through a wrapper that
+        // checks its component instance may leave.
+        let trampolines = (0..graph.host_lowers.len())
+            .map(|i| b.declare_generated(&host_sig[&HostLowerId(i as u32)]))
+            .collect::<Result<_>>()?;
+        let adapters = graph
+            .adapters
+            .iter()
+            .map(|a| b.declare_generated(&crate::abi::lower_signature(types, a.ty)))
+            .collect::<Result<_>>()?;
+        let builtins = graph
+            .builtins
+            .iter()
+            .map(|x| b.declare_generated(&builtin_signature(x.op)))
+            .collect::<Result<_>>()?;
+        let mut l = Layout {
+            input,
+            graph,
+            builder: Builder::new(),
+            maps: Vec::with_capacity(graph.core_instances.len()),
+            direct,
+            import_names,
+            indirect,
+            import_of,
+            host_sig,
+            trampolines,
+            adapters,
+            builtins,
+            tables: Vec::new(),
+            export_trampolines: Vec::new(),
+            flags: Flags {
+                may_leave: Vec::new(),
+                call_number: GlobalIdx(0),
+                suppress: GlobalIdx(0),
+            },
+            exported_dtors: Vec::new(),
+            init: None,
+            host_table: None,
+            func_count: 0,
+            memory_count: 0,
+        };
+        // Each handle table's three functions.
+        let holders = l.handle_holders(types)?;
+        let mut table_fns = Vec::new();
+        for _ in holders.iter().filter(|h| **h) {
+            use wasmparser::ValType::I32;
+            table_fns.push([
+                b.declare_generated(&FuncType::new([I32, I32], [I32]))?,
+                b.declare_generated(&FuncType::new([I32], [I32]))?,
+                b.declare_generated(&FuncType::new([I32], []))?,
+            ]);
+        }
+        for f in l.exported_with_handles() {
+            let f = f.clone();
+            let idx = b.declare_generated(&export_signature(types, &f))?;
+            l.export_trampolines.push((f, idx));
+        }
+        for (i, r) in graph.resources.iter().enumerate() {
+            if let ResourceOwner::Instance {
+                exported: Some(_), ..
+            } = r.owner
+            {
+                let f = b.declare_generated(&FuncType::new([wasmparser::ValType::I32], []))?;
+                l.exported_dtors
+                    .push((crate::instantiate::ResourceTypeId(i as u32), f));
+            }
+        }
+        let mut started = false;
+        for (i, base) in type_bases.into_iter().enumerate() {
+            let m = &input.modules[graph.core_instances[i].module.0 as usize];
+            let map = l
+                .push_instance(&mut b, i, base, started)
+                .map_err(|e| e.at_path(&m.path).at_offset(m.offset))?;
+            started |= map.start.is_some();
+            l.maps.push(map);
+        }
+        if started {
+            l.init = Some(b.declare_generated(&FuncType::new([], []))?);
+        }
+        if !l.indirect.is_empty() {
+            let n = l.indirect.len() as u64;
+            l.host_table = Some(b.table(TableType {
+                element_type: RefType::FUNCREF,
+                table64: false,
+                minimum: n,
+                maximum: Some(n),
+                shared: false,
+            }));
+        }
+        l.flags = push_flags(&mut b, graph.component_instances.len());
+        l.tables = push_tables(&mut b, &holders, &table_fns);
+        l.func_count = b.func_count();
+        l.memory_count = b.next_memory().0;
+        l.builder = b;
+        Ok(l)
+    }
+
+    /// Pushes a module's types; returns where they start.
+    fn push_types(b: &mut Builder, m: &ModuleDef<'a>) -> Result<u32> {
+        let base = b.next_type().0;
+        if let Some(s) = &m.types {
+            let map = InstanceMap {
+                types: base,
+                ..Default::default()
+            };
+            let mut r = Remap { map: &map };
+            for group in s.clone() {
+                r.parse_recursive_type_group(b.types().ty(), group.map_err(parse_error)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        if b.next_type().0 - base != m.type_count {
+            return Err(Error::internal("a module's types were not all pushed"));
+        }
+        Ok(base)
+    }
+
+    /// Lays out core instance `i`: binds its imports, and pushes its
+    /// function declarations, tables, memories, tags and globals, and
+    /// reserves its segments.
+    fn push_instance(
+        &self,
+        b: &mut Builder,
+        i: usize,
+        types: u32,
+        deferred: bool,
+    ) -> Result<InstanceMap> {
+        let inst = &self.graph.core_instances[i];
+        let m = &self.input.modules[inst.module.0 as usize];
+        let mut map = InstanceMap {
+            types,
+            deferred,
+            ..Default::default()
+        };
+        for (import, def) in m.imports.iter().zip(&inst.imports) {
+            let kind = import_kind(&import.ty);
+            let idx = self.resolve(def, kind, &m.path)?;
+            map.space(kind).push(idx);
+        }
+        // Every defined item's index is the builder's next one: reserve
+        // them all first (a global's initializer may name a function or
+        // an earlier global), then push and check.
+        let first = [
+            b.next_func().0,
+            b.next_table().0,
+            b.next_memory().0,
+            b.next_global().0,
+            b.next_tag().0,
+        ];
+        map.first_func = first[0];
+        map.funcs
+            .extend(FuncIdx(first[0]).range(m.functions.len() as u32));
+        map.tables.extend(TableIdx(first[1]).range(m.table_count));
+        map.memories
+            .extend(MemIdx(first[2]).range(m.memories.len() as u32));
+        map.globals
+            .extend(GlobalIdx(first[3]).range(m.global_count));
+        map.tags.extend(TagIdx(first[4]).range(m.tags.len() as u32));
+        map.elements = b.reserve_elements(m.element_count).0;
+        map.data = b.reserve_data(m.data_count).0;
+        if let Some(s) = m.start {
+            map.start = Some(map.get(ExternalKind::Func, s)?);
+        }
+        let mut r = Remap { map: &map };
+        for ty in &m.functions {
+            b.declare(TypeIdx(r.type_index(*ty).map_err(reencode_error)?));
+        }
+        if let Some(s) = &m.tables {
+            for t in s.clone() {
+                r.parse_table(b.tables(), t.map_err(parse_error)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        for mem in &m.memories {
+            b.memory(r.memory_type(*mem).map_err(reencode_error)?);
+        }
+        for tag in &m.tags {
+            b.tag(r.tag_type(*tag).map_err(reencode_error)?);
+        }
+        if let Some(s) = &m.globals {
+            for g in s.clone() {
+                r.parse_global(b.globals(), g.map_err(parse_error)?)
+                    .map_err(reencode_error)?;
+            }
+        }
+        let pushed = [
+            b.next_func().0,
+            b.next_table().0,
+            b.next_memory().0,
+            b.next_global().0,
+            b.next_tag().0,
+        ];
+        let want = [
+            m.functions.len() as u32,
+            m.table_count,
+            m.memories.len() as u32,
+            m.global_count,
+            m.tags.len() as u32,
+        ];
+        if (0..5).any(|k| pushed[k] - first[k] != want[k]) {
+            return Err(Error::internal("a module's items were not all pushed"));
+        }
+        Ok(map)
+    }
+
+    /// Root exports whose types carry handles, each once.
+    fn exported_with_handles(&self) -> Vec<&'g Rc<Lifted<'a>>> {
+        let types = self.input.types.as_ref();
+        let mut out: Vec<&Rc<Lifted<'a>>> = Vec::new();
+        let mut stack: Vec<&Item<'a>> = self.graph.exports.iter().map(|(_, i)| i).collect();
+        while let Some(item) = stack.pop() {
+            match item {
+                Item::Func(Func::Lifted(f))
+                    if func_has_handles(types, f.ty) && !out.iter().any(|g| Rc::ptr_eq(f, g)) =>
+                {
+                    out.push(f)
+                }
+                Item::Instance(InstanceVal::Bag(items)) => {
+                    stack.extend(items.iter().map(|(_, i)| i))
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Which component instances hold handles: those that use resource
+    /// built-ins, call or are called with handles, or pass handles to or
+    /// from the host.
+    fn handle_holders(&self, types: wasmparser::types::TypesRef<'_>) -> Result<Vec<bool>> {
+        let graph = self.graph;
+        let mut holds = vec![false; graph.component_instances.len()];
+        let mut mark = |i: ComponentInstanceId| {
+            if let Some(h) = holds.get_mut(i.index()) {
+                *h = true;
+            }
+        };
+        // Every handle's resource type must be known before code that
+        // checks it is generated.
+        let bound = |ty: wasmparser::component_types::ComponentFuncTypeId,
+                     instance: ComponentInstanceId|
+         -> Result<()> {
+            let f = &types[ty];
+            let mut ids = Vec::new();
+            for t in f.params.iter().map(|(_, t)| t).chain(f.result.iter()) {
+                handles::resource_ids(types, t, &mut ids);
+            }
+            for id in ids {
+                graph.resource(instance, id)?;
+            }
+            Ok(())
+        };
+        for b in &graph.builtins {
+            mark(b.instance);
+        }
+        for a in &graph.adapters {
+            if func_has_handles(types, a.callee.ty) {
+                bound(a.callee.ty, a.callee.instance)?;
+                mark(a.caller);
+                mark(a.callee.instance);
+            }
+        }
+        for h in &graph.host_lowers {
+            if let HostLower::Func { ty, instance, .. } = h
+                && func_has_handles(types, *ty)
+            {
+                bound(*ty, *instance)?;
+                mark(*instance);
+            }
+        }
+        let mut stack: Vec<&Item<'a>> = graph.exports.iter().map(|(_, i)| i).collect();
+        while let Some(item) = stack.pop() {
+            match item {
+                Item::Func(Func::Lifted(f)) if func_has_handles(types, f.ty) => {
+                    bound(f.ty, f.instance)?;
+                    mark(f.instance);
+                }
+                Item::Instance(InstanceVal::Bag(items)) => {
+                    stack.extend(items.iter().map(|(_, i)| i))
+                }
+                _ => {}
+            }
+        }
+        Ok(holds)
+    }
+
+    /// The fused function a root export lifts: its trampoline when it
+    /// moves handles, else the lifted core function.
+    pub fn export_func(&self, f: &Rc<Lifted<'a>>) -> Result<u32> {
+        if let Some((_, idx)) = self
+            .export_trampolines
+            .iter()
+            .find(|(g, _)| Rc::ptr_eq(f, g))
+        {
+            return Ok(idx.0);
+        }
+        self.resolve(&f.func, ExternalKind::Func, "root")
+    }
+
+    /// What adapters need to know of a resource type, by the id `instance`'s
+    /// types give it.
+    fn resource_info(
+        &self,
+        instance: ComponentInstanceId,
+        id: wasmparser::component_types::ResourceId,
+    ) -> ResourceInfo {
+        let rt = self.graph.resource(instance, id).ok();
+        let r = rt.and_then(|rt| self.graph.resources.get(rt.index()));
+        ResourceInfo {
+            number: rt.map_or(UNKNOWN_RESOURCE, |rt| rt.0),
+            owner: match r.map(|r| &r.owner) {
+                Some(ResourceOwner::Instance { instance, .. }) => Some(*instance),
+                _ => None,
+            },
+            exported: match r.map(|r| &r.owner) {
+                Some(ResourceOwner::Instance {
+                    exported: Some([new, rep, drop]),
+                    ..
+                }) => Some(handles::ExportedFns {
+                    new: self.trampolines[new.index()].0,
+                    rep: self.trampolines[rep.index()].0,
+                    drop: self.trampolines[drop.index()].0,
+                    suppress: self.flags.suppress.0,
+                }),
+                _ => None,
+            },
+            host_drop: match r.map(|r| &r.owner) {
+                Some(ResourceOwner::Host { drop: Some(d), .. }) => {
+                    Some(self.trampolines[d.index()].0)
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// The memory of a component instance's handle table, if it has one.
+    pub fn table_memory(&self, instance: ComponentInstanceId) -> Option<u32> {
+        self.table(instance).map(|t| t.memory)
+    }
+
+    /// The handle table of a component instance.
+    fn table(&self, instance: ComponentInstanceId) -> Option<Table> {
+        self.tables.get(instance.index()).copied().flatten()
+    }
+
+    /// The fused index of a core item.
+    pub fn resolve(&self, def: &CoreDef<'a>, kind: ExternalKind, path: &str) -> Result<u32> {
+        match def {
+            CoreDef::Export { instance, name } => {
+                let inst = &self.graph.core_instances[instance.index()];
+                let m = &self.input.modules[inst.module.0 as usize];
+                let (k, idx) = m.export(name).ok_or_else(|| {
+                    Error::unresolved(format!("{} has no export `{name}`", m.path)).at_path(path)
+                })?;
+                if Space::of(k) != Space::of(kind) {
+                    return Err(Error::unresolved(format!(
+                        "export `{name}` of {} is a {}, expected a {}",
+                        m.path,
+                        Space::of(k).name(),
+                        Space::of(kind).name()
+                    ))
+                    .at_path(path));
+                }
+                let map = self.maps.get(instance.index()).ok_or_else(|| {
+                    Error::internal("a core instance uses one instantiated after it")
+                })?;
+                map.get(kind, idx)
+            }
+            CoreDef::Adapter(a) if Space::of(kind) == Space::Func => {
+                generated(&self.adapters, a.index())
+            }
+            CoreDef::Host(h) if Space::of(kind) == Space::Func => {
+                generated(&self.trampolines, h.index())
+            }
+            CoreDef::Builtin(b) if Space::of(kind) == Space::Func => {
+                generated(&self.builtins, b.index())
+            }
+            _ => Err(Error::unresolved(format!(
+                "a lowered function is used as a {}",
+                Space::of(kind).name()
+            ))
+            .at_path(path)),
+        }
+    }
+
+    /// The `name` section: every instance's function names at their fused
+    /// indices (so traces name the original functions), and names for the
+    /// generated functions.
+    fn names(&self) -> wasm_encoder::NameSection {
+        let mut names: Vec<(u32, std::borrow::Cow<'a, str>)> = Vec::new();
+        for (i, host) in self.graph.host_lowers.iter().enumerate() {
+            let path = match host {
+                HostLower::Func { path, .. } => path.display(),
+                HostLower::ResourceDrop { resource, .. } => format!(
+                    "[resource-drop]{}",
+                    self.graph.resources[resource.index()].name
+                ),
+                HostLower::Exported { op, resource } => format!(
+                    "[export]{}{}",
+                    op.core_prefix(),
+                    self.graph.resources[resource.index()].name
+                ),
+            };
+            names.push((self.trampolines[i].0, format!("host {path}").into()));
+        }
+        for (a, adapter) in self.graph.adapters.iter().enumerate() {
+            names.push((
+                self.adapters[a].0,
+                format!("adapter {}", adapter.name).into(),
+            ));
+        }
+        for (i, b) in self.graph.builtins.iter().enumerate() {
+            names.push((
+                self.builtins[i].0,
+                format!(
+                    "{}{} in {}",
+                    b.op.core_prefix(),
+                    self.graph.resources[b.resource.index()].name,
+                    self.graph.component_instances[b.instance.index()]
+                )
+                .into(),
+            ));
+        }
+        for (i, inst) in self.graph.core_instances.iter().enumerate() {
+            let m = &self.input.modules[inst.module.0 as usize];
+            let Some((data, offset)) = m.names else {
+                continue;
+            };
+            let reader =
+                wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(data, offset));
+            // Names are advice: a malformed name section is skipped.
+            for sub in reader.into_iter().flatten() {
+                if let wasmparser::Name::Function(map) = sub {
+                    for naming in map.into_iter().flatten() {
+                        if let Some(idx) = self.maps[i].funcs.get(naming.index as usize)
+                            && naming.index as usize >= self.maps[i].funcs.len() - m.functions.len()
+                        {
+                            names.push((*idx, naming.name.into()));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(init) = self.init {
+            names.push((init.0, "start functions".into()));
+        }
+        names.sort_by_key(|(i, _)| *i);
+        names.dedup_by_key(|(i, _)| *i);
+        let mut map = wasm_encoder::NameMap::new();
+        for (i, n) in &names {
+            map.append(*i, n);
+        }
+        let mut section = wasm_encoder::NameSection::new();
+        section.functions(&map);
+        section
+    }
+
+    /// The `producers` section: every field of every input module's, and
+    /// Solder under `processed-by`.
+    fn producers(&self) -> wasm_encoder::ProducersSection {
+        let mut seen = std::collections::HashSet::new();
+        let sections = self.graph.core_instances.iter().filter_map(|inst| {
+            let m = &self.input.modules[inst.module.0 as usize];
+            m.producers.filter(|_| seen.insert(inst.module))
+        });
+        merge_producers(sections)
+    }
+
+    /// The global holding a component instance's `may_leave` flag.
+    fn may_leave_flag(&self, instance: crate::instantiate::ComponentInstanceId) -> u32 {
+        self.flags.may_leave[instance.index()].0
+    }
+
+    /// One side's options as fused indices.
+    fn side(
+        &self,
+        o: &crate::instantiate::Options<'a>,
+        instance: ComponentInstanceId,
+        path: &str,
+    ) -> Result<adapter::Side> {
+        Ok(adapter::Side {
+            instance,
+            table: self.table(instance),
+            memory: o
+                .memory
+                .as_ref()
+                .map(|m| self.resolve(m, ExternalKind::Memory, path))
+                .transpose()?,
+            realloc: o
+                .realloc
+                .as_ref()
+                .map(|r| self.resolve(r, ExternalKind::Func, path))
+                .transpose()?,
+            encoding: o.string_encoding,
+        })
+    }
+
+    /// Whether the wrapper must fill the host table and call the start
+    /// sequence itself.
+    pub fn needs_fixup(&self) -> bool {
+        !self.indirect.is_empty()
+    }
+
+    /// The start sequence, if any core instance has a start function: every
+    /// instance's deferred segments and start function, in instantiation
+    /// order.
+    pub fn init(&self) -> Option<FuncIdx> {
+        self.init
+    }
+
+    /// Whether the start sequence is exported (as [`INIT`] for the wrapper's
+    /// fix-up, or as [`CORE_INIT`] for a core host) rather than the fused
+    /// module's start function.
+    pub fn init_exported(&self) -> bool {
+        // A core host cannot give the module its memory before
+        // instantiation returns: a start sequence that might call a direct
+        // import needing it (only core-module output has such imports) is
+        // left to the host to call.
+        self.init.is_some()
+            && (self.needs_fixup()
+                || self
+                    .direct
+                    .iter()
+                    .any(|h| needs_memory(&self.graph.host_lowers[h.index()])))
+    }
+
+    /// Functions in the fused module.
+    pub fn function_count(&self) -> u32 {
+        self.func_count
+    }
+
+    /// Memories in the fused module.
+    pub fn memory_count(&self) -> u32 {
+        self.memory_count
+    }
+
+    /// Functions contributed by one core instance.
+    pub fn instance_functions(&self, i: usize) -> u32 {
+        let inst = &self.graph.core_instances[i];
+        self.input.modules[inst.module.0 as usize].functions.len() as u32
+    }
+
+    /// The core signature a host lower is imported at.
+    pub fn host_signature(&self, h: HostLowerId) -> Option<&FuncType> {
+        self.host_sig.get(&h)
+    }
+
+    /// Encodes the fused module with `exports` added: the generated
+    /// functions' bodies, every instance's code and segments, the start
+    /// sequence. Call once.
+    pub fn encode(&mut self, exports: &[(String, ExportKind, u32)]) -> Result<Vec<u8>> {
+        let mut b = std::mem::take(&mut self.builder);
+        self.host_bodies(&mut b)?;
+        self.adapter_bodies(&mut b)?;
+        self.handle_bodies(&mut b)?;
+        // The start sequence, built beside the instances: each one's
+        // deferred segments, then its start function.
+        let mut init = Function::new([]);
+        for (i, inst) in self.graph.core_instances.iter().enumerate() {
+            let m = &self.input.modules[inst.module.0 as usize];
+            let mut r = Remap { map: &self.maps[i] };
+            encode_instance(m, &mut r, &mut b, &mut init)
+                .map_err(|e| e.at_path(&m.path).at_offset(m.offset))?;
+            if let Some(s) = self.maps[i].start {
+                init.instruction(&I::Call(s));
+            }
+        }
+        if let Some(index) = self.init {
+            init.instruction(&I::End);
+            b.body(index, &init)?;
+            if !self.init_exported() {
+                b.start(index);
+            }
+        }
+        for (name, kind, index) in exports {
+            b.export(name, *kind, *index);
+        }
+        if let Some(t) = self.host_table {
+            b.export(HOST_TABLE, ExportKind::Table, t.0);
+        }
+        if let Some(init) = self.init.filter(|_| self.init_exported()) {
+            let name = if self.needs_fixup() { INIT } else { CORE_INIT };
+            b.export(name, ExportKind::Func, init.0);
+        }
+        b.finish(&[&self.names(), &self.producers()])
+    }
+
+    /// The host functions' wrappers: trap unless the calling component
+    /// instance may leave; a host call that may call back into the
+    /// instance's `realloc` clears the flag meanwhile, as lowering does.
+    fn host_bodies(&self, b: &mut Builder) -> Result<()> {
+        let types = self.input.types.as_ref();
+        let slots: HashMap<HostLowerId, u32> = self
+            .indirect
+            .iter()
+            .enumerate()
+            .map(|(slot, h)| (*h, slot as u32))
+            .collect();
+        for (i, host) in self.graph.host_lowers.iter().enumerate() {
+            let h = HostLowerId(i as u32);
+            let sig = &self.host_sig[&h];
+            let flag = self.may_leave_flag(host.instance());
+            // The host's `resource.drop` is only called by built-ins and
+            // trampolines, which make their own checks.
+            let mut prologue = Vec::new();
+            if matches!(host, HostLower::Func { .. }) {
+                prologue.extend([
+                    I::GlobalGet(flag),
+                    I::I32Eqz,
+                    I::If(wasm_encoder::BlockType::Empty),
+                    I::Unreachable,
+                    I::End,
+                ]);
+            }
+            let calls_back =
+                matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
+            let mut epilogue = Vec::new();
+            if calls_back {
+                prologue.extend([I::I32Const(0), I::GlobalSet(flag)]);
+                epilogue.extend([I::I32Const(1), I::GlobalSet(flag)]);
+            }
+            let call = match (slots.get(&h), self.import_of.get(&h), self.host_table) {
+                (Some(slot), _, Some(table)) => vec![
+                    I::I32Const(*slot as i32),
+                    I::CallIndirect {
+                        type_index: b.signature(sig)?.0,
+                        table_index: table.0,
+                    },
+                ],
+                (None, Some(import), _) => vec![I::Call(import.0)],
+                _ => {
+                    return Err(Error::internal(
+                        "a host lower is neither imported nor in the table",
+                    ));
+                }
+            };
+            let body = match host {
+                HostLower::Func {
+                    ty: fty,
+                    instance,
+                    options,
+                    ..
+                } if func_has_handles(types, *fty) => {
+                    let path = &self.graph.component_instances[instance.index()];
+                    let side = self.side(options, *instance, path)?;
+                    let instance = *instance;
+                    let resources = |r| self.resource_info(instance, r);
+                    handles::host_call(
+                        types,
+                        *fty,
+                        side,
+                        &resources,
+                        self.flags.call_number.0,
+                        &prologue,
+                        &call,
+                        &epilogue,
+                    )
+                }
+                _ => {
+                    let mut f = Function::new([]);
+                    for ins in &prologue {
+                        f.instruction(ins);
+                    }
+                    for p in 0..sig.params().len() as u32 {
+                        f.instruction(&I::LocalGet(p));
+                    }
+                    for ins in call.iter().chain(&epilogue) {
+                        f.instruction(ins);
+                    }
+                    f.instruction(&I::End);
+                    f
+                }
+            };
+            b.body(self.trampolines[i], &body)?;
+        }
+        Ok(())
+    }
+
+    /// The adapters of cross-component calls.
+    fn adapter_bodies(&self, b: &mut Builder) -> Result<()> {
+        let types = self.input.types.as_ref();
+        for (adapter, idx) in self.graph.adapters.iter().zip(&self.adapters) {
+            let path = &self.graph.component_instances[adapter.caller.index()];
+            if adapter.caller == adapter.callee.instance {
+                // A component calling its own lifted export through a lower
+                // would re-enter itself: the call traps, as in the runtime.
+                let mut f = Function::new([]);
+                f.instruction(&I::Unreachable);
+                f.instruction(&I::End);
+                b.body(*idx, &f)?;
+                continue;
+            }
+            let callee = self.resolve(&adapter.callee.func, ExternalKind::Func, path)?;
+            let post_return = adapter
+                .callee
+                .options
+                .post_return
+                .as_ref()
+                .map(|p| self.resolve(p, ExternalKind::Func, path))
+                .transpose()?;
+            let caller = self.side(&adapter.lower, adapter.caller, path)?;
+            let callee_side = self.side(&adapter.callee.options, adapter.callee.instance, path)?;
+            let flags = (
+                self.may_leave_flag(adapter.caller),
+                self.may_leave_flag(adapter.callee.instance),
+            );
+            let callee_instance = adapter.callee.instance;
+            let resources = |r| self.resource_info(callee_instance, r);
+            let f = adapter::generate(
+                types,
+                adapter,
+                &adapter::Targets {
+                    callee,
+                    post_return,
+                    caller,
+                    callee_side,
+                    may_leave: flags,
+                    call_number: self.flags.call_number.0,
+                },
+                &resources,
+            );
+            b.body(*idx, &f)?;
+        }
+        Ok(())
+    }
+
+    /// Resource built-ins, the handle tables' functions, the trampolines
+    /// of root exports that move handles, and the destructors of resource
+    /// types the root exports.
+    fn handle_bodies(&self, b: &mut Builder) -> Result<()> {
+        let types = self.input.types.as_ref();
+        for (x, idx) in self.graph.builtins.iter().zip(&self.builtins) {
+            let table = self
+                .table(x.instance)
+                .ok_or_else(|| Error::internal("a resource built-in without a table"))?;
+            let path = &self.graph.component_instances[x.instance.index()];
+            let r = &self.graph.resources[x.resource.index()];
+            let destroy = match &r.owner {
+                ResourceOwner::Instance { dtor: Some(d), .. } => {
+                    Some(self.resolve(d, ExternalKind::Func, path)?)
+                }
+                ResourceOwner::Instance { dtor: None, .. } => None,
+                ResourceOwner::Host { drop, .. } => drop.map(|d| self.trampolines[d.index()].0),
+            };
+            let targets = handles::BuiltinTargets {
+                table,
+                number: x.resource.0,
+                may_leave: self.may_leave_flag(x.instance),
+                call_number: self.flags.call_number.0,
+                destroy,
+            };
+            let f = match x.op {
+                ResourceOp::New => handles::resource_new(&targets),
+                ResourceOp::Rep => handles::resource_rep(&targets),
+                ResourceOp::Drop => handles::resource_drop(&targets),
+            };
+            b.body(*idx, &f)?;
+        }
+        for t in self.tables.iter().flatten() {
+            b.body(FuncIdx(t.alloc), &handles::alloc_function(t))?;
+            b.body(FuncIdx(t.get), &handles::get_function(t))?;
+            b.body(FuncIdx(t.release), &handles::release_function(t))?;
+        }
+        for (f, idx) in &self.export_trampolines {
+            let target = self.resolve(&f.func, ExternalKind::Func, "root")?;
+            let side = self.side(&f.options, f.instance, "root")?;
+            let instance = f.instance;
+            let resources = |r| self.resource_info(instance, r);
+            let body = handles::export_trampoline(
+                types,
+                f.ty,
+                side,
+                &resources,
+                self.flags.call_number.0,
+                target,
+            );
+            b.body(*idx, &body)?;
+        }
+        // The destructors as the wrapper defines them: the defining
+        // instance's destructor, unless the handle only moved into the
+        // composition.
+        for (rt, idx) in &self.exported_dtors {
+            let ResourceOwner::Instance { instance, dtor, .. } =
+                &self.graph.resources[rt.index()].owner
+            else {
+                return Err(Error::internal("an exported destructor of a host resource"));
+            };
+            let path = &self.graph.component_instances[instance.index()];
+            let dtor = dtor
+                .as_ref()
+                .map(|d| self.resolve(d, ExternalKind::Func, path))
+                .transpose()?;
+            b.body(*idx, &handles::exported_dtor(self.flags.suppress.0, dtor))?;
+        }
+        Ok(())
+    }
+}
+
+/// Encodes one core instance's element segments, code and data segments
+/// into the places its layout reserved. Active segments that must wait for
+/// an earlier start function are emitted passive and applied by `init`,
+/// as the spec applies an active segment (`table.init` / `memory.init`,
+/// then a drop, with the same bounds checks).
+fn encode_instance(
+    m: &ModuleDef<'_>,
+    r: &mut Remap<'_>,
+    b: &mut Builder,
+    init: &mut Function,
+) -> Result<()> {
+    let deferred = r.map.deferred;
+    if let Some(s) = &m.elements {
+        let elements = b.elements(ElemIdx(r.map.elements))?;
+        for (i, e) in (0u32..).zip(s.clone()) {
+            let mut e = e.map_err(parse_error)?;
+            if let (
+                true,
+                wasmparser::ElementKind::Active {
+                    table_index,
+                    offset_expr,
+                },
+            ) = (deferred, &e.kind)
+            {
+                let count = match &e.items {
+                    wasmparser::ElementItems::Functions(f) => f.count(),
+                    wasmparser::ElementItems::Expressions(_, x) => x.count(),
+                };
+                let segment = r.element_index(i).map_err(reencode_error)?;
+                let table = r
+                    .table_index(table_index.unwrap_or(0))
+                    .map_err(reencode_error)?;
+                const_expr_into(r, offset_expr, init)?;
+                init.instruction(&I::I32Const(0));
+                init.instruction(&I::I32Const(count as i32));
+                init.instruction(&I::TableInit {
+                    elem_index: segment,
+                    table,
+                });
+                init.instruction(&I::ElemDrop(segment));
+                e.kind = wasmparser::ElementKind::Passive;
+            }
+            r.parse_element(elements, e).map_err(reencode_error)?;
+        }
+    }
+    if !m.code.is_empty() {
+        let code = b.bodies(FuncIdx(r.map.first_func))?;
+        for body in &m.code {
+            r.parse_function_body(code, body.clone())
+                .map_err(reencode_error)?;
+        }
+        b.check_bodies(FuncIdx(r.map.first_func + m.code.len() as u32))?;
+    }
+    if let Some(s) = &m.data {
+        let data = b.data(DataIdx(r.map.data))?;
+        for (i, d) in (0u32..).zip(s.clone()) {
+            let mut d = d.map_err(parse_error)?;
+            if let (
+                true,
+                wasmparser::DataKind::Active {
+                    memory_index,
+                    offset_expr,
+                },
+            ) = (deferred, &d.kind)
+            {
+                let segment = r.data_index(i).map_err(reencode_error)?;
+                let mem = r.memory_index(*memory_index).map_err(reencode_error)?;
+                const_expr_into(r, offset_expr, init)?;
+                init.instruction(&I::I32Const(0));
+                init.instruction(&I::I32Const(d.data.len() as i32));
+                init.instruction(&I::MemoryInit {
+                    mem,
+                    data_index: segment,
+                });
+                init.instruction(&I::DataDrop(segment));
+                d.kind = wasmparser::DataKind::Passive;
+            }
+            r.parse_data(data, d).map_err(reencode_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends the instructions of a constant expression (an active segment's
+/// offset), re-indexed, to `f`: it leaves the same value on the stack.
+fn const_expr_into(
+    r: &mut Remap<'_>,
+    expr: &wasmparser::ConstExpr<'_>,
+    f: &mut Function,
+) -> Result<()> {
+    let mut ops = expr.get_operators_reader();
+    while !ops.eof() {
+        let op = ops
+            .read()
+            .map_err(|e| Error::malformed(e.message().to_string()).at_offset(e.offset()))?;
+        if matches!(op, wasmparser::Operator::End) && ops.eof() {
+            break;
+        }
+        f.instruction(&r.instruction(op).map_err(reencode_error)?);
+    }
+    Ok(())
+}
+
+/// One `producers` section from several: the union of their fields' values
+/// (the first version given for a name wins), and Solder under
+/// `processed-by`.
+pub(crate) fn merge_producers<'a>(
+    sections: impl IntoIterator<Item = (&'a [u8], u64)>,
+) -> wasm_encoder::ProducersSection {
+    use std::collections::BTreeMap;
+    let mut fields: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    for (data, offset) in sections {
+        // Producers are advice: a malformed section is skipped.
+        let Ok(reader) =
+            wasmparser::ProducersSectionReader::new(wasmparser::BinaryReader::new(data, offset))
+        else {
+            continue;
+        };
+        for field in reader.into_iter().flatten() {
+            let values = fields.entry(field.name).or_default();
+            for v in field.values.into_iter().flatten() {
+                values.entry(v.name).or_insert(v.version);
+            }
+        }
+    }
+    fields
+        .entry("processed-by")
+        .or_default()
+        .insert("solder", crate::VERSION);
+    let mut section = wasm_encoder::ProducersSection::new();
+    for (name, values) in &fields {
+        let mut field = wasm_encoder::ProducersField::new();
+        for (n, v) in values {
+            field.value(n, v);
+        }
+        section.field(name, &field);
+    }
+    section
+}
+
+/// Whether a function's parameters or results carry handles.
+pub(crate) fn func_has_handles(
+    types: wasmparser::types::TypesRef<'_>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+) -> bool {
+    let f = &types[ty];
+    f.params
+        .iter()
+        .map(|(_, t)| t)
+        .chain(f.result.iter())
+        .any(|t| handles::has_handles(types, t, false))
+}
+
+impl InstanceMap {
+    fn space(&mut self, kind: ExternalKind) -> &mut Vec<u32> {
+        match Space::of(kind) {
+            Space::Func => &mut self.funcs,
+            Space::Table => &mut self.tables,
+            Space::Memory => &mut self.memories,
+            Space::Global => &mut self.globals,
+            Space::Tag => &mut self.tags,
+        }
+    }
+
+    fn get(&self, kind: ExternalKind, idx: u32) -> Result<u32> {
+        let space = match Space::of(kind) {
+            Space::Func => &self.funcs,
+            Space::Table => &self.tables,
+            Space::Memory => &self.memories,
+            Space::Global => &self.globals,
+            Space::Tag => &self.tags,
+        };
+        space.get(idx as usize).copied().ok_or_else(|| {
+            Error::malformed(format!(
+                "{} index {idx} out of bounds",
+                Space::of(kind).name()
+            ))
+        })
+    }
+}
+
+/// Re-indexes one core instance's items into the fused module.
+struct Remap<'m> {
+    map: &'m InstanceMap,
+}
+
+fn reencode_error(e: wasm_encoder::reencode::Error<Error>) -> Error {
+    match e {
+        wasm_encoder::reencode::Error::UserError(e) => e,
+        wasm_encoder::reencode::Error::ParseError(e) => {
+            Error::malformed(e.message().to_string()).at_offset(e.offset())
+        }
+        other => Error::malformed(other.to_string()),
+    }
+}
+
+type RResult = Result<u32, wasm_encoder::reencode::Error<Error>>;
+
+impl Remap<'_> {
+    fn pick(space: &[u32], i: u32, what: &str) -> RResult {
+        space.get(i as usize).copied().ok_or_else(|| {
+            wasm_encoder::reencode::Error::UserError(Error::malformed(format!(
+                "{what} index {i} out of bounds"
+            )))
+        })
+    }
+}
+
+impl Reencode for Remap<'_> {
+    type Error = Error;
+
+    fn type_index(&mut self, ty: u32) -> RResult {
+        Ok(self.map.types + ty)
+    }
+    fn function_index(&mut self, func: u32) -> RResult {
+        Self::pick(&self.map.funcs, func, "function")
+    }
+    fn table_index(&mut self, table: u32) -> RResult {
+        Self::pick(&self.map.tables, table, "table")
+    }
+    fn memory_index(&mut self, memory: u32) -> RResult {
+        Self::pick(&self.map.memories, memory, "memory")
+    }
+    fn global_index(&mut self, global: u32) -> RResult {
+        Self::pick(&self.map.globals, global, "global")
+    }
+    fn tag_index(&mut self, tag: u32) -> RResult {
+        Self::pick(&self.map.tags, tag, "tag")
+    }
+    fn data_index(&mut self, data: u32) -> RResult {
+        Ok(self.map.data + data)
+    }
+    fn element_index(&mut self, element: u32) -> RResult {
+        Ok(self.map.elements + element)
+    }
+}
