@@ -14,8 +14,8 @@ mod types;
 
 use crate::error::{Error, Result};
 use crate::instantiate::{
-    CoreDef, Func, Graph, HostLower, HostLowerId, HostPath, InstanceVal, Item, Named, Options,
-    ResourceTypeId, TypeVal,
+    CoreDef, Func, Graph, HostLower, HostLowerId, HostPath, InstanceVal, Item, ModuleRef, Named,
+    Options, ResourceTypeId, TypeVal,
 };
 use crate::merge::{self, Layout};
 use crate::parse::{Def, Input, ResourceOp, StringEncoding};
@@ -143,6 +143,12 @@ pub fn core_exports(
     let mut out = Vec::new();
     let mut lifted = Vec::new();
     for (interface, name, item) in root_export_items(graph) {
+        if let Item::Module(_) = item {
+            return Err(Error::unsupported(
+                "export-kind",
+                format!("`{name}` is a core module, which only component output can export"),
+            ));
+        }
         if let Item::Func(Func::Lifted(l)) = item {
             let name = match interface {
                 Some(i) => format!("{i}#{name}"),
@@ -207,6 +213,9 @@ enum Pending {
     Export(ComponentExportSection),
 }
 
+/// A core instance's exports as the wrapper builds them: name, kind, index.
+type Bag<'n> = Vec<(&'n str, ExportKind, u32)>;
+
 /// A component under construction that keeps count of its index spaces.
 struct Out {
     component: Component,
@@ -219,6 +228,9 @@ struct Out {
     core_funcs: u32,
     core_instances: u32,
     core_memories: u32,
+    core_tables: u32,
+    core_globals: u32,
+    core_tags: u32,
 }
 
 macro_rules! section {
@@ -277,9 +289,19 @@ impl Out {
                 kind: ExportKind::Memory,
                 ..
             } => next(&mut self.core_memories),
-            Alias::CoreInstanceExport { .. } | Alias::Outer { .. } => {
-                unreachable!("the wrapper only aliases functions, memories and import items")
-            }
+            Alias::CoreInstanceExport {
+                kind: ExportKind::Table,
+                ..
+            } => next(&mut self.core_tables),
+            Alias::CoreInstanceExport {
+                kind: ExportKind::Global,
+                ..
+            } => next(&mut self.core_globals),
+            Alias::CoreInstanceExport {
+                kind: ExportKind::Tag,
+                ..
+            } => next(&mut self.core_tags),
+            Alias::Outer { .. } => unreachable!("the wrapper makes no outer aliases"),
         }
     }
 
@@ -288,7 +310,8 @@ impl Out {
             ComponentExportKind::Func => next(&mut self.funcs),
             ComponentExportKind::Type => next(&mut self.types),
             ComponentExportKind::Instance => next(&mut self.instances),
-            _ => unreachable!("the wrapper only aliases functions, types and instances"),
+            ComponentExportKind::Module => next(&mut self.core_modules),
+            _ => unreachable!("the wrapper only aliases functions, types, instances and modules"),
         }
     }
 
@@ -404,6 +427,9 @@ impl<'g, 'a> Emitter<'g, 'a> {
             core_funcs: 0,
             core_instances: 0,
             core_memories: 0,
+            core_tables: 0,
+            core_globals: 0,
+            core_tags: 0,
         };
         for (id, data) in &input.prefix.sections {
             out.raw(*id, data);
@@ -490,7 +516,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             };
             direct.push(f);
         }
-        let mut args = Vec::new();
+        let mut args = self.host_instances()?;
         if !direct.is_empty() {
             let items: Vec<_> = self
                 .layout
@@ -501,11 +527,12 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 .collect();
             section!(self.out, CoreInstance, InstanceSection).export_items(items);
             args.push((
-                HOST_MODULE,
+                HOST_MODULE.to_string(),
                 ModuleArg::Instance(next(&mut self.out.core_instances)),
             ));
         }
-        section!(self.out, CoreInstance, InstanceSection).instantiate(module, args);
+        section!(self.out, CoreInstance, InstanceSection)
+            .instantiate(module, args.iter().map(|(n, a)| (n.as_str(), *a)));
         self.fused_instance = next(&mut self.out.core_instances);
 
         if self.layout.needs_fixup() {
@@ -707,6 +734,70 @@ impl<'g, 'a> Emitter<'g, 'a> {
         Ok(())
     }
 
+    /// Instantiates each module the host supplies as the composition did,
+    /// each with the exports of earlier ones; returns the fused module's
+    /// arguments that pass their exports on.
+    fn host_instances(&mut self) -> Result<Vec<(String, ModuleArg)>> {
+        let types = self.input.types.as_ref();
+        let mut wrapper_instances = Vec::new();
+        let mut args = Vec::new();
+        for (k, inst) in self.graph.host_instances.iter().enumerate() {
+            let m = &self.graph.host_modules[inst.module.index()];
+            let ty = types
+                .get(m.ty)
+                .ok_or_else(|| Error::internal("a module import without its type"))?;
+            // Each import module's items, as a bag of aliases.
+            let mut modules: Vec<(&str, Bag<'_>)> = Vec::new();
+            for (module, name, def) in &inst.imports {
+                let CoreDef::HostExport {
+                    instance,
+                    name: from,
+                } = def
+                else {
+                    return Err(Error::internal(
+                        "a host module instance takes an item of the composition",
+                    ));
+                };
+                let kind = match ty.imports.get(&(module.to_string(), name.to_string())) {
+                    Some(wasmparser::types::EntityType::Table(_)) => ExportKind::Table,
+                    Some(wasmparser::types::EntityType::Memory(_)) => ExportKind::Memory,
+                    Some(wasmparser::types::EntityType::Global(_)) => ExportKind::Global,
+                    Some(wasmparser::types::EntityType::Tag(_)) => ExportKind::Tag,
+                    _ => ExportKind::Func,
+                };
+                let source = *wrapper_instances.get(instance.index()).ok_or_else(|| {
+                    Error::internal("a host module instance takes a later one's export")
+                })?;
+                let index = self.out.alias(Alias::CoreInstanceExport {
+                    instance: source,
+                    kind,
+                    name: from,
+                });
+                match modules.iter_mut().find(|(n, _)| n == module) {
+                    Some((_, items)) => items.push((name, kind, index)),
+                    None => modules.push((module, vec![(name, kind, index)])),
+                }
+            }
+            let mut module_args = Vec::new();
+            for (module, items) in modules {
+                section!(self.out, CoreInstance, InstanceSection).export_items(items);
+                module_args.push((
+                    module,
+                    ModuleArg::Instance(next(&mut self.out.core_instances)),
+                ));
+            }
+            let module = self.path_alias(&m.path, ComponentExportKind::Module)?;
+            section!(self.out, CoreInstance, InstanceSection).instantiate(module, module_args);
+            let index = next(&mut self.out.core_instances);
+            wrapper_instances.push(index);
+            args.push((
+                format!("{}{k}", crate::merge::HOST_INSTANCE),
+                ModuleArg::Instance(index),
+            ));
+        }
+        Ok(args)
+    }
+
     fn core_alias(&mut self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<u32> {
         let idx = self.layout.resolve(def, kind, "root")?;
         Ok(self.core_alias_index(idx, kind))
@@ -868,6 +959,26 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 })?;
                 self.resource_aliases.insert(r.resource(), ty);
                 Ok((ComponentExportKind::Type, ty))
+            }
+            (Item::Module(ModuleRef::Host(m)), _) => Ok((
+                ComponentExportKind::Module,
+                self.path_alias(
+                    &self.graph.host_modules[m.index()].path,
+                    ComponentExportKind::Module,
+                )?,
+            )),
+            (Item::Module(ModuleRef::Defined(m)), _) => {
+                // The module goes into the output as it is in the input.
+                let m = &self.input.modules[m.0 as usize];
+                let bytes = usize::try_from(m.offset)
+                    .ok()
+                    .and_then(|at| self.input.bytes.get(at..at.checked_add(m.size)?))
+                    .ok_or_else(|| Error::internal("an exported module lies outside the input"))?;
+                self.out.raw(ComponentSectionId::CoreModule as u8, bytes);
+                Ok((
+                    ComponentExportKind::Module,
+                    next(&mut self.out.core_modules),
+                ))
             }
             _ => Err(Error::unsupported(
                 "export-kind",
@@ -1068,9 +1179,9 @@ impl Out {
             ComponentExportKind::Func => self.funcs += 1,
             ComponentExportKind::Type => self.types += 1,
             ComponentExportKind::Instance => self.instances += 1,
-            ComponentExportKind::Component
-            | ComponentExportKind::Module
-            | ComponentExportKind::Value => {}
+            ComponentExportKind::Module => self.core_modules += 1,
+            ComponentExportKind::Component => self.components += 1,
+            ComponentExportKind::Value => {}
         }
     }
 }

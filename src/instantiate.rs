@@ -68,6 +68,23 @@ id!(
     /// code.
     BuiltinId
 );
+id!(
+    /// A core module the root imports from the host.
+    HostModuleId
+);
+id!(
+    /// An instance of a core module the host supplies.
+    HostInstanceId
+);
+
+/// A core module value: one of the input's, or one the host supplies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModuleRef {
+    /// A module defined in the input.
+    Defined(ModuleId),
+    /// A module the root imports.
+    Host(HostModuleId),
+}
 
 /// Where a core item comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,6 +102,13 @@ pub enum CoreDef<'a> {
     Host(HostLowerId),
     /// A resource built-in.
     Builtin(BuiltinId),
+    /// The export `name` of an instance of a module the host supplies.
+    HostExport {
+        /// The instance.
+        instance: HostInstanceId,
+        /// The export's name.
+        name: &'a str,
+    },
 }
 
 /// Canonical options with every index resolved.
@@ -222,7 +246,7 @@ pub enum Item<'a> {
     /// A component (not instantiated).
     Component(Closure<'a>),
     /// A core module.
-    Module(ModuleId),
+    Module(ModuleRef),
 }
 
 /// A component function value.
@@ -352,7 +376,7 @@ pub struct Closure<'a> {
 
 #[derive(Debug)]
 struct Scope<'a> {
-    modules: Vec<ModuleId>,
+    modules: Vec<ModuleRef>,
     components: Vec<Closure<'a>>,
     types: Vec<TypeVal<'a>>,
     parent: Option<Rc<Scope<'a>>>,
@@ -361,7 +385,33 @@ struct Scope<'a> {
 #[derive(Debug, Clone)]
 enum CoreInstanceVal<'a> {
     Instance(CoreInstanceId),
+    Host(HostInstanceId),
     Bag(Rc<Named<'a, CoreDef<'a>>>),
+}
+
+/// A core module the root imports: the host supplies it at instantiation.
+#[derive(Debug)]
+pub struct HostModule<'a> {
+    /// Where it is in the root's imports: an import, or an export of an
+    /// imported instance.
+    pub path: HostPath<'a>,
+    /// Its type: what it imports and exports.
+    pub ty: wasmparser::component_types::ComponentCoreModuleTypeId,
+}
+
+/// An instance of a module the host supplies, which the output component
+/// instantiates beside the fused module.
+#[derive(Debug)]
+pub struct HostInstance<'a> {
+    /// The module.
+    pub module: HostModuleId,
+    /// Each of the module's imports, `(module, name)`, and its source.
+    pub imports: Vec<(&'a str, &'a str, CoreDef<'a>)>,
+    /// How many of the composition's own core instances were instantiated
+    /// before it.
+    pub after: usize,
+    /// The component instance that instantiated it.
+    pub component: ComponentInstanceId,
 }
 
 /// The result of static instantiation.
@@ -386,6 +436,10 @@ pub struct Graph<'a> {
     host_resources: HashMap<ResourceId, ResourceTypeId>,
     /// Resource built-ins called by core code.
     pub builtins: Vec<Builtin>,
+    /// Core modules the root imports.
+    pub host_modules: Vec<HostModule<'a>>,
+    /// Instances of those modules, in instantiation order.
+    pub host_instances: Vec<HostInstance<'a>>,
 }
 
 impl<'a> Graph<'a> {
@@ -445,7 +499,7 @@ struct Frame<'a> {
     core_memories: Vec<CoreDef<'a>>,
     core_globals: Vec<CoreDef<'a>>,
     core_tags: Vec<CoreDef<'a>>,
-    core_modules: Vec<ModuleId>,
+    core_modules: Vec<ModuleRef>,
     core_instances: Vec<CoreInstanceVal<'a>>,
     funcs: Vec<Func<'a>>,
     types: Vec<TypeVal<'a>>,
@@ -457,7 +511,7 @@ struct Frame<'a> {
 }
 
 /// Runs the root component's instantiation.
-pub fn instantiate<'a>(input: &Input<'a>) -> Result<Graph<'a>> {
+pub fn instantiate<'a>(input: &'a Input<'a>) -> Result<Graph<'a>> {
     let mut graph = Graph::default();
     let root = Closure {
         def: ComponentId(0),
@@ -522,7 +576,7 @@ pub fn instantiate<'a>(input: &Input<'a>) -> Result<Graph<'a>> {
 }
 
 struct Instantiator<'g, 'a> {
-    input: &'g Input<'a>,
+    input: &'a Input<'a>,
     graph: &'g mut Graph<'a>,
     budget: limits::Budget,
     /// Component instantiations in progress.
@@ -802,7 +856,7 @@ impl<'a> Instantiator<'_, 'a> {
 
     fn def(&mut self, f: &mut Frame<'a>, d: &Def<'a>) -> Result<()> {
         match d {
-            Def::CoreModule(id) => f.core_modules.push(*id),
+            Def::CoreModule(id) => f.core_modules.push(ModuleRef::Defined(*id)),
             Def::CoreType => {}
             Def::Component(id) => {
                 self.budget
@@ -816,47 +870,11 @@ impl<'a> Instantiator<'_, 'a> {
                 f.components.push(Closure { def: *id, scope });
             }
             Def::CoreInstance(Instance::Instantiate { module_index, args }) => {
-                let module = *lookup(&f.core_modules, *module_index, "core module")?;
-                let m = &self.input.modules[module.0 as usize];
-                self.budget.core_instance(m)?;
                 let args: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
-                let mut imports = Vec::with_capacity(m.imports.len());
-                for import in &m.imports {
-                    let arg = args.get(import.module).ok_or_else(|| {
-                        Error::unresolved(format!(
-                            "core import module `{}` of {} is not provided",
-                            import.module, m.path
-                        ))
-                    })?;
-                    let inst = lookup(&f.core_instances, *arg, "core instance")?;
-                    imports.push(match inst {
-                        CoreInstanceVal::Instance(i) => CoreDef::Export {
-                            instance: *i,
-                            name: import.name,
-                        },
-                        CoreInstanceVal::Bag(items) => {
-                            items.get(import.name).cloned().ok_or_else(|| {
-                                Error::unresolved(format!(
-                                    "core import `{}`::`{}` of {} is not provided",
-                                    import.module, import.name, m.path
-                                ))
-                            })?
-                        }
-                    });
+                match *lookup(&f.core_modules, *module_index, "core module")? {
+                    ModuleRef::Defined(module) => self.instantiate_module(f, module, &args)?,
+                    ModuleRef::Host(module) => self.instantiate_host_module(f, module, &args)?,
                 }
-                if self.graph.core_instances.len() >= limits::MAX_CORE_INSTANCES {
-                    return Err(Error::limit(format!(
-                        "more than {} core instances",
-                        limits::MAX_CORE_INSTANCES
-                    )));
-                }
-                let id = CoreInstanceId(self.graph.core_instances.len() as u32);
-                self.graph.core_instances.push(CoreInstance {
-                    module,
-                    imports,
-                    component: f.id,
-                });
-                f.core_instances.push(CoreInstanceVal::Instance(id));
             }
             Def::CoreInstance(Instance::FromExports(exports)) => {
                 let mut items = Vec::with_capacity(exports.len());
@@ -981,6 +999,123 @@ impl<'a> Instantiator<'_, 'a> {
         Ok(())
     }
 
+    /// The source of core import `module`::`name`, from the instantiation
+    /// arguments `args`; `of` names the importer for messages.
+    fn core_arg(
+        f: &Frame<'a>,
+        args: &HashMap<&str, u32>,
+        module: &str,
+        name: &'a str,
+        of: &str,
+    ) -> Result<CoreDef<'a>> {
+        let arg = args.get(module).ok_or_else(|| {
+            Error::unresolved(format!(
+                "core import module `{module}` of {of} is not provided"
+            ))
+        })?;
+        Ok(match lookup(&f.core_instances, *arg, "core instance")? {
+            CoreInstanceVal::Instance(i) => CoreDef::Export { instance: *i, name },
+            CoreInstanceVal::Host(i) => CoreDef::HostExport { instance: *i, name },
+            CoreInstanceVal::Bag(items) => items.get(name).cloned().ok_or_else(|| {
+                Error::unresolved(format!(
+                    "core import `{module}`::`{name}` of {of} is not provided"
+                ))
+            })?,
+        })
+    }
+
+    fn instantiate_module(
+        &mut self,
+        f: &mut Frame<'a>,
+        module: ModuleId,
+        args: &HashMap<&str, u32>,
+    ) -> Result<()> {
+        let m = &self.input.modules[module.0 as usize];
+        self.budget.core_instance(m)?;
+        let imports = m
+            .imports
+            .iter()
+            .map(|i| Self::core_arg(f, args, i.module, i.name, &m.path))
+            .collect::<Result<Vec<_>>>()?;
+        if self.graph.core_instances.len() >= limits::MAX_CORE_INSTANCES {
+            return Err(Error::limit(format!(
+                "more than {} core instances",
+                limits::MAX_CORE_INSTANCES
+            )));
+        }
+        let id = CoreInstanceId(self.graph.core_instances.len() as u32);
+        self.graph.core_instances.push(CoreInstance {
+            module,
+            imports,
+            component: f.id,
+        });
+        f.core_instances.push(CoreInstanceVal::Instance(id));
+        Ok(())
+    }
+
+    fn instantiate_host_module(
+        &mut self,
+        f: &mut Frame<'a>,
+        module: HostModuleId,
+        args: &HashMap<&str, u32>,
+    ) -> Result<()> {
+        let m = &self.graph.host_modules[module.index()];
+        let input: &'a Input<'a> = self.input;
+        let ty = input
+            .types
+            .as_ref()
+            .get(m.ty)
+            .ok_or_else(|| Error::internal("a module import without its type"))?;
+        let of = format!("the host's module `{}`", m.path.display());
+        let mut imports = Vec::with_capacity(ty.imports.len());
+        for (module, name) in ty.imports.keys() {
+            let def = Self::core_arg(f, args, module, name, &of)?;
+            imports.push((module.as_str(), name.as_str(), def));
+        }
+        if self.graph.host_instances.len() + self.graph.core_instances.len()
+            >= limits::MAX_CORE_INSTANCES
+        {
+            return Err(Error::limit(format!(
+                "more than {} core instances",
+                limits::MAX_CORE_INSTANCES
+            )));
+        }
+        let id = HostInstanceId(self.graph.host_instances.len() as u32);
+        self.graph.host_instances.push(HostInstance {
+            module,
+            imports,
+            after: self.graph.core_instances.len(),
+            component: f.id,
+        });
+        f.core_instances.push(CoreInstanceVal::Host(id));
+        Ok(())
+    }
+
+    /// A core module of the root's imports (an import, or an export of an
+    /// imported instance): the host supplies it, and the output component
+    /// instantiates it where the composition did.
+    fn host_module(&mut self, path: HostPath<'a>) -> Result<Item<'a>> {
+        let types = self.input.types.as_ref();
+        let mut ty = types
+            .component_item_for_import(path.root_name)
+            .map(|i| i.ty);
+        for name in &path.names {
+            ty = match ty {
+                Some(ComponentEntityType::Instance(i)) => types[i].exports.get(*name).map(|i| i.ty),
+                _ => None,
+            };
+        }
+        let Some(ComponentEntityType::Module(ty)) = ty else {
+            return Err(Error::internal(format!(
+                "`{}` is not a core module",
+                path.display()
+            )));
+        };
+        let id = HostModuleId(self.graph.host_modules.len() as u32);
+        self.graph.host_modules.push(HostModule { path, ty });
+        Ok(Item::Module(ModuleRef::Host(id)))
+    }
+
     fn import(&mut self, f: &mut Frame<'a>, name: &'a str, ty: ComponentTypeRef) -> Result<()> {
         let kind = match ty {
             ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
@@ -997,6 +1132,15 @@ impl<'a> Instantiator<'_, 'a> {
         }
         if f.outer.is_none() {
             // The root: imports come from the host.
+            if kind == ComponentExternalKind::Module {
+                let item = self.host_module(HostPath {
+                    root_index: f.core_modules.len() as u32,
+                    root_kind: kind,
+                    root_name: name,
+                    names: vec![],
+                })?;
+                return self.push_item(f, item, name);
+            }
             let root_index = match kind {
                 ComponentExternalKind::Func => f.funcs.len(),
                 ComponentExternalKind::Instance => f.instances.len(),
@@ -1050,6 +1194,7 @@ impl<'a> Instantiator<'_, 'a> {
             } => {
                 let def = match lookup(&f.core_instances, instance_index, "core instance")? {
                     CoreInstanceVal::Instance(i) => CoreDef::Export { instance: *i, name },
+                    CoreInstanceVal::Host(i) => CoreDef::HostExport { instance: *i, name },
                     CoreInstanceVal::Bag(items) => items
                         .get(name)
                         .cloned()
@@ -1075,6 +1220,7 @@ impl<'a> Instantiator<'_, 'a> {
                                 let rt = self.host_resource(&path, &[]);
                                 Item::Type(TypeVal::Host(path, rt))
                             }
+                            ComponentExternalKind::Module => self.host_module(path)?,
                             _ => {
                                 return Err(Error::unsupported(
                                     "import-kind",

@@ -53,6 +53,11 @@ pub fn fuser_component() -> anyhow::Result<Vec<u8>> {
     artifact("solder.wasm")
 }
 
+/// Fixtures that fuse only to a component: their core-module output is
+/// refused (`unsupported`), as a core module cannot instantiate a module
+/// the host supplies.
+pub const COMPONENT_ONLY: &[&str] = &["host-module.wat"];
+
 /// Every fixture, by name: the WAT components, each Rust guest alone, and
 /// the compositions the tests build from them. (The fuser component itself
 /// is not among them.)
@@ -71,6 +76,7 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         "start/host-lowered-with-memory.wat",
         "start/data-after-start.wat",
         "module-import.wat",
+        "host-module.wat",
     ] {
         // Names are file names: `start/x.wat` is `start-x.wat`.
         out.push((

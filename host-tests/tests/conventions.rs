@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 fn inputs() -> Result<Vec<(String, Vec<u8>)>> {
     let mut inputs = host_tests::fixtures()?;
-    inputs.retain(|(name, _)| name != "module-import.wat");
+    inputs.retain(|(name, _)| {
+        name != "module-import.wat" && !host_tests::COMPONENT_ONLY.contains(&name.as_str())
+    });
     Ok(inputs)
 }
 

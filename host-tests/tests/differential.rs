@@ -223,7 +223,7 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
         .fuse(&[wat_fixture("module-import.wat")?], options)?;
     match err {
         Err(FuseError::Unsupported(info)) => {
-            assert_eq!(info.feature.as_deref(), Some("import-kind"));
+            assert_eq!(info.feature.as_deref(), Some("module-import"));
             assert_eq!(info.path, "root", "{info:?}");
         }
         other => bail!("expected unsupported, got {:?}", other.map(|f| f.report)),

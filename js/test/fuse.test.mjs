@@ -121,7 +121,7 @@ describe('bad input gives a typed error', () => {
     ['random bytes', Uint8Array.from({ length: 256 }, (_, i) => (i * 7919 + 13) % 251), 'malformed'],
     ['a core module', Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0), 'malformed'],
     ['a truncated composition', fixture('scalars-app+scalars_lib').subarray(0, 5000), 'malformed'],
-    ['an imported module', fixture('module-import'), 'unsupported'],
+    ['a module the host supplies, given the composition\'s memory', fixture('module-import'), 'unsupported'],
     ['an input nothing uses', [fixture('types_mid+types_lib'), fixture('types_mid+types_lib')], 'unresolved'],
   ];
   for (const [what, input, kind] of cases) {

@@ -11,6 +11,7 @@
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::ops::Range;
+use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
@@ -57,10 +58,16 @@ index! {
 #[derive(Default)]
 pub struct Builder {
     types: TypeSection,
+    /// Types in the type section (a recursion group holds several).
+    type_count: u32,
     /// Generated functions' signatures, each encoded once.
     signatures: HashMap<FuncType, TypeIdx>,
     imports: ImportSection,
     imported_funcs: u32,
+    imported_tables: u32,
+    imported_memories: u32,
+    imported_globals: u32,
+    imported_tags: u32,
     functions: FunctionSection,
     code: CodeSection,
     tables: TableSection,
@@ -81,15 +88,24 @@ impl Builder {
         Self::default()
     }
 
-    /// The type section, for a module's own types re-encoded in place;
-    /// [`Builder::next_type`] tells where they start.
-    pub fn types(&mut self) -> &mut TypeSection {
-        &mut self.types
+    /// Pushes a module's recursion group, re-encoded by `r`; returns the
+    /// index of its first type.
+    pub fn rec_group<R: Reencode<Error = Error>>(
+        &mut self,
+        r: &mut R,
+        group: wasmparser::RecGroup,
+    ) -> Result<TypeIdx> {
+        let first = self.next_type();
+        let count = group.types().len() as u32;
+        r.parse_recursive_type_group(self.types.ty(), group)
+            .map_err(crate::merge::reencode_error)?;
+        self.type_count += count;
+        Ok(first)
     }
 
     /// The index the next type pushed gets.
     pub fn next_type(&self) -> TypeIdx {
-        TypeIdx(self.types.len())
+        TypeIdx(self.type_count)
     }
 
     /// The type of a generated function: encoded the first time a
@@ -103,6 +119,7 @@ impl Builder {
         let results: Vec<ValType> = sig.results().iter().map(val).collect::<Result<_>>()?;
         let t = self.next_type();
         self.types.ty().function(params, results);
+        self.type_count += 1;
         self.signatures.insert(sig.clone(), t);
         Ok(t)
     }
@@ -110,7 +127,7 @@ impl Builder {
     /// Imports a function; every import comes before the first declared
     /// function.
     pub fn import_func(&mut self, module: &str, field: &str, sig: &FuncType) -> Result<FuncIdx> {
-        if self.functions.len() > 0 {
+        if !self.functions.is_empty() {
             return Err(Error::internal(
                 "a function is imported after functions were declared",
             ));
@@ -120,6 +137,30 @@ impl Builder {
             .import(module, field, EntityType::Function(ty.0));
         self.imported_funcs += 1;
         Ok(FuncIdx(self.imported_funcs - 1))
+    }
+
+    /// Imports a table, memory, global or tag (functions go through
+    /// [`Builder::import_func`]); every import of a kind comes before the
+    /// first item of that kind the module defines. Returns its index.
+    pub fn import(&mut self, module: &str, field: &str, ty: EntityType) -> Result<u32> {
+        let (imported, defined) = match ty {
+            EntityType::Table(_) => (&mut self.imported_tables, self.tables.len()),
+            EntityType::Memory(_) => (&mut self.imported_memories, self.memories.len()),
+            EntityType::Global(_) => (&mut self.imported_globals, self.globals.len()),
+            EntityType::Tag(_) => (&mut self.imported_tags, self.tags.len()),
+            EntityType::Function(_) | EntityType::FunctionExact(_) => {
+                return Err(Error::internal("a function imported as another kind"));
+            }
+        };
+        if defined > 0 {
+            return Err(Error::internal(
+                "an item is imported after items of its kind were defined",
+            ));
+        }
+        *imported += 1;
+        let index = *imported - 1;
+        self.imports.import(module, field, ty);
+        Ok(index)
     }
 
     /// The index the next declared function gets.
@@ -196,7 +237,7 @@ impl Builder {
 
     /// The index the next table pushed gets.
     pub fn next_table(&self) -> TableIdx {
-        TableIdx(self.tables.len())
+        TableIdx(self.imported_tables + self.tables.len())
     }
 
     /// Pushes a table.
@@ -208,7 +249,7 @@ impl Builder {
 
     /// The index the next memory pushed gets.
     pub fn next_memory(&self) -> MemIdx {
-        MemIdx(self.memories.len())
+        MemIdx(self.imported_memories + self.memories.len())
     }
 
     /// Pushes a memory.
@@ -225,7 +266,7 @@ impl Builder {
 
     /// The index the next global pushed gets.
     pub fn next_global(&self) -> GlobalIdx {
-        GlobalIdx(self.globals.len())
+        GlobalIdx(self.imported_globals + self.globals.len())
     }
 
     /// Pushes a mutable global of type `ty` starting at `init`.
@@ -244,7 +285,7 @@ impl Builder {
 
     /// The index the next tag pushed gets.
     pub fn next_tag(&self) -> TagIdx {
-        TagIdx(self.tags.len())
+        TagIdx(self.imported_tags + self.tags.len())
     }
 
     /// Pushes a tag.

@@ -21,8 +21,8 @@ use crate::adapter;
 use crate::adapter::handles::{self, ResourceInfo, Table};
 use crate::error::{Error, Result};
 use crate::instantiate::{
-    ComponentInstanceId, CoreDef, Func, Graph, HostLower, HostLowerId, InstanceVal, Item, Lifted,
-    ResourceOwner,
+    ComponentInstanceId, CoreDef, Func, Graph, HostInstanceId, HostLower, HostLowerId, InstanceVal,
+    Item, Lifted, ResourceOwner,
 };
 use crate::parse::ResourceOp;
 use crate::parse::{Input, ModuleDef};
@@ -46,6 +46,10 @@ pub enum HostCalls {
 
 /// Name of the exported table of host functions.
 pub const HOST_TABLE: &str = "$host";
+/// Prefix of the import module under which the fused module imports the
+/// exports of an instance of a module the host supplies (`$instance0`,
+/// ...).
+pub const HOST_INSTANCE: &str = "$instance";
 /// Name of the exported start sequence, when the wrapper must call it.
 pub const INIT: &str = "$init";
 /// Name of the exported start sequence in core-module output whose host
@@ -122,6 +126,9 @@ pub struct Layout<'g, 'a> {
     pub exported_dtors: Vec<(crate::instantiate::ResourceTypeId, FuncIdx)>,
     init: Option<FuncIdx>,
     host_table: Option<TableIdx>,
+    /// The fused import of each export of each instance of a module the
+    /// host supplies.
+    host_exports: HostExports<'g>,
     func_count: u32,
     memory_count: u32,
 }
@@ -182,6 +189,100 @@ fn classify_host_lowers(
     }
     (direct, indirect, position, sigs)
 }
+
+/// Imports into the fused module every export of every instance of a
+/// module the host supplies, which the output component instantiates
+/// before the fused module. Such an instance may only take what the host
+/// supplies (other such instances' exports), and must not come after a
+/// start function of the composition's own, which would then run after
+/// it.
+fn import_host_instances<'g>(
+    b: &mut Builder,
+    input: &'g Input<'_>,
+    graph: &Graph<'_>,
+    mode: HostCalls,
+) -> Result<HostExports<'g>> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    let types = input.types.as_ref();
+    let mut out = HashMap::new();
+    for (k, inst) in graph.host_instances.iter().enumerate() {
+        let m = &graph.host_modules[inst.module.index()];
+        let refuse = |why: &str| {
+            Err(Error::unsupported(
+                "module-import",
+                format!(
+                    "an instance of `{}`, a core module the host supplies, {why}",
+                    m.path.display()
+                ),
+            )
+            .at_path(&graph.component_instances[inst.component.index()]))
+        };
+        if mode == HostCalls::Direct {
+            return refuse("needs component output: a core module cannot instantiate a module");
+        }
+        if !inst.imports.iter().all(
+            |(_, _, d)| matches!(d, CoreDef::HostExport { instance, .. } if instance.index() < k),
+        ) {
+            return refuse(
+                "is instantiated with the composition's own functions, memories, tables or globals",
+            );
+        }
+        if graph.core_instances[..inst.after]
+            .iter()
+            .any(|c| input.modules[c.module.0 as usize].start.is_some())
+        {
+            return refuse(
+                "is instantiated after a start function of the composition's, which is not supported yet",
+            );
+        }
+        let ty = types
+            .get(m.ty)
+            .ok_or_else(|| Error::internal("a module import without its type"))?;
+        let module = format!("{HOST_INSTANCE}{k}");
+        let id = HostInstanceId(k as u32);
+        let err = |e: wasm_encoder::reencode::Error| Error::malformed(e.to_string());
+        for (name, entity) in &ty.exports {
+            let func = |t: wasmparser::types::CoreTypeId| {
+                types
+                    .get(t)
+                    .map(|s| s.unwrap_func().clone())
+                    .ok_or_else(|| Error::internal("a module type's function type is missing"))
+            };
+            let (space, index) = match entity {
+                wasmparser::types::EntityType::Func(t)
+                | wasmparser::types::EntityType::FuncExact(t) => {
+                    (Space::Func, b.import_func(&module, name, &func(*t)?)?.0)
+                }
+                wasmparser::types::EntityType::Table(t) => {
+                    let t = RoundtripReencoder.table_type(*t).map_err(err)?;
+                    (Space::Table, b.import(&module, name, t.into())?)
+                }
+                wasmparser::types::EntityType::Memory(t) => {
+                    let t = RoundtripReencoder.memory_type(*t).map_err(err)?;
+                    (Space::Memory, b.import(&module, name, t.into())?)
+                }
+                wasmparser::types::EntityType::Global(t) => {
+                    let t = RoundtripReencoder.global_type(*t).map_err(err)?;
+                    (Space::Global, b.import(&module, name, t.into())?)
+                }
+                wasmparser::types::EntityType::Tag(t) => {
+                    let sig = b.signature(&func(*t)?)?;
+                    let t = wasm_encoder::TagType {
+                        kind: wasm_encoder::TagKind::Exception,
+                        func_type_idx: sig.0,
+                    };
+                    (Space::Tag, b.import(&module, name, t.into())?)
+                }
+            };
+            out.insert((id, name.as_str()), (space, index));
+        }
+    }
+    Ok(out)
+}
+
+/// The fused import of each export of each instance of a module the host
+/// supplies: its index space and index.
+type HostExports<'g> = HashMap<(HostInstanceId, &'g str), (Space, u32)>;
 
 /// The core signature of a resource built-in.
 fn builtin_signature(op: ResourceOp) -> FuncType {
@@ -362,6 +463,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             .into_iter()
             .map(|(h, i)| (h, direct_funcs[i]))
             .collect();
+        let host_exports = import_host_instances(&mut b, input, graph, mode)?;
         // Core code calls every host function through a wrapper that
         // checks its component instance may leave.
         let trampolines = (0..graph.host_lowers.len())
@@ -400,6 +502,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             exported_dtors: Vec::new(),
             init: None,
             host_table: None,
+            host_exports,
             func_count: 0,
             memory_count: 0,
         };
@@ -469,8 +572,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             };
             let mut r = Remap { map: &map };
             for group in s.clone() {
-                r.parse_recursive_type_group(b.types().ty(), group.map_err(parse_error)?)
-                    .map_err(reencode_error)?;
+                b.rec_group(&mut r, group.map_err(parse_error)?)?;
             }
         }
         if b.next_type().0 - base != m.type_count {
@@ -729,6 +831,21 @@ impl<'g, 'a> Layout<'g, 'a> {
                     Error::internal("a core instance uses one instantiated after it")
                 })?;
                 map.get(kind, idx)
+            }
+            CoreDef::HostExport { instance, name } => {
+                match self.host_exports.get(&(*instance, *name)) {
+                    Some((space, index)) if *space == Space::of(kind) => Ok(*index),
+                    Some((space, _)) => Err(Error::unresolved(format!(
+                        "export `{name}` of the host's module is a {}, expected a {}",
+                        space.name(),
+                        Space::of(kind).name()
+                    ))
+                    .at_path(path)),
+                    None => Err(Error::unresolved(format!(
+                        "the host's module has no export `{name}`"
+                    ))
+                    .at_path(path)),
+                }
             }
             CoreDef::Adapter(a) if Space::of(kind) == Space::Func => {
                 generated(&self.adapters, a.index())
@@ -1346,7 +1463,7 @@ struct Remap<'m> {
     map: &'m InstanceMap,
 }
 
-fn reencode_error(e: wasm_encoder::reencode::Error<Error>) -> Error {
+pub(crate) fn reencode_error(e: wasm_encoder::reencode::Error<Error>) -> Error {
     match e {
         wasm_encoder::reencode::Error::UserError(e) => e,
         wasm_encoder::reencode::Error::ParseError(e) => {
