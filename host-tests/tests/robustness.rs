@@ -103,5 +103,15 @@ fn mutated_fixtures_never_panic() -> Result<()> {
         tally(&mut counts, Some(targets::check(&input)));
     }
     println!("{runs} mutated inputs: {counts:?}");
+    // Every input was judged (`check` panics on a broken rule), and the
+    // mutations reach both sides: some still fuse (and validate), most are
+    // rejected with a typed error.
+    assert_eq!(counts.values().sum::<usize>(), runs);
+    let fused = counts.get("fused").copied().unwrap_or(0);
+    assert!(fused >= runs / 40, "too few mutated inputs fuse: {counts:?}");
+    assert!(
+        counts.get("malformed").copied().unwrap_or(0) >= runs / 2,
+        "too few mutated inputs are rejected: {counts:?}"
+    );
     Ok(())
 }
