@@ -989,7 +989,12 @@ impl<'a> Instantiator<'_, 'a> {
                 });
                 f.core_funcs.push(CoreDef::Builtin(id));
             }
-            Def::Import { name, ty, .. } => self.import(f, name, *ty)?,
+            Def::Import {
+                name,
+                ty,
+                root_index,
+                ..
+            } => self.import(f, name, *ty, *root_index)?,
             Def::Export { name, kind, index } => {
                 let item = Self::item(f, *kind, *index)?;
                 self.push_item(f, item.clone(), name)?;
@@ -1116,7 +1121,13 @@ impl<'a> Instantiator<'_, 'a> {
         Ok(Item::Module(ModuleRef::Host(id)))
     }
 
-    fn import(&mut self, f: &mut Frame<'a>, name: &'a str, ty: ComponentTypeRef) -> Result<()> {
+    fn import(
+        &mut self,
+        f: &mut Frame<'a>,
+        name: &'a str,
+        ty: ComponentTypeRef,
+        root_index: Option<u32>,
+    ) -> Result<()> {
         let kind = match ty {
             ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
             ComponentTypeRef::Instance(_) => ComponentExternalKind::Instance,
@@ -1131,27 +1142,31 @@ impl<'a> Instantiator<'_, 'a> {
             return Ok(());
         }
         if f.outer.is_none() {
-            // The root: imports come from the host.
+            // The root: imports come from the host. The output numbers them
+            // as the prefix does.
+            let root_index = root_index.ok_or_else(|| {
+                Error::internal(format!("root import `{name}` is not in the prefix"))
+            })?;
             if kind == ComponentExternalKind::Module {
                 let item = self.host_module(HostPath {
-                    root_index: f.core_modules.len() as u32,
+                    root_index,
                     root_kind: kind,
                     root_name: name,
                     names: vec![],
                 })?;
                 return self.push_item(f, item, name);
             }
-            let root_index = match kind {
-                ComponentExternalKind::Func => f.funcs.len(),
-                ComponentExternalKind::Instance => f.instances.len(),
-                ComponentExternalKind::Type => f.types.len(),
-                _ => {
-                    return Err(Error::unsupported(
-                        "import-kind",
-                        format!("importing a {} (`{name}`) is not supported", kind.desc()),
-                    ));
-                }
-            } as u32;
+            if !matches!(
+                kind,
+                ComponentExternalKind::Func
+                    | ComponentExternalKind::Instance
+                    | ComponentExternalKind::Type
+            ) {
+                return Err(Error::unsupported(
+                    "import-kind",
+                    format!("importing a {} (`{name}`) is not supported", kind.desc()),
+                ));
+            }
             let path = HostPath {
                 root_index,
                 root_kind: kind,

@@ -70,8 +70,9 @@ pub struct CustomSections<'a> {
 /// as they are into the output so its imports keep their exact types.
 #[derive(Default)]
 pub struct Prefix<'a> {
-    /// `(section id, section contents)` in input order.
-    pub sections: Vec<(u8, &'a [u8])>,
+    /// `(section id, section contents)` in input order: the input's bytes,
+    /// or a section re-encoded with only the items that belong here.
+    pub sections: Vec<(u8, std::borrow::Cow<'a, [u8]>)>,
     /// Items the prefix adds to each index space.
     pub counts: SpaceCounts,
 }
@@ -96,6 +97,16 @@ pub struct SpaceCounts {
 }
 
 impl SpaceCounts {
+    fn absorb(&mut self, other: SpaceCounts) {
+        self.funcs += other.funcs;
+        self.types += other.types;
+        self.instances += other.instances;
+        self.components += other.components;
+        self.core_modules += other.core_modules;
+        self.core_types += other.core_types;
+        self.values += other.values;
+    }
+
     fn add(&mut self, kind: ComponentExternalKind) -> u32 {
         let slot = match kind {
             ComponentExternalKind::Func => &mut self.funcs,
@@ -201,6 +212,9 @@ pub enum Def<'a> {
         ty: ComponentTypeRef,
         /// The instance type, when an instance is imported.
         instance_ty: Option<ComponentInstanceTypeId>,
+        /// For a root import, its index in its kind's space in the output,
+        /// which carries the root's imports ahead of everything else.
+        root_index: Option<u32>,
     },
     /// An export; it also adds an item to its kind's index space.
     Export {
@@ -370,6 +384,12 @@ struct Reader<'a> {
     prefix: Prefix<'a>,
     custom: CustomSections<'a>,
     in_prefix: bool,
+    /// Whether a root-level section that defines something was met: later
+    /// sections that go to the prefix move ahead of it.
+    after_body: bool,
+    /// Such later sections, with what they add to each index space: they
+    /// join the prefix when an import follows them, and only then.
+    pending: Vec<(u8, std::borrow::Cow<'a, [u8]>, SpaceCounts)>,
     validator: Validator,
     /// The offset of the section or item being read.
     offset: u64,
@@ -392,6 +412,8 @@ pub fn parse(bytes: &[u8]) -> Result<Input<'_>> {
         prefix: Prefix::default(),
         custom: CustomSections::default(),
         in_prefix: true,
+        after_body: false,
+        pending: Vec::new(),
         validator: Validator::new_with_features(WasmFeatures::all()),
         offset: 0,
     };
@@ -581,28 +603,66 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Records root-level sections that only declare imports, so the output
-    /// can carry them verbatim. Any other section ends the prefix.
-    fn prefix_section(&mut self, id: u8, range: Range<u64>, body: bool) -> Result<()> {
+    /// Records a root-level section that only declares imports (types,
+    /// imports, aliases of imported instances' exports; `adds` is what it
+    /// adds to the index spaces), so the output can carry it verbatim, ahead
+    /// of everything else: it stays valid there while no earlier section
+    /// defined a type or an instance it could name
+    /// ([`Reader::body_section`]). One that follows a definition joins the
+    /// prefix only when an import follows it: the output needs it then.
+    fn prefix_section(
+        &mut self,
+        id: u8,
+        bytes: std::borrow::Cow<'a, [u8]>,
+        adds: SpaceCounts,
+        offset: u64,
+    ) -> Result<()> {
+        let import = id == wasm_encoder::ComponentSectionId::Import as u8;
         if self.stack.len() != 1 {
             return Ok(());
         }
-        if body {
-            self.in_prefix = false;
-        } else if self.in_prefix {
-            let bytes = self.bytes.get(span(&range)?).ok_or_else(|| {
-                Error::malformed("a section runs past the end of the input").at_offset(range.start)
-            })?;
+        if !self.in_prefix {
+            if import {
+                return Err(unsupported(
+                    "late-import",
+                    "a root import after definitions of types or instances",
+                    "root",
+                    offset,
+                ));
+            }
+            return Ok(());
+        }
+        if !self.after_body || import {
+            for (id, bytes, adds) in std::mem::take(&mut self.pending) {
+                self.prefix.counts.absorb(adds);
+                self.prefix.sections.push((id, bytes));
+            }
+            self.prefix.counts.absorb(adds);
             self.prefix.sections.push((id, bytes));
-        } else if id == wasm_encoder::ComponentSectionId::Import as u8 {
-            return Err(unsupported(
-                "late-import",
-                "a root import after other definitions",
-                "root",
-                range.start,
-            ));
+        } else {
+            self.pending.push((id, bytes, adds));
         }
         Ok(())
+    }
+
+    /// The input's bytes in `range`.
+    fn slice(&self, range: &Range<u64>) -> Result<&'a [u8]> {
+        self.bytes.get(span(range)?).ok_or_else(|| {
+            Error::malformed("a section runs past the end of the input").at_offset(range.start)
+        })
+    }
+
+    /// Notes a root-level section that defines something. One that adds
+    /// component types, core types or instances (`defines_types`) ends the
+    /// prefix: a later import could name what it added. Modules,
+    /// components, core instances and functions leave it open.
+    fn body_section(&mut self, defines_types: bool) {
+        if self.stack.len() == 1 {
+            self.after_body = true;
+            if defines_types {
+                self.in_prefix = false;
+            }
+        }
     }
 
     fn payload(&mut self, payload: Payload<'a>) -> Result<()> {
@@ -645,7 +705,7 @@ impl<'a> Reader<'a> {
             Payload::ModuleSection {
                 unchecked_range, ..
             } => {
-                self.prefix_section(0, 0..0, true)?;
+                self.body_section(false);
                 let (index, parent_path) = match self.stack.last_mut() {
                     Some(Ctx::Component { modules, .. }) => {
                         *modules += 1;
@@ -663,7 +723,7 @@ impl<'a> Reader<'a> {
                 ))));
             }
             Payload::ComponentSection { .. } => {
-                self.prefix_section(0, 0..0, true)?;
+                self.body_section(false);
                 let index = match self.stack.last_mut() {
                     Some(Ctx::Component { components, .. }) => {
                         *components += 1;
@@ -700,7 +760,7 @@ impl<'a> Reader<'a> {
                 None => return Err(Error::malformed("unbalanced end")),
             },
             Payload::InstanceSection(s) => {
-                self.prefix_section(0, 0..0, true)?;
+                self.body_section(false);
                 for i in s.into_iter_with_offsets() {
                     let (offset, i) = i.map_err(|e| Error::from_wasmparser(e, &path))?;
                     self.offset = offset;
@@ -708,16 +768,18 @@ impl<'a> Reader<'a> {
                 }
             }
             Payload::CoreTypeSection(s) => {
-                self.prefix_section(Id::CoreType as u8, s.range(), false)?;
+                let adds = SpaceCounts {
+                    core_types: s.count(),
+                    ..SpaceCounts::default()
+                };
+                let bytes = self.slice(&s.range())?;
+                self.prefix_section(Id::CoreType as u8, bytes.into(), adds, s.range().start)?;
                 for _ in 0..s.count() {
                     self.push_def(Def::CoreType)?;
                 }
-                if self.stack.len() == 1 && self.in_prefix {
-                    self.prefix.counts.core_types += s.count();
-                }
             }
             Payload::ComponentInstanceSection(s) => {
-                self.prefix_section(0, 0..0, true)?;
+                self.body_section(true);
                 for i in s.into_iter_with_offsets() {
                     let (offset, i) = i.map_err(|e| Error::from_wasmparser(e, &path))?;
                     self.offset = offset;
@@ -725,30 +787,71 @@ impl<'a> Reader<'a> {
                 }
             }
             Payload::ComponentAliasSection(s) => {
-                let root_prefix = self.stack.len() == 1 && self.in_prefix;
-                let mut only_import_aliases = true;
+                // While the prefix is open, an alias of an instance's export
+                // is of an imported instance's, and declares an import; an
+                // alias of a core instance's export defines a core item,
+                // which later imports cannot name. Before any definition the
+                // prefix keeps such a section as it is; after one, only the
+                // aliases of types and instances, which later imports may
+                // name, re-encoded.
+                let late = self.after_body;
+                let mut kept = wasm_encoder::ComponentAliasSection::new();
+                let mut adds = SpaceCounts::default();
+                let mut defines_types = false;
                 for a in s.clone().into_iter_with_offsets() {
                     let (offset, a) = a.map_err(|e| Error::from_wasmparser(e, &path))?;
                     self.offset = offset;
-                    if let ComponentAlias::InstanceExport { kind, .. } = a {
-                        if kind == ComponentExternalKind::Func {
-                            self.count_func();
+                    match a {
+                        ComponentAlias::InstanceExport {
+                            kind,
+                            instance_index,
+                            name,
+                        } => {
+                            if kind == ComponentExternalKind::Func {
+                                self.count_func();
+                            }
+                            let declares = matches!(
+                                kind,
+                                ComponentExternalKind::Type | ComponentExternalKind::Instance
+                            );
+                            if declares || !late {
+                                adds.add(kind);
+                                kept.alias(wasm_encoder::Alias::InstanceExport {
+                                    instance: instance_index,
+                                    kind: kind.into(),
+                                    name,
+                                });
+                            }
                         }
-                        if root_prefix {
-                            self.prefix.counts.add(kind);
-                        }
-                    } else {
-                        only_import_aliases = false;
+                        ComponentAlias::CoreInstanceExport { .. } => {}
+                        ComponentAlias::Outer { .. } => defines_types = true,
                     }
                     self.push_def(Def::Alias(a))?;
                 }
-                self.prefix_section(Id::Alias as u8, s.range(), !only_import_aliases)?;
+                if kept.len() == s.count() {
+                    let bytes = self.slice(&s.range())?;
+                    self.prefix_section(Id::Alias as u8, bytes.into(), adds, s.range().start)?;
+                } else if !kept.is_empty() {
+                    // The encoding is the contents' size, then the contents.
+                    let mut bytes = Vec::new();
+                    wasm_encoder::Encode::encode(&kept, &mut bytes);
+                    let mut r = wasmparser::BinaryReader::new(&bytes, 0);
+                    r.read_var_u32()
+                        .map_err(|e| Error::internal(e.message().to_string()))?;
+                    let contents = bytes[r.current_position()..].to_vec();
+                    self.prefix_section(Id::Alias as u8, contents.into(), adds, s.range().start)?;
+                }
+                if kept.len() != s.count() {
+                    self.body_section(defines_types);
+                }
             }
             Payload::ComponentTypeSection(s) => {
-                self.prefix_section(Id::Type as u8, s.range(), false)?;
-                if self.stack.len() == 1 && self.in_prefix {
-                    self.prefix.counts.types += s.count();
-                }
+                let adds = SpaceCounts {
+                    types: s.count(),
+                    ..SpaceCounts::default()
+                };
+                let bytes = self.slice(&s.range())?;
+                self.prefix_section(Id::Type as u8, bytes.into(), adds, s.range().start)?;
                 for t in s.into_iter_with_offsets() {
                     let (offset, t) = t.map_err(|e| Error::from_wasmparser(e, &path))?;
                     self.offset = offset;
@@ -762,7 +865,7 @@ impl<'a> Reader<'a> {
                 }
             }
             Payload::ComponentCanonicalSection(s) => {
-                self.prefix_section(0, 0..0, true)?;
+                self.body_section(false);
                 for c in s.into_iter_with_offsets() {
                     let (offset, c) = c.map_err(|e| Error::from_wasmparser(e, &path))?;
                     self.offset = offset;
@@ -778,7 +881,14 @@ impl<'a> Reader<'a> {
                 ));
             }
             Payload::ComponentImportSection(s) => {
-                self.prefix_section(Id::Import as u8, s.range(), false)?;
+                // The imports count themselves below, in order.
+                let bytes = self.slice(&s.range())?;
+                self.prefix_section(
+                    Id::Import as u8,
+                    bytes.into(),
+                    SpaceCounts::default(),
+                    s.range().start,
+                )?;
                 for i in s.into_iter_with_offsets() {
                     let (offset, ComponentImport { name, ty }) =
                         i.map_err(|e| Error::from_wasmparser(e, &path))?;
@@ -794,9 +904,8 @@ impl<'a> Reader<'a> {
                     if kind == ComponentExternalKind::Func {
                         self.count_func();
                     }
-                    if self.stack.len() == 1 && self.in_prefix {
-                        self.prefix.counts.add(kind);
-                    }
+                    let root_index = (self.stack.len() == 1 && self.in_prefix)
+                        .then(|| self.prefix.counts.add(kind));
                     let instance_ty = match ty {
                         ComponentTypeRef::Instance(_) => {
                             let types = self.validator.types(0);
@@ -817,11 +926,12 @@ impl<'a> Reader<'a> {
                         name: name.name,
                         ty,
                         instance_ty,
+                        root_index,
                     })?;
                 }
             }
             Payload::ComponentExportSection(s) => {
-                self.prefix_section(0, 0..0, true)?;
+                self.body_section(true);
                 for e in s.into_iter_with_offsets() {
                     let (offset, e) = e.map_err(|e| Error::from_wasmparser(e, &path))?;
                     self.offset = offset;

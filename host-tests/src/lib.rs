@@ -77,6 +77,7 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         "start/data-after-start.wat",
         "module-import.wat",
         "host-module.wat",
+        "late-import.wat",
     ] {
         // Names are file names: `start/x.wat` is `start-x.wat`.
         out.push((

@@ -212,6 +212,18 @@ fn call_run(bytes: &[u8], arg: u32) -> Result<Option<u32>> {
     call_run_with(bytes, &[wasmtime::component::Val::U32(arg)])
 }
 
+/// Root imports after a core module, a core instance and a lifted function:
+/// the output carries them first, numbered as it numbers them.
+#[test]
+fn late_root_imports_match() -> Result<()> {
+    let composed = wat_fixture("late-import.wat")?;
+    let fused = host_tests::fuse_both_ways("late-import.wat", &composed)?;
+    let a = run::call_exports(&ctx().engine, &composed, 3, 2)?;
+    assert_eq!(a, run::call_exports(&ctx().engine, &fused, 3, 2)?);
+    assert_eq!(a.len(), 4, "{a:?}");
+    Ok(())
+}
+
 #[test]
 fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
     let options = Options {

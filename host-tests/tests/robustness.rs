@@ -108,7 +108,10 @@ fn mutated_fixtures_never_panic() -> Result<()> {
     // rejected with a typed error.
     assert_eq!(counts.values().sum::<usize>(), runs);
     let fused = counts.get("fused").copied().unwrap_or(0);
-    assert!(fused >= runs / 40, "too few mutated inputs fuse: {counts:?}");
+    assert!(
+        fused >= runs / 40,
+        "too few mutated inputs fuse: {counts:?}"
+    );
     assert!(
         counts.get("malformed").copied().unwrap_or(0) >= runs / 2,
         "too few mutated inputs are rejected: {counts:?}"
