@@ -980,6 +980,15 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     next(&mut self.out.core_modules),
                 ))
             }
+            (Item::Type(TypeVal::Other), ComponentEntityType::Type { referenced, .. })
+                if self.prefix_type(*referenced).is_some() =>
+            {
+                // A type the root defines among its imports' types (an
+                // instance or component type, say): the output carries it
+                // at the same index.
+                let index = self.prefix_type(*referenced).unwrap_or_default();
+                Ok((ComponentExportKind::Type, index))
+            }
             _ => Err(Error::unsupported(
                 "export-kind",
                 format!(
@@ -987,6 +996,18 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 ),
             )),
         }
+    }
+
+    /// The output's index of a type of the root's that the output carries
+    /// verbatim with its imports.
+    fn prefix_type(&self, id: ComponentAnyTypeId) -> Option<u32> {
+        let prefix_types = self.input.prefix.counts.types as usize;
+        self.input.components[0]
+            .type_ids
+            .iter()
+            .take(prefix_types)
+            .position(|t| *t == id)
+            .map(|i| i as u32)
     }
 
     /// Exports the interface `items`, of instance type `id`, as the

@@ -183,8 +183,6 @@ const DECLINED: &[(&str, &[&str])] = &[
         &["import-kind", "export-kind", "import-kind"],
     ),
     ("simple.wast", &["import-kind", "export-kind"]),
-    // Exports of a component type and of an instance type.
-    ("types.wast", &["export-kind", "export-kind"]),
 ];
 
 /// Every other script of the snapshot's `wasmtime/`, `values/` and
