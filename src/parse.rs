@@ -704,49 +704,8 @@ impl<'a> Reader<'a> {
             }
             Payload::ModuleSection {
                 unchecked_range, ..
-            } => {
-                self.body_section(false);
-                let (index, parent_path) = match self.stack.last_mut() {
-                    Some(Ctx::Component { modules, .. }) => {
-                        *modules += 1;
-                        (*modules - 1, path.clone())
-                    }
-                    _ => return Err(Error::malformed("module outside a component")),
-                };
-                let id = ModuleId(self.modules.len() as u32);
-                self.modules.push(None);
-                self.push_def(Def::CoreModule(id))?;
-                self.stack.push(Ctx::Module(Box::new(ModuleDef::new(
-                    format!("{parent_path}/module[{index}]"),
-                    unchecked_range.start,
-                    span(&unchecked_range)?.len(),
-                ))));
-            }
-            Payload::ComponentSection { .. } => {
-                self.body_section(false);
-                let index = match self.stack.last_mut() {
-                    Some(Ctx::Component { components, .. }) => {
-                        *components += 1;
-                        *components - 1
-                    }
-                    _ => return Err(Error::malformed("component outside a component")),
-                };
-                let id = ComponentId(self.components.len() as u32);
-                self.push_def(Def::Component(id))?;
-                self.components.push(ComponentDef {
-                    path: format!("{path}/component[{index}]"),
-                    defs: Vec::new(),
-                    type_ids: Vec::new(),
-                    instance_ids: Vec::new(),
-                    offsets: Vec::new(),
-                });
-                self.stack.push(Ctx::Component {
-                    id,
-                    funcs: 0,
-                    modules: 0,
-                    components: 0,
-                });
-            }
+            } => self.module_start(&unchecked_range, &path)?,
+            Payload::ComponentSection { .. } => self.component_start(&path)?,
             Payload::End(_) => match self.stack.pop() {
                 Some(Ctx::Module(m)) => {
                     let slot = self
@@ -786,65 +745,7 @@ impl<'a> Reader<'a> {
                     self.push_def(Def::Instance(i))?;
                 }
             }
-            Payload::ComponentAliasSection(s) => {
-                // While the prefix is open, an alias of an instance's export
-                // is of an imported instance's, and declares an import; an
-                // alias of a core instance's export defines a core item,
-                // which later imports cannot name. Before any definition the
-                // prefix keeps such a section as it is; after one, only the
-                // aliases of types and instances, which later imports may
-                // name, re-encoded.
-                let late = self.after_body;
-                let mut kept = wasm_encoder::ComponentAliasSection::new();
-                let mut adds = SpaceCounts::default();
-                let mut defines_types = false;
-                for a in s.clone().into_iter_with_offsets() {
-                    let (offset, a) = a.map_err(|e| Error::from_wasmparser(e, &path))?;
-                    self.offset = offset;
-                    match a {
-                        ComponentAlias::InstanceExport {
-                            kind,
-                            instance_index,
-                            name,
-                        } => {
-                            if kind == ComponentExternalKind::Func {
-                                self.count_func();
-                            }
-                            let declares = matches!(
-                                kind,
-                                ComponentExternalKind::Type | ComponentExternalKind::Instance
-                            );
-                            if declares || !late {
-                                adds.add(kind);
-                                kept.alias(wasm_encoder::Alias::InstanceExport {
-                                    instance: instance_index,
-                                    kind: kind.into(),
-                                    name,
-                                });
-                            }
-                        }
-                        ComponentAlias::CoreInstanceExport { .. } => {}
-                        ComponentAlias::Outer { .. } => defines_types = true,
-                    }
-                    self.push_def(Def::Alias(a))?;
-                }
-                if kept.len() == s.count() {
-                    let bytes = self.slice(&s.range())?;
-                    self.prefix_section(Id::Alias as u8, bytes.into(), adds, s.range().start)?;
-                } else if !kept.is_empty() {
-                    // The encoding is the contents' size, then the contents.
-                    let mut bytes = Vec::new();
-                    wasm_encoder::Encode::encode(&kept, &mut bytes);
-                    let mut r = wasmparser::BinaryReader::new(&bytes, 0);
-                    r.read_var_u32()
-                        .map_err(|e| Error::internal(e.message().to_string()))?;
-                    let contents = bytes[r.current_position()..].to_vec();
-                    self.prefix_section(Id::Alias as u8, contents.into(), adds, s.range().start)?;
-                }
-                if kept.len() != s.count() {
-                    self.body_section(defines_types);
-                }
-            }
+            Payload::ComponentAliasSection(s) => self.alias_section(s, &path)?,
             Payload::ComponentTypeSection(s) => {
                 let adds = SpaceCounts {
                     types: s.count(),
@@ -880,56 +781,7 @@ impl<'a> Reader<'a> {
                     range.start,
                 ));
             }
-            Payload::ComponentImportSection(s) => {
-                // The imports count themselves below, in order.
-                let bytes = self.slice(&s.range())?;
-                self.prefix_section(
-                    Id::Import as u8,
-                    bytes.into(),
-                    SpaceCounts::default(),
-                    s.range().start,
-                )?;
-                for i in s.into_iter_with_offsets() {
-                    let (offset, ComponentImport { name, ty }) =
-                        i.map_err(|e| Error::from_wasmparser(e, &path))?;
-                    self.offset = offset;
-                    let kind = match ty {
-                        ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
-                        ComponentTypeRef::Type(_) => ComponentExternalKind::Type,
-                        ComponentTypeRef::Instance(_) => ComponentExternalKind::Instance,
-                        ComponentTypeRef::Component(_) => ComponentExternalKind::Component,
-                        ComponentTypeRef::Module(_) => ComponentExternalKind::Module,
-                        ComponentTypeRef::Value(_) => ComponentExternalKind::Value,
-                    };
-                    if kind == ComponentExternalKind::Func {
-                        self.count_func();
-                    }
-                    let root_index = (self.stack.len() == 1 && self.in_prefix)
-                        .then(|| self.prefix.counts.add(kind));
-                    let instance_ty = match ty {
-                        ComponentTypeRef::Instance(_) => {
-                            let types = self.validator.types(0);
-                            types.and_then(|t| {
-                                match t.component_item_for_import(name.name).map(|i| &i.ty) {
-                                    Some(
-                                        wasmparser::component_types::ComponentEntityType::Instance(
-                                            id,
-                                        ),
-                                    ) => Some(*id),
-                                    _ => None,
-                                }
-                            })
-                        }
-                        _ => None,
-                    };
-                    self.push_def(Def::Import {
-                        name: name.name,
-                        ty,
-                        instance_ty,
-                        root_index,
-                    })?;
-                }
-            }
+            Payload::ComponentImportSection(s) => self.import_section(s, &path)?,
             Payload::ComponentExportSection(s) => {
                 self.body_section(true);
                 for e in s.into_iter_with_offsets() {
@@ -947,6 +799,178 @@ impl<'a> Reader<'a> {
             }
             payload => self.core_payload(payload)?,
         }
+        Ok(())
+    }
+
+    /// A component alias section.
+    fn alias_section(
+        &mut self,
+        s: wasmparser::ComponentAliasSectionReader<'a>,
+        path: &str,
+    ) -> Result<()> {
+        use wasm_encoder::ComponentSectionId as Id;
+        // While the prefix is open, an alias of an instance's export
+        // is of an imported instance's, and declares an import; an
+        // alias of a core instance's export defines a core item,
+        // which later imports cannot name. Before any definition the
+        // prefix keeps such a section as it is; after one, only the
+        // aliases of types and instances, which later imports may
+        // name, re-encoded.
+        let late = self.after_body;
+        let mut kept = wasm_encoder::ComponentAliasSection::new();
+        let mut adds = SpaceCounts::default();
+        let mut defines_types = false;
+        for a in s.clone().into_iter_with_offsets() {
+            let (offset, a) = a.map_err(|e| Error::from_wasmparser(e, path))?;
+            self.offset = offset;
+            match a {
+                ComponentAlias::InstanceExport {
+                    kind,
+                    instance_index,
+                    name,
+                } => {
+                    if kind == ComponentExternalKind::Func {
+                        self.count_func();
+                    }
+                    let declares = matches!(
+                        kind,
+                        ComponentExternalKind::Type | ComponentExternalKind::Instance
+                    );
+                    if declares || !late {
+                        adds.add(kind);
+                        kept.alias(wasm_encoder::Alias::InstanceExport {
+                            instance: instance_index,
+                            kind: kind.into(),
+                            name,
+                        });
+                    }
+                }
+                ComponentAlias::CoreInstanceExport { .. } => {}
+                ComponentAlias::Outer { .. } => defines_types = true,
+            }
+            self.push_def(Def::Alias(a))?;
+        }
+        if kept.len() == s.count() {
+            let bytes = self.slice(&s.range())?;
+            self.prefix_section(Id::Alias as u8, bytes.into(), adds, s.range().start)?;
+        } else if !kept.is_empty() {
+            // The encoding is the contents' size, then the contents.
+            let mut bytes = Vec::new();
+            wasm_encoder::Encode::encode(&kept, &mut bytes);
+            let mut r = wasmparser::BinaryReader::new(&bytes, 0);
+            r.read_var_u32()
+                .map_err(|e| Error::internal(e.message().to_string()))?;
+            let contents = bytes[r.current_position()..].to_vec();
+            self.prefix_section(Id::Alias as u8, contents.into(), adds, s.range().start)?;
+        }
+        if kept.len() != s.count() {
+            self.body_section(defines_types);
+        }
+        Ok(())
+    }
+
+    /// A component import section.
+    fn import_section(
+        &mut self,
+        s: wasmparser::ComponentImportSectionReader<'a>,
+        path: &str,
+    ) -> Result<()> {
+        use wasm_encoder::ComponentSectionId as Id;
+        // The imports count themselves below, in order.
+        let bytes = self.slice(&s.range())?;
+        self.prefix_section(
+            Id::Import as u8,
+            bytes.into(),
+            SpaceCounts::default(),
+            s.range().start,
+        )?;
+        for i in s.into_iter_with_offsets() {
+            let (offset, ComponentImport { name, ty }) =
+                i.map_err(|e| Error::from_wasmparser(e, path))?;
+            self.offset = offset;
+            let kind = match ty {
+                ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
+                ComponentTypeRef::Type(_) => ComponentExternalKind::Type,
+                ComponentTypeRef::Instance(_) => ComponentExternalKind::Instance,
+                ComponentTypeRef::Component(_) => ComponentExternalKind::Component,
+                ComponentTypeRef::Module(_) => ComponentExternalKind::Module,
+                ComponentTypeRef::Value(_) => ComponentExternalKind::Value,
+            };
+            if kind == ComponentExternalKind::Func {
+                self.count_func();
+            }
+            let root_index =
+                (self.stack.len() == 1 && self.in_prefix).then(|| self.prefix.counts.add(kind));
+            let instance_ty = match ty {
+                ComponentTypeRef::Instance(_) => {
+                    let types = self.validator.types(0);
+                    types.and_then(|t| {
+                        match t.component_item_for_import(name.name).map(|i| &i.ty) {
+                            Some(wasmparser::component_types::ComponentEntityType::Instance(
+                                id,
+                            )) => Some(*id),
+                            _ => None,
+                        }
+                    })
+                }
+                _ => None,
+            };
+            self.push_def(Def::Import {
+                name: name.name,
+                ty,
+                instance_ty,
+                root_index,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The start of a core module nested in the current component.
+    fn module_start(&mut self, unchecked_range: &Range<u64>, path: &str) -> Result<()> {
+        self.body_section(false);
+        let (index, parent_path) = match self.stack.last_mut() {
+            Some(Ctx::Component { modules, .. }) => {
+                *modules += 1;
+                (*modules - 1, path.to_string())
+            }
+            _ => return Err(Error::malformed("module outside a component")),
+        };
+        let id = ModuleId(self.modules.len() as u32);
+        self.modules.push(None);
+        self.push_def(Def::CoreModule(id))?;
+        self.stack.push(Ctx::Module(Box::new(ModuleDef::new(
+            format!("{parent_path}/module[{index}]"),
+            unchecked_range.start,
+            span(unchecked_range)?.len(),
+        ))));
+        Ok(())
+    }
+
+    /// The start of a component nested in the current one.
+    fn component_start(&mut self, path: &str) -> Result<()> {
+        self.body_section(false);
+        let index = match self.stack.last_mut() {
+            Some(Ctx::Component { components, .. }) => {
+                *components += 1;
+                *components - 1
+            }
+            _ => return Err(Error::malformed("component outside a component")),
+        };
+        let id = ComponentId(self.components.len() as u32);
+        self.push_def(Def::Component(id))?;
+        self.components.push(ComponentDef {
+            path: format!("{path}/component[{index}]"),
+            defs: Vec::new(),
+            type_ids: Vec::new(),
+            instance_ids: Vec::new(),
+            offsets: Vec::new(),
+        });
+        self.stack.push(Ctx::Component {
+            id,
+            funcs: 0,
+            modules: 0,
+            components: 0,
+        });
         Ok(())
     }
 

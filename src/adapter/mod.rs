@@ -287,49 +287,7 @@ pub fn generate<'t>(
     if params_allocate {
         g.body.extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
     }
-    let params_tuple = Tuple(&param_types);
-    let src = if sig.params_spill {
-        g.check_range(targets.caller, 0, params_tuple.size_align(types));
-        Src::Memory(Mem {
-            memory: memory(targets.caller),
-            addr: 0,
-            offset: 0,
-        })
-    } else {
-        Src::Stack(
-            caller_params
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (i as u32, *t))
-                .collect(),
-        )
-    };
-    let callee_args: Vec<u32> = if sig.params_spill {
-        let (size, align) = params_tuple.size_align(types);
-        let size_local = g.const_local(size);
-        let ptr = g.alloc(targets.callee_side, align, size_local);
-        g.translate_tuple(
-            &param_types,
-            &src,
-            &Dst::Memory(Mem {
-                memory: memory(targets.callee_side),
-                addr: ptr,
-                offset: 0,
-            }),
-        );
-        vec![ptr]
-    } else {
-        let dst: Vec<(u32, ValType)> = sig
-            .params
-            .iter()
-            .map(|t| {
-                let t = wasm_type(*t);
-                (g.locals.temp(t), t)
-            })
-            .collect();
-        g.translate_tuple(&param_types, &src, &Dst::Stack(dst.clone()));
-        dst.iter().map(|(l, _)| *l).collect()
-    };
+    let callee_args = g.pass_params(&sig, &param_types, &caller_params, targets);
     if params_allocate {
         g.body.extend([I::I32Const(1), I::GlobalSet(callee_flag)]);
     }
@@ -364,43 +322,7 @@ pub fn generate<'t>(
         g.body.extend([I::I32Const(0), I::GlobalSet(caller_flag)]);
     }
     if let Some(result) = &f.result {
-        let results = [*result];
-        if sig.results_spill {
-            let addr = callee_results[0].0;
-            g.check_range(targets.callee_side, addr, Tuple(&results).size_align(types));
-            let src = Src::Memory(Mem {
-                memory: memory(targets.callee_side),
-                addr,
-                offset: 0,
-            });
-            let retptr =
-                retptr.unwrap_or_else(|| unreachable!("spilled results have a return pointer"));
-            g.check_range(targets.caller, retptr, Tuple(&results).size_align(types));
-            g.translate_tuple(
-                &results,
-                &src,
-                &Dst::Memory(Mem {
-                    memory: memory(targets.caller),
-                    addr: retptr,
-                    offset: 0,
-                }),
-            );
-        } else {
-            let dst: Vec<(u32, ValType)> = sig
-                .results
-                .iter()
-                .map(|t| {
-                    let t = wasm_type(*t);
-                    (g.locals.temp(t), t)
-                })
-                .collect();
-            g.translate_tuple(
-                &results,
-                &Src::Stack(callee_results.clone()),
-                &Dst::Stack(dst.clone()),
-            );
-            returns = dst;
-        }
+        returns = g.pass_results(&sig, *result, &callee_results, retptr, targets);
     }
     if results_allocate {
         g.body.extend([I::I32Const(1), I::GlobalSet(caller_flag)]);
@@ -414,6 +336,122 @@ pub fn generate<'t>(
             .extend([I::Call(post), I::I32Const(1), I::GlobalSet(callee_flag)]);
     }
     g.finish(&returns)
+}
+
+impl Gen<'_> {
+    /// Moves the parameters from the caller's side (flat, or spilled to
+    /// the caller's memory) to the callee's, flat or through a block the
+    /// callee's `realloc` gives; returns the locals to call the callee with.
+    fn pass_params(
+        &mut self,
+        sig: &abi::CoreSignature,
+        param_types: &[ComponentValType],
+        caller_params: &[ValType],
+        targets: &Targets,
+    ) -> Vec<u32> {
+        let params_tuple = Tuple(param_types);
+        let src = if sig.params_spill {
+            self.check_range(targets.caller, 0, params_tuple.size_align(self.types));
+            Src::Memory(Mem {
+                memory: memory(targets.caller),
+                addr: 0,
+                offset: 0,
+            })
+        } else {
+            Src::Stack(
+                caller_params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (i as u32, *t))
+                    .collect(),
+            )
+        };
+        if sig.params_spill {
+            let (size, align) = params_tuple.size_align(self.types);
+            let size_local = self.const_local(size);
+            let ptr = self.alloc(targets.callee_side, align, size_local);
+            self.translate_tuple(
+                param_types,
+                &src,
+                &Dst::Memory(Mem {
+                    memory: memory(targets.callee_side),
+                    addr: ptr,
+                    offset: 0,
+                }),
+            );
+            vec![ptr]
+        } else {
+            let dst: Vec<(u32, ValType)> = sig
+                .params
+                .iter()
+                .map(|t| {
+                    let t = wasm_type(*t);
+                    (self.locals.temp(t), t)
+                })
+                .collect();
+            self.translate_tuple(param_types, &src, &Dst::Stack(dst.clone()));
+            dst.iter().map(|(l, _)| *l).collect()
+        }
+    }
+
+    /// Moves the callee's result (in `callee_results`: flat, or a pointer
+    /// into its memory) to the caller: flat, or to its return pointer.
+    /// Returns the locals to return.
+    fn pass_results(
+        &mut self,
+        sig: &abi::CoreSignature,
+        result: ComponentValType,
+        callee_results: &[(u32, ValType)],
+        retptr: Option<u32>,
+        targets: &Targets,
+    ) -> Vec<(u32, ValType)> {
+        let results = [result];
+        if sig.results_spill {
+            let addr = callee_results[0].0;
+            self.check_range(
+                targets.callee_side,
+                addr,
+                Tuple(&results).size_align(self.types),
+            );
+            let src = Src::Memory(Mem {
+                memory: memory(targets.callee_side),
+                addr,
+                offset: 0,
+            });
+            let retptr =
+                retptr.unwrap_or_else(|| unreachable!("spilled results have a return pointer"));
+            self.check_range(
+                targets.caller,
+                retptr,
+                Tuple(&results).size_align(self.types),
+            );
+            self.translate_tuple(
+                &results,
+                &src,
+                &Dst::Memory(Mem {
+                    memory: memory(targets.caller),
+                    addr: retptr,
+                    offset: 0,
+                }),
+            );
+            Vec::new()
+        } else {
+            let dst: Vec<(u32, ValType)> = sig
+                .results
+                .iter()
+                .map(|t| {
+                    let t = wasm_type(*t);
+                    (self.locals.temp(t), t)
+                })
+                .collect();
+            self.translate_tuple(
+                &results,
+                &Src::Stack(callee_results.to_vec()),
+                &Dst::Stack(dst.clone()),
+            );
+            dst
+        }
+    }
 }
 
 fn memory(side: Side) -> u32 {
