@@ -17,7 +17,7 @@ use crate::instantiate::{
     CoreDef, Func, Graph, HostLower, HostLowerId, HostPath, InstanceVal, Item, ModuleRef, Named,
     Options, ResourceTypeId, TypeVal,
 };
-use crate::merge::{self, Layout};
+use crate::merge::{self, FuncIdx, FusedExport, Layout};
 use crate::parse::{Def, Input, ResourceOp, StringEncoding};
 use shim::{Member, MemberKind};
 use std::collections::HashMap;
@@ -99,7 +99,18 @@ pub fn import_names(
             continue;
         }
         let (name, prefix) = match &graph.host_lowers[h.index()] {
-            HostLower::Func { path, .. } => (path.display(), ""),
+            // The function's own name, in the instance it is an export of.
+            HostLower::Func { path, .. } => match path.names.split_last() {
+                Some((field, rest)) => {
+                    let module = HostPath {
+                        names: rest.to_vec(),
+                        ..path.clone()
+                    };
+                    names.push(unique(&mut seen, module.display(), field.to_string()));
+                    continue;
+                }
+                None => (path.root_name.to_string(), ""),
+            },
             HostLower::ResourceDrop { resource, .. } => (
                 graph.resources[resource.index()].name.clone(),
                 "[resource-drop]",
@@ -119,15 +130,25 @@ pub fn import_names(
             Some((module, last)) => (module.to_string(), format!("{prefix}{last}")),
             None => ("$root".to_string(), format!("{prefix}{name}")),
         };
-        let n = seen.entry((module.clone(), field.clone())).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            names.push((module, format!("{field}#{n}")));
-        } else {
-            names.push((module, field));
-        }
+        names.push(unique(&mut seen, module, field));
     }
     Ok(names)
+}
+
+/// `(module, field)`, with `#2`, `#3`, ... added to a field already
+/// imported under that module.
+fn unique(
+    seen: &mut HashMap<(String, String), u32>,
+    module: String,
+    field: String,
+) -> (String, String) {
+    let n = seen.entry((module.clone(), field.clone())).or_insert(0);
+    *n += 1;
+    if *n > 1 {
+        (module, format!("{field}#{n}"))
+    } else {
+        (module, field)
+    }
 }
 
 /// Export names for core-module output: lifted functions under their core
@@ -341,7 +362,7 @@ pub struct Emitter<'g, 'a> {
     layout: &'g Layout<'g, 'a>,
     out: Out,
     fused_instance: u32,
-    core_aliases: HashMap<(String, bool), u32>,
+    core_aliases: HashMap<FusedExport, u32>,
     path_aliases: HashMap<(Vec<&'a str>, u32, bool), u32>,
     defined: HashMap<ComponentDefinedTypeId, u32>,
     resources: HashMap<ResourceId, (u32, String)>,
@@ -353,40 +374,21 @@ pub struct Emitter<'g, 'a> {
     interface_types: Vec<(u32, String, [ComponentDefinedTypeId; 2])>,
 }
 
-/// The name and kind under which the fused module exports the function or
-/// memory at `idx`, for the wrapper to alias.
-fn fused_export(kind: ExternalKind, idx: u32) -> (String, ExportKind) {
-    match kind {
-        ExternalKind::Memory => (format!("m{idx}"), ExportKind::Memory),
-        _ => (format!("f{idx}"), ExportKind::Func),
-    }
-}
-
 /// The fused-module exports a wrapper needs, decided before the module is
 /// encoded.
-pub fn needed_exports(
-    graph: &Graph<'_>,
-    layout: &Layout<'_, '_>,
-) -> Result<Vec<(String, ExportKind, u32)>> {
-    let mut out: Vec<(String, ExportKind, u32)> = Vec::new();
-    let mut add = |def: Result<&CoreDef<'_>, u32>, kind: ExternalKind, path: &str| -> Result<()> {
-        let idx = match def {
-            Ok(def) => layout.resolve(def, kind, path)?,
-            Err(idx) => idx,
-        };
-        let (name, k) = fused_export(kind, idx);
-        if !out.iter().any(|(n, _, _)| *n == name) {
-            out.push((name, k, idx));
+pub fn needed_exports(graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Result<Vec<FusedExport>> {
+    let mut out: Vec<FusedExport> = Vec::new();
+    let mut add = |e: FusedExport| {
+        if !out.contains(&e) {
+            out.push(e);
         }
-        Ok(())
     };
-    type Add<'x> = dyn FnMut(Result<&CoreDef<'_>, u32>, ExternalKind, &str) -> Result<()> + 'x;
-    let opts = |o: &Options<'_>, add: &mut Add<'_>| -> Result<()> {
+    let opts = |o: &Options<'_>, add: &mut dyn FnMut(FusedExport)| -> Result<()> {
         if let Some(m) = &o.memory {
-            add(Ok(m), ExternalKind::Memory, "root")?;
+            add(layout.fused_export(m, ExternalKind::Memory)?);
         }
         for f in [&o.realloc, &o.post_return].into_iter().flatten() {
-            add(Ok(f), ExternalKind::Func, "root")?;
+            add(layout.fused_export(f, ExternalKind::Func)?);
         }
         Ok(())
     };
@@ -396,13 +398,13 @@ pub fn needed_exports(
         }
     }
     for (_, dtor) in &layout.exported_dtors {
-        add(Err(dtor.0), ExternalKind::Func, "root")?;
+        add(FusedExport::Func(*dtor));
     }
     let mut stack: Vec<&Item<'_>> = graph.exports.iter().map(|(_, i)| i).collect();
     while let Some(item) = stack.pop() {
         match item {
             Item::Func(Func::Lifted(l)) => {
-                add(Err(layout.export_func(l)?), ExternalKind::Func, "root")?;
+                add(FusedExport::Func(FuncIdx(layout.export_func(l)?)));
                 opts(&l.options, &mut add)?;
             }
             Item::Instance(InstanceVal::Bag(items)) => stack.extend(items.iter().map(|(_, i)| i)),
@@ -624,7 +626,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
         // Resource types the root exports, defined again for the host with
         // a destructor inside the fused module.
         for (rt, dtor) in &self.layout.exported_dtors {
-            let dtor = self.core_alias_index(dtor.0, ExternalKind::Func);
+            let dtor = self.fused_alias(FusedExport::Func(*dtor));
             section!(self.out, Type, ComponentTypeSection)
                 .resource(wasm_encoder::ValType::I32, Some(dtor));
             let ty = next(&mut self.out.types);
@@ -705,24 +707,14 @@ impl<'g, 'a> Emitter<'g, 'a> {
         self.out.raw(ComponentSectionId::CoreModule as u8, &fixup);
         self.out.core_modules += 1;
 
-        let table_alias = Alias::CoreInstanceExport {
-            instance: self.fused_instance,
-            kind: ExportKind::Table,
-            name: merge::HOST_TABLE,
-        };
-        section!(self.out, Alias, ComponentAliasSection).alias(table_alias);
-        let table = 0; // the wrapper's only core table
+        let table = self.fused_alias(FusedExport::HostTable);
         let mut items: Vec<(String, ExportKind, u32)> =
             vec![("table".into(), ExportKind::Table, table)];
         for (slot, f) in lowered.iter().enumerate() {
             items.push((slot.to_string(), ExportKind::Func, *f));
         }
         if has_init {
-            let init = self.out.alias(Alias::CoreInstanceExport {
-                instance: self.fused_instance,
-                kind: ExportKind::Func,
-                name: merge::INIT,
-            });
+            let init = self.fused_alias(FusedExport::Init);
             items.push(("init".into(), ExportKind::Func, init));
         }
         section!(self.out, CoreInstance, InstanceSection)
@@ -799,22 +791,22 @@ impl<'g, 'a> Emitter<'g, 'a> {
     }
 
     fn core_alias(&mut self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<u32> {
-        let idx = self.layout.resolve(def, kind, "root")?;
-        Ok(self.core_alias_index(idx, kind))
+        let e = self.layout.fused_export(def, kind)?;
+        Ok(self.fused_alias(e))
     }
 
-    fn core_alias_index(&mut self, idx: u32, kind: ExternalKind) -> u32 {
-        let (name, export_kind) = fused_export(kind, idx);
-        let key = (name.clone(), kind == ExternalKind::Memory);
-        if let Some(i) = self.core_aliases.get(&key) {
+    /// The wrapper's index of an item the fused module exports, aliasing
+    /// it once.
+    fn fused_alias(&mut self, e: FusedExport) -> u32 {
+        if let Some(i) = self.core_aliases.get(&e) {
             return *i;
         }
         let i = self.out.alias(Alias::CoreInstanceExport {
             instance: self.fused_instance,
-            kind: export_kind,
-            name: &name,
+            kind: e.kind(),
+            name: &e.name(),
         });
-        self.core_aliases.insert(key, i);
+        self.core_aliases.insert(e, i);
         i
     }
 
@@ -867,7 +859,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             (Item::Func(Func::Lifted(l)), ComponentEntityType::Func(fty)) => {
                 let type_index = types::func_type(self, types, *fty)?;
                 let idx = self.layout.export_func(l)?;
-                let core = self.core_alias_index(idx, ExternalKind::Func);
+                let core = self.fused_alias(FusedExport::Func(FuncIdx(idx)));
                 let mut opts = vec![encoding(l.options.string_encoding)];
                 if let Some(m) = &l.options.memory {
                     opts.push(CanonicalOption::Memory(

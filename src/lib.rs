@@ -161,8 +161,8 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
         let exports = emit::core_exports(&graph, &layout)?;
         layout.encode(&exports)?
     } else {
-        let exports = emit::needed_exports(&graph, &layout)?;
-        let module = layout.encode(&exports)?;
+        let needed = emit::needed_exports(&graph, &layout)?;
+        let module = layout.encode(&merge::Layout::export_entries(&needed))?;
         emit::Emitter::new(&input, &graph, &layout).emit(&module)?
     };
     if options.validate {

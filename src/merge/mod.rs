@@ -45,17 +45,54 @@ pub enum HostCalls {
 }
 
 /// Name of the exported table of host functions.
-pub const HOST_TABLE: &str = "$host";
+const HOST_TABLE: &str = "$host";
 /// Prefix of the import module under which the fused module imports the
 /// exports of an instance of a module the host supplies (`$instance0`,
 /// ...).
 pub const HOST_INSTANCE: &str = "$instance";
 /// Name of the exported start sequence, when the wrapper must call it.
-pub const INIT: &str = "$init";
+const INIT: &str = "$init";
 /// Name of the exported start sequence in core-module output whose host
 /// functions need the module's memory: the WASI reactor convention, which
 /// core hosts know to call once after instantiation.
 pub const CORE_INIT: &str = "_initialize";
+
+/// An item of the fused module that the wrapper component reaches through
+/// an export: one definition of the names both sides use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FusedExport {
+    /// A function (a lifted export, a `realloc`, a `post-return`, a
+    /// destructor).
+    Func(FuncIdx),
+    /// A memory a lifting or lowering names.
+    Memory(MemIdx),
+    /// The table of host functions the wrapper fills.
+    HostTable,
+    /// The start sequence, which the wrapper calls once the table is
+    /// filled.
+    Init,
+}
+
+impl FusedExport {
+    /// The export's name.
+    pub fn name(self) -> String {
+        match self {
+            FusedExport::Func(f) => format!("f{}", f.0),
+            FusedExport::Memory(m) => format!("m{}", m.0),
+            FusedExport::HostTable => HOST_TABLE.to_string(),
+            FusedExport::Init => INIT.to_string(),
+        }
+    }
+
+    /// The export's kind.
+    pub fn kind(self) -> ExportKind {
+        match self {
+            FusedExport::Func(_) | FusedExport::Init => ExportKind::Func,
+            FusedExport::Memory(_) => ExportKind::Memory,
+            FusedExport::HostTable => ExportKind::Table,
+        }
+    }
+}
 
 /// The number of a resource type the run does not know (no handle of it
 /// can exist): above every real number, and small enough to tag a slot.
@@ -809,6 +846,31 @@ impl<'g, 'a> Layout<'g, 'a> {
         self.tables.get(instance.index()).copied().flatten()
     }
 
+    /// The export through which the wrapper reaches a function or memory
+    /// of the composition's.
+    pub fn fused_export(&self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<FusedExport> {
+        let idx = self.resolve(def, kind, "root")?;
+        Ok(match Space::of(kind) {
+            Space::Memory => FusedExport::Memory(MemIdx(idx)),
+            _ => FusedExport::Func(FuncIdx(idx)),
+        })
+    }
+
+    /// The export entries of the functions and memories among `needed`
+    /// (the host table and the start sequence [`Layout::encode`] exports
+    /// itself).
+    pub fn export_entries(needed: &[FusedExport]) -> Vec<(String, ExportKind, u32)> {
+        needed
+            .iter()
+            .filter_map(|e| match *e {
+                FusedExport::Func(FuncIdx(i)) | FusedExport::Memory(MemIdx(i)) => {
+                    Some((e.name(), e.kind(), i))
+                }
+                FusedExport::HostTable | FusedExport::Init => None,
+            })
+            .collect()
+    }
+
     /// The fused index of a core item.
     pub fn resolve(&self, def: &CoreDef<'a>, kind: ExternalKind, path: &str) -> Result<u32> {
         match def {
@@ -1057,11 +1119,16 @@ impl<'g, 'a> Layout<'g, 'a> {
             b.export(name, *kind, *index);
         }
         if let Some(t) = self.host_table {
-            b.export(HOST_TABLE, ExportKind::Table, t.0);
+            let e = FusedExport::HostTable;
+            b.export(&e.name(), e.kind(), t.0);
         }
         if let Some(init) = self.init.filter(|_| self.init_exported()) {
-            let name = if self.needs_fixup() { INIT } else { CORE_INIT };
-            b.export(name, ExportKind::Func, init.0);
+            let name = if self.needs_fixup() {
+                FusedExport::Init.name()
+            } else {
+                CORE_INIT.to_string()
+            };
+            b.export(&name, ExportKind::Func, init.0);
         }
         b.finish(&[&self.names(), &self.producers()])
     }
