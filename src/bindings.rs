@@ -50,7 +50,7 @@ fn report(r: solder::Report) -> wit::Report {
             .map(|a| wit::AdapterInfo {
                 route: a.route,
                 name: a.name,
-                strategy: a.strategy,
+                strategy: a.strategy.to_string(),
             })
             .collect(),
         host_imports: r.host_imports,

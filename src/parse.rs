@@ -527,6 +527,60 @@ fn span(range: &Range<u64>) -> Result<Range<usize>> {
     Ok(index(range.start)?..index(range.end)?)
 }
 
+/// The spec's name of a canonical built-in, for messages.
+fn builtin_name(c: &CanonicalFunction) -> &'static str {
+    use CanonicalFunction as C;
+    match c {
+        C::Lift { .. } => "canon lift",
+        C::Lower { .. } => "canon lower",
+        C::ResourceNew { .. } => "resource.new",
+        C::ResourceDrop { .. } => "resource.drop",
+        C::ResourceRep { .. } => "resource.rep",
+        C::ThreadSpawnRef { .. } => "thread.spawn-ref",
+        C::ThreadSpawnIndirect { .. } => "thread.spawn-indirect",
+        C::ThreadAvailableParallelism => "thread.available-parallelism",
+        C::BackpressureInc => "backpressure.inc",
+        C::BackpressureDec => "backpressure.dec",
+        C::TaskReturn { .. } => "task.return",
+        C::TaskCancel => "task.cancel",
+        C::ContextGet { .. } => "context.get",
+        C::ContextSet { .. } => "context.set",
+        C::ThreadYield { .. } => "thread.yield",
+        C::SubtaskDrop => "subtask.drop",
+        C::SubtaskCancel { .. } => "subtask.cancel",
+        C::StreamNew { .. } => "stream.new",
+        C::StreamRead { .. } => "stream.read",
+        C::StreamWrite { .. } => "stream.write",
+        C::StreamCancelRead { .. } => "stream.cancel-read",
+        C::StreamCancelWrite { .. } => "stream.cancel-write",
+        C::StreamDropReadable { .. } => "stream.drop-readable",
+        C::StreamDropWritable { .. } => "stream.drop-writable",
+        C::FutureNew { .. } => "future.new",
+        C::FutureRead { .. } => "future.read",
+        C::FutureWrite { .. } => "future.write",
+        C::FutureCancelRead { .. } => "future.cancel-read",
+        C::FutureCancelWrite { .. } => "future.cancel-write",
+        C::FutureDropReadable { .. } => "future.drop-readable",
+        C::FutureDropWritable { .. } => "future.drop-writable",
+        C::ErrorContextNew { .. } => "error-context.new",
+        C::ErrorContextDebugMessage { .. } => "error-context.debug-message",
+        C::ErrorContextDrop => "error-context.drop",
+        C::WaitableSetNew => "waitable-set.new",
+        C::WaitableSetWait { .. } => "waitable-set.wait",
+        C::WaitableSetPoll { .. } => "waitable-set.poll",
+        C::WaitableSetDrop => "waitable-set.drop",
+        C::WaitableJoin => "waitable.join",
+        C::ThreadIndex => "thread.index",
+        C::ThreadNewIndirect { .. } => "thread.new-indirect",
+        C::ThreadResumeLater => "thread.resume-later",
+        C::ThreadSuspend { .. } => "thread.suspend",
+        C::ThreadSuspendThenResume { .. } => "thread.suspend-then-resume",
+        C::ThreadYieldThenResume { .. } => "thread.yield-then-resume",
+        C::ThreadSuspendThenPromote { .. } => "thread.suspend-then-promote",
+        C::ThreadYieldThenPromote { .. } => "thread.yield-then-promote",
+    }
+}
+
 fn unsupported(feature: &str, what: &str, path: &str, offset: u64) -> Error {
     Error::unsupported(feature, format!("{what} is not supported yet"))
         .at_path(path)
@@ -1022,11 +1076,9 @@ impl<'a> Reader<'a> {
                 resource,
             },
             other => {
-                let name = format!("{other:?}");
-                let name = name.split([' ', '{', '(']).next().unwrap_or("canon");
                 return Err(unsupported(
                     "canon-builtin",
-                    &format!("the canonical built-in `{name}`"),
+                    &format!("the canonical built-in `{}`", builtin_name(&other)),
                     path,
                     offset,
                 ));

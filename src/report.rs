@@ -53,8 +53,8 @@ pub struct AdapterInfo {
     pub route: String,
     /// The function's name.
     pub name: String,
-    /// `direct`, `copy` or `transcode`.
-    pub strategy: String,
+    /// How it moves values.
+    pub strategy: crate::adapter::Strategy,
 }
 
 /// A component instance's resource types and handle table.
@@ -123,7 +123,7 @@ impl Report {
                         graph.component_instances[a.callee.instance.index()]
                     ),
                     name: a.name.to_string(),
-                    strategy: crate::adapter::strategy(types, a).to_string(),
+                    strategy: crate::adapter::strategy(types, a),
                 })
                 .collect(),
             host_imports: graph.host_lowers.len() as u32,

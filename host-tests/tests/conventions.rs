@@ -303,7 +303,7 @@ fn the_report_names_inputs_by_digest_and_calls_by_strategy() -> Result<()> {
         for (a, b) in r.adapters.iter().zip(&native.adapters) {
             assert_eq!(
                 (&a.route, &a.name, &a.strategy),
-                (&b.route, &b.name, &b.strategy)
+                (&b.route, &b.name, &b.strategy.to_string())
             );
         }
         let json: serde_json::Value = serde_json::from_str(&native.to_json())?;
@@ -316,7 +316,7 @@ fn the_report_names_inputs_by_digest_and_calls_by_strategy() -> Result<()> {
             Some(native.adapters.len())
         );
         for a in &native.adapters {
-            strategies.insert((name.clone(), a.strategy.clone()));
+            strategies.insert((name.clone(), a.strategy.to_string()));
         }
     }
     // Each strategy where the fixture calls for it.

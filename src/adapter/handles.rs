@@ -151,9 +151,9 @@ fn mem(t: &Table, offset: u32, align: u32) -> MemArg {
 }
 
 fn trap_if(f: &mut Function) {
-    f.instruction(&I::If(BlockType::Empty));
-    f.instruction(&I::Unreachable);
-    f.instruction(&I::End);
+    for i in &super::TRAP_IF {
+        f.instruction(i);
+    }
 }
 
 /// Pushes the address of slot `idx` (a local).

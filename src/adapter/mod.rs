@@ -58,10 +58,30 @@ impl Locals {
     }
 }
 
-/// How an adapter moves values, for the report: `direct` when every value
-/// travels on the stack, `copy` when memory is copied, `transcode` when
-/// strings change encoding.
-pub fn strategy(types: TypesRef<'_>, adapter: &Adapter<'_>) -> &'static str {
+/// How an adapter moves values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Every value travels on the stack.
+    Direct,
+    /// Values are copied between memories.
+    Copy,
+    /// Strings change encoding on the way.
+    Transcode,
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Strategy::Direct => "direct",
+            Strategy::Copy => "copy",
+            Strategy::Transcode => "transcode",
+        })
+    }
+}
+
+/// How an adapter moves values, for the report.
+pub fn strategy(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Strategy {
     let f = &types[adapter.callee.ty];
     let mut uses_memory = false;
     for t in f.params.iter().map(|(_, t)| t).chain(f.result.iter()) {
@@ -69,11 +89,11 @@ pub fn strategy(types: TypesRef<'_>, adapter: &Adapter<'_>) -> &'static str {
     }
     let sig = abi::flatten_func(types, adapter.callee.ty);
     if adapter.lower.string_encoding != adapter.callee.options.string_encoding && uses_memory {
-        "transcode"
+        Strategy::Transcode
     } else if uses_memory || sig.params_spill || sig.results_spill {
-        "copy"
+        Strategy::Copy
     } else {
-        "direct"
+        Strategy::Direct
     }
 }
 
@@ -454,6 +474,9 @@ impl Gen<'_> {
     }
 }
 
+/// Traps when the `i32` on the stack is not zero.
+pub(crate) const TRAP_IF: [I<'static>; 3] = [I::If(BlockType::Empty), I::Unreachable, I::End];
+
 fn memory(side: Side) -> u32 {
     side.memory
         .unwrap_or_else(|| unreachable!("checked: both sides have a memory"))
@@ -476,8 +499,7 @@ fn flat_len(types: TypesRef<'_>, ty: &ComponentValType) -> usize {
 
 impl Gen<'_> {
     fn trap_if(&mut self) {
-        self.body
-            .extend([I::If(BlockType::Empty), I::Unreachable, I::End]);
+        self.body.extend(TRAP_IF);
     }
 
     fn const_local(&mut self, v: u32) -> u32 {

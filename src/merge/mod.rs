@@ -1152,13 +1152,8 @@ impl<'g, 'a> Layout<'g, 'a> {
             // trampolines, which make their own checks.
             let mut prologue = Vec::new();
             if matches!(host, HostLower::Func { .. }) {
-                prologue.extend([
-                    I::GlobalGet(flag),
-                    I::I32Eqz,
-                    I::If(wasm_encoder::BlockType::Empty),
-                    I::Unreachable,
-                    I::End,
-                ]);
+                prologue.extend([I::GlobalGet(flag), I::I32Eqz]);
+                prologue.extend(adapter::TRAP_IF);
             }
             let calls_back =
                 matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
