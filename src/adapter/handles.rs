@@ -1041,22 +1041,35 @@ fn list_with_handles(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
     )
 }
 
+/// The instructions around a host call: checks before it, the call
+/// itself (with the converted parameters on the stack), and what follows
+/// it.
+pub struct HostCallCode<'c> {
+    /// Before the parameters are converted.
+    pub prologue: &'c [I<'static>],
+    /// The call.
+    pub call: &'c [I<'static>],
+    /// Right after the call.
+    pub epilogue: &'c [I<'static>],
+}
+
 /// A call from a component instance's core code out to the host whose
 /// type carries handles: handles in the (flat) parameters leave the
 /// caller's table for the host's, handles in the results come back into
-/// it. `call` is the instruction sequence that makes the host call with
-/// the converted parameters on the stack.
-#[allow(clippy::too_many_arguments)]
+/// it.
 pub fn host_call<'t>(
     types: TypesRef<'t>,
     ty: wasmparser::component_types::ComponentFuncTypeId,
     caller: Side,
     resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
     call_number: u32,
-    prologue: &[I<'static>],
-    call: &[I<'static>],
-    epilogue: &[I<'static>],
+    code: &HostCallCode<'_>,
 ) -> Function {
+    let HostCallCode {
+        prologue,
+        call,
+        epilogue,
+    } = *code;
     let f = &types[ty];
     let sig = crate::abi::flatten_func(types, ty);
     let lowered = crate::abi::lower_signature(types, ty);

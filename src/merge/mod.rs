@@ -170,20 +170,24 @@ pub struct Layout<'g, 'a> {
     memory_count: u32,
 }
 
-/// Host lowers, split into plain imports (`direct`, each lowering once,
-/// with each lower's position in that list) and calls through the host
-/// table (`indirect`), with each one's core signature.
-#[allow(clippy::type_complexity)]
+/// How host lowers leave the fused module.
+struct HostLowers {
+    /// Plain imports, each lowering once.
+    direct: Vec<HostLowerId>,
+    /// Calls through the host table, in slot order.
+    indirect: Vec<HostLowerId>,
+    /// Each imported lower's position in `direct`.
+    position: HashMap<HostLowerId, usize>,
+    /// Each lower's core signature.
+    sigs: HashMap<HostLowerId, FuncType>,
+}
+
+/// Host lowers, split into plain imports and calls through the host table.
 fn classify_host_lowers(
     types: wasmparser::types::TypesRef<'_>,
     graph: &Graph<'_>,
     mode: HostCalls,
-) -> (
-    Vec<HostLowerId>,
-    Vec<HostLowerId>,
-    HashMap<HostLowerId, usize>,
-    HashMap<HostLowerId, FuncType>,
-) {
+) -> HostLowers {
     let (mut direct, mut indirect) = (Vec::new(), Vec::new());
     let mut position = HashMap::new();
     let mut sigs = HashMap::new();
@@ -224,7 +228,12 @@ fn classify_host_lowers(
         };
         position.insert(h, index);
     }
-    (direct, indirect, position, sigs)
+    HostLowers {
+        direct,
+        indirect,
+        position,
+        sigs,
+    }
 }
 
 /// Imports into the fused module every export of every instance of a
@@ -490,7 +499,12 @@ impl<'g, 'a> Layout<'g, 'a> {
                 Self::push_types(&mut b, m).map_err(|e| e.at_path(&m.path).at_offset(m.offset))?,
             );
         }
-        let (direct, indirect, position, host_sig) = classify_host_lowers(types, graph, mode);
+        let HostLowers {
+            direct,
+            indirect,
+            position,
+            sigs: host_sig,
+        } = classify_host_lowers(types, graph, mode);
         let import_names = crate::emit::import_names(graph, &direct, mode == HostCalls::Direct)?;
         let mut direct_funcs = Vec::with_capacity(direct.len());
         for (h, (module, field)) in direct.iter().zip(&import_names) {
@@ -1194,9 +1208,11 @@ impl<'g, 'a> Layout<'g, 'a> {
                         side,
                         &resources,
                         self.flags.call_number.0,
-                        &prologue,
-                        &call,
-                        &epilogue,
+                        &handles::HostCallCode {
+                            prologue: &prologue,
+                            call: &call,
+                            epilogue: &epilogue,
+                        },
                     )
                 }
                 _ => {
