@@ -1198,3 +1198,97 @@ impl Out {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out() -> Out {
+        Out {
+            component: Component::new(),
+            pending: Pending::None,
+            funcs: 2,
+            types: 3,
+            instances: 1,
+            components: 0,
+            core_modules: 1,
+            core_funcs: 0,
+            core_instances: 0,
+            core_memories: 0,
+            core_tables: 0,
+            core_globals: 0,
+            core_tags: 0,
+        }
+    }
+
+    #[test]
+    fn aliases_count_in_their_own_index_space() {
+        let mut o = out();
+        let core = |kind| Alias::CoreInstanceExport {
+            instance: 0,
+            kind,
+            name: "x",
+        };
+        assert_eq!(o.alias(core(ExportKind::Func)), 0);
+        assert_eq!(o.alias(core(ExportKind::Func)), 1);
+        assert_eq!(o.alias(core(ExportKind::Memory)), 0);
+        assert_eq!(o.alias(core(ExportKind::Table)), 0);
+        assert_eq!(o.alias(core(ExportKind::Global)), 0);
+        // Component-level aliases continue after the prefix's items.
+        let export = |kind| Alias::InstanceExport {
+            instance: 0,
+            kind,
+            name: "y",
+        };
+        assert_eq!(o.alias(export(ComponentExportKind::Func)), 2);
+        assert_eq!(o.alias(export(ComponentExportKind::Type)), 3);
+        assert_eq!(o.alias(export(ComponentExportKind::Module)), 1);
+        assert_eq!(o.alias(export(ComponentExportKind::Instance)), 1);
+    }
+
+    #[test]
+    fn exports_add_to_their_kinds_index_space() {
+        let mut o = out();
+        for kind in [
+            ComponentExportKind::Func,
+            ComponentExportKind::Type,
+            ComponentExportKind::Instance,
+            ComponentExportKind::Module,
+            ComponentExportKind::Component,
+        ] {
+            o.bump_export(kind);
+        }
+        assert_eq!(
+            (o.funcs, o.types, o.instances, o.core_modules, o.components),
+            (3, 4, 2, 2, 1)
+        );
+    }
+
+    #[test]
+    fn repeated_core_import_names_are_numbered() {
+        let mut seen = HashMap::new();
+        let a = unique(&mut seen, "m".into(), "f".into());
+        let b = unique(&mut seen, "m".into(), "f".into());
+        let c = unique(&mut seen, "n".into(), "f".into());
+        assert_eq!(a, ("m".to_string(), "f".to_string()));
+        assert_eq!(b, ("m".to_string(), "f#2".to_string()));
+        assert_eq!(c, ("n".to_string(), "f".to_string()));
+    }
+
+    #[test]
+    fn fused_exports_have_one_name_each() {
+        let all = [
+            FusedExport::Func(FuncIdx(3)),
+            FusedExport::Memory(merge::MemIdx(3)),
+            FusedExport::HostTable,
+            FusedExport::Init,
+        ];
+        let names: std::collections::HashSet<String> = all.iter().map(|e| e.name()).collect();
+        assert_eq!(names.len(), all.len());
+        assert_eq!(
+            FusedExport::Memory(merge::MemIdx(0)).kind(),
+            ExportKind::Memory
+        );
+        assert_eq!(FusedExport::HostTable.kind(), ExportKind::Table);
+    }
+}
