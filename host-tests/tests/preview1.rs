@@ -1,15 +1,22 @@
 //! Components built with the WASI preview1 adapter, the way cargo-component,
 //! `wasm-tools component new --adapt` and every C, Zig or Go toolchain that
 //! targets `wasm32-wasip1` make them (here: Rust modules adapted with the
-//! adapter crate, C built with Zig, and cargo-component itself): the program's core module, the
-//! adapter's core module (its own state in mutable globals, a start
-//! function that allocates its stack, `memory.grow` on the main module's
-//! memory, calls back into the main module), shims and a fix-up.
+//! adapter crate, C built with Zig, Go, and cargo-component itself): the
+//! program's core module, the adapter's core module (its own state in
+//! mutable globals, a start function that allocates its stack,
+//! `memory.grow` on the main module's memory, calls back into the main
+//! module), shims and a fix-up. And libraries built by componentize-py and
+//! componentize-js, the largest real guests (many core modules, an
+//! interpreter or a JavaScript engine inside).
 //!
 //! Each is fused alone and in a composition, natively and through the fuser
 //! component (the same bytes), and run against the original: the same
 //! stdout, stderr and exit status for commands, the same results for every
-//! export of a library.
+//! export of a library. The libraries all provide `solder:p1/text` alike
+//! and are plugged into the Rust runner `p1-app`, which passes strings,
+//! records, variants (in a list and alone), options (`none` and `some`)
+//! and about 300 KB of mixed text; it must print the same whichever
+//! provider it runs with (`fixtures/preview1/p1-app/expected.stdout`).
 
 use anyhow::{Result, bail};
 use host_tests::guests::{
@@ -66,22 +73,74 @@ fn imports(component: &[u8]) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// What `p1-app` prints to standard output, whichever provider it is
+/// plugged into; `BLESS=1` rewrites it from the run.
+const EXPECTED_STDOUT: &str = "fixtures/preview1/p1-app/expected.stdout";
+
+/// The `p1-app bench KIND` kinds, each run twice by the tests.
+const BENCH_KINDS: [&str; 4] = ["flip", "classify", "greet", "mirror"];
+
 /// A library alone (every export called with generated values) and
-/// plugged into the Rust command `p1-app`: composed and fused must agree.
-/// Returns the command's run.
+/// plugged into the Rust command `p1-app`: composed and fused must agree,
+/// and print what every provider makes `p1-app` print. Returns the
+/// command's run.
 fn library_alone_and_plugged(name: &str, lib: &[u8], seed: u64) -> Result<Outcome> {
     let engine = &host_tests::shared().engine;
     let fused = host_tests::fuse_both_ways(name, lib)?;
     let a = host_tests::run::call_exports(engine, lib, seed, 3)?;
     let b = host_tests::run::call_exports(engine, &fused, seed, 3)?;
-    assert!(a.len() >= 9, "{name}: {a:?}");
+    assert!(a.len() >= 24, "{name}: {a:?}");
     assert_eq!(a, b, "{name}");
     let composed = guests::plugged_into_p1_app(lib)?;
-    let mut runs = same_runs(&format!("p1-app+{name}"), &composed, &[(&[], b"")])?;
-    let run = runs.remove(0);
+    let bench: Vec<[&str; 3]> = BENCH_KINDS.iter().map(|k| ["bench", k, "2"]).collect();
+    let mut runs: Vec<(&[&str], &[u8])> = vec![(&[], b"")];
+    runs.extend(bench.iter().map(|args| (&args[..], &b""[..])));
+    let mut outcomes = same_runs(&format!("p1-app+{name}"), &composed, &runs)?;
+    for (kind, run) in BENCH_KINDS.iter().zip(&outcomes[1..]) {
+        assert_eq!(run.status, Ok(0), "{name}: bench {kind}: {run:?}");
+    }
+    let run = outcomes.remove(0);
     let out = run.stdout_text();
-    assert!(out.contains("200 ranked"), "{name}: {out}");
-    assert!(out.contains("greeted 6"), "{name}: {out}");
+    assert_eq!(run.status, Ok(0), "{name}: {run:?}");
+    for line in [
+        "200 ranked",
+        "greeted 6",
+        // Variants, in a list and alone, with a number past 2^53.
+        "classify: 12 tokens: word(\"hello\"), number(42), nothing, number(-9007199254740993), ",
+        "word(\"1234567890123456789\"), word(\"+7\"), word(\"-\"), number(0), number(999999999999999999)\n",
+        "flip word(\"crème brûlée\") -> word(\"eélûrb emèrc\") (and back: true)",
+        "flip number(-9007199254740993) -> number(9007199254740992) (and back: true)",
+        "flip nothing -> nothing (and back: true)",
+        // Options, `none` and `some`, as arguments and results.
+        "pick last: some(number(999999999999999999))",
+        "pick 4: some(word(\"crème brûlée\"))",
+        "pick 99: none",
+        "pick from none: none",
+        "greet None: None",
+        "greet Some(\"\"): None",
+        "greet Some(\"世界 🌍\"): Some(\"hello, 世界 🌍!\")",
+        // About 300 KB of text there and back.
+        "(agrees: true)",
+        "reversed again the same: true",
+    ] {
+        assert!(out.contains(line), "{name}: no {line:?} in\n{out}");
+    }
+    assert!(!out.contains("(and back: false)"), "{name}: {out}");
+    let sent = out
+        .lines()
+        .find_map(|l| l.strip_prefix("mirror: sent "))
+        .expect("a mirror line");
+    let bytes: usize = sent.split(' ').nth(2).expect("a byte count").parse()?;
+    assert!((300_000..400_000).contains(&bytes), "{name}: {sent}");
+    let expected = host_tests::repo_root().join(EXPECTED_STDOUT);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&expected, &run.stdout)?;
+    } else {
+        let want = std::fs::read_to_string(&expected)?;
+        if out != want {
+            bail!("{name}: p1-app printed, unlike {EXPECTED_STDOUT}:\n{out}");
+        }
+    }
     Ok(run)
 }
 
