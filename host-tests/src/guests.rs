@@ -3,10 +3,11 @@
 //! cargo-component and `wasm-tools component new --adapt` do), and the
 //! providers of `solder:p1/text` (`fixtures/wit/p1`) built with
 //! cargo-component, componentize-py and componentize-js, alone or plugged
-//! into the runner `p1-app`. The preview1 tests build them through here.
+//! into the runner `p1-app`. The preview1 tests and the bench build them
+//! through here.
 //!
 //! A toolchain that is not installed is a [`MissingToolchain`] error, so
-//! that a caller can tell it from a failed build; `.ci/test` installs them
+//! that the bench can skip its rows and say why; `.ci/test` installs them
 //! all.
 
 use anyhow::{Context, Result, bail};

@@ -11,16 +11,18 @@ use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
 /// The composed program and its fused counterpart, each ready to run.
-struct Pair {
-    composed: Command,
-    fused: Command,
+pub struct Pair {
+    /// The composed program.
+    pub composed: Command,
+    /// The fused program.
+    pub fused: Command,
 }
 
 impl Pair {
     /// Runs `args` on both sides `reps` times, alternating, and returns
     /// the times of each side's `run`; both must succeed and print the
     /// same.
-    fn run(&self, reps: usize, args: &[&str]) -> Result<(Vec<Duration>, Vec<Duration>)> {
+    pub fn run(&self, reps: usize, args: &[&str]) -> Result<(Vec<Duration>, Vec<Duration>)> {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..reps {
             let (composed, t) = self.composed.run(args)?;
@@ -39,7 +41,7 @@ impl Pair {
 
     /// The cost of one call of `kind`: a run of `n` calls less a run of
     /// none, paired run by run.
-    fn per_call(&self, reps: usize, kind: &str, n: u32) -> Result<(Duration, Duration)> {
+    pub fn per_call(&self, reps: usize, kind: &str, n: u32) -> Result<(Duration, Duration)> {
         let mut diffs = (Vec::new(), Vec::new());
         for _ in 0..reps {
             let (zero_a, zero_b) = self.run(1, &["bench", kind, "0"])?;

@@ -8,6 +8,7 @@
 
 mod calls;
 mod fuse;
+mod guests;
 
 use anyhow::Result;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -152,9 +153,11 @@ fn main() -> Result<()> {
     };
     println!("{}\n", machine());
     let mut targets = Vec::new();
-    fuse::speed(plan, &mut targets)?;
+    let large = guests::large_providers(quick)?;
+    fuse::speed(plan, &large, &mut targets)?;
     fuse::scaling(plan)?;
     calls::fused_vs_composed(plan, &mut targets)?;
+    guests::calls(plan, &large)?;
 
     println!("\n## Targets\n");
     println!("| target | measured | met |");
