@@ -15,6 +15,7 @@ use crate::{Plan, kib, median, ms, ratio, us};
 use anyhow::Result;
 use host_tests::guests::{self, MissingToolchain};
 use host_tests::run::{self, Command};
+use std::time::Duration;
 
 /// A provider of `solder:p1/text`, or why it was not built.
 pub struct Provider {
@@ -86,7 +87,7 @@ pub fn large_providers(quick: bool) -> Result<Vec<Provider>> {
 }
 
 /// The kinds of call `p1-app bench KIND N` repeats, with a row label and
-/// the number of calls in a full run.
+/// the most calls in a full run (see [`calls_in_budget`]).
 const CALLS: [(&str, &str, u32); 4] = [
     (
         "flip",
@@ -101,6 +102,29 @@ const CALLS: [(&str, &str, u32); 4] = [
     ("greet", "call: greet, option<string> both ways", 20_000),
     ("mirror", "call: mirror, a 300 KB string both ways", 100),
 ];
+
+/// How long a full run of one kind of call may take on one side.
+const BUDGET: Duration = Duration::from_millis(500);
+
+/// Calls of `kind` in a full run: `most`, or fewer where a provider's own
+/// work makes one call so slow that `most` would take longer than
+/// [`BUDGET`]. Timed composed, with four times as many calls each round
+/// until they take an eighth of the budget, so that a slow first call
+/// (a guest's lazy set-up) does not stand for all.
+fn calls_in_budget(pair: &Pair, kind: &str, most: u32) -> Result<u32> {
+    let (zero, _) = pair.run(1, &["bench", kind, "0"])?;
+    let mut k = 1;
+    loop {
+        let (some, _) = pair.run(1, &["bench", kind, &k.to_string()])?;
+        let took = some[0].saturating_sub(zero[0]);
+        if took >= BUDGET / 8 || k >= most {
+            let fit = f64::from(k) * BUDGET.as_secs_f64() / took.as_secs_f64().max(1e-9);
+            // Saturating: no budget holds more calls than a u32 counts.
+            return Ok((fit as u32).clamp(1, most));
+        }
+        k = k.saturating_mul(4).min(most);
+    }
+}
 
 /// Start-up and call costs of `p1-app` plugged with each provider,
 /// composed against fused.
@@ -161,7 +185,7 @@ pub fn calls(plan: Plan, large: &[Provider]) -> Result<()> {
         }
 
         for (kind, label, n) in CALLS {
-            let n = (n / plan.call_divisor).max(1);
+            let n = (calls_in_budget(&pair, kind, n)? / plan.call_divisor).max(1);
             let (a, b) = pair.per_call(reps, kind, n)?;
             println!(
                 "| {name} | {label} (×{n}) | {} | {} | {:.2} |",
