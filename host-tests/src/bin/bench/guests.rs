@@ -11,7 +11,7 @@
 //! compiling their compositions in wasmtime takes minutes.
 
 use crate::calls::Pair;
-use crate::{Plan, kib, median, ms, ratio, us};
+use crate::{Plan, Slowest, kib, median, ms, ratio, us};
 use anyhow::Result;
 use host_tests::guests::{self, MissingToolchain};
 use host_tests::run::{self, Command};
@@ -127,8 +127,8 @@ fn calls_in_budget(pair: &Pair, kind: &str, most: u32) -> Result<u32> {
 }
 
 /// Start-up and call costs of `p1-app` plugged with each provider,
-/// composed against fused.
-pub fn calls(plan: Plan, large: &[Provider]) -> Result<()> {
+/// composed against fused; every call row's ratio goes to `slowest`.
+pub fn calls(plan: Plan, large: &[Provider], slowest: &mut Slowest) -> Result<()> {
     let engine = run::engine()?;
     let reps = plan.runs.min(11);
     println!(
@@ -187,11 +187,12 @@ pub fn calls(plan: Plan, large: &[Provider]) -> Result<()> {
         for (kind, label, n) in CALLS {
             let n = (calls_in_budget(&pair, kind, n)? / plan.call_divisor).max(1);
             let (a, b) = pair.per_call(reps, kind, n)?;
+            let r = ratio(b, a);
+            slowest.note(r, &format!("{name} {label}"));
             println!(
-                "| {name} | {label} (×{n}) | {} | {} | {:.2} |",
+                "| {name} | {label} (×{n}) | {} | {} | {r:.2} |",
                 us(a),
-                us(b),
-                ratio(b, a)
+                us(b)
             );
         }
 
