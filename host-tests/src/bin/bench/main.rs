@@ -4,7 +4,9 @@
 //! Every timing is the median of repeated runs, and every comparison is a
 //! ratio of two medians measured in this one run, with the two sides
 //! interleaved so that both see the same machine. `--quick` repeats less
-//! and makes fewer calls; it prints the same rows (the tests run it).
+//! and makes fewer calls; it prints the same rows (the tests run it),
+//! except that the rows of the large real guests, which take minutes to
+//! build and compile, say that they were skipped.
 
 mod calls;
 mod fuse;
