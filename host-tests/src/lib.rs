@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod fuser;
 pub mod generate;
+pub mod guests;
 pub mod hostile;
 pub mod run;
 pub mod spec;

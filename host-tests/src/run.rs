@@ -142,9 +142,25 @@ impl Command {
         Ok(self.run_with(Host::in_dir(args, dir)?)?.0)
     }
 
+    /// Instantiates and runs it with `args`; also returns how long
+    /// instantiation took and how long `run` took.
+    pub fn start_up(
+        &self,
+        args: &[&str],
+    ) -> Result<(Outcome, std::time::Duration, std::time::Duration)> {
+        self.run_timed(Host::new(args, &[]))
+    }
+
     fn run_with(&self, host: Host) -> Result<(Outcome, std::time::Duration)> {
+        let (outcome, _, run) = self.run_timed(host)?;
+        Ok((outcome, run))
+    }
+
+    fn run_timed(&self, host: Host) -> Result<(Outcome, std::time::Duration, std::time::Duration)> {
         let mut store = Store::new(&self.engine, host);
+        let start = std::time::Instant::now();
         let command = self.pre.instantiate(&mut store)?;
+        let instantiated = start.elapsed();
         let start = std::time::Instant::now();
         let result = command.wasi_cli_run().call_run(&mut store);
         let elapsed = start.elapsed();
@@ -162,7 +178,7 @@ impl Command {
             stderr: host.stderr.contents().to_vec(),
             status,
         };
-        Ok((outcome, elapsed))
+        Ok((outcome, instantiated, elapsed))
     }
 }
 

@@ -13,6 +13,11 @@ const ROWS: &[&str] = &[
     "| generated chain of 10 components |",
     "| generated chain of 50 components |",
     "| the fuser itself (large, 1 component) |",
+    // Real guests: measured in a full run, a skip line under --quick.
+    "| Python provider (componentize-py), alone |",
+    "| p1-app + Python provider (componentize-py) |",
+    "| JavaScript provider (componentize-js), alone |",
+    "| p1-app + JavaScript provider (componentize-js) |",
     // Scaling.
     "| string, lists, scalars; a memory each | 2 |",
     "| string, lists, scalars; a memory each | 8 |",
@@ -35,10 +40,23 @@ const ROWS: &[&str] = &[
     "| call: resource create + method + drop (app → lib) (×",
     "| whole program: the types app's own run",
     "| size |",
+    // Real guests under wasmtime.
+    "| Rust provider (p1-lib) | instantiation |",
+    "| Rust provider (p1-lib) | start-up: instantiation + `run` making one call |",
+    "| Rust provider (p1-lib) | call: flip, a variant holding a string, both ways (×",
+    "| Rust provider (p1-lib) | call: classify, 12 strings in, 12 variants out (×",
+    "| Rust provider (p1-lib) | call: greet, option<string> both ways (×",
+    "| Rust provider (p1-lib) | call: mirror, a 300 KB string both ways (×",
+    "| Rust provider (p1-lib) | whole program: p1-app's own run |",
+    "| Rust provider (p1-lib) | size |",
+    "| Python provider (componentize-py) |",
+    "| JavaScript provider (componentize-js) |",
     // Targets.
     "| native fuse time ≤ 2× the floor (large input) |",
     "| peak memory ≤ 1.5× the floor's (large input) |",
     "| fuser component under wasmtime ≤ 3× native (large input) |",
+    "| native fuse time ≤ 2× the floor (real guests) |",
+    "| peak memory ≤ 1.5× the floor's (real guests) |",
     "| every fused cross-component call faster than composed |",
     "| fused output no larger than the composed input (types) |",
 ];

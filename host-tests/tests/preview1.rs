@@ -1,36 +1,28 @@
 //! Components built with the WASI preview1 adapter, the way cargo-component,
 //! `wasm-tools component new --adapt` and every C, Zig or Go toolchain that
 //! targets `wasm32-wasip1` make them (here: Rust modules adapted with the
-//! adapter crate, C built with Zig, and cargo-component itself): the program's core module, the
-//! adapter's core module (its own state in mutable globals, a start
-//! function that allocates its stack, `memory.grow` on the main module's
-//! memory, calls back into the main module), shims and a fix-up.
+//! adapter crate, C built with Zig, Go, and cargo-component itself): the
+//! program's core module, the adapter's core module (its own state in
+//! mutable globals, a start function that allocates its stack,
+//! `memory.grow` on the main module's memory, calls back into the main
+//! module), shims and a fix-up. And libraries built by componentize-py and
+//! componentize-js, the largest real guests (many core modules, an
+//! interpreter or a JavaScript engine inside).
 //!
 //! Each is fused alone and in a composition, natively and through the fuser
 //! component (the same bytes), and run against the original: the same
 //! stdout, stderr and exit status for commands, the same results for every
-//! export of a library.
+//! export of a library. The libraries all provide `solder:p1/text` alike
+//! and are plugged into the Rust runner `p1-app`, which passes strings,
+//! records, variants (in a list and alone), options (`none` and `some`)
+//! and about 300 KB of mixed text; it must print the same whichever
+//! provider it runs with (`fixtures/preview1/p1-app/expected.stdout`).
 
-use anyhow::{Context, Result, bail};
-use host_tests::run::{Command, Outcome};
-use wasi_preview1_component_adapter_provider::{
-    WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+use anyhow::{Result, bail};
+use host_tests::guests::{
+    self, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER, adapt, build_guest, core_module, out_dir,
 };
-
-/// A `wasm32-wasip1` core module built by the build script.
-fn core_module(name: &str) -> Result<Vec<u8>> {
-    let path = std::path::Path::new(env!("SOLDER_P1_DIR")).join(name);
-    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
-}
-
-/// `wasm-tools component new MODULE --adapt wasi_snapshot_preview1=ADAPTER`.
-fn adapt(module: &[u8], adapter: &[u8]) -> Result<Vec<u8>> {
-    wit_component::ComponentEncoder::default()
-        .module(module)?
-        .adapter("wasi_snapshot_preview1", adapter)?
-        .validate(true)
-        .encode()
-}
+use host_tests::run::{Command, Outcome};
 
 /// Runs a command composed and fused with each `(args, stdin)`; they must
 /// behave the same. Returns the composed outcomes.
@@ -81,50 +73,74 @@ fn imports(component: &[u8]) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// A directory for one toolchain's build output, under `target/wasm`.
-fn out_dir(toolchain: &str) -> Result<std::path::PathBuf> {
-    let dir = host_tests::repo_root().join("target/wasm").join(toolchain);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
+/// What `p1-app` prints to standard output, whichever provider it is
+/// plugged into; `BLESS=1` rewrites it from the run.
+const EXPECTED_STDOUT: &str = "fixtures/preview1/p1-app/expected.stdout";
 
-/// Runs a guest toolchain's build `cmd` and reads what it wrote to
-/// `output`; `install` says how `.ci/test` provides the tool.
-fn build_guest(
-    cmd: &mut std::process::Command,
-    output: &std::path::Path,
-    install: &str,
-) -> Result<Vec<u8>> {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let status = cmd
-        .status()
-        .with_context(|| format!("running {program} ({install}, as .ci/test does)"))?;
-    if !status.success() {
-        bail!("{program} failed ({status}); .ci/test provides it: {install}");
-    }
-    std::fs::read(output).with_context(|| format!("reading {}", output.display()))
-}
+/// The `p1-app bench KIND` kinds, each run twice by the tests.
+const BENCH_KINDS: [&str; 4] = ["flip", "classify", "greet", "mirror"];
 
 /// A library alone (every export called with generated values) and
-/// plugged into the Rust command `p1-app`: composed and fused must agree.
-/// Returns the command's run.
+/// plugged into the Rust command `p1-app`: composed and fused must agree,
+/// and print what every provider makes `p1-app` print. Returns the
+/// command's run.
 fn library_alone_and_plugged(name: &str, lib: &[u8], seed: u64) -> Result<Outcome> {
     let engine = &host_tests::shared().engine;
     let fused = host_tests::fuse_both_ways(name, lib)?;
     let a = host_tests::run::call_exports(engine, lib, seed, 3)?;
     let b = host_tests::run::call_exports(engine, &fused, seed, 3)?;
-    assert!(a.len() >= 9, "{name}: {a:?}");
+    assert!(a.len() >= 24, "{name}: {a:?}");
     assert_eq!(a, b, "{name}");
-    let app = adapt(
-        &core_module("p1-app.wasm")?,
-        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    )?;
-    let composed = host_tests::compose::plug(&app, &[lib])?;
-    let mut runs = same_runs(&format!("p1-app+{name}"), &composed, &[(&[], b"")])?;
-    let run = runs.remove(0);
+    let composed = guests::plugged_into_p1_app(lib)?;
+    let bench: Vec<[&str; 3]> = BENCH_KINDS.iter().map(|k| ["bench", k, "2"]).collect();
+    let mut runs: Vec<(&[&str], &[u8])> = vec![(&[], b"")];
+    runs.extend(bench.iter().map(|args| (&args[..], &b""[..])));
+    let mut outcomes = same_runs(&format!("p1-app+{name}"), &composed, &runs)?;
+    for (kind, run) in BENCH_KINDS.iter().zip(&outcomes[1..]) {
+        assert_eq!(run.status, Ok(0), "{name}: bench {kind}: {run:?}");
+    }
+    let run = outcomes.remove(0);
     let out = run.stdout_text();
-    assert!(out.contains("200 ranked"), "{name}: {out}");
-    assert!(out.contains("greeted 6"), "{name}: {out}");
+    assert_eq!(run.status, Ok(0), "{name}: {run:?}");
+    for line in [
+        "200 ranked",
+        "greeted 6",
+        // Variants, in a list and alone, with a number past 2^53.
+        "classify: 12 tokens: word(\"hello\"), number(42), nothing, number(-9007199254740993), ",
+        "word(\"1234567890123456789\"), word(\"+7\"), word(\"-\"), number(0), number(999999999999999999)\n",
+        "flip word(\"crème brûlée\") -> word(\"eélûrb emèrc\") (and back: true)",
+        "flip number(-9007199254740993) -> number(9007199254740992) (and back: true)",
+        "flip nothing -> nothing (and back: true)",
+        // Options, `none` and `some`, as arguments and results.
+        "pick last: some(number(999999999999999999))",
+        "pick 4: some(word(\"crème brûlée\"))",
+        "pick 99: none",
+        "pick from none: none",
+        "greet None: None",
+        "greet Some(\"\"): None",
+        "greet Some(\"世界 🌍\"): Some(\"hello, 世界 🌍!\")",
+        // About 300 KB of text there and back.
+        "(agrees: true)",
+        "reversed again the same: true",
+    ] {
+        assert!(out.contains(line), "{name}: no {line:?} in\n{out}");
+    }
+    assert!(!out.contains("(and back: false)"), "{name}: {out}");
+    let sent = out
+        .lines()
+        .find_map(|l| l.strip_prefix("mirror: sent "))
+        .expect("a mirror line");
+    let bytes: usize = sent.split(' ').nth(2).expect("a byte count").parse()?;
+    assert!((300_000..400_000).contains(&bytes), "{name}: {sent}");
+    let expected = host_tests::repo_root().join(EXPECTED_STDOUT);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&expected, &run.stdout)?;
+    } else {
+        let want = std::fs::read_to_string(&expected)?;
+        if out != want {
+            bail!("{name}: p1-app printed, unlike {EXPECTED_STDOUT}:\n{out}");
+        }
+    }
     Ok(run)
 }
 
@@ -161,11 +177,7 @@ fn rust_command() -> Result<()> {
 /// and the library alone.
 #[test]
 fn rust_command_and_reactor() -> Result<()> {
-    let lib = adapt(
-        &core_module("p1_lib.wasm")?,
-        WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-    )?;
-    let run = library_alone_and_plugged("p1-lib", &lib, 19)?;
+    let run = library_alone_and_plugged("p1-lib", &guests::p1_lib()?, 19)?;
     assert!(run.stdout_text().contains(r#""café" -> "CAFÉ!""#));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -237,33 +249,10 @@ fn go_command() -> Result<()> {
     Ok(())
 }
 
-/// `cargo component build --release` of `fixtures/cargo-component/cc-lib`
-/// (cargo-component, which `.ci/test` installs): the component's bytes.
-fn cargo_component_lib() -> Result<Vec<u8>> {
-    let root = host_tests::repo_root();
-    let target = root.join("target/wasm/cargo-component");
-    let mut cmd = std::process::Command::new("cargo");
-    cmd.args(["component", "build", "--release", "--manifest-path"])
-        .arg(root.join("fixtures/cargo-component/cc-lib/Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target);
-    // The test's own cargo settings are not the guest's.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env_remove("RUSTFLAGS");
-    build_guest(
-        &mut cmd,
-        &target.join("wasm32-wasip1/release/cc_lib.wasm"),
-        "cargo install cargo-component",
-    )
-}
-
 /// A library built by cargo-component, alone and plugged into `p1-app`.
 #[test]
 fn cargo_component_library() -> Result<()> {
-    let run = library_alone_and_plugged("cc-lib", &cargo_component_lib()?, 23)?;
+    let run = library_alone_and_plugged("cc-lib", &guests::cargo_component_lib()?, 23)?;
     let out = run.stdout_text();
     assert!(
         out.contains(r#""naïve façade" -> "NAÏVE FAÇADE!""#),
@@ -274,28 +263,10 @@ fn cargo_component_library() -> Result<()> {
     Ok(())
 }
 
-/// `fixtures/python/text_lib.py` built with componentize-py (which
-/// `.ci/test` installs from PyPI): about 18 MB, a dozen core modules.
-fn python_lib() -> Result<Vec<u8>> {
-    let root = host_tests::repo_root();
-    let wasm = out_dir("python")?.join("text_lib.wasm");
-    build_guest(
-        std::process::Command::new("componentize-py")
-            .arg("-d")
-            .arg(root.join("fixtures/wit/p1"))
-            .args(["-w", "lib", "componentize", "text_lib", "-p"])
-            .arg(root.join("fixtures/python"))
-            .arg("-o")
-            .arg(&wasm),
-        &wasm,
-        "pip install componentize-py",
-    )
-}
-
 /// A Python library alone, and plugged into the Rust `p1-app`.
 #[test]
 fn python_library_built_with_componentize_py() -> Result<()> {
-    let run = library_alone_and_plugged("text_lib.py", &python_lib()?, 29)?;
+    let run = library_alone_and_plugged("text_lib.py", &guests::python_lib()?, 29)?;
     let out = run.stdout_text();
     assert!(out.contains(r#""日本語" -> "日本語!""#), "{out}");
     let err = String::from_utf8_lossy(&run.stderr);
@@ -303,28 +274,10 @@ fn python_library_built_with_componentize_py() -> Result<()> {
     Ok(())
 }
 
-/// `fixtures/js/text.js` built with componentize-js (`fixtures/js`, whose
-/// packages `.ci/test` installs with `npm ci`): about 12 MB.
-fn javascript_lib() -> Result<Vec<u8>> {
-    let root = host_tests::repo_root();
-    let wasm = out_dir("js")?.join("text.wasm");
-    build_guest(
-        std::process::Command::new("node")
-            .current_dir(root.join("fixtures/js"))
-            .arg("build.mjs")
-            .arg("text.js")
-            .arg(root.join("fixtures/wit/p1"))
-            .arg("lib")
-            .arg(&wasm),
-        &wasm,
-        "npm ci in fixtures/js",
-    )
-}
-
 /// A JavaScript library alone, and plugged into the Rust `p1-app`.
 #[test]
 fn javascript_library_built_with_componentize_js() -> Result<()> {
-    let run = library_alone_and_plugged("text.js", &javascript_lib()?, 31)?;
+    let run = library_alone_and_plugged("text.js", &guests::javascript_lib()?, 31)?;
     let out = run.stdout_text();
     assert!(out.contains(r#""café" -> "CAFÉ!""#), "{out}");
     Ok(())
