@@ -234,6 +234,17 @@ enum Pending {
     Export(ComponentExportSection),
 }
 
+/// The kind of a core import.
+fn export_kind(ty: &wasmparser::TypeRef) -> ExportKind {
+    match ty {
+        wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) => ExportKind::Func,
+        wasmparser::TypeRef::Table(_) => ExportKind::Table,
+        wasmparser::TypeRef::Memory(_) => ExportKind::Memory,
+        wasmparser::TypeRef::Global(_) => ExportKind::Global,
+        wasmparser::TypeRef::Tag(_) => ExportKind::Tag,
+    }
+}
+
 /// A core instance's exports as the wrapper builds them: name, kind, index.
 type Bag<'n> = Vec<(&'n str, ExportKind, u32)>;
 
@@ -518,7 +529,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             };
             direct.push(f);
         }
-        let mut args = self.host_instances()?;
+        let mut args = self.outside_instances()?;
         if !direct.is_empty() {
             let items: Vec<_> = self
                 .layout
@@ -726,68 +737,139 @@ impl<'g, 'a> Emitter<'g, 'a> {
         Ok(())
     }
 
-    /// Instantiates each module the host supplies as the composition did,
-    /// each with the exports of earlier ones; returns the fused module's
-    /// arguments that pass their exports on.
-    fn host_instances(&mut self) -> Result<Vec<(String, ModuleArg)>> {
+    /// Instantiates, in the composition's order, each module the host
+    /// supplies and each core instance of the composition's that one of
+    /// those takes items from (hoisted out of the fused module); returns
+    /// the fused module's arguments that pass their exports on.
+    fn outside_instances(&mut self) -> Result<Vec<(String, ModuleArg)>> {
         let types = self.input.types.as_ref();
-        let mut wrapper_instances = Vec::new();
+        // A host instance comes before the composition's instance at its
+        // place.
+        let mut order: Vec<(usize, bool, usize)> = self
+            .graph
+            .host_instances
+            .iter()
+            .enumerate()
+            .map(|(k, h)| (h.after, false, k))
+            .collect();
+        order.extend(
+            (0..self.graph.core_instances.len())
+                .filter(|i| self.layout.hoisted[*i])
+                .map(|i| (i, true, i)),
+        );
+        order.sort_unstable();
+        let mut host_index: HashMap<usize, u32> = HashMap::new();
+        let mut hoisted_index: HashMap<usize, u32> = HashMap::new();
+        let mut modules: HashMap<u32, u32> = HashMap::new();
         let mut args = Vec::new();
-        for (k, inst) in self.graph.host_instances.iter().enumerate() {
-            let m = &self.graph.host_modules[inst.module.index()];
-            let ty = types
-                .get(m.ty)
-                .ok_or_else(|| Error::internal("a module import without its type"))?;
+        for (_, hoisted, k) in order {
+            // Each import: (module, name, kind, source).
+            let imports: Vec<(&str, &str, ExportKind, &CoreDef<'a>)> = if hoisted {
+                let inst = &self.graph.core_instances[k];
+                let m = &self.input.modules[inst.module.0 as usize];
+                m.imports
+                    .iter()
+                    .zip(&inst.imports)
+                    .map(|(i, d)| (i.module, i.name, export_kind(&i.ty), d))
+                    .collect()
+            } else {
+                let inst = &self.graph.host_instances[k];
+                let m = &self.graph.host_modules[inst.module.index()];
+                let ty = types
+                    .get(m.ty)
+                    .ok_or_else(|| Error::internal("a module import without its type"))?;
+                inst.imports
+                    .iter()
+                    .map(|(module, name, d)| {
+                        let kind = match ty.imports.get(&(module.to_string(), name.to_string())) {
+                            Some(wasmparser::types::EntityType::Table(_)) => ExportKind::Table,
+                            Some(wasmparser::types::EntityType::Memory(_)) => ExportKind::Memory,
+                            Some(wasmparser::types::EntityType::Global(_)) => ExportKind::Global,
+                            Some(wasmparser::types::EntityType::Tag(_)) => ExportKind::Tag,
+                            _ => ExportKind::Func,
+                        };
+                        (*module, *name, kind, d)
+                    })
+                    .collect()
+            };
             // Each import module's items, as a bag of aliases.
-            let mut modules: Vec<(&str, Bag<'_>)> = Vec::new();
-            for (module, name, def) in &inst.imports {
-                let CoreDef::HostExport {
-                    instance,
-                    name: from,
-                } = def
-                else {
-                    return Err(Error::internal(
-                        "a host module instance takes an item of the composition",
-                    ));
+            let mut bags: Vec<(&str, Bag<'_>)> = Vec::new();
+            for (module, name, kind, def) in imports {
+                let (source, from) = match def {
+                    CoreDef::HostExport { instance, name } => {
+                        (host_index.get(&instance.index()), *name)
+                    }
+                    CoreDef::Export { instance, name } => {
+                        (hoisted_index.get(&instance.index()), *name)
+                    }
+                    _ => (None, name),
                 };
-                let kind = match ty.imports.get(&(module.to_string(), name.to_string())) {
-                    Some(wasmparser::types::EntityType::Table(_)) => ExportKind::Table,
-                    Some(wasmparser::types::EntityType::Memory(_)) => ExportKind::Memory,
-                    Some(wasmparser::types::EntityType::Global(_)) => ExportKind::Global,
-                    Some(wasmparser::types::EntityType::Tag(_)) => ExportKind::Tag,
-                    _ => ExportKind::Func,
-                };
-                let source = *wrapper_instances.get(instance.index()).ok_or_else(|| {
-                    Error::internal("a host module instance takes a later one's export")
+                let source = *source.ok_or_else(|| {
+                    Error::internal("an instance outside the fused module takes an item of it")
                 })?;
                 let index = self.out.alias(Alias::CoreInstanceExport {
                     instance: source,
                     kind,
                     name: from,
                 });
-                match modules.iter_mut().find(|(n, _)| n == module) {
+                match bags.iter_mut().find(|(n, _)| *n == module) {
                     Some((_, items)) => items.push((name, kind, index)),
-                    None => modules.push((module, vec![(name, kind, index)])),
+                    None => bags.push((module, vec![(name, kind, index)])),
                 }
             }
             let mut module_args = Vec::new();
-            for (module, items) in modules {
+            for (module, items) in bags {
                 section!(self.out, CoreInstance, InstanceSection).export_items(items);
                 module_args.push((
                     module,
                     ModuleArg::Instance(next(&mut self.out.core_instances)),
                 ));
             }
-            let module = self.path_alias(&m.path, ComponentExportKind::Module)?;
+            let module = if hoisted {
+                let id = self.graph.core_instances[k].module;
+                match modules.get(&id.0) {
+                    Some(m) => *m,
+                    None => {
+                        let m = self.embed_module(id)?;
+                        modules.insert(id.0, m);
+                        m
+                    }
+                }
+            } else {
+                let m = &self.graph.host_modules[self.graph.host_instances[k].module.index()];
+                self.path_alias(&m.path, ComponentExportKind::Module)?
+            };
             section!(self.out, CoreInstance, InstanceSection).instantiate(module, module_args);
             let index = next(&mut self.out.core_instances);
-            wrapper_instances.push(index);
-            args.push((
-                format!("{}{k}", crate::merge::HOST_INSTANCE),
-                ModuleArg::Instance(index),
-            ));
+            if hoisted {
+                hoisted_index.insert(k, index);
+                if self
+                    .layout
+                    .imports_hoisted(crate::instantiate::CoreInstanceId(k as u32))
+                {
+                    args.push((format!("{}{k}", merge::HOISTED), ModuleArg::Instance(index)));
+                }
+            } else {
+                host_index.insert(k, index);
+                args.push((
+                    format!("{}{k}", merge::HOST_INSTANCE),
+                    ModuleArg::Instance(index),
+                ));
+            }
         }
         Ok(args)
+    }
+
+    /// Carries one of the input's core modules into the output as it is;
+    /// returns its index there.
+    fn embed_module(&mut self, id: crate::parse::ModuleId) -> Result<u32> {
+        let m = &self.input.modules[id.0 as usize];
+        let bytes = usize::try_from(m.offset)
+            .ok()
+            .and_then(|at| self.input.bytes.get(at..at.checked_add(m.size)?))
+            .ok_or_else(|| Error::internal("a module lies outside the input"))?;
+        self.out.raw(ComponentSectionId::CoreModule as u8, bytes);
+        Ok(next(&mut self.out.core_modules))
     }
 
     fn core_alias(&mut self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<u32> {
@@ -959,18 +1041,9 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     ComponentExportKind::Module,
                 )?,
             )),
+            // The module goes into the output as it is in the input.
             (Item::Module(ModuleRef::Defined(m)), _) => {
-                // The module goes into the output as it is in the input.
-                let m = &self.input.modules[m.0 as usize];
-                let bytes = usize::try_from(m.offset)
-                    .ok()
-                    .and_then(|at| self.input.bytes.get(at..at.checked_add(m.size)?))
-                    .ok_or_else(|| Error::internal("an exported module lies outside the input"))?;
-                self.out.raw(ComponentSectionId::CoreModule as u8, bytes);
-                Ok((
-                    ComponentExportKind::Module,
-                    next(&mut self.out.core_modules),
-                ))
+                Ok((ComponentExportKind::Module, self.embed_module(*m)?))
             }
             (Item::Type(TypeVal::Other), ComponentEntityType::Type { referenced, .. })
                 if self.prefix_type(*referenced).is_some() =>

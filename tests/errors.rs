@@ -71,15 +71,21 @@ fn invalid_component_is_malformed() {
 
 #[test]
 fn unsupported_features_are_named() {
-    let module_import = component(
-        r#"(component
-             (import "m" (core module $m))
-             (core instance (instantiate $m)))"#,
-    );
-    let e = fuse_err(&module_import);
+    let component_import = component(r#"(component (import "c" (component)))"#);
+    let e = fuse_err(&component_import);
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     assert_eq!(e.feature(), Some("import-kind"));
     assert_eq!(e.path(), "root");
+    let module_given_a_lowered_function = component(
+        r#"(component
+             (import "f" (func $f))
+             (import "m" (core module $m (import "env" "f" (func))))
+             (core func $lf (canon lower (func $f)))
+             (core instance (instantiate $m (with "env" (instance (export "f" (func $lf)))))))"#,
+    );
+    let e = fuse_err(&module_given_a_lowered_function);
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert_eq!(e.feature(), Some("module-import"));
 }
 
 #[test]
@@ -142,9 +148,10 @@ fn scalar_adapter_fuses_to_one_module_and_validates() {
 
 #[test]
 fn an_invalid_input_is_malformed_whatever_else_it_uses() {
-    // A root import after other definitions is not supported; but when the
-    // rest of the input is invalid, that is what the error says.
-    let mut bytes = component(r#"(component (core module $m) (import "f" (func)))"#);
+    // A root import after an instance is not supported; but when the rest
+    // of the input is invalid, that is what the error says.
+    let mut bytes =
+        component(r#"(component (component $c) (instance (instantiate $c)) (import "f" (func)))"#);
     assert_eq!(fuse_err(&bytes).kind(), ErrorKind::Unsupported);
     bytes.extend([0xff, 0x00]);
     let e = fuse_err(&bytes);

@@ -173,10 +173,6 @@ fn resource_scripts_pass_fused() -> Result<()> {
 /// the test: a component that regresses to `unsupported` cannot hide
 /// among the passing scripts, and progress is recorded here.
 const DECLINED: &[(&str, &[&str])] = &[
-    // A module the host supplies, instantiated with the composition's
-    // own globals.
-    ("modules.wast", &["module-import"]),
-    ("nested.wast", &["module-import"]),
     // wasmtime rejects these too: component imports and exports.
     (
         "restrictions.wast",

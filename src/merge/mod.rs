@@ -21,8 +21,8 @@ use crate::adapter;
 use crate::adapter::handles::{self, ResourceInfo, Table};
 use crate::error::{Error, Result};
 use crate::instantiate::{
-    ComponentInstanceId, CoreDef, Func, Graph, HostInstanceId, HostLower, HostLowerId, InstanceVal,
-    Item, Lifted, ResourceOwner,
+    ComponentInstanceId, CoreDef, CoreInstanceId, Func, Graph, HostInstanceId, HostLower,
+    HostLowerId, InstanceVal, Item, Lifted, ResourceOwner,
 };
 use crate::parse::ResourceOp;
 use crate::parse::{Input, ModuleDef};
@@ -46,6 +46,10 @@ pub enum HostCalls {
 
 /// Name of the exported table of host functions.
 const HOST_TABLE: &str = "$host";
+/// Prefix of the import module under which the fused module imports the
+/// exports of a core instance of the composition's that the output
+/// instantiates on its own (`$core3` for core instance 3).
+pub const HOISTED: &str = "$core";
 /// Prefix of the import module under which the fused module imports the
 /// exports of an instance of a module the host supplies (`$instance0`,
 /// ...).
@@ -166,6 +170,9 @@ pub struct Layout<'g, 'a> {
     /// The fused import of each export of each instance of a module the
     /// host supplies.
     host_exports: HostExports<'g>,
+    /// Which core instances the output instantiates on its own.
+    pub hoisted: Vec<bool>,
+    hoisted_exports: HoistedExports<'a>,
     func_count: u32,
     memory_count: u32,
 }
@@ -247,6 +254,7 @@ fn import_host_instances<'g>(
     input: &'g Input<'_>,
     graph: &Graph<'_>,
     mode: HostCalls,
+    hoisted: &[bool],
 ) -> Result<HostExports<'g>> {
     use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
     let types = input.types.as_ref();
@@ -266,19 +274,39 @@ fn import_host_instances<'g>(
         if mode == HostCalls::Direct {
             return refuse("needs component output: a core module cannot instantiate a module");
         }
-        if !inst.imports.iter().all(
-            |(_, _, d)| matches!(d, CoreDef::HostExport { instance, .. } if instance.index() < k),
-        ) {
+        if !inst.imports.iter().all(|(_, _, d)| match d {
+            CoreDef::HostExport { instance, .. } => instance.index() < k,
+            CoreDef::Export { .. } => true,
+            _ => false,
+        }) {
             return refuse(
                 "is instantiated with the composition's own functions, memories, tables or globals",
             );
         }
-        if graph.core_instances[..inst.after]
+        // What comes before it must have happened when it is instantiated:
+        // no start function may come before it, nor a merged instance's
+        // segments that write into a memory or table from outside the
+        // fused module (applied only when the fused module is).
+        let before = &graph.core_instances[..inst.after];
+        let outside = |d: &CoreDef<'_>| match d {
+            CoreDef::HostExport { .. } => true,
+            CoreDef::Export { instance, .. } => hoisted[instance.index()],
+            _ => false,
+        };
+        if before
             .iter()
             .any(|c| input.modules[c.module.0 as usize].start.is_some())
+            || before.iter().enumerate().any(|(i, c)| {
+                let m = &input.modules[c.module.0 as usize];
+                !hoisted[i]
+                    && (m.data_count > 0 || m.element_count > 0)
+                    && m.imports.iter().zip(&c.imports).any(|(import, d)| {
+                        matches!(import.ty, TypeRef::Memory(_) | TypeRef::Table(_)) && outside(d)
+                    })
+            })
         {
             return refuse(
-                "is instantiated after a start function of the composition's, which is not supported yet",
+                "is instantiated after a start function of the composition's, or after segments it writes into an instance outside the fused module, which is not supported yet",
             );
         }
         let ty = types
@@ -321,6 +349,121 @@ fn import_host_instances<'g>(
                 }
             };
             out.insert((id, name.as_str()), (space, index));
+        }
+    }
+    Ok(out)
+}
+
+/// Which of the composition's core instances the output instantiates on
+/// its own, beside the fused module, rather than merging them: those whose
+/// items an instance of a module the host supplies takes (and what those
+/// take in turn). Each must take only what such instances export, or what
+/// other such instances do; none may have a start function (an instance
+/// of the host's module may not follow one anyway).
+fn hoisted_instances(graph: &Graph<'_>) -> Result<Vec<bool>> {
+    let mut hoisted = vec![false; graph.core_instances.len()];
+    let mut work: Vec<usize> = Vec::new();
+    for inst in &graph.host_instances {
+        for (_, _, def) in &inst.imports {
+            if let CoreDef::Export { instance, .. } = def {
+                work.push(instance.index());
+            }
+        }
+    }
+    while let Some(i) = work.pop() {
+        if std::mem::replace(&mut hoisted[i], true) {
+            continue;
+        }
+        for def in &graph.core_instances[i].imports {
+            match def {
+                CoreDef::Export { instance, .. } => work.push(instance.index()),
+                CoreDef::HostExport { .. } => {}
+                CoreDef::Adapter(_) | CoreDef::Host(_) | CoreDef::Builtin(_) => {
+                    return Err(Error::unsupported(
+                        "module-import",
+                        format!(
+                            "a core module the host supplies is instantiated with items of a core instance that calls {}, which is not supported yet",
+                            "another component or the host"
+                        ),
+                    )
+                    .at_path(&graph.component_instances[graph.core_instances[i].component.index()]));
+                }
+            }
+        }
+    }
+    Ok(hoisted)
+}
+
+/// The fused import of each export of a hoisted core instance that the
+/// fused module's instances import, typed as the importer declares it.
+type HoistedExports<'a> = HashMap<(CoreInstanceId, &'a str), (Space, u32)>;
+
+/// Imports into the fused module what its instances take from hoisted
+/// instances ([`hoisted_instances`]), under `$core<instance>`.
+fn import_hoisted<'a>(
+    b: &mut Builder,
+    input: &Input<'a>,
+    graph: &Graph<'a>,
+    hoisted: &[bool],
+    type_bases: &[u32],
+) -> Result<HoistedExports<'a>> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    let mut out = HashMap::new();
+    let err = |e: wasm_encoder::reencode::Error| Error::malformed(e.to_string());
+    for (i, inst) in graph.core_instances.iter().enumerate() {
+        if hoisted[i] {
+            continue;
+        }
+        let m = &input.modules[inst.module.0 as usize];
+        for (import, def) in m.imports.iter().zip(&inst.imports) {
+            let CoreDef::Export { instance, name } = def else {
+                continue;
+            };
+            if !hoisted[instance.index()] || out.contains_key(&(*instance, *name)) {
+                continue;
+            }
+            let module = format!("{HOISTED}{}", instance.0);
+            let entry = match import.ty {
+                TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                    let sig = m
+                        .func_types
+                        .get(t as usize)
+                        .cloned()
+                        .flatten()
+                        .ok_or_else(|| {
+                            Error::malformed(format!("type {t} is not a function type"))
+                        })?;
+                    let _ = type_bases;
+                    (Space::Func, b.import_func(&module, name, &sig)?.0)
+                }
+                TypeRef::Table(t) => {
+                    let t = RoundtripReencoder.table_type(t).map_err(err)?;
+                    (Space::Table, b.import(&module, name, t.into())?)
+                }
+                TypeRef::Memory(t) => {
+                    let t = RoundtripReencoder.memory_type(t).map_err(err)?;
+                    (Space::Memory, b.import(&module, name, t.into())?)
+                }
+                TypeRef::Global(t) => {
+                    let t = RoundtripReencoder.global_type(t).map_err(err)?;
+                    (Space::Global, b.import(&module, name, t.into())?)
+                }
+                TypeRef::Tag(t) => {
+                    let sig = m
+                        .func_types
+                        .get(t.func_type_idx as usize)
+                        .cloned()
+                        .flatten()
+                        .ok_or_else(|| Error::malformed("a tag's type is not a function type"))?;
+                    let sig = b.signature(&sig)?;
+                    let t = wasm_encoder::TagType {
+                        kind: wasm_encoder::TagKind::Exception,
+                        func_type_idx: sig.0,
+                    };
+                    (Space::Tag, b.import(&module, name, t.into())?)
+                }
+            };
+            out.insert((*instance, *name), entry);
         }
     }
     Ok(out)
@@ -492,9 +635,14 @@ impl<'g, 'a> Layout<'g, 'a> {
         let types = input.types.as_ref();
         let mut b = Builder::new();
         // Every instance's own types first; generated signatures follow.
+        let hoisted = hoisted_instances(graph)?;
         let mut type_bases = Vec::with_capacity(graph.core_instances.len());
-        for inst in &graph.core_instances {
+        for (inst, hoisted) in graph.core_instances.iter().zip(&hoisted) {
             let m = &input.modules[inst.module.0 as usize];
+            if *hoisted {
+                type_bases.push(b.next_type().0);
+                continue;
+            }
             type_bases.push(
                 Self::push_types(&mut b, m).map_err(|e| e.at_path(&m.path).at_offset(m.offset))?,
             );
@@ -514,7 +662,8 @@ impl<'g, 'a> Layout<'g, 'a> {
             .into_iter()
             .map(|(h, i)| (h, direct_funcs[i]))
             .collect();
-        let host_exports = import_host_instances(&mut b, input, graph, mode)?;
+        let host_exports = import_host_instances(&mut b, input, graph, mode, &hoisted)?;
+        let hoisted_exports = import_hoisted(&mut b, input, graph, &hoisted, &type_bases)?;
         // Core code calls every host function through a wrapper that
         // checks its component instance may leave.
         let trampolines = (0..graph.host_lowers.len())
@@ -554,6 +703,8 @@ impl<'g, 'a> Layout<'g, 'a> {
             init: None,
             host_table: None,
             host_exports,
+            hoisted,
+            hoisted_exports,
             func_count: 0,
             memory_count: 0,
         };
@@ -585,6 +736,10 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         let mut started = false;
         for (i, base) in type_bases.into_iter().enumerate() {
+            if l.hoisted[i] {
+                l.maps.push(InstanceMap::default());
+                continue;
+            }
             let m = &input.modules[graph.core_instances[i].module.0 as usize];
             let map = l
                 .push_instance(&mut b, i, base, started)
@@ -870,6 +1025,11 @@ impl<'g, 'a> Layout<'g, 'a> {
         })
     }
 
+    /// Whether the fused module imports from hoisted core instance `i`.
+    pub fn imports_hoisted(&self, i: CoreInstanceId) -> bool {
+        self.hoisted_exports.keys().any(|(x, _)| *x == i)
+    }
+
     /// The export entries of the functions and memories among `needed`
     /// (the host table and the start sequence [`Layout::encode`] exports
     /// itself).
@@ -888,6 +1048,18 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The fused index of a core item.
     pub fn resolve(&self, def: &CoreDef<'a>, kind: ExternalKind, path: &str) -> Result<u32> {
         match def {
+            CoreDef::Export { instance, name } if self.hoisted[instance.index()] => {
+                match self.hoisted_exports.get(&(*instance, *name)) {
+                    Some((space, index)) if *space == Space::of(kind) => Ok(*index),
+                    _ => Err(Error::unsupported(
+                        "module-import",
+                        format!(
+                            "export `{name}` of a core instance given to a module the host supplies is used by the composition other than through an import, which is not supported yet"
+                        ),
+                    )
+                    .at_path(path)),
+                }
+            }
             CoreDef::Export { instance, name } => {
                 let inst = &self.graph.core_instances[instance.index()];
                 let m = &self.input.modules[inst.module.0 as usize];
@@ -980,7 +1152,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         for (i, inst) in self.graph.core_instances.iter().enumerate() {
             let m = &self.input.modules[inst.module.0 as usize];
-            let Some((data, offset)) = m.names else {
+            let Some((data, offset)) = m.names.filter(|_| !self.hoisted[i]) else {
                 continue;
             };
             let reader =
@@ -1016,10 +1188,18 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// Solder under `processed-by`.
     fn producers(&self) -> wasm_encoder::ProducersSection {
         let mut seen = std::collections::HashSet::new();
-        let sections = self.graph.core_instances.iter().filter_map(|inst| {
-            let m = &self.input.modules[inst.module.0 as usize];
-            m.producers.filter(|_| seen.insert(inst.module))
-        });
+        let sections = self
+            .graph
+            .core_instances
+            .iter()
+            .enumerate()
+            .filter_map(|(i, inst)| {
+                if self.hoisted[i] {
+                    return None;
+                }
+                let m = &self.input.modules[inst.module.0 as usize];
+                m.producers.filter(|_| seen.insert(inst.module))
+            });
         merge_producers(sections)
     }
 
@@ -1114,6 +1294,9 @@ impl<'g, 'a> Layout<'g, 'a> {
         // deferred segments, then its start function.
         let mut init = Function::new([]);
         for (i, inst) in self.graph.core_instances.iter().enumerate() {
+            if self.hoisted[i] {
+                continue;
+            }
             let m = &self.input.modules[inst.module.0 as usize];
             let mut r = Remap { map: &self.maps[i] };
             encode_instance(m, &mut r, &mut b, &mut init)
