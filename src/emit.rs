@@ -313,26 +313,16 @@ impl Out {
         section!(*self, Alias, ComponentAliasSection).alias(alias);
         match alias {
             Alias::InstanceExport { kind, .. } => self.bump(kind),
-            Alias::CoreInstanceExport {
-                kind: ExportKind::Func,
-                ..
-            } => next(&mut self.core_funcs),
-            Alias::CoreInstanceExport {
-                kind: ExportKind::Memory,
-                ..
-            } => next(&mut self.core_memories),
-            Alias::CoreInstanceExport {
-                kind: ExportKind::Table,
-                ..
-            } => next(&mut self.core_tables),
-            Alias::CoreInstanceExport {
-                kind: ExportKind::Global,
-                ..
-            } => next(&mut self.core_globals),
-            Alias::CoreInstanceExport {
-                kind: ExportKind::Tag,
-                ..
-            } => next(&mut self.core_tags),
+            Alias::CoreInstanceExport { kind, .. } => {
+                let count = match kind {
+                    ExportKind::Func => &mut self.core_funcs,
+                    ExportKind::Memory => &mut self.core_memories,
+                    ExportKind::Table => &mut self.core_tables,
+                    ExportKind::Global => &mut self.core_globals,
+                    ExportKind::Tag => &mut self.core_tags,
+                };
+                next(count)
+            }
             Alias::Outer { .. } => unreachable!("the wrapper makes no outer aliases"),
         }
     }

@@ -1029,6 +1029,19 @@ impl<'a> Instantiator<'_, 'a> {
         })
     }
 
+    /// Fails when one more core instance would pass the limit.
+    fn count_core_instance(&self) -> Result<()> {
+        if self.graph.host_instances.len() + self.graph.core_instances.len()
+            >= limits::MAX_CORE_INSTANCES
+        {
+            return Err(Error::limit(format!(
+                "more than {} core instances",
+                limits::MAX_CORE_INSTANCES
+            )));
+        }
+        Ok(())
+    }
+
     fn instantiate_module(
         &mut self,
         f: &mut Frame<'a>,
@@ -1042,12 +1055,7 @@ impl<'a> Instantiator<'_, 'a> {
             .iter()
             .map(|i| Self::core_arg(f, args, i.module, i.name, &m.path))
             .collect::<Result<Vec<_>>>()?;
-        if self.graph.core_instances.len() >= limits::MAX_CORE_INSTANCES {
-            return Err(Error::limit(format!(
-                "more than {} core instances",
-                limits::MAX_CORE_INSTANCES
-            )));
-        }
+        self.count_core_instance()?;
         let id = CoreInstanceId(self.graph.core_instances.len() as u32);
         self.graph.core_instances.push(CoreInstance {
             module,
@@ -1077,14 +1085,7 @@ impl<'a> Instantiator<'_, 'a> {
             let def = Self::core_arg(f, args, module, name, &of)?;
             imports.push((module.as_str(), name.as_str(), def));
         }
-        if self.graph.host_instances.len() + self.graph.core_instances.len()
-            >= limits::MAX_CORE_INSTANCES
-        {
-            return Err(Error::limit(format!(
-                "more than {} core instances",
-                limits::MAX_CORE_INSTANCES
-            )));
-        }
+        self.count_core_instance()?;
         let id = HostInstanceId(self.graph.host_instances.len() as u32);
         self.graph.host_instances.push(HostInstance {
             module,

@@ -362,6 +362,26 @@ pub fn release_function(t: &Table) -> Function {
     f
 }
 
+/// Where a core function of signature `sig` finds its parameters: its
+/// locals, or (spilled) `side`'s memory at the pointer in local 0.
+fn params_at(sig: &crate::abi::CoreSignature, side: Side) -> Src {
+    if sig.params_spill {
+        Src::Memory(Mem {
+            memory: super::memory(side),
+            addr: 0,
+            offset: 0,
+        })
+    } else {
+        Src::Stack(
+            sig.params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, super::wasm_type(*t)))
+                .collect(),
+        )
+    }
+}
+
 /// Borrows kept in the save area for the call that lent them.
 struct Kept {
     table: Table,
@@ -1094,21 +1114,7 @@ pub fn host_call<'t>(
     if lends {
         g.begin_lending();
     }
-    let loc = if sig.params_spill {
-        Src::Memory(Mem {
-            memory: super::memory(caller),
-            addr: 0,
-            offset: 0,
-        })
-    } else {
-        Src::Stack(
-            sig.params
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (i as u32, super::wasm_type(*t)))
-                .collect(),
-        )
-    };
+    let loc = params_at(&sig, caller);
     // Handles in the caller's memory are shown to the host converted, and
     // restored after the call.
     let saved = match caller.table {
@@ -1229,21 +1235,7 @@ pub fn export_trampoline<'t>(
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| has_handles(types, t, true));
     let scope = g.open_borrow_scope(callee.table, lends);
-    let loc = if sig.params_spill {
-        Src::Memory(Mem {
-            memory: super::memory(callee),
-            addr: 0,
-            offset: 0,
-        })
-    } else {
-        Src::Stack(
-            sig.params
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (i as u32, super::wasm_type(*t)))
-                .collect(),
-        )
-    };
+    let loc = params_at(&sig, callee);
     // The host's borrows end after the call: a borrow passed as a whole
     // flat parameter is kept in a local, any other (in a record, a
     // variant, a list, or spilled parameters) in the save area, before
