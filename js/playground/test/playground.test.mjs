@@ -174,7 +174,7 @@ test('an invalid file shows the error', async () => {
   assert.equal(await settled(() => drop('module-import.wasm', readFileSync(path('module-import')))), 'error');
   const unsupported = runNative(['inspect', path('module-import')]).stderr.replace(/^error: /, '').trimEnd();
   assert.equal(await page.textContent('#error .line'), unsupported);
-  assert.match(await page.textContent('#error'), /featureimport-kind/);
+  assert.match(await page.textContent('#error'), /featuremodule-import/);
 });
 
 test('no uncaught errors on the page', () => {
