@@ -234,17 +234,6 @@ enum Pending {
     Export(ComponentExportSection),
 }
 
-/// The kind of a core import.
-fn export_kind(ty: &wasmparser::TypeRef) -> ExportKind {
-    match ty {
-        wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) => ExportKind::Func,
-        wasmparser::TypeRef::Table(_) => ExportKind::Table,
-        wasmparser::TypeRef::Memory(_) => ExportKind::Memory,
-        wasmparser::TypeRef::Global(_) => ExportKind::Global,
-        wasmparser::TypeRef::Tag(_) => ExportKind::Tag,
-    }
-}
-
 /// A core instance's exports as the wrapper builds them: name, kind, index.
 type Bag<'n> = Vec<(&'n str, ExportKind, u32)>;
 
@@ -760,7 +749,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 m.imports
                     .iter()
                     .zip(&inst.imports)
-                    .map(|(i, d)| (i.module, i.name, export_kind(&i.ty), d))
+                    .map(|(i, d)| (i.module, i.name, merge::import_kind(&i.ty).into(), d))
                     .collect()
             } else {
                 let inst = &self.graph.host_instances[k];

@@ -256,7 +256,6 @@ fn import_host_instances<'g>(
     mode: HostCalls,
     hoisted: &[bool],
 ) -> Result<HostExports<'g>> {
-    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
     let types = input.types.as_ref();
     let mut out = HashMap::new();
     for (k, inst) in graph.host_instances.iter().enumerate() {
@@ -314,7 +313,6 @@ fn import_host_instances<'g>(
             .ok_or_else(|| Error::internal("a module import without its type"))?;
         let module = format!("{HOST_INSTANCE}{k}");
         let id = HostInstanceId(k as u32);
-        let err = |e: wasm_encoder::reencode::Error| Error::malformed(e.to_string());
         for (name, entity) in &ty.exports {
             let func = |t: wasmparser::types::CoreTypeId| {
                 types
@@ -322,36 +320,64 @@ fn import_host_instances<'g>(
                     .map(|s| s.unwrap_func().clone())
                     .ok_or_else(|| Error::internal("a module type's function type is missing"))
             };
-            let (space, index) = match entity {
+            let item = match entity {
                 wasmparser::types::EntityType::Func(t)
-                | wasmparser::types::EntityType::FuncExact(t) => {
-                    (Space::Func, b.import_func(&module, name, &func(*t)?)?.0)
-                }
-                wasmparser::types::EntityType::Table(t) => {
-                    let t = RoundtripReencoder.table_type(*t).map_err(err)?;
-                    (Space::Table, b.import(&module, name, t.into())?)
-                }
-                wasmparser::types::EntityType::Memory(t) => {
-                    let t = RoundtripReencoder.memory_type(*t).map_err(err)?;
-                    (Space::Memory, b.import(&module, name, t.into())?)
-                }
-                wasmparser::types::EntityType::Global(t) => {
-                    let t = RoundtripReencoder.global_type(*t).map_err(err)?;
-                    (Space::Global, b.import(&module, name, t.into())?)
-                }
-                wasmparser::types::EntityType::Tag(t) => {
-                    let sig = b.signature(&func(*t)?)?;
-                    let t = wasm_encoder::TagType {
-                        kind: wasm_encoder::TagKind::Exception,
-                        func_type_idx: sig.0,
-                    };
-                    (Space::Tag, b.import(&module, name, t.into())?)
-                }
+                | wasmparser::types::EntityType::FuncExact(t) => ImportItem::Func(func(*t)?),
+                wasmparser::types::EntityType::Table(t) => ImportItem::Table(*t),
+                wasmparser::types::EntityType::Memory(t) => ImportItem::Memory(*t),
+                wasmparser::types::EntityType::Global(t) => ImportItem::Global(*t),
+                wasmparser::types::EntityType::Tag(t) => ImportItem::Tag(func(*t)?),
             };
+            let (space, index) = import_item(b, &module, name, item)?;
             out.insert((id, name.as_str()), (space, index));
         }
     }
     Ok(out)
+}
+
+/// An item the fused module imports from an instance outside it, with
+/// its type.
+enum ImportItem {
+    Func(FuncType),
+    Table(wasmparser::TableType),
+    Memory(wasmparser::MemoryType),
+    Global(wasmparser::GlobalType),
+    /// An exception tag of this signature.
+    Tag(FuncType),
+}
+
+/// Imports `item` as `module`::`name`; returns its index space and index.
+fn import_item(
+    b: &mut Builder,
+    module: &str,
+    name: &str,
+    item: ImportItem,
+) -> Result<(Space, u32)> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    let err = |e: wasm_encoder::reencode::Error| Error::malformed(e.to_string());
+    Ok(match item {
+        ImportItem::Func(sig) => (Space::Func, b.import_func(module, name, &sig)?.0),
+        ImportItem::Table(t) => {
+            let t = RoundtripReencoder.table_type(t).map_err(err)?;
+            (Space::Table, b.import(module, name, t.into())?)
+        }
+        ImportItem::Memory(t) => {
+            let t = RoundtripReencoder.memory_type(t).map_err(err)?;
+            (Space::Memory, b.import(module, name, t.into())?)
+        }
+        ImportItem::Global(t) => {
+            let t = RoundtripReencoder.global_type(t).map_err(err)?;
+            (Space::Global, b.import(module, name, t.into())?)
+        }
+        ImportItem::Tag(sig) => {
+            let sig = b.signature(&sig)?;
+            let t = wasm_encoder::TagType {
+                kind: wasm_encoder::TagKind::Exception,
+                func_type_idx: sig.0,
+            };
+            (Space::Tag, b.import(module, name, t.into())?)
+        }
+    })
 }
 
 /// Which of the composition's core instances the output instantiates on
@@ -381,10 +407,7 @@ fn hoisted_instances(graph: &Graph<'_>) -> Result<Vec<bool>> {
                 CoreDef::Adapter(_) | CoreDef::Host(_) | CoreDef::Builtin(_) => {
                     return Err(Error::unsupported(
                         "module-import",
-                        format!(
-                            "a core module the host supplies is instantiated with items of a core instance that calls {}, which is not supported yet",
-                            "another component or the host"
-                        ),
+                        "a core module the host supplies is instantiated with items of a core instance that calls another component or the host, which is not supported yet",
                     )
                     .at_path(&graph.component_instances[graph.core_instances[i].component.index()]));
                 }
@@ -405,11 +428,8 @@ fn import_hoisted<'a>(
     input: &Input<'a>,
     graph: &Graph<'a>,
     hoisted: &[bool],
-    type_bases: &[u32],
 ) -> Result<HoistedExports<'a>> {
-    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
     let mut out = HashMap::new();
-    let err = |e: wasm_encoder::reencode::Error| Error::malformed(e.to_string());
     for (i, inst) in graph.core_instances.iter().enumerate() {
         if hoisted[i] {
             continue;
@@ -423,46 +443,21 @@ fn import_hoisted<'a>(
                 continue;
             }
             let module = format!("{HOISTED}{}", instance.0);
-            let entry = match import.ty {
-                TypeRef::Func(t) | TypeRef::FuncExact(t) => {
-                    let sig = m
-                        .func_types
-                        .get(t as usize)
-                        .cloned()
-                        .flatten()
-                        .ok_or_else(|| {
-                            Error::malformed(format!("type {t} is not a function type"))
-                        })?;
-                    let _ = type_bases;
-                    (Space::Func, b.import_func(&module, name, &sig)?.0)
-                }
-                TypeRef::Table(t) => {
-                    let t = RoundtripReencoder.table_type(t).map_err(err)?;
-                    (Space::Table, b.import(&module, name, t.into())?)
-                }
-                TypeRef::Memory(t) => {
-                    let t = RoundtripReencoder.memory_type(t).map_err(err)?;
-                    (Space::Memory, b.import(&module, name, t.into())?)
-                }
-                TypeRef::Global(t) => {
-                    let t = RoundtripReencoder.global_type(t).map_err(err)?;
-                    (Space::Global, b.import(&module, name, t.into())?)
-                }
-                TypeRef::Tag(t) => {
-                    let sig = m
-                        .func_types
-                        .get(t.func_type_idx as usize)
-                        .cloned()
-                        .flatten()
-                        .ok_or_else(|| Error::malformed("a tag's type is not a function type"))?;
-                    let sig = b.signature(&sig)?;
-                    let t = wasm_encoder::TagType {
-                        kind: wasm_encoder::TagKind::Exception,
-                        func_type_idx: sig.0,
-                    };
-                    (Space::Tag, b.import(&module, name, t.into())?)
-                }
+            let func = |t: u32| {
+                m.func_types
+                    .get(t as usize)
+                    .cloned()
+                    .flatten()
+                    .ok_or_else(|| Error::malformed(format!("type {t} is not a function type")))
             };
+            let item = match import.ty {
+                TypeRef::Func(t) | TypeRef::FuncExact(t) => ImportItem::Func(func(t)?),
+                TypeRef::Table(t) => ImportItem::Table(t),
+                TypeRef::Memory(t) => ImportItem::Memory(t),
+                TypeRef::Global(t) => ImportItem::Global(t),
+                TypeRef::Tag(t) => ImportItem::Tag(func(t.func_type_idx)?),
+            };
+            let entry = import_item(b, &module, name, item)?;
             out.insert((*instance, *name), entry);
         }
     }
@@ -608,7 +603,7 @@ pub(crate) fn val_type(v: wasmparser::ValType) -> Result<wasm_encoder::ValType> 
     wasm_encoder::ValType::try_from(v).map_err(|e| Error::malformed(format!("value type: {e:?}")))
 }
 
-fn import_kind(ty: &TypeRef) -> ExternalKind {
+pub(crate) fn import_kind(ty: &TypeRef) -> ExternalKind {
     match ty {
         TypeRef::Func(_) | TypeRef::FuncExact(_) => ExternalKind::Func,
         TypeRef::Table(_) => ExternalKind::Table,
@@ -663,7 +658,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             .map(|(h, i)| (h, direct_funcs[i]))
             .collect();
         let host_exports = import_host_instances(&mut b, input, graph, mode, &hoisted)?;
-        let hoisted_exports = import_hoisted(&mut b, input, graph, &hoisted, &type_bases)?;
+        let hoisted_exports = import_hoisted(&mut b, input, graph, &hoisted)?;
         // Core code calls every host function through a wrapper that
         // checks its component instance may leave.
         let trampolines = (0..graph.host_lowers.len())
