@@ -26,7 +26,8 @@
 //! call returns, which ends every lend it made: in a synchronous call the
 //! lender cannot run until then.
 
-use super::{Gen, Locals, Mem, Side, Src};
+use super::code::Code;
+use super::{Gen, Mem, Side, Src};
 use crate::abi::{Shape, any_inside, shape};
 use crate::instantiate::ComponentInstanceId;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
@@ -122,19 +123,18 @@ pub struct ExportedFns {
 /// exports: the defining instance's own, unless the handle is only moving
 /// from the host's table into the composition.
 pub fn exported_dtor(suppress: u32, dtor: Option<u32>) -> Function {
-    let mut f = Function::new([]);
-    f.instruction(&I::GlobalGet(suppress));
-    f.instruction(&I::If(BlockType::Empty));
-    f.instruction(&I::I32Const(0));
-    f.instruction(&I::GlobalSet(suppress));
+    let mut c = Code::new(1);
+    c.push(I::GlobalGet(suppress));
+    c.push(I::If(BlockType::Empty));
+    c.push(I::I32Const(0));
+    c.push(I::GlobalSet(suppress));
     if let Some(d) = dtor {
-        f.instruction(&I::Else);
-        f.instruction(&I::LocalGet(0));
-        f.instruction(&I::Call(d));
+        c.push(I::Else);
+        c.push(I::LocalGet(0));
+        c.push(I::Call(d));
     }
-    f.instruction(&I::End);
-    f.instruction(&I::End);
-    f
+    c.push(I::End);
+    c.finish()
 }
 
 /// The tag of an owned handle of resource type `number`.
@@ -147,12 +147,6 @@ fn mem(t: &Table, offset: u32, align: u32) -> MemArg {
         offset: u64::from(offset),
         align,
         memory_index: t.memory,
-    }
-}
-
-fn trap_if(f: &mut Function) {
-    for i in &super::TRAP_IF {
-        f.instruction(i);
     }
 }
 
@@ -170,183 +164,143 @@ fn slot_addr(t: &Table, idx: u32) -> [I<'static>; 5] {
 /// `alloc(tag, rep) -> index`: the spec's `Table.add`.
 pub fn alloc_function(t: &Table) -> Function {
     let (tag, rep) = (0, 1);
-    let mut locals = Locals::new(2);
-    let idx = locals.temp(ValType::I32);
+    let mut c = Code::new(2);
+    let idx = c.temp(ValType::I32);
     let (new_base, new_cap, end, end_past) = (
-        locals.temp(ValType::I32),
-        locals.temp(ValType::I32),
-        locals.temp(ValType::I64),
-        locals.temp(ValType::I64),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I64),
+        c.temp(ValType::I64),
     );
-    let mut f = locals.function();
-    let emit = |f: &mut Function, ins: &[I<'static>]| {
-        for i in ins {
-            f.instruction(i);
-        }
-    };
-    emit(
-        &mut f,
-        &[
-            I::GlobalGet(t.free),
-            I::If(BlockType::Empty),
-            // Reuse the most recently freed slot.
-            I::GlobalGet(t.free),
-            I::LocalSet(idx),
-        ],
-    );
-    emit(&mut f, &slot_addr(t, idx));
-    emit(
-        &mut f,
-        &[
-            I::I32Load(mem(t, 4, 2)),
-            I::GlobalSet(t.free),
-            I::Else,
-            I::GlobalGet(t.len),
-            I::LocalTee(idx),
-            I::I32Const(MAX_HANDLE as i32),
-            I::I32GtU,
-        ],
-    );
-    trap_if(&mut f);
+    c.extend([
+        I::GlobalGet(t.free),
+        I::If(BlockType::Empty),
+        // Reuse the most recently freed slot.
+        I::GlobalGet(t.free),
+        I::LocalSet(idx),
+    ]);
+    c.extend(slot_addr(t, idx));
+    c.extend([
+        I::I32Load(mem(t, 4, 2)),
+        I::GlobalSet(t.free),
+        I::Else,
+        I::GlobalGet(t.len),
+        I::LocalTee(idx),
+        I::I32Const(MAX_HANDLE as i32),
+        I::I32GtU,
+    ]);
+    c.trap_if();
     // Full: move to a region twice the size at the end of the memory.
-    emit(
-        &mut f,
-        &[
-            I::LocalGet(idx),
-            I::GlobalGet(t.capacity),
-            I::I32GeU,
-            I::If(BlockType::Empty),
-            I::I32Const(16),
-            I::GlobalGet(t.capacity),
-            I::I32Const(1),
-            I::I32Shl,
-            I::GlobalGet(t.capacity),
-            I::I32Eqz,
-            I::Select,
-            I::LocalSet(new_cap),
-            I::GlobalGet(t.top),
-            I::LocalTee(new_base),
-            I::I64ExtendI32U,
-            I::LocalGet(new_cap),
-            I::I64ExtendI32U,
-            I::I64Const(i64::from(SLOT)),
-            I::I64Mul,
-            I::I64Add,
-            I::LocalTee(end),
-            I::I64Const(1 << 32),
-            I::I64GeU,
-        ],
-    );
-    trap_if(&mut f);
-    emit(
-        &mut f,
-        &[
-            I::LocalGet(end),
-            I::MemorySize(t.memory),
-            I::I64ExtendI32U,
-            I::I64Const(16),
-            I::I64Shl,
-            I::I64Sub,
-            I::LocalTee(end_past),
-            I::I64Const(0),
-            I::I64GtS,
-            I::If(BlockType::Empty),
-            I::LocalGet(end_past),
-            I::I64Const(0xffff),
-            I::I64Add,
-            I::I64Const(16),
-            I::I64ShrU,
-            I::I32WrapI64,
-            I::MemoryGrow(t.memory),
-            I::I32Const(-1),
-            I::I32Eq,
-        ],
-    );
-    trap_if(&mut f);
-    emit(
-        &mut f,
-        &[
-            I::End,
-            I::LocalGet(new_base),
-            I::GlobalGet(t.base),
-            I::GlobalGet(t.capacity),
-            I::I32Const(SLOT as i32),
-            I::I32Mul,
-            I::MemoryCopy {
-                src_mem: t.memory,
-                dst_mem: t.memory,
-            },
-            I::LocalGet(new_base),
-            I::GlobalSet(t.base),
-            I::LocalGet(new_cap),
-            I::GlobalSet(t.capacity),
-            I::LocalGet(end),
-            I::I32WrapI64,
-            I::GlobalSet(t.top),
-            I::End,
-            I::LocalGet(idx),
-            I::I32Const(1),
-            I::I32Add,
-            I::GlobalSet(t.len),
-            I::End,
-        ],
-    );
+    c.extend([
+        I::LocalGet(idx),
+        I::GlobalGet(t.capacity),
+        I::I32GeU,
+        I::If(BlockType::Empty),
+        I::I32Const(16),
+        I::GlobalGet(t.capacity),
+        I::I32Const(1),
+        I::I32Shl,
+        I::GlobalGet(t.capacity),
+        I::I32Eqz,
+        I::Select,
+        I::LocalSet(new_cap),
+        I::GlobalGet(t.top),
+        I::LocalTee(new_base),
+        I::I64ExtendI32U,
+        I::LocalGet(new_cap),
+        I::I64ExtendI32U,
+        I::I64Const(i64::from(SLOT)),
+        I::I64Mul,
+        I::I64Add,
+        I::LocalTee(end),
+        I::I64Const(1 << 32),
+        I::I64GeU,
+    ]);
+    c.trap_if();
+    c.extend([
+        I::LocalGet(end),
+        I::MemorySize(t.memory),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64Sub,
+        I::LocalTee(end_past),
+        I::I64Const(0),
+        I::I64GtS,
+        I::If(BlockType::Empty),
+        I::LocalGet(end_past),
+        I::I64Const(0xffff),
+        I::I64Add,
+        I::I64Const(16),
+        I::I64ShrU,
+        I::I32WrapI64,
+        I::MemoryGrow(t.memory),
+        I::I32Const(-1),
+        I::I32Eq,
+    ]);
+    c.trap_if();
+    c.extend([
+        I::End,
+        I::LocalGet(new_base),
+        I::GlobalGet(t.base),
+        I::GlobalGet(t.capacity),
+        I::I32Const(SLOT as i32),
+        I::I32Mul,
+        I::MemoryCopy {
+            src_mem: t.memory,
+            dst_mem: t.memory,
+        },
+        I::LocalGet(new_base),
+        I::GlobalSet(t.base),
+        I::LocalGet(new_cap),
+        I::GlobalSet(t.capacity),
+        I::LocalGet(end),
+        I::I32WrapI64,
+        I::GlobalSet(t.top),
+        I::End,
+        I::LocalGet(idx),
+        I::I32Const(1),
+        I::I32Add,
+        I::GlobalSet(t.len),
+        I::End,
+    ]);
     // Fill the slot.
-    emit(&mut f, &slot_addr(t, idx));
-    emit(&mut f, &[I::LocalGet(tag), I::I32Store(mem(t, 0, 2))]);
-    emit(&mut f, &slot_addr(t, idx));
-    emit(&mut f, &[I::LocalGet(rep), I::I32Store(mem(t, 4, 2))]);
-    emit(&mut f, &slot_addr(t, idx));
-    emit(
-        &mut f,
-        &[
-            I::I64Const(0),
-            I::I64Store(mem(t, 8, 3)),
-            I::LocalGet(idx),
-            I::End,
-        ],
-    );
-    f
+    c.extend(slot_addr(t, idx));
+    c.extend([I::LocalGet(tag), I::I32Store(mem(t, 0, 2))]);
+    c.extend(slot_addr(t, idx));
+    c.extend([I::LocalGet(rep), I::I32Store(mem(t, 4, 2))]);
+    c.extend(slot_addr(t, idx));
+    c.extend([I::I64Const(0), I::I64Store(mem(t, 8, 3)), I::LocalGet(idx)]);
+    c.finish()
 }
 
 /// `get(index) -> address`: the spec's `Table.get`, trapping on index 0,
 /// an index past the end, or a free slot.
 pub fn get_function(t: &Table) -> Function {
-    let mut locals = Locals::new(1);
-    let addr = locals.temp(ValType::I32);
-    let mut f = locals.function();
-    for ins in [
+    let mut c = Code::new(1);
+    let addr = c.temp(ValType::I32);
+    c.extend([
         I::LocalGet(0),
         I::I32Eqz,
         I::LocalGet(0),
         I::GlobalGet(t.len),
         I::I32GeU,
         I::I32Or,
-    ] {
-        f.instruction(&ins);
-    }
-    trap_if(&mut f);
-    for ins in slot_addr(t, 0) {
-        f.instruction(&ins);
-    }
-    for ins in [I::LocalTee(addr), I::I32Load(mem(t, 0, 2)), I::I32Eqz] {
-        f.instruction(&ins);
-    }
-    trap_if(&mut f);
-    f.instruction(&I::LocalGet(addr));
-    f.instruction(&I::End);
-    f
+    ]);
+    c.trap_if();
+    c.extend(slot_addr(t, 0));
+    c.extend([I::LocalTee(addr), I::I32Load(mem(t, 0, 2)), I::I32Eqz]);
+    c.trap_if();
+    c.push(I::LocalGet(addr));
+    c.finish()
 }
 
 /// `release(index)`: frees an in-use slot onto the free list.
 pub fn release_function(t: &Table) -> Function {
-    let mut locals = Locals::new(1);
-    let addr = locals.temp(ValType::I32);
-    let mut f = locals.function();
-    for ins in slot_addr(t, 0) {
-        f.instruction(&ins);
-    }
-    for ins in [
+    let mut c = Code::new(1);
+    let addr = c.temp(ValType::I32);
+    c.extend(slot_addr(t, 0));
+    c.extend([
         I::LocalTee(addr),
         I::I32Const(0),
         I::I32Store(mem(t, 0, 2)),
@@ -355,11 +309,8 @@ pub fn release_function(t: &Table) -> Function {
         I::I32Store(mem(t, 4, 2)),
         I::LocalGet(0),
         I::GlobalSet(t.free),
-        I::End,
-    ] {
-        f.instruction(&ins);
-    }
-    f
+    ]);
+    c.finish()
 }
 
 /// Where a core function of signature `sig` finds its parameters: its
@@ -442,24 +393,26 @@ impl Gen<'_> {
         src: &Src,
         dst: &super::Dst,
     ) {
-        let value = self.locals.temp(ValType::I32);
+        let value = self.code.temp(ValType::I32);
         match src {
             Src::Stack(v) => self.get(v[0], ValType::I32),
             Src::Memory(m) => self
+                .code
                 .body
                 .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2))]),
         }
-        self.body.push(I::LocalSet(value));
+        self.code.body.push(I::LocalSet(value));
         let out = self.convert_handle(own, r, value);
         match dst {
             super::Dst::Stack(v) => {
-                self.body.push(I::LocalGet(out));
+                self.code.body.push(I::LocalGet(out));
                 self.set(ValType::I32, v[0]);
             }
-            super::Dst::Memory(m) => {
-                self.body
-                    .extend([I::LocalGet(m.addr), I::LocalGet(out), I::I32Store(m.arg(2))])
-            }
+            super::Dst::Memory(m) => self.code.body.extend([
+                I::LocalGet(m.addr),
+                I::LocalGet(out),
+                I::I32Store(m.arg(2)),
+            ]),
         }
     }
 
@@ -472,8 +425,8 @@ impl Gen<'_> {
             // An owned handle of an exported type leaves the host's table
             // without its destructor running.
             (None, Some(e)) if own => {
-                let rep = self.locals.temp(ValType::I32);
-                self.body.extend([
+                let rep = self.code.temp(ValType::I32);
+                self.code.body.extend([
                     I::LocalGet(value),
                     I::Call(e.rep),
                     I::LocalSet(rep),
@@ -491,8 +444,9 @@ impl Gen<'_> {
         match (self.to.table, info.exported) {
             (Some(t), _) => self.lower_handle(own, info, self.to, &t, rep),
             (None, Some(e)) if own => {
-                let handle = self.locals.temp(ValType::I32);
-                self.body
+                let handle = self.code.temp(ValType::I32);
+                self.code
+                    .body
                     .extend([I::LocalGet(rep), I::Call(e.new), I::LocalSet(handle)]);
                 handle
             }
@@ -505,36 +459,40 @@ impl Gen<'_> {
     /// is lent), a borrowed one is lent for this call. Returns the local
     /// holding the representation.
     pub(super) fn lift_handle(&mut self, own: bool, number: u32, t: &Table, idx: u32) -> u32 {
-        let addr = self.locals.temp(ValType::I32);
-        let rep = self.locals.temp(ValType::I32);
-        self.body.extend([
+        let addr = self.code.temp(ValType::I32);
+        let rep = self.code.temp(ValType::I32);
+        self.code.body.extend([
             I::LocalGet(idx),
             I::Call(t.get),
             I::LocalTee(addr),
             I::I32Load(mem(t, 0, 2)),
         ]);
         if own {
-            self.body.extend([I::I32Const(own_tag(number)), I::I32Ne]);
+            self.code
+                .body
+                .extend([I::I32Const(own_tag(number)), I::I32Ne]);
         } else {
             self.type_mismatch(number);
         }
         self.trap_if();
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(addr),
             I::I32Load(mem(t, 4, 2)),
             I::LocalSet(rep),
         ]);
         if own {
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(addr),
                 I::I64Load(mem(t, 8, 3)),
                 I::GlobalGet(self.call_number),
                 I::I64Eq,
             ]);
             self.trap_if();
-            self.body.extend([I::LocalGet(idx), I::Call(t.release)]);
+            self.code
+                .body
+                .extend([I::LocalGet(idx), I::Call(t.release)]);
         } else {
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(addr),
                 I::GlobalGet(self.call_number),
                 I::I64Store(mem(t, 8, 3)),
@@ -545,7 +503,7 @@ impl Gen<'_> {
 
     /// Leaves `tag != own or borrow of number` on the stack, given the tag.
     fn type_mismatch(&mut self, number: u32) {
-        self.body.extend([
+        self.code.body.extend([
             I::I32Const(1),
             I::I32Sub,
             I::I32Const(1),
@@ -569,20 +527,20 @@ impl Gen<'_> {
         if !own && info.owner == Some(side.instance) {
             return rep;
         }
-        let idx = self.locals.temp(ValType::I32);
+        let idx = self.code.temp(ValType::I32);
         let tag = if own {
             own_tag(info.number)
         } else {
             own_tag(info.number) + 1
         };
-        self.body.extend([
+        self.code.body.extend([
             I::I32Const(tag),
             I::LocalGet(rep),
             I::Call(t.alloc),
             I::LocalSet(idx),
         ]);
         if !own {
-            self.body.extend([
+            self.code.body.extend([
                 I::GlobalGet(t.borrows),
                 I::I32Const(1),
                 I::I32Add,
@@ -600,8 +558,8 @@ impl Gen<'_> {
         lends: bool,
     ) -> Option<(Table, u32)> {
         let t = table.filter(|_| lends)?;
-        let saved = self.locals.temp(ValType::I32);
-        self.body.extend([
+        let saved = self.code.temp(ValType::I32);
+        self.code.body.extend([
             I::GlobalGet(t.borrows),
             I::LocalSet(saved),
             I::I32Const(0),
@@ -614,17 +572,19 @@ impl Gen<'_> {
     /// restores the count of the call it interrupted.
     pub(super) fn close_borrow_scope(&mut self, scope: Option<(Table, u32)>) {
         if let Some((t, saved)) = scope {
-            self.body
+            self.code
+                .body
                 .extend([I::GlobalGet(t.borrows), I::I32Const(0), I::I32Ne]);
             self.trap_if();
-            self.body
+            self.code
+                .body
                 .extend([I::LocalGet(saved), I::GlobalSet(t.borrows)]);
         }
     }
 
     /// Starts a call that lends handles: a fresh call number.
     pub(super) fn begin_lending(&mut self) {
-        self.body.extend([
+        self.code.body.extend([
             I::GlobalGet(self.call_number),
             I::I64Const(1),
             I::I64Add,
@@ -652,7 +612,7 @@ impl Gen<'_> {
                     }
                     (Leaf::Save { memory, cursor }, Src::Memory(m)) => {
                         self.reserve_save(memory, cursor);
-                        self.body.extend([
+                        self.code.body.extend([
                             I::LocalGet(cursor),
                             I::LocalGet(m.addr),
                             I::I32Load(m.arg(2)),
@@ -670,19 +630,20 @@ impl Gen<'_> {
                     ) => {
                         if !own && r == resource {
                             self.reserve_save(memory, cursor);
-                            self.body.push(I::LocalGet(cursor));
+                            self.code.body.push(I::LocalGet(cursor));
                             match loc {
                                 Src::Stack(v) => self.get(v[0], ValType::I32),
                                 Src::Memory(m) => self
+                                    .code
                                     .body
                                     .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2))]),
                             }
-                            self.body.push(I::I32Store(save_arg(memory)));
+                            self.code.body.push(I::I32Store(save_arg(memory)));
                             self.advance(cursor);
                         }
                     }
                     (Leaf::Restore { memory, cursor }, Src::Memory(m)) => {
-                        self.body.extend([
+                        self.code.body.extend([
                             I::LocalGet(m.addr),
                             I::LocalGet(cursor),
                             I::I32Load(save_arg(memory)),
@@ -721,16 +682,16 @@ impl Gen<'_> {
         if drops.is_empty() {
             return None;
         }
-        let (base, cursor) = (
-            self.locals.temp(ValType::I32),
-            self.locals.temp(ValType::I32),
-        );
-        self.body
+        let (base, cursor) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
+        self.code
+            .body
             .extend([I::GlobalGet(t.top), I::LocalTee(base), I::LocalSet(cursor)]);
         let mut groups = Vec::new();
         for (r, drop) in drops {
-            let start = self.locals.temp(ValType::I32);
-            self.body.extend([I::LocalGet(cursor), I::LocalSet(start)]);
+            let start = self.code.temp(ValType::I32);
+            self.code
+                .body
+                .extend([I::LocalGet(cursor), I::LocalSet(start)]);
             self.leaf = Leaf::Lent {
                 memory: t.memory,
                 cursor,
@@ -740,8 +701,9 @@ impl Gen<'_> {
             groups.push((start, drop));
         }
         self.leaf = Leaf::Translate;
-        let end = self.locals.temp(ValType::I32);
-        self.body
+        let end = self.code.temp(ValType::I32);
+        self.code
+            .body
             .extend([I::LocalGet(cursor), I::LocalTee(end), I::GlobalSet(t.top)]);
         Some(Kept {
             table: t,
@@ -759,7 +721,7 @@ impl Gen<'_> {
         let memory = k.table.memory;
         for (i, &(start, drop)) in k.groups.iter().enumerate() {
             let stop = k.groups.get(i + 1).map_or(k.end, |g| g.0);
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(start),
                 I::LocalSet(k.cursor),
                 I::Block(BlockType::Empty),
@@ -773,9 +735,9 @@ impl Gen<'_> {
                 I::Call(drop),
             ]);
             self.advance(k.cursor);
-            self.body.extend([I::Br(0), I::End, I::End]);
+            self.code.body.extend([I::Br(0), I::End, I::End]);
         }
-        self.body.extend([
+        self.code.body.extend([
             I::GlobalGet(k.table.top),
             I::LocalGet(k.end),
             I::I32Eq,
@@ -788,7 +750,7 @@ impl Gen<'_> {
 
     /// Grows `memory` unless four more bytes fit at `cursor`.
     fn reserve_save(&mut self, memory: u32, cursor: u32) {
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(cursor),
             I::I64ExtendI32U,
             I::I64Const(4),
@@ -805,11 +767,11 @@ impl Gen<'_> {
             I::I32Eq,
         ]);
         self.trap_if();
-        self.body.push(I::End);
+        self.code.body.push(I::End);
     }
 
     fn advance(&mut self, cursor: u32) {
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(cursor),
             I::I32Const(4),
             I::I32Add,
@@ -834,25 +796,25 @@ impl Gen<'_> {
     fn fixup_variant(&mut self, cases: &[Option<ComponentValType>], loc: &Src) {
         let types = self.types;
         let layout = crate::abi::variant_layout(types, cases.iter().map(Option::as_ref));
-        let disc = self.locals.temp(ValType::I32);
+        let disc = self.code.temp(ValType::I32);
         match loc {
             Src::Stack(v) => self.get(v[0], ValType::I32),
             Src::Memory(m) => {
-                self.body.push(I::LocalGet(m.addr));
-                self.body.push(match layout.discriminant {
+                self.code.body.push(I::LocalGet(m.addr));
+                self.code.body.push(match layout.discriminant {
                     1 => I::I32Load8U(m.arg(0)),
                     2 => I::I32Load16U(m.arg(1)),
                     _ => I::I32Load(m.arg(2)),
                 });
             }
         }
-        self.body.push(I::LocalSet(disc));
+        self.code.body.push(I::LocalSet(disc));
         for (i, case) in cases.iter().enumerate() {
             let Some(t) = case else { continue };
             if !has_handles(types, t, false) {
                 continue;
             }
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(disc),
                 I::I32Const(i as i32),
                 I::I32Eq,
@@ -864,7 +826,7 @@ impl Gen<'_> {
                 Src::Memory(m) => Src::Memory(m.at(layout.payload_offset)),
             };
             self.fixup(t, &l);
-            self.body.push(I::End);
+            self.code.body.push(I::End);
         }
     }
 
@@ -878,11 +840,8 @@ impl Gen<'_> {
             _ => super::memory(self.to),
         };
         self.list_bytes(memory, ptr, len, (size, align));
-        let (cursor, n) = (
-            self.locals.temp(ValType::I32),
-            self.locals.temp(ValType::I32),
-        );
-        self.body.extend([
+        let (cursor, n) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
+        self.code.body.extend([
             I::LocalGet(ptr),
             I::LocalSet(cursor),
             I::LocalGet(len),
@@ -901,7 +860,7 @@ impl Gen<'_> {
                 offset: 0,
             }),
         );
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(cursor),
             I::I32Const(size as i32),
             I::I32Add,
@@ -943,78 +902,67 @@ pub struct BuiltinTargets {
 
 /// Looks up the handle in local 0 into `addr` (and its tag into `tag`),
 /// trapping unless it is an owned or borrowed handle of the built-in's type.
-fn checked_slot(f: &mut Function, b: &BuiltinTargets, addr: u32, tag: Option<u32>) {
+fn checked_slot(c: &mut Code, b: &BuiltinTargets, addr: u32, tag: Option<u32>) {
     let t = &b.table;
-    for ins in [
+    c.extend([
         I::LocalGet(0),
         I::Call(t.get),
         I::LocalTee(addr),
         I::I32Load(mem(t, 0, 2)),
-    ] {
-        f.instruction(&ins);
-    }
+    ]);
     if let Some(tag) = tag {
-        f.instruction(&I::LocalTee(tag));
+        c.push(I::LocalTee(tag));
     }
-    for ins in [
+    c.extend([
         I::I32Const(1),
         I::I32Sub,
         I::I32Const(1),
         I::I32ShrU,
         I::I32Const(b.number as i32),
         I::I32Ne,
-    ] {
-        f.instruction(&ins);
-    }
-    trap_if(f);
+    ]);
+    c.trap_if();
 }
 
 /// `resource.new`: `(rep) -> handle`.
 pub fn resource_new(b: &BuiltinTargets) -> Function {
-    let mut f = Function::new([]);
-    f.instruction(&I::GlobalGet(b.may_leave));
-    f.instruction(&I::I32Eqz);
-    trap_if(&mut f);
-    for ins in [
+    let mut c = Code::new(1);
+    c.push(I::GlobalGet(b.may_leave));
+    c.push(I::I32Eqz);
+    c.trap_if();
+    c.extend([
         I::I32Const(own_tag(b.number)),
         I::LocalGet(0),
         I::Call(b.table.alloc),
-        I::End,
-    ] {
-        f.instruction(&ins);
-    }
-    f
+    ]);
+    c.finish()
 }
 
 /// `resource.rep`: `(handle) -> rep`, for owned and borrowed handles.
 pub fn resource_rep(b: &BuiltinTargets) -> Function {
     let t = &b.table;
-    let mut locals = Locals::new(1);
-    let addr = locals.temp(ValType::I32);
-    let mut f = locals.function();
-    checked_slot(&mut f, b, addr, None);
-    for ins in [I::LocalGet(addr), I::I32Load(mem(t, 4, 2)), I::End] {
-        f.instruction(&ins);
-    }
-    f
+    let mut c = Code::new(1);
+    let addr = c.temp(ValType::I32);
+    checked_slot(&mut c, b, addr, None);
+    c.extend([I::LocalGet(addr), I::I32Load(mem(t, 4, 2))]);
+    c.finish()
 }
 
 /// `resource.drop`: `(handle)`. An owned handle runs the destructor (or
 /// the host's drop); a borrowed one ends the borrow.
 pub fn resource_drop(b: &BuiltinTargets) -> Function {
     let t = &b.table;
-    let mut locals = Locals::new(1);
+    let mut c = Code::new(1);
     let (addr, tag, rep) = (
-        locals.temp(ValType::I32),
-        locals.temp(ValType::I32),
-        locals.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
     );
-    let mut f = locals.function();
-    f.instruction(&I::GlobalGet(b.may_leave));
-    f.instruction(&I::I32Eqz);
-    trap_if(&mut f);
-    checked_slot(&mut f, b, addr, Some(tag));
-    for ins in [
+    c.push(I::GlobalGet(b.may_leave));
+    c.push(I::I32Eqz);
+    c.trap_if();
+    checked_slot(&mut c, b, addr, Some(tag));
+    c.extend([
         I::LocalGet(addr),
         I::I32Load(mem(t, 4, 2)),
         I::LocalSet(rep),
@@ -1027,17 +975,15 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
         I::I64Load(mem(t, 8, 3)),
         I::GlobalGet(b.call_number),
         I::I64Eq,
-    ] {
-        f.instruction(&ins);
-    }
-    trap_if(&mut f);
-    f.instruction(&I::LocalGet(0));
-    f.instruction(&I::Call(t.release));
+    ]);
+    c.trap_if();
+    c.push(I::LocalGet(0));
+    c.push(I::Call(t.release));
     if let Some(d) = b.destroy {
-        f.instruction(&I::LocalGet(rep));
-        f.instruction(&I::Call(d));
+        c.push(I::LocalGet(rep));
+        c.push(I::Call(d));
     }
-    for ins in [
+    c.extend([
         I::Else,
         I::LocalGet(0),
         I::Call(t.release),
@@ -1046,11 +992,8 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
         I::I32Sub,
         I::GlobalSet(t.borrows),
         I::End,
-        I::End,
-    ] {
-        f.instruction(&ins);
-    }
-    f
+    ]);
+    c.finish()
 }
 
 fn list_with_handles(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
@@ -1102,13 +1045,12 @@ pub fn host_call<'t>(
         types,
         resources,
         call_number,
-        locals: Locals::new(n),
-        body: Vec::new(),
+        code: Code::new(n),
         from: caller,
         to: host,
         leaf: Leaf::Translate,
     };
-    g.body.extend_from_slice(prologue);
+    g.code.body.extend_from_slice(prologue);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| has_handles(types, t, true));
     if lends {
@@ -1120,11 +1062,12 @@ pub fn host_call<'t>(
     let saved = match caller.table {
         Some(t) if sig.params_spill || params.iter().any(|p| list_with_handles(types, p)) => {
             let (base, cursor, end) = (
-                g.locals.temp(ValType::I32),
-                g.locals.temp(ValType::I32),
-                g.locals.temp(ValType::I32),
+                g.code.temp(ValType::I32),
+                g.code.temp(ValType::I32),
+                g.code.temp(ValType::I32),
             );
-            g.body
+            g.code
+                .body
                 .extend([I::GlobalGet(t.top), I::LocalTee(base), I::LocalSet(cursor)]);
             g.leaf = Leaf::Save {
                 memory: t.memory,
@@ -1132,7 +1075,8 @@ pub fn host_call<'t>(
             };
             g.fixup_tuple(&params, &loc);
             g.leaf = Leaf::Translate;
-            g.body
+            g.code
+                .body
                 .extend([I::LocalGet(cursor), I::LocalTee(end), I::GlobalSet(t.top)]);
             Some((t, base, cursor, end))
         }
@@ -1140,12 +1084,12 @@ pub fn host_call<'t>(
     };
     g.fixup_tuple(&params, &loc);
     for p in 0..n {
-        g.body.push(I::LocalGet(p));
+        g.code.body.push(I::LocalGet(p));
     }
-    g.body.extend_from_slice(call);
-    g.body.extend_from_slice(epilogue);
+    g.code.body.extend_from_slice(call);
+    g.code.body.extend_from_slice(epilogue);
     if let Some((t, base, cursor, end)) = saved {
-        g.body.extend([I::LocalGet(base), I::LocalSet(cursor)]);
+        g.code.body.extend([I::LocalGet(base), I::LocalSet(cursor)]);
         g.leaf = Leaf::Restore {
             memory: t.memory,
             cursor,
@@ -1153,7 +1097,7 @@ pub fn host_call<'t>(
         g.fixup_tuple(&params, &loc);
         g.leaf = Leaf::Translate;
         // Free the save area unless a table grew past it meanwhile.
-        g.body.extend([
+        g.code.body.extend([
             I::GlobalGet(t.top),
             I::LocalGet(end),
             I::I32Eq,
@@ -1186,11 +1130,11 @@ pub fn host_call<'t>(
                 .iter()
                 .map(|t| {
                     let t = super::wasm_type(*t);
-                    (g.locals.temp(t), t)
+                    (g.code.temp(t), t)
                 })
                 .collect();
             for (l, _) in results.iter().rev() {
-                g.body.push(I::LocalSet(*l));
+                g.code.body.push(I::LocalSet(*l));
             }
             g.fixup(r, &Src::Stack(results.clone()));
         }
@@ -1226,8 +1170,7 @@ pub fn export_trampoline<'t>(
         types,
         resources,
         call_number,
-        locals: Locals::new(n),
-        body: Vec::new(),
+        code: Code::new(n),
         from: host,
         to: callee,
         leaf: Leaf::Translate,
@@ -1247,8 +1190,8 @@ pub fn export_trampoline<'t>(
     let originals: Vec<u32> = if whole {
         (0..n)
             .map(|p| {
-                let l = g.locals.temp(super::wasm_type(sig.params[p as usize]));
-                g.body.extend([I::LocalGet(p), I::LocalSet(l)]);
+                let l = g.code.temp(super::wasm_type(sig.params[p as usize]));
+                g.code.body.extend([I::LocalGet(p), I::LocalSet(l)]);
                 l
             })
             .collect()
@@ -1261,22 +1204,22 @@ pub fn export_trampoline<'t>(
     };
     g.fixup_tuple(&params, &loc);
     for p in 0..n {
-        g.body.push(I::LocalGet(p));
+        g.code.body.push(I::LocalGet(p));
     }
-    g.body.push(I::Call(target));
+    g.code.body.push(I::Call(target));
     let results: Vec<(u32, ValType)> = if sig.results_spill {
-        vec![(g.locals.temp(ValType::I32), ValType::I32)]
+        vec![(g.code.temp(ValType::I32), ValType::I32)]
     } else {
         sig.results
             .iter()
             .map(|t| {
                 let t = super::wasm_type(*t);
-                (g.locals.temp(t), t)
+                (g.code.temp(t), t)
             })
             .collect()
     };
     for (l, _) in results.iter().rev() {
-        g.body.push(I::LocalSet(*l));
+        g.code.body.push(I::LocalSet(*l));
     }
     g.close_borrow_scope(scope);
     if lends && whole {
@@ -1285,7 +1228,7 @@ pub fn export_trampoline<'t>(
             if let Shape::Handle(false, r) = shape(types, p)
                 && let Some(d) = (g.resources)(r).host_drop
             {
-                g.body.extend([I::LocalGet(originals[at]), I::Call(d)]);
+                g.code.body.extend([I::LocalGet(originals[at]), I::Call(d)]);
             }
             at += super::flat_len(types, p);
         }

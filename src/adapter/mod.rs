@@ -19,8 +19,10 @@ use crate::abi::{self, Shape};
 use crate::error::{Error, Result};
 use crate::instantiate::{Adapter, ComponentInstanceId};
 use crate::parse::StringEncoding;
+use code::Code;
 use handles::{ResourceInfo, Table, has_handles};
 
+pub mod code;
 pub mod handles;
 pub mod limits;
 mod strings;
@@ -29,34 +31,6 @@ use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::PrimitiveValType as P;
 use wasmparser::component_types::{ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
-
-/// Typed local variables of a function under construction: parameters
-/// first, then temporaries handed out by type.
-pub struct Locals {
-    params: u32,
-    temps: Vec<ValType>,
-}
-
-impl Locals {
-    /// Locals for a function with `params` parameters.
-    pub fn new(params: u32) -> Self {
-        Locals {
-            params,
-            temps: Vec::new(),
-        }
-    }
-
-    /// A fresh temporary of type `ty`.
-    pub fn temp(&mut self, ty: ValType) -> u32 {
-        self.temps.push(ty);
-        self.params + self.temps.len() as u32 - 1
-    }
-
-    /// Creates the function with the declared temporaries.
-    pub fn function(&self) -> Function {
-        Function::new_with_locals_types(self.temps.iter().copied())
-    }
-}
 
 /// How an adapter moves values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -245,8 +219,7 @@ struct Gen<'t> {
     resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
     /// The global numbering calls that lend handles.
     call_number: u32,
-    locals: Locals,
-    body: Vec<I<'static>>,
+    code: Code,
     /// Options of the side values come from, and go to, in the current
     /// direction.
     from: Side,
@@ -280,8 +253,7 @@ pub fn generate<'t>(
         types,
         resources,
         call_number: targets.call_number,
-        locals: Locals::new(n_params),
-        body: Vec::new(),
+        code: Code::new(n_params),
         from: targets.caller,
         to: targets.callee_side,
         leaf: handles::Leaf::Translate,
@@ -290,7 +262,7 @@ pub fn generate<'t>(
     // A component may not call out while it is being lowered into or
     // runs its post-return.
     let (caller_flag, callee_flag) = targets.may_leave;
-    g.body.extend([I::GlobalGet(caller_flag), I::I32Eqz]);
+    g.code.body.extend([I::GlobalGet(caller_flag), I::I32Eqz]);
     g.trap_if();
     let params_allocate = sig.params_spill || param_types.iter().any(|t| needs_memory(types, t));
     let results_allocate = f.result.iter().any(|t| needs_memory(types, t));
@@ -305,16 +277,20 @@ pub fn generate<'t>(
 
     // Parameters: caller -> callee.
     if params_allocate {
-        g.body.extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
+        g.code
+            .body
+            .extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
     }
     let callee_args = g.pass_params(&sig, &param_types, &caller_params, targets);
     if params_allocate {
-        g.body.extend([I::I32Const(1), I::GlobalSet(callee_flag)]);
+        g.code
+            .body
+            .extend([I::I32Const(1), I::GlobalSet(callee_flag)]);
     }
     for a in &callee_args {
-        g.body.push(I::LocalGet(*a));
+        g.code.body.push(I::LocalGet(*a));
     }
-    g.body.push(I::Call(targets.callee));
+    g.code.body.push(I::Call(targets.callee));
     g.close_borrow_scope(scope);
     if lends {
         g.begin_lending();
@@ -324,35 +300,42 @@ pub fn generate<'t>(
     g.from = targets.callee_side;
     g.to = targets.caller;
     let callee_results: Vec<(u32, ValType)> = if sig.results_spill {
-        vec![(g.locals.temp(ValType::I32), ValType::I32)]
+        vec![(g.code.temp(ValType::I32), ValType::I32)]
     } else {
         sig.results
             .iter()
             .map(|t| {
                 let t = wasm_type(*t);
-                (g.locals.temp(t), t)
+                (g.code.temp(t), t)
             })
             .collect()
     };
     for (l, _) in callee_results.iter().rev() {
-        g.body.push(I::LocalSet(*l));
+        g.code.body.push(I::LocalSet(*l));
     }
     let mut returns = Vec::new();
     if results_allocate {
-        g.body.extend([I::I32Const(0), I::GlobalSet(caller_flag)]);
+        g.code
+            .body
+            .extend([I::I32Const(0), I::GlobalSet(caller_flag)]);
     }
     if let Some(result) = &f.result {
         returns = g.pass_results(&sig, *result, &callee_results, retptr, targets);
     }
     if results_allocate {
-        g.body.extend([I::I32Const(1), I::GlobalSet(caller_flag)]);
+        g.code
+            .body
+            .extend([I::I32Const(1), I::GlobalSet(caller_flag)]);
     }
     if let Some(post) = targets.post_return {
-        g.body.extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
+        g.code
+            .body
+            .extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
         for (l, _) in &callee_results {
-            g.body.push(I::LocalGet(*l));
+            g.code.body.push(I::LocalGet(*l));
         }
-        g.body
+        g.code
+            .body
             .extend([I::Call(post), I::I32Const(1), I::GlobalSet(callee_flag)]);
     }
     g.finish(&returns)
@@ -406,7 +389,7 @@ impl Gen<'_> {
                 .iter()
                 .map(|t| {
                     let t = wasm_type(*t);
-                    (self.locals.temp(t), t)
+                    (self.code.temp(t), t)
                 })
                 .collect();
             self.translate_tuple(param_types, &src, &Dst::Stack(dst.clone()));
@@ -461,7 +444,7 @@ impl Gen<'_> {
                 .iter()
                 .map(|t| {
                     let t = wasm_type(*t);
-                    (self.locals.temp(t), t)
+                    (self.code.temp(t), t)
                 })
                 .collect();
             self.translate_tuple(
@@ -473,9 +456,6 @@ impl Gen<'_> {
         }
     }
 }
-
-/// Traps when the `i32` on the stack is not zero.
-pub(crate) const TRAP_IF: [I<'static>; 3] = [I::If(BlockType::Empty), I::Unreachable, I::End];
 
 fn memory(side: Side) -> u32 {
     side.memory
@@ -499,13 +479,11 @@ fn flat_len(types: TypesRef<'_>, ty: &ComponentValType) -> usize {
 
 impl Gen<'_> {
     fn trap_if(&mut self) {
-        self.body.extend(TRAP_IF);
+        self.code.trap_if();
     }
 
     fn const_local(&mut self, v: u32) -> u32 {
-        let l = self.locals.temp(ValType::I32);
-        self.body.extend([I::I32Const(v as i32), I::LocalSet(l)]);
-        l
+        self.code.const_local(v)
     }
 
     /// Traps unless `[addr, addr + size)` lies in `side`'s memory and
@@ -520,11 +498,12 @@ impl Gen<'_> {
     /// i32 locals, unsigned) is within `memory`.
     fn check_ptr(&mut self, memory: u32, ptr: u32, byte_len: u32, align: u32) {
         if align > 1 {
-            self.body
+            self.code
+                .body
                 .extend([I::LocalGet(ptr), I::I32Const(align as i32 - 1), I::I32And]);
             self.trap_if();
         }
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(ptr),
             I::I64ExtendI32U,
             I::LocalGet(byte_len),
@@ -550,12 +529,12 @@ impl Gen<'_> {
         let realloc = side
             .realloc
             .unwrap_or_else(|| unreachable!("checked: destination has realloc"));
-        let ptr = self.locals.temp(ValType::I32);
+        let ptr = self.code.temp(ValType::I32);
         match old {
-            Some((p, s)) => self.body.extend([I::LocalGet(p), I::LocalGet(s)]),
-            None => self.body.extend([I::I32Const(0), I::I32Const(0)]),
+            Some((p, s)) => self.code.body.extend([I::LocalGet(p), I::LocalGet(s)]),
+            None => self.code.body.extend([I::I32Const(0), I::I32Const(0)]),
         }
-        self.body.extend([
+        self.code.body.extend([
             I::I32Const(align as i32),
             I::LocalGet(size),
             I::Call(realloc),
@@ -584,7 +563,10 @@ impl Gen<'_> {
         }
     }
 
+    /// Moves one value. Temporaries it takes are free again afterwards:
+    /// what it produces lives in `dst`, which the caller allocated.
     fn translate(&mut self, ty: &ComponentValType, src: &Src, dst: &Dst) {
+        let mark = self.code.mark();
         match abi::shape(self.types, ty) {
             Shape::String => self.translate_string(src, dst),
             Shape::Scalar(p) => self.translate_primitive(p, src, dst),
@@ -600,17 +582,20 @@ impl Gen<'_> {
             Shape::Handle(own, r) => self.translate_handle(own, r, src, dst),
             Shape::ErrorContext | Shape::Async(_) => unreachable!("rejected by `check`"),
         }
+        self.code.release(mark);
     }
 
     /// Pushes one core value of type `want` read from a stack slot.
     fn get(&mut self, (local, has): (u32, ValType), want: ValType) {
-        self.body.push(I::LocalGet(local));
+        self.code.body.push(I::LocalGet(local));
         match (has, want) {
             (a, b) if a == b => {}
-            (ValType::I64, ValType::I32) => self.body.push(I::I32WrapI64),
-            (ValType::I64, ValType::F32) => self.body.extend([I::I32WrapI64, I::F32ReinterpretI32]),
-            (ValType::I64, ValType::F64) => self.body.push(I::F64ReinterpretI64),
-            (ValType::I32, ValType::F32) => self.body.push(I::F32ReinterpretI32),
+            (ValType::I64, ValType::I32) => self.code.body.push(I::I32WrapI64),
+            (ValType::I64, ValType::F32) => {
+                self.code.body.extend([I::I32WrapI64, I::F32ReinterpretI32])
+            }
+            (ValType::I64, ValType::F64) => self.code.body.push(I::F64ReinterpretI64),
+            (ValType::I32, ValType::F32) => self.code.body.push(I::F32ReinterpretI32),
             (a, b) => unreachable!("no flat coercion from {a:?} to {b:?}"),
         }
     }
@@ -619,15 +604,16 @@ impl Gen<'_> {
     fn set(&mut self, has: ValType, (local, want): (u32, ValType)) {
         match (has, want) {
             (a, b) if a == b => {}
-            (ValType::I32, ValType::I64) => self.body.push(I::I64ExtendI32U),
-            (ValType::F32, ValType::I64) => {
-                self.body.extend([I::I32ReinterpretF32, I::I64ExtendI32U])
-            }
-            (ValType::F64, ValType::I64) => self.body.push(I::I64ReinterpretF64),
-            (ValType::F32, ValType::I32) => self.body.push(I::I32ReinterpretF32),
+            (ValType::I32, ValType::I64) => self.code.body.push(I::I64ExtendI32U),
+            (ValType::F32, ValType::I64) => self
+                .code
+                .body
+                .extend([I::I32ReinterpretF32, I::I64ExtendI32U]),
+            (ValType::F64, ValType::I64) => self.code.body.push(I::I64ReinterpretF64),
+            (ValType::F32, ValType::I32) => self.code.body.push(I::I32ReinterpretF32),
             (a, b) => unreachable!("no flat coercion from {a:?} to {b:?}"),
         }
-        self.body.push(I::LocalSet(local));
+        self.code.body.push(I::LocalSet(local));
     }
 
     fn translate_primitive(&mut self, p: P, src: &Src, dst: &Dst) {
@@ -642,17 +628,17 @@ impl Gen<'_> {
             Src::Stack(v) => {
                 self.get(v[0], core);
                 match p {
-                    P::Bool => self.body.extend([I::I32Const(0), I::I32Ne]),
-                    P::S8 => self.body.push(I::I32Extend8S),
-                    P::U8 => self.body.extend([I::I32Const(0xff), I::I32And]),
-                    P::S16 => self.body.push(I::I32Extend16S),
-                    P::U16 => self.body.extend([I::I32Const(0xffff), I::I32And]),
+                    P::Bool => self.code.body.extend([I::I32Const(0), I::I32Ne]),
+                    P::S8 => self.code.body.push(I::I32Extend8S),
+                    P::U8 => self.code.body.extend([I::I32Const(0xff), I::I32And]),
+                    P::S16 => self.code.body.push(I::I32Extend16S),
+                    P::U16 => self.code.body.extend([I::I32Const(0xffff), I::I32And]),
                     _ => {}
                 }
             }
             Src::Memory(m) => {
-                self.body.push(I::LocalGet(m.addr));
-                self.body.push(match p {
+                self.code.body.push(I::LocalGet(m.addr));
+                self.code.body.push(match p {
                     P::Bool | P::U8 => I::I32Load8U(m.arg(0)),
                     P::S8 => I::I32Load8S(m.arg(0)),
                     P::S16 => I::I32Load16S(m.arg(1)),
@@ -664,15 +650,15 @@ impl Gen<'_> {
                     P::String | P::ErrorContext => unreachable!("not a scalar"),
                 });
                 if p == P::Bool {
-                    self.body.extend([I::I32Const(0), I::I32Ne]);
+                    self.code.body.extend([I::I32Const(0), I::I32Ne]);
                 }
             }
         }
         if p == P::Char {
             // Trap unless a Unicode scalar value: below 0x110000 and not a
             // surrogate (0xD800..=0xDFFF).
-            let c = self.locals.temp(ValType::I32);
-            self.body.extend([
+            let c = self.code.temp(ValType::I32);
+            self.code.body.extend([
                 I::LocalTee(c),
                 I::I32Const(0x11_0000),
                 I::I32GeU,
@@ -684,16 +670,17 @@ impl Gen<'_> {
                 I::I32Or,
             ]);
             self.trap_if();
-            self.body.push(I::LocalGet(c));
+            self.code.body.push(I::LocalGet(c));
         }
         // Lower.
         match dst {
             Dst::Stack(v) => self.set(core, v[0]),
             Dst::Memory(m) => {
-                let tmp = self.locals.temp(core);
-                self.body
+                let tmp = self.code.temp(core);
+                self.code
+                    .body
                     .extend([I::LocalSet(tmp), I::LocalGet(m.addr), I::LocalGet(tmp)]);
-                self.body.push(match p {
+                self.code.body.push(match p {
                     P::Bool | P::U8 | P::S8 => I::I32Store8(m.arg(0)),
                     P::S16 | P::U16 => I::I32Store16(m.arg(1)),
                     P::S32 | P::U32 | P::Char => I::I32Store(m.arg(2)),
@@ -708,19 +695,22 @@ impl Gen<'_> {
 
     /// Reads a `(pointer, length)` pair into two fresh i32 locals.
     fn read_pair(&mut self, src: &Src) -> (u32, u32) {
-        let ptr = self.locals.temp(ValType::I32);
-        let len = self.locals.temp(ValType::I32);
+        let ptr = self.code.temp(ValType::I32);
+        let len = self.code.temp(ValType::I32);
         match src {
             Src::Stack(v) => {
                 self.get(v[0], ValType::I32);
-                self.body.push(I::LocalSet(ptr));
+                self.code.body.push(I::LocalSet(ptr));
                 self.get(v[1], ValType::I32);
-                self.body.push(I::LocalSet(len));
+                self.code.body.push(I::LocalSet(len));
             }
             Src::Memory(m) => {
-                self.body
-                    .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2)), I::LocalSet(ptr)]);
-                self.body.extend([
+                self.code.body.extend([
+                    I::LocalGet(m.addr),
+                    I::I32Load(m.arg(2)),
+                    I::LocalSet(ptr),
+                ]);
+                self.code.body.extend([
                     I::LocalGet(m.addr),
                     I::I32Load(m.at(4).arg(2)),
                     I::LocalSet(len),
@@ -733,15 +723,18 @@ impl Gen<'_> {
     fn write_pair(&mut self, (ptr, len): (u32, u32), dst: &Dst) {
         match dst {
             Dst::Stack(v) => {
-                self.body.push(I::LocalGet(ptr));
+                self.code.body.push(I::LocalGet(ptr));
                 self.set(ValType::I32, v[0]);
-                self.body.push(I::LocalGet(len));
+                self.code.body.push(I::LocalGet(len));
                 self.set(ValType::I32, v[1]);
             }
             Dst::Memory(m) => {
-                self.body
-                    .extend([I::LocalGet(m.addr), I::LocalGet(ptr), I::I32Store(m.arg(2))]);
-                self.body.extend([
+                self.code.body.extend([
+                    I::LocalGet(m.addr),
+                    I::LocalGet(ptr),
+                    I::I32Store(m.arg(2)),
+                ]);
+                self.code.body.extend([
                     I::LocalGet(m.addr),
                     I::LocalGet(len),
                     I::I32Store(m.at(4).arg(2)),
@@ -759,7 +752,7 @@ impl Gen<'_> {
         let bytes = self.list_bytes(memory(from), ptr, len, (size, align));
         let new = self.alloc(to, align, bytes);
         if fields.iter().all(|f| abi::is_byte_copyable(self.types, f)) {
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(new),
                 I::LocalGet(ptr),
                 I::LocalGet(bytes),
@@ -771,11 +764,11 @@ impl Gen<'_> {
         } else if size > 0 {
             // Element by element: two cursors and a countdown.
             let (s, d, n) = (
-                self.locals.temp(ValType::I32),
-                self.locals.temp(ValType::I32),
-                self.locals.temp(ValType::I32),
+                self.code.temp(ValType::I32),
+                self.code.temp(ValType::I32),
+                self.code.temp(ValType::I32),
             );
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(ptr),
                 I::LocalSet(s),
                 I::LocalGet(new),
@@ -783,9 +776,12 @@ impl Gen<'_> {
                 I::LocalGet(len),
                 I::LocalSet(n),
             ]);
-            self.body
+            self.code
+                .body
                 .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-            self.body.extend([I::LocalGet(n), I::I32Eqz, I::BrIf(1)]);
+            self.code
+                .body
+                .extend([I::LocalGet(n), I::I32Eqz, I::BrIf(1)]);
             let es = Src::Memory(Mem {
                 memory: memory(from),
                 addr: s,
@@ -798,14 +794,14 @@ impl Gen<'_> {
             });
             self.translate_tuple(fields, &es, &ed);
             for cursor in [s, d] {
-                self.body.extend([
+                self.code.body.extend([
                     I::LocalGet(cursor),
                     I::I32Const(size as i32),
                     I::I32Add,
                     I::LocalSet(cursor),
                 ]);
             }
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(n),
                 I::I32Const(1),
                 I::I32Sub,
@@ -821,8 +817,8 @@ impl Gen<'_> {
     /// The byte length of a list of `len` elements of `(size, align)` at
     /// `ptr` in `memory`, trapping on overflow, misalignment or bounds.
     fn list_bytes(&mut self, memory: u32, ptr: u32, len: u32, (size, align): (u32, u32)) -> u32 {
-        let bytes = self.locals.temp(ValType::I32);
-        self.body.extend([
+        let bytes = self.code.temp(ValType::I32);
+        self.code.body.extend([
             I::LocalGet(len),
             I::I64ExtendI32U,
             I::I64Const(i64::from(size)),
@@ -831,7 +827,7 @@ impl Gen<'_> {
             I::I64GtU,
         ]);
         self.trap_if();
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(len),
             I::I32Const(size as i32),
             I::I32Mul,
@@ -844,14 +840,9 @@ impl Gen<'_> {
     /// Ends the function: pushes the result locals and returns.
     fn finish(mut self, results: &[(u32, ValType)]) -> Function {
         for (l, _) in results {
-            self.body.push(I::LocalGet(*l));
+            self.code.push(I::LocalGet(*l));
         }
-        self.body.push(I::End);
-        let mut func = self.locals.function();
-        for ins in &self.body {
-            func.instruction(ins);
-        }
-        func
+        self.code.finish()
     }
 
     fn translate_flags(&mut self, n: usize, src: &Src, dst: &Dst) {
@@ -867,8 +858,8 @@ impl Gen<'_> {
             match src {
                 Src::Stack(v) => self.get(v[w], ValType::I32),
                 Src::Memory(m) => {
-                    self.body.push(I::LocalGet(m.addr));
-                    self.body.push(match size {
+                    self.code.body.push(I::LocalGet(m.addr));
+                    self.code.body.push(match size {
                         1 => I::I32Load8U(m.arg(0)),
                         2 => I::I32Load16U(m.arg(1)),
                         _ => I::I32Load(m.at(4 * w as u32).arg(2)),
@@ -876,14 +867,17 @@ impl Gen<'_> {
                 }
             }
             // Bits beyond the last flag are ignored by lifting.
-            self.body.extend([I::I32Const(mask), I::I32And]);
+            self.code.body.extend([I::I32Const(mask), I::I32And]);
             match dst {
                 Dst::Stack(v) => self.set(ValType::I32, v[w]),
                 Dst::Memory(m) => {
-                    let tmp = self.locals.temp(ValType::I32);
-                    self.body
-                        .extend([I::LocalSet(tmp), I::LocalGet(m.addr), I::LocalGet(tmp)]);
-                    self.body.push(match size {
+                    let tmp = self.code.temp(ValType::I32);
+                    self.code.body.extend([
+                        I::LocalSet(tmp),
+                        I::LocalGet(m.addr),
+                        I::LocalGet(tmp),
+                    ]);
+                    self.code.body.push(match size {
                         1 => I::I32Store8(m.arg(0)),
                         2 => I::I32Store16(m.arg(1)),
                         _ => I::I32Store(m.at(4 * w as u32).arg(2)),
@@ -896,7 +890,7 @@ impl Gen<'_> {
     fn translate_variant(&mut self, cases: &[Option<ComponentValType>], src: &Src, dst: &Dst) {
         let types = self.types;
         let layout = abi::variant_layout(types, cases.iter().map(Option::as_ref));
-        let disc = self.locals.temp(ValType::I32);
+        let disc = self.code.temp(ValType::I32);
         let d_arg = |m: Mem| match layout.discriminant {
             1 => (I::I32Load8U(m.arg(0)), I::I32Store8(m.arg(0))),
             2 => (I::I32Load16U(m.arg(1)), I::I32Store16(m.arg(1))),
@@ -905,11 +899,11 @@ impl Gen<'_> {
         match src {
             Src::Stack(v) => self.get(v[0], ValType::I32),
             Src::Memory(m) => {
-                self.body.push(I::LocalGet(m.addr));
-                self.body.push(d_arg(*m).0);
+                self.code.body.push(I::LocalGet(m.addr));
+                self.code.body.push(d_arg(*m).0);
             }
         }
-        self.body.extend([
+        self.code.body.extend([
             I::LocalTee(disc),
             I::I32Const(cases.len() as i32),
             I::I32GeU,
@@ -917,33 +911,35 @@ impl Gen<'_> {
         self.trap_if();
         match dst {
             Dst::Stack(v) => {
-                self.body.push(I::LocalGet(disc));
+                self.code.body.push(I::LocalGet(disc));
                 self.set(ValType::I32, v[0]);
                 // Unused payload slots are zero, as `lower_flat` pads.
                 for slot in &v[1..] {
-                    self.body.push(match slot.1 {
+                    self.code.body.push(match slot.1 {
                         ValType::I64 => I::I64Const(0),
                         ValType::F32 => I::F32Const(0.0.into()),
                         ValType::F64 => I::F64Const(0.0.into()),
                         _ => I::I32Const(0),
                     });
-                    self.body.push(I::LocalSet(slot.0));
+                    self.code.body.push(I::LocalSet(slot.0));
                 }
             }
             Dst::Memory(m) => {
-                self.body.extend([I::LocalGet(m.addr), I::LocalGet(disc)]);
-                self.body.push(d_arg(*m).1);
+                self.code
+                    .body
+                    .extend([I::LocalGet(m.addr), I::LocalGet(disc)]);
+                self.code.body.push(d_arg(*m).1);
             }
         }
         if cases.iter().all(Option::is_none) {
             return;
         }
         let n = cases.len() as u32;
-        self.body.push(I::Block(BlockType::Empty));
+        self.code.body.push(I::Block(BlockType::Empty));
         for _ in 0..n {
-            self.body.push(I::Block(BlockType::Empty));
+            self.code.body.push(I::Block(BlockType::Empty));
         }
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(disc),
             I::BrTable(Cow::Owned((0..n).collect()), n - 1),
             I::End,
@@ -963,9 +959,9 @@ impl Gen<'_> {
             }
             let depth = n - 1 - i as u32;
             if depth > 0 {
-                self.body.push(I::Br(depth));
+                self.code.body.push(I::Br(depth));
             }
-            self.body.push(I::End);
+            self.code.body.push(I::End);
         }
     }
 }

@@ -51,16 +51,16 @@ struct Source {
 impl Gen<'_> {
     pub(super) fn translate_string(&mut self, src: &Src, dst: &Dst) {
         let (ptr, tagged) = self.read_pair(src);
-        let out_ptr = self.locals.temp(ValType::I32);
-        let out_len = self.locals.temp(ValType::I32);
+        let out_ptr = self.code.temp(ValType::I32);
+        let out_len = self.code.temp(ValType::I32);
         match self.from.encoding {
             StringEncoding::Utf8 => self.string_from(Simple::Utf8, ptr, tagged, (out_ptr, out_len)),
             StringEncoding::Utf16 => {
                 self.string_from(Simple::Utf16, ptr, tagged, (out_ptr, out_len))
             }
             StringEncoding::CompactUtf16 => {
-                let units = self.locals.temp(ValType::I32);
-                self.body.extend([
+                let units = self.code.temp(ValType::I32);
+                self.code.body.extend([
                     I::LocalGet(tagged),
                     I::I32Const(UTF16_TAG as i32),
                     I::I32And,
@@ -71,9 +71,9 @@ impl Gen<'_> {
                     I::LocalSet(units),
                 ]);
                 self.string_from(Simple::Utf16, ptr, units, (out_ptr, out_len));
-                self.body.push(I::Else);
+                self.code.body.push(I::Else);
                 self.string_from(Simple::Latin1, ptr, tagged, (out_ptr, out_len));
-                self.body.push(I::End);
+                self.code.body.push(I::End);
             }
         }
         self.write_pair((out_ptr, out_len), dst);
@@ -126,8 +126,8 @@ impl Gen<'_> {
     /// `units * factor` in a fresh local, trapping when it exceeds the
     /// spec's longest string.
     fn byte_length(&mut self, units: u32, factor: u32) -> u32 {
-        let out = self.locals.temp(ValType::I32);
-        self.body.extend([
+        let out = self.code.temp(ValType::I32);
+        self.code.body.extend([
             I::LocalGet(units),
             I::I64ExtendI32U,
             I::I64Const(i64::from(factor)),
@@ -136,7 +136,7 @@ impl Gen<'_> {
             I::I64GtU,
         ]);
         self.trap_if();
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(units),
             I::I32Const(factor as i32),
             I::I32Mul,
@@ -151,7 +151,7 @@ impl Gen<'_> {
         let size = self.byte_length(s.units, unit);
         let p = self.alloc(to, align, size);
         debug_assert_eq!(unit, s.encoding.unit(), "a copy keeps the code unit size");
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(p),
             I::LocalGet(s.ptr),
             I::LocalGet(s.bytes),
@@ -160,7 +160,7 @@ impl Gen<'_> {
                 dst_mem: memory(to),
             },
         ]);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(p),
             I::LocalSet(out_ptr),
             I::LocalGet(s.units),
@@ -173,11 +173,11 @@ impl Gen<'_> {
         let to = self.to;
         let worst = self.byte_length(s.units, 2);
         let p = self.alloc(to, 2, worst);
-        let o = self.locals.temp(ValType::I32);
-        self.body.extend([I::I32Const(0), I::LocalSet(o)]);
+        let o = self.code.temp(ValType::I32);
+        self.code.body.extend([I::I32Const(0), I::LocalSet(o)]);
         self.transcode_loop(s, None, p, o, Simple::Utf16);
         self.shrink(p, worst, o, 2);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(p),
             I::LocalSet(out_ptr),
             I::LocalGet(o),
@@ -193,14 +193,14 @@ impl Gen<'_> {
         let to = self.to;
         let p = self.alloc(to, 1, s.units);
         let (i, o) = self.narrow_phase(s, p, 0x80);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(p),
             I::LocalSet(out_ptr),
             I::LocalGet(o),
             I::LocalSet(out_len),
         ]);
         // Not all of it was narrow: widen.
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::LocalGet(s.bytes),
             I::I32LtU,
@@ -210,7 +210,7 @@ impl Gen<'_> {
         let q = self.realloc(to, Some((p, s.units)), 1, worst);
         self.transcode_loop(s, Some(i), q, o, Simple::Utf8);
         self.shrink(q, worst, o, 1);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(q),
             I::LocalSet(out_ptr),
             I::LocalGet(o),
@@ -226,7 +226,7 @@ impl Gen<'_> {
         let to = self.to;
         let p = self.alloc(to, 2, s.units);
         let (i, o) = self.narrow_phase(s, p, 0x100);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::LocalGet(s.bytes),
             I::I32GeU,
@@ -234,16 +234,17 @@ impl Gen<'_> {
         ]);
         // All latin1: shrink if shorter.
         let units = s.units;
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(o),
             I::LocalGet(units),
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
         let shrunk = self.realloc(to, Some((p, units)), 2, o);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(shrunk), I::LocalSet(p), I::End]);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(p),
             I::LocalSet(out_ptr),
             I::LocalGet(o),
@@ -254,18 +255,21 @@ impl Gen<'_> {
         let worst = self.byte_length(units, 2);
         let q = self.realloc(to, Some((p, units)), 2, worst);
         let mem = memory(to);
-        let j = self.locals.temp(ValType::I32);
+        let j = self.code.temp(ValType::I32);
         // for j in (0..o).rev(): q[2j] = q[j]; q[2j+1] = 0
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(o),
             I::LocalSet(j),
             I::Block(BlockType::Empty),
             I::Loop(BlockType::Empty),
         ]);
-        self.body.extend([I::LocalGet(j), I::I32Eqz, I::BrIf(1)]);
-        self.body
+        self.code
+            .body
+            .extend([I::LocalGet(j), I::I32Eqz, I::BrIf(1)]);
+        self.code
+            .body
             .extend([I::LocalGet(j), I::I32Const(1), I::I32Sub, I::LocalSet(j)]);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(q),
             I::LocalGet(j),
             I::I32Const(1),
@@ -280,11 +284,12 @@ impl Gen<'_> {
             I::End,
             I::End,
         ]);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(o), I::I32Const(1), I::I32Shl, I::LocalSet(o)]);
         self.transcode_loop(s, Some(i), q, o, Simple::Utf16);
         self.shrink(q, worst, o, 2);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(q),
             I::LocalSet(out_ptr),
             I::LocalGet(o),
@@ -305,7 +310,7 @@ impl Gen<'_> {
         let mem = memory(to);
         let size = s.bytes;
         let p = self.alloc(to, 2, size);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(p),
             I::LocalGet(s.ptr),
             I::LocalGet(size),
@@ -315,9 +320,9 @@ impl Gen<'_> {
             },
         ]);
         // Scan for a code unit above 0xff: `j` stops at it, or at `units`.
-        let j = self.locals.temp(ValType::I32);
+        let j = self.code.temp(ValType::I32);
         self.count_up(j, s.units, |g| {
-            g.body.extend([
+            g.code.body.extend([
                 I::LocalGet(p),
                 I::LocalGet(j),
                 I::I32Const(1),
@@ -329,7 +334,7 @@ impl Gen<'_> {
                 I::BrIf(1),
             ]);
         });
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(j),
             I::LocalGet(s.units),
             I::I32LtU,
@@ -344,7 +349,7 @@ impl Gen<'_> {
         ]);
         // Narrow: q[i] = q[2i], front to back.
         self.count_up(j, s.units, |g| {
-            g.body.extend([
+            g.code.body.extend([
                 I::LocalGet(p),
                 I::LocalGet(j),
                 I::I32Add,
@@ -358,7 +363,7 @@ impl Gen<'_> {
             ]);
         });
         let q = self.realloc(to, Some((p, size)), 1, s.units);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(q),
             I::LocalSet(out_ptr),
             I::LocalGet(s.units),
@@ -370,7 +375,7 @@ impl Gen<'_> {
     /// `for j in 0..n { body }`, where `body` may leave the loop early with
     /// `br_if 1` (leaving `j` where it stopped).
     fn count_up(&mut self, j: u32, n: u32, body: impl FnOnce(&mut Self)) {
-        self.body.extend([
+        self.code.body.extend([
             I::I32Const(0),
             I::LocalSet(j),
             I::Block(BlockType::Empty),
@@ -381,7 +386,7 @@ impl Gen<'_> {
             I::BrIf(1),
         ]);
         body(self);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(j),
             I::I32Const(1),
             I::I32Add,
@@ -396,29 +401,26 @@ impl Gen<'_> {
     /// the source to `p`, stopping at the first that is not; returns the
     /// source index and the bytes written so far.
     fn narrow_phase(&mut self, s: Source, p: u32, limit: i32) -> (u32, u32) {
-        let (i, o) = (
-            self.locals.temp(ValType::I32),
-            self.locals.temp(ValType::I32),
-        );
-        self.body.extend([
+        let (i, o) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
+        self.code.body.extend([
             I::I32Const(0),
             I::LocalSet(i),
             I::I32Const(0),
             I::LocalSet(o),
         ]);
-        let (cp, next) = (
-            self.locals.temp(ValType::I32),
-            self.locals.temp(ValType::I32),
-        );
+        let (cp, next) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
         let mem = memory(self.to);
-        self.body
+        self.code
+            .body
             .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(i), I::LocalGet(s.bytes), I::I32GeU, I::BrIf(1)]);
         self.decode(s, i, cp, next);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(cp), I::I32Const(limit), I::I32GeU, I::BrIf(1)]);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(p),
             I::LocalGet(o),
             I::I32Add,
@@ -441,17 +443,16 @@ impl Gen<'_> {
     /// encodes it in `out` at `p + o`; `o` ends as the bytes written.
     fn transcode_loop(&mut self, s: Source, i: Option<u32>, p: u32, o: u32, out: Simple) {
         let i = i.unwrap_or_else(|| {
-            let l = self.locals.temp(ValType::I32);
-            self.body.extend([I::I32Const(0), I::LocalSet(l)]);
+            let l = self.code.temp(ValType::I32);
+            self.code.body.extend([I::I32Const(0), I::LocalSet(l)]);
             l
         });
-        let (cp, next) = (
-            self.locals.temp(ValType::I32),
-            self.locals.temp(ValType::I32),
-        );
-        self.body
+        let (cp, next) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
+        self.code
+            .body
             .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(i), I::LocalGet(s.bytes), I::I32GeU, I::BrIf(1)]);
         self.decode(s, i, cp, next);
         match out {
@@ -459,20 +460,23 @@ impl Gen<'_> {
             Simple::Utf16 => self.encode_utf16(p, o, cp),
             Simple::Latin1 => unreachable!("nothing transcodes into plain latin1"),
         }
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(next), I::LocalSet(i), I::Br(0), I::End, I::End]);
     }
 
     /// Shrinks an allocation of `size` bytes at `p` to `used` if smaller.
     fn shrink(&mut self, p: u32, size: u32, used: u32, align: u32) {
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(used),
             I::LocalGet(size),
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
         let q = self.realloc(self.to, Some((p, size)), align, used);
-        self.body.extend([I::LocalGet(q), I::LocalSet(p), I::End]);
+        self.code
+            .body
+            .extend([I::LocalGet(q), I::LocalSet(p), I::End]);
     }
 
     /// Reads the code point at source byte index `i` into `cp`, and the
@@ -480,22 +484,29 @@ impl Gen<'_> {
     fn decode(&mut self, s: Source, i: u32, cp: u32, next: u32) {
         let m = s.memory;
         let at = |g: &mut Self| {
-            g.body
+            g.code
+                .body
                 .extend([I::LocalGet(s.ptr), I::LocalGet(i), I::I32Add])
         };
         match s.encoding {
             Simple::Latin1 => {
                 at(self);
-                self.body
+                self.code
+                    .body
                     .extend([I::I32Load8U(arg(m, 0, 0)), I::LocalSet(cp)]);
-                self.body
-                    .extend([I::LocalGet(i), I::I32Const(1), I::I32Add, I::LocalSet(next)]);
+                self.code.body.extend([
+                    I::LocalGet(i),
+                    I::I32Const(1),
+                    I::I32Add,
+                    I::LocalSet(next),
+                ]);
             }
             Simple::Utf16 => {
                 at(self);
-                self.body
+                self.code
+                    .body
                     .extend([I::I32Load16U(arg(m, 0, 1)), I::LocalTee(cp)]);
-                self.body.extend([
+                self.code.body.extend([
                     I::I32Const(0xFC00),
                     I::I32And,
                     I::I32Const(0xD800),
@@ -503,7 +514,7 @@ impl Gen<'_> {
                     I::If(BlockType::Empty),
                 ]);
                 // A surrogate pair.
-                self.body.extend([
+                self.code.body.extend([
                     I::LocalGet(cp),
                     I::I32Const(0x3FF),
                     I::I32And,
@@ -511,22 +522,23 @@ impl Gen<'_> {
                     I::I32Shl,
                 ]);
                 at(self);
-                self.body.extend([
+                self.code.body.extend([
                     I::I32Load16U(arg(m, 2, 1)),
                     I::I32Const(0x3FF),
                     I::I32And,
                     I::I32Or,
                 ]);
-                self.body
+                self.code
+                    .body
                     .extend([I::I32Const(0x10000), I::I32Add, I::LocalSet(cp)]);
-                self.body.extend([
+                self.code.body.extend([
                     I::LocalGet(i),
                     I::I32Const(4),
                     I::I32Add,
                     I::LocalSet(next),
                     I::Else,
                 ]);
-                self.body.extend([
+                self.code.body.extend([
                     I::LocalGet(i),
                     I::I32Const(2),
                     I::I32Add,
@@ -535,15 +547,15 @@ impl Gen<'_> {
                 ]);
             }
             Simple::Utf8 => {
-                let b = self.locals.temp(ValType::I32);
+                let b = self.code.temp(ValType::I32);
                 at(self);
-                self.body.extend([
+                self.code.body.extend([
                     I::I32Load8U(arg(m, 0, 0)),
                     I::LocalTee(b),
                     I::I32Const(0x80),
                     I::I32LtU,
                 ]);
-                self.body.extend([
+                self.code.body.extend([
                     I::If(BlockType::Empty),
                     I::LocalGet(b),
                     I::LocalSet(cp),
@@ -554,34 +566,37 @@ impl Gen<'_> {
                 // Continuation bits of byte k, shifted into place.
                 let cont = |g: &mut Self, k: u64, shift: i32| {
                     at(g);
-                    g.body
+                    g.code
+                        .body
                         .extend([I::I32Load8U(arg(m, k, 0)), I::I32Const(0x3F), I::I32And]);
                     if shift > 0 {
-                        g.body.extend([I::I32Const(shift), I::I32Shl]);
+                        g.code.body.extend([I::I32Const(shift), I::I32Shl]);
                     }
-                    g.body.push(I::I32Or);
+                    g.code.body.push(I::I32Or);
                 };
                 // An n-byte sequence: the lead's payload bits, then each
                 // continuation's six.
                 let sequence = |g: &mut Self, n: u64, lead_mask: i32| {
                     let shift = |k: u64| 6 * (n - 1 - k) as i32;
-                    g.body
+                    g.code
+                        .body
                         .extend([I::LocalGet(b), I::I32Const(lead_mask), I::I32And]);
-                    g.body.extend([I::I32Const(shift(0)), I::I32Shl]);
+                    g.code.body.extend([I::I32Const(shift(0)), I::I32Shl]);
                     for k in 1..n {
                         cont(g, k, shift(k));
                     }
-                    g.body
+                    g.code
+                        .body
                         .extend([I::LocalSet(cp), I::I32Const(n as i32), I::LocalSet(next)]);
                 };
-                self.body.extend([
+                self.code.body.extend([
                     I::LocalGet(b),
                     I::I32Const(0xE0),
                     I::I32LtU,
                     I::If(BlockType::Empty),
                 ]);
                 sequence(self, 2, 0x1F);
-                self.body.extend([
+                self.code.body.extend([
                     I::Else,
                     I::LocalGet(b),
                     I::I32Const(0xF0),
@@ -589,10 +604,10 @@ impl Gen<'_> {
                     I::If(BlockType::Empty),
                 ]);
                 sequence(self, 3, 0x0F);
-                self.body.push(I::Else);
+                self.code.body.push(I::Else);
                 sequence(self, 4, 0x07);
-                self.body.extend([I::End, I::End, I::End]);
-                self.body.extend([
+                self.code.body.extend([I::End, I::End, I::End]);
+                self.code.body.extend([
                     I::LocalGet(next),
                     I::LocalGet(i),
                     I::I32Add,
@@ -606,9 +621,11 @@ impl Gen<'_> {
     fn encode_utf8(&mut self, p: u32, o: u32, cp: u32) {
         let m = memory(self.to);
         let store = |g: &mut Self, k: u64, value: &[I<'static>]| {
-            g.body.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
-            g.body.extend(value.iter().cloned());
-            g.body.push(I::I32Store8(arg(m, k, 0)));
+            g.code
+                .body
+                .extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
+            g.code.body.extend(value.iter().cloned());
+            g.code.body.push(I::I32Store8(arg(m, k, 0)));
         };
         let bits = |shift: i32, mask: i32, tag: i32| -> Vec<I<'static>> {
             vec![
@@ -622,10 +639,11 @@ impl Gen<'_> {
             ]
         };
         let advance = |g: &mut Self, n: i32| {
-            g.body
+            g.code
+                .body
                 .extend([I::LocalGet(o), I::I32Const(n), I::I32Add, I::LocalSet(o)])
         };
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(cp),
             I::I32Const(0x80),
             I::I32LtU,
@@ -633,7 +651,7 @@ impl Gen<'_> {
         ]);
         store(self, 0, &[I::LocalGet(cp)]);
         advance(self, 1);
-        self.body.extend([
+        self.code.body.extend([
             I::Else,
             I::LocalGet(cp),
             I::I32Const(0x800),
@@ -643,7 +661,7 @@ impl Gen<'_> {
         store(self, 0, &bits(6, 0x1F, 0xC0));
         store(self, 1, &bits(0, 0x3F, 0x80));
         advance(self, 2);
-        self.body.extend([
+        self.code.body.extend([
             I::Else,
             I::LocalGet(cp),
             I::I32Const(0x10000),
@@ -654,29 +672,34 @@ impl Gen<'_> {
         store(self, 1, &bits(6, 0x3F, 0x80));
         store(self, 2, &bits(0, 0x3F, 0x80));
         advance(self, 3);
-        self.body.push(I::Else);
+        self.code.body.push(I::Else);
         store(self, 0, &bits(18, 0x07, 0xF0));
         store(self, 1, &bits(12, 0x3F, 0x80));
         store(self, 2, &bits(6, 0x3F, 0x80));
         store(self, 3, &bits(0, 0x3F, 0x80));
         advance(self, 4);
-        self.body.extend([I::End, I::End, I::End]);
+        self.code.body.extend([I::End, I::End, I::End]);
     }
 
     /// Writes `cp` as UTF-16 at `p + o` and advances `o`.
     fn encode_utf16(&mut self, p: u32, o: u32, cp: u32) {
         let m = memory(self.to);
-        let addr = |g: &mut Self| g.body.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
-        self.body.extend([
+        let addr = |g: &mut Self| {
+            g.code
+                .body
+                .extend([I::LocalGet(p), I::LocalGet(o), I::I32Add])
+        };
+        self.code.body.extend([
             I::LocalGet(cp),
             I::I32Const(0x10000),
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
         addr(self);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(cp), I::I32Store16(arg(m, 0, 1))]);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(o),
             I::I32Const(2),
             I::I32Add,
@@ -684,25 +707,26 @@ impl Gen<'_> {
             I::Else,
         ]);
         addr(self);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(cp),
             I::I32Const(0x10000),
             I::I32Sub,
             I::I32Const(10),
             I::I32ShrU,
         ]);
-        self.body
+        self.code
+            .body
             .extend([I::I32Const(0xD800), I::I32Or, I::I32Store16(arg(m, 0, 1))]);
         addr(self);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(cp),
             I::I32Const(0x3FF),
             I::I32And,
             I::I32Const(0xDC00),
             I::I32Or,
         ]);
-        self.body.extend([I::I32Store16(arg(m, 2, 1))]);
-        self.body.extend([
+        self.code.body.extend([I::I32Store16(arg(m, 2, 1))]);
+        self.code.body.extend([
             I::LocalGet(o),
             I::I32Const(4),
             I::I32Add,
@@ -714,13 +738,13 @@ impl Gen<'_> {
     /// Traps unless `[ptr, ptr + len)` of `memory` is well-formed UTF-8
     /// (no overlong forms, no surrogates, nothing above U+10FFFF).
     fn validate_utf8(&mut self, memory: u32, ptr: u32, len: u32) {
-        let i = self.locals.temp(ValType::I32);
-        let b = self.locals.temp(ValType::I32);
-        let need = self.locals.temp(ValType::I32);
-        let lo = self.locals.temp(ValType::I32);
-        let hi = self.locals.temp(ValType::I32);
+        let i = self.code.temp(ValType::I32);
+        let b = self.code.temp(ValType::I32);
+        let need = self.code.temp(ValType::I32);
+        let lo = self.code.temp(ValType::I32);
+        let hi = self.code.temp(ValType::I32);
         let at = |g: &mut Self, extra: u64| {
-            g.body.extend([
+            g.code.body.extend([
                 I::LocalGet(ptr),
                 I::LocalGet(i),
                 I::I32Add,
@@ -728,7 +752,7 @@ impl Gen<'_> {
             ]);
         };
         let set = |l: u32, v: i32| [I::I32Const(v), I::LocalSet(l)];
-        self.body.extend([
+        self.code.body.extend([
             I::I32Const(0),
             I::LocalSet(i),
             I::Block(BlockType::Empty),
@@ -737,18 +761,19 @@ impl Gen<'_> {
         // Runs of ASCII bytes, sixty-four then eight at a time.
         self.skip_ascii(memory, ptr, i, len, AsciiStep::Wide);
         self.skip_ascii(memory, ptr, i, len, AsciiStep::Word);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
         at(self, 0);
-        self.body.push(I::LocalSet(b));
+        self.code.body.push(I::LocalSet(b));
         // ASCII: one byte.
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(b),
             I::I32Const(0x80),
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::I32Const(1),
             I::I32Add,
@@ -757,7 +782,7 @@ impl Gen<'_> {
             I::End,
         ]);
         // A lead byte: how many continuation bytes, and the first one's range.
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(b),
             I::I32Const(0xC2),
             I::I32LtU,
@@ -767,42 +792,42 @@ impl Gen<'_> {
             I::I32Or,
         ]);
         self.trap_if();
-        self.body.extend(set(lo, 0x80));
-        self.body.extend(set(hi, 0xBF));
-        self.body.extend([
+        self.code.body.extend(set(lo, 0x80));
+        self.code.body.extend(set(hi, 0xBF));
+        self.code.body.extend([
             I::LocalGet(b),
             I::I32Const(0xE0),
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
-        self.body.extend(set(need, 1));
-        self.body.extend([
+        self.code.body.extend(set(need, 1));
+        self.code.body.extend([
             I::Else,
             I::LocalGet(b),
             I::I32Const(0xF0),
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
-        self.body.extend(set(need, 2));
+        self.code.body.extend(set(need, 2));
         let narrow = |g: &mut Self, lead: i32, l: u32, v: i32| {
-            g.body.extend([
+            g.code.body.extend([
                 I::LocalGet(b),
                 I::I32Const(lead),
                 I::I32Eq,
                 I::If(BlockType::Empty),
             ]);
-            g.body.extend(set(l, v));
-            g.body.push(I::End);
+            g.code.body.extend(set(l, v));
+            g.code.body.push(I::End);
         };
         narrow(self, 0xE0, lo, 0xA0);
         narrow(self, 0xED, hi, 0x9F);
-        self.body.push(I::Else);
-        self.body.extend(set(need, 3));
+        self.code.body.push(I::Else);
+        self.code.body.extend(set(need, 3));
         narrow(self, 0xF0, lo, 0x90);
         narrow(self, 0xF4, hi, 0x8F);
-        self.body.extend([I::End, I::End]);
+        self.code.body.extend([I::End, I::End]);
         // Enough bytes left?
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::LocalGet(need),
             I::I32Add,
@@ -811,7 +836,7 @@ impl Gen<'_> {
         ]);
         self.trap_if();
         at(self, 1);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalTee(b),
             I::LocalGet(lo),
             I::I32LtU,
@@ -822,19 +847,20 @@ impl Gen<'_> {
         ]);
         self.trap_if();
         for k in 2..=3u64 {
-            self.body.extend([
+            self.code.body.extend([
                 I::LocalGet(need),
                 I::I32Const(k as i32),
                 I::I32GeU,
                 I::If(BlockType::Empty),
             ]);
             at(self, k);
-            self.body
+            self.code
+                .body
                 .extend([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
             self.trap_if();
-            self.body.push(I::End);
+            self.code.body.push(I::End);
         }
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::LocalGet(need),
             I::I32Add,
@@ -843,14 +869,14 @@ impl Gen<'_> {
             I::LocalSet(i),
             I::Br(0),
         ]);
-        self.body.extend([I::End, I::End]);
+        self.code.body.extend([I::End, I::End]);
     }
 
     /// Advances `i` over ASCII bytes of `[ptr, ptr + len)` in `memory`,
     /// `step` bytes at a time, while a whole step fits and is ASCII.
     fn skip_ascii(&mut self, memory: u32, ptr: u32, i: u32, len: u32, step: AsciiStep) {
         let width = step.bytes();
-        self.body.extend([
+        self.code.body.extend([
             I::Block(BlockType::Empty),
             I::Loop(BlockType::Empty),
             I::LocalGet(i),
@@ -863,19 +889,19 @@ impl Gen<'_> {
         match step {
             AsciiStep::Wide => {
                 for k in 0..4u64 {
-                    self.body.extend([
+                    self.code.body.extend([
                         I::LocalGet(ptr),
                         I::LocalGet(i),
                         I::I32Add,
                         I::V128Load(arg(memory, 16 * k, 0)),
                     ]);
                     if k > 0 {
-                        self.body.push(I::V128Or);
+                        self.code.body.push(I::V128Or);
                     }
                 }
-                self.body.extend([I::I8x16Bitmask, I::BrIf(1)]);
+                self.code.body.extend([I::I8x16Bitmask, I::BrIf(1)]);
             }
-            AsciiStep::Word => self.body.extend([
+            AsciiStep::Word => self.code.body.extend([
                 I::LocalGet(ptr),
                 I::LocalGet(i),
                 I::I32Add,
@@ -887,7 +913,7 @@ impl Gen<'_> {
                 I::BrIf(1),
             ]),
         }
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::I32Const(width as i32),
             I::I32Add,
@@ -900,10 +926,10 @@ impl Gen<'_> {
 
     /// Traps on an unpaired surrogate in `len` UTF-16 code units at `ptr`.
     fn validate_utf16(&mut self, memory: u32, ptr: u32, len: u32) {
-        let i = self.locals.temp(ValType::I32);
-        let u = self.locals.temp(ValType::I32);
+        let i = self.code.temp(ValType::I32);
+        let u = self.code.temp(ValType::I32);
         let at = |g: &mut Self, extra: u64| {
-            g.body.extend([
+            g.code.body.extend([
                 I::LocalGet(ptr),
                 I::LocalGet(i),
                 I::I32Const(1),
@@ -912,16 +938,17 @@ impl Gen<'_> {
                 I::I32Load16U(arg(memory, extra, 1)),
             ]);
         };
-        self.body.extend([
+        self.code.body.extend([
             I::I32Const(0),
             I::LocalSet(i),
             I::Block(BlockType::Empty),
             I::Loop(BlockType::Empty),
         ]);
-        self.body
+        self.code
+            .body
             .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
         at(self, 0);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalTee(u),
             I::I32Const(0xF800),
             I::I32And,
@@ -930,7 +957,7 @@ impl Gen<'_> {
             I::If(BlockType::Empty),
         ]);
         // A surrogate: must be a high one followed by a low one.
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(u),
             I::I32Const(0xDC00),
             I::I32GeU,
@@ -943,21 +970,21 @@ impl Gen<'_> {
         ]);
         self.trap_if();
         at(self, 2);
-        self.body.extend([
+        self.code.body.extend([
             I::I32Const(0xFC00),
             I::I32And,
             I::I32Const(0xDC00),
             I::I32Ne,
         ]);
         self.trap_if();
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::I32Const(1),
             I::I32Add,
             I::LocalSet(i),
             I::End,
         ]);
-        self.body.extend([
+        self.code.body.extend([
             I::LocalGet(i),
             I::I32Const(1),
             I::I32Add,

@@ -1345,7 +1345,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let mut prologue = Vec::new();
             if matches!(host, HostLower::Func { .. }) {
                 prologue.extend([I::GlobalGet(flag), I::I32Eqz]);
-                prologue.extend(adapter::TRAP_IF);
+                prologue.extend(adapter::code::TRAP_IF);
             }
             let calls_back =
                 matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
@@ -1394,18 +1394,12 @@ impl<'g, 'a> Layout<'g, 'a> {
                     )
                 }
                 _ => {
-                    let mut f = Function::new([]);
-                    for ins in &prologue {
-                        f.instruction(ins);
-                    }
-                    for p in 0..sig.params().len() as u32 {
-                        f.instruction(&I::LocalGet(p));
-                    }
-                    for ins in call.iter().chain(&epilogue) {
-                        f.instruction(ins);
-                    }
-                    f.instruction(&I::End);
-                    f
+                    let params = sig.params().len() as u32;
+                    let mut c = adapter::code::Code::new(params);
+                    c.extend(prologue);
+                    c.extend((0..params).map(I::LocalGet));
+                    c.extend(call.into_iter().chain(epilogue));
+                    c.finish()
                 }
             };
             b.body(self.trampolines[i], &body)?;

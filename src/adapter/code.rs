@@ -1,0 +1,148 @@
+//! The one way generated functions are written: typed locals from an
+//! allocator that hands freed ones out again, the instruction list, and
+//! the idioms every generated function shares.
+
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
+
+/// Traps when the `i32` on the stack is not zero.
+pub const TRAP_IF: [I<'static>; 3] = [I::If(BlockType::Empty), I::Unreachable, I::End];
+
+/// A generated function under construction.
+pub struct Code {
+    /// Parameters: the first locals.
+    params: u32,
+    /// The type of every temporary, by index past the parameters.
+    temps: Vec<ValType>,
+    /// Temporaries given out and not yet released, in order.
+    live: Vec<u32>,
+    /// Temporaries released, free to hand out again.
+    free: Vec<u32>,
+    /// The instructions so far.
+    pub body: Vec<I<'static>>,
+}
+
+/// A point in a function's temporaries: [`Code::release`] frees every
+/// temporary handed out after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark(usize);
+
+impl Code {
+    /// A function with `params` parameters and no code yet.
+    pub fn new(params: u32) -> Self {
+        Code {
+            params,
+            temps: Vec::new(),
+            live: Vec::new(),
+            free: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A temporary of type `ty`: a released one of that type when there is
+    /// one, else a new one. Its value is unspecified: the code sets it
+    /// before reading it.
+    pub fn temp(&mut self, ty: ValType) -> u32 {
+        let l = match self
+            .free
+            .iter()
+            .rposition(|l| self.temps[(l - self.params) as usize] == ty)
+        {
+            Some(i) => self.free.swap_remove(i),
+            None => {
+                self.temps.push(ty);
+                self.params + self.temps.len() as u32 - 1
+            }
+        };
+        self.live.push(l);
+        l
+    }
+
+    /// The temporaries handed out so far.
+    pub fn mark(&self) -> Mark {
+        Mark(self.live.len())
+    }
+
+    /// Frees the temporaries handed out since `mark`: code after this
+    /// point must not read them.
+    pub fn release(&mut self, mark: Mark) {
+        self.free.extend(self.live.drain(mark.0..));
+    }
+
+    /// Appends instructions.
+    pub fn extend(&mut self, ins: impl IntoIterator<Item = I<'static>>) {
+        self.body.extend(ins);
+    }
+
+    /// Appends one instruction.
+    pub fn push(&mut self, ins: I<'static>) {
+        self.body.push(ins);
+    }
+
+    /// Traps when the `i32` on the stack is not zero.
+    pub fn trap_if(&mut self) {
+        self.body.extend(TRAP_IF);
+    }
+
+    /// A fresh `i32` temporary holding `v`.
+    pub fn const_local(&mut self, v: u32) -> u32 {
+        let l = self.temp(ValType::I32);
+        self.body.extend([I::I32Const(v as i32), I::LocalSet(l)]);
+        l
+    }
+
+    /// Ends the function and encodes it.
+    pub fn finish(mut self) -> Function {
+        self.body.push(I::End);
+        let mut f = Function::new_with_locals_types(self.temps.iter().copied());
+        for ins in &self.body {
+            f.instruction(ins);
+        }
+        f
+    }
+
+    /// The number of temporaries declared.
+    #[cfg(test)]
+    pub fn temp_count(&self) -> usize {
+        self.temps.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn released_temporaries_are_reused_by_type() {
+        let mut c = Code::new(2);
+        let a = c.temp(ValType::I32);
+        assert_eq!(a, 2);
+        let m = c.mark();
+        let b = c.temp(ValType::I64);
+        let d = c.temp(ValType::I32);
+        assert_eq!((b, d), (3, 4));
+        c.release(m);
+        // Same types come back; a kept one is never handed out twice.
+        assert_eq!(c.temp(ValType::I32), 4);
+        assert_eq!(c.temp(ValType::I64), 3);
+        assert_eq!(c.temp(ValType::I32), 5);
+        assert_eq!(c.temp_count(), 4);
+        assert_ne!(c.temp(ValType::F32), a);
+    }
+
+    #[test]
+    fn trap_if_and_finish_encode_a_valid_body() {
+        let mut c = Code::new(1);
+        c.extend([I::LocalGet(0)]);
+        c.trap_if();
+        let f = c.finish();
+        let mut m = wasm_encoder::Module::new();
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([ValType::I32], []);
+        let mut funcs = wasm_encoder::FunctionSection::new();
+        funcs.function(0);
+        let mut code = wasm_encoder::CodeSection::new();
+        code.function(&f);
+        m.section(&types).section(&funcs).section(&code);
+        wasmparser::validate(&m.finish()).expect("valid");
+    }
+}
