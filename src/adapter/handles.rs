@@ -30,6 +30,7 @@ use super::code::Code;
 use super::{Gen, Mem, Side, Src};
 use crate::abi::{Shape, any_inside, shape};
 use crate::instantiate::ComponentInstanceId;
+use crate::merge::builder::{FuncIdx, GlobalIdx, MemIdx};
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::component_types::{ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
@@ -43,25 +44,25 @@ pub const MAX_HANDLE: u32 = (1 << 28) - 1;
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
     /// The memory all tables live in.
-    pub memory: u32,
+    pub memory: MemIdx,
     /// Global: the end of the tables' memory in use (shared).
-    pub top: u32,
+    pub top: GlobalIdx,
     /// Global: the address of slot 0.
-    pub base: u32,
+    pub base: GlobalIdx,
     /// Global: slots the table's region holds.
-    pub capacity: u32,
+    pub capacity: GlobalIdx,
     /// Global: slots in use or freed, slot 0 included.
-    pub len: u32,
+    pub len: GlobalIdx,
     /// Global: the most recently freed slot, 0 when none.
-    pub free: u32,
+    pub free: GlobalIdx,
     /// Global: borrows the instance's current call holds.
-    pub borrows: u32,
+    pub borrows: GlobalIdx,
     /// Function `(tag, rep) -> index`.
-    pub alloc: u32,
+    pub alloc: FuncIdx,
     /// Function `(index) -> slot address`, trapping unless in use.
-    pub get: u32,
+    pub get: FuncIdx,
     /// Function `(index)`: frees an in-use slot.
-    pub release: u32,
+    pub release: FuncIdx,
 }
 
 /// What [`Gen::fixup`] does at each handle it reaches.
@@ -78,14 +79,14 @@ pub(super) enum Leaf {
     Translate,
     /// Copies a handle that lies in memory to the save area: `cursor` (a
     /// local) in `memory`, growing it as needed.
-    Save { memory: u32, cursor: u32 },
+    Save { memory: MemIdx, cursor: u32 },
     /// Writes back, in the same order, what `Save` copied.
-    Restore { memory: u32, cursor: u32 },
+    Restore { memory: MemIdx, cursor: u32 },
     /// Copies each borrow of `resource`, as its lender numbers it, to the
     /// save area, wherever the borrow lies (locals or memory), so that
     /// the lender's borrows can be ended after the call.
     Lent {
-        memory: u32,
+        memory: MemIdx,
         cursor: u32,
         resource: ResourceId,
     },
@@ -142,18 +143,37 @@ pub fn own_tag(number: u32) -> i32 {
     (number * 2 + 1) as i32
 }
 
-fn mem(t: &Table, offset: u32, align: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(offset),
-        align,
-        memory_index: t.memory,
+/// The fields of a slot, as the table above lays them out.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    /// The tag: free, owned or borrowed, and the resource type.
+    Tag,
+    /// The representation, or the next free slot.
+    Rep,
+    /// The call that last lent the handle.
+    Lent,
+}
+
+impl Field {
+    /// The field in table `t`'s memory, at the slot address on the stack.
+    fn of(self, t: &Table) -> MemArg {
+        let (offset, align) = match self {
+            Field::Tag => (0, 2),
+            Field::Rep => (4, 2),
+            Field::Lent => (8, 3),
+        };
+        MemArg {
+            offset,
+            align,
+            memory_index: t.memory.0,
+        }
     }
 }
 
 /// Pushes the address of slot `idx` (a local).
 fn slot_addr(t: &Table, idx: u32) -> [I<'static>; 5] {
     [
-        I::GlobalGet(t.base),
+        t.base.get(),
         I::LocalGet(idx),
         I::I32Const(SLOT as i32),
         I::I32Mul,
@@ -173,18 +193,18 @@ pub fn alloc_function(t: &Table) -> Function {
         c.temp(ValType::I64),
     );
     c.extend([
-        I::GlobalGet(t.free),
+        t.free.get(),
         I::If(BlockType::Empty),
         // Reuse the most recently freed slot.
-        I::GlobalGet(t.free),
+        t.free.get(),
         I::LocalSet(idx),
     ]);
     c.extend(slot_addr(t, idx));
     c.extend([
-        I::I32Load(mem(t, 4, 2)),
-        I::GlobalSet(t.free),
+        I::I32Load(Field::Rep.of(t)),
+        t.free.set(),
         I::Else,
-        I::GlobalGet(t.len),
+        t.len.get(),
         I::LocalTee(idx),
         I::I32Const(MAX_HANDLE as i32),
         I::I32GtU,
@@ -193,18 +213,18 @@ pub fn alloc_function(t: &Table) -> Function {
     // Full: move to a region twice the size at the end of the memory.
     c.extend([
         I::LocalGet(idx),
-        I::GlobalGet(t.capacity),
+        t.capacity.get(),
         I::I32GeU,
         I::If(BlockType::Empty),
         I::I32Const(16),
-        I::GlobalGet(t.capacity),
+        t.capacity.get(),
         I::I32Const(1),
         I::I32Shl,
-        I::GlobalGet(t.capacity),
+        t.capacity.get(),
         I::I32Eqz,
         I::Select,
         I::LocalSet(new_cap),
-        I::GlobalGet(t.top),
+        t.top.get(),
         I::LocalTee(new_base),
         I::I64ExtendI32U,
         I::LocalGet(new_cap),
@@ -219,7 +239,7 @@ pub fn alloc_function(t: &Table) -> Function {
     c.trap_if();
     c.extend([
         I::LocalGet(end),
-        I::MemorySize(t.memory),
+        I::MemorySize(t.memory.0),
         I::I64ExtendI32U,
         I::I64Const(16),
         I::I64Shl,
@@ -234,7 +254,7 @@ pub fn alloc_function(t: &Table) -> Function {
         I::I64Const(16),
         I::I64ShrU,
         I::I32WrapI64,
-        I::MemoryGrow(t.memory),
+        I::MemoryGrow(t.memory.0),
         I::I32Const(-1),
         I::I32Eq,
     ]);
@@ -242,35 +262,39 @@ pub fn alloc_function(t: &Table) -> Function {
     c.extend([
         I::End,
         I::LocalGet(new_base),
-        I::GlobalGet(t.base),
-        I::GlobalGet(t.capacity),
+        t.base.get(),
+        t.capacity.get(),
         I::I32Const(SLOT as i32),
         I::I32Mul,
         I::MemoryCopy {
-            src_mem: t.memory,
-            dst_mem: t.memory,
+            src_mem: t.memory.0,
+            dst_mem: t.memory.0,
         },
         I::LocalGet(new_base),
-        I::GlobalSet(t.base),
+        t.base.set(),
         I::LocalGet(new_cap),
-        I::GlobalSet(t.capacity),
+        t.capacity.set(),
         I::LocalGet(end),
         I::I32WrapI64,
-        I::GlobalSet(t.top),
+        t.top.set(),
         I::End,
         I::LocalGet(idx),
         I::I32Const(1),
         I::I32Add,
-        I::GlobalSet(t.len),
+        t.len.set(),
         I::End,
     ]);
     // Fill the slot.
     c.extend(slot_addr(t, idx));
-    c.extend([I::LocalGet(tag), I::I32Store(mem(t, 0, 2))]);
+    c.extend([I::LocalGet(tag), I::I32Store(Field::Tag.of(t))]);
     c.extend(slot_addr(t, idx));
-    c.extend([I::LocalGet(rep), I::I32Store(mem(t, 4, 2))]);
+    c.extend([I::LocalGet(rep), I::I32Store(Field::Rep.of(t))]);
     c.extend(slot_addr(t, idx));
-    c.extend([I::I64Const(0), I::I64Store(mem(t, 8, 3)), I::LocalGet(idx)]);
+    c.extend([
+        I::I64Const(0),
+        I::I64Store(Field::Lent.of(t)),
+        I::LocalGet(idx),
+    ]);
     c.finish()
 }
 
@@ -283,13 +307,13 @@ pub fn get_function(t: &Table) -> Function {
         I::LocalGet(0),
         I::I32Eqz,
         I::LocalGet(0),
-        I::GlobalGet(t.len),
+        t.len.get(),
         I::I32GeU,
         I::I32Or,
     ]);
     c.trap_if();
     c.extend(slot_addr(t, 0));
-    c.extend([I::LocalTee(addr), I::I32Load(mem(t, 0, 2)), I::I32Eqz]);
+    c.extend([I::LocalTee(addr), I::I32Load(Field::Tag.of(t)), I::I32Eqz]);
     c.trap_if();
     c.push(I::LocalGet(addr));
     c.finish()
@@ -303,12 +327,12 @@ pub fn release_function(t: &Table) -> Function {
     c.extend([
         I::LocalTee(addr),
         I::I32Const(0),
-        I::I32Store(mem(t, 0, 2)),
+        I::I32Store(Field::Tag.of(t)),
         I::LocalGet(addr),
-        I::GlobalGet(t.free),
-        I::I32Store(mem(t, 4, 2)),
+        t.free.get(),
+        I::I32Store(Field::Rep.of(t)),
         I::LocalGet(0),
-        I::GlobalSet(t.free),
+        t.free.set(),
     ]);
     c.finish()
 }
@@ -463,9 +487,9 @@ impl Gen<'_> {
         let rep = self.code.temp(ValType::I32);
         self.code.body.extend([
             I::LocalGet(idx),
-            I::Call(t.get),
+            t.get.call(),
             I::LocalTee(addr),
-            I::I32Load(mem(t, 0, 2)),
+            I::I32Load(Field::Tag.of(t)),
         ]);
         if own {
             self.code
@@ -477,25 +501,23 @@ impl Gen<'_> {
         self.trap_if();
         self.code.body.extend([
             I::LocalGet(addr),
-            I::I32Load(mem(t, 4, 2)),
+            I::I32Load(Field::Rep.of(t)),
             I::LocalSet(rep),
         ]);
         if own {
             self.code.body.extend([
                 I::LocalGet(addr),
-                I::I64Load(mem(t, 8, 3)),
+                I::I64Load(Field::Lent.of(t)),
                 I::GlobalGet(self.call_number),
                 I::I64Eq,
             ]);
             self.trap_if();
-            self.code
-                .body
-                .extend([I::LocalGet(idx), I::Call(t.release)]);
+            self.code.body.extend([I::LocalGet(idx), t.release.call()]);
         } else {
             self.code.body.extend([
                 I::LocalGet(addr),
                 I::GlobalGet(self.call_number),
-                I::I64Store(mem(t, 8, 3)),
+                I::I64Store(Field::Lent.of(t)),
             ]);
         }
         rep
@@ -536,16 +558,13 @@ impl Gen<'_> {
         self.code.body.extend([
             I::I32Const(tag),
             I::LocalGet(rep),
-            I::Call(t.alloc),
+            t.alloc.call(),
             I::LocalSet(idx),
         ]);
         if !own {
-            self.code.body.extend([
-                I::GlobalGet(t.borrows),
-                I::I32Const(1),
-                I::I32Add,
-                I::GlobalSet(t.borrows),
-            ]);
+            self.code
+                .body
+                .extend([t.borrows.get(), I::I32Const(1), I::I32Add, t.borrows.set()]);
         }
         idx
     }
@@ -560,10 +579,10 @@ impl Gen<'_> {
         let t = table.filter(|_| lends)?;
         let saved = self.code.temp(ValType::I32);
         self.code.body.extend([
-            I::GlobalGet(t.borrows),
+            t.borrows.get(),
             I::LocalSet(saved),
             I::I32Const(0),
-            I::GlobalSet(t.borrows),
+            t.borrows.set(),
         ]);
         Some((t, saved))
     }
@@ -574,11 +593,9 @@ impl Gen<'_> {
         if let Some((t, saved)) = scope {
             self.code
                 .body
-                .extend([I::GlobalGet(t.borrows), I::I32Const(0), I::I32Ne]);
+                .extend([t.borrows.get(), I::I32Const(0), I::I32Ne]);
             self.trap_if();
-            self.code
-                .body
-                .extend([I::LocalGet(saved), I::GlobalSet(t.borrows)]);
+            self.code.body.extend([I::LocalGet(saved), t.borrows.set()]);
         }
     }
 
@@ -685,7 +702,7 @@ impl Gen<'_> {
         let (base, cursor) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
         self.code
             .body
-            .extend([I::GlobalGet(t.top), I::LocalTee(base), I::LocalSet(cursor)]);
+            .extend([t.top.get(), I::LocalTee(base), I::LocalSet(cursor)]);
         let mut groups = Vec::new();
         for (r, drop) in drops {
             let start = self.code.temp(ValType::I32);
@@ -704,7 +721,7 @@ impl Gen<'_> {
         let end = self.code.temp(ValType::I32);
         self.code
             .body
-            .extend([I::LocalGet(cursor), I::LocalTee(end), I::GlobalSet(t.top)]);
+            .extend([I::LocalGet(cursor), I::LocalTee(end), t.top.set()]);
         Some(Kept {
             table: t,
             base,
@@ -738,31 +755,31 @@ impl Gen<'_> {
             self.code.body.extend([I::Br(0), I::End, I::End]);
         }
         self.code.body.extend([
-            I::GlobalGet(k.table.top),
+            k.table.top.get(),
             I::LocalGet(k.end),
             I::I32Eq,
             I::If(BlockType::Empty),
             I::LocalGet(k.base),
-            I::GlobalSet(k.table.top),
+            k.table.top.set(),
             I::End,
         ]);
     }
 
     /// Grows `memory` unless four more bytes fit at `cursor`.
-    fn reserve_save(&mut self, memory: u32, cursor: u32) {
+    fn reserve_save(&mut self, memory: MemIdx, cursor: u32) {
         self.code.body.extend([
             I::LocalGet(cursor),
             I::I64ExtendI32U,
             I::I64Const(4),
             I::I64Add,
-            I::MemorySize(memory),
+            I::MemorySize(memory.0),
             I::I64ExtendI32U,
             I::I64Const(16),
             I::I64Shl,
             I::I64GtU,
             I::If(BlockType::Empty),
             I::I32Const(1),
-            I::MemoryGrow(memory),
+            I::MemoryGrow(memory.0),
             I::I32Const(-1),
             I::I32Eq,
         ]);
@@ -876,11 +893,11 @@ impl Gen<'_> {
     }
 }
 
-fn save_arg(memory: u32) -> wasm_encoder::MemArg {
+fn save_arg(memory: MemIdx) -> wasm_encoder::MemArg {
     wasm_encoder::MemArg {
         offset: 0,
         align: 2,
-        memory_index: memory,
+        memory_index: memory.0,
     }
 }
 
@@ -906,9 +923,9 @@ fn checked_slot(c: &mut Code, b: &BuiltinTargets, addr: u32, tag: Option<u32>) {
     let t = &b.table;
     c.extend([
         I::LocalGet(0),
-        I::Call(t.get),
+        t.get.call(),
         I::LocalTee(addr),
-        I::I32Load(mem(t, 0, 2)),
+        I::I32Load(Field::Tag.of(t)),
     ]);
     if let Some(tag) = tag {
         c.push(I::LocalTee(tag));
@@ -933,7 +950,7 @@ pub fn resource_new(b: &BuiltinTargets) -> Function {
     c.extend([
         I::I32Const(own_tag(b.number)),
         I::LocalGet(0),
-        I::Call(b.table.alloc),
+        b.table.alloc.call(),
     ]);
     c.finish()
 }
@@ -944,7 +961,7 @@ pub fn resource_rep(b: &BuiltinTargets) -> Function {
     let mut c = Code::new(1);
     let addr = c.temp(ValType::I32);
     checked_slot(&mut c, b, addr, None);
-    c.extend([I::LocalGet(addr), I::I32Load(mem(t, 4, 2))]);
+    c.extend([I::LocalGet(addr), I::I32Load(Field::Rep.of(t))]);
     c.finish()
 }
 
@@ -964,7 +981,7 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
     checked_slot(&mut c, b, addr, Some(tag));
     c.extend([
         I::LocalGet(addr),
-        I::I32Load(mem(t, 4, 2)),
+        I::I32Load(Field::Rep.of(t)),
         I::LocalSet(rep),
         I::LocalGet(tag),
         I::I32Const(own_tag(b.number)),
@@ -972,13 +989,13 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
         I::If(BlockType::Empty),
         // An owned handle lent to the current call cannot go.
         I::LocalGet(addr),
-        I::I64Load(mem(t, 8, 3)),
+        I::I64Load(Field::Lent.of(t)),
         I::GlobalGet(b.call_number),
         I::I64Eq,
     ]);
     c.trap_if();
     c.push(I::LocalGet(0));
-    c.push(I::Call(t.release));
+    c.push(t.release.call());
     if let Some(d) = b.destroy {
         c.push(I::LocalGet(rep));
         c.push(I::Call(d));
@@ -986,11 +1003,11 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
     c.extend([
         I::Else,
         I::LocalGet(0),
-        I::Call(t.release),
-        I::GlobalGet(t.borrows),
+        t.release.call(),
+        t.borrows.get(),
         I::I32Const(1),
         I::I32Sub,
-        I::GlobalSet(t.borrows),
+        t.borrows.set(),
         I::End,
     ]);
     c.finish()
@@ -1068,7 +1085,7 @@ pub fn host_call<'t>(
             );
             g.code
                 .body
-                .extend([I::GlobalGet(t.top), I::LocalTee(base), I::LocalSet(cursor)]);
+                .extend([t.top.get(), I::LocalTee(base), I::LocalSet(cursor)]);
             g.leaf = Leaf::Save {
                 memory: t.memory,
                 cursor,
@@ -1077,7 +1094,7 @@ pub fn host_call<'t>(
             g.leaf = Leaf::Translate;
             g.code
                 .body
-                .extend([I::LocalGet(cursor), I::LocalTee(end), I::GlobalSet(t.top)]);
+                .extend([I::LocalGet(cursor), I::LocalTee(end), t.top.set()]);
             Some((t, base, cursor, end))
         }
         _ => None,
@@ -1098,12 +1115,12 @@ pub fn host_call<'t>(
         g.leaf = Leaf::Translate;
         // Free the save area unless a table grew past it meanwhile.
         g.code.body.extend([
-            I::GlobalGet(t.top),
+            t.top.get(),
             I::LocalGet(end),
             I::I32Eq,
             I::If(BlockType::Empty),
             I::LocalGet(base),
-            I::GlobalSet(t.top),
+            t.top.set(),
             I::End,
         ]);
     }

@@ -35,6 +35,25 @@ macro_rules! index {
     )*};
 }
 
+impl FuncIdx {
+    /// `call` of this function.
+    pub fn call(self) -> wasm_encoder::Instruction<'static> {
+        wasm_encoder::Instruction::Call(self.0)
+    }
+}
+
+impl GlobalIdx {
+    /// `global.get` of this global.
+    pub fn get(self) -> wasm_encoder::Instruction<'static> {
+        wasm_encoder::Instruction::GlobalGet(self.0)
+    }
+
+    /// `global.set` of this global.
+    pub fn set(self) -> wasm_encoder::Instruction<'static> {
+        wasm_encoder::Instruction::GlobalSet(self.0)
+    }
+}
+
 index! {
     /// A type in the fused module.
     TypeIdx,

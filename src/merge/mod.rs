@@ -15,7 +15,7 @@
 //! the wrapper fills the table after instantiation; in core-module output
 //! they are plain imports.
 
-mod builder;
+pub(crate) mod builder;
 
 use crate::adapter;
 use crate::adapter::handles::{self, ResourceInfo, Table};
@@ -533,22 +533,19 @@ fn push_tables(b: &mut Builder, holders: &[bool], fns: &[[FuncIdx; 3]]) -> Vec<O
                 return None;
             }
             let [alloc, get, release] = *fns.next()?;
-            let mut global = |init| {
-                b.mutable_global(ValType::I32, &ConstExpr::i32_const(init))
-                    .0
-            };
+            let mut global = |init| b.mutable_global(ValType::I32, &ConstExpr::i32_const(init));
             Some(Table {
-                memory: memory.0,
-                top: top.0,
+                memory,
+                top,
                 base: global(0),
                 capacity: global(0),
                 // Slot 0 counts: it is never valid.
                 len: global(1),
                 free: global(0),
                 borrows: global(0),
-                alloc: alloc.0,
-                get: get.0,
-                release: release.0,
+                alloc,
+                get,
+                release,
             })
         })
         .collect()
@@ -1002,7 +999,7 @@ impl<'g, 'a> Layout<'g, 'a> {
 
     /// The memory of a component instance's handle table, if it has one.
     pub fn table_memory(&self, instance: ComponentInstanceId) -> Option<u32> {
-        self.table(instance).map(|t| t.memory)
+        self.table(instance).map(|t| t.memory.0)
     }
 
     /// The handle table of a component instance.
@@ -1488,9 +1485,9 @@ impl<'g, 'a> Layout<'g, 'a> {
             b.body(*idx, &f)?;
         }
         for t in self.tables.iter().flatten() {
-            b.body(FuncIdx(t.alloc), &handles::alloc_function(t))?;
-            b.body(FuncIdx(t.get), &handles::get_function(t))?;
-            b.body(FuncIdx(t.release), &handles::release_function(t))?;
+            b.body(t.alloc, &handles::alloc_function(t))?;
+            b.body(t.get, &handles::get_function(t))?;
+            b.body(t.release, &handles::release_function(t))?;
         }
         for (f, idx) in &self.export_trampolines {
             let target = self.resolve(&f.func, ExternalKind::Func, "root")?;
