@@ -401,7 +401,7 @@ pub fn has_handles(types: TypesRef<'_>, ty: &ComponentValType, borrow_only: bool
     )
 }
 
-impl Gen<'_> {
+impl Gen<'_, '_> {
     /// The resource information of the type `r` names (callee's view).
     fn resource_info(&self, r: ResourceId) -> ResourceInfo {
         (self.resources)(r)
@@ -1037,14 +1037,13 @@ pub struct HostCallCode<'c> {
 /// type carries handles: handles in the (flat) parameters leave the
 /// caller's table for the host's, handles in the results come back into
 /// it.
-pub fn host_call<'t>(
-    types: TypesRef<'t>,
+pub fn host_call(
+    env: super::Env<'_, '_>,
     ty: wasmparser::component_types::ComponentFuncTypeId,
     caller: Side,
-    resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
-    call_number: u32,
     code: &HostCallCode<'_>,
 ) -> Function {
+    let types = env.types;
     let HostCallCode {
         prologue,
         call,
@@ -1058,15 +1057,7 @@ pub fn host_call<'t>(
         table: None,
         ..caller
     };
-    let mut g = Gen {
-        types,
-        resources,
-        call_number,
-        code: Code::new(n),
-        from: caller,
-        to: host,
-        leaf: Leaf::Translate,
-    };
+    let mut g = Gen::new(env, n, caller, host);
     g.code.body.extend_from_slice(prologue);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| has_handles(types, t, true));
@@ -1164,14 +1155,13 @@ pub fn host_call<'t>(
 /// handles in the results leave it, and every borrow the host lent ends
 /// when the call returns. `host_drops` gives the host's `resource.drop`
 /// for each borrowed parameter's type.
-pub fn export_trampoline<'t>(
-    types: TypesRef<'t>,
+pub fn export_trampoline(
+    env: super::Env<'_, '_>,
     ty: wasmparser::component_types::ComponentFuncTypeId,
     callee: Side,
-    resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
-    call_number: u32,
     target: u32,
 ) -> Function {
+    let types = env.types;
     let f = &types[ty];
     let sig = crate::abi::flatten_func(types, ty);
     let n = if sig.params_spill {
@@ -1183,15 +1173,7 @@ pub fn export_trampoline<'t>(
         table: None,
         ..callee
     };
-    let mut g = Gen {
-        types,
-        resources,
-        call_number,
-        code: Code::new(n),
-        from: host,
-        to: callee,
-        leaf: Leaf::Translate,
-    };
+    let mut g = Gen::new(env, n, host, callee);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| has_handles(types, t, true));
     let scope = g.open_borrow_scope(callee.table, lends);

@@ -21,11 +21,14 @@ use crate::instantiate::{Adapter, ComponentInstanceId};
 use crate::parse::StringEncoding;
 use code::Code;
 use handles::{ResourceInfo, Table, has_handles};
+use outline::Outlined;
 
 pub mod code;
 pub mod handles;
 pub mod limits;
+pub mod outline;
 mod strings;
+pub mod validate;
 use std::borrow::Cow;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::PrimitiveValType as P;
@@ -154,8 +157,6 @@ pub struct Targets {
     /// The `may_leave` flag globals of the caller's and the callee's
     /// component instances.
     pub may_leave: (u32, u32),
-    /// The global numbering calls that lend handles.
-    pub call_number: u32,
 }
 
 /// Where a value comes from.
@@ -213,12 +214,27 @@ fn wasm_type(t: wasmparser::ValType) -> ValType {
     }
 }
 
-struct Gen<'t> {
+/// What generated functions that move values need of the fused module.
+pub struct Env<'t, 'o> {
+    /// The input's types.
+    pub types: TypesRef<'t>,
+    /// Resource types of handles, by the resource ids of the function type
+    /// being generated.
+    pub resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
+    /// The global numbering calls that lend handles.
+    pub call_number: u32,
+    /// The functions adapters share.
+    pub outlined: &'o mut Outlined,
+}
+
+struct Gen<'t, 'o> {
     types: TypesRef<'t>,
     /// Resource types of handles, by the callee's resource ids.
     resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
     /// The global numbering calls that lend handles.
     call_number: u32,
+    /// The functions adapters share.
+    outlined: &'o mut Outlined,
     code: Code,
     /// Options of the side values come from, and go to, in the current
     /// direction.
@@ -228,15 +244,27 @@ struct Gen<'t> {
     leaf: handles::Leaf,
 }
 
-/// Generates the adapter's body. `check` must have accepted it.
-/// `resources` tells the run-time resource type behind each resource id of
-/// the callee's function type.
-pub fn generate<'t>(
-    types: TypesRef<'t>,
-    adapter: &Adapter<'_>,
-    targets: &Targets,
-    resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
-) -> Function {
+impl<'t, 'o> Gen<'t, 'o> {
+    /// A generator for a function with `params` parameters that moves
+    /// values from `from` to `to`.
+    fn new(env: Env<'t, 'o>, params: u32, from: Side, to: Side) -> Self {
+        Gen {
+            types: env.types,
+            resources: env.resources,
+            call_number: env.call_number,
+            outlined: env.outlined,
+            code: Code::new(params),
+            from,
+            to,
+            leaf: handles::Leaf::Translate,
+        }
+    }
+}
+
+/// Generates the adapter's body. `check` must have accepted it. The
+/// environment's resources are those of the callee's function type.
+pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> Function {
+    let types = env.types;
     let f = &types[adapter.callee.ty];
     let sig = abi::flatten_func(types, adapter.callee.ty);
     let param_types: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
@@ -249,15 +277,7 @@ pub fn generate<'t>(
     };
     let retptr = sig.results_spill.then_some(caller_params.len() as u32);
     let n_params = caller_params.len() as u32 + u32::from(retptr.is_some());
-    let mut g = Gen {
-        types,
-        resources,
-        call_number: targets.call_number,
-        code: Code::new(n_params),
-        from: targets.caller,
-        to: targets.callee_side,
-        leaf: handles::Leaf::Translate,
-    };
+    let mut g = Gen::new(env, n_params, targets.caller, targets.callee_side);
 
     // A component may not call out while it is being lowered into or
     // runs its post-return.
@@ -341,7 +361,7 @@ pub fn generate<'t>(
     g.finish(&returns)
 }
 
-impl Gen<'_> {
+impl Gen<'_, '_> {
     /// Moves the parameters from the caller's side (flat, or spilled to
     /// the caller's memory) to the callee's, flat or through a block the
     /// callee's `realloc` gives; returns the locals to call the callee with.
@@ -477,7 +497,7 @@ fn flat_len(types: TypesRef<'_>, ty: &ComponentValType) -> usize {
     v.len()
 }
 
-impl Gen<'_> {
+impl Gen<'_, '_> {
     fn trap_if(&mut self) {
         self.code.trap_if();
     }

@@ -4,6 +4,8 @@
 //! of the spec's `store_string_*` functions: allocate the optimistic size,
 //! grow to the worst case when the string turns out wider, shrink to fit.
 
+use super::outline::Helper;
+use super::validate::Text;
 use super::{Dst, Gen, Src, memory};
 use crate::parse::StringEncoding;
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
@@ -48,7 +50,7 @@ struct Source {
     encoding: Simple,
 }
 
-impl Gen<'_> {
+impl Gen<'_, '_> {
     pub(super) fn translate_string(&mut self, src: &Src, dst: &Dst) {
         let (ptr, tagged) = self.read_pair(src);
         let out_ptr = self.code.temp(ValType::I32);
@@ -98,10 +100,12 @@ impl Gen<'_> {
             bytes,
             encoding,
         };
-        match encoding {
-            Simple::Utf8 => self.validate_utf8(source.memory, ptr, bytes),
-            Simple::Utf16 => self.validate_utf16(source.memory, ptr, units),
-            Simple::Latin1 => {}
+        let copies = matches!(
+            (encoding, self.to.encoding),
+            (Simple::Utf8, StringEncoding::Utf8) | (Simple::Utf16, StringEncoding::Utf16)
+        );
+        if !copies {
+            self.check_text(source, None);
         }
         match (encoding, self.to.encoding) {
             (Simple::Utf8, StringEncoding::Utf8) | (Simple::Utf16, StringEncoding::Utf16) => {
@@ -121,6 +125,26 @@ impl Gen<'_> {
                 self.store_latin1_or_utf16(source, out)
             }
         }
+    }
+
+    /// Calls the shared validator of `s`'s encoding and memory, which
+    /// also copies the text to `copy_to` in the destination memory.
+    fn check_text(&mut self, s: Source, copy_to: Option<u32>) {
+        let text = Text {
+            from: s.memory,
+            to: copy_to.map(|_| memory(self.to)),
+        };
+        let helper = match s.encoding {
+            Simple::Utf8 => Helper::Utf8(text),
+            Simple::Utf16 => Helper::Utf16(text),
+            Simple::Latin1 => return,
+        };
+        let f = self.outlined.func(helper);
+        self.code.extend([I::LocalGet(s.ptr), I::LocalGet(s.units)]);
+        if let Some(p) = copy_to {
+            self.code.push(I::LocalGet(p));
+        }
+        self.code.push(I::Call(f));
     }
 
     /// `units * factor` in a fresh local, trapping when it exceeds the
@@ -151,15 +175,22 @@ impl Gen<'_> {
         let size = self.byte_length(s.units, unit);
         let p = self.alloc(to, align, size);
         debug_assert_eq!(unit, s.encoding.unit(), "a copy keeps the code unit size");
-        self.code.body.extend([
-            I::LocalGet(p),
-            I::LocalGet(s.ptr),
-            I::LocalGet(s.bytes),
-            I::MemoryCopy {
-                src_mem: s.memory,
-                dst_mem: memory(to),
-            },
-        ]);
+        if s.encoding == Simple::Latin1 {
+            self.code.body.extend([
+                I::LocalGet(p),
+                I::LocalGet(s.ptr),
+                I::LocalGet(s.bytes),
+                I::MemoryCopy {
+                    src_mem: s.memory,
+                    dst_mem: memory(to),
+                },
+            ]);
+        } else {
+            // Checked as it is copied: the text is read once. The
+            // destination was allocated first, as the runtime's own
+            // adapters do; an invalid text traps all the same.
+            self.check_text(s, Some(p));
+        }
         self.code.body.extend([
             I::LocalGet(p),
             I::LocalSet(out_ptr),
@@ -733,284 +764,6 @@ impl Gen<'_> {
             I::LocalSet(o),
             I::End,
         ]);
-    }
-
-    /// Traps unless `[ptr, ptr + len)` of `memory` is well-formed UTF-8
-    /// (no overlong forms, no surrogates, nothing above U+10FFFF).
-    fn validate_utf8(&mut self, memory: u32, ptr: u32, len: u32) {
-        let i = self.code.temp(ValType::I32);
-        let b = self.code.temp(ValType::I32);
-        let need = self.code.temp(ValType::I32);
-        let lo = self.code.temp(ValType::I32);
-        let hi = self.code.temp(ValType::I32);
-        let at = |g: &mut Self, extra: u64| {
-            g.code.body.extend([
-                I::LocalGet(ptr),
-                I::LocalGet(i),
-                I::I32Add,
-                I::I32Load8U(arg(memory, extra, 0)),
-            ]);
-        };
-        let set = |l: u32, v: i32| [I::I32Const(v), I::LocalSet(l)];
-        self.code.body.extend([
-            I::I32Const(0),
-            I::LocalSet(i),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-        ]);
-        // Runs of ASCII bytes, sixty-four then eight at a time.
-        self.skip_ascii(memory, ptr, i, len, AsciiStep::Wide);
-        self.skip_ascii(memory, ptr, i, len, AsciiStep::Word);
-        self.code
-            .body
-            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
-        at(self, 0);
-        self.code.body.push(I::LocalSet(b));
-        // ASCII: one byte.
-        self.code.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0x80),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        self.code.body.extend([
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(1),
-            I::End,
-        ]);
-        // A lead byte: how many continuation bytes, and the first one's range.
-        self.code.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xC2),
-            I::I32LtU,
-            I::LocalGet(b),
-            I::I32Const(0xF4),
-            I::I32GtU,
-            I::I32Or,
-        ]);
-        self.trap_if();
-        self.code.body.extend(set(lo, 0x80));
-        self.code.body.extend(set(hi, 0xBF));
-        self.code.body.extend([
-            I::LocalGet(b),
-            I::I32Const(0xE0),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        self.code.body.extend(set(need, 1));
-        self.code.body.extend([
-            I::Else,
-            I::LocalGet(b),
-            I::I32Const(0xF0),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        self.code.body.extend(set(need, 2));
-        let narrow = |g: &mut Self, lead: i32, l: u32, v: i32| {
-            g.code.body.extend([
-                I::LocalGet(b),
-                I::I32Const(lead),
-                I::I32Eq,
-                I::If(BlockType::Empty),
-            ]);
-            g.code.body.extend(set(l, v));
-            g.code.body.push(I::End);
-        };
-        narrow(self, 0xE0, lo, 0xA0);
-        narrow(self, 0xED, hi, 0x9F);
-        self.code.body.push(I::Else);
-        self.code.body.extend(set(need, 3));
-        narrow(self, 0xF0, lo, 0x90);
-        narrow(self, 0xF4, hi, 0x8F);
-        self.code.body.extend([I::End, I::End]);
-        // Enough bytes left?
-        self.code.body.extend([
-            I::LocalGet(i),
-            I::LocalGet(need),
-            I::I32Add,
-            I::LocalGet(len),
-            I::I32GeU,
-        ]);
-        self.trap_if();
-        at(self, 1);
-        self.code.body.extend([
-            I::LocalTee(b),
-            I::LocalGet(lo),
-            I::I32LtU,
-            I::LocalGet(b),
-            I::LocalGet(hi),
-            I::I32GtU,
-            I::I32Or,
-        ]);
-        self.trap_if();
-        for k in 2..=3u64 {
-            self.code.body.extend([
-                I::LocalGet(need),
-                I::I32Const(k as i32),
-                I::I32GeU,
-                I::If(BlockType::Empty),
-            ]);
-            at(self, k);
-            self.code
-                .body
-                .extend([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
-            self.trap_if();
-            self.code.body.push(I::End);
-        }
-        self.code.body.extend([
-            I::LocalGet(i),
-            I::LocalGet(need),
-            I::I32Add,
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(0),
-        ]);
-        self.code.body.extend([I::End, I::End]);
-    }
-
-    /// Advances `i` over ASCII bytes of `[ptr, ptr + len)` in `memory`,
-    /// `step` bytes at a time, while a whole step fits and is ASCII.
-    fn skip_ascii(&mut self, memory: u32, ptr: u32, i: u32, len: u32, step: AsciiStep) {
-        let width = step.bytes();
-        self.code.body.extend([
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(i),
-            I::I32Const(width as i32),
-            I::I32Add,
-            I::LocalGet(len),
-            I::I32GtU,
-            I::BrIf(1),
-        ]);
-        match step {
-            AsciiStep::Wide => {
-                for k in 0..4u64 {
-                    self.code.body.extend([
-                        I::LocalGet(ptr),
-                        I::LocalGet(i),
-                        I::I32Add,
-                        I::V128Load(arg(memory, 16 * k, 0)),
-                    ]);
-                    if k > 0 {
-                        self.code.body.push(I::V128Or);
-                    }
-                }
-                self.code.body.extend([I::I8x16Bitmask, I::BrIf(1)]);
-            }
-            AsciiStep::Word => self.code.body.extend([
-                I::LocalGet(ptr),
-                I::LocalGet(i),
-                I::I32Add,
-                I::I64Load(arg(memory, 0, 0)),
-                I::I64Const(0x8080_8080_8080_8080_u64 as i64),
-                I::I64And,
-                I::I64Const(0),
-                I::I64Ne,
-                I::BrIf(1),
-            ]),
-        }
-        self.code.body.extend([
-            I::LocalGet(i),
-            I::I32Const(width as i32),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
-    }
-
-    /// Traps on an unpaired surrogate in `len` UTF-16 code units at `ptr`.
-    fn validate_utf16(&mut self, memory: u32, ptr: u32, len: u32) {
-        let i = self.code.temp(ValType::I32);
-        let u = self.code.temp(ValType::I32);
-        let at = |g: &mut Self, extra: u64| {
-            g.code.body.extend([
-                I::LocalGet(ptr),
-                I::LocalGet(i),
-                I::I32Const(1),
-                I::I32Shl,
-                I::I32Add,
-                I::I32Load16U(arg(memory, extra, 1)),
-            ]);
-        };
-        self.code.body.extend([
-            I::I32Const(0),
-            I::LocalSet(i),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-        ]);
-        self.code
-            .body
-            .extend([I::LocalGet(i), I::LocalGet(len), I::I32GeU, I::BrIf(1)]);
-        at(self, 0);
-        self.code.body.extend([
-            I::LocalTee(u),
-            I::I32Const(0xF800),
-            I::I32And,
-            I::I32Const(0xD800),
-            I::I32Eq,
-            I::If(BlockType::Empty),
-        ]);
-        // A surrogate: must be a high one followed by a low one.
-        self.code.body.extend([
-            I::LocalGet(u),
-            I::I32Const(0xDC00),
-            I::I32GeU,
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalGet(len),
-            I::I32GeU,
-            I::I32Or,
-        ]);
-        self.trap_if();
-        at(self, 2);
-        self.code.body.extend([
-            I::I32Const(0xFC00),
-            I::I32And,
-            I::I32Const(0xDC00),
-            I::I32Ne,
-        ]);
-        self.trap_if();
-        self.code.body.extend([
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::End,
-        ]);
-        self.code.body.extend([
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(i),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
-    }
-}
-
-/// How many bytes one step of the ASCII fast path checks.
-#[derive(Clone, Copy)]
-enum AsciiStep {
-    /// Sixty-four.
-    Wide,
-    /// Eight, one `i64`.
-    Word,
-}
-
-impl AsciiStep {
-    fn bytes(self) -> u32 {
-        match self {
-            AsciiStep::Wide => 64,
-            AsciiStep::Word => 8,
-        }
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) mod builder;
 
 use crate::adapter;
 use crate::adapter::handles::{self, ResourceInfo, Table};
+use crate::adapter::outline::Outlined;
 use crate::error::{Error, Result};
 use crate::instantiate::{
     ComponentInstanceId, CoreDef, CoreInstanceId, Func, Graph, HostInstanceId, HostLower,
@@ -175,6 +176,8 @@ pub struct Layout<'g, 'a> {
     hoisted_exports: HoistedExports<'a>,
     func_count: u32,
     memory_count: u32,
+    /// The shared functions adapters called, with their names.
+    helper_names: Vec<(u32, String)>,
 }
 
 /// How host lowers leave the fused module.
@@ -699,6 +702,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             hoisted_exports,
             func_count: 0,
             memory_count: 0,
+            helper_names: Vec::new(),
         };
         // Each handle table's three functions.
         let holders = l.handle_holders(types)?;
@@ -1165,6 +1169,9 @@ impl<'g, 'a> Layout<'g, 'a> {
         if let Some(init) = self.init {
             names.push((init.0, "start functions".into()));
         }
+        for (i, n) in &self.helper_names {
+            names.push((*i, n.clone().into()));
+        }
         names.sort_by_key(|(i, _)| *i);
         names.dedup_by_key(|(i, _)| *i);
         let mut map = wasm_encoder::NameMap::new();
@@ -1196,6 +1203,20 @@ impl<'g, 'a> Layout<'g, 'a> {
     }
 
     /// The global holding a component instance's `may_leave` flag.
+    /// What generated functions need, with the resource types of `resources`.
+    fn env<'s, 'o>(
+        &'s self,
+        resources: &'s dyn Fn(wasmparser::component_types::ResourceId) -> ResourceInfo,
+        outlined: &'o mut Outlined,
+    ) -> adapter::Env<'s, 'o> {
+        adapter::Env {
+            types: self.input.types.as_ref(),
+            resources,
+            call_number: self.flags.call_number.0,
+            outlined,
+        }
+    }
+
     fn may_leave_flag(&self, instance: crate::instantiate::ComponentInstanceId) -> u32 {
         self.flags.may_leave[instance.index()].0
     }
@@ -1279,9 +1300,11 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// sequence. Call once.
     pub fn encode(&mut self, exports: &[(String, ExportKind, u32)]) -> Result<Vec<u8>> {
         let mut b = std::mem::take(&mut self.builder);
-        self.host_bodies(&mut b)?;
-        self.adapter_bodies(&mut b)?;
-        self.handle_bodies(&mut b)?;
+        // Shared functions adapters ask for come after every other one.
+        let mut outlined = Outlined::new(b.func_count());
+        self.host_bodies(&mut b, &mut outlined)?;
+        self.adapter_bodies(&mut b, &mut outlined)?;
+        self.handle_bodies(&mut b, &mut outlined)?;
         // The start sequence, built beside the instances: each one's
         // deferred segments, then its start function.
         let mut init = Function::new([]);
@@ -1304,6 +1327,21 @@ impl<'g, 'a> Layout<'g, 'a> {
                 b.start(index);
             }
         }
+        let (first, helpers) = outlined.functions();
+        for (k, h) in helpers.iter().enumerate() {
+            let idx = b.declare_generated(&h.signature())?;
+            if idx.0 != first + k as u32 {
+                return Err(Error::internal(format!(
+                    "shared function {} declared at {}, expected {}",
+                    h.name(),
+                    idx.0,
+                    first + k as u32
+                )));
+            }
+            b.body(idx, &h.body())?;
+        }
+        self.helper_names = (first..).zip(helpers.iter().map(|h| h.name())).collect();
+        self.func_count = b.func_count();
         for (name, kind, index) in exports {
             b.export(name, *kind, *index);
         }
@@ -1325,7 +1363,7 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The host functions' wrappers: trap unless the calling component
     /// instance may leave; a host call that may call back into the
     /// instance's `realloc` clears the flag meanwhile, as lowering does.
-    fn host_bodies(&self, b: &mut Builder) -> Result<()> {
+    fn host_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
         let types = self.input.types.as_ref();
         let slots: HashMap<HostLowerId, u32> = self
             .indirect
@@ -1378,11 +1416,9 @@ impl<'g, 'a> Layout<'g, 'a> {
                     let instance = *instance;
                     let resources = |r| self.resource_info(instance, r);
                     handles::host_call(
-                        types,
+                        self.env(&resources, outlined),
                         *fty,
                         side,
-                        &resources,
-                        self.flags.call_number.0,
                         &handles::HostCallCode {
                             prologue: &prologue,
                             call: &call,
@@ -1405,8 +1441,7 @@ impl<'g, 'a> Layout<'g, 'a> {
     }
 
     /// The adapters of cross-component calls.
-    fn adapter_bodies(&self, b: &mut Builder) -> Result<()> {
-        let types = self.input.types.as_ref();
+    fn adapter_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
         for (adapter, idx) in self.graph.adapters.iter().zip(&self.adapters) {
             let path = &self.graph.component_instances[adapter.caller.index()];
             if adapter.caller == adapter.callee.instance {
@@ -1435,7 +1470,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let callee_instance = adapter.callee.instance;
             let resources = |r| self.resource_info(callee_instance, r);
             let f = adapter::generate(
-                types,
+                self.env(&resources, outlined),
                 adapter,
                 &adapter::Targets {
                     callee,
@@ -1443,9 +1478,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     caller,
                     callee_side,
                     may_leave: flags,
-                    call_number: self.flags.call_number.0,
                 },
-                &resources,
             );
             b.body(*idx, &f)?;
         }
@@ -1455,8 +1488,7 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// Resource built-ins, the handle tables' functions, the trampolines
     /// of root exports that move handles, and the destructors of resource
     /// types the root exports.
-    fn handle_bodies(&self, b: &mut Builder) -> Result<()> {
-        let types = self.input.types.as_ref();
+    fn handle_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
         for (x, idx) in self.graph.builtins.iter().zip(&self.builtins) {
             let table = self
                 .table(x.instance)
@@ -1494,14 +1526,8 @@ impl<'g, 'a> Layout<'g, 'a> {
             let side = self.side(&f.options, f.instance, "root")?;
             let instance = f.instance;
             let resources = |r| self.resource_info(instance, r);
-            let body = handles::export_trampoline(
-                types,
-                f.ty,
-                side,
-                &resources,
-                self.flags.call_number.0,
-                target,
-            );
+            let body =
+                handles::export_trampoline(self.env(&resources, outlined), f.ty, side, target);
             b.body(*idx, &body)?;
         }
         // The destructors as the wrapper defines them: the defining

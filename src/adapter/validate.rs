@@ -1,0 +1,809 @@
+//! Text validators, generated once per memory (and per destination memory
+//! when they copy) and called by every adapter that moves text.
+//!
+//! UTF-8 is checked sixteen bytes at a time with the lookup-table method of
+//! Keiser and Lemire ("Validating UTF-8 In Less Than One Instruction Per
+//! Byte", 2021): three table lookups, on the high and low nibble of the
+//! previous byte and the high nibble of the current one, flag every
+//! invalid pair of adjacent bytes, and a saturating subtraction finds the
+//! third and fourth bytes that must be continuations. A block of ASCII
+//! only checks that the block before did not end inside a character. UTF-16
+//! is checked eight code units at a time: every low surrogate must follow a
+//! high one, and every high one must be followed by a low one.
+//!
+//! The last, partial block is loaded whole, with the bytes past the string
+//! masked to zero (which ends any unfinished character, an error), when the
+//! memory extends sixteen bytes past it; otherwise the rest is checked a
+//! code unit at a time. A validator that copies stores each block it read
+//! into the destination, so that the text is read once.
+
+use super::code::Code;
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+
+/// The high nibble of the first byte of a pair → the errors it allows.
+const TOO_SHORT: u8 = 1 << 0;
+const TOO_LONG: u8 = 1 << 1;
+const OVERLONG_3: u8 = 1 << 2;
+const TOO_LARGE: u8 = 1 << 3;
+const SURROGATE: u8 = 1 << 4;
+const OVERLONG_2: u8 = 1 << 5;
+const TOO_LARGE_1000: u8 = 1 << 6;
+const OVERLONG_4: u8 = 1 << 6;
+const TWO_CONTS: u8 = 1 << 7;
+/// Errors decided by the first byte's high nibble alone.
+const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
+
+/// Lookup on the first byte's high nibble.
+const BYTE_1_HIGH: [u8; 16] = [
+    // 0xxx: ASCII, then a continuation is one too many.
+    TOO_LONG,
+    TOO_LONG,
+    TOO_LONG,
+    TOO_LONG,
+    TOO_LONG,
+    TOO_LONG,
+    TOO_LONG,
+    TOO_LONG,
+    // 10xx: a continuation, then a continuation: fine only in a longer
+    // character (decided by the third- and fourth-byte check).
+    TWO_CONTS,
+    TWO_CONTS,
+    TWO_CONTS,
+    TWO_CONTS,
+    // 1100: a two-byte lead, overlong when C0 or C1.
+    TOO_SHORT | OVERLONG_2,
+    // 1101: a two-byte lead.
+    TOO_SHORT,
+    // 1110: a three-byte lead.
+    TOO_SHORT | OVERLONG_3 | SURROGATE,
+    // 1111: a four-byte lead.
+    TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
+];
+
+/// Lookup on the first byte's low nibble.
+const BYTE_1_LOW: [u8; 16] = [
+    CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4,
+    CARRY | OVERLONG_2,
+    CARRY,
+    CARRY,
+    CARRY | TOO_LARGE,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    // xxxx1101: ED, whose next byte above 9F would be a surrogate.
+    CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+];
+
+/// Lookup on the second byte's high nibble.
+const BYTE_2_HIGH: [u8; 16] = [
+    // 0xxx: ASCII after a lead is too short.
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+    // 1000
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+    // 1001
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+    // 101x
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+    // 11xx: a lead after a lead is too short.
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+    TOO_SHORT,
+];
+
+/// Subtracted (saturating) from the last block: non-zero where a
+/// character starts too late to end inside it.
+const INCOMPLETE: [u8; 16] = [
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF,
+];
+
+/// Lane numbers, to mask the lanes past the end of the text.
+const IOTA: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+fn bytes(b: [u8; 16]) -> I<'static> {
+    I::V128Const(i128::from_le_bytes(b))
+}
+
+fn splat(b: u8) -> I<'static> {
+    bytes([b; 16])
+}
+
+fn splat16(u: u16) -> I<'static> {
+    let mut b = [0; 16];
+    for lane in b.chunks_mut(2) {
+        lane.copy_from_slice(&u.to_le_bytes());
+    }
+    bytes(b)
+}
+
+/// The lanes of the previous block and this one, shifted by `back` bytes:
+/// lane `j` is the byte `back` before this block's byte `j`.
+fn previous(back: u8) -> I<'static> {
+    let mut lanes = [0; 16];
+    for (j, l) in lanes.iter_mut().enumerate() {
+        *l = 16 + j as u8 - back;
+    }
+    I::I8x16Shuffle(lanes)
+}
+
+fn arg(memory: u32, align: u32) -> MemArg {
+    MemArg {
+        offset: 0,
+        align,
+        memory_index: memory,
+    }
+}
+
+/// Which text a validator reads, and where it copies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Text {
+    /// The memory the text is in.
+    pub from: u32,
+    /// The memory to copy it to, at the address in the third parameter.
+    pub to: Option<u32>,
+}
+
+/// The locals of a validator's body.
+struct V {
+    ptr: u32,
+    len: u32,
+    dst: u32,
+    /// Bytes checked (and copied) so far.
+    o: u32,
+    /// Bytes left after the whole blocks.
+    rem: u32,
+    err: u32,
+    prev: u32,
+    /// UTF-8: the unfinished-character check of the previous block.
+    /// UTF-16: the high-surrogate lanes of the previous block.
+    carry: u32,
+    input: u32,
+    /// UTF-8: the previous byte of each lane.
+    prev1: u32,
+}
+
+impl V {
+    fn new(c: &mut Code) -> V {
+        V {
+            ptr: 0,
+            len: 1,
+            dst: 2,
+            o: c.temp(ValType::I32),
+            rem: c.temp(ValType::I32),
+            err: c.temp(ValType::V128),
+            prev: c.temp(ValType::V128),
+            carry: c.temp(ValType::V128),
+            input: c.temp(ValType::V128),
+            prev1: c.temp(ValType::V128),
+        }
+    }
+
+    /// Runs `block` on every whole block of sixteen bytes of the `len`
+    /// bytes (a local) at `ptr`, copying each when asked.
+    fn whole_blocks(&self, c: &mut Code, t: Text, len: u32, block: impl Fn(&V, &mut Code)) {
+        c.extend([
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(self.o),
+            I::I32Const(16),
+            I::I32Add,
+            I::LocalGet(len),
+            I::I32GtU,
+            I::BrIf(1),
+            I::LocalGet(self.ptr),
+            I::LocalGet(self.o),
+            I::I32Add,
+            I::V128Load(arg(t.from, 0)),
+            I::LocalSet(self.input),
+        ]);
+        if let Some(to) = t.to {
+            c.extend([
+                I::LocalGet(self.dst),
+                I::LocalGet(self.o),
+                I::I32Add,
+                I::LocalGet(self.input),
+                I::V128Store(arg(to, 0)),
+            ]);
+        }
+        block(self, c);
+        c.extend([
+            I::LocalGet(self.input),
+            I::LocalSet(self.prev),
+            I::LocalGet(self.o),
+            I::I32Const(16),
+            I::I32Add,
+            I::LocalSet(self.o),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+    }
+
+    /// Leaves on the stack whether a whole block fits in `memory` at
+    /// `ptr + o`, past the end of the text.
+    fn block_fits(&self, c: &mut Code, memory: u32) {
+        c.extend([
+            I::LocalGet(self.ptr),
+            I::I64ExtendI32U,
+            I::LocalGet(self.o),
+            I::I64ExtendI32U,
+            I::I64Add,
+            I::I64Const(16),
+            I::I64Add,
+            I::MemorySize(memory),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64LeU,
+        ]);
+    }
+
+    /// Loads the partial block at `ptr + o` with the lanes from `rem` on
+    /// set to zero.
+    fn load_masked(&self, c: &mut Code, memory: u32) {
+        c.extend([
+            I::LocalGet(self.ptr),
+            I::LocalGet(self.o),
+            I::I32Add,
+            I::V128Load(arg(memory, 0)),
+            bytes(IOTA),
+            I::LocalGet(self.rem),
+            I::I8x16Splat,
+            I::I8x16LtU,
+            I::V128And,
+            I::LocalSet(self.input),
+        ]);
+    }
+
+    /// Traps when any error was found.
+    fn check(&self, c: &mut Code) {
+        c.extend([I::LocalGet(self.err), I::V128AnyTrue]);
+        c.trap_if();
+    }
+
+    /// Copies bytes `[o, len)` (`rem` of them, fewer than sixteen) of the
+    /// text to the destination, with stores that may overlap what the
+    /// whole blocks already wrote but never go past the end.
+    fn copy_tail(&self, c: &mut Code, t: Text, len: u32) {
+        let Some(to) = t.to else { return };
+        let from = t.from;
+        // `(load, store, width)` from `len - width` and from 0.
+        let copy_at = |c: &mut Code, load: I<'static>, store: I<'static>, width: i32, end: bool| {
+            let at = |c: &mut Code, base: u32| {
+                c.push(I::LocalGet(base));
+                if end {
+                    c.extend([I::LocalGet(len), I::I32Add, I::I32Const(width), I::I32Sub]);
+                }
+            };
+            at(c, self.dst);
+            at(c, self.ptr);
+            c.extend([load, store]);
+        };
+        c.extend([I::LocalGet(self.rem), I::If(BlockType::Empty)]);
+        c.extend([
+            I::LocalGet(len),
+            I::I32Const(16),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+        ]);
+        copy_at(
+            c,
+            I::V128Load(arg(from, 0)),
+            I::V128Store(arg(to, 0)),
+            16,
+            true,
+        );
+        c.extend([
+            I::Else,
+            I::LocalGet(len),
+            I::I32Const(8),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+        ]);
+        copy_at(
+            c,
+            I::I64Load(arg(from, 0)),
+            I::I64Store(arg(to, 0)),
+            8,
+            false,
+        );
+        copy_at(
+            c,
+            I::I64Load(arg(from, 0)),
+            I::I64Store(arg(to, 0)),
+            8,
+            true,
+        );
+        c.extend([
+            I::Else,
+            I::LocalGet(len),
+            I::I32Const(4),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+        ]);
+        copy_at(
+            c,
+            I::I32Load(arg(from, 0)),
+            I::I32Store(arg(to, 0)),
+            4,
+            false,
+        );
+        copy_at(
+            c,
+            I::I32Load(arg(from, 0)),
+            I::I32Store(arg(to, 0)),
+            4,
+            true,
+        );
+        c.push(I::Else);
+        copy_at(
+            c,
+            I::I32Load8U(arg(from, 0)),
+            I::I32Store8(arg(to, 0)),
+            1,
+            false,
+        );
+        c.extend([
+            I::LocalGet(len),
+            I::I32Const(2),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+        ]);
+        copy_at(
+            c,
+            I::I32Load16U(arg(from, 0)),
+            I::I32Store16(arg(to, 0)),
+            2,
+            true,
+        );
+        c.extend([I::End, I::End, I::End, I::End, I::End]);
+    }
+}
+
+/// `(ptr, len)` or, copying, `(ptr, len, dst)`: traps unless the `len`
+/// bytes at `ptr` are well-formed UTF-8 (no overlong forms, no surrogates,
+/// nothing above U+10FFFF), copying them to `dst` when asked. The caller
+/// has checked that both ranges are in bounds.
+pub fn utf8(t: Text) -> Function {
+    let mut c = Code::new(if t.to.is_some() { 3 } else { 2 });
+    let v = V::new(&mut c);
+    v.whole_blocks(&mut c, t, v.len, utf8_block);
+    c.extend([
+        I::LocalGet(v.len),
+        I::LocalGet(v.o),
+        I::I32Sub,
+        I::LocalTee(v.rem),
+        I::I32Eqz,
+        I::If(BlockType::Empty),
+        // The text ends with a whole block: it must not end inside a
+        // character.
+        I::LocalGet(v.err),
+        I::LocalGet(v.carry),
+        I::V128Or,
+        I::LocalSet(v.err),
+        I::Else,
+    ]);
+    v.block_fits(&mut c, t.from);
+    c.push(I::If(BlockType::Empty));
+    v.load_masked(&mut c, t.from);
+    utf8_block(&v, &mut c);
+    c.push(I::Else);
+    v.check(&mut c);
+    utf8_rest(&mut c, &v, t.from);
+    c.extend([I::End, I::End]);
+    v.check(&mut c);
+    v.copy_tail(&mut c, t, v.len);
+    c.finish()
+}
+
+/// Checks the block in `input` after the one in `prev`, adding errors to
+/// `err` and setting `carry` to this block's unfinished characters.
+fn utf8_block(v: &V, c: &mut Code) {
+    c.extend([
+        I::LocalGet(v.input),
+        I::I8x16Bitmask,
+        I::If(BlockType::Empty),
+    ]);
+    // Each byte against the one before it.
+    c.extend([
+        bytes(BYTE_1_HIGH),
+        I::LocalGet(v.prev),
+        I::LocalGet(v.input),
+        previous(1),
+        I::LocalTee(v.prev1),
+        I::I32Const(4),
+        I::I8x16ShrU,
+        I::I8x16Swizzle,
+        bytes(BYTE_1_LOW),
+        I::LocalGet(v.prev1),
+        splat(0x0F),
+        I::V128And,
+        I::I8x16Swizzle,
+        I::V128And,
+        bytes(BYTE_2_HIGH),
+        I::LocalGet(v.input),
+        I::I32Const(4),
+        I::I8x16ShrU,
+        I::I8x16Swizzle,
+        I::V128And,
+    ]);
+    // Where a three- or four-byte lead came two or three bytes before,
+    // this byte must be a continuation: that flips the `TWO_CONTS` bit,
+    // which the lookups set for every continuation after a continuation.
+    c.extend([
+        I::LocalGet(v.prev),
+        I::LocalGet(v.input),
+        previous(2),
+        splat(0xE0 - 0x80),
+        I::I8x16SubSatU,
+        I::LocalGet(v.prev),
+        I::LocalGet(v.input),
+        previous(3),
+        splat(0xF0 - 0x80),
+        I::I8x16SubSatU,
+        I::V128Or,
+        splat(0x80),
+        I::V128And,
+        I::V128Xor,
+        I::LocalGet(v.err),
+        I::V128Or,
+        I::LocalSet(v.err),
+        I::LocalGet(v.input),
+        bytes(INCOMPLETE),
+        I::I8x16SubSatU,
+        I::LocalSet(v.carry),
+        I::Else,
+        // ASCII: the block before must not have ended inside a character.
+        I::LocalGet(v.err),
+        I::LocalGet(v.carry),
+        I::V128Or,
+        I::LocalSet(v.err),
+        I::V128Const(0),
+        I::LocalSet(v.carry),
+        I::End,
+    ]);
+}
+
+/// The bytes from `o` on, one character at a time, when no whole block
+/// can be loaded at the end of the text: starts at the first byte of the
+/// character that `o` may be inside of (the blocks before checked every
+/// byte against the ones before it).
+fn utf8_rest(c: &mut Code, v: &V, memory: u32) {
+    let (i, b, need, lo, hi) = (
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+    );
+    let at = |c: &mut Code, extra: i32| {
+        c.extend([I::LocalGet(v.ptr), I::LocalGet(i), I::I32Add]);
+        if extra != 0 {
+            c.extend([I::I32Const(extra), I::I32Add]);
+        }
+        c.push(I::I32Load8U(arg(memory, 0)));
+    };
+    let set = |l: u32, x: i32| [I::I32Const(x), I::LocalSet(l)];
+    c.extend([I::LocalGet(v.o), I::LocalSet(i)]);
+    // Back over up to three continuation bytes, then over their lead.
+    c.extend([
+        I::LocalGet(v.o),
+        I::If(BlockType::Empty),
+        I::Block(BlockType::Empty),
+        I::Loop(BlockType::Empty),
+        I::LocalGet(v.o),
+        I::LocalGet(i),
+        I::I32Sub,
+        I::I32Const(3),
+        I::I32GeU,
+        I::BrIf(1),
+    ]);
+    at(c, -1);
+    c.extend([
+        I::I32Const(0xC0),
+        I::I32And,
+        I::I32Const(0x80),
+        I::I32Ne,
+        I::BrIf(1),
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Sub,
+        I::LocalSet(i),
+        I::Br(0),
+        I::End,
+        I::End,
+    ]);
+    at(c, -1);
+    c.extend([
+        I::I32Const(0xC0),
+        I::I32GeU,
+        I::If(BlockType::Empty),
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Sub,
+        I::LocalSet(i),
+        I::End,
+        I::End,
+    ]);
+    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+    c.extend([I::LocalGet(i), I::LocalGet(v.len), I::I32GeU, I::BrIf(1)]);
+    at(c, 0);
+    c.extend([
+        I::LocalTee(b),
+        I::I32Const(0x80),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(i),
+        I::Br(1),
+        I::End,
+    ]);
+    // A lead byte: how many continuation bytes, and the first one's range.
+    c.extend([
+        I::LocalGet(b),
+        I::I32Const(0xC2),
+        I::I32LtU,
+        I::LocalGet(b),
+        I::I32Const(0xF4),
+        I::I32GtU,
+        I::I32Or,
+    ]);
+    c.trap_if();
+    c.extend(set(lo, 0x80));
+    c.extend(set(hi, 0xBF));
+    let narrow = |c: &mut Code, lead: i32, l: u32, x: i32| {
+        c.extend([
+            I::LocalGet(b),
+            I::I32Const(lead),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+        ]);
+        c.extend(set(l, x));
+        c.push(I::End);
+    };
+    c.extend([
+        I::LocalGet(b),
+        I::I32Const(0xE0),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+    ]);
+    c.extend(set(need, 1));
+    c.extend([
+        I::Else,
+        I::LocalGet(b),
+        I::I32Const(0xF0),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+    ]);
+    c.extend(set(need, 2));
+    narrow(c, 0xE0, lo, 0xA0);
+    narrow(c, 0xED, hi, 0x9F);
+    c.push(I::Else);
+    c.extend(set(need, 3));
+    narrow(c, 0xF0, lo, 0x90);
+    narrow(c, 0xF4, hi, 0x8F);
+    c.extend([I::End, I::End]);
+    c.extend([
+        I::LocalGet(i),
+        I::LocalGet(need),
+        I::I32Add,
+        I::LocalGet(v.len),
+        I::I32GeU,
+    ]);
+    c.trap_if();
+    at(c, 1);
+    c.extend([
+        I::LocalTee(b),
+        I::LocalGet(lo),
+        I::I32LtU,
+        I::LocalGet(b),
+        I::LocalGet(hi),
+        I::I32GtU,
+        I::I32Or,
+    ]);
+    c.trap_if();
+    for k in 2..=3 {
+        c.extend([
+            I::LocalGet(need),
+            I::I32Const(k),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+        ]);
+        at(c, k);
+        c.extend([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
+        c.trap_if();
+        c.push(I::End);
+    }
+    c.extend([
+        I::LocalGet(i),
+        I::LocalGet(need),
+        I::I32Add,
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(i),
+        I::Br(0),
+        I::End,
+        I::End,
+    ]);
+}
+
+/// `(ptr, units)` or, copying, `(ptr, units, dst)`: traps on an unpaired
+/// surrogate in the `units` UTF-16 code units at `ptr`, copying them to
+/// `dst` when asked. The caller has checked that both ranges are in
+/// bounds.
+pub fn utf16(t: Text) -> Function {
+    let mut c = Code::new(if t.to.is_some() { 3 } else { 2 });
+    let v = V::new(&mut c);
+    let len = c.temp(ValType::I32);
+    c.extend([
+        I::LocalGet(v.len),
+        I::I32Const(1),
+        I::I32Shl,
+        I::LocalSet(len),
+    ]);
+    v.whole_blocks(&mut c, t, len, utf16_block);
+    c.extend([
+        I::LocalGet(len),
+        I::LocalGet(v.o),
+        I::I32Sub,
+        I::LocalTee(v.rem),
+        I::I32Eqz,
+        I::If(BlockType::Empty),
+        // The text ends with a whole block: its last unit must not be a
+        // high surrogate.
+        I::V128Const(0),
+        I::LocalSet(v.input),
+        I::Else,
+    ]);
+    v.block_fits(&mut c, t.from);
+    c.push(I::If(BlockType::Empty));
+    v.load_masked(&mut c, t.from);
+    c.push(I::Else);
+    v.check(&mut c);
+    utf16_rest(&mut c, &v, t.from);
+    // Nothing left for the block check to find.
+    c.extend([
+        I::V128Const(0),
+        I::LocalSet(v.carry),
+        I::V128Const(0),
+        I::LocalSet(v.input),
+        I::End,
+        I::End,
+    ]);
+    utf16_block(&v, &mut c);
+    v.check(&mut c);
+    v.copy_tail(&mut c, t, len);
+    c.finish()
+}
+
+/// Checks the block in `input`: each lane a low surrogate exactly when the
+/// lane before (the last of the previous block for the first) is a high
+/// one. Sets `carry` to this block's high-surrogate lanes.
+fn utf16_block(v: &V, c: &mut Code) {
+    let kind = |c: &mut Code, surrogate: u16| {
+        c.extend([
+            I::LocalGet(v.input),
+            splat16(0xFC00),
+            I::V128And,
+            splat16(surrogate),
+            I::I16x8Eq,
+        ]);
+    };
+    c.push(I::LocalGet(v.carry));
+    kind(c, 0xD800);
+    c.push(I::LocalTee(v.carry));
+    // The previous lane's flag: lanes 7 of `carry` then 0..6 of this one.
+    c.push(I::I8x16Shuffle([
+        14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+    ]));
+    kind(c, 0xDC00);
+    c.extend([
+        I::V128Xor,
+        I::LocalGet(v.err),
+        I::V128Or,
+        I::LocalSet(v.err),
+    ]);
+}
+
+/// The code units from `o` on, one at a time, when no whole block can be
+/// loaded at the end of the text: starts at a high surrogate just before
+/// `o`, whose pair the blocks could not see.
+fn utf16_rest(c: &mut Code, v: &V, memory: u32) {
+    let (i, u) = (c.temp(ValType::I32), c.temp(ValType::I32));
+    let at = |c: &mut Code, extra: i32| {
+        c.extend([
+            I::LocalGet(v.ptr),
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32Shl,
+            I::I32Add,
+        ]);
+        if extra != 0 {
+            c.extend([I::I32Const(extra), I::I32Add]);
+        }
+        c.push(I::I32Load16U(arg(memory, 1)));
+    };
+    c.extend([I::LocalGet(v.o), I::I32Const(1), I::I32ShrU, I::LocalSet(i)]);
+    c.extend([I::LocalGet(v.o), I::If(BlockType::Empty)]);
+    at(c, -2);
+    c.extend([
+        I::I32Const(0xFC00),
+        I::I32And,
+        I::I32Const(0xD800),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Sub,
+        I::LocalSet(i),
+        I::End,
+        I::End,
+    ]);
+    c.extend([
+        I::Block(BlockType::Empty),
+        I::Loop(BlockType::Empty),
+        I::LocalGet(i),
+        I::LocalGet(v.len),
+        I::I32GeU,
+        I::BrIf(1),
+    ]);
+    at(c, 0);
+    c.extend([
+        I::LocalTee(u),
+        I::I32Const(0xF800),
+        I::I32And,
+        I::I32Const(0xD800),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+        // A surrogate: must be a high one followed by a low one.
+        I::LocalGet(u),
+        I::I32Const(0xDC00),
+        I::I32GeU,
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalGet(v.len),
+        I::I32GeU,
+        I::I32Or,
+    ]);
+    c.trap_if();
+    at(c, 2);
+    c.extend([
+        I::I32Const(0xFC00),
+        I::I32And,
+        I::I32Const(0xDC00),
+        I::I32Ne,
+    ]);
+    c.trap_if();
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(i),
+        I::End,
+        I::LocalGet(i),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(i),
+        I::Br(0),
+        I::End,
+        I::End,
+    ]);
+}
