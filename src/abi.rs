@@ -4,8 +4,11 @@
 //! See `design/mvp/CanonicalABI.md` (WebAssembly/component-model),
 //! "Flattening".
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use wasmparser::component_types::{
-    ComponentDefinedType, ComponentFuncTypeId, ComponentValType, ResourceId,
+    ComponentDefinedType, ComponentDefinedTypeId, ComponentFuncTypeId, ComponentValType, ResourceId,
 };
 use wasmparser::types::TypesRef;
 use wasmparser::{PrimitiveValType, ValType};
@@ -394,10 +397,13 @@ pub fn record_layout<'t>(
     types: TypesRef<'_>,
     fields: impl Iterator<Item = &'t ComponentValType>,
 ) -> RecordLayout {
+    layout_record(fields.map(|f| size_align(types, f)))
+}
+
+fn layout_record(fields: impl Iterator<Item = (u32, u32)>) -> RecordLayout {
     let (mut size, mut align) = (0, 1);
     let mut offsets = Vec::new();
-    for f in fields {
-        let (s, a) = size_align(types, f);
+    for (s, a) in fields {
         size = align_to(size, a);
         offsets.push(size);
         size = size.saturating_add(s);
@@ -425,10 +431,18 @@ pub fn variant_layout<'t>(
     cases: impl Iterator<Item = Option<&'t ComponentValType>>,
 ) -> VariantLayout {
     let cases: Vec<_> = cases.collect();
-    let d = discriminant_size(cases.len());
+    layout_variant(
+        cases.len(),
+        cases.iter().flatten().map(|c| size_align(types, c)),
+    )
+}
+
+/// A variant of `cases` cases whose payloads have these sizes and
+/// alignments.
+fn layout_variant(cases: usize, payloads: impl Iterator<Item = (u32, u32)>) -> VariantLayout {
+    let d = discriminant_size(cases);
     let (mut payload_size, mut payload_align) = (0, 1);
-    for c in cases.iter().flatten() {
-        let (s, a) = size_align(types, c);
+    for (s, a) in payloads {
         payload_size = payload_size.max(s);
         payload_align = payload_align.max(a);
     }
@@ -455,6 +469,228 @@ pub fn is_byte_copyable(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
         Shape::Repeat(element, _) => is_byte_copyable(types, &element),
         _ => false,
     }
+}
+
+/// What the passes ask of a value type, computed once per type by
+/// [`Abi`].
+#[derive(Debug)]
+pub struct Facts {
+    /// `(size, alignment)` in linear memory, as [`size_align`] gives.
+    pub size_align: (u32, u32),
+    /// The flat core types; `None` when there are more than
+    /// [`MAX_FLAT_PARAMS`] (such a value only ever travels in memory).
+    pub flat: Option<Vec<ValType>>,
+    /// Whether a list of it copies byte for byte ([`is_byte_copyable`]).
+    pub byte_copyable: bool,
+    /// Whether it holds a handle.
+    pub handles: bool,
+    /// Whether it holds a `borrow` handle.
+    pub borrows: bool,
+    /// Whether it holds a string or a list (moving it needs memory).
+    pub memory: bool,
+}
+
+/// The canonical ABI's facts about the input's value types, each computed
+/// once, from the facts of the types inside it.
+pub struct Abi<'t> {
+    /// The input's types.
+    pub types: TypesRef<'t>,
+    facts: RefCell<HashMap<Key, Rc<Facts>>>,
+}
+
+/// A value type as a map key (the validator's type is not `Hash`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    /// A primitive, by its discriminant.
+    Primitive(u8),
+    Defined(ComponentDefinedTypeId),
+}
+
+impl From<&ComponentValType> for Key {
+    fn from(ty: &ComponentValType) -> Key {
+        match ty {
+            ComponentValType::Primitive(p) => Key::Primitive(*p as u8),
+            ComponentValType::Type(id) => Key::Defined(*id),
+        }
+    }
+}
+
+impl<'t> Abi<'t> {
+    /// An empty cache over `types`.
+    pub fn new(types: TypesRef<'t>) -> Self {
+        Abi {
+            types,
+            facts: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The facts of `ty`.
+    pub fn facts(&self, ty: &ComponentValType) -> Rc<Facts> {
+        let key = Key::from(ty);
+        if let Some(f) = self.facts.borrow().get(&key) {
+            return f.clone();
+        }
+        let f = Rc::new(self.compute(ty));
+        self.facts.borrow_mut().insert(key, f.clone());
+        f
+    }
+
+    /// The number of flat core values of `ty`, which must be flat.
+    pub fn flat_len(&self, ty: &ComponentValType) -> usize {
+        self.facts(ty).flat.as_ref().map_or(usize::MAX, Vec::len)
+    }
+
+    /// [`record_layout`] of `fields`.
+    pub fn record_layout(&self, fields: &[ComponentValType]) -> RecordLayout {
+        layout_record(fields.iter().map(|f| self.facts(f).size_align))
+    }
+
+    /// [`variant_layout`] of `cases`.
+    pub fn variant_layout(&self, cases: &[Option<ComponentValType>]) -> VariantLayout {
+        layout_variant(
+            cases.len(),
+            cases.iter().flatten().map(|c| self.facts(c).size_align),
+        )
+    }
+
+    fn compute(&self, ty: &ComponentValType) -> Facts {
+        use PrimitiveValType as P;
+        let leaf = |size_align, flat: Vec<ValType>| Facts {
+            size_align,
+            flat: Some(flat),
+            byte_copyable: false,
+            handles: false,
+            borrows: false,
+            memory: false,
+        };
+        match shape(self.types, ty) {
+            Shape::Scalar(p) => {
+                let mut flat = Vec::new();
+                flatten_primitive(p, &mut flat);
+                Facts {
+                    byte_copyable: !matches!(p, P::Bool | P::Char),
+                    ..leaf(size_align(self.types, ty), flat)
+                }
+            }
+            Shape::String => Facts {
+                memory: true,
+                ..leaf((8, 4), vec![ValType::I32; 2])
+            },
+            Shape::ErrorContext | Shape::Async(_) => leaf((4, 4), vec![ValType::I32]),
+            Shape::Handle(own, _) => Facts {
+                handles: true,
+                borrows: !own,
+                ..leaf((4, 4), vec![ValType::I32])
+            },
+            Shape::Enum(n) => {
+                let d = discriminant_size(n);
+                leaf((d, d), vec![ValType::I32])
+            }
+            Shape::Flags(n) => {
+                let s = flags_size(n);
+                leaf((s, s.min(4)), vec![ValType::I32; n.div_ceil(32)])
+            }
+            Shape::Record(fields) => {
+                let parts: Vec<Rc<Facts>> = fields.iter().map(|f| self.facts(f)).collect();
+                let mut flat = Some(Vec::new());
+                for p in &parts {
+                    flat = concat(flat, p.flat.as_deref());
+                }
+                Facts {
+                    size_align: layout_record(parts.iter().map(|p| p.size_align)).size_align,
+                    flat,
+                    byte_copyable: parts.iter().all(|p| p.byte_copyable),
+                    ..any_of(&parts)
+                }
+            }
+            Shape::Repeat(element, length) => {
+                let e = self.facts(&element);
+                let (s, a) = e.size_align;
+                let flat = match &e.flat {
+                    Some(f) if f.len().saturating_mul(length as usize) <= MAX_FLAT_PARAMS => {
+                        Some(f.repeat(length as usize))
+                    }
+                    _ => None,
+                };
+                let inside = if length > 0 {
+                    any_of(std::slice::from_ref(&e))
+                } else {
+                    any_of(&[])
+                };
+                Facts {
+                    size_align: (s.saturating_mul(length), a),
+                    flat,
+                    byte_copyable: e.byte_copyable,
+                    ..inside
+                }
+            }
+            Shape::Variant(cases) => {
+                let parts: Vec<Rc<Facts>> = cases.iter().flatten().map(|c| self.facts(c)).collect();
+                let mut flat = Some(vec![ValType::I32]);
+                for p in &parts {
+                    flat = match (flat, &p.flat) {
+                        (Some(mut out), Some(case)) if case.len() < MAX_FLAT_PARAMS => {
+                            for (i, t) in case.iter().enumerate() {
+                                match out.get_mut(1 + i) {
+                                    Some(slot) => *slot = join(*slot, *t),
+                                    None => out.push(*t),
+                                }
+                            }
+                            Some(out)
+                        }
+                        _ => None,
+                    };
+                }
+                Facts {
+                    size_align: layout_variant(cases.len(), parts.iter().map(|p| p.size_align))
+                        .size_align,
+                    flat,
+                    byte_copyable: false,
+                    ..any_of(&parts)
+                }
+            }
+            Shape::List(fields) => {
+                let parts: Vec<Rc<Facts>> = fields.iter().map(|f| self.facts(f)).collect();
+                Facts {
+                    memory: true,
+                    ..any_of(&parts)
+                }
+                .with_pointer_pair()
+            }
+        }
+    }
+}
+
+impl Facts {
+    /// These facts for a value stored as a pointer and a length.
+    fn with_pointer_pair(self) -> Facts {
+        Facts {
+            size_align: (8, 4),
+            flat: Some(vec![ValType::I32; 2]),
+            byte_copyable: false,
+            ..self
+        }
+    }
+}
+
+/// The facts a value has when any of `parts` has them; size, alignment and
+/// flattening empty.
+fn any_of(parts: &[Rc<Facts>]) -> Facts {
+    Facts {
+        size_align: (0, 1),
+        flat: Some(Vec::new()),
+        byte_copyable: true,
+        handles: parts.iter().any(|p| p.handles),
+        borrows: parts.iter().any(|p| p.borrows),
+        memory: parts.iter().any(|p| p.memory),
+    }
+}
+
+/// `a` followed by `b`, `None` once past [`MAX_FLAT_PARAMS`].
+fn concat(a: Option<Vec<ValType>>, b: Option<&[ValType]>) -> Option<Vec<ValType>> {
+    let (mut a, b) = (a?, b?);
+    a.extend_from_slice(b);
+    (a.len() <= MAX_FLAT_PARAMS).then_some(a)
 }
 
 #[cfg(test)]

@@ -196,6 +196,16 @@ fn layouts_match_the_spec_definitions() -> Result<()> {
         let (size, align) = solder::abi::size_align(tys, &ty);
         let mut flat = Vec::new();
         solder::abi::flatten(tys, &ty, &mut flat);
+        // The facts the generator reads agree with the functions.
+        let facts = solder::abi::Abi::new(tys).facts(&ty);
+        assert_eq!(facts.size_align, (size, align), "{w}");
+        let flat_facts = (flat.len() <= solder::abi::MAX_FLAT_PARAMS).then_some(&flat);
+        assert_eq!(facts.flat.as_ref(), flat_facts, "{w}");
+        assert_eq!(
+            facts.byte_copyable,
+            solder::abi::is_byte_copyable(tys, &ty),
+            "{w}"
+        );
         let flat: Vec<String> = flat.iter().map(|t| t.to_string()).collect();
         ours.push(format!("{size} {align} {}", flat.join(",")));
     }

@@ -614,7 +614,7 @@ impl Gen<'_, '_> {
     /// everything else as it is.
     pub(super) fn fixup(&mut self, ty: &ComponentValType, loc: &Src) {
         let types = self.types;
-        if !has_handles(types, ty, false) {
+        if !self.abi.facts(ty).handles {
             return;
         }
         match shape(types, ty) {
@@ -797,10 +797,10 @@ impl Gen<'_, '_> {
     }
 
     pub(super) fn fixup_tuple(&mut self, fields: &[ComponentValType], loc: &Src) {
-        let layout = crate::abi::record_layout(self.types, fields.iter());
+        let layout = self.abi.record_layout(fields);
         let mut at = 0;
         for (field, offset) in fields.iter().zip(&layout.offsets) {
-            let n = super::flat_len(self.types, field);
+            let n = self.abi.flat_len(field);
             let l = match loc {
                 Src::Stack(v) => Src::Stack(v[at..at + n].to_vec()),
                 Src::Memory(m) => Src::Memory(m.at(*offset)),
@@ -811,8 +811,7 @@ impl Gen<'_, '_> {
     }
 
     fn fixup_variant(&mut self, cases: &[Option<ComponentValType>], loc: &Src) {
-        let types = self.types;
-        let layout = crate::abi::variant_layout(types, cases.iter().map(Option::as_ref));
+        let layout = self.abi.variant_layout(cases);
         let disc = self.code.temp(ValType::I32);
         match loc {
             Src::Stack(v) => self.get(v[0], ValType::I32),
@@ -828,7 +827,7 @@ impl Gen<'_, '_> {
         self.code.body.push(I::LocalSet(disc));
         for (i, case) in cases.iter().enumerate() {
             let Some(t) = case else { continue };
-            if !has_handles(types, t, false) {
+            if !self.abi.facts(t).handles {
                 continue;
             }
             self.code.body.extend([
@@ -837,7 +836,7 @@ impl Gen<'_, '_> {
                 I::I32Eq,
                 I::If(BlockType::Empty),
             ]);
-            let len = super::flat_len(types, t);
+            let len = self.abi.flat_len(t);
             let l = match loc {
                 Src::Stack(v) => Src::Stack(v[1..1 + len].to_vec()),
                 Src::Memory(m) => Src::Memory(m.at(layout.payload_offset)),
@@ -850,7 +849,7 @@ impl Gen<'_, '_> {
     /// Fixes up each element, a record of `fields`, of a list.
     fn fixup_list(&mut self, fields: &[ComponentValType], loc: &Src) {
         let (ptr, len) = self.read_pair(loc);
-        let (size, align) = crate::abi::record_layout(self.types, fields.iter()).size_align;
+        let (size, align) = self.abi.record_layout(fields).size_align;
         // The list lies in the side that holds the value.
         let memory = match (self.from.table, self.to.table) {
             (Some(_), _) => super::memory(self.from),
@@ -1043,7 +1042,7 @@ pub fn host_call(
     caller: Side,
     code: &HostCallCode<'_>,
 ) -> Function {
-    let types = env.types;
+    let types = env.abi.types;
     let HostCallCode {
         prologue,
         call,
@@ -1060,7 +1059,7 @@ pub fn host_call(
     let mut g = Gen::new(env, n, caller, host);
     g.code.body.extend_from_slice(prologue);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
-    let lends = params.iter().any(|t| has_handles(types, t, true));
+    let lends = params.iter().any(|t| g.abi.facts(t).borrows);
     if lends {
         g.begin_lending();
     }
@@ -1161,7 +1160,7 @@ pub fn export_trampoline(
     callee: Side,
     target: u32,
 ) -> Function {
-    let types = env.types;
+    let types = env.abi.types;
     let f = &types[ty];
     let sig = crate::abi::flatten_func(types, ty);
     let n = if sig.params_spill {
@@ -1175,7 +1174,7 @@ pub fn export_trampoline(
     };
     let mut g = Gen::new(env, n, host, callee);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
-    let lends = params.iter().any(|t| has_handles(types, t, true));
+    let lends = params.iter().any(|t| g.abi.facts(t).borrows);
     let scope = g.open_borrow_scope(callee.table, lends);
     let loc = params_at(&sig, callee);
     // The host's borrows end after the call: a borrow passed as a whole
@@ -1185,7 +1184,7 @@ pub fn export_trampoline(
     let whole = !sig.params_spill
         && params
             .iter()
-            .all(|p| !has_handles(types, p, true) || matches!(shape(types, p), Shape::Handle(..)));
+            .all(|p| !g.abi.facts(p).borrows || matches!(shape(types, p), Shape::Handle(..)));
     let originals: Vec<u32> = if whole {
         (0..n)
             .map(|p| {
@@ -1229,7 +1228,7 @@ pub fn export_trampoline(
             {
                 g.code.body.extend([I::LocalGet(originals[at]), I::Call(d)]);
             }
-            at += super::flat_len(types, p);
+            at += g.abi.flat_len(p);
         }
     }
     if let Some(kept) = kept {

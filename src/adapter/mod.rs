@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::instantiate::{Adapter, ComponentInstanceId};
 use crate::parse::StringEncoding;
 use code::Code;
-use handles::{ResourceInfo, Table, has_handles};
+use handles::{ResourceInfo, Table};
 use outline::Outlined;
 
 pub mod code;
@@ -216,8 +216,8 @@ fn wasm_type(t: wasmparser::ValType) -> ValType {
 
 /// What generated functions that move values need of the fused module.
 pub struct Env<'t, 'o> {
-    /// The input's types.
-    pub types: TypesRef<'t>,
+    /// The input's types and their ABI facts.
+    pub abi: &'t abi::Abi<'t>,
     /// Resource types of handles, by the resource ids of the function type
     /// being generated.
     pub resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
@@ -229,6 +229,8 @@ pub struct Env<'t, 'o> {
 
 struct Gen<'t, 'o> {
     types: TypesRef<'t>,
+    /// The ABI facts of the input's types.
+    abi: &'t abi::Abi<'t>,
     /// Resource types of handles, by the callee's resource ids.
     resources: &'t dyn Fn(ResourceId) -> ResourceInfo,
     /// The global numbering calls that lend handles.
@@ -249,7 +251,8 @@ impl<'t, 'o> Gen<'t, 'o> {
     /// values from `from` to `to`.
     fn new(env: Env<'t, 'o>, params: u32, from: Side, to: Side) -> Self {
         Gen {
-            types: env.types,
+            types: env.abi.types,
+            abi: env.abi,
             resources: env.resources,
             call_number: env.call_number,
             outlined: env.outlined,
@@ -264,7 +267,8 @@ impl<'t, 'o> Gen<'t, 'o> {
 /// Generates the adapter's body. `check` must have accepted it. The
 /// environment's resources are those of the callee's function type.
 pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> Function {
-    let types = env.types;
+    let types = env.abi.types;
+    let abi = env.abi;
     let f = &types[adapter.callee.ty];
     let sig = abi::flatten_func(types, adapter.callee.ty);
     let param_types: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
@@ -284,12 +288,12 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     let (caller_flag, callee_flag) = targets.may_leave;
     g.code.body.extend([I::GlobalGet(caller_flag), I::I32Eqz]);
     g.trap_if();
-    let params_allocate = sig.params_spill || param_types.iter().any(|t| needs_memory(types, t));
-    let results_allocate = f.result.iter().any(|t| needs_memory(types, t));
+    let params_allocate = sig.params_spill || param_types.iter().any(|t| abi.facts(t).memory);
+    let results_allocate = f.result.iter().any(|t| abi.facts(t).memory);
 
     // Borrowed handles: the call lends them, and the callee must drop every
     // borrow it receives before it returns.
-    let lends = param_types.iter().any(|t| has_handles(types, t, true));
+    let lends = param_types.iter().any(|t| abi.facts(t).borrows);
     let scope = g.open_borrow_scope(targets.callee_side.table, lends);
     if lends {
         g.begin_lending();
@@ -372,9 +376,9 @@ impl Gen<'_, '_> {
         caller_params: &[ValType],
         targets: &Targets,
     ) -> Vec<u32> {
-        let params_tuple = Tuple(param_types);
+        let params_tuple = self.abi.record_layout(param_types).size_align;
         let src = if sig.params_spill {
-            self.check_range(targets.caller, 0, params_tuple.size_align(self.types));
+            self.check_range(targets.caller, 0, params_tuple);
             Src::Memory(Mem {
                 memory: memory(targets.caller),
                 addr: 0,
@@ -390,7 +394,7 @@ impl Gen<'_, '_> {
             )
         };
         if sig.params_spill {
-            let (size, align) = params_tuple.size_align(self.types);
+            let (size, align) = params_tuple;
             let size_local = self.const_local(size);
             let ptr = self.alloc(targets.callee_side, align, size_local);
             self.translate_tuple(
@@ -434,7 +438,7 @@ impl Gen<'_, '_> {
             self.check_range(
                 targets.callee_side,
                 addr,
-                Tuple(&results).size_align(self.types),
+                self.abi.record_layout(&results).size_align,
             );
             let src = Src::Memory(Mem {
                 memory: memory(targets.callee_side),
@@ -446,7 +450,7 @@ impl Gen<'_, '_> {
             self.check_range(
                 targets.caller,
                 retptr,
-                Tuple(&results).size_align(self.types),
+                self.abi.record_layout(&results).size_align,
             );
             self.translate_tuple(
                 &results,
@@ -480,21 +484,6 @@ impl Gen<'_, '_> {
 fn memory(side: Side) -> u32 {
     side.memory
         .unwrap_or_else(|| unreachable!("checked: both sides have a memory"))
-}
-
-/// The parameters or results as one tuple.
-struct Tuple<'a>(&'a [ComponentValType]);
-
-impl Tuple<'_> {
-    fn size_align(&self, types: TypesRef<'_>) -> (u32, u32) {
-        abi::record_layout(types, self.0.iter()).size_align
-    }
-}
-
-fn flat_len(types: TypesRef<'_>, ty: &ComponentValType) -> usize {
-    let mut v = Vec::new();
-    abi::flatten(types, ty, &mut v);
-    v.len()
 }
 
 impl Gen<'_, '_> {
@@ -565,10 +554,10 @@ impl Gen<'_, '_> {
     }
 
     fn translate_tuple(&mut self, fields: &[ComponentValType], src: &Src, dst: &Dst) {
-        let layout = abi::record_layout(self.types, fields.iter());
+        let layout = self.abi.record_layout(fields);
         let (mut si, mut di) = (0, 0);
         for (field, offset) in fields.iter().zip(&layout.offsets) {
-            let n = flat_len(self.types, field);
+            let n = self.abi.flat_len(field);
             let s = match src {
                 Src::Stack(v) => Src::Stack(v[si..si + n].to_vec()),
                 Src::Memory(m) => Src::Memory(m.at(*offset)),
@@ -768,10 +757,10 @@ impl Gen<'_, '_> {
     fn translate_list(&mut self, fields: &[ComponentValType], src: &Src, dst: &Dst) {
         let (ptr, len) = self.read_pair(src);
         let (from, to) = (self.from, self.to);
-        let (size, align) = abi::record_layout(self.types, fields.iter()).size_align;
+        let (size, align) = self.abi.record_layout(fields).size_align;
         let bytes = self.list_bytes(memory(from), ptr, len, (size, align));
         let new = self.alloc(to, align, bytes);
-        if fields.iter().all(|f| abi::is_byte_copyable(self.types, f)) {
+        if fields.iter().all(|f| self.abi.facts(f).byte_copyable) {
             self.code.body.extend([
                 I::LocalGet(new),
                 I::LocalGet(ptr),
@@ -908,8 +897,7 @@ impl Gen<'_, '_> {
     }
 
     fn translate_variant(&mut self, cases: &[Option<ComponentValType>], src: &Src, dst: &Dst) {
-        let types = self.types;
-        let layout = abi::variant_layout(types, cases.iter().map(Option::as_ref));
+        let layout = self.abi.variant_layout(cases);
         let disc = self.code.temp(ValType::I32);
         let d_arg = |m: Mem| match layout.discriminant {
             1 => (I::I32Load8U(m.arg(0)), I::I32Store8(m.arg(0))),
@@ -966,7 +954,7 @@ impl Gen<'_, '_> {
         ]);
         for (i, case) in cases.iter().enumerate() {
             if let Some(t) = case {
-                let len = flat_len(types, t);
+                let len = self.abi.flat_len(t);
                 let s = match src {
                     Src::Stack(v) => Src::Stack(v[1..1 + len].to_vec()),
                     Src::Memory(m) => Src::Memory(m.at(layout.payload_offset)),

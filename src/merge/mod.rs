@@ -178,6 +178,8 @@ pub struct Layout<'g, 'a> {
     memory_count: u32,
     /// The shared functions adapters called, with their names.
     helper_names: Vec<(u32, String)>,
+    /// The ABI facts of the input's types, as generation needs them.
+    abi: crate::abi::Abi<'g>,
 }
 
 /// How host lowers leave the fused module.
@@ -703,6 +705,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             func_count: 0,
             memory_count: 0,
             helper_names: Vec::new(),
+            abi: crate::abi::Abi::new(types),
         };
         // Each handle table's three functions.
         let holders = l.handle_holders(types)?;
@@ -1210,7 +1213,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         outlined: &'o mut Outlined,
     ) -> adapter::Env<'s, 'o> {
         adapter::Env {
-            types: self.input.types.as_ref(),
+            abi: &self.abi,
             resources,
             call_number: self.flags.call_number.0,
             outlined,
