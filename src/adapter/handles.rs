@@ -27,7 +27,7 @@
 //! lender cannot run until then.
 
 use super::code::Code;
-use super::{Gen, Mem, Side, Src};
+use super::{At, Gen, Loc, Side};
 use crate::abi::{Shape, any_inside, shape};
 use crate::instantiate::ComponentInstanceId;
 use crate::merge::builder::{FuncIdx, GlobalIdx, MemIdx};
@@ -75,8 +75,8 @@ pub struct Table {
 /// written back after it.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Leaf {
-    /// Converts it from the `from` side to the `to` side.
-    Translate,
+    /// Converts it from the `from` side's numbering to the `to` side's.
+    Translate { from: Side, to: Side },
     /// Copies a handle that lies in memory to the save area: `cursor` (a
     /// local) in `memory`, growing it as needed.
     Save { memory: MemIdx, cursor: u32 },
@@ -339,15 +339,12 @@ pub fn release_function(t: &Table) -> Function {
 
 /// Where a core function of signature `sig` finds its parameters: its
 /// locals, or (spilled) `side`'s memory at the pointer in local 0.
-fn params_at(sig: &crate::abi::CoreSignature, side: Side) -> Src {
+fn params_at(sig: &crate::abi::CoreSignature, side: Side) -> Loc {
     if sig.params_spill {
-        Src::Memory(Mem {
-            memory: super::memory(side),
-            addr: 0,
-            offset: 0,
-        })
+        Loc::memory(side, 0)
     } else {
-        Src::Stack(
+        Loc::stack(
+            side,
             sig.params
                 .iter()
                 .enumerate()
@@ -410,29 +407,23 @@ impl Gen<'_, '_> {
     /// Moves one handle from `src` (in the `from` side's table, or the
     /// host's) to `dst` (in the `to` side's table, or the host's): the
     /// spec's `lift_own` / `lift_borrow` then `lower_own` / `lower_borrow`.
-    pub(super) fn translate_handle(
-        &mut self,
-        own: bool,
-        r: ResourceId,
-        src: &Src,
-        dst: &super::Dst,
-    ) {
+    pub(super) fn translate_handle(&mut self, own: bool, r: ResourceId, src: &Loc, dst: &Loc) {
         let value = self.code.temp(ValType::I32);
-        match src {
-            Src::Stack(v) => self.get(v[0], ValType::I32),
-            Src::Memory(m) => self
+        match &src.at {
+            At::Stack(v) => self.get(v[0], ValType::I32),
+            At::Memory(m) => self
                 .code
                 .body
                 .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2))]),
         }
         self.code.body.push(I::LocalSet(value));
-        let out = self.convert_handle(own, r, value);
-        match dst {
-            super::Dst::Stack(v) => {
+        let out = self.convert_handle(own, r, value, (src.side, dst.side));
+        match &dst.at {
+            At::Stack(v) => {
                 self.code.body.push(I::LocalGet(out));
                 self.set(ValType::I32, v[0]);
             }
-            super::Dst::Memory(m) => self.code.body.extend([
+            At::Memory(m) => self.code.body.extend([
                 I::LocalGet(m.addr),
                 I::LocalGet(out),
                 I::I32Store(m.arg(2)),
@@ -440,11 +431,17 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// Lifts the handle in local `value` out of the `from` side and lowers
-    /// it into the `to` side; returns the local with the result.
-    fn convert_handle(&mut self, own: bool, r: ResourceId, value: u32) -> u32 {
+    /// Lifts the handle in local `value` out of the first side and lowers
+    /// it into the second; returns the local with the result.
+    fn convert_handle(
+        &mut self,
+        own: bool,
+        r: ResourceId,
+        value: u32,
+        (from, to): (Side, Side),
+    ) -> u32 {
         let info = self.resource_info(r);
-        let rep = match (self.from.table, info.exported) {
+        let rep = match (from.table, info.exported) {
             (Some(t), _) => self.lift_handle(own, info.number, &t, value),
             // An owned handle of an exported type leaves the host's table
             // without its destructor running.
@@ -465,8 +462,8 @@ impl Gen<'_, '_> {
             // output component) as the representation.
             (None, _) => value,
         };
-        match (self.to.table, info.exported) {
-            (Some(t), _) => self.lower_handle(own, info, self.to, &t, rep),
+        match (to.table, info.exported) {
+            (Some(t), _) => self.lower_handle(own, info, to, &t, rep),
             (None, Some(e)) if own => {
                 let handle = self.code.temp(ValType::I32);
                 self.code
@@ -609,25 +606,20 @@ impl Gen<'_, '_> {
         ]);
     }
 
-    /// Converts, in place, every handle of a value of type `ty` at `loc`
-    /// (locals or memory) from the `from` side to the `to` side, leaving
-    /// everything else as it is.
-    pub(super) fn fixup(&mut self, ty: &ComponentValType, loc: &Src) {
+    /// Does what `leaf` says at every handle of a value of type `ty` at
+    /// `loc` (locals or memory), leaving everything else as it is.
+    pub(super) fn fixup(&mut self, ty: &ComponentValType, loc: &Loc, leaf: Leaf) {
         let types = self.types;
         if !self.abi.facts(ty).handles {
             return;
         }
         match shape(types, ty) {
             Shape::Handle(own, r) => {
-                match (self.leaf, loc) {
-                    (Leaf::Translate, _) => {
-                        let dst = match loc {
-                            Src::Stack(v) => super::Dst::Stack(v.clone()),
-                            Src::Memory(m) => super::Dst::Memory(*m),
-                        };
-                        self.translate_handle(own, r, loc, &dst);
+                match (leaf, &loc.at) {
+                    (Leaf::Translate { from, to }, _) => {
+                        self.translate_handle(own, r, &loc.as_side(from), &loc.as_side(to));
                     }
-                    (Leaf::Save { memory, cursor }, Src::Memory(m)) => {
+                    (Leaf::Save { memory, cursor }, At::Memory(m)) => {
                         self.reserve_save(memory, cursor);
                         self.code.body.extend([
                             I::LocalGet(cursor),
@@ -648,9 +640,9 @@ impl Gen<'_, '_> {
                         if !own && r == resource {
                             self.reserve_save(memory, cursor);
                             self.code.body.push(I::LocalGet(cursor));
-                            match loc {
-                                Src::Stack(v) => self.get(v[0], ValType::I32),
-                                Src::Memory(m) => self
+                            match &loc.at {
+                                At::Stack(v) => self.get(v[0], ValType::I32),
+                                At::Memory(m) => self
                                     .code
                                     .body
                                     .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2))]),
@@ -659,7 +651,7 @@ impl Gen<'_, '_> {
                             self.advance(cursor);
                         }
                     }
-                    (Leaf::Restore { memory, cursor }, Src::Memory(m)) => {
+                    (Leaf::Restore { memory, cursor }, At::Memory(m)) => {
                         self.code.body.extend([
                             I::LocalGet(m.addr),
                             I::LocalGet(cursor),
@@ -670,16 +662,16 @@ impl Gen<'_, '_> {
                     }
                     // Flat values are the caller's own locals: nothing to
                     // keep.
-                    (Leaf::Save { .. } | Leaf::Restore { .. }, Src::Stack(_)) => {}
+                    (Leaf::Save { .. } | Leaf::Restore { .. }, At::Stack(_)) => {}
                 }
             }
-            Shape::Record(fields) => self.fixup_tuple(&fields, loc),
+            Shape::Record(fields) => self.fixup_tuple(&fields, loc, leaf),
             Shape::Repeat(element, length) => {
                 let fields = vec![element; length as usize];
-                self.fixup_tuple(&fields, loc);
+                self.fixup_tuple(&fields, loc, leaf);
             }
-            Shape::Variant(cases) => self.fixup_variant(&cases, loc),
-            Shape::List(fields) => self.fixup_list(&fields, loc),
+            Shape::Variant(cases) => self.fixup_variant(&cases, loc, leaf),
+            Shape::List(fields) => self.fixup_list(&fields, loc, leaf),
             _ => {}
         }
     }
@@ -687,7 +679,7 @@ impl Gen<'_, '_> {
     /// Copies every borrow of a host type with a `resource.drop` that
     /// `params` at `loc` hold, as the host numbers them, to `t`'s save
     /// area, grouped by type.
-    fn keep_lent(&mut self, t: Table, params: &[ComponentValType], loc: &Src) -> Option<Kept> {
+    fn keep_lent(&mut self, t: Table, params: &[ComponentValType], loc: &Loc) -> Option<Kept> {
         let mut borrowed = Vec::new();
         for p in params {
             borrowed_resources(self.types, p, &mut borrowed);
@@ -709,15 +701,14 @@ impl Gen<'_, '_> {
             self.code
                 .body
                 .extend([I::LocalGet(cursor), I::LocalSet(start)]);
-            self.leaf = Leaf::Lent {
+            let leaf = Leaf::Lent {
                 memory: t.memory,
                 cursor,
                 resource: r,
             };
-            self.fixup_tuple(params, loc);
+            self.fixup_tuple(params, loc, leaf);
             groups.push((start, drop));
         }
-        self.leaf = Leaf::Translate;
         let end = self.code.temp(ValType::I32);
         self.code
             .body
@@ -796,26 +787,23 @@ impl Gen<'_, '_> {
         ]);
     }
 
-    pub(super) fn fixup_tuple(&mut self, fields: &[ComponentValType], loc: &Src) {
+    pub(super) fn fixup_tuple(&mut self, fields: &[ComponentValType], loc: &Loc, leaf: Leaf) {
         let layout = self.abi.record_layout(fields);
         let mut at = 0;
         for (field, offset) in fields.iter().zip(&layout.offsets) {
             let n = self.abi.flat_len(field);
-            let l = match loc {
-                Src::Stack(v) => Src::Stack(v[at..at + n].to_vec()),
-                Src::Memory(m) => Src::Memory(m.at(*offset)),
-            };
+            let l = loc.part(at..at + n, *offset);
             at += n;
-            self.fixup(field, &l);
+            self.fixup(field, &l, leaf);
         }
     }
 
-    fn fixup_variant(&mut self, cases: &[Option<ComponentValType>], loc: &Src) {
+    fn fixup_variant(&mut self, cases: &[Option<ComponentValType>], loc: &Loc, leaf: Leaf) {
         let layout = self.abi.variant_layout(cases);
         let disc = self.code.temp(ValType::I32);
-        match loc {
-            Src::Stack(v) => self.get(v[0], ValType::I32),
-            Src::Memory(m) => {
+        match &loc.at {
+            At::Stack(v) => self.get(v[0], ValType::I32),
+            At::Memory(m) => {
                 self.code.body.push(I::LocalGet(m.addr));
                 self.code.body.push(match layout.discriminant {
                     1 => I::I32Load8U(m.arg(0)),
@@ -837,24 +825,18 @@ impl Gen<'_, '_> {
                 I::If(BlockType::Empty),
             ]);
             let len = self.abi.flat_len(t);
-            let l = match loc {
-                Src::Stack(v) => Src::Stack(v[1..1 + len].to_vec()),
-                Src::Memory(m) => Src::Memory(m.at(layout.payload_offset)),
-            };
-            self.fixup(t, &l);
+            let l = loc.part(1..1 + len, layout.payload_offset);
+            self.fixup(t, &l, leaf);
             self.code.body.push(I::End);
         }
     }
 
     /// Fixes up each element, a record of `fields`, of a list.
-    fn fixup_list(&mut self, fields: &[ComponentValType], loc: &Src) {
+    fn fixup_list(&mut self, fields: &[ComponentValType], loc: &Loc, leaf: Leaf) {
         let (ptr, len) = self.read_pair(loc);
         let (size, align) = self.abi.record_layout(fields).size_align;
-        // The list lies in the side that holds the value.
-        let memory = match (self.from.table, self.to.table) {
-            (Some(_), _) => super::memory(self.from),
-            _ => super::memory(self.to),
-        };
+        // The elements lie in the memory of the side that holds the list.
+        let memory = super::memory(loc.side);
         self.list_bytes(memory, ptr, len, (size, align));
         let (cursor, n) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
         self.code.body.extend([
@@ -868,14 +850,7 @@ impl Gen<'_, '_> {
             I::I32Eqz,
             I::BrIf(1),
         ]);
-        self.fixup_tuple(
-            fields,
-            &Src::Memory(Mem {
-                memory,
-                addr: cursor,
-                offset: 0,
-            }),
-        );
+        self.fixup_tuple(fields, &Loc::memory(loc.side, cursor), leaf);
         self.code.body.extend([
             I::LocalGet(cursor),
             I::I32Const(size as i32),
@@ -1056,7 +1031,17 @@ pub fn host_call(
         table: None,
         ..caller
     };
-    let mut g = Gen::new(env, n, caller, host);
+    let mut g = Gen::new(env, n);
+    let (out, back) = (
+        Leaf::Translate {
+            from: caller,
+            to: host,
+        },
+        Leaf::Translate {
+            from: host,
+            to: caller,
+        },
+    );
     g.code.body.extend_from_slice(prologue);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| g.abi.facts(t).borrows);
@@ -1076,12 +1061,11 @@ pub fn host_call(
             g.code
                 .body
                 .extend([t.top.get(), I::LocalTee(base), I::LocalSet(cursor)]);
-            g.leaf = Leaf::Save {
+            let save = Leaf::Save {
                 memory: t.memory,
                 cursor,
             };
-            g.fixup_tuple(&params, &loc);
-            g.leaf = Leaf::Translate;
+            g.fixup_tuple(&params, &loc, save);
             g.code
                 .body
                 .extend([I::LocalGet(cursor), I::LocalTee(end), t.top.set()]);
@@ -1089,7 +1073,7 @@ pub fn host_call(
         }
         _ => None,
     };
-    g.fixup_tuple(&params, &loc);
+    g.fixup_tuple(&params, &loc, out);
     for p in 0..n {
         g.code.body.push(I::LocalGet(p));
     }
@@ -1097,12 +1081,11 @@ pub fn host_call(
     g.code.body.extend_from_slice(epilogue);
     if let Some((t, base, cursor, end)) = saved {
         g.code.body.extend([I::LocalGet(base), I::LocalSet(cursor)]);
-        g.leaf = Leaf::Restore {
+        let restore = Leaf::Restore {
             memory: t.memory,
             cursor,
         };
-        g.fixup_tuple(&params, &loc);
-        g.leaf = Leaf::Translate;
+        g.fixup_tuple(&params, &loc, restore);
         // Free the save area unless a table grew past it meanwhile.
         g.code.body.extend([
             t.top.get(),
@@ -1117,20 +1100,11 @@ pub fn host_call(
     if lends {
         g.begin_lending();
     }
-    g.from = host;
-    g.to = caller;
     let mut results = Vec::new();
     if let Some(r) = &f.result {
         if sig.results_spill {
             let retptr = n - 1;
-            g.fixup(
-                r,
-                &Src::Memory(Mem {
-                    memory: super::memory(caller),
-                    addr: retptr,
-                    offset: 0,
-                }),
-            );
+            g.fixup(r, &Loc::memory(caller, retptr), back);
         } else {
             results = sig
                 .results
@@ -1143,7 +1117,7 @@ pub fn host_call(
             for (l, _) in results.iter().rev() {
                 g.code.body.push(I::LocalSet(*l));
             }
-            g.fixup(r, &Src::Stack(results.clone()));
+            g.fixup(r, &Loc::stack(caller, results.clone()), back);
         }
     }
     g.finish(&results)
@@ -1172,7 +1146,7 @@ pub fn export_trampoline(
         table: None,
         ..callee
     };
-    let mut g = Gen::new(env, n, host, callee);
+    let mut g = Gen::new(env, n);
     let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| g.abi.facts(t).borrows);
     let scope = g.open_borrow_scope(callee.table, lends);
@@ -1200,7 +1174,11 @@ pub fn export_trampoline(
         Some(t) if !whole => g.keep_lent(t, &params, &loc),
         _ => None,
     };
-    g.fixup_tuple(&params, &loc);
+    let into = Leaf::Translate {
+        from: host,
+        to: callee,
+    };
+    g.fixup_tuple(&params, &loc, into);
     for p in 0..n {
         g.code.body.push(I::LocalGet(p));
     }
@@ -1234,20 +1212,15 @@ pub fn export_trampoline(
     if let Some(kept) = kept {
         g.end_lent(kept);
     }
-    g.from = callee;
-    g.to = host;
+    let out = Leaf::Translate {
+        from: callee,
+        to: host,
+    };
     if let Some(r) = &f.result {
         if sig.results_spill {
-            g.fixup(
-                r,
-                &Src::Memory(Mem {
-                    memory: super::memory(callee),
-                    addr: results[0].0,
-                    offset: 0,
-                }),
-            );
+            g.fixup(r, &Loc::memory(callee, results[0].0), out);
         } else {
-            g.fixup(r, &Src::Stack(results.clone()));
+            g.fixup(r, &Loc::stack(callee, results.clone()), out);
         }
     }
     g.finish(&results)

@@ -8,9 +8,10 @@
 //! `post-return` runs.
 //!
 //! Generation follows the type, as wasmtime's adapter compiler does: one
-//! `translate_*` per kind of type, each moving a value from a [`Src`] (flat
-//! core values in locals, or linear memory at an address) to a [`Dst`]
-//! (locals to fill, or memory). Strings and lists are copied into memory
+//! `translate_*` per kind of type, each moving a value from one [`Loc`]
+//! (flat core values in locals, or linear memory at an address, on one
+//! side of the call) to another (locals to fill, or memory, on the other
+//! side). Strings and lists are copied into memory
 //! the destination allocated with its own `realloc`; every check the spec
 //! makes (bounds, alignment, `char` validity, discriminants, UTF-8
 //! validity, length limits) is a trap here too.
@@ -159,9 +160,18 @@ pub struct Targets {
     pub may_leave: (u32, u32),
 }
 
-/// Where a value comes from.
+/// Where a value lies, and whose it is: the side of the call whose
+/// locals or memory hold it, whose string encoding it is in, and whose
+/// handle table numbers its handles.
 #[derive(Debug, Clone)]
-enum Src {
+struct Loc {
+    side: Side,
+    at: At,
+}
+
+/// Locals or linear memory.
+#[derive(Debug, Clone)]
+enum At {
     /// Flat core values in locals, each with the type the local has (wider
     /// than the value's own when it is a variant payload).
     Stack(Vec<(u32, ValType)>),
@@ -169,13 +179,47 @@ enum Src {
     Memory(Mem),
 }
 
-/// Where a value goes.
-#[derive(Debug, Clone)]
-enum Dst {
-    /// Locals to fill, with their types.
-    Stack(Vec<(u32, ValType)>),
-    /// Linear memory.
-    Memory(Mem),
+impl Loc {
+    /// `side`'s flat values in these locals.
+    fn stack(side: Side, locals: Vec<(u32, ValType)>) -> Loc {
+        Loc {
+            side,
+            at: At::Stack(locals),
+        }
+    }
+
+    /// In `side`'s memory, at the address in local `addr`.
+    fn memory(side: Side, addr: u32) -> Loc {
+        Loc {
+            side,
+            at: At::Memory(Mem {
+                memory: memory(side),
+                addr,
+                offset: 0,
+            }),
+        }
+    }
+
+    /// The part of this value at flat positions `flat` (in locals) or
+    /// `offset` bytes in (in memory).
+    fn part(&self, flat: std::ops::Range<usize>, offset: u32) -> Loc {
+        Loc {
+            side: self.side,
+            at: match &self.at {
+                At::Stack(v) => At::Stack(v[flat].to_vec()),
+                At::Memory(m) => At::Memory(m.at(offset)),
+            },
+        }
+    }
+
+    /// The same place, seen as `side`'s: a handle converted in place
+    /// belongs to one side before and to the other after.
+    fn as_side(&self, side: Side) -> Loc {
+        Loc {
+            side,
+            at: self.at.clone(),
+        }
+    }
 }
 
 /// An address in a memory: the local holding the base, plus an offset.
@@ -238,18 +282,11 @@ struct Gen<'t, 'o> {
     /// The functions adapters share.
     outlined: &'o mut Outlined,
     code: Code,
-    /// Options of the side values come from, and go to, in the current
-    /// direction.
-    from: Side,
-    to: Side,
-    /// What `fixup` does at each handle it reaches.
-    leaf: handles::Leaf,
 }
 
 impl<'t, 'o> Gen<'t, 'o> {
     /// A generator for a function with `params` parameters that moves
-    /// values from `from` to `to`.
-    fn new(env: Env<'t, 'o>, params: u32, from: Side, to: Side) -> Self {
+    fn new(env: Env<'t, 'o>, params: u32) -> Self {
         Gen {
             types: env.abi.types,
             abi: env.abi,
@@ -257,9 +294,6 @@ impl<'t, 'o> Gen<'t, 'o> {
             call_number: env.call_number,
             outlined: env.outlined,
             code: Code::new(params),
-            from,
-            to,
-            leaf: handles::Leaf::Translate,
         }
     }
 }
@@ -281,7 +315,7 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     };
     let retptr = sig.results_spill.then_some(caller_params.len() as u32);
     let n_params = caller_params.len() as u32 + u32::from(retptr.is_some());
-    let mut g = Gen::new(env, n_params, targets.caller, targets.callee_side);
+    let mut g = Gen::new(env, n_params);
 
     // A component may not call out while it is being lowered into or
     // runs its post-return.
@@ -321,8 +355,6 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     }
 
     // Results: callee -> caller.
-    g.from = targets.callee_side;
-    g.to = targets.caller;
     let callee_results: Vec<(u32, ValType)> = if sig.results_spill {
         vec![(g.code.temp(ValType::I32), ValType::I32)]
     } else {
@@ -379,13 +411,10 @@ impl Gen<'_, '_> {
         let params_tuple = self.abi.record_layout(param_types).size_align;
         let src = if sig.params_spill {
             self.check_range(targets.caller, 0, params_tuple);
-            Src::Memory(Mem {
-                memory: memory(targets.caller),
-                addr: 0,
-                offset: 0,
-            })
+            Loc::memory(targets.caller, 0)
         } else {
-            Src::Stack(
+            Loc::stack(
+                targets.caller,
                 caller_params
                     .iter()
                     .enumerate()
@@ -397,15 +426,7 @@ impl Gen<'_, '_> {
             let (size, align) = params_tuple;
             let size_local = self.const_local(size);
             let ptr = self.alloc(targets.callee_side, align, size_local);
-            self.translate_tuple(
-                param_types,
-                &src,
-                &Dst::Memory(Mem {
-                    memory: memory(targets.callee_side),
-                    addr: ptr,
-                    offset: 0,
-                }),
-            );
+            self.translate_tuple(param_types, &src, &Loc::memory(targets.callee_side, ptr));
             vec![ptr]
         } else {
             let dst: Vec<(u32, ValType)> = sig
@@ -416,7 +437,11 @@ impl Gen<'_, '_> {
                     (self.code.temp(t), t)
                 })
                 .collect();
-            self.translate_tuple(param_types, &src, &Dst::Stack(dst.clone()));
+            self.translate_tuple(
+                param_types,
+                &src,
+                &Loc::stack(targets.callee_side, dst.clone()),
+            );
             dst.iter().map(|(l, _)| *l).collect()
         }
     }
@@ -440,11 +465,7 @@ impl Gen<'_, '_> {
                 addr,
                 self.abi.record_layout(&results).size_align,
             );
-            let src = Src::Memory(Mem {
-                memory: memory(targets.callee_side),
-                addr,
-                offset: 0,
-            });
+            let src = Loc::memory(targets.callee_side, addr);
             let retptr =
                 retptr.unwrap_or_else(|| unreachable!("spilled results have a return pointer"));
             self.check_range(
@@ -452,15 +473,7 @@ impl Gen<'_, '_> {
                 retptr,
                 self.abi.record_layout(&results).size_align,
             );
-            self.translate_tuple(
-                &results,
-                &src,
-                &Dst::Memory(Mem {
-                    memory: memory(targets.caller),
-                    addr: retptr,
-                    offset: 0,
-                }),
-            );
+            self.translate_tuple(&results, &src, &Loc::memory(targets.caller, retptr));
             Vec::new()
         } else {
             let dst: Vec<(u32, ValType)> = sig
@@ -473,8 +486,8 @@ impl Gen<'_, '_> {
                 .collect();
             self.translate_tuple(
                 &results,
-                &Src::Stack(callee_results.to_vec()),
-                &Dst::Stack(dst.clone()),
+                &Loc::stack(targets.callee_side, callee_results.to_vec()),
+                &Loc::stack(targets.caller, dst.clone()),
             );
             dst
         }
@@ -553,19 +566,13 @@ impl Gen<'_, '_> {
         ptr
     }
 
-    fn translate_tuple(&mut self, fields: &[ComponentValType], src: &Src, dst: &Dst) {
+    fn translate_tuple(&mut self, fields: &[ComponentValType], src: &Loc, dst: &Loc) {
         let layout = self.abi.record_layout(fields);
         let (mut si, mut di) = (0, 0);
         for (field, offset) in fields.iter().zip(&layout.offsets) {
             let n = self.abi.flat_len(field);
-            let s = match src {
-                Src::Stack(v) => Src::Stack(v[si..si + n].to_vec()),
-                Src::Memory(m) => Src::Memory(m.at(*offset)),
-            };
-            let d = match dst {
-                Dst::Stack(v) => Dst::Stack(v[di..di + n].to_vec()),
-                Dst::Memory(m) => Dst::Memory(m.at(*offset)),
-            };
+            let s = src.part(si..si + n, *offset);
+            let d = dst.part(di..di + n, *offset);
             si += n;
             di += n;
             self.translate(field, &s, &d);
@@ -574,7 +581,7 @@ impl Gen<'_, '_> {
 
     /// Moves one value. Temporaries it takes are free again afterwards:
     /// what it produces lives in `dst`, which the caller allocated.
-    fn translate(&mut self, ty: &ComponentValType, src: &Src, dst: &Dst) {
+    fn translate(&mut self, ty: &ComponentValType, src: &Loc, dst: &Loc) {
         let mark = self.code.mark();
         match abi::shape(self.types, ty) {
             Shape::String => self.translate_string(src, dst),
@@ -625,7 +632,7 @@ impl Gen<'_, '_> {
         self.code.body.push(I::LocalSet(local));
     }
 
-    fn translate_primitive(&mut self, p: P, src: &Src, dst: &Dst) {
+    fn translate_primitive(&mut self, p: P, src: &Loc, dst: &Loc) {
         let core = match p {
             P::S64 | P::U64 => ValType::I64,
             P::F32 => ValType::F32,
@@ -633,8 +640,8 @@ impl Gen<'_, '_> {
             _ => ValType::I32,
         };
         // Lift: the canonical core value on the stack.
-        match src {
-            Src::Stack(v) => {
+        match &src.at {
+            At::Stack(v) => {
                 self.get(v[0], core);
                 match p {
                     P::Bool => self.code.body.extend([I::I32Const(0), I::I32Ne]),
@@ -645,7 +652,7 @@ impl Gen<'_, '_> {
                     _ => {}
                 }
             }
-            Src::Memory(m) => {
+            At::Memory(m) => {
                 self.code.body.push(I::LocalGet(m.addr));
                 self.code.body.push(match p {
                     P::Bool | P::U8 => I::I32Load8U(m.arg(0)),
@@ -682,9 +689,9 @@ impl Gen<'_, '_> {
             self.code.body.push(I::LocalGet(c));
         }
         // Lower.
-        match dst {
-            Dst::Stack(v) => self.set(core, v[0]),
-            Dst::Memory(m) => {
+        match &dst.at {
+            At::Stack(v) => self.set(core, v[0]),
+            At::Memory(m) => {
                 let tmp = self.code.temp(core);
                 self.code
                     .body
@@ -703,17 +710,17 @@ impl Gen<'_, '_> {
     }
 
     /// Reads a `(pointer, length)` pair into two fresh i32 locals.
-    fn read_pair(&mut self, src: &Src) -> (u32, u32) {
+    fn read_pair(&mut self, src: &Loc) -> (u32, u32) {
         let ptr = self.code.temp(ValType::I32);
         let len = self.code.temp(ValType::I32);
-        match src {
-            Src::Stack(v) => {
+        match &src.at {
+            At::Stack(v) => {
                 self.get(v[0], ValType::I32);
                 self.code.body.push(I::LocalSet(ptr));
                 self.get(v[1], ValType::I32);
                 self.code.body.push(I::LocalSet(len));
             }
-            Src::Memory(m) => {
+            At::Memory(m) => {
                 self.code.body.extend([
                     I::LocalGet(m.addr),
                     I::I32Load(m.arg(2)),
@@ -729,15 +736,15 @@ impl Gen<'_, '_> {
         (ptr, len)
     }
 
-    fn write_pair(&mut self, (ptr, len): (u32, u32), dst: &Dst) {
-        match dst {
-            Dst::Stack(v) => {
+    fn write_pair(&mut self, (ptr, len): (u32, u32), dst: &Loc) {
+        match &dst.at {
+            At::Stack(v) => {
                 self.code.body.push(I::LocalGet(ptr));
                 self.set(ValType::I32, v[0]);
                 self.code.body.push(I::LocalGet(len));
                 self.set(ValType::I32, v[1]);
             }
-            Dst::Memory(m) => {
+            At::Memory(m) => {
                 self.code.body.extend([
                     I::LocalGet(m.addr),
                     I::LocalGet(ptr),
@@ -754,9 +761,9 @@ impl Gen<'_, '_> {
 
     /// Copies a list whose elements are records of `fields` (one field
     /// for `list<t>`, key and value for a map).
-    fn translate_list(&mut self, fields: &[ComponentValType], src: &Src, dst: &Dst) {
+    fn translate_list(&mut self, fields: &[ComponentValType], src: &Loc, dst: &Loc) {
         let (ptr, len) = self.read_pair(src);
-        let (from, to) = (self.from, self.to);
+        let (from, to) = (src.side, dst.side);
         let (size, align) = self.abi.record_layout(fields).size_align;
         let bytes = self.list_bytes(memory(from), ptr, len, (size, align));
         let new = self.alloc(to, align, bytes);
@@ -791,16 +798,8 @@ impl Gen<'_, '_> {
             self.code
                 .body
                 .extend([I::LocalGet(n), I::I32Eqz, I::BrIf(1)]);
-            let es = Src::Memory(Mem {
-                memory: memory(from),
-                addr: s,
-                offset: 0,
-            });
-            let ed = Dst::Memory(Mem {
-                memory: memory(to),
-                addr: d,
-                offset: 0,
-            });
+            let es = Loc::memory(from, s);
+            let ed = Loc::memory(to, d);
             self.translate_tuple(fields, &es, &ed);
             for cursor in [s, d] {
                 self.code.body.extend([
@@ -854,7 +853,7 @@ impl Gen<'_, '_> {
         self.code.finish()
     }
 
-    fn translate_flags(&mut self, n: usize, src: &Src, dst: &Dst) {
+    fn translate_flags(&mut self, n: usize, src: &Loc, dst: &Loc) {
         let words = n.div_ceil(32);
         let size = abi::flags_size(n);
         for w in 0..words {
@@ -864,9 +863,9 @@ impl Gen<'_, '_> {
             } else {
                 ((1u32 << bits) - 1) as i32
             };
-            match src {
-                Src::Stack(v) => self.get(v[w], ValType::I32),
-                Src::Memory(m) => {
+            match &src.at {
+                At::Stack(v) => self.get(v[w], ValType::I32),
+                At::Memory(m) => {
                     self.code.body.push(I::LocalGet(m.addr));
                     self.code.body.push(match size {
                         1 => I::I32Load8U(m.arg(0)),
@@ -877,9 +876,9 @@ impl Gen<'_, '_> {
             }
             // Bits beyond the last flag are ignored by lifting.
             self.code.body.extend([I::I32Const(mask), I::I32And]);
-            match dst {
-                Dst::Stack(v) => self.set(ValType::I32, v[w]),
-                Dst::Memory(m) => {
+            match &dst.at {
+                At::Stack(v) => self.set(ValType::I32, v[w]),
+                At::Memory(m) => {
                     let tmp = self.code.temp(ValType::I32);
                     self.code.body.extend([
                         I::LocalSet(tmp),
@@ -896,7 +895,7 @@ impl Gen<'_, '_> {
         }
     }
 
-    fn translate_variant(&mut self, cases: &[Option<ComponentValType>], src: &Src, dst: &Dst) {
+    fn translate_variant(&mut self, cases: &[Option<ComponentValType>], src: &Loc, dst: &Loc) {
         let layout = self.abi.variant_layout(cases);
         let disc = self.code.temp(ValType::I32);
         let d_arg = |m: Mem| match layout.discriminant {
@@ -904,9 +903,9 @@ impl Gen<'_, '_> {
             2 => (I::I32Load16U(m.arg(1)), I::I32Store16(m.arg(1))),
             _ => (I::I32Load(m.arg(2)), I::I32Store(m.arg(2))),
         };
-        match src {
-            Src::Stack(v) => self.get(v[0], ValType::I32),
-            Src::Memory(m) => {
+        match &src.at {
+            At::Stack(v) => self.get(v[0], ValType::I32),
+            At::Memory(m) => {
                 self.code.body.push(I::LocalGet(m.addr));
                 self.code.body.push(d_arg(*m).0);
             }
@@ -917,8 +916,8 @@ impl Gen<'_, '_> {
             I::I32GeU,
         ]);
         self.trap_if();
-        match dst {
-            Dst::Stack(v) => {
+        match &dst.at {
+            At::Stack(v) => {
                 self.code.body.push(I::LocalGet(disc));
                 self.set(ValType::I32, v[0]);
                 // Unused payload slots are zero, as `lower_flat` pads.
@@ -932,7 +931,7 @@ impl Gen<'_, '_> {
                     self.code.body.push(I::LocalSet(slot.0));
                 }
             }
-            Dst::Memory(m) => {
+            At::Memory(m) => {
                 self.code
                     .body
                     .extend([I::LocalGet(m.addr), I::LocalGet(disc)]);
@@ -955,14 +954,8 @@ impl Gen<'_, '_> {
         for (i, case) in cases.iter().enumerate() {
             if let Some(t) = case {
                 let len = self.abi.flat_len(t);
-                let s = match src {
-                    Src::Stack(v) => Src::Stack(v[1..1 + len].to_vec()),
-                    Src::Memory(m) => Src::Memory(m.at(layout.payload_offset)),
-                };
-                let d = match dst {
-                    Dst::Stack(v) => Dst::Stack(v[1..1 + len].to_vec()),
-                    Dst::Memory(m) => Dst::Memory(m.at(layout.payload_offset)),
-                };
+                let s = src.part(1..1 + len, layout.payload_offset);
+                let d = dst.part(1..1 + len, layout.payload_offset);
                 self.translate(t, &s, &d);
             }
             let depth = n - 1 - i as u32;

@@ -6,7 +6,7 @@
 
 use super::outline::Helper;
 use super::validate::Text;
-use super::{Dst, Gen, Src, memory};
+use super::{Gen, Loc, Side, memory};
 use crate::parse::StringEncoding;
 use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 
@@ -39,8 +39,8 @@ fn alignment(e: StringEncoding) -> u32 {
     }
 }
 
-/// Where the source string lies: memory, base pointer, length in code
-/// units, and its byte length.
+/// A string on its way: where the source lies (memory, base pointer,
+/// length in code units, byte length, encoding), and the side it goes to.
 #[derive(Clone, Copy)]
 struct Source {
     memory: u32,
@@ -48,18 +48,19 @@ struct Source {
     units: u32,
     bytes: u32,
     encoding: Simple,
+    to: Side,
 }
 
 impl Gen<'_, '_> {
-    pub(super) fn translate_string(&mut self, src: &Src, dst: &Dst) {
+    pub(super) fn translate_string(&mut self, src: &Loc, dst: &Loc) {
+        let sides = (src.side, dst.side);
         let (ptr, tagged) = self.read_pair(src);
         let out_ptr = self.code.temp(ValType::I32);
         let out_len = self.code.temp(ValType::I32);
-        match self.from.encoding {
-            StringEncoding::Utf8 => self.string_from(Simple::Utf8, ptr, tagged, (out_ptr, out_len)),
-            StringEncoding::Utf16 => {
-                self.string_from(Simple::Utf16, ptr, tagged, (out_ptr, out_len))
-            }
+        let out = (out_ptr, out_len);
+        match src.side.encoding {
+            StringEncoding::Utf8 => self.string_from(sides, Simple::Utf8, ptr, tagged, out),
+            StringEncoding::Utf16 => self.string_from(sides, Simple::Utf16, ptr, tagged, out),
             StringEncoding::CompactUtf16 => {
                 let units = self.code.temp(ValType::I32);
                 self.code.body.extend([
@@ -72,9 +73,9 @@ impl Gen<'_, '_> {
                     I::I32Xor,
                     I::LocalSet(units),
                 ]);
-                self.string_from(Simple::Utf16, ptr, units, (out_ptr, out_len));
+                self.string_from(sides, Simple::Utf16, ptr, units, out);
                 self.code.body.push(I::Else);
-                self.string_from(Simple::Latin1, ptr, tagged, (out_ptr, out_len));
+                self.string_from(sides, Simple::Latin1, ptr, tagged, out);
                 self.code.body.push(I::End);
             }
         }
@@ -82,10 +83,16 @@ impl Gen<'_, '_> {
     }
 
     /// Loads a string of `units` code units in `encoding` at `ptr` in the
-    /// source memory and stores it into the destination, leaving the new
-    /// pointer and (tagged) length in `out`.
-    fn string_from(&mut self, encoding: Simple, ptr: u32, units: u32, out: (u32, u32)) {
-        let from = self.from;
+    /// memory of the first side and stores it into the second's, leaving
+    /// the new pointer and (tagged) length in `out`.
+    fn string_from(
+        &mut self,
+        (from, to): (Side, Side),
+        encoding: Simple,
+        ptr: u32,
+        units: u32,
+        out: (u32, u32),
+    ) {
         // The byte length; one beyond any memory traps in the bounds check.
         let bytes = if encoding == Simple::Utf16 {
             self.byte_length(units, 2)
@@ -99,17 +106,18 @@ impl Gen<'_, '_> {
             units,
             bytes,
             encoding,
+            to,
         };
         let copies = matches!(
-            (encoding, self.to.encoding),
+            (encoding, to.encoding),
             (Simple::Utf8, StringEncoding::Utf8) | (Simple::Utf16, StringEncoding::Utf16)
         );
         if !copies {
             self.check_text(source, None);
         }
-        match (encoding, self.to.encoding) {
+        match (encoding, to.encoding) {
             (Simple::Utf8, StringEncoding::Utf8) | (Simple::Utf16, StringEncoding::Utf16) => {
-                self.copy_string(source, encoding.unit(), alignment(self.to.encoding), out);
+                self.copy_string(source, encoding.unit(), alignment(to.encoding), out);
             }
             (Simple::Latin1, StringEncoding::CompactUtf16) => self.copy_string(source, 1, 2, out),
             (Simple::Latin1 | Simple::Utf8, StringEncoding::Utf16) => self.store_utf16(source, out),
@@ -132,7 +140,7 @@ impl Gen<'_, '_> {
     fn check_text(&mut self, s: Source, copy_to: Option<u32>) {
         let text = Text {
             from: s.memory,
-            to: copy_to.map(|_| memory(self.to)),
+            to: copy_to.map(|_| memory(s.to)),
         };
         let helper = match s.encoding {
             Simple::Utf8 => Helper::Utf8(text),
@@ -171,7 +179,7 @@ impl Gen<'_, '_> {
 
     /// `store_string_copy`: the same code units, re-sized to `unit` bytes.
     fn copy_string(&mut self, s: Source, unit: u32, align: u32, (out_ptr, out_len): (u32, u32)) {
-        let to = self.to;
+        let to = s.to;
         let size = self.byte_length(s.units, unit);
         let p = self.alloc(to, align, size);
         debug_assert_eq!(unit, s.encoding.unit(), "a copy keeps the code unit size");
@@ -201,13 +209,13 @@ impl Gen<'_, '_> {
 
     /// `store_utf8_to_utf16` (and latin1, whose worst case is exact).
     fn store_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
-        let to = self.to;
+        let to = s.to;
         let worst = self.byte_length(s.units, 2);
         let p = self.alloc(to, 2, worst);
         let o = self.code.temp(ValType::I32);
         self.code.body.extend([I::I32Const(0), I::LocalSet(o)]);
         self.transcode_loop(s, None, p, o, Simple::Utf16);
-        self.shrink(p, worst, o, 2);
+        self.shrink(s.to, p, worst, o, 2);
         self.code.body.extend([
             I::LocalGet(p),
             I::LocalSet(out_ptr),
@@ -221,7 +229,7 @@ impl Gen<'_, '_> {
     /// `store_string_to_utf8`: ASCII first; on the first wider code point,
     /// grow to the worst case and go on in UTF-8; then shrink to fit.
     fn store_utf8(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
-        let to = self.to;
+        let to = s.to;
         let p = self.alloc(to, 1, s.units);
         let (i, o) = self.narrow_phase(s, p, 0x80);
         self.code.body.extend([
@@ -240,7 +248,7 @@ impl Gen<'_, '_> {
         let worst = self.byte_length(s.units, if s.encoding == Simple::Utf16 { 3 } else { 2 });
         let q = self.realloc(to, Some((p, s.units)), 1, worst);
         self.transcode_loop(s, Some(i), q, o, Simple::Utf8);
-        self.shrink(q, worst, o, 1);
+        self.shrink(s.to, q, worst, o, 1);
         self.code.body.extend([
             I::LocalGet(q),
             I::LocalSet(out_ptr),
@@ -254,7 +262,7 @@ impl Gen<'_, '_> {
     /// byte; on the first that does not, grow, widen what was written, and
     /// go on in UTF-16 with the length tagged.
     fn store_latin1_or_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
-        let to = self.to;
+        let to = s.to;
         let p = self.alloc(to, 2, s.units);
         let (i, o) = self.narrow_phase(s, p, 0x100);
         self.code.body.extend([
@@ -319,7 +327,7 @@ impl Gen<'_, '_> {
             .body
             .extend([I::LocalGet(o), I::I32Const(1), I::I32Shl, I::LocalSet(o)]);
         self.transcode_loop(s, Some(i), q, o, Simple::Utf16);
-        self.shrink(q, worst, o, 2);
+        self.shrink(s.to, q, worst, o, 2);
         self.code.body.extend([
             I::LocalGet(q),
             I::LocalSet(out_ptr),
@@ -337,7 +345,7 @@ impl Gen<'_, '_> {
     /// size, copy, and if every code unit fits a byte, narrow in place and
     /// shrink to the Latin-1 size (with alignment 1, as the spec asks).
     fn store_probably_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
-        let to = self.to;
+        let to = s.to;
         let mem = memory(to);
         let size = s.bytes;
         let p = self.alloc(to, 2, size);
@@ -440,7 +448,7 @@ impl Gen<'_, '_> {
             I::LocalSet(o),
         ]);
         let (cp, next) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
-        let mem = memory(self.to);
+        let mem = memory(s.to);
         self.code
             .body
             .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
@@ -487,8 +495,8 @@ impl Gen<'_, '_> {
             .extend([I::LocalGet(i), I::LocalGet(s.bytes), I::I32GeU, I::BrIf(1)]);
         self.decode(s, i, cp, next);
         match out {
-            Simple::Utf8 => self.encode_utf8(p, o, cp),
-            Simple::Utf16 => self.encode_utf16(p, o, cp),
+            Simple::Utf8 => self.encode_utf8(memory(s.to), p, o, cp),
+            Simple::Utf16 => self.encode_utf16(memory(s.to), p, o, cp),
             Simple::Latin1 => unreachable!("nothing transcodes into plain latin1"),
         }
         self.code
@@ -497,14 +505,14 @@ impl Gen<'_, '_> {
     }
 
     /// Shrinks an allocation of `size` bytes at `p` to `used` if smaller.
-    fn shrink(&mut self, p: u32, size: u32, used: u32, align: u32) {
+    fn shrink(&mut self, to: Side, p: u32, size: u32, used: u32, align: u32) {
         self.code.body.extend([
             I::LocalGet(used),
             I::LocalGet(size),
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
-        let q = self.realloc(self.to, Some((p, size)), align, used);
+        let q = self.realloc(to, Some((p, size)), align, used);
         self.code
             .body
             .extend([I::LocalGet(q), I::LocalSet(p), I::End]);
@@ -649,8 +657,7 @@ impl Gen<'_, '_> {
     }
 
     /// Writes `cp` as UTF-8 at `p + o` and advances `o`.
-    fn encode_utf8(&mut self, p: u32, o: u32, cp: u32) {
-        let m = memory(self.to);
+    fn encode_utf8(&mut self, m: u32, p: u32, o: u32, cp: u32) {
         let store = |g: &mut Self, k: u64, value: &[I<'static>]| {
             g.code
                 .body
@@ -713,8 +720,7 @@ impl Gen<'_, '_> {
     }
 
     /// Writes `cp` as UTF-16 at `p + o` and advances `o`.
-    fn encode_utf16(&mut self, p: u32, o: u32, cp: u32) {
-        let m = memory(self.to);
+    fn encode_utf16(&mut self, m: u32, p: u32, o: u32, cp: u32) {
         let addr = |g: &mut Self| {
             g.code
                 .body
