@@ -193,22 +193,31 @@ impl V {
         }
     }
 
-    /// Runs `block` on every whole block of sixteen bytes of the `len`
-    /// bytes (a local) at `ptr`, copying each when asked.
-    fn whole_blocks(&self, c: &mut Code, t: Text, len: u32, block: impl Fn(&V, &mut Code)) {
+    /// Runs `block` on every block of sixteen bytes of the `len` bytes (a
+    /// local) at `ptr`, copying each whole block when asked, then calls
+    /// `end` once after the last: with the last block (a partial one, or
+    /// the last whole one) in `input`, or with `input` zero when the text
+    /// ends with a whole block. A partial block is loaded whole with its
+    /// lanes past the end set to zero when the memory extends sixteen
+    /// bytes past it; otherwise the sixteen bytes that end the text are
+    /// loaded, with the sixteen before them as the previous block (both
+    /// within memory, since the text ends in its last sixteen bytes), the
+    /// lanes before the text set to zero.
+    fn blocks(&self, c: &mut Code, t: Text, len: u32, block: impl Fn(&V, &mut Code)) {
+        let from = t.from;
+        c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
         c.extend([
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(self.o),
-            I::I32Const(16),
-            I::I32Add,
             I::LocalGet(len),
-            I::I32GtU,
-            I::BrIf(1),
+            I::LocalGet(self.o),
+            I::I32Sub,
+            I::LocalTee(self.rem),
+            I::I32Const(16),
+            I::I32GeU,
+            I::If(BlockType::Empty),
             I::LocalGet(self.ptr),
             I::LocalGet(self.o),
             I::I32Add,
-            I::V128Load(arg(t.from, 0)),
+            I::V128Load(arg(from, 0)),
             I::LocalSet(self.input),
         ]);
         if let Some(to) = t.to {
@@ -220,8 +229,53 @@ impl V {
                 I::V128Store(arg(to, 0)),
             ]);
         }
+        // The end: nothing left.
+        c.extend([
+            I::Else,
+            I::LocalGet(self.rem),
+            I::I32Eqz,
+            I::If(BlockType::Empty),
+            I::V128Const(0),
+            I::LocalSet(self.input),
+            I::Br(3),
+            I::End,
+        ]);
+        // A partial block: does a whole one fit in memory?
+        c.extend([
+            I::LocalGet(self.ptr),
+            I::I64ExtendI32U,
+            I::LocalGet(self.o),
+            I::I64ExtendI32U,
+            I::I64Add,
+            I::I64Const(16),
+            I::I64Add,
+            I::MemorySize(from),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64LeU,
+            I::If(BlockType::Empty),
+            I::LocalGet(self.ptr),
+            I::LocalGet(self.o),
+            I::I32Add,
+            I::V128Load(arg(from, 0)),
+            bytes(IOTA),
+            I::LocalGet(self.rem),
+            I::I8x16Splat,
+            I::I8x16LtU,
+            I::V128And,
+            I::LocalSet(self.input),
+            I::Else,
+        ]);
+        self.load_ending(c, from, len, 16, self.input);
+        self.load_ending(c, from, len, 32, self.prev);
+        c.extend([I::End, I::End]);
         block(self, c);
         c.extend([
+            I::LocalGet(self.rem),
+            I::I32Const(16),
+            I::I32LtU,
+            I::BrIf(1),
             I::LocalGet(self.input),
             I::LocalSet(self.prev),
             I::LocalGet(self.o),
@@ -234,39 +288,30 @@ impl V {
         ]);
     }
 
-    /// Leaves on the stack whether a whole block fits in `memory` at
-    /// `ptr + o`, past the end of the text.
-    fn block_fits(&self, c: &mut Code, memory: u32) {
+    /// Loads the sixteen bytes that end `back` bytes before the end of
+    /// the text into `into`, with the lanes before the text set to zero.
+    fn load_ending(&self, c: &mut Code, memory: u32, len: u32, back: i32, into: u32) {
         c.extend([
             I::LocalGet(self.ptr),
-            I::I64ExtendI32U,
-            I::LocalGet(self.o),
-            I::I64ExtendI32U,
-            I::I64Add,
-            I::I64Const(16),
-            I::I64Add,
-            I::MemorySize(memory),
-            I::I64ExtendI32U,
-            I::I64Const(16),
-            I::I64Shl,
-            I::I64LeU,
-        ]);
-    }
-
-    /// Loads the partial block at `ptr + o` with the lanes from `rem` on
-    /// set to zero.
-    fn load_masked(&self, c: &mut Code, memory: u32) {
-        c.extend([
-            I::LocalGet(self.ptr),
-            I::LocalGet(self.o),
+            I::LocalGet(len),
             I::I32Add,
+            I::I32Const(back),
+            I::I32Sub,
             I::V128Load(arg(memory, 0)),
+            // Lanes from `max(0, back - len)` on are the text's.
             bytes(IOTA),
-            I::LocalGet(self.rem),
+            I::I32Const(back),
+            I::LocalGet(len),
+            I::I32Sub,
+            I::I32Const(0),
+            I::LocalGet(len),
+            I::I32Const(back),
+            I::I32LtU,
+            I::Select,
             I::I8x16Splat,
-            I::I8x16LtU,
+            I::I8x16GeU,
             I::V128And,
-            I::LocalSet(self.input),
+            I::LocalSet(into),
         ]);
     }
 
@@ -382,30 +427,20 @@ impl V {
 pub fn utf8(t: Text) -> Function {
     let mut c = Code::new(if t.to.is_some() { 3 } else { 2 });
     let v = V::new(&mut c);
-    v.whole_blocks(&mut c, t, v.len, utf8_block);
+    v.blocks(&mut c, t, v.len, utf8_block);
+    // The text must not end inside a character: the last block's check,
+    // or, after a whole block, that block's.
     c.extend([
-        I::LocalGet(v.len),
-        I::LocalGet(v.o),
-        I::I32Sub,
-        I::LocalTee(v.rem),
-        I::I32Eqz,
-        I::If(BlockType::Empty),
-        // The text ends with a whole block: it must not end inside a
-        // character.
         I::LocalGet(v.err),
+        I::LocalGet(v.input),
+        bytes(INCOMPLETE),
+        I::I8x16SubSatU,
         I::LocalGet(v.carry),
+        I::LocalGet(v.rem),
+        I::Select,
         I::V128Or,
         I::LocalSet(v.err),
-        I::Else,
     ]);
-    v.block_fits(&mut c, t.from);
-    c.push(I::If(BlockType::Empty));
-    v.load_masked(&mut c, t.from);
-    utf8_block(&v, &mut c);
-    c.push(I::Else);
-    v.check(&mut c);
-    utf8_rest(&mut c, &v, t.from);
-    c.extend([I::End, I::End]);
     v.check(&mut c);
     v.copy_tail(&mut c, t, v.len);
     c.finish()
@@ -479,171 +514,6 @@ fn utf8_block(v: &V, c: &mut Code) {
     ]);
 }
 
-/// The bytes from `o` on, one character at a time, when no whole block
-/// can be loaded at the end of the text: starts at the first byte of the
-/// character that `o` may be inside of (the blocks before checked every
-/// byte against the ones before it).
-fn utf8_rest(c: &mut Code, v: &V, memory: u32) {
-    let (i, b, need, lo, hi) = (
-        c.temp(ValType::I32),
-        c.temp(ValType::I32),
-        c.temp(ValType::I32),
-        c.temp(ValType::I32),
-        c.temp(ValType::I32),
-    );
-    let at = |c: &mut Code, extra: i32| {
-        c.extend([I::LocalGet(v.ptr), I::LocalGet(i), I::I32Add]);
-        if extra != 0 {
-            c.extend([I::I32Const(extra), I::I32Add]);
-        }
-        c.push(I::I32Load8U(arg(memory, 0)));
-    };
-    let set = |l: u32, x: i32| [I::I32Const(x), I::LocalSet(l)];
-    c.extend([I::LocalGet(v.o), I::LocalSet(i)]);
-    // Back over up to three continuation bytes, then over their lead.
-    c.extend([
-        I::LocalGet(v.o),
-        I::If(BlockType::Empty),
-        I::Block(BlockType::Empty),
-        I::Loop(BlockType::Empty),
-        I::LocalGet(v.o),
-        I::LocalGet(i),
-        I::I32Sub,
-        I::I32Const(3),
-        I::I32GeU,
-        I::BrIf(1),
-    ]);
-    at(c, -1);
-    c.extend([
-        I::I32Const(0xC0),
-        I::I32And,
-        I::I32Const(0x80),
-        I::I32Ne,
-        I::BrIf(1),
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Sub,
-        I::LocalSet(i),
-        I::Br(0),
-        I::End,
-        I::End,
-    ]);
-    at(c, -1);
-    c.extend([
-        I::I32Const(0xC0),
-        I::I32GeU,
-        I::If(BlockType::Empty),
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Sub,
-        I::LocalSet(i),
-        I::End,
-        I::End,
-    ]);
-    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-    c.extend([I::LocalGet(i), I::LocalGet(v.len), I::I32GeU, I::BrIf(1)]);
-    at(c, 0);
-    c.extend([
-        I::LocalTee(b),
-        I::I32Const(0x80),
-        I::I32LtU,
-        I::If(BlockType::Empty),
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(i),
-        I::Br(1),
-        I::End,
-    ]);
-    // A lead byte: how many continuation bytes, and the first one's range.
-    c.extend([
-        I::LocalGet(b),
-        I::I32Const(0xC2),
-        I::I32LtU,
-        I::LocalGet(b),
-        I::I32Const(0xF4),
-        I::I32GtU,
-        I::I32Or,
-    ]);
-    c.trap_if();
-    c.extend(set(lo, 0x80));
-    c.extend(set(hi, 0xBF));
-    let narrow = |c: &mut Code, lead: i32, l: u32, x: i32| {
-        c.extend([
-            I::LocalGet(b),
-            I::I32Const(lead),
-            I::I32Eq,
-            I::If(BlockType::Empty),
-        ]);
-        c.extend(set(l, x));
-        c.push(I::End);
-    };
-    c.extend([
-        I::LocalGet(b),
-        I::I32Const(0xE0),
-        I::I32LtU,
-        I::If(BlockType::Empty),
-    ]);
-    c.extend(set(need, 1));
-    c.extend([
-        I::Else,
-        I::LocalGet(b),
-        I::I32Const(0xF0),
-        I::I32LtU,
-        I::If(BlockType::Empty),
-    ]);
-    c.extend(set(need, 2));
-    narrow(c, 0xE0, lo, 0xA0);
-    narrow(c, 0xED, hi, 0x9F);
-    c.push(I::Else);
-    c.extend(set(need, 3));
-    narrow(c, 0xF0, lo, 0x90);
-    narrow(c, 0xF4, hi, 0x8F);
-    c.extend([I::End, I::End]);
-    c.extend([
-        I::LocalGet(i),
-        I::LocalGet(need),
-        I::I32Add,
-        I::LocalGet(v.len),
-        I::I32GeU,
-    ]);
-    c.trap_if();
-    at(c, 1);
-    c.extend([
-        I::LocalTee(b),
-        I::LocalGet(lo),
-        I::I32LtU,
-        I::LocalGet(b),
-        I::LocalGet(hi),
-        I::I32GtU,
-        I::I32Or,
-    ]);
-    c.trap_if();
-    for k in 2..=3 {
-        c.extend([
-            I::LocalGet(need),
-            I::I32Const(k),
-            I::I32GeU,
-            I::If(BlockType::Empty),
-        ]);
-        at(c, k);
-        c.extend([I::I32Const(0xC0), I::I32And, I::I32Const(0x80), I::I32Ne]);
-        c.trap_if();
-        c.push(I::End);
-    }
-    c.extend([
-        I::LocalGet(i),
-        I::LocalGet(need),
-        I::I32Add,
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(i),
-        I::Br(0),
-        I::End,
-        I::End,
-    ]);
-}
-
 /// `(ptr, units)` or, copying, `(ptr, units, dst)`: traps on an unpaired
 /// surrogate in the `units` UTF-16 code units at `ptr`, copying them to
 /// `dst` when asked. The caller has checked that both ranges are in
@@ -658,63 +528,47 @@ pub fn utf16(t: Text) -> Function {
         I::I32Shl,
         I::LocalSet(len),
     ]);
-    v.whole_blocks(&mut c, t, len, utf16_block);
+    v.blocks(&mut c, t, len, utf16_block);
+    // The last unit must not be a high surrogate: the last lane of the
+    // partial block, or of the last whole one.
     c.extend([
-        I::LocalGet(len),
-        I::LocalGet(v.o),
-        I::I32Sub,
-        I::LocalTee(v.rem),
-        I::I32Eqz,
-        I::If(BlockType::Empty),
-        // The text ends with a whole block: its last unit must not be a
-        // high surrogate.
-        I::V128Const(0),
-        I::LocalSet(v.input),
-        I::Else,
+        I::LocalGet(v.input),
+        I::LocalGet(v.prev),
+        I::LocalGet(v.rem),
+        I::Select,
     ]);
-    v.block_fits(&mut c, t.from);
-    c.push(I::If(BlockType::Empty));
-    v.load_masked(&mut c, t.from);
-    c.push(I::Else);
-    v.check(&mut c);
-    utf16_rest(&mut c, &v, t.from);
-    // Nothing left for the block check to find.
+    high(&mut c);
     c.extend([
         I::V128Const(0),
-        I::LocalSet(v.carry),
-        I::V128Const(0),
-        I::LocalSet(v.input),
-        I::End,
-        I::End,
+        I::I8x16Shuffle([
+            14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+        ]),
+        I::LocalGet(v.err),
+        I::V128Or,
+        I::LocalSet(v.err),
     ]);
-    utf16_block(&v, &mut c);
     v.check(&mut c);
     v.copy_tail(&mut c, t, len);
     c.finish()
 }
 
-/// Checks the block in `input`: each lane a low surrogate exactly when the
-/// lane before (the last of the previous block for the first) is a high
-/// one. Sets `carry` to this block's high-surrogate lanes.
+/// Checks the block in `input`: each lane is a low surrogate exactly when
+/// the lane before it (for the first, the last of `prev`) is a high one.
 fn utf16_block(v: &V, c: &mut Code) {
-    let kind = |c: &mut Code, surrogate: u16| {
-        c.extend([
-            I::LocalGet(v.input),
-            splat16(0xFC00),
-            I::V128And,
-            splat16(surrogate),
-            I::I16x8Eq,
-        ]);
-    };
-    c.push(I::LocalGet(v.carry));
-    kind(c, 0xD800);
-    c.push(I::LocalTee(v.carry));
-    // The previous lane's flag: lanes 7 of `carry` then 0..6 of this one.
+    c.push(I::LocalGet(v.prev));
+    high(c);
+    c.push(I::LocalGet(v.input));
+    high(c);
+    // Each lane's previous lane: lane 7 of `prev`, then lanes 0..6.
     c.push(I::I8x16Shuffle([
         14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
     ]));
-    kind(c, 0xDC00);
     c.extend([
+        I::LocalGet(v.input),
+        splat16(0xFC00),
+        I::V128And,
+        splat16(0xDC00),
+        I::I16x8Eq,
         I::V128Xor,
         I::LocalGet(v.err),
         I::V128Or,
@@ -722,88 +576,8 @@ fn utf16_block(v: &V, c: &mut Code) {
     ]);
 }
 
-/// The code units from `o` on, one at a time, when no whole block can be
-/// loaded at the end of the text: starts at a high surrogate just before
-/// `o`, whose pair the blocks could not see.
-fn utf16_rest(c: &mut Code, v: &V, memory: u32) {
-    let (i, u) = (c.temp(ValType::I32), c.temp(ValType::I32));
-    let at = |c: &mut Code, extra: i32| {
-        c.extend([
-            I::LocalGet(v.ptr),
-            I::LocalGet(i),
-            I::I32Const(1),
-            I::I32Shl,
-            I::I32Add,
-        ]);
-        if extra != 0 {
-            c.extend([I::I32Const(extra), I::I32Add]);
-        }
-        c.push(I::I32Load16U(arg(memory, 1)));
-    };
-    c.extend([I::LocalGet(v.o), I::I32Const(1), I::I32ShrU, I::LocalSet(i)]);
-    c.extend([I::LocalGet(v.o), I::If(BlockType::Empty)]);
-    at(c, -2);
-    c.extend([
-        I::I32Const(0xFC00),
-        I::I32And,
-        I::I32Const(0xD800),
-        I::I32Eq,
-        I::If(BlockType::Empty),
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Sub,
-        I::LocalSet(i),
-        I::End,
-        I::End,
-    ]);
-    c.extend([
-        I::Block(BlockType::Empty),
-        I::Loop(BlockType::Empty),
-        I::LocalGet(i),
-        I::LocalGet(v.len),
-        I::I32GeU,
-        I::BrIf(1),
-    ]);
-    at(c, 0);
-    c.extend([
-        I::LocalTee(u),
-        I::I32Const(0xF800),
-        I::I32And,
-        I::I32Const(0xD800),
-        I::I32Eq,
-        I::If(BlockType::Empty),
-        // A surrogate: must be a high one followed by a low one.
-        I::LocalGet(u),
-        I::I32Const(0xDC00),
-        I::I32GeU,
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalGet(v.len),
-        I::I32GeU,
-        I::I32Or,
-    ]);
-    c.trap_if();
-    at(c, 2);
-    c.extend([
-        I::I32Const(0xFC00),
-        I::I32And,
-        I::I32Const(0xDC00),
-        I::I32Ne,
-    ]);
-    c.trap_if();
-    c.extend([
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(i),
-        I::End,
-        I::LocalGet(i),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(i),
-        I::Br(0),
-        I::End,
-        I::End,
-    ]);
+/// Replaces the code units on the stack with all ones where a unit is a
+/// high surrogate, zeros elsewhere.
+fn high(c: &mut Code) {
+    c.extend([splat16(0xFC00), I::V128And, splat16(0xD800), I::I16x8Eq]);
 }
