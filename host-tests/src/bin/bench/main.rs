@@ -9,8 +9,10 @@
 //! build and compile, say that they were skipped.
 
 mod calls;
+mod echo;
 mod fuse;
 mod guests;
+mod text;
 
 use anyhow::Result;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -74,6 +76,8 @@ pub struct Plan {
     pub slow_runs: usize,
     /// Divides the number of calls in each call benchmark.
     pub call_divisor: u32,
+    /// Whether rows that take long are skipped (a line says so).
+    pub quick: bool,
 }
 
 /// A median time and the peak of live heap bytes above the level before
@@ -158,12 +162,14 @@ fn main() -> Result<()> {
             runs: 3,
             slow_runs: 1,
             call_divisor: 20,
+            quick,
         }
     } else {
         Plan {
             runs: 21,
             slow_runs: 7,
             call_divisor: 1,
+            quick,
         }
     };
     println!("{}\n", machine());
@@ -173,6 +179,7 @@ fn main() -> Result<()> {
     fuse::scaling(plan)?;
     let mut slowest = Slowest::default();
     calls::fused_vs_composed(plan, &mut slowest, &mut targets)?;
+    text::fused_vs_composed(plan, &mut slowest, &mut targets)?;
     guests::calls(plan, &large, &mut slowest)?;
     let (worst, row) = slowest.0.expect("there are call rows");
     targets.push(Target {
