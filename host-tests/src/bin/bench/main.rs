@@ -6,7 +6,8 @@
 //! interleaved so that both see the same machine. `--quick` repeats less
 //! and makes fewer calls; it prints the same rows (the tests run it),
 //! except that the rows of the large real guests, which take minutes to
-//! build and compile, say that they were skipped. `--only SECTION` runs
+//! build and compile, and of the largest strings say that they were
+//! skipped. `--only SECTION` runs
 //! one section (`fuse`, `calls`, `text` or `guests`) and its targets.
 
 mod calls;
