@@ -40,6 +40,16 @@ const ROWS: &[&str] = &[
     "| call: resource create + method + drop (app → lib) (×",
     "| whole program: the types app's own run",
     "| size |",
+    // Text and records across one call (the string rows: see `text_rows`).
+    "| scalar: add(u32, u32) -> u32, WAT guests (×",
+    "| scalar: add(u32, u32) -> u32, Rust guests (×",
+    "| records: list<record { id: u64, name: string, score: f32 }> of 10, both ways (×",
+    "| records: the same list of 1,000, both ways (×",
+    "| records: the same list of 100,000, both ways (×",
+    "| list<list<string>>: 10 lists of 10 short strings, both ways (×",
+    "| list<list<string>>: 100 lists of 100 short strings, both ways (×",
+    "| option<string>: some(20 B), both ways (×",
+    "| variant { a(string), b(u32), c(list<string>) }: each case in turn, both ways (×",
     // Real guests under wasmtime.
     "| Rust provider (p1-lib) | instantiation |",
     "| Rust provider (p1-lib) | start-up: instantiation + `run` making one call |",
@@ -57,9 +67,32 @@ const ROWS: &[&str] = &[
     "| fuser component under wasmtime ≤ 3× native (large input) |",
     "| native fuse time ≤ 2× the floor (real guests) |",
     "| peak memory ≤ 1.5× the floor's (real guests) |",
+    "| every text/record call ≤ 0.5× composed |",
     "| every fused cross-component call faster than composed |",
     "| fused output no larger than the composed input (types) |",
 ];
+
+/// The start of every string row: each pair of string encodings (caller
+/// → callee), script and size. Under `--quick` the largest size is a skip
+/// line, which starts the same.
+fn text_rows() -> Vec<String> {
+    const ENCODINGS: [&str; 3] = ["utf8", "utf16", "latin1+utf16"];
+    const SCRIPTS: [&str; 4] = ["ASCII", "accented (Latin-1)", "CJK", "emoji"];
+    const SIZES: [&str; 4] = ["20 B", "1 KiB", "20 KiB", "1 MiB"];
+    let mut rows = Vec::new();
+    for caller in ENCODINGS {
+        for callee in ENCODINGS {
+            for script in SCRIPTS {
+                for size in SIZES {
+                    rows.push(format!(
+                        "| string {caller} → {callee}, {script}, {size}, both ways "
+                    ));
+                }
+            }
+        }
+    }
+    rows
+}
 
 #[test]
 fn quick_bench_prints_every_row() {
@@ -73,9 +106,11 @@ fn quick_bench_prints_every_row() {
         "bench --quick failed:\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let text_rows = text_rows();
     let missing: Vec<&str> = ROWS
         .iter()
         .copied()
+        .chain(text_rows.iter().map(String::as_str))
         .filter(|row| !text.contains(row))
         .collect();
     assert!(missing.is_empty(), "rows missing: {missing:#?}\n{text}");

@@ -39,17 +39,58 @@ impl Pair {
         Ok((a, b))
     }
 
-    /// The cost of one call of `kind`: a run of `n` calls less a run of
-    /// none, paired run by run.
+    /// The cost of one call of `kind` (`bench KIND N`), composed and
+    /// fused: see [`per_call`].
     pub fn per_call(&self, reps: usize, kind: &str, n: u32) -> Result<(Duration, Duration)> {
-        let mut diffs = (Vec::new(), Vec::new());
-        for _ in 0..reps {
-            let (zero_a, zero_b) = self.run(1, &["bench", kind, "0"])?;
-            let (full_a, full_b) = self.run(1, &["bench", kind, &n.to_string()])?;
-            diffs.0.push(full_a[0].saturating_sub(zero_a[0]) / n);
-            diffs.1.push(full_b[0].saturating_sub(zero_b[0]) / n);
+        per_call(reps, n, &mut |k| self.bench(kind, k))
+    }
+
+    /// Runs `bench KIND K` on both sides: the times of each side's `run`.
+    pub fn bench(&self, kind: &str, k: u32) -> Result<(Duration, Duration)> {
+        let (a, b) = self.run(1, &["bench", kind, &k.to_string()])?;
+        Ok((a[0], b[0]))
+    }
+}
+
+/// Runs of both sides of a call benchmark: `run(k)` makes `k` calls
+/// composed, then `k` calls fused, and returns the two times.
+pub type Runs<'a> = dyn FnMut(u32) -> Result<(Duration, Duration)> + 'a;
+
+/// The cost of one call, composed and fused: [`n_calls`] divided by `n`.
+pub fn per_call(reps: usize, n: u32, run: &mut Runs<'_>) -> Result<(Duration, Duration)> {
+    let (a, b) = n_calls(reps, n, run)?;
+    Ok((a / n, b / n))
+}
+
+/// The cost of `n` calls, composed and fused: a run of `n` calls less a
+/// run of none, paired run by run; the medians of `reps` pairs.
+pub fn n_calls(reps: usize, n: u32, run: &mut Runs<'_>) -> Result<(Duration, Duration)> {
+    let mut diffs = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let (zero_a, zero_b) = run(0)?;
+        let (full_a, full_b) = run(n)?;
+        diffs.0.push(full_a.saturating_sub(zero_a));
+        diffs.1.push(full_b.saturating_sub(zero_b));
+    }
+    Ok((median(diffs.0), median(diffs.1)))
+}
+
+/// The calls that fit in a run of `budget`, at most `most`, timed on the
+/// composed side: runs of four times as many calls each round until one
+/// takes an eighth of the budget, so that a slow first call (a guest's
+/// lazy set-up) does not stand for all.
+pub fn calls_in_budget(budget: Duration, most: u32, run: &mut Runs<'_>) -> Result<u32> {
+    let (zero, _) = run(0)?;
+    let mut k = 1;
+    loop {
+        let (some, _) = run(k)?;
+        let took = some.saturating_sub(zero);
+        if took >= budget / 8 || k >= most {
+            let fit = f64::from(k) * budget.as_secs_f64() / took.as_secs_f64().max(1e-9);
+            // Saturating: no budget holds more calls than a u32 counts.
+            return Ok((fit as u32).clamp(1, most));
         }
-        Ok((median(diffs.0), median(diffs.1)))
+        k = k.saturating_mul(4).min(most);
     }
 }
 

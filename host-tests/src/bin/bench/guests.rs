@@ -10,7 +10,7 @@
 //! rows say so. `--quick` skips the two large providers: building them and
 //! compiling their compositions in wasmtime takes minutes.
 
-use crate::calls::Pair;
+use crate::calls::{Pair, calls_in_budget};
 use crate::{Plan, Slowest, kib, median, ms, ratio, us};
 use anyhow::Result;
 use host_tests::guests::{self, MissingToolchain};
@@ -87,7 +87,8 @@ pub fn large_providers(quick: bool) -> Result<Vec<Provider>> {
 }
 
 /// The kinds of call `p1-app bench KIND N` repeats, with a row label and
-/// the most calls in a full run (see [`calls_in_budget`]).
+/// the most calls in a full run: fewer where a provider's own work makes
+/// one call so slow that `most` would take longer than [`BUDGET`].
 const CALLS: [(&str, &str, u32); 4] = [
     (
         "flip",
@@ -105,26 +106,6 @@ const CALLS: [(&str, &str, u32); 4] = [
 
 /// How long a full run of one kind of call may take on one side.
 const BUDGET: Duration = Duration::from_millis(500);
-
-/// Calls of `kind` in a full run: `most`, or fewer where a provider's own
-/// work makes one call so slow that `most` would take longer than
-/// [`BUDGET`]. Timed composed, with four times as many calls each round
-/// until they take an eighth of the budget, so that a slow first call
-/// (a guest's lazy set-up) does not stand for all.
-fn calls_in_budget(pair: &Pair, kind: &str, most: u32) -> Result<u32> {
-    let (zero, _) = pair.run(1, &["bench", kind, "0"])?;
-    let mut k = 1;
-    loop {
-        let (some, _) = pair.run(1, &["bench", kind, &k.to_string()])?;
-        let took = some[0].saturating_sub(zero[0]);
-        if took >= BUDGET / 8 || k >= most {
-            let fit = f64::from(k) * BUDGET.as_secs_f64() / took.as_secs_f64().max(1e-9);
-            // Saturating: no budget holds more calls than a u32 counts.
-            return Ok((fit as u32).clamp(1, most));
-        }
-        k = k.saturating_mul(4).min(most);
-    }
-}
 
 /// Start-up and call costs of `p1-app` plugged with each provider,
 /// composed against fused; every call row's ratio goes to `slowest`.
@@ -185,7 +166,8 @@ pub fn calls(plan: Plan, large: &[Provider], slowest: &mut Slowest) -> Result<()
         }
 
         for (kind, label, n) in CALLS {
-            let n = (calls_in_budget(&pair, kind, n)? / plan.call_divisor).max(1);
+            let fit = calls_in_budget(BUDGET, n, &mut |k| pair.bench(kind, k))?;
+            let n = (fit / plan.call_divisor).max(1);
             let (a, b) = pair.per_call(reps, kind, n)?;
             let r = ratio(b, a);
             slowest.note(r, &format!("{name} {label}"));

@@ -6,11 +6,15 @@
 //! interleaved so that both see the same machine. `--quick` repeats less
 //! and makes fewer calls; it prints the same rows (the tests run it),
 //! except that the rows of the large real guests, which take minutes to
-//! build and compile, say that they were skipped.
+//! build and compile, and of the largest strings say that they were
+//! skipped. `--only SECTION` runs
+//! one section (`fuse`, `calls`, `text` or `guests`) and its targets.
 
 mod calls;
+mod echo;
 mod fuse;
 mod guests;
+mod text;
 
 use anyhow::Result;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -74,6 +78,8 @@ pub struct Plan {
     pub slow_runs: usize,
     /// Divides the number of calls in each call benchmark.
     pub call_divisor: u32,
+    /// Whether rows that take long are skipped (a line says so).
+    pub quick: bool,
 }
 
 /// A median time and the peak of live heap bytes above the level before
@@ -158,28 +164,58 @@ fn main() -> Result<()> {
             runs: 3,
             slow_runs: 1,
             call_divisor: 20,
+            quick,
         }
     } else {
         Plan {
             runs: 21,
             slow_runs: 7,
             call_divisor: 1,
+            quick,
         }
     };
+    let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .windows(2)
+        .find(|w| w[0] == "--only")
+        .map(|w| w[1].as_str());
+    const SECTIONS: [&str; 4] = ["fuse", "calls", "text", "guests"];
+    if let Some(o) = only {
+        anyhow::ensure!(
+            SECTIONS.contains(&o),
+            "`--only {o}`: the sections are {}",
+            SECTIONS.join(", ")
+        );
+    }
+    let runs = |section: &str| only.is_none_or(|o| o == section);
     println!("{}\n", machine());
     let mut targets = Vec::new();
-    let large = guests::large_providers(quick)?;
-    fuse::speed(plan, &large, &mut targets)?;
-    fuse::scaling(plan)?;
+    let large = if runs("fuse") || runs("guests") {
+        guests::large_providers(quick)?
+    } else {
+        Vec::new()
+    };
+    if runs("fuse") {
+        fuse::speed(plan, &large, &mut targets)?;
+        fuse::scaling(plan)?;
+    }
     let mut slowest = Slowest::default();
-    calls::fused_vs_composed(plan, &mut slowest, &mut targets)?;
-    guests::calls(plan, &large, &mut slowest)?;
-    let (worst, row) = slowest.0.expect("there are call rows");
-    targets.push(Target {
-        what: "every fused cross-component call faster than composed",
-        measured: format!("slowest: {row} {worst:.2}×"),
-        met: Some(worst < 1.0),
-    });
+    if runs("calls") {
+        calls::fused_vs_composed(plan, &mut slowest, &mut targets)?;
+    }
+    if runs("text") {
+        text::fused_vs_composed(plan, &mut slowest, &mut targets)?;
+    }
+    if runs("guests") {
+        guests::calls(plan, &large, &mut slowest)?;
+    }
+    if let Some((worst, row)) = slowest.0 {
+        targets.push(Target {
+            what: "every fused cross-component call faster than composed",
+            measured: format!("slowest: {row} {worst:.2}×"),
+            met: Some(worst < 1.0),
+        });
+    }
 
     println!("\n## Targets\n");
     println!("| target | measured | met |");
