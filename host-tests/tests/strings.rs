@@ -134,6 +134,9 @@ fn composition(caller: &str, callee: &str, bytes: &[u8], len: u32) -> String {
     )
 }
 
+/// Latin-1 text of 43 characters.
+const LONG_LATIN1: &str = "ÿé latin, déjà vu, señor, Ærø, naïve façade";
+
 #[test]
 fn every_encoding_pair_matches() -> Result<()> {
     let engine = host_tests::run::engine()?;
@@ -144,6 +147,17 @@ fn every_encoding_pair_matches() -> Result<()> {
         .iter()
         .map(|&n| format!("{}é{}", "x".repeat(n), "y".repeat(n)))
         .collect();
+    // Every script after ASCII runs that end on and around the sixteen-
+    // byte blocks the transcoders move at once, and long runs of one
+    // script.
+    let mut mixed: Vec<String> = [15, 16, 17, 31, 33]
+        .iter()
+        .map(|&n| {
+            let a = "a".repeat(n);
+            format!("{a}東{a}🦀{a}ü{a}ÿ{a}")
+        })
+        .collect();
+    mixed.extend(["東京".repeat(100), "🦀".repeat(50), "éü".repeat(100)]);
     let mut strings = vec![
         "",
         "hello",
@@ -154,6 +168,7 @@ fn every_encoding_pair_matches() -> Result<()> {
         long.as_str(),
     ];
     strings.extend(runs.iter().map(String::as_str));
+    strings.extend(mixed.iter().map(String::as_str));
     let mut checked = 0;
     let mut failures = Vec::new();
     let mut realloc_traces = Vec::new();
@@ -214,14 +229,18 @@ fn every_encoding_pair_matches() -> Result<()> {
                     ));
                     // Text that fits Latin-1 but comes tagged UTF-16: the
                     // spec copies it as UTF-16, then narrows and shrinks.
-                    let (bytes, n) = encode("ÿé latin", "utf16");
-                    cases.push((
-                        "Latin-1 text tagged UTF-16".into(),
-                        bytes,
-                        n | (1 << 31),
-                        Some(false),
-                        Some("ÿé latin"),
-                    ));
+                    // Short and long: the narrowing moves sixteen units
+                    // at a time.
+                    for text in ["ÿé latin", LONG_LATIN1] {
+                        let (bytes, n) = encode(text, "utf16");
+                        cases.push((
+                            format!("Latin-1 text tagged UTF-16, {} units", n),
+                            bytes,
+                            n | (1 << 31),
+                            Some(false),
+                            Some(text),
+                        ));
+                    }
                 }
             }
             for (name, bytes, len, traps, text) in cases {
@@ -272,9 +291,9 @@ fn every_encoding_pair_matches() -> Result<()> {
         failures.join("\n")
     );
     // Every string for each pair, and the special cases: fourteen for each
-    // UTF-8 caller, one for each UTF-16 caller, two for each latin1+utf16
-    // caller.
-    assert_eq!(checked, 9 * strings.len() + 3 * 14 + 3 + 6);
+    // UTF-8 caller, one for each UTF-16 caller, three for each
+    // latin1+utf16 caller.
+    assert_eq!(checked, 9 * strings.len() + 3 * 14 + 3 + 9);
     Ok(())
 }
 

@@ -29,6 +29,7 @@ pub mod handles;
 pub mod limits;
 pub mod outline;
 mod strings;
+pub mod transcode;
 pub mod validate;
 use std::borrow::Cow;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};

@@ -1,6 +1,7 @@
 //! Functions generated once per fused module and called by every adapter
 //! that needs them, instead of being written into each one.
 
+use super::transcode::{self, Transcode};
 use super::validate::{self, Text};
 use std::collections::HashMap;
 use wasm_encoder::Function;
@@ -13,14 +14,24 @@ pub enum Helper {
     Utf8(Text),
     /// Validates (and copies) UTF-16: `(ptr, units[, dst])`.
     Utf16(Text),
+    /// Transcodes: `(ptr, bytes, i, p, o) -> (i, o)`.
+    Transcode(Transcode),
+    /// Narrows UTF-16 to Latin-1 in place if it fits: `(p, units) ->
+    /// narrowed`.
+    NarrowUtf16(u32),
 }
 
 impl Helper {
     /// The core signature.
     pub fn signature(self) -> FuncType {
-        let (Helper::Utf8(t) | Helper::Utf16(t)) = self;
-        let params = if t.to.is_some() { 3 } else { 2 };
-        FuncType::new(vec![ValType::I32; params], [])
+        let i32s = |n| vec![ValType::I32; n];
+        match self {
+            Helper::Utf8(t) | Helper::Utf16(t) => {
+                FuncType::new(i32s(if t.to.is_some() { 3 } else { 2 }), [])
+            }
+            Helper::Transcode(_) => FuncType::new(i32s(5), i32s(2)),
+            Helper::NarrowUtf16(_) => FuncType::new(i32s(2), i32s(1)),
+        }
     }
 
     /// The name the fused module's name section gives it.
@@ -28,6 +39,17 @@ impl Helper {
         let (what, t) = match self {
             Helper::Utf8(t) => ("utf8", t),
             Helper::Utf16(t) => ("utf16", t),
+            Helper::Transcode(t) => {
+                let stop = t
+                    .below
+                    .map(|b| format!(" below {b:#x}"))
+                    .unwrap_or_default();
+                return format!(
+                    "transcode {:?} in memory {} to {:?} in memory {}{stop}",
+                    t.from.0, t.from.1, t.to.0, t.to.1
+                );
+            }
+            Helper::NarrowUtf16(m) => return format!("narrow utf16 to latin1 in memory {m}"),
         };
         match t.to {
             Some(to) => format!("check and copy {what} from memory {} to {to}", t.from),
@@ -40,6 +62,8 @@ impl Helper {
         match self {
             Helper::Utf8(t) => validate::utf8(t),
             Helper::Utf16(t) => validate::utf16(t),
+            Helper::Transcode(t) => transcode::transcode(t),
+            Helper::NarrowUtf16(m) => transcode::narrow_utf16(m),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! grow to the worst case when the string turns out wider, shrink to fit.
 
 use super::outline::Helper;
+use super::transcode::{Enc, Transcode};
 use super::validate::Text;
 use super::{Gen, Loc, Side, memory};
 use crate::parse::StringEncoding;
@@ -14,23 +15,6 @@ use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
 const MAX_STRING_BYTE_LENGTH: u32 = (1 << 31) - 1;
 /// The tag bit of a latin1+utf16 length that says "UTF-16".
 const UTF16_TAG: u32 = 1 << 31;
-
-/// The encoding one particular string is in.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Simple {
-    Utf8,
-    Utf16,
-    Latin1,
-}
-
-impl Simple {
-    fn unit(self) -> u32 {
-        match self {
-            Simple::Utf16 => 2,
-            Simple::Utf8 | Simple::Latin1 => 1,
-        }
-    }
-}
 
 fn alignment(e: StringEncoding) -> u32 {
     match e {
@@ -47,7 +31,7 @@ struct Source {
     ptr: u32,
     units: u32,
     bytes: u32,
-    encoding: Simple,
+    encoding: Enc,
     to: Side,
 }
 
@@ -59,8 +43,8 @@ impl Gen<'_, '_> {
         let out_len = self.code.temp(ValType::I32);
         let out = (out_ptr, out_len);
         match src.side.encoding {
-            StringEncoding::Utf8 => self.string_from(sides, Simple::Utf8, ptr, tagged, out),
-            StringEncoding::Utf16 => self.string_from(sides, Simple::Utf16, ptr, tagged, out),
+            StringEncoding::Utf8 => self.string_from(sides, Enc::Utf8, ptr, tagged, out),
+            StringEncoding::Utf16 => self.string_from(sides, Enc::Utf16, ptr, tagged, out),
             StringEncoding::CompactUtf16 => {
                 let units = self.code.temp(ValType::I32);
                 self.code.body.extend([
@@ -73,9 +57,9 @@ impl Gen<'_, '_> {
                     I::I32Xor,
                     I::LocalSet(units),
                 ]);
-                self.string_from(sides, Simple::Utf16, ptr, units, out);
+                self.string_from(sides, Enc::Utf16, ptr, units, out);
                 self.code.body.push(I::Else);
-                self.string_from(sides, Simple::Latin1, ptr, tagged, out);
+                self.string_from(sides, Enc::Latin1, ptr, tagged, out);
                 self.code.body.push(I::End);
             }
         }
@@ -88,13 +72,13 @@ impl Gen<'_, '_> {
     fn string_from(
         &mut self,
         (from, to): (Side, Side),
-        encoding: Simple,
+        encoding: Enc,
         ptr: u32,
         units: u32,
         out: (u32, u32),
     ) {
         // The byte length; one beyond any memory traps in the bounds check.
-        let bytes = if encoding == Simple::Utf16 {
+        let bytes = if encoding == Enc::Utf16 {
             self.byte_length(units, 2)
         } else {
             units
@@ -108,28 +92,35 @@ impl Gen<'_, '_> {
             encoding,
             to,
         };
+        // Same-encoding copies (and a UTF-16-tagged `latin1+utf16` string
+        // into `latin1+utf16`, copied first) check the text as they copy it.
         let copies = matches!(
             (encoding, to.encoding),
-            (Simple::Utf8, StringEncoding::Utf8) | (Simple::Utf16, StringEncoding::Utf16)
-        );
+            (Enc::Utf8, StringEncoding::Utf8) | (Enc::Utf16, StringEncoding::Utf16)
+        ) || (encoding, from.encoding, to.encoding)
+            == (
+                Enc::Utf16,
+                StringEncoding::CompactUtf16,
+                StringEncoding::CompactUtf16,
+            );
         if !copies {
             self.check_text(source, None);
         }
         match (encoding, to.encoding) {
-            (Simple::Utf8, StringEncoding::Utf8) | (Simple::Utf16, StringEncoding::Utf16) => {
+            (Enc::Utf8, StringEncoding::Utf8) | (Enc::Utf16, StringEncoding::Utf16) => {
                 self.copy_string(source, encoding.unit(), alignment(to.encoding), out);
             }
-            (Simple::Latin1, StringEncoding::CompactUtf16) => self.copy_string(source, 1, 2, out),
-            (Simple::Latin1 | Simple::Utf8, StringEncoding::Utf16) => self.store_utf16(source, out),
-            (Simple::Utf16 | Simple::Latin1, StringEncoding::Utf8) => self.store_utf8(source, out),
+            (Enc::Latin1, StringEncoding::CompactUtf16) => self.copy_string(source, 1, 2, out),
+            (Enc::Latin1 | Enc::Utf8, StringEncoding::Utf16) => self.store_utf16(source, out),
+            (Enc::Utf16 | Enc::Latin1, StringEncoding::Utf8) => self.store_utf8(source, out),
             // A `latin1+utf16` string tagged UTF-16 into `latin1+utf16`:
             // copied as UTF-16, narrowed afterwards if it fits Latin-1.
-            (Simple::Utf16, StringEncoding::CompactUtf16)
+            (Enc::Utf16, StringEncoding::CompactUtf16)
                 if from.encoding == StringEncoding::CompactUtf16 =>
             {
                 self.store_probably_utf16(source, out)
             }
-            (Simple::Utf8 | Simple::Utf16, StringEncoding::CompactUtf16) => {
+            (Enc::Utf8 | Enc::Utf16, StringEncoding::CompactUtf16) => {
                 self.store_latin1_or_utf16(source, out)
             }
         }
@@ -143,9 +134,9 @@ impl Gen<'_, '_> {
             to: copy_to.map(|_| memory(s.to)),
         };
         let helper = match s.encoding {
-            Simple::Utf8 => Helper::Utf8(text),
-            Simple::Utf16 => Helper::Utf16(text),
-            Simple::Latin1 => return,
+            Enc::Utf8 => Helper::Utf8(text),
+            Enc::Utf16 => Helper::Utf16(text),
+            Enc::Latin1 => return,
         };
         let f = self.outlined.func(helper);
         self.code.extend([I::LocalGet(s.ptr), I::LocalGet(s.units)]);
@@ -183,7 +174,7 @@ impl Gen<'_, '_> {
         let size = self.byte_length(s.units, unit);
         let p = self.alloc(to, align, size);
         debug_assert_eq!(unit, s.encoding.unit(), "a copy keeps the code unit size");
-        if s.encoding == Simple::Latin1 {
+        if s.encoding == Enc::Latin1 {
             self.code.body.extend([
                 I::LocalGet(p),
                 I::LocalGet(s.ptr),
@@ -214,7 +205,7 @@ impl Gen<'_, '_> {
         let p = self.alloc(to, 2, worst);
         let o = self.code.temp(ValType::I32);
         self.code.body.extend([I::I32Const(0), I::LocalSet(o)]);
-        self.transcode_loop(s, None, p, o, Simple::Utf16);
+        self.transcode_loop(s, None, p, o, Enc::Utf16);
         self.shrink(s.to, p, worst, o, 2);
         self.code.body.extend([
             I::LocalGet(p),
@@ -245,9 +236,9 @@ impl Gen<'_, '_> {
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
-        let worst = self.byte_length(s.units, if s.encoding == Simple::Utf16 { 3 } else { 2 });
+        let worst = self.byte_length(s.units, if s.encoding == Enc::Utf16 { 3 } else { 2 });
         let q = self.realloc(to, Some((p, s.units)), 1, worst);
-        self.transcode_loop(s, Some(i), q, o, Simple::Utf8);
+        self.transcode_loop(s, Some(i), q, o, Enc::Utf8);
         self.shrink(s.to, q, worst, o, 1);
         self.code.body.extend([
             I::LocalGet(q),
@@ -326,7 +317,7 @@ impl Gen<'_, '_> {
         self.code
             .body
             .extend([I::LocalGet(o), I::I32Const(1), I::I32Shl, I::LocalSet(o)]);
-        self.transcode_loop(s, Some(i), q, o, Simple::Utf16);
+        self.transcode_loop(s, Some(i), q, o, Enc::Utf16);
         self.shrink(s.to, q, worst, o, 2);
         self.code.body.extend([
             I::LocalGet(q),
@@ -346,37 +337,16 @@ impl Gen<'_, '_> {
     /// shrink to the Latin-1 size (with alignment 1, as the spec asks).
     fn store_probably_utf16(&mut self, s: Source, (out_ptr, out_len): (u32, u32)) {
         let to = s.to;
-        let mem = memory(to);
         let size = s.bytes;
         let p = self.alloc(to, 2, size);
-        self.code.body.extend([
+        // Checked as it is copied, like a same-encoding copy.
+        self.check_text(s, Some(p));
+        let narrow = self.outlined.func(Helper::NarrowUtf16(memory(to)));
+        self.code.extend([
             I::LocalGet(p),
-            I::LocalGet(s.ptr),
-            I::LocalGet(size),
-            I::MemoryCopy {
-                src_mem: s.memory,
-                dst_mem: mem,
-            },
-        ]);
-        // Scan for a code unit above 0xff: `j` stops at it, or at `units`.
-        let j = self.code.temp(ValType::I32);
-        self.count_up(j, s.units, |g| {
-            g.code.body.extend([
-                I::LocalGet(p),
-                I::LocalGet(j),
-                I::I32Const(1),
-                I::I32Shl,
-                I::I32Add,
-                I::I32Load16U(arg(mem, 0, 1)),
-                I::I32Const(0xff),
-                I::I32GtU,
-                I::BrIf(1),
-            ]);
-        });
-        self.code.body.extend([
-            I::LocalGet(j),
             I::LocalGet(s.units),
-            I::I32LtU,
+            I::Call(narrow),
+            I::I32Eqz,
             I::If(BlockType::Empty),
             I::LocalGet(p),
             I::LocalSet(out_ptr),
@@ -386,23 +356,8 @@ impl Gen<'_, '_> {
             I::LocalSet(out_len),
             I::Else,
         ]);
-        // Narrow: q[i] = q[2i], front to back.
-        self.count_up(j, s.units, |g| {
-            g.code.body.extend([
-                I::LocalGet(p),
-                I::LocalGet(j),
-                I::I32Add,
-                I::LocalGet(p),
-                I::LocalGet(j),
-                I::I32Const(1),
-                I::I32Shl,
-                I::I32Add,
-                I::I32Load8U(arg(mem, 0, 0)),
-                I::I32Store8(arg(mem, 0, 0)),
-            ]);
-        });
         let q = self.realloc(to, Some((p, size)), 1, s.units);
-        self.code.body.extend([
+        self.code.extend([
             I::LocalGet(q),
             I::LocalSet(out_ptr),
             I::LocalGet(s.units),
@@ -411,97 +366,50 @@ impl Gen<'_, '_> {
         ]);
     }
 
-    /// `for j in 0..n { body }`, where `body` may leave the loop early with
-    /// `br_if 1` (leaving `j` where it stopped).
-    fn count_up(&mut self, j: u32, n: u32, body: impl FnOnce(&mut Self)) {
-        self.code.body.extend([
-            I::I32Const(0),
-            I::LocalSet(j),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(j),
-            I::LocalGet(n),
-            I::I32GeU,
-            I::BrIf(1),
-        ]);
-        body(self);
-        self.code.body.extend([
-            I::LocalGet(j),
-            I::I32Const(1),
-            I::I32Add,
-            I::LocalSet(j),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
-    }
-
     /// Copies code points below `limit` one byte each from the start of
     /// the source to `p`, stopping at the first that is not; returns the
     /// source index and the bytes written so far.
-    fn narrow_phase(&mut self, s: Source, p: u32, limit: i32) -> (u32, u32) {
+    fn narrow_phase(&mut self, s: Source, p: u32, limit: u32) -> (u32, u32) {
         let (i, o) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
-        self.code.body.extend([
-            I::I32Const(0),
-            I::LocalSet(i),
-            I::I32Const(0),
-            I::LocalSet(o),
-        ]);
-        let (cp, next) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
-        let mem = memory(s.to);
         self.code
-            .body
-            .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-        self.code
-            .body
-            .extend([I::LocalGet(i), I::LocalGet(s.bytes), I::I32GeU, I::BrIf(1)]);
-        self.decode(s, i, cp, next);
-        self.code
-            .body
-            .extend([I::LocalGet(cp), I::I32Const(limit), I::I32GeU, I::BrIf(1)]);
-        self.code.body.extend([
+            .extend([I::I32Const(0), I::LocalSet(o), I::I32Const(0)]);
+        self.transcode(s, Some(limit), Enc::Latin1, (i, p, o));
+        (i, o)
+    }
+
+    /// Calls the shared loop that decodes the source's code points from
+    /// byte index `i` (pushed already) and encodes them in `out` at
+    /// `p + o` (stopping below `limit` if set); sets `i` and `o` to where
+    /// it stopped.
+    fn transcode(&mut self, s: Source, limit: Option<u32>, out: Enc, (i, p, o): (u32, u32, u32)) {
+        let f = self.outlined.func(Helper::Transcode(Transcode {
+            from: (s.encoding, s.memory),
+            to: (out, memory(s.to)),
+            below: limit,
+        }));
+        let start = self.code.temp(ValType::I32);
+        self.code.extend([
+            I::LocalSet(start),
+            I::LocalGet(s.ptr),
+            I::LocalGet(s.bytes),
+            I::LocalGet(start),
             I::LocalGet(p),
             I::LocalGet(o),
-            I::I32Add,
-            I::LocalGet(cp),
-            I::I32Store8(arg(mem, 0, 0)),
-            I::LocalGet(o),
-            I::I32Const(1),
-            I::I32Add,
+            I::Call(f),
             I::LocalSet(o),
-            I::LocalGet(next),
             I::LocalSet(i),
-            I::Br(0),
-            I::End,
-            I::End,
         ]);
-        (i, o)
     }
 
     /// Decodes every code point from source index `i` (0 when `None`) and
     /// encodes it in `out` at `p + o`; `o` ends as the bytes written.
-    fn transcode_loop(&mut self, s: Source, i: Option<u32>, p: u32, o: u32, out: Simple) {
-        let i = i.unwrap_or_else(|| {
-            let l = self.code.temp(ValType::I32);
-            self.code.body.extend([I::I32Const(0), I::LocalSet(l)]);
-            l
-        });
-        let (cp, next) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
-        self.code
-            .body
-            .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-        self.code
-            .body
-            .extend([I::LocalGet(i), I::LocalGet(s.bytes), I::I32GeU, I::BrIf(1)]);
-        self.decode(s, i, cp, next);
-        match out {
-            Simple::Utf8 => self.encode_utf8(memory(s.to), p, o, cp),
-            Simple::Utf16 => self.encode_utf16(memory(s.to), p, o, cp),
-            Simple::Latin1 => unreachable!("nothing transcodes into plain latin1"),
+    fn transcode_loop(&mut self, s: Source, i: Option<u32>, p: u32, o: u32, out: Enc) {
+        match i {
+            Some(i) => self.code.push(I::LocalGet(i)),
+            None => self.code.push(I::I32Const(0)),
         }
-        self.code
-            .body
-            .extend([I::LocalGet(next), I::LocalSet(i), I::Br(0), I::End, I::End]);
+        let end = self.code.temp(ValType::I32);
+        self.transcode(s, None, out, (end, p, o));
     }
 
     /// Shrinks an allocation of `size` bytes at `p` to `used` if smaller.
@@ -516,260 +424,6 @@ impl Gen<'_, '_> {
         self.code
             .body
             .extend([I::LocalGet(q), I::LocalSet(p), I::End]);
-    }
-
-    /// Reads the code point at source byte index `i` into `cp`, and the
-    /// index after it into `next`. The source was validated.
-    fn decode(&mut self, s: Source, i: u32, cp: u32, next: u32) {
-        let m = s.memory;
-        let at = |g: &mut Self| {
-            g.code
-                .body
-                .extend([I::LocalGet(s.ptr), I::LocalGet(i), I::I32Add])
-        };
-        match s.encoding {
-            Simple::Latin1 => {
-                at(self);
-                self.code
-                    .body
-                    .extend([I::I32Load8U(arg(m, 0, 0)), I::LocalSet(cp)]);
-                self.code.body.extend([
-                    I::LocalGet(i),
-                    I::I32Const(1),
-                    I::I32Add,
-                    I::LocalSet(next),
-                ]);
-            }
-            Simple::Utf16 => {
-                at(self);
-                self.code
-                    .body
-                    .extend([I::I32Load16U(arg(m, 0, 1)), I::LocalTee(cp)]);
-                self.code.body.extend([
-                    I::I32Const(0xFC00),
-                    I::I32And,
-                    I::I32Const(0xD800),
-                    I::I32Eq,
-                    I::If(BlockType::Empty),
-                ]);
-                // A surrogate pair.
-                self.code.body.extend([
-                    I::LocalGet(cp),
-                    I::I32Const(0x3FF),
-                    I::I32And,
-                    I::I32Const(10),
-                    I::I32Shl,
-                ]);
-                at(self);
-                self.code.body.extend([
-                    I::I32Load16U(arg(m, 2, 1)),
-                    I::I32Const(0x3FF),
-                    I::I32And,
-                    I::I32Or,
-                ]);
-                self.code
-                    .body
-                    .extend([I::I32Const(0x10000), I::I32Add, I::LocalSet(cp)]);
-                self.code.body.extend([
-                    I::LocalGet(i),
-                    I::I32Const(4),
-                    I::I32Add,
-                    I::LocalSet(next),
-                    I::Else,
-                ]);
-                self.code.body.extend([
-                    I::LocalGet(i),
-                    I::I32Const(2),
-                    I::I32Add,
-                    I::LocalSet(next),
-                    I::End,
-                ]);
-            }
-            Simple::Utf8 => {
-                let b = self.code.temp(ValType::I32);
-                at(self);
-                self.code.body.extend([
-                    I::I32Load8U(arg(m, 0, 0)),
-                    I::LocalTee(b),
-                    I::I32Const(0x80),
-                    I::I32LtU,
-                ]);
-                self.code.body.extend([
-                    I::If(BlockType::Empty),
-                    I::LocalGet(b),
-                    I::LocalSet(cp),
-                    I::I32Const(1),
-                    I::LocalSet(next),
-                    I::Else,
-                ]);
-                // Continuation bits of byte k, shifted into place.
-                let cont = |g: &mut Self, k: u64, shift: i32| {
-                    at(g);
-                    g.code
-                        .body
-                        .extend([I::I32Load8U(arg(m, k, 0)), I::I32Const(0x3F), I::I32And]);
-                    if shift > 0 {
-                        g.code.body.extend([I::I32Const(shift), I::I32Shl]);
-                    }
-                    g.code.body.push(I::I32Or);
-                };
-                // An n-byte sequence: the lead's payload bits, then each
-                // continuation's six.
-                let sequence = |g: &mut Self, n: u64, lead_mask: i32| {
-                    let shift = |k: u64| 6 * (n - 1 - k) as i32;
-                    g.code
-                        .body
-                        .extend([I::LocalGet(b), I::I32Const(lead_mask), I::I32And]);
-                    g.code.body.extend([I::I32Const(shift(0)), I::I32Shl]);
-                    for k in 1..n {
-                        cont(g, k, shift(k));
-                    }
-                    g.code
-                        .body
-                        .extend([I::LocalSet(cp), I::I32Const(n as i32), I::LocalSet(next)]);
-                };
-                self.code.body.extend([
-                    I::LocalGet(b),
-                    I::I32Const(0xE0),
-                    I::I32LtU,
-                    I::If(BlockType::Empty),
-                ]);
-                sequence(self, 2, 0x1F);
-                self.code.body.extend([
-                    I::Else,
-                    I::LocalGet(b),
-                    I::I32Const(0xF0),
-                    I::I32LtU,
-                    I::If(BlockType::Empty),
-                ]);
-                sequence(self, 3, 0x0F);
-                self.code.body.push(I::Else);
-                sequence(self, 4, 0x07);
-                self.code.body.extend([I::End, I::End, I::End]);
-                self.code.body.extend([
-                    I::LocalGet(next),
-                    I::LocalGet(i),
-                    I::I32Add,
-                    I::LocalSet(next),
-                ]);
-            }
-        }
-    }
-
-    /// Writes `cp` as UTF-8 at `p + o` and advances `o`.
-    fn encode_utf8(&mut self, m: u32, p: u32, o: u32, cp: u32) {
-        let store = |g: &mut Self, k: u64, value: &[I<'static>]| {
-            g.code
-                .body
-                .extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
-            g.code.body.extend(value.iter().cloned());
-            g.code.body.push(I::I32Store8(arg(m, k, 0)));
-        };
-        let bits = |shift: i32, mask: i32, tag: i32| -> Vec<I<'static>> {
-            vec![
-                I::LocalGet(cp),
-                I::I32Const(shift),
-                I::I32ShrU,
-                I::I32Const(mask),
-                I::I32And,
-                I::I32Const(tag),
-                I::I32Or,
-            ]
-        };
-        let advance = |g: &mut Self, n: i32| {
-            g.code
-                .body
-                .extend([I::LocalGet(o), I::I32Const(n), I::I32Add, I::LocalSet(o)])
-        };
-        self.code.body.extend([
-            I::LocalGet(cp),
-            I::I32Const(0x80),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        store(self, 0, &[I::LocalGet(cp)]);
-        advance(self, 1);
-        self.code.body.extend([
-            I::Else,
-            I::LocalGet(cp),
-            I::I32Const(0x800),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        store(self, 0, &bits(6, 0x1F, 0xC0));
-        store(self, 1, &bits(0, 0x3F, 0x80));
-        advance(self, 2);
-        self.code.body.extend([
-            I::Else,
-            I::LocalGet(cp),
-            I::I32Const(0x10000),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        store(self, 0, &bits(12, 0x0F, 0xE0));
-        store(self, 1, &bits(6, 0x3F, 0x80));
-        store(self, 2, &bits(0, 0x3F, 0x80));
-        advance(self, 3);
-        self.code.body.push(I::Else);
-        store(self, 0, &bits(18, 0x07, 0xF0));
-        store(self, 1, &bits(12, 0x3F, 0x80));
-        store(self, 2, &bits(6, 0x3F, 0x80));
-        store(self, 3, &bits(0, 0x3F, 0x80));
-        advance(self, 4);
-        self.code.body.extend([I::End, I::End, I::End]);
-    }
-
-    /// Writes `cp` as UTF-16 at `p + o` and advances `o`.
-    fn encode_utf16(&mut self, m: u32, p: u32, o: u32, cp: u32) {
-        let addr = |g: &mut Self| {
-            g.code
-                .body
-                .extend([I::LocalGet(p), I::LocalGet(o), I::I32Add])
-        };
-        self.code.body.extend([
-            I::LocalGet(cp),
-            I::I32Const(0x10000),
-            I::I32LtU,
-            I::If(BlockType::Empty),
-        ]);
-        addr(self);
-        self.code
-            .body
-            .extend([I::LocalGet(cp), I::I32Store16(arg(m, 0, 1))]);
-        self.code.body.extend([
-            I::LocalGet(o),
-            I::I32Const(2),
-            I::I32Add,
-            I::LocalSet(o),
-            I::Else,
-        ]);
-        addr(self);
-        self.code.body.extend([
-            I::LocalGet(cp),
-            I::I32Const(0x10000),
-            I::I32Sub,
-            I::I32Const(10),
-            I::I32ShrU,
-        ]);
-        self.code
-            .body
-            .extend([I::I32Const(0xD800), I::I32Or, I::I32Store16(arg(m, 0, 1))]);
-        addr(self);
-        self.code.body.extend([
-            I::LocalGet(cp),
-            I::I32Const(0x3FF),
-            I::I32And,
-            I::I32Const(0xDC00),
-            I::I32Or,
-        ]);
-        self.code.body.extend([I::I32Store16(arg(m, 2, 1))]);
-        self.code.body.extend([
-            I::LocalGet(o),
-            I::I32Const(4),
-            I::I32Add,
-            I::LocalSet(o),
-            I::End,
-        ]);
     }
 }
 

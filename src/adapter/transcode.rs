@@ -1,0 +1,554 @@
+//! Transcoding loops, generated once per pair of encodings and memories
+//! and called by every adapter that changes a string's encoding; the
+//! `realloc` calls around them stay in the adapters, in the order the
+//! spec's `store_string_*` functions make them.
+//!
+//! Each loop moves sixteen source bytes at a time while they are ASCII
+//! (or, from Latin-1 into UTF-16, whatever they are): a copy, a widening
+//! of bytes to UTF-16 code units, or a narrowing of code units to bytes.
+//! At the first block that is not, it decodes and encodes one code point,
+//! then tries a block again.
+
+use super::code::Code;
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+
+/// The encoding of one particular string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Enc {
+    /// UTF-8.
+    Utf8,
+    /// UTF-16, little-endian.
+    Utf16,
+    /// Latin-1: one byte per code point, up to U+00FF.
+    Latin1,
+}
+
+impl Enc {
+    /// Bytes per code unit.
+    pub fn unit(self) -> u32 {
+        match self {
+            Enc::Utf16 => 2,
+            Enc::Utf8 | Enc::Latin1 => 1,
+        }
+    }
+}
+
+/// A transcoding loop: what it reads and writes, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Transcode {
+    /// The source's encoding and memory.
+    pub from: (Enc, u32),
+    /// The destination's encoding and memory.
+    pub to: (Enc, u32),
+    /// Stop at the first code point at or above this, when set: the
+    /// narrow phase of a store into UTF-8 (`0x80`) or Latin-1 (`0x100`),
+    /// one byte per code point.
+    pub below: Option<u32>,
+}
+
+/// The source string in a transcoding function.
+struct Source {
+    memory: u32,
+    ptr: u32,
+    encoding: Enc,
+}
+
+fn arg(memory: u32, offset: u64, align: u32) -> MemArg {
+    MemArg {
+        offset,
+        align,
+        memory_index: memory,
+    }
+}
+
+fn splat16(u: u16) -> I<'static> {
+    let mut b = [0; 16];
+    for lane in b.chunks_mut(2) {
+        lane.copy_from_slice(&u.to_le_bytes());
+    }
+    I::V128Const(i128::from_le_bytes(b))
+}
+
+/// `(ptr, bytes, i, p, o) -> (i, o)`: decodes the source's code points
+/// from byte `i` to `bytes` and encodes them at `p + o` in the
+/// destination; returns where it stopped in both (the end of the source,
+/// unless `below` stopped it first). The source was validated and the
+/// destination holds the worst case.
+pub fn transcode(t: Transcode) -> Function {
+    let (ptr, bytes, i, p, o) = (0, 1, 2, 3, 4);
+    let mut c = Code::new(5);
+    let (cp, next) = (c.temp(ValType::I32), c.temp(ValType::I32));
+    let x = c.temp(ValType::V128);
+    let s = Source {
+        memory: t.from.1,
+        ptr,
+        encoding: t.from.0,
+    };
+    let (m, out) = (t.to.1, t.to.0);
+    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+    // Sixteen source bytes at a time while they need no transcoding.
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(16),
+        I::I32Add,
+        I::LocalGet(bytes),
+        I::I32LeU,
+        I::If(BlockType::Empty),
+        I::LocalGet(ptr),
+        I::LocalGet(i),
+        I::I32Add,
+        I::V128Load(arg(s.memory, 0, 0)),
+        I::LocalTee(x),
+    ]);
+    // Whether the block is all ASCII (Latin-1 into UTF-16, or UTF-16
+    // into UTF-16 after a narrow phase: whatever it holds).
+    let every_byte = matches!((s.encoding, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
+    match s.encoding {
+        _ if every_byte => c.extend([I::Drop, I::I32Const(1)]),
+        Enc::Utf16 => c.extend([splat16(0xFF80), I::V128And, I::V128AnyTrue, I::I32Eqz]),
+        _ => c.extend([I::I8x16Bitmask, I::I32Eqz]),
+    }
+    c.push(I::If(BlockType::Empty));
+    let dst = |c: &mut Code, offset: u64, store: I<'static>| {
+        c.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add, I::LocalGet(x)]);
+        if offset > 0 {
+            // The high half, widened, sixteen bytes on.
+            c.push(I::I16x8ExtendHighI8x16U);
+        }
+        c.push(store);
+    };
+    let written = match (s.encoding, out) {
+        (Enc::Utf16, Enc::Utf16) => {
+            dst(&mut c, 0, I::V128Store(arg(m, 0, 0)));
+            16
+        }
+        (Enc::Utf16, _) => {
+            // Eight code units into eight bytes.
+            c.extend([
+                I::LocalGet(p),
+                I::LocalGet(o),
+                I::I32Add,
+                I::LocalGet(x),
+                I::LocalGet(x),
+                I::I8x16NarrowI16x8U,
+                I::V128Store64Lane {
+                    memarg: arg(m, 0, 0),
+                    lane: 0,
+                },
+            ]);
+            8
+        }
+        (_, Enc::Utf16) => {
+            c.extend([
+                I::LocalGet(p),
+                I::LocalGet(o),
+                I::I32Add,
+                I::LocalGet(x),
+                I::I16x8ExtendLowI8x16U,
+                I::V128Store(arg(m, 0, 0)),
+            ]);
+            dst(&mut c, 16, I::V128Store(arg(m, 16, 0)));
+            32
+        }
+        _ => {
+            dst(&mut c, 0, I::V128Store(arg(m, 0, 0)));
+            16
+        }
+    };
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(16),
+        I::I32Add,
+        I::LocalSet(i),
+        I::LocalGet(o),
+        I::I32Const(written),
+        I::I32Add,
+        I::LocalSet(o),
+        I::Br(2),
+        I::End,
+        I::End,
+    ]);
+    // One code point.
+    c.extend([I::LocalGet(i), I::LocalGet(bytes), I::I32GeU, I::BrIf(1)]);
+    decode(&mut c, &s, i, cp, next);
+    match t.below {
+        Some(limit) => {
+            c.extend([
+                I::LocalGet(cp),
+                I::I32Const(limit as i32),
+                I::I32GeU,
+                I::BrIf(1),
+                I::LocalGet(p),
+                I::LocalGet(o),
+                I::I32Add,
+                I::LocalGet(cp),
+                I::I32Store8(arg(m, 0, 0)),
+                I::LocalGet(o),
+                I::I32Const(1),
+                I::I32Add,
+                I::LocalSet(o),
+            ]);
+        }
+        None if out == Enc::Utf8 => encode_utf8(&mut c, m, p, o, cp),
+        None => encode_utf16(&mut c, m, p, o, cp),
+    }
+    c.extend([
+        I::LocalGet(next),
+        I::LocalSet(i),
+        I::Br(0),
+        I::End,
+        I::End,
+        I::LocalGet(i),
+        I::LocalGet(o),
+    ]);
+    c.finish()
+}
+
+/// `(p, units) -> narrowed`: when every one of the `units` UTF-16 code
+/// units at `p` fits in a byte, narrows them in place to Latin-1 and
+/// returns 1; else leaves them and returns 0.
+pub fn narrow_utf16(memory: u32) -> Function {
+    let (p, units) = (0, 1);
+    let mut c = Code::new(2);
+    let (j, a, b) = (
+        c.temp(ValType::I32),
+        c.temp(ValType::V128),
+        c.temp(ValType::V128),
+    );
+    // Any unit above 0xFF? Eight at a time, then one at a time.
+    let at = |c: &mut Code, shift: i32| {
+        c.extend([
+            I::LocalGet(p),
+            I::LocalGet(j),
+            I::I32Const(shift),
+            I::I32Shl,
+            I::I32Add,
+        ]);
+    };
+    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+    c.extend([
+        I::LocalGet(j),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalGet(units),
+        I::I32GtU,
+        I::BrIf(1),
+    ]);
+    at(&mut c, 1);
+    c.extend([
+        I::V128Load(arg(memory, 0, 0)),
+        splat16(0xFF00),
+        I::V128And,
+        I::V128AnyTrue,
+        I::If(BlockType::Empty),
+        I::I32Const(0),
+        I::Return,
+        I::End,
+        I::LocalGet(j),
+        I::I32Const(8),
+        I::I32Add,
+        I::LocalSet(j),
+        I::Br(0),
+        I::End,
+        I::End,
+    ]);
+    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+    c.extend([I::LocalGet(j), I::LocalGet(units), I::I32GeU, I::BrIf(1)]);
+    at(&mut c, 1);
+    c.extend([
+        I::I32Load16U(arg(memory, 0, 0)),
+        I::I32Const(0xFF),
+        I::I32GtU,
+        I::If(BlockType::Empty),
+        I::I32Const(0),
+        I::Return,
+        I::End,
+        I::LocalGet(j),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(j),
+        I::Br(0),
+        I::End,
+        I::End,
+    ]);
+    // Narrow front to back, sixteen units at a time: each block's bytes
+    // land before any unit not yet read.
+    c.extend([I::I32Const(0), I::LocalSet(j)]);
+    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+    c.extend([
+        I::LocalGet(j),
+        I::I32Const(16),
+        I::I32Add,
+        I::LocalGet(units),
+        I::I32GtU,
+        I::BrIf(1),
+    ]);
+    at(&mut c, 1);
+    c.extend([I::V128Load(arg(memory, 0, 0)), I::LocalSet(a)]);
+    at(&mut c, 1);
+    c.extend([I::V128Load(arg(memory, 16, 0)), I::LocalSet(b)]);
+    at(&mut c, 0);
+    c.extend([
+        I::LocalGet(a),
+        I::LocalGet(b),
+        I::I8x16NarrowI16x8U,
+        I::V128Store(arg(memory, 0, 0)),
+        I::LocalGet(j),
+        I::I32Const(16),
+        I::I32Add,
+        I::LocalSet(j),
+        I::Br(0),
+        I::End,
+        I::End,
+    ]);
+    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+    c.extend([I::LocalGet(j), I::LocalGet(units), I::I32GeU, I::BrIf(1)]);
+    at(&mut c, 0);
+    at(&mut c, 1);
+    c.extend([
+        I::I32Load8U(arg(memory, 0, 0)),
+        I::I32Store8(arg(memory, 0, 0)),
+        I::LocalGet(j),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(j),
+        I::Br(0),
+        I::End,
+        I::End,
+        I::I32Const(1),
+    ]);
+    c.finish()
+}
+
+/// Reads the code point at source byte index `i` into `cp`, and the
+/// index after it into `next`. The source was validated.
+fn decode(c: &mut Code, s: &Source, i: u32, cp: u32, next: u32) {
+    let m = s.memory;
+    let at = |c: &mut Code| {
+        c.body
+            .extend([I::LocalGet(s.ptr), I::LocalGet(i), I::I32Add])
+    };
+    match s.encoding {
+        Enc::Latin1 => {
+            at(c);
+            c.body.extend([I::I32Load8U(arg(m, 0, 0)), I::LocalSet(cp)]);
+            c.body
+                .extend([I::LocalGet(i), I::I32Const(1), I::I32Add, I::LocalSet(next)]);
+        }
+        Enc::Utf16 => {
+            at(c);
+            c.body
+                .extend([I::I32Load16U(arg(m, 0, 1)), I::LocalTee(cp)]);
+            c.body.extend([
+                I::I32Const(0xFC00),
+                I::I32And,
+                I::I32Const(0xD800),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+            ]);
+            // A surrogate pair.
+            c.body.extend([
+                I::LocalGet(cp),
+                I::I32Const(0x3FF),
+                I::I32And,
+                I::I32Const(10),
+                I::I32Shl,
+            ]);
+            at(c);
+            c.body.extend([
+                I::I32Load16U(arg(m, 2, 1)),
+                I::I32Const(0x3FF),
+                I::I32And,
+                I::I32Or,
+            ]);
+            c.body
+                .extend([I::I32Const(0x10000), I::I32Add, I::LocalSet(cp)]);
+            c.body.extend([
+                I::LocalGet(i),
+                I::I32Const(4),
+                I::I32Add,
+                I::LocalSet(next),
+                I::Else,
+            ]);
+            c.body.extend([
+                I::LocalGet(i),
+                I::I32Const(2),
+                I::I32Add,
+                I::LocalSet(next),
+                I::End,
+            ]);
+        }
+        Enc::Utf8 => {
+            let b = c.temp(ValType::I32);
+            at(c);
+            c.body.extend([
+                I::I32Load8U(arg(m, 0, 0)),
+                I::LocalTee(b),
+                I::I32Const(0x80),
+                I::I32LtU,
+            ]);
+            c.body.extend([
+                I::If(BlockType::Empty),
+                I::LocalGet(b),
+                I::LocalSet(cp),
+                I::I32Const(1),
+                I::LocalSet(next),
+                I::Else,
+            ]);
+            // Continuation bits of byte k, shifted into place.
+            let cont = |c: &mut Code, k: u64, shift: i32| {
+                at(c);
+                c.body
+                    .extend([I::I32Load8U(arg(m, k, 0)), I::I32Const(0x3F), I::I32And]);
+                if shift > 0 {
+                    c.body.extend([I::I32Const(shift), I::I32Shl]);
+                }
+                c.body.push(I::I32Or);
+            };
+            // An n-byte sequence: the lead's payload bits, then each
+            // continuation's six.
+            let sequence = |c: &mut Code, n: u64, lead_mask: i32| {
+                let shift = |k: u64| 6 * (n - 1 - k) as i32;
+                c.body
+                    .extend([I::LocalGet(b), I::I32Const(lead_mask), I::I32And]);
+                c.body.extend([I::I32Const(shift(0)), I::I32Shl]);
+                for k in 1..n {
+                    cont(c, k, shift(k));
+                }
+                c.body
+                    .extend([I::LocalSet(cp), I::I32Const(n as i32), I::LocalSet(next)]);
+            };
+            c.body.extend([
+                I::LocalGet(b),
+                I::I32Const(0xE0),
+                I::I32LtU,
+                I::If(BlockType::Empty),
+            ]);
+            sequence(c, 2, 0x1F);
+            c.body.extend([
+                I::Else,
+                I::LocalGet(b),
+                I::I32Const(0xF0),
+                I::I32LtU,
+                I::If(BlockType::Empty),
+            ]);
+            sequence(c, 3, 0x0F);
+            c.body.push(I::Else);
+            sequence(c, 4, 0x07);
+            c.body.extend([I::End, I::End, I::End]);
+            c.body.extend([
+                I::LocalGet(next),
+                I::LocalGet(i),
+                I::I32Add,
+                I::LocalSet(next),
+            ]);
+        }
+    }
+}
+
+/// Writes `cp` as UTF-8 at `p + o` and advances `o`.
+fn encode_utf8(c: &mut Code, m: u32, p: u32, o: u32, cp: u32) {
+    let store = |c: &mut Code, k: u64, value: &[I<'static>]| {
+        c.body.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
+        c.body.extend(value.iter().cloned());
+        c.body.push(I::I32Store8(arg(m, k, 0)));
+    };
+    let bits = |shift: i32, mask: i32, tag: i32| -> Vec<I<'static>> {
+        vec![
+            I::LocalGet(cp),
+            I::I32Const(shift),
+            I::I32ShrU,
+            I::I32Const(mask),
+            I::I32And,
+            I::I32Const(tag),
+            I::I32Or,
+        ]
+    };
+    let advance = |c: &mut Code, n: i32| {
+        c.body
+            .extend([I::LocalGet(o), I::I32Const(n), I::I32Add, I::LocalSet(o)])
+    };
+    c.body.extend([
+        I::LocalGet(cp),
+        I::I32Const(0x80),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+    ]);
+    store(c, 0, &[I::LocalGet(cp)]);
+    advance(c, 1);
+    c.body.extend([
+        I::Else,
+        I::LocalGet(cp),
+        I::I32Const(0x800),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+    ]);
+    store(c, 0, &bits(6, 0x1F, 0xC0));
+    store(c, 1, &bits(0, 0x3F, 0x80));
+    advance(c, 2);
+    c.body.extend([
+        I::Else,
+        I::LocalGet(cp),
+        I::I32Const(0x10000),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+    ]);
+    store(c, 0, &bits(12, 0x0F, 0xE0));
+    store(c, 1, &bits(6, 0x3F, 0x80));
+    store(c, 2, &bits(0, 0x3F, 0x80));
+    advance(c, 3);
+    c.body.push(I::Else);
+    store(c, 0, &bits(18, 0x07, 0xF0));
+    store(c, 1, &bits(12, 0x3F, 0x80));
+    store(c, 2, &bits(6, 0x3F, 0x80));
+    store(c, 3, &bits(0, 0x3F, 0x80));
+    advance(c, 4);
+    c.body.extend([I::End, I::End, I::End]);
+}
+
+/// Writes `cp` as UTF-16 at `p + o` and advances `o`.
+fn encode_utf16(c: &mut Code, m: u32, p: u32, o: u32, cp: u32) {
+    let addr = |c: &mut Code| c.body.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
+    c.body.extend([
+        I::LocalGet(cp),
+        I::I32Const(0x10000),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+    ]);
+    addr(c);
+    c.body
+        .extend([I::LocalGet(cp), I::I32Store16(arg(m, 0, 1))]);
+    c.body.extend([
+        I::LocalGet(o),
+        I::I32Const(2),
+        I::I32Add,
+        I::LocalSet(o),
+        I::Else,
+    ]);
+    addr(c);
+    c.body.extend([
+        I::LocalGet(cp),
+        I::I32Const(0x10000),
+        I::I32Sub,
+        I::I32Const(10),
+        I::I32ShrU,
+    ]);
+    c.body
+        .extend([I::I32Const(0xD800), I::I32Or, I::I32Store16(arg(m, 0, 1))]);
+    addr(c);
+    c.body.extend([
+        I::LocalGet(cp),
+        I::I32Const(0x3FF),
+        I::I32And,
+        I::I32Const(0xDC00),
+        I::I32Or,
+    ]);
+    c.body.extend([I::I32Store16(arg(m, 2, 1))]);
+    c.body.extend([
+        I::LocalGet(o),
+        I::I32Const(4),
+        I::I32Add,
+        I::LocalSet(o),
+        I::End,
+    ]);
+}
