@@ -3,9 +3,10 @@
 //! `realloc` calls around them stay in the adapters, in the order the
 //! spec's `store_string_*` functions make them.
 //!
-//! Each loop moves sixteen source bytes at a time while they are ASCII
-//! (or, from Latin-1 into UTF-16, whatever they are): a copy, a widening
-//! of bytes to UTF-16 code units, or a narrowing of code units to bytes.
+//! Each loop moves sixteen source bytes at a time while they need no
+//! transcoding (ASCII; any Latin-1 byte into UTF-16; any UTF-16 unit below
+//! 0x100 into Latin-1, or any unit into UTF-16): a copy, a widening of
+//! bytes to UTF-16 code units, or a narrowing of code units to bytes.
 //! At the first block that is not, it decodes and encodes one code point,
 //! then tries a block again.
 
@@ -105,7 +106,17 @@ pub fn transcode(t: Transcode) -> Function {
     let every_byte = matches!((s.encoding, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
     match s.encoding {
         _ if every_byte => c.extend([I::Drop, I::I32Const(1)]),
-        Enc::Utf16 => c.extend([splat16(0xFF80), I::V128And, I::V128AnyTrue, I::I32Eqz]),
+        // Narrowing to Latin-1: any unit below 0x100; else ASCII.
+        Enc::Utf16 => c.extend([
+            splat16(if t.below == Some(0x100) {
+                0xFF00
+            } else {
+                0xFF80
+            }),
+            I::V128And,
+            I::V128AnyTrue,
+            I::I32Eqz,
+        ]),
         _ => c.extend([I::I8x16Bitmask, I::I32Eqz]),
     }
     c.push(I::If(BlockType::Empty));

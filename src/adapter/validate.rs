@@ -175,6 +175,8 @@ struct V {
     input: u32,
     /// UTF-8: the previous byte of each lane.
     prev1: u32,
+    /// UTF-8: three more blocks, to skip ASCII sixty-four bytes at a time.
+    wide: Option<[u32; 3]>,
 }
 
 impl V {
@@ -190,7 +192,76 @@ impl V {
             carry: c.temp(ValType::V128),
             input: c.temp(ValType::V128),
             prev1: c.temp(ValType::V128),
+            wide: None,
         }
+    }
+
+    /// Sixty-four bytes at a time while they are ASCII, after a block of
+    /// ASCII: nothing to check but that they are (the block before ended
+    /// no character).
+    fn ascii_run(&self, c: &mut Code, t: Text, len: u32, [a, b, d]: [u32; 3]) {
+        c.extend([
+            I::LocalGet(len),
+            I::LocalGet(self.o),
+            I::I32Sub,
+            I::I32Const(64),
+            I::I32GeU,
+            I::LocalGet(self.prev),
+            I::I8x16Bitmask,
+            I::I32Eqz,
+            I::I32And,
+            I::If(BlockType::Empty),
+        ]);
+        let blocks = [a, b, d, self.input];
+        for (k, l) in blocks.iter().enumerate() {
+            c.extend([
+                I::LocalGet(self.ptr),
+                I::LocalGet(self.o),
+                I::I32Add,
+                I::V128Load(MemArg {
+                    offset: 16 * k as u64,
+                    ..arg(t.from, 0)
+                }),
+                I::LocalSet(*l),
+            ]);
+        }
+        c.extend([
+            I::LocalGet(a),
+            I::LocalGet(b),
+            I::V128Or,
+            I::LocalGet(d),
+            I::V128Or,
+            I::LocalGet(self.input),
+            I::V128Or,
+            I::I8x16Bitmask,
+            I::I32Eqz,
+            I::If(BlockType::Empty),
+        ]);
+        if let Some(to) = t.to {
+            for (k, l) in blocks.iter().enumerate() {
+                c.extend([
+                    I::LocalGet(self.dst),
+                    I::LocalGet(self.o),
+                    I::I32Add,
+                    I::LocalGet(*l),
+                    I::V128Store(MemArg {
+                        offset: 16 * k as u64,
+                        ..arg(to, 0)
+                    }),
+                ]);
+            }
+        }
+        c.extend([
+            I::LocalGet(self.input),
+            I::LocalSet(self.prev),
+            I::LocalGet(self.o),
+            I::I32Const(64),
+            I::I32Add,
+            I::LocalSet(self.o),
+            I::Br(2),
+            I::End,
+            I::End,
+        ]);
     }
 
     /// Runs `block` on every block of sixteen bytes of the `len` bytes (a
@@ -206,6 +277,9 @@ impl V {
     fn blocks(&self, c: &mut Code, t: Text, len: u32, block: impl Fn(&V, &mut Code)) {
         let from = t.from;
         c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+        if let Some(wide) = self.wide {
+            self.ascii_run(c, t, len, wide);
+        }
         c.extend([
             I::LocalGet(len),
             I::LocalGet(self.o),
@@ -426,7 +500,12 @@ impl V {
 /// has checked that both ranges are in bounds.
 pub fn utf8(t: Text) -> Function {
     let mut c = Code::new(if t.to.is_some() { 3 } else { 2 });
-    let v = V::new(&mut c);
+    let mut v = V::new(&mut c);
+    v.wide = Some([
+        c.temp(ValType::V128),
+        c.temp(ValType::V128),
+        c.temp(ValType::V128),
+    ]);
     v.blocks(&mut c, t, v.len, utf8_block);
     // The text must not end inside a character: the last block's check,
     // or, after a whole block, that block's.
