@@ -488,6 +488,11 @@ pub struct Facts {
     pub borrows: bool,
     /// Whether it holds a string or a list (moving it needs memory).
     pub memory: bool,
+    /// How much code moving it takes, in the units of
+    /// [`crate::adapter::limits`]: one per scalar, record, variant, list
+    /// and loop, more for a string; a fixed-length list in memory is a
+    /// loop over one element.
+    pub weight: u64,
 }
 
 /// The canonical ABI's facts about the input's value types, each computed
@@ -500,9 +505,10 @@ pub struct Abi<'t> {
 
 /// A value type as a map key (the validator's type is not `Hash`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
+pub enum Key {
     /// A primitive, by its discriminant.
     Primitive(u8),
+    /// A defined type.
     Defined(ComponentDefinedTypeId),
 }
 
@@ -554,6 +560,7 @@ impl<'t> Abi<'t> {
     }
 
     fn compute(&self, ty: &ComponentValType) -> Facts {
+        use crate::adapter::limits::STRING_WEIGHT;
         use PrimitiveValType as P;
         let leaf = |size_align, flat: Vec<ValType>| Facts {
             size_align,
@@ -562,6 +569,7 @@ impl<'t> Abi<'t> {
             handles: false,
             borrows: false,
             memory: false,
+            weight: 1,
         };
         match shape(self.types, ty) {
             Shape::Scalar(p) => {
@@ -574,6 +582,7 @@ impl<'t> Abi<'t> {
             }
             Shape::String => Facts {
                 memory: true,
+                weight: STRING_WEIGHT,
                 ..leaf((8, 4), vec![ValType::I32; 2])
             },
             Shape::ErrorContext | Shape::Async(_) => leaf((4, 4), vec![ValType::I32]),
@@ -588,7 +597,10 @@ impl<'t> Abi<'t> {
             }
             Shape::Flags(n) => {
                 let s = flags_size(n);
-                leaf((s, s.min(4)), vec![ValType::I32; n.div_ceil(32)])
+                Facts {
+                    weight: 1 + n.div_ceil(32) as u64,
+                    ..leaf((s, s.min(4)), vec![ValType::I32; n.div_ceil(32)])
+                }
             }
             Shape::Record(fields) => {
                 let parts: Vec<Rc<Facts>> = fields.iter().map(|f| self.facts(f)).collect();
@@ -617,10 +629,13 @@ impl<'t> Abi<'t> {
                 } else {
                     any_of(&[])
                 };
+                // Flat, it is unrolled; in memory, a loop.
+                let copies = if flat.is_some() { u64::from(length) } else { 1 };
                 Facts {
                     size_align: (s.saturating_mul(length), a),
                     flat,
                     byte_copyable: e.byte_copyable,
+                    weight: 1 + e.weight.saturating_mul(copies),
                     ..inside
                 }
             }
@@ -683,6 +698,7 @@ fn any_of(parts: &[Rc<Facts>]) -> Facts {
         handles: parts.iter().any(|p| p.handles),
         borrows: parts.iter().any(|p| p.borrows),
         memory: parts.iter().any(|p| p.memory),
+        weight: parts.iter().fold(1, |w: u64, p| w.saturating_add(p.weight)),
     }
 }
 

@@ -129,17 +129,12 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     let input = parse::parse(bytes)?;
     let graph = instantiate::instantiate(&input)?;
     let types = input.types.as_ref();
-    let mut weight = 0;
+    let abi = abi::Abi::new(types);
+    let mut budget = adapter::limits::Budget::new(&abi);
     for a in &graph.adapters {
         let at = |e: Error| e.at_path(&graph.component_instances[a.caller.index()]);
         adapter::check(types, a).map_err(at)?;
-        weight += adapter::limits::weigh(types, a).map_err(at)?;
-        if weight > adapter::limits::MAX_TOTAL_ADAPTER_WEIGHT {
-            return Err(Error::limit(format!(
-                "the adapters together would unroll more than {} values",
-                adapter::limits::MAX_TOTAL_ADAPTER_WEIGHT
-            )));
-        }
+        budget.adapter(a).map_err(at)?;
     }
     let core = options.output == OutputKind::CoreModule;
     let mode = if core {

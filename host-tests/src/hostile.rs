@@ -147,16 +147,27 @@ pub fn limits() -> Result<Vec<Case>> {
             "adapters",
         )?,
         case(
-            "an adapter that unrolls more than 10,000 values",
-            &adapters("(list u8 10001)", "", 1, 1),
+            "a type that moves more than 10,000 values in one function",
+            &adapters(&format!("(tuple {})", ["string"; 501].join(" ")), "", 1, 1),
             L,
-            "unroll",
+            "in one function",
         )?,
         case(
-            "adapters that unroll more than 1,000,000 values together",
-            &adapters("(list u8 9000)", "", 112, 1),
+            "adapters that move more than 1,000,000 values together",
+            // Shared moves of about 18,000 values for each of sixty
+            // caller instances.
+            &adapters(
+                &format!(
+                    "(tuple (tuple {}) (list (tuple {})))",
+                    ["string"; 450].join(" "),
+                    ["string"; 449].join(" ")
+                ),
+                "",
+                1,
+                60,
+            ),
             L,
-            "unroll",
+            "together",
         )?,
         case(
             "a value larger than a 32-bit memory",

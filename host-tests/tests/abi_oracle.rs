@@ -396,9 +396,34 @@ fn stored_bytes_match_the_spec_definitions() -> Result<()> {
     let defs = snapshot.join("design/mvp/canonical-abi");
     let mut rng = Rng::new(0xb17e5);
     let mut n = 0;
-    let types: Vec<(String, String)> = (0..150)
+    let mut types: Vec<(String, String)> = (0..150)
         .map(|_| random_type_of(&mut rng, 3, &mut n, false))
         .collect();
+    // Heavy elements, moved by the shared functions adapters call for
+    // values in memory whose code would be large.
+    let six = |w: &str, p: &str| {
+        (
+            format!("(tuple {})", [w; 6].join(" ")),
+            format!("TupleType([{}])", [p; 6].join(",")),
+        )
+    };
+    let (sw, sp) = six("string", "StringType()");
+    let (lw, lp) = six("(list u16)", "ListType(U16Type())");
+    types.extend([
+        (format!("(list {sw})"), format!("ListType({sp})")),
+        (
+            format!("(list (list {sw}))"),
+            format!("ListType(ListType({sp}))"),
+        ),
+        (
+            format!("(list (result {sw} (error string)))"),
+            format!("ListType(ResultType({sp}, StringType()))"),
+        ),
+        (
+            format!("(list (tuple {lw} {sw} u8))"),
+            format!("ListType(TupleType([{lp}, {sp}, U8Type()]))"),
+        ),
+    ]);
     let types_py = types
         .iter()
         .map(|(_, p)| p.clone())

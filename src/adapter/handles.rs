@@ -41,7 +41,7 @@ const SLOT: u32 = 16;
 pub const MAX_HANDLE: u32 = (1 << 28) - 1;
 
 /// One component instance's handle table in the fused module.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Table {
     /// The memory all tables live in.
     pub memory: MemIdx,

@@ -22,7 +22,7 @@ use crate::instantiate::{Adapter, ComponentInstanceId};
 use crate::parse::StringEncoding;
 use code::Code;
 use handles::{ResourceInfo, Table};
-use outline::Outlined;
+use outline::{Helper, Outlined};
 
 pub mod code;
 pub mod handles;
@@ -131,7 +131,7 @@ fn check_type(types: TypesRef<'_>, ty: &ComponentValType, adapter: &Adapter<'_>)
 }
 
 /// One side of a call, as the fused module sees it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Side {
     /// The side's memory.
     pub memory: Option<u32>,
@@ -270,6 +270,8 @@ pub struct Env<'t, 'o> {
     pub call_number: u32,
     /// The functions adapters share.
     pub outlined: &'o mut Outlined,
+    /// The component instance whose resource ids `resources` resolves.
+    pub scope: ComponentInstanceId,
 }
 
 struct Gen<'t, 'o> {
@@ -282,6 +284,8 @@ struct Gen<'t, 'o> {
     call_number: u32,
     /// The functions adapters share.
     outlined: &'o mut Outlined,
+    /// The component instance whose resource ids `resources` resolves.
+    scope: ComponentInstanceId,
     code: Code,
 }
 
@@ -294,6 +298,7 @@ impl<'t, 'o> Gen<'t, 'o> {
             resources: env.resources,
             call_number: env.call_number,
             outlined: env.outlined,
+            scope: env.scope,
             code: Code::new(params),
         }
     }
@@ -581,17 +586,70 @@ impl Gen<'_, '_> {
     }
 
     /// Moves one value. Temporaries it takes are free again afterwards:
-    /// what it produces lives in `dst`, which the caller allocated.
+    /// what it produces lives in `dst`, which the caller allocated. A
+    /// value in memory whose code would weigh more than
+    /// [`limits::OUTLINE_WEIGHT`] is moved by a call to a function shared
+    /// by every move of its type between the same two sides.
     fn translate(&mut self, ty: &ComponentValType, src: &Loc, dst: &Loc) {
+        if let (At::Memory(s), At::Memory(d)) = (&src.at, &dst.at)
+            && self.abi.facts(ty).weight > limits::OUTLINE_WEIGHT
+        {
+            let f = self.outlined_translation(ty, src.side, dst.side);
+            for m in [s, d] {
+                self.code.push(I::LocalGet(m.addr));
+                if m.offset > 0 {
+                    self.code.extend([I::I32Const(m.offset as i32), I::I32Add]);
+                }
+            }
+            self.code.push(I::Call(f));
+            return;
+        }
+        self.translate_inline(ty, src, dst);
+    }
+
+    /// The shared function `(src, dst)` that moves a value of type `ty`
+    /// from `from`'s memory at `src` to `to`'s at `dst`.
+    fn outlined_translation(&mut self, ty: &ComponentValType, from: Side, to: Side) -> u32 {
+        let key = Helper::Translate(outline::Translation {
+            ty: abi::Key::from(ty),
+            from,
+            to,
+            scope: self.scope,
+        });
+        if let Some(f) = self.outlined.get(key) {
+            return f;
+        }
+        let f = self.outlined.func(key);
+        let env = Env {
+            abi: self.abi,
+            resources: self.resources,
+            call_number: self.call_number,
+            outlined: &mut *self.outlined,
+            scope: self.scope,
+        };
+        let mut g = Gen::new(env, 2);
+        g.translate_inline(ty, &Loc::memory(from, 0), &Loc::memory(to, 1));
+        let body = g.finish(&[]);
+        self.outlined.built(key, body);
+        f
+    }
+
+    /// Moves one value with code written here.
+    fn translate_inline(&mut self, ty: &ComponentValType, src: &Loc, dst: &Loc) {
         let mark = self.code.mark();
         match abi::shape(self.types, ty) {
             Shape::String => self.translate_string(src, dst),
             Shape::Scalar(p) => self.translate_primitive(p, src, dst),
             Shape::Record(fields) => self.translate_tuple(&fields, src, dst),
-            Shape::Repeat(element, length) => {
-                let fields = vec![element; length as usize];
-                self.translate_tuple(&fields, src, dst);
-            }
+            Shape::Repeat(element, length) => match (&src.at, &dst.at) {
+                (At::Memory(s), At::Memory(d)) if length > 1 => {
+                    self.translate_repeat(element, length, (s, src.side), (d, dst.side))
+                }
+                _ => {
+                    let fields = vec![element; length as usize];
+                    self.translate_tuple(&fields, src, dst);
+                }
+            },
             Shape::Variant(cases) => self.translate_variant(&cases, src, dst),
             Shape::Enum(n) => self.translate_variant(&vec![None; n], src, dst),
             Shape::Flags(n) => self.translate_flags(n, src, dst),
@@ -785,7 +843,7 @@ impl Gen<'_, '_> {
                 self.code.temp(ValType::I32),
                 self.code.temp(ValType::I32),
             );
-            self.code.body.extend([
+            self.code.extend([
                 I::LocalGet(ptr),
                 I::LocalSet(s),
                 I::LocalGet(new),
@@ -793,34 +851,79 @@ impl Gen<'_, '_> {
                 I::LocalGet(len),
                 I::LocalSet(n),
             ]);
-            self.code
-                .body
-                .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-            self.code
-                .body
-                .extend([I::LocalGet(n), I::I32Eqz, I::BrIf(1)]);
-            let es = Loc::memory(from, s);
-            let ed = Loc::memory(to, d);
-            self.translate_tuple(fields, &es, &ed);
-            for cursor in [s, d] {
-                self.code.body.extend([
-                    I::LocalGet(cursor),
-                    I::I32Const(size as i32),
-                    I::I32Add,
-                    I::LocalSet(cursor),
-                ]);
-            }
-            self.code.body.extend([
-                I::LocalGet(n),
-                I::I32Const(1),
-                I::I32Sub,
-                I::LocalSet(n),
-                I::Br(0),
-                I::End,
-                I::End,
-            ]);
+            self.loop_elements(fields, size, (s, from), (d, to), n);
         }
         self.write_pair((new, len), dst);
+    }
+
+    /// A fixed-length list in memory: one element at a time, in a loop.
+    fn translate_repeat(
+        &mut self,
+        element: ComponentValType,
+        length: u32,
+        (s, from): (&Mem, Side),
+        (d, to): (&Mem, Side),
+    ) {
+        let facts = self.abi.facts(&element);
+        let size = facts.size_align.0;
+        if facts.byte_copyable {
+            for m in [d, s] {
+                self.code
+                    .extend([I::LocalGet(m.addr), I::I32Const(m.offset as i32), I::I32Add]);
+            }
+            self.code.extend([
+                I::I32Const(size.saturating_mul(length) as i32),
+                I::MemoryCopy {
+                    src_mem: s.memory,
+                    dst_mem: d.memory,
+                },
+            ]);
+            return;
+        }
+        let (sc, dc) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
+        for (m, cursor) in [(s, sc), (d, dc)] {
+            self.code.extend([
+                I::LocalGet(m.addr),
+                I::I32Const(m.offset as i32),
+                I::I32Add,
+                I::LocalSet(cursor),
+            ]);
+        }
+        let n = self.code.const_local(length);
+        self.loop_elements(&[element], size, (sc, from), (dc, to), n);
+    }
+
+    /// Moves `n` (a local, counted down) elements, records of `fields` of
+    /// `size` bytes, from the `from` cursor to the `to` cursor.
+    fn loop_elements(
+        &mut self,
+        fields: &[ComponentValType],
+        size: u32,
+        (s, from): (u32, Side),
+        (d, to): (u32, Side),
+        n: u32,
+    ) {
+        self.code
+            .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+        self.code.extend([I::LocalGet(n), I::I32Eqz, I::BrIf(1)]);
+        self.translate_tuple(fields, &Loc::memory(from, s), &Loc::memory(to, d));
+        for cursor in [s, d] {
+            self.code.extend([
+                I::LocalGet(cursor),
+                I::I32Const(size as i32),
+                I::I32Add,
+                I::LocalSet(cursor),
+            ]);
+        }
+        self.code.extend([
+            I::LocalGet(n),
+            I::I32Const(1),
+            I::I32Sub,
+            I::LocalSet(n),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
     }
 
     /// The byte length of a list of `len` elements of `(size, align)` at

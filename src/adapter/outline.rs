@@ -1,8 +1,11 @@
 //! Functions generated once per fused module and called by every adapter
 //! that needs them, instead of being written into each one.
 
+use super::Side;
 use super::transcode::{self, Transcode};
 use super::validate::{self, Text};
+use crate::error::{Error, Result};
+use crate::instantiate::ComponentInstanceId;
 use std::collections::HashMap;
 use wasm_encoder::Function;
 use wasmparser::{FuncType, ValType};
@@ -19,6 +22,21 @@ pub enum Helper {
     /// Narrows UTF-16 to Latin-1 in place if it fits: `(p, units) ->
     /// narrowed`.
     NarrowUtf16(u32),
+    /// Moves one value between two sides' memories: `(src, dst)`.
+    Translate(Translation),
+}
+
+/// A value's move between the memories of two sides of calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Translation {
+    /// The value's type.
+    pub ty: crate::abi::Key,
+    /// Where it comes from.
+    pub from: Side,
+    /// Where it goes.
+    pub to: Side,
+    /// The component instance whose resource ids the type uses.
+    pub scope: ComponentInstanceId,
 }
 
 impl Helper {
@@ -30,6 +48,7 @@ impl Helper {
                 FuncType::new(i32s(if t.to.is_some() { 3 } else { 2 }), [])
             }
             Helper::Transcode(_) => FuncType::new(i32s(5), i32s(2)),
+            Helper::Translate(_) => FuncType::new(i32s(2), []),
             Helper::NarrowUtf16(_) => FuncType::new(i32s(2), i32s(1)),
         }
     }
@@ -50,6 +69,12 @@ impl Helper {
                 );
             }
             Helper::NarrowUtf16(m) => return format!("narrow utf16 to latin1 in memory {m}"),
+            Helper::Translate(t) => {
+                return format!(
+                    "move {:?} from component instance {} to {}",
+                    t.ty, t.from.instance.0, t.to.instance.0
+                );
+            }
         };
         match t.to {
             Some(to) => format!("check and copy {what} from memory {} to {to}", t.from),
@@ -57,14 +82,15 @@ impl Helper {
         }
     }
 
-    /// The body.
-    pub fn body(self) -> Function {
-        match self {
+    /// The body, for the functions written from their key alone.
+    fn body(self) -> Option<Function> {
+        Some(match self {
             Helper::Utf8(t) => validate::utf8(t),
             Helper::Utf16(t) => validate::utf16(t),
             Helper::Transcode(t) => transcode::transcode(t),
             Helper::NarrowUtf16(m) => transcode::narrow_utf16(m),
-        }
+            Helper::Translate(_) => return None,
+        })
     }
 }
 
@@ -74,6 +100,8 @@ pub struct Outlined {
     first: u32,
     order: Vec<Helper>,
     index: HashMap<Helper, u32>,
+    /// Bodies written by the adapter generator, by key.
+    built: HashMap<Helper, Function>,
 }
 
 impl Outlined {
@@ -83,6 +111,7 @@ impl Outlined {
             first,
             order: Vec::new(),
             index: HashMap::new(),
+            built: HashMap::new(),
         }
     }
 
@@ -94,8 +123,29 @@ impl Outlined {
         })
     }
 
-    /// The functions asked for, in index order, from the first.
-    pub fn functions(&self) -> (u32, &[Helper]) {
-        (self.first, &self.order)
+    /// The function index of `h`, if it was asked for.
+    pub fn get(&self, h: Helper) -> Option<u32> {
+        self.index.get(&h).copied()
+    }
+
+    /// Gives `h` (asked for already) the body the generator wrote.
+    pub fn built(&mut self, h: Helper, body: Function) {
+        self.built.insert(h, body);
+    }
+
+    /// The functions asked for, in index order from the first, each with
+    /// its body.
+    pub fn functions(&mut self) -> Result<(u32, Vec<(Helper, Function)>)> {
+        let mut out = Vec::with_capacity(self.order.len());
+        for h in &self.order {
+            let body = match self.built.remove(h) {
+                Some(b) => b,
+                None => h.body().ok_or_else(|| {
+                    Error::internal(format!("shared function {} has no body", h.name()))
+                })?,
+            };
+            out.push((*h, body));
+        }
+        Ok((self.first, out))
     }
 }

@@ -1209,7 +1209,10 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// What generated functions need, with the resource types of `resources`.
     fn env<'s, 'o>(
         &'s self,
-        resources: &'s dyn Fn(wasmparser::component_types::ResourceId) -> ResourceInfo,
+        (scope, resources): (
+            ComponentInstanceId,
+            &'s dyn Fn(wasmparser::component_types::ResourceId) -> ResourceInfo,
+        ),
         outlined: &'o mut Outlined,
     ) -> adapter::Env<'s, 'o> {
         adapter::Env {
@@ -1217,6 +1220,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             resources,
             call_number: self.flags.call_number.0,
             outlined,
+            scope,
         }
     }
 
@@ -1330,8 +1334,8 @@ impl<'g, 'a> Layout<'g, 'a> {
                 b.start(index);
             }
         }
-        let (first, helpers) = outlined.functions();
-        for (k, h) in helpers.iter().enumerate() {
+        let (first, helpers) = outlined.functions()?;
+        for (k, (h, body)) in helpers.iter().enumerate() {
             let idx = b.declare_generated(&h.signature())?;
             if idx.0 != first + k as u32 {
                 return Err(Error::internal(format!(
@@ -1341,9 +1345,11 @@ impl<'g, 'a> Layout<'g, 'a> {
                     first + k as u32
                 )));
             }
-            b.body(idx, &h.body())?;
+            b.body(idx, body)?;
         }
-        self.helper_names = (first..).zip(helpers.iter().map(|h| h.name())).collect();
+        self.helper_names = (first..)
+            .zip(helpers.iter().map(|(h, _)| h.name()))
+            .collect();
         self.func_count = b.func_count();
         for (name, kind, index) in exports {
             b.export(name, *kind, *index);
@@ -1419,7 +1425,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     let instance = *instance;
                     let resources = |r| self.resource_info(instance, r);
                     handles::host_call(
-                        self.env(&resources, outlined),
+                        self.env((instance, &resources), outlined),
                         *fty,
                         side,
                         &handles::HostCallCode {
@@ -1473,7 +1479,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let callee_instance = adapter.callee.instance;
             let resources = |r| self.resource_info(callee_instance, r);
             let f = adapter::generate(
-                self.env(&resources, outlined),
+                self.env((callee_instance, &resources), outlined),
                 adapter,
                 &adapter::Targets {
                     callee,
@@ -1529,8 +1535,12 @@ impl<'g, 'a> Layout<'g, 'a> {
             let side = self.side(&f.options, f.instance, "root")?;
             let instance = f.instance;
             let resources = |r| self.resource_info(instance, r);
-            let body =
-                handles::export_trampoline(self.env(&resources, outlined), f.ty, side, target);
+            let body = handles::export_trampoline(
+                self.env((instance, &resources), outlined),
+                f.ty,
+                side,
+                target,
+            );
             b.body(*idx, &body)?;
         }
         // The destructors as the wrapper defines them: the defining
