@@ -882,8 +882,8 @@ pub struct BuiltinTargets {
     pub table: Table,
     /// The resource type's number.
     pub number: u32,
-    /// The calling instance's `may_leave` flag.
-    pub may_leave: u32,
+    /// The calling instance's `may_leave` flag, if it can be seen.
+    pub may_leave: Option<u32>,
     /// The global numbering calls that lend handles.
     pub call_number: u32,
     /// What ends an owned handle: the destructor in the implementing
@@ -918,9 +918,10 @@ fn checked_slot(c: &mut Code, b: &BuiltinTargets, addr: u32, tag: Option<u32>) {
 /// `resource.new`: `(rep) -> handle`.
 pub fn resource_new(b: &BuiltinTargets) -> Function {
     let mut c = Code::new(1);
-    c.push(I::GlobalGet(b.may_leave));
-    c.push(I::I32Eqz);
-    c.trap_if();
+    if let Some(flag) = b.may_leave {
+        c.extend([I::GlobalGet(flag), I::I32Eqz]);
+        c.trap_if();
+    }
     c.extend([
         I::I32Const(own_tag(b.number)),
         I::LocalGet(0),
@@ -949,9 +950,10 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
         c.temp(ValType::I32),
         c.temp(ValType::I32),
     );
-    c.push(I::GlobalGet(b.may_leave));
-    c.push(I::I32Eqz);
-    c.trap_if();
+    if let Some(flag) = b.may_leave {
+        c.extend([I::GlobalGet(flag), I::I32Eqz]);
+        c.trap_if();
+    }
     checked_slot(&mut c, b, addr, Some(tag));
     c.extend([
         I::LocalGet(addr),

@@ -157,8 +157,8 @@ pub struct Targets {
     /// The callee's options.
     pub callee_side: Side,
     /// The `may_leave` flag globals of the caller's and the callee's
-    /// component instances.
-    pub may_leave: (u32, u32),
+    /// component instances, where the flag can be seen.
+    pub may_leave: (Option<u32>, Option<u32>),
 }
 
 /// Where a value lies, and whose it is: the side of the call whose
@@ -326,8 +326,10 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     // A component may not call out while it is being lowered into or
     // runs its post-return.
     let (caller_flag, callee_flag) = targets.may_leave;
-    g.code.body.extend([I::GlobalGet(caller_flag), I::I32Eqz]);
-    g.trap_if();
+    if let Some(flag) = caller_flag {
+        g.code.extend([I::GlobalGet(flag), I::I32Eqz]);
+        g.trap_if();
+    }
     let params_allocate = sig.params_spill || param_types.iter().any(|t| abi.facts(t).memory);
     let results_allocate = f.result.iter().any(|t| abi.facts(t).memory);
 
@@ -341,15 +343,11 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
 
     // Parameters: caller -> callee.
     if params_allocate {
-        g.code
-            .body
-            .extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
+        g.set_flag(callee_flag, 0);
     }
     let callee_args = g.pass_params(&sig, &param_types, &caller_params, targets);
     if params_allocate {
-        g.code
-            .body
-            .extend([I::I32Const(1), I::GlobalSet(callee_flag)]);
+        g.set_flag(callee_flag, 1);
     }
     for a in &callee_args {
         g.code.body.push(I::LocalGet(*a));
@@ -377,33 +375,33 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     }
     let mut returns = Vec::new();
     if results_allocate {
-        g.code
-            .body
-            .extend([I::I32Const(0), I::GlobalSet(caller_flag)]);
+        g.set_flag(caller_flag, 0);
     }
     if let Some(result) = &f.result {
         returns = g.pass_results(&sig, *result, &callee_results, retptr, targets);
     }
     if results_allocate {
-        g.code
-            .body
-            .extend([I::I32Const(1), I::GlobalSet(caller_flag)]);
+        g.set_flag(caller_flag, 1);
     }
     if let Some(post) = targets.post_return {
-        g.code
-            .body
-            .extend([I::I32Const(0), I::GlobalSet(callee_flag)]);
+        g.set_flag(callee_flag, 0);
         for (l, _) in &callee_results {
             g.code.body.push(I::LocalGet(*l));
         }
-        g.code
-            .body
-            .extend([I::Call(post), I::I32Const(1), I::GlobalSet(callee_flag)]);
+        g.code.push(I::Call(post));
+        g.set_flag(callee_flag, 1);
     }
     g.finish(&returns)
 }
 
 impl Gen<'_, '_> {
+    /// Sets a `may_leave` flag, if it can be seen.
+    fn set_flag(&mut self, flag: Option<u32>, value: i32) {
+        if let Some(flag) = flag {
+            self.code.extend([I::I32Const(value), I::GlobalSet(flag)]);
+        }
+    }
+
     /// Moves the parameters from the caller's side (flat, or spilled to
     /// the caller's memory) to the callee's, flat or through a block the
     /// callee's `realloc` gives; returns the locals to call the callee with.

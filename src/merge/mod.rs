@@ -16,6 +16,7 @@
 //! they are plain imports.
 
 pub(crate) mod builder;
+mod leave;
 
 use crate::adapter;
 use crate::adapter::handles::{self, ResourceInfo, Table};
@@ -129,7 +130,7 @@ struct InstanceMap {
 /// The globals every fused module has: one `may_leave` flag per component
 /// instance, the call counter and the destructor-suppress flag.
 struct Flags {
-    may_leave: Vec<GlobalIdx>,
+    may_leave: Vec<Option<GlobalIdx>>,
     call_number: GlobalIdx,
     suppress: GlobalIdx,
 }
@@ -499,12 +500,14 @@ fn export_signature(types: wasmparser::types::TypesRef<'_>, f: &Lifted<'_>) -> F
     FuncType::new(params, results)
 }
 
-/// Pushes the globals every fused module has, after the instances' own.
-fn push_flags(b: &mut Builder, component_instances: usize) -> Flags {
+/// Pushes the globals every fused module has, after the instances' own: a
+/// `may_leave` flag for each component instance whose flag can be seen.
+fn push_flags(b: &mut Builder, observed: &[bool]) -> Flags {
     use wasm_encoder::ValType;
     Flags {
-        may_leave: (0..component_instances)
-            .map(|_| b.mutable_global(ValType::I32, &ConstExpr::i32_const(1)))
+        may_leave: observed
+            .iter()
+            .map(|seen| seen.then(|| b.mutable_global(ValType::I32, &ConstExpr::i32_const(1))))
             .collect(),
         call_number: b.mutable_global(ValType::I64, &ConstExpr::i64_const(1)),
         // Set while a handle the host passed in leaves the wrapper's
@@ -759,7 +762,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 shared: false,
             }));
         }
-        l.flags = push_flags(&mut b, graph.component_instances.len());
+        l.flags = push_flags(&mut b, &leave::observed(input, graph));
         l.tables = push_tables(&mut b, &holders, &table_fns);
         l.func_count = b.func_count();
         l.memory_count = b.next_memory().0;
@@ -1205,7 +1208,6 @@ impl<'g, 'a> Layout<'g, 'a> {
         merge_producers(sections)
     }
 
-    /// The global holding a component instance's `may_leave` flag.
     /// What generated functions need, with the resource types of `resources`.
     fn env<'s, 'o>(
         &'s self,
@@ -1224,8 +1226,10 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
     }
 
-    fn may_leave_flag(&self, instance: crate::instantiate::ComponentInstanceId) -> u32 {
-        self.flags.may_leave[instance.index()].0
+    /// The global holding a component instance's `may_leave` flag, if it
+    /// can be seen.
+    fn may_leave_flag(&self, instance: ComponentInstanceId) -> Option<u32> {
+        self.flags.may_leave[instance.index()].map(|g| g.0)
     }
 
     /// One side's options as fused indices.
@@ -1387,16 +1391,18 @@ impl<'g, 'a> Layout<'g, 'a> {
             // The host's `resource.drop` is only called by built-ins and
             // trampolines, which make their own checks.
             let mut prologue = Vec::new();
-            if matches!(host, HostLower::Func { .. }) {
-                prologue.extend([I::GlobalGet(flag), I::I32Eqz]);
-                prologue.extend(adapter::code::TRAP_IF);
-            }
-            let calls_back =
-                matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
             let mut epilogue = Vec::new();
-            if calls_back {
-                prologue.extend([I::I32Const(0), I::GlobalSet(flag)]);
-                epilogue.extend([I::I32Const(1), I::GlobalSet(flag)]);
+            if let Some(flag) = flag {
+                if matches!(host, HostLower::Func { .. }) {
+                    prologue.extend([I::GlobalGet(flag), I::I32Eqz]);
+                    prologue.extend(adapter::code::TRAP_IF);
+                }
+                let calls_back =
+                    matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
+                if calls_back {
+                    prologue.extend([I::I32Const(0), I::GlobalSet(flag)]);
+                    epilogue.extend([I::I32Const(1), I::GlobalSet(flag)]);
+                }
             }
             let call = match (slots.get(&h), self.import_of.get(&h), self.host_table) {
                 (Some(slot), _, Some(table)) => vec![
