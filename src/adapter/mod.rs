@@ -76,6 +76,36 @@ pub fn strategy(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Strategy {
     }
 }
 
+/// Whether the adapter would only pass its core values on, so that the
+/// caller may call the callee's core function itself: neither side's
+/// `may_leave` flag can be seen (`flags_seen`), there is no
+/// `post-return`, nothing goes through memory, and every value is a 32-
+/// or 64-bit integer or a float (or a record of them), which lifting and
+/// lowering leave as they are.
+pub fn is_forward(abi: &abi::Abi<'_>, adapter: &Adapter<'_>, flags_seen: (bool, bool)) -> bool {
+    fn unchanged(abi: &abi::Abi<'_>, ty: &ComponentValType) -> bool {
+        match abi::shape(abi.types, ty) {
+            Shape::Scalar(p) => matches!(p, P::S32 | P::U32 | P::S64 | P::U64 | P::F32 | P::F64),
+            Shape::Record(fields) => fields.iter().all(|f| unchanged(abi, f)),
+            Shape::Repeat(e, _) => unchanged(abi, &e),
+            _ => false,
+        }
+    }
+    let f = &abi.types[adapter.callee.ty];
+    let sig = abi::flatten_func(abi.types, adapter.callee.ty);
+    adapter.caller != adapter.callee.instance
+        && !f.async_
+        && flags_seen == (false, false)
+        && adapter.callee.options.post_return.is_none()
+        && !sig.params_spill
+        && !sig.results_spill
+        && f.params
+            .iter()
+            .map(|(_, t)| t)
+            .chain(f.result.iter())
+            .all(|t| unchanged(abi, t))
+}
+
 fn needs_memory(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
     abi::any_inside(types, ty, &|s| matches!(s, Shape::String | Shape::List(_)))
 }

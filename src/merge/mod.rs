@@ -156,7 +156,9 @@ pub struct Layout<'g, 'a> {
     host_sig: HashMap<HostLowerId, FuncType>,
     /// Each host lower's trampoline, in host lower order.
     trampolines: Vec<FuncIdx>,
-    adapters: Vec<FuncIdx>,
+    /// Each adapter's function; `None` where the caller calls the callee's
+    /// core function itself.
+    adapters: Vec<Option<FuncIdx>>,
     builtins: Vec<FuncIdx>,
     /// Each component instance's handle table, if it holds handles.
     tables: Vec<Option<Table>>,
@@ -669,10 +671,22 @@ impl<'g, 'a> Layout<'g, 'a> {
         let trampolines = (0..graph.host_lowers.len())
             .map(|i| b.declare_generated(&host_sig[&HostLowerId(i as u32)]))
             .collect::<Result<_>>()?;
+        let observed = leave::observed(input, graph);
+        let abi = crate::abi::Abi::new(types);
         let adapters = graph
             .adapters
             .iter()
-            .map(|a| b.declare_generated(&crate::abi::lower_signature(types, a.ty)))
+            .map(|a| {
+                let seen = (
+                    observed[a.caller.index()],
+                    observed[a.callee.instance.index()],
+                );
+                if adapter::is_forward(&abi, a, seen) {
+                    return Ok(None);
+                }
+                b.declare_generated(&crate::abi::lower_signature(types, a.ty))
+                    .map(Some)
+            })
             .collect::<Result<_>>()?;
         let builtins = graph
             .builtins
@@ -708,7 +722,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             func_count: 0,
             memory_count: 0,
             helper_names: Vec::new(),
-            abi: crate::abi::Abi::new(types),
+            abi,
         };
         // Each handle table's three functions.
         let holders = l.handle_holders(types)?;
@@ -762,7 +776,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 shared: false,
             }));
         }
-        l.flags = push_flags(&mut b, &leave::observed(input, graph));
+        l.flags = push_flags(&mut b, &observed);
         l.tables = push_tables(&mut b, &holders, &table_fns);
         l.func_count = b.func_count();
         l.memory_count = b.next_memory().0;
@@ -1098,7 +1112,15 @@ impl<'g, 'a> Layout<'g, 'a> {
                 }
             }
             CoreDef::Adapter(a) if Space::of(kind) == Space::Func => {
-                generated(&self.adapters, a.index())
+                match self.adapters.get(a.index()) {
+                    Some(Some(f)) => Ok(f.0),
+                    // The caller calls the callee itself.
+                    Some(None) => {
+                        let callee = &self.graph.adapters[a.index()].callee;
+                        self.resolve(&callee.func, kind, path)
+                    }
+                    None => Err(Error::internal(format!("no adapter {}", a.index()))),
+                }
             }
             CoreDef::Host(h) if Space::of(kind) == Space::Func => {
                 generated(&self.trampolines, h.index())
@@ -1134,11 +1156,10 @@ impl<'g, 'a> Layout<'g, 'a> {
             };
             names.push((self.trampolines[i].0, format!("host {path}").into()));
         }
-        for (a, adapter) in self.graph.adapters.iter().enumerate() {
-            names.push((
-                self.adapters[a].0,
-                format!("adapter {}", adapter.name).into(),
-            ));
+        for (adapter, idx) in self.graph.adapters.iter().zip(&self.adapters) {
+            if let Some(idx) = idx {
+                names.push((idx.0, format!("adapter {}", adapter.name).into()));
+            }
         }
         for (i, b) in self.graph.builtins.iter().enumerate() {
             names.push((
@@ -1458,6 +1479,7 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The adapters of cross-component calls.
     fn adapter_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
         for (adapter, idx) in self.graph.adapters.iter().zip(&self.adapters) {
+            let Some(idx) = idx else { continue };
             let path = &self.graph.component_instances[adapter.caller.index()];
             if adapter.caller == adapter.callee.instance {
                 // A component calling its own lifted export through a lower
