@@ -212,13 +212,24 @@ fn every_encoding_pair_matches() -> Result<()> {
                         }
                     }
                 }
-                "utf16" => cases.push((
-                    "unpaired surrogate".into(),
-                    vec![0x00, 0xD8, 0x41, 0x00],
-                    2,
-                    Some(true),
-                    None,
-                )),
+                "utf16" => {
+                    cases.push((
+                        "unpaired surrogate".into(),
+                        vec![0x00, 0xD8, 0x41, 0x00],
+                        2,
+                        Some(true),
+                        None,
+                    ));
+                    // After text that a narrowing into UTF-8 or Latin-1
+                    // moves before it meets the surrogate.
+                    for n in [3, 20] {
+                        let mut units: Vec<u16> = "é".repeat(n).encode_utf16().collect();
+                        units.extend([0x41, 0xDC00, 0x41]);
+                        let bytes = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+                        let name = format!("unpaired surrogate after {n} accented letters");
+                        cases.push((name, bytes, units.len() as u32, Some(true), None));
+                    }
+                }
                 _ => {
                     cases.push((
                         "unpaired surrogate (tagged)".into(),
@@ -291,9 +302,9 @@ fn every_encoding_pair_matches() -> Result<()> {
         failures.join("\n")
     );
     // Every string for each pair, and the special cases: fourteen for each
-    // UTF-8 caller, one for each UTF-16 caller, three for each
+    // UTF-8 caller, three for each UTF-16 caller, three for each
     // latin1+utf16 caller.
-    assert_eq!(checked, 9 * strings.len() + 3 * 14 + 3 + 9);
+    assert_eq!(checked, 9 * strings.len() + 3 * 14 + 3 * 3 + 9);
     Ok(())
 }
 

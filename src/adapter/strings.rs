@@ -103,7 +103,16 @@ impl Gen<'_, '_> {
                 StringEncoding::CompactUtf16,
                 StringEncoding::CompactUtf16,
             );
-        if !copies {
+        // UTF-16 stored into UTF-8 or Latin-1 first moves the code units
+        // below 0x80 or 0x100, which are valid whatever they are: only the
+        // rest, if any, is checked, after that narrow phase.
+        let narrows_first = encoding == Enc::Utf16
+            && match to.encoding {
+                StringEncoding::Utf8 => true,
+                StringEncoding::CompactUtf16 => from.encoding != StringEncoding::CompactUtf16,
+                StringEncoding::Utf16 => false,
+            };
+        if !copies && !narrows_first {
             self.check_text(source, None);
         }
         match (encoding, to.encoding) {
@@ -124,6 +133,28 @@ impl Gen<'_, '_> {
                 self.store_latin1_or_utf16(source, out)
             }
         }
+    }
+
+    /// Checks a UTF-16 source from byte index `i` on, where its narrow
+    /// phase stopped (the units before it were all valid).
+    fn check_rest(&mut self, s: Source, i: u32) {
+        if s.encoding != Enc::Utf16 {
+            return;
+        }
+        let (ptr, units) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
+        self.code.extend([
+            I::LocalGet(s.ptr),
+            I::LocalGet(i),
+            I::I32Add,
+            I::LocalSet(ptr),
+            I::LocalGet(s.units),
+            I::LocalGet(i),
+            I::I32Const(1),
+            I::I32ShrU,
+            I::I32Sub,
+            I::LocalSet(units),
+        ]);
+        self.check_text(Source { ptr, units, ..s }, None);
     }
 
     /// Calls the shared validator of `s`'s encoding and memory, which
@@ -236,6 +267,7 @@ impl Gen<'_, '_> {
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
+        self.check_rest(s, i);
         let worst = self.byte_length(s.units, if s.encoding == Enc::Utf16 { 3 } else { 2 });
         let q = self.realloc(to, Some((p, s.units)), 1, worst);
         self.transcode_loop(s, Some(i), q, o, Enc::Utf8);
@@ -282,6 +314,7 @@ impl Gen<'_, '_> {
             I::Else,
         ]);
         // Widen to UTF-16.
+        self.check_rest(s, i);
         let worst = self.byte_length(units, 2);
         let q = self.realloc(to, Some((p, units)), 2, worst);
         let mem = memory(to);
