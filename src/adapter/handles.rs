@@ -839,31 +839,15 @@ impl Gen<'_, '_> {
         let memory = super::memory(loc.side);
         self.list_bytes(memory, ptr, len, (size, align));
         let (cursor, n) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
-        self.code.body.extend([
+        self.code.extend([
             I::LocalGet(ptr),
             I::LocalSet(cursor),
             I::LocalGet(len),
             I::LocalSet(n),
-            I::Block(BlockType::Empty),
-            I::Loop(BlockType::Empty),
-            I::LocalGet(n),
-            I::I32Eqz,
-            I::BrIf(1),
         ]);
-        self.fixup_tuple(fields, &Loc::memory(loc.side, cursor), leaf);
-        self.code.body.extend([
-            I::LocalGet(cursor),
-            I::I32Const(size as i32),
-            I::I32Add,
-            I::LocalSet(cursor),
-            I::LocalGet(n),
-            I::I32Const(1),
-            I::I32Sub,
-            I::LocalSet(n),
-            I::Br(0),
-            I::End,
-            I::End,
-        ]);
+        self.count_down(n, &[cursor], size, |g| {
+            g.fixup_tuple(fields, &Loc::memory(loc.side, cursor), leaf);
+        });
     }
 }
 

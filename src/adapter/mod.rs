@@ -931,16 +931,24 @@ impl Gen<'_, '_> {
         (d, to): (u32, Side),
         n: u32,
     ) {
+        self.count_down(n, &[s, d], size, |g| {
+            g.translate_tuple(fields, &Loc::memory(from, s), &Loc::memory(to, d));
+        });
+    }
+
+    /// `while n != 0 { body; each cursor += size; n -= 1 }`, with `n` a
+    /// local.
+    fn count_down(&mut self, n: u32, cursors: &[u32], size: u32, body: impl FnOnce(&mut Self)) {
         self.code
             .extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
         self.code.extend([I::LocalGet(n), I::I32Eqz, I::BrIf(1)]);
-        self.translate_tuple(fields, &Loc::memory(from, s), &Loc::memory(to, d));
-        for cursor in [s, d] {
+        body(self);
+        for cursor in cursors {
             self.code.extend([
-                I::LocalGet(cursor),
+                I::LocalGet(*cursor),
                 I::I32Const(size as i32),
                 I::I32Add,
-                I::LocalSet(cursor),
+                I::LocalSet(*cursor),
             ]);
         }
         self.code.extend([

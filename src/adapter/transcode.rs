@@ -226,7 +226,7 @@ pub fn narrow_utf16(memory: u32) -> Function {
         c.temp(ValType::V128),
         c.temp(ValType::V128),
     );
-    // Any unit above 0xFF? Eight at a time, then one at a time.
+    // `p + (j << shift)`.
     let at = |c: &mut Code, shift: i32| {
         c.extend([
             I::LocalGet(p),
@@ -236,98 +236,76 @@ pub fn narrow_utf16(memory: u32) -> Function {
             I::I32Add,
         ]);
     };
-    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-    c.extend([
-        I::LocalGet(j),
-        I::I32Const(8),
-        I::I32Add,
-        I::LocalGet(units),
-        I::I32GtU,
-        I::BrIf(1),
-    ]);
-    at(&mut c, 1);
-    c.extend([
-        I::V128Load(arg(memory, 0, 0)),
-        splat16(0xFF00),
-        I::V128And,
-        I::V128AnyTrue,
-        I::If(BlockType::Empty),
-        I::I32Const(0),
-        I::Return,
-        I::End,
-        I::LocalGet(j),
-        I::I32Const(8),
-        I::I32Add,
-        I::LocalSet(j),
-        I::Br(0),
-        I::End,
-        I::End,
-    ]);
-    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-    c.extend([I::LocalGet(j), I::LocalGet(units), I::I32GeU, I::BrIf(1)]);
-    at(&mut c, 1);
-    c.extend([
-        I::I32Load16U(arg(memory, 0, 0)),
-        I::I32Const(0xFF),
-        I::I32GtU,
-        I::If(BlockType::Empty),
-        I::I32Const(0),
-        I::Return,
-        I::End,
-        I::LocalGet(j),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(j),
-        I::Br(0),
-        I::End,
-        I::End,
-    ]);
-    // Narrow front to back, sixteen units at a time: each block's bytes
-    // land before any unit not yet read.
+    // `while j + step <= units { body; j += step }`.
+    let each = |c: &mut Code, step: i32, body: &dyn Fn(&mut Code)| {
+        c.extend([
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(j),
+            I::I32Const(step),
+            I::I32Add,
+            I::LocalGet(units),
+            I::I32GtU,
+            I::BrIf(1),
+        ]);
+        body(c);
+        c.extend([
+            I::LocalGet(j),
+            I::I32Const(step),
+            I::I32Add,
+            I::LocalSet(j),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+    };
+    let wide =
+        |c: &mut Code| c.extend([I::If(BlockType::Empty), I::I32Const(0), I::Return, I::End]);
+    // Any unit above 0xFF? Eight at a time, then one at a time.
+    each(&mut c, 8, &|c| {
+        at(c, 1);
+        c.extend([
+            I::V128Load(arg(memory, 0, 0)),
+            splat16(0xFF00),
+            I::V128And,
+            I::V128AnyTrue,
+        ]);
+        wide(c);
+    });
+    each(&mut c, 1, &|c| {
+        at(c, 1);
+        c.extend([
+            I::I32Load16U(arg(memory, 0, 0)),
+            I::I32Const(0xFF),
+            I::I32GtU,
+        ]);
+        wide(c);
+    });
+    // Narrow front to back, sixteen units at a time (each block's bytes
+    // land before any unit not yet read), then one at a time.
     c.extend([I::I32Const(0), I::LocalSet(j)]);
-    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-    c.extend([
-        I::LocalGet(j),
-        I::I32Const(16),
-        I::I32Add,
-        I::LocalGet(units),
-        I::I32GtU,
-        I::BrIf(1),
-    ]);
-    at(&mut c, 1);
-    c.extend([I::V128Load(arg(memory, 0, 0)), I::LocalSet(a)]);
-    at(&mut c, 1);
-    c.extend([I::V128Load(arg(memory, 16, 0)), I::LocalSet(b)]);
-    at(&mut c, 0);
-    c.extend([
-        I::LocalGet(a),
-        I::LocalGet(b),
-        I::I8x16NarrowI16x8U,
-        I::V128Store(arg(memory, 0, 0)),
-        I::LocalGet(j),
-        I::I32Const(16),
-        I::I32Add,
-        I::LocalSet(j),
-        I::Br(0),
-        I::End,
-        I::End,
-    ]);
-    c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
-    c.extend([I::LocalGet(j), I::LocalGet(units), I::I32GeU, I::BrIf(1)]);
-    at(&mut c, 0);
-    at(&mut c, 1);
-    c.extend([
-        I::I32Load8U(arg(memory, 0, 0)),
-        I::I32Store8(arg(memory, 0, 0)),
-        I::LocalGet(j),
-        I::I32Const(1),
-        I::I32Add,
-        I::LocalSet(j),
-        I::Br(0),
-        I::End,
-        I::End,
-        I::I32Const(1),
-    ]);
+    each(&mut c, 16, &|c| {
+        at(c, 1);
+        c.extend([I::V128Load(arg(memory, 0, 0)), I::LocalSet(a)]);
+        at(c, 1);
+        c.extend([I::V128Load(arg(memory, 16, 0)), I::LocalSet(b)]);
+        at(c, 0);
+        c.extend([
+            I::LocalGet(a),
+            I::LocalGet(b),
+            I::I8x16NarrowI16x8U,
+            I::V128Store(arg(memory, 0, 0)),
+        ]);
+    });
+    each(&mut c, 1, &|c| {
+        at(c, 0);
+        at(c, 1);
+        c.extend([
+            I::I32Load8U(arg(memory, 0, 0)),
+            I::I32Store8(arg(memory, 0, 0)),
+        ]);
+    });
+    c.push(I::I32Const(1));
     c.finish()
 }
 

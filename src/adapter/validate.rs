@@ -401,95 +401,49 @@ impl V {
     fn copy_tail(&self, c: &mut Code, t: Text, len: u32) {
         let Some(to) = t.to else { return };
         let from = t.from;
-        // `(load, store, width)` from `len - width` and from 0.
-        let copy_at = |c: &mut Code, load: I<'static>, store: I<'static>, width: i32, end: bool| {
-            let at = |c: &mut Code, base: u32| {
-                c.push(I::LocalGet(base));
-                if end {
-                    c.extend([I::LocalGet(len), I::I32Add, I::I32Const(width), I::I32Sub]);
+        // Copies `width` bytes from `len - width` (`end`) or from 0.
+        let copy_at =
+            |c: &mut Code, (load, store): (I<'static>, I<'static>), width: i32, end: bool| {
+                for base in [self.dst, self.ptr] {
+                    c.push(I::LocalGet(base));
+                    if end {
+                        c.extend([I::LocalGet(len), I::I32Add, I::I32Const(width), I::I32Sub]);
+                    }
                 }
+                c.extend([load, store]);
             };
-            at(c, self.dst);
-            at(c, self.ptr);
-            c.extend([load, store]);
+        let access = |width: i32| match width {
+            16 => (I::V128Load(arg(from, 0)), I::V128Store(arg(to, 0))),
+            8 => (I::I64Load(arg(from, 0)), I::I64Store(arg(to, 0))),
+            4 => (I::I32Load(arg(from, 0)), I::I32Store(arg(to, 0))),
+            2 => (I::I32Load16U(arg(from, 0)), I::I32Store16(arg(to, 0))),
+            _ => (I::I32Load8U(arg(from, 0)), I::I32Store8(arg(to, 0))),
         };
         c.extend([I::LocalGet(self.rem), I::If(BlockType::Empty)]);
-        c.extend([
-            I::LocalGet(len),
-            I::I32Const(16),
-            I::I32GeU,
-            I::If(BlockType::Empty),
-        ]);
-        copy_at(
-            c,
-            I::V128Load(arg(from, 0)),
-            I::V128Store(arg(to, 0)),
-            16,
-            true,
-        );
-        c.extend([
-            I::Else,
-            I::LocalGet(len),
-            I::I32Const(8),
-            I::I32GeU,
-            I::If(BlockType::Empty),
-        ]);
-        copy_at(
-            c,
-            I::I64Load(arg(from, 0)),
-            I::I64Store(arg(to, 0)),
-            8,
-            false,
-        );
-        copy_at(
-            c,
-            I::I64Load(arg(from, 0)),
-            I::I64Store(arg(to, 0)),
-            8,
-            true,
-        );
-        c.extend([
-            I::Else,
-            I::LocalGet(len),
-            I::I32Const(4),
-            I::I32GeU,
-            I::If(BlockType::Empty),
-        ]);
-        copy_at(
-            c,
-            I::I32Load(arg(from, 0)),
-            I::I32Store(arg(to, 0)),
-            4,
-            false,
-        );
-        copy_at(
-            c,
-            I::I32Load(arg(from, 0)),
-            I::I32Store(arg(to, 0)),
-            4,
-            true,
-        );
-        c.push(I::Else);
-        copy_at(
-            c,
-            I::I32Load8U(arg(from, 0)),
-            I::I32Store8(arg(to, 0)),
-            1,
-            false,
-        );
+        // The widest access that fits, from both ends (from the end only
+        // after whole blocks); then one to three bytes: the first, and the
+        // two that end the text.
+        for width in [16, 8, 4] {
+            c.extend([
+                I::LocalGet(len),
+                I::I32Const(width),
+                I::I32GeU,
+                I::If(BlockType::Empty),
+            ]);
+            if width < 16 {
+                copy_at(c, access(width), width, false);
+            }
+            copy_at(c, access(width), width, true);
+            c.push(I::Else);
+        }
+        copy_at(c, access(1), 1, false);
         c.extend([
             I::LocalGet(len),
             I::I32Const(2),
             I::I32GeU,
             I::If(BlockType::Empty),
         ]);
-        copy_at(
-            c,
-            I::I32Load16U(arg(from, 0)),
-            I::I32Store16(arg(to, 0)),
-            2,
-            true,
-        );
+        copy_at(c, access(2), 2, true);
         c.extend([I::End, I::End, I::End, I::End, I::End]);
     }
 }
