@@ -79,6 +79,7 @@ impl wit::Guest for Fuser {
                 wit::OutputKind::CoreModule => solder::OutputKind::CoreModule,
             },
             validate: options.validate,
+            ..solder::Options::default()
         };
         let fused = solder::fuse(&inputs, &options).map_err(error)?;
         Ok(wit::Fused {

@@ -54,6 +54,12 @@ pub struct Options {
     pub output: OutputKind,
     /// Validate the output before returning it.
     pub validate: bool,
+    /// A value in memory whose move would weigh more than this is moved
+    /// by a function shared by every move of its type between the same
+    /// two component instances (see [`adapter::limits`]). Lower shares
+    /// more code; 0 moves every value in memory that way, which the tests
+    /// use to run the shared path on every fixture.
+    pub outline_weight: u64,
 }
 
 impl Default for Options {
@@ -61,6 +67,7 @@ impl Default for Options {
         Options {
             output: OutputKind::Component,
             validate: true,
+            outline_weight: adapter::limits::OUTLINE_WEIGHT,
         }
     }
 }
@@ -130,7 +137,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     let graph = instantiate::instantiate(&input)?;
     let types = input.types.as_ref();
     let abi = abi::Abi::new(types);
-    let mut budget = adapter::limits::Budget::new(&abi);
+    let mut budget = adapter::limits::Budget::new(&abi, options.outline_weight);
     for a in &graph.adapters {
         let at = |e: Error| e.at_path(&graph.component_instances[a.caller.index()]);
         adapter::check(types, a).map_err(at)?;
@@ -142,7 +149,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     } else {
         merge::HostCalls::Indirect
     };
-    let mut layout = merge::Layout::new(&input, &graph, mode)?;
+    let mut layout = merge::Layout::new(&input, &graph, mode, options.outline_weight)?;
     // Static instantiation counted the instances' memories; the handle
     // tables' memory comes on top.
     let max_memories = instantiate::limits::MAX_MEMORIES;
@@ -176,7 +183,12 @@ pub fn inspect(component: &[u8]) -> Result<Report> {
 fn inspect_unlocated(component: &[u8]) -> Result<Report> {
     let input = parse::parse(component)?;
     let graph = instantiate::instantiate(&input)?;
-    let layout = merge::Layout::new(&input, &graph, merge::HostCalls::Indirect)?;
+    let layout = merge::Layout::new(
+        &input,
+        &graph,
+        merge::HostCalls::Indirect,
+        adapter::limits::OUTLINE_WEIGHT,
+    )?;
     let mut report = report::Report::new(&input, &graph, &layout);
     report.inputs = vec![InputInfo::new(0, component)];
     Ok(report)

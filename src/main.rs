@@ -133,6 +133,7 @@ fn run(cli: Cli) -> Result<()> {
                     solder::OutputKind::Component
                 },
                 validate: !no_validate,
+                ..solder::Options::default()
             };
             let fused = solder::fuse_named(&named, &options)?;
             if wat {

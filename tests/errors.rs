@@ -135,6 +135,7 @@ fn scalar_adapter_fuses_to_one_module_and_validates() {
         &Options {
             output: solder::OutputKind::CoreModule,
             validate: true,
+            ..Options::default()
         },
     )
     .expect("fuses to a core module");

@@ -33,6 +33,7 @@ fn fuse_both_ways(input: &[u8]) -> Result<Vec<u8>> {
         &solder::Options {
             output: solder::OutputKind::CoreModule,
             validate: true,
+            ..solder::Options::default()
         },
     )?;
     assert!(wasmparser::Parser::is_core_wasm(&core.bytes));
@@ -160,6 +161,27 @@ fn compound_values_of_a_library_chain_match() -> Result<()> {
     let composed = typed_chain(&["types_mid", "types_lib"])?;
     let (calls, _) = exports_match(&composed, 11..15, 20)?;
     assert_eq!(calls, 4 * 20 * 28, "every function, every round");
+    Ok(())
+}
+
+/// Every value in memory moved by a shared function instead of inline
+/// code: the same results as composed.
+#[test]
+fn shared_moves_match() -> Result<()> {
+    let options = solder::Options {
+        outline_weight: 0,
+        ..solder::Options::default()
+    };
+    let composed = typed_chain(&["types_mid", "types_lib"])?;
+    let fused = solder::fuse(&[&composed], &options)?.bytes;
+    let mut calls = 0;
+    for seed in 21..23 {
+        let a = run::call_exports(&ctx().engine, &composed, seed, 10)?;
+        let b = run::call_exports(&ctx().engine, &fused, seed, 10)?;
+        assert_eq!(a, b, "seed {seed}");
+        calls += a.len();
+    }
+    assert_eq!(calls, 2 * 10 * 28, "every function, every round");
     Ok(())
 }
 

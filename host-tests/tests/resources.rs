@@ -422,9 +422,17 @@ fn composition(re_exporters: usize) -> String {
 #[test]
 fn handle_rules_match_composed_and_the_spec() -> Result<()> {
     let engine = run::engine()?;
-    for re_exporters in 0..=2 {
+    // With the default sharing, and with every value in memory moved by a
+    // shared function (handles in lists included).
+    let shared = solder::Options {
+        outline_weight: 0,
+        ..solder::Options::default()
+    };
+    for (re_exporters, options) in
+        (0..=2).flat_map(|r| [(r, solder::Options::default()), (r, shared.clone())])
+    {
         let composed = wat::parse_str(composition(re_exporters))?;
-        let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+        let fused = solder::fuse(&[&composed], &options)?.bytes;
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&fused)?;
         // `inspect` names the defining instance's types and one table per

@@ -48,6 +48,7 @@ fn fuse_both_ways(inputs: &[Vec<u8>]) -> Result<Vec<u8>> {
         &solder::Options {
             output: solder::OutputKind::CoreModule,
             validate: true,
+            ..solder::Options::default()
         },
     )?;
     assert!(wasmparser::Parser::is_core_wasm(&core.bytes));

@@ -41,6 +41,8 @@ pub const OUTLINE_WEIGHT: u64 = 100;
 /// checked.
 pub struct Budget<'a, 't> {
     abi: &'a Abi<'t>,
+    /// Values in memory heavier than this are shared moves.
+    outline: u64,
     /// Types whose shared move is counted already, with the component
     /// instances they move from and to.
     outlined: HashSet<(Key, u32, u32)>,
@@ -48,10 +50,12 @@ pub struct Budget<'a, 't> {
 }
 
 impl<'a, 't> Budget<'a, 't> {
-    /// Nothing weighed yet.
-    pub fn new(abi: &'a Abi<'t>) -> Self {
+    /// Nothing weighed yet; values in memory heavier than `outline` are
+    /// shared moves ([`OUTLINE_WEIGHT`] unless a test asks otherwise).
+    pub fn new(abi: &'a Abi<'t>, outline: u64) -> Self {
         Budget {
             abi,
+            outline,
             outlined: HashSet::new(),
             total: 0,
         }
@@ -105,7 +109,7 @@ impl Weigher<'_, '_, '_, '_> {
     /// code.
     fn cost(&mut self, ty: &ComponentValType, in_memory: bool) -> Result<u64> {
         let facts = self.budget.abi.facts(ty);
-        if !(in_memory && facts.weight > OUTLINE_WEIGHT) {
+        if !(in_memory && facts.weight > self.budget.outline) {
             return self.body(ty, in_memory);
         }
         let key = (Key::from(ty), self.direction.0, self.direction.1);

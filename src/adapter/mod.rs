@@ -302,6 +302,8 @@ pub struct Env<'t, 'o> {
     pub outlined: &'o mut Outlined,
     /// The component instance whose resource ids `resources` resolves.
     pub scope: ComponentInstanceId,
+    /// Values in memory heavier than this are shared moves.
+    pub outline: u64,
 }
 
 struct Gen<'t, 'o> {
@@ -316,6 +318,8 @@ struct Gen<'t, 'o> {
     outlined: &'o mut Outlined,
     /// The component instance whose resource ids `resources` resolves.
     scope: ComponentInstanceId,
+    /// Values in memory heavier than this are shared moves.
+    outline: u64,
     code: Code,
 }
 
@@ -329,6 +333,7 @@ impl<'t, 'o> Gen<'t, 'o> {
             call_number: env.call_number,
             outlined: env.outlined,
             scope: env.scope,
+            outline: env.outline,
             code: Code::new(params),
         }
     }
@@ -615,12 +620,12 @@ impl Gen<'_, '_> {
 
     /// Moves one value. Temporaries it takes are free again afterwards:
     /// what it produces lives in `dst`, which the caller allocated. A
-    /// value in memory whose code would weigh more than
-    /// [`limits::OUTLINE_WEIGHT`] is moved by a call to a function shared
+    /// value in memory whose code would weigh more than the outline weight
+    /// ([`limits::OUTLINE_WEIGHT`] by default) is moved by a call to a function shared
     /// by every move of its type between the same two sides.
     fn translate(&mut self, ty: &ComponentValType, src: &Loc, dst: &Loc) {
         if let (At::Memory(s), At::Memory(d)) = (&src.at, &dst.at)
-            && self.abi.facts(ty).weight > limits::OUTLINE_WEIGHT
+            && self.abi.facts(ty).weight > self.outline
         {
             let f = self.outlined_translation(ty, src.side, dst.side);
             for m in [s, d] {
@@ -654,6 +659,7 @@ impl Gen<'_, '_> {
             call_number: self.call_number,
             outlined: &mut *self.outlined,
             scope: self.scope,
+            outline: self.outline,
         };
         let mut g = Gen::new(env, 2);
         g.translate_inline(ty, &Loc::memory(from, 0), &Loc::memory(to, 1));

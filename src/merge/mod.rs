@@ -183,6 +183,8 @@ pub struct Layout<'g, 'a> {
     helper_names: Vec<(u32, String)>,
     /// The ABI facts of the input's types, as generation needs them.
     abi: crate::abi::Abi<'g>,
+    /// Values in memory heavier than this are shared moves.
+    outline_weight: u64,
 }
 
 /// How host lowers leave the fused module.
@@ -502,6 +504,32 @@ fn export_signature(types: wasmparser::types::TypesRef<'_>, f: &Lifted<'_>) -> F
     FuncType::new(params, results)
 }
 
+/// Declares each adapter's function, except where the caller can call the
+/// callee's core function itself (`observed`: whose `may_leave` flag can
+/// be seen).
+fn declare_adapters(
+    b: &mut Builder,
+    abi: &crate::abi::Abi<'_>,
+    graph: &Graph<'_>,
+    observed: &[bool],
+) -> Result<Vec<Option<FuncIdx>>> {
+    graph
+        .adapters
+        .iter()
+        .map(|a| {
+            let seen = (
+                observed[a.caller.index()],
+                observed[a.callee.instance.index()],
+            );
+            if adapter::is_forward(abi, a, seen) {
+                return Ok(None);
+            }
+            b.declare_generated(&crate::abi::lower_signature(abi.types, a.ty))
+                .map(Some)
+        })
+        .collect()
+}
+
 /// Pushes the globals every fused module has, after the instances' own: a
 /// `may_leave` flag for each component instance whose flag can be seen.
 fn push_flags(b: &mut Builder, observed: &[bool]) -> Flags {
@@ -633,7 +661,12 @@ fn needs_memory(h: &HostLower<'_>) -> bool {
 impl<'g, 'a> Layout<'g, 'a> {
     /// Lays out the fused module: every type, import, declaration and
     /// global, in the order the module lists them.
-    pub fn new(input: &'g Input<'a>, graph: &'g Graph<'a>, mode: HostCalls) -> Result<Self> {
+    pub fn new(
+        input: &'g Input<'a>,
+        graph: &'g Graph<'a>,
+        mode: HostCalls,
+        outline_weight: u64,
+    ) -> Result<Self> {
         let types = input.types.as_ref();
         let mut b = Builder::new();
         // Every instance's own types first; generated signatures follow.
@@ -673,21 +706,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             .collect::<Result<_>>()?;
         let observed = leave::observed(input, graph);
         let abi = crate::abi::Abi::new(types);
-        let adapters = graph
-            .adapters
-            .iter()
-            .map(|a| {
-                let seen = (
-                    observed[a.caller.index()],
-                    observed[a.callee.instance.index()],
-                );
-                if adapter::is_forward(&abi, a, seen) {
-                    return Ok(None);
-                }
-                b.declare_generated(&crate::abi::lower_signature(types, a.ty))
-                    .map(Some)
-            })
-            .collect::<Result<_>>()?;
+        let adapters = declare_adapters(&mut b, &abi, graph, &observed)?;
         let builtins = graph
             .builtins
             .iter()
@@ -723,6 +742,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             memory_count: 0,
             helper_names: Vec::new(),
             abi,
+            outline_weight,
         };
         // Each handle table's three functions.
         let holders = l.handle_holders(types)?;
@@ -1244,6 +1264,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             call_number: self.flags.call_number.0,
             outlined,
             scope,
+            outline: self.outline_weight,
         }
     }
 
