@@ -136,6 +136,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     let input = parse::parse(bytes)?;
     let graph = instantiate::instantiate(&input)?;
     let types = input.types.as_ref();
+    // The ABI facts the budget computes are the ones generation reads.
     let abi = abi::Abi::new(types);
     let mut budget = adapter::limits::Budget::new(&abi, options.outline_weight);
     for a in &graph.adapters {
@@ -149,7 +150,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     } else {
         merge::HostCalls::Indirect
     };
-    let mut layout = merge::Layout::new(&input, &graph, mode, options.outline_weight)?;
+    let mut layout = merge::Layout::new(&input, &graph, mode, abi, options.outline_weight)?;
     // Static instantiation counted the instances' memories; the handle
     // tables' memory comes on top.
     let max_memories = instantiate::limits::MAX_MEMORIES;
@@ -187,6 +188,7 @@ fn inspect_unlocated(component: &[u8]) -> Result<Report> {
         &input,
         &graph,
         merge::HostCalls::Indirect,
+        abi::Abi::new(input.types.as_ref()),
         adapter::limits::OUTLINE_WEIGHT,
     )?;
     let mut report = report::Report::new(&input, &graph, &layout);

@@ -1092,17 +1092,7 @@ pub fn host_call(
             let retptr = n - 1;
             g.fixup(r, &Loc::memory(caller, retptr), back);
         } else {
-            results = sig
-                .results
-                .iter()
-                .map(|t| {
-                    let t = super::wasm_type(*t);
-                    (g.code.temp(t), t)
-                })
-                .collect();
-            for (l, _) in results.iter().rev() {
-                g.code.body.push(I::LocalSet(*l));
-            }
+            results = g.pop_results(&sig);
             g.fixup(r, &Loc::stack(caller, results.clone()), back);
         }
     }
@@ -1169,20 +1159,7 @@ pub fn export_trampoline(
         g.code.body.push(I::LocalGet(p));
     }
     g.code.body.push(I::Call(target));
-    let results: Vec<(u32, ValType)> = if sig.results_spill {
-        vec![(g.code.temp(ValType::I32), ValType::I32)]
-    } else {
-        sig.results
-            .iter()
-            .map(|t| {
-                let t = super::wasm_type(*t);
-                (g.code.temp(t), t)
-            })
-            .collect()
-    };
-    for (l, _) in results.iter().rev() {
-        g.code.body.push(I::LocalSet(*l));
-    }
+    let results = g.pop_results(&sig);
     g.close_borrow_scope(scope);
     if lends && whole {
         let mut at = 0usize;

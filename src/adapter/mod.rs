@@ -394,20 +394,7 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     }
 
     // Results: callee -> caller.
-    let callee_results: Vec<(u32, ValType)> = if sig.results_spill {
-        vec![(g.code.temp(ValType::I32), ValType::I32)]
-    } else {
-        sig.results
-            .iter()
-            .map(|t| {
-                let t = wasm_type(*t);
-                (g.code.temp(t), t)
-            })
-            .collect()
-    };
-    for (l, _) in callee_results.iter().rev() {
-        g.code.body.push(I::LocalSet(*l));
-    }
+    let callee_results = g.pop_results(&sig);
     let mut returns = Vec::new();
     if results_allocate {
         g.set_flag(caller_flag, 0);
@@ -430,6 +417,30 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
 }
 
 impl Gen<'_, '_> {
+    /// Fresh temporaries for the flat core values `flat`.
+    fn flat_temps(&mut self, flat: &[wasmparser::ValType]) -> Vec<(u32, ValType)> {
+        flat.iter()
+            .map(|t| {
+                let t = wasm_type(*t);
+                (self.code.temp(t), t)
+            })
+            .collect()
+    }
+
+    /// Pops the results of the call just made into fresh temporaries: one
+    /// pointer when they go through memory, else the flat values.
+    fn pop_results(&mut self, sig: &abi::CoreSignature) -> Vec<(u32, ValType)> {
+        let results = if sig.results_spill {
+            vec![(self.code.temp(ValType::I32), ValType::I32)]
+        } else {
+            self.flat_temps(&sig.results)
+        };
+        for (l, _) in results.iter().rev() {
+            self.code.push(I::LocalSet(*l));
+        }
+        results
+    }
+
     /// Sets a `may_leave` flag, if it can be seen.
     fn set_flag(&mut self, flag: Option<u32>, value: i32) {
         if let Some(flag) = flag {
@@ -468,14 +479,7 @@ impl Gen<'_, '_> {
             self.translate_tuple(param_types, &src, &Loc::memory(targets.callee_side, ptr));
             vec![ptr]
         } else {
-            let dst: Vec<(u32, ValType)> = sig
-                .params
-                .iter()
-                .map(|t| {
-                    let t = wasm_type(*t);
-                    (self.code.temp(t), t)
-                })
-                .collect();
+            let dst = self.flat_temps(&sig.params);
             self.translate_tuple(
                 param_types,
                 &src,
@@ -499,30 +503,16 @@ impl Gen<'_, '_> {
         let results = [result];
         if sig.results_spill {
             let addr = callee_results[0].0;
-            self.check_range(
-                targets.callee_side,
-                addr,
-                self.abi.record_layout(&results).size_align,
-            );
+            let size_align = self.abi.record_layout(&results).size_align;
+            self.check_range(targets.callee_side, addr, size_align);
             let src = Loc::memory(targets.callee_side, addr);
             let retptr =
                 retptr.unwrap_or_else(|| unreachable!("spilled results have a return pointer"));
-            self.check_range(
-                targets.caller,
-                retptr,
-                self.abi.record_layout(&results).size_align,
-            );
+            self.check_range(targets.caller, retptr, size_align);
             self.translate_tuple(&results, &src, &Loc::memory(targets.caller, retptr));
             Vec::new()
         } else {
-            let dst: Vec<(u32, ValType)> = sig
-                .results
-                .iter()
-                .map(|t| {
-                    let t = wasm_type(*t);
-                    (self.code.temp(t), t)
-                })
-                .collect();
+            let dst = self.flat_temps(&sig.results);
             self.translate_tuple(
                 &results,
                 &Loc::stack(targets.callee_side, callee_results.to_vec()),

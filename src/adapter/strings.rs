@@ -404,45 +404,45 @@ impl Gen<'_, '_> {
     /// source index and the bytes written so far.
     fn narrow_phase(&mut self, s: Source, p: u32, limit: u32) -> (u32, u32) {
         let (i, o) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
-        self.code
-            .extend([I::I32Const(0), I::LocalSet(o), I::I32Const(0)]);
-        self.transcode(s, Some(limit), Enc::Latin1, (i, p, o));
+        self.code.extend([I::I32Const(0), I::LocalSet(o)]);
+        self.transcode(s, Some(limit), Enc::Latin1, (None, i), (p, o));
         (i, o)
     }
 
     /// Calls the shared loop that decodes the source's code points from
-    /// byte index `i` (pushed already) and encodes them in `out` at
-    /// `p + o` (stopping below `limit` if set); sets `i` and `o` to where
-    /// it stopped.
-    fn transcode(&mut self, s: Source, limit: Option<u32>, out: Enc, (i, p, o): (u32, u32, u32)) {
+    /// byte index `start` (0 when `None`) and encodes them in `out` at
+    /// `p + o` (stopping below `limit` if set); sets `end` and `o` to
+    /// where it stopped.
+    fn transcode(
+        &mut self,
+        s: Source,
+        limit: Option<u32>,
+        out: Enc,
+        (start, end): (Option<u32>, u32),
+        (p, o): (u32, u32),
+    ) {
         let f = self.outlined.func(Helper::Transcode(Transcode {
             from: (s.encoding, s.memory),
             to: (out, memory(s.to)),
             below: limit,
         }));
-        let start = self.code.temp(ValType::I32);
         self.code.extend([
-            I::LocalSet(start),
             I::LocalGet(s.ptr),
             I::LocalGet(s.bytes),
-            I::LocalGet(start),
+            start.map_or(I::I32Const(0), I::LocalGet),
             I::LocalGet(p),
             I::LocalGet(o),
             I::Call(f),
             I::LocalSet(o),
-            I::LocalSet(i),
+            I::LocalSet(end),
         ]);
     }
 
     /// Decodes every code point from source index `i` (0 when `None`) and
     /// encodes it in `out` at `p + o`; `o` ends as the bytes written.
     fn transcode_loop(&mut self, s: Source, i: Option<u32>, p: u32, o: u32, out: Enc) {
-        match i {
-            Some(i) => self.code.push(I::LocalGet(i)),
-            None => self.code.push(I::I32Const(0)),
-        }
         let end = self.code.temp(ValType::I32);
-        self.transcode(s, None, out, (end, p, o));
+        self.transcode(s, None, out, (i, end), (p, o));
     }
 
     /// Shrinks an allocation of `size` bytes at `p` to `used` if smaller.

@@ -170,7 +170,6 @@ struct V {
     err: u32,
     prev: u32,
     /// UTF-8: the unfinished-character check of the previous block.
-    /// UTF-16: the high-surrogate lanes of the previous block.
     carry: u32,
     input: u32,
     /// UTF-8: the previous byte of each lane.

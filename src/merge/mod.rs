@@ -665,6 +665,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         input: &'g Input<'a>,
         graph: &'g Graph<'a>,
         mode: HostCalls,
+        abi: crate::abi::Abi<'g>,
         outline_weight: u64,
     ) -> Result<Self> {
         let types = input.types.as_ref();
@@ -705,7 +706,6 @@ impl<'g, 'a> Layout<'g, 'a> {
             .map(|i| b.declare_generated(&host_sig[&HostLowerId(i as u32)]))
             .collect::<Result<_>>()?;
         let observed = leave::observed(input, graph);
-        let abi = crate::abi::Abi::new(types);
         let adapters = declare_adapters(&mut b, &abi, graph, &observed)?;
         let builtins = graph
             .builtins
