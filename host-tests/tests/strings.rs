@@ -158,6 +158,24 @@ fn every_encoding_pair_matches() -> Result<()> {
         })
         .collect();
     mixed.extend(["東京".repeat(100), "🦀".repeat(50), "éü".repeat(100)]);
+    // Runs of one width that the transcoders move a block at a time,
+    // starting at every offset a block can, broken inside a block by
+    // another width, and the first and last code points of each width.
+    mixed.extend((0..4).map(|offset| {
+        format!(
+            "{}{}{}{}{}{}{}{}{}{}",
+            "a".repeat(offset),
+            "é".repeat(17),
+            "東".repeat(17),
+            "🦀".repeat(9),
+            "Ωж".repeat(9),
+            "東東東é東東東東東東",
+            "🦀🦀東🦀🦀🦀🦀",
+            "\u{80}\u{7FF}".repeat(9),
+            "\u{800}\u{D7FF}\u{E000}\u{FFFF}".repeat(5),
+            "\u{10000}\u{10FFFF}".repeat(5),
+        )
+    }));
     let mut strings = vec![
         "",
         "hello",

@@ -8,7 +8,8 @@
 //! except that the rows of the large real guests, which take minutes to
 //! build and compile, and of the largest strings say that they were
 //! skipped. `--only SECTION` runs
-//! one section (`fuse`, `calls`, `text` or `guests`) and its targets.
+//! one section (`fuse`, `calls`, `text` or `guests`) and its targets;
+//! `--rows TEXT` measures only the call rows whose label holds `TEXT`.
 
 mod calls;
 mod echo;
@@ -80,6 +81,9 @@ pub struct Plan {
     pub call_divisor: u32,
     /// Whether rows that take long are skipped (a line says so).
     pub quick: bool,
+    /// `--rows TEXT`: only the call rows whose label holds `TEXT` are
+    /// measured (to look again at a few rows; a full run measures all).
+    pub rows: Option<&'static str>,
 }
 
 /// A median time and the peak of live heap bytes above the level before
@@ -159,12 +163,18 @@ pub struct Target {
 
 fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let rows: Option<&'static str> = args
+        .windows(2)
+        .find(|w| w[0] == "--rows")
+        .map(|w| &*w[1].clone().leak());
     let plan = if quick {
         Plan {
             runs: 3,
             slow_runs: 1,
             call_divisor: 20,
             quick,
+            rows,
         }
     } else {
         Plan {
@@ -172,9 +182,9 @@ fn main() -> Result<()> {
             slow_runs: 7,
             call_divisor: 1,
             quick,
+            rows,
         }
     };
-    let args: Vec<String> = std::env::args().collect();
     let only = args
         .windows(2)
         .find(|w| w[0] == "--only")

@@ -136,12 +136,17 @@ struct Rows<'a> {
     worst: Slowest,
     /// Every call row's worst, for the run's target.
     slowest: &'a mut Slowest,
+    /// Only the rows whose label holds this, when set.
+    only: Option<&'static str>,
 }
 
 impl Rows<'_> {
     /// Measures and prints one row: `n` sized to the budget (at most
     /// `most`), then the paired per-call times; notes the ratio.
     fn measure(&mut self, label: &str, most: u32, run: &mut Runs<'_>) -> Result<()> {
+        if self.only.is_some_and(|o| !label.contains(o)) {
+            return Ok(());
+        }
         let mut measured = || -> Result<_> {
             let n = round_calls(calls_in_budget(self.budget, most, run)?);
             Ok((n, n_calls(self.reps, n, run)?))
@@ -206,10 +211,14 @@ pub fn fused_vs_composed(
         budget: BUDGET / plan.call_divisor,
         worst: Slowest::default(),
         slowest,
+        only: plan.rows,
     };
     strings(&engine, plan, &mut rows)?;
     values(&engine, &mut rows)?;
-    let (worst, row) = rows.worst.0.expect("the section has rows");
+    let Some((worst, row)) = rows.worst.0 else {
+        // `--rows` left none of this section's rows.
+        return Ok(());
+    };
     targets.push(Target {
         what: "every text/record call ≤ 0.5× composed",
         measured: format!("worst: {row} {worst:.2}×"),
