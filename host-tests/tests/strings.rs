@@ -158,13 +158,16 @@ fn every_encoding_pair_matches() -> Result<()> {
         })
         .collect();
     mixed.extend(["東京".repeat(100), "🦀".repeat(50), "éü".repeat(100)]);
-    // Runs of one width that the transcoders move a block at a time,
-    // starting at every offset a block can, broken inside a block by
-    // another width, and the first and last code points of each width.
+    // Runs of one width that the transcoders move a block at a time, and
+    // one- and two-byte characters mixed, starting at every offset a block
+    // can, broken inside a block by another width, and the first and last
+    // code points of each width.
     mixed.extend((0..4).map(|offset| {
         format!(
-            "{}{}{}{}{}{}{}{}{}{}",
+            "{}{}{}{}{}{}{}{}{}{}{}{}",
             "a".repeat(offset),
+            "où ça, déjà vu? ÿ".repeat(5),
+            "Ωa߿bc".repeat(7),
             "é".repeat(17),
             "東".repeat(17),
             "🦀".repeat(9),
@@ -391,10 +394,23 @@ def case(caller, callee, text, tagged):
         let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
         script.push_str(&format!("case({caller:?}, {callee:?}, {hex:?}, {len})\n"));
     }
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()?;
+    // The script goes through standard input: with every case's text in
+    // it, it is longer than a command line may be.
+    let mut child = std::process::Command::new("python3")
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    {
+        use std::io::Write;
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("python3's standard input"))?;
+        stdin.write_all(script.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
     anyhow::ensure!(
         out.status.success(),
         "definitions.py failed: {}",

@@ -24,6 +24,7 @@ use code::Code;
 use handles::{ResourceInfo, Table};
 use outline::{Helper, Outlined};
 
+mod blocks;
 pub mod code;
 pub mod handles;
 pub mod limits;

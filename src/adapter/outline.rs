@@ -2,6 +2,8 @@
 //! that needs them, instead of being written into each one.
 
 use super::Side;
+use super::blocks;
+pub use super::blocks::tables;
 use super::transcode::{self, Transcode};
 use super::validate::{self, Text};
 use crate::error::{Error, Result};
@@ -82,12 +84,18 @@ impl Helper {
         }
     }
 
-    /// The body, for the functions written from their key alone.
-    fn body(self) -> Option<Function> {
+    /// Whether the body reads the text tables ([`tables`]).
+    fn uses_tables(self) -> bool {
+        matches!(self, Helper::Transcode(t) if blocks::uses_tables(t))
+    }
+
+    /// The body, for the functions written from their key alone; `tables`
+    /// is the memory of the text tables.
+    fn body(self, tables: Option<u32>) -> Option<Function> {
         Some(match self {
             Helper::Utf8(t) => validate::utf8(t),
             Helper::Utf16(t) => validate::utf16(t),
-            Helper::Transcode(t) => transcode::transcode(t),
+            Helper::Transcode(t) => transcode::transcode(t, tables),
             Helper::NarrowUtf16(m) => transcode::narrow_utf16(m),
             Helper::Translate(_) => return None,
         })
@@ -133,14 +141,21 @@ impl Outlined {
         self.built.insert(h, body);
     }
 
+    /// Whether a function asked for reads the text tables: then the fused
+    /// module holds them ([`tables`]) in a memory of their own.
+    pub fn uses_tables(&self) -> bool {
+        self.order.iter().any(|h| h.uses_tables())
+    }
+
     /// The functions asked for, in index order from the first, each with
-    /// its body.
-    pub fn functions(&mut self) -> Result<(u32, Vec<(Helper, Function)>)> {
+    /// its body; `tables` is the memory of the text tables, when
+    /// [`Outlined::uses_tables`].
+    pub fn functions(&mut self, tables: Option<u32>) -> Result<(u32, Vec<(Helper, Function)>)> {
         let mut out = Vec::with_capacity(self.order.len());
         for h in &self.order {
             let body = match self.built.remove(h) {
                 Some(b) => b,
-                None => h.body().ok_or_else(|| {
+                None => h.body(tables).ok_or_else(|| {
                     Error::internal(format!("shared function {} has no body", h.name()))
                 })?,
             };

@@ -1380,7 +1380,27 @@ impl<'g, 'a> Layout<'g, 'a> {
                 b.start(index);
             }
         }
-        let (first, helpers) = outlined.functions()?;
+        // The text tables some transcoding functions read, in a memory of
+        // their own that no component can reach.
+        let tables = if outlined.uses_tables() {
+            let memory = b.memory(wasm_encoder::MemoryType {
+                minimum: 1,
+                maximum: Some(1),
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
+            let segment = b.reserve_data(1);
+            b.data(segment)?.active(
+                memory.0,
+                &ConstExpr::i32_const(0),
+                crate::adapter::outline::tables(),
+            );
+            Some(memory.0)
+        } else {
+            None
+        };
+        let (first, helpers) = outlined.functions(tables)?;
         for (k, (h, body)) in helpers.iter().enumerate() {
             let idx = b.declare_generated(&h.signature())?;
             if idx.0 != first + k as u32 {

@@ -12,7 +12,7 @@
 //! its own encoding, repeats them into the input string, and exports
 //! `run: func(kind: u32, units: u32, n: u32) -> u32`:
 //!
-//! - `kind` < 4: the input is `units` repetitions of [`Script::ALL`]`[kind]`;
+//! - `kind` < 5: the input is `units` repetitions of [`Script::ALL`]`[kind]`;
 //!   one call checks that the string came back unchanged (a trap if not),
 //!   then `n` calls follow, the caller's allocator reset before each;
 //! - `kind` = [`ADD`]: `n` calls of `add: func(a: u32, b: u32) -> u32`.
@@ -25,7 +25,7 @@
 use std::fmt::Write;
 
 /// The `kind` of `run` that calls `add` instead of `echo`.
-pub const ADD: u32 = 4;
+pub const ADD: u32 = Script::ALL.len() as u32;
 
 /// A string encoding of the canonical ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,11 +100,20 @@ pub enum Script {
     Cjk,
     /// Emoji: four bytes in UTF-8, a surrogate pair in UTF-16.
     Emoji,
+    /// French-like text: ASCII with an accented letter every few bytes,
+    /// so that blocks of sixteen bytes mix one- and two-byte characters.
+    Mixed,
 }
 
 impl Script {
     /// Every script, in the order of `run`'s `kind`.
-    pub const ALL: [Script; 4] = [Script::Ascii, Script::Accented, Script::Cjk, Script::Emoji];
+    pub const ALL: [Script; 5] = [
+        Script::Ascii,
+        Script::Accented,
+        Script::Cjk,
+        Script::Emoji,
+        Script::Mixed,
+    ];
 
     /// The name in a row label.
     pub fn name(self) -> &'static str {
@@ -113,6 +122,7 @@ impl Script {
             Script::Accented => "accented (Latin-1)",
             Script::Cjk => "CJK",
             Script::Emoji => "emoji",
+            Script::Mixed => "ASCII and accented",
         }
     }
 
@@ -124,6 +134,7 @@ impl Script {
             Script::Accented => "éüñàçöâèïß",
             Script::Cjk => "漢字とかな混じり",
             Script::Emoji => "🦀🚀🎉🌍🍣",
+            Script::Mixed => "où ça, déjà vu? ",
         }
     }
 

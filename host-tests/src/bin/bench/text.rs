@@ -215,6 +215,9 @@ pub fn fused_vs_composed(
     };
     strings(&engine, plan, &mut rows)?;
     values(&engine, &mut rows)?;
+    if plan.rows.is_none() {
+        instructions_per_byte()?;
+    }
     let Some((worst, row)) = rows.worst.0 else {
         // `--rows` left none of this section's rows.
         return Ok(());
@@ -254,6 +257,60 @@ fn strings(engine: &Engine, plan: Plan, rows: &mut Rows<'_>) -> Result<()> {
                     rows.measure(&label, MOST_CALLS, &mut |k| pair.run(kind, units, k))?;
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// The fused text functions' cost in wasm instructions per byte, which no
+/// machine's noise moves: a call with 1 MiB of UTF-8 text of each script,
+/// counted with wasmtime's fuel (one unit per instruction executed, block
+/// structure, `nop` and `drop` free), less a run of no calls, divided by
+/// the bytes of UTF-8 text crossing (twice the string: there and back).
+/// Everything else in the call is a few hundred instructions.
+fn instructions_per_byte() -> Result<()> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_multi_memory(true);
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let (_, bytes) = SIZES[SIZES.len() - 1];
+    println!(
+        "\nFused, wasm instructions per byte of UTF-8 text moved (1 MiB each way; \
+         validating, copying and transcoding together):\n"
+    );
+    let scripts: Vec<&str> = Script::ALL.iter().map(|s| s.name()).collect();
+    println!("| caller → callee | {} |", scripts.join(" | "));
+    println!("|---|{}", "---|".repeat(scripts.len()));
+    for caller in Encoding::ALL {
+        for callee in Encoding::ALL {
+            let composed = wat::parse_str(echo::composition(caller, callee))?;
+            let fused = Root::new(
+                &engine,
+                &solder::fuse(&[&composed], &solder::Options::default())?.bytes,
+            )?;
+            let mut cells = Vec::new();
+            for (kind, script) in (0u32..).zip(Script::ALL) {
+                let units = script.units(bytes);
+                let fuel = |n: u32| -> Result<u64> {
+                    let mut store = Store::new(&engine, ());
+                    store.set_fuel(u64::MAX)?;
+                    let instance = fused.pre.instantiate(&mut store)?;
+                    let run =
+                        instance.get_typed_func::<(u32, u32, u32), (u32,)>(&mut store, "run")?;
+                    run.call(&mut store, (kind, units, n))?;
+                    Ok(u64::MAX - store.get_fuel()?)
+                };
+                let per_call = fuel(1)? - fuel(0)?;
+                let text = 2 * units as usize * script.unit().len();
+                cells.push(format!("{:.2}", per_call as f64 / text as f64));
+            }
+            println!(
+                "| {} → {} | {} |",
+                caller.name(),
+                callee.name(),
+                cells.join(" | ")
+            );
         }
     }
     Ok(())
