@@ -569,8 +569,8 @@ pub fn uses_tables(t: Transcode) -> bool {
 }
 
 /// Stores the first `n` bytes of `v` at `p + o` and leaves the next ones
-/// of the sixteen as they were.
-fn store_first(c: &mut Code, m: u32, v: u32, n: u32, (p, o): (u32, u32)) {
+/// of the sixteen (of the eight, when `eight`) as they were.
+fn store_first(c: &mut Code, m: u32, v: u32, (n, eight): (u32, bool), (p, o): (u32, u32)) {
     let iota: Vec<u8> = (0..16).collect();
     c.extend([
         I::LocalGet(p),
@@ -580,22 +580,57 @@ fn store_first(c: &mut Code, m: u32, v: u32, n: u32, (p, o): (u32, u32)) {
         I::LocalGet(p),
         I::LocalGet(o),
         I::I32Add,
-        I::V128Load(arg(m, 0, 0)),
+    ]);
+    c.push(if eight {
+        I::V128Load64Zero(arg(m, 0, 0))
+    } else {
+        I::V128Load(arg(m, 0, 0))
+    });
+    c.extend([
         bytes16(&iota),
         I::LocalGet(n),
         I::I8x16Splat,
         I::I8x16LtU,
         I::V128Bitselect,
-        I::V128Store(arg(m, 0, 0)),
     ]);
+    c.push(if eight {
+        I::V128Store64Lane {
+            memarg: arg(m, 0, 0),
+            lane: 0,
+        }
+    } else {
+        I::V128Store(arg(m, 0, 0))
+    });
+}
+
+/// Which lanes of a mixed block one squeeze takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Half {
+    /// Bytes 0 to 7, widened to 16-bit lanes.
+    Low,
+    /// Bytes 8 to 15, widened.
+    High,
+    /// All sixteen bytes: eight UTF-16 units.
+    Whole,
+}
+
+impl Half {
+    /// `v` widened to the half's 16-bit lanes.
+    fn widen(self) -> Option<I<'static>> {
+        match self {
+            Half::Low => Some(I::I16x8ExtendLowI8x16U),
+            Half::High => Some(I::I16x8ExtendHighI8x16U),
+            Half::Whole => None,
+        }
+    }
 }
 
 /// After the ASCII and one-width tests failed: when the block at `x`
 /// holds only one- and two-byte characters (of UTF-8; for Latin-1 into
-/// UTF-8, any block), converts eight characters of it, squeezes out what
-/// is not part of the result through the table in memory `tables`, and
-/// goes on with the next block. UTF-8 into UTF-16 or Latin-1, UTF-16 or
-/// Latin-1 into UTF-8.
+/// UTF-8, any block), converts it eight characters at a time, squeezes
+/// out what is not part of the result through the table in memory
+/// `tables`, and goes on with the next block. UTF-8 into UTF-16 or
+/// Latin-1, UTF-16 or Latin-1 into UTF-8.
 pub(super) fn mixed(c: &mut Code, t: Transcode, tables: u32, x: u32, (i, p, o): (u32, u32, u32)) {
     let Some(below) = mixed_route(t) else {
         return;
@@ -605,55 +640,74 @@ pub(super) fn mixed(c: &mut Code, t: Transcode, tables: u32, x: u32, (i, p, o): 
     let (v, lanes) = (c.temp(ValType::V128), c.temp(ValType::V128));
     let (n, read) = (c.temp(ValType::I32), c.temp(ValType::I32));
     match from {
-        // The first eight bytes are below `below`: no character longer
-        // than two bytes, or (into Latin-1) none above U+00FF.
+        // Every byte is below `below`: no character longer than two
+        // bytes, or (into Latin-1) none above U+00FF.
         Enc::Utf8 => c.extend([
             I::LocalGet(x),
             bytes16(&[below]),
             I::I8x16LtU,
-            I::I8x16Bitmask,
-            I::I32Const(0xFF),
-            I::I32And,
-            I::I32Const(0xFF),
-            I::I32Eq,
+            I::I8x16AllTrue,
         ]),
         Enc::Utf16 => c.extend([I::LocalGet(x), k16(0x800), I::I16x8LtU, I::I16x8AllTrue]),
         _ => c.push(I::I32Const(1)),
     }
     c.push(I::If(BlockType::Empty));
-    let table = if from == Enc::Utf8 {
-        from_utf8(c, x, (v, lanes), (n, read))
+    c.extend([I::I32Const(16), I::LocalSet(read)]);
+    let halves: &[Half] = if from == Enc::Utf16 {
+        &[Half::Whole]
     } else {
-        into_utf8(c, from, x, (v, lanes), (n, read))
+        &[Half::Low, Half::High]
     };
-    // `v` swizzled by the mask's row of the table, on the stack.
-    c.extend([
-        I::I32Const(4),
-        I::I32Shl,
-        I::V128Load(arg(tables, table, 0)),
-        I::I8x16Swizzle,
-        I::LocalSet(v),
-    ]);
-    if out == Enc::Latin1 {
+    for &half in halves {
+        let table = if from == Enc::Utf8 {
+            from_utf8(c, x, half, (v, lanes), (n, read))
+        } else {
+            into_utf8(c, x, half, (v, lanes), n)
+        };
+        // `v` swizzled by the mask's row of the table.
         c.extend([
-            I::LocalGet(v),
-            I::LocalGet(v),
-            I::I8x16NarrowI16x8U,
+            I::I32Const(4),
+            I::I32Shl,
+            I::V128Load(arg(tables, table, 0)),
+            I::I8x16Swizzle,
             I::LocalSet(v),
         ]);
-    } else if out == Enc::Utf16 {
-        c.extend([I::LocalGet(n), I::I32Const(1), I::I32Shl, I::LocalSet(n)]);
+        if out == Enc::Latin1 {
+            c.extend([
+                I::LocalGet(v),
+                I::LocalGet(v),
+                I::I8x16NarrowI16x8U,
+                I::LocalSet(v),
+            ]);
+        } else if out == Enc::Utf16 {
+            c.extend([I::LocalGet(n), I::I32Const(1), I::I32Shl, I::LocalSet(n)]);
+        }
+        // Latin-1 results are eight bytes at most, and the allocation
+        // may end sixteen bytes after the block's start: eight-byte
+        // stores.
+        let narrow = out == Enc::Latin1;
+        if half == Half::Low {
+            // Whatever it writes past its result, the high half's store
+            // writes over.
+            c.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add, I::LocalGet(v)]);
+            c.push(if narrow {
+                I::V128Store64Lane {
+                    memarg: arg(m, 0, 0),
+                    lane: 0,
+                }
+            } else {
+                I::V128Store(arg(m, 0, 0))
+            });
+        } else {
+            store_first(c, m, v, (n, narrow), (p, o));
+        }
+        c.extend([I::LocalGet(o), I::LocalGet(n), I::I32Add, I::LocalSet(o)]);
     }
-    store_first(c, m, v, n, (p, o));
     c.extend([
         I::LocalGet(i),
         I::LocalGet(read),
         I::I32Add,
         I::LocalSet(i),
-        I::LocalGet(o),
-        I::LocalGet(n),
-        I::I32Add,
-        I::LocalSet(o),
         // Out of this test and the block's: to the loop.
         I::Br(2),
         I::End,
@@ -661,17 +715,25 @@ pub(super) fn mixed(c: &mut Code, t: Transcode, tables: u32, x: u32, (i, p, o): 
     c.release(mark);
 }
 
-/// For the UTF-8 characters that start in the first eight bytes of `x`,
-/// one- or two-byte: leaves `v` and the table row's mask on the stack and
-/// returns the table's offset, `v` holding each code point in the 16-bit
-/// lane of its first byte; sets `n` to how many there are and `read` to
-/// their bytes (nine when the eighth byte starts a two-byte character).
-fn from_utf8(c: &mut Code, x: u32, (v, lanes): (u32, u32), (n, read): (u32, u32)) -> u64 {
+/// For the UTF-8 characters that start in `half` of `x`, one- or
+/// two-byte: leaves `v` and the table row's mask on the stack and returns
+/// the table's offset, `v` holding each code point in the 16-bit lane of
+/// its first byte; sets `n` to how many there are. A character that
+/// starts in the last byte is left to the next block, and `read` (16)
+/// made one less.
+fn from_utf8(
+    c: &mut Code,
+    x: u32,
+    half: Half,
+    (v, lanes): (u32, u32),
+    (n, read): (u32, u32),
+) -> u64 {
+    let widen = half.widen().unwrap_or(I::Nop);
     // Each lead's code point from its byte and the next; other lanes as
     // they are.
     c.extend([
         I::LocalGet(x),
-        I::I16x8ExtendLowI8x16U,
+        widen.clone(),
         I::LocalTee(lanes),
         k16(0x1F),
         I::V128And,
@@ -680,7 +742,7 @@ fn from_utf8(c: &mut Code, x: u32, (v, lanes): (u32, u32), (n, read): (u32, u32)
         I::LocalGet(x),
         I::LocalGet(x),
         I::I8x16Shuffle([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0]),
-        I::I16x8ExtendLowI8x16U,
+        widen,
         k16(0x3F),
         I::V128And,
         I::V128Or,
@@ -691,8 +753,7 @@ fn from_utf8(c: &mut Code, x: u32, (v, lanes): (u32, u32), (n, read): (u32, u32)
         I::V128Bitselect,
         I::LocalSet(v),
     ]);
-    // Which bytes continue a character (the row), and how many
-    // characters start.
+    // Which bytes continue a character: the row.
     c.extend([
         I::LocalGet(lanes),
         k16(0xC0),
@@ -700,46 +761,50 @@ fn from_utf8(c: &mut Code, x: u32, (v, lanes): (u32, u32), (n, read): (u32, u32)
         k16(0x80),
         I::I16x8Eq,
         I::I16x8Bitmask,
-        I::LocalSet(read),
+        I::LocalSet(n),
+    ]);
+    if half == Half::High {
+        // A lead in the last byte: its character is the next block's.
+        c.extend([
+            I::LocalGet(lanes),
+            I::I16x8ExtractLaneU(7),
+            I::I32Const(0xC0),
+            I::I32GeU,
+            I::LocalTee(read),
+            I::I32Const(7),
+            I::I32Shl,
+            I::LocalGet(n),
+            I::I32Or,
+            I::LocalSet(n),
+            I::I32Const(16),
+            I::LocalGet(read),
+            I::I32Sub,
+            I::LocalSet(read),
+        ]);
+    }
+    c.extend([
+        I::LocalGet(v),
+        I::LocalGet(n),
         I::I32Const(8),
-        I::LocalGet(read),
+        I::LocalGet(n),
         I::I32Popcnt,
         I::I32Sub,
         I::LocalSet(n),
-        I::LocalGet(v),
-        I::LocalGet(read),
-    ]);
-    c.extend([
-        I::I32Const(8),
-        I::LocalGet(lanes),
-        I::I16x8ExtractLaneU(7),
-        I::I32Const(0xC0),
-        I::I32GeU,
-        I::I32Add,
-        I::LocalSet(read),
     ]);
     FROM_UTF8
 }
 
-/// For the eight UTF-16 units of `x` (all below U+0800), or the first
-/// eight Latin-1 bytes: leaves `v` and the table row's mask on the stack
-/// and returns the table's offset, `v` holding each unit's UTF-8 in its
-/// 16-bit lane (a one-byte unit's second byte to drop); sets `n` to the
-/// UTF-8's length and `read` to the source bytes.
-fn into_utf8(
-    c: &mut Code,
-    from: Enc,
-    x: u32,
-    (v, lanes): (u32, u32),
-    (n, read): (u32, u32),
-) -> u64 {
-    let read_bytes = if from == Enc::Utf16 {
-        c.extend([I::LocalGet(x), I::LocalSet(lanes)]);
-        16
-    } else {
-        c.extend([I::LocalGet(x), I::I16x8ExtendLowI8x16U, I::LocalSet(lanes)]);
-        8
-    };
+/// For the UTF-16 units of `x` (all below U+0800), or the Latin-1 bytes
+/// of `half` of it: leaves `v` and the table row's mask on the stack and
+/// returns the table's offset, `v` holding each unit's UTF-8 in its 16-bit
+/// lane (a one-byte unit's second byte to drop); sets `n` to the UTF-8's
+/// length.
+fn into_utf8(c: &mut Code, x: u32, half: Half, (v, lanes): (u32, u32), n: u32) -> u64 {
+    c.push(I::LocalGet(x));
+    if let Some(widen) = half.widen() {
+        c.push(widen);
+    }
+    c.push(I::LocalSet(lanes));
     // Each unit's two-byte form where it takes two bytes (the row's
     // bits), else the unit and a zero byte to drop.
     two_byte_utf8(c, lanes);
@@ -752,17 +817,15 @@ fn into_utf8(
         I::V128Bitselect,
         I::LocalGet(v),
         I::I16x8Bitmask,
-        I::LocalSet(read),
+        I::LocalSet(n),
         I::LocalSet(v),
-        I::LocalGet(read),
+        I::LocalGet(v),
+        I::LocalGet(n),
+        I::LocalGet(n),
         I::I32Popcnt,
         I::I32Const(8),
         I::I32Add,
         I::LocalSet(n),
-        I::LocalGet(v),
-        I::LocalGet(read),
-        I::I32Const(read_bytes),
-        I::LocalSet(read),
     ]);
     0
 }
