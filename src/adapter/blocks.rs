@@ -14,9 +14,14 @@
 //!   bytes past its end kept as they were.
 //!
 //! Every store stays inside the destination's worst-case allocation: the
-//! loop only takes a block while sixteen source bytes remain, and each
-//! stores at most sixteen bytes for them (thirty-two for sixteen Latin-1 or
-//! UTF-8 bytes into UTF-16 or UTF-8, whose worst case is twice the source).
+//! loop only takes a block while sixteen source bytes remain, and the
+//! worst case leaves room for what each block stores: at most sixteen
+//! bytes into Latin-1 (whose allocation holds a byte per source byte),
+//! thirty-two into UTF-16 from UTF-8 or into UTF-8 from Latin-1 (two bytes
+//! per source byte), twenty-four into UTF-8 from eight UTF-16 units (three
+//! per unit). A store that covers bytes past the block's result either is
+//! written over by the next store of the same block or puts back the
+//! bytes that were there.
 
 use super::code::Code;
 use super::transcode::{Enc, Transcode, arg, splat16};
@@ -828,4 +833,37 @@ fn into_utf8(c: &mut Code, x: u32, half: Half, (v, lanes): (u32, u32), n: u32) -
         I::LocalSet(n),
     ]);
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FROM_UTF8, TABLES, tables};
+
+    /// Every row squeezes exactly the lanes its mask keeps, in order, and
+    /// zeroes the rest.
+    #[test]
+    fn table_rows_keep_the_masked_lanes_in_order() {
+        let t = tables();
+        assert_eq!(t.len(), TABLES);
+        for mask in 0..256usize {
+            let mut into = Vec::new();
+            let mut from = Vec::new();
+            for k in 0..8u8 {
+                into.push(2 * k);
+                if mask >> k & 1 == 1 {
+                    into.push(2 * k + 1);
+                } else {
+                    from.extend([2 * k, 2 * k + 1]);
+                }
+            }
+            for (row, kept) in [(mask * 16, into), (FROM_UTF8 as usize + mask * 16, from)] {
+                let row = &t[row..row + 16];
+                assert_eq!(&row[..kept.len()], kept.as_slice(), "mask {mask:#x}");
+                assert!(
+                    row[kept.len()..].iter().all(|&i| i == 0x80),
+                    "mask {mask:#x}"
+                );
+            }
+        }
+    }
 }

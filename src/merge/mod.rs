@@ -1381,8 +1381,11 @@ impl<'g, 'a> Layout<'g, 'a> {
             }
         }
         // The text tables some transcoding functions read, in a memory of
-        // their own that no component can reach.
-        let tables = if outlined.uses_tables() {
+        // their own that no component can reach; when the module has no
+        // room for one more memory, those functions do without (mixed
+        // text a character at a time).
+        let room = (b.next_memory().0 as usize) < crate::instantiate::limits::MAX_MEMORIES;
+        let tables = if outlined.uses_tables() && room {
             let memory = b.memory(wasm_encoder::MemoryType {
                 minimum: 1,
                 maximum: Some(1),
