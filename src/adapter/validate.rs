@@ -15,7 +15,9 @@
 //! masked to zero (which ends any unfinished character, an error), when the
 //! memory extends sixteen bytes past it; otherwise the rest is checked a
 //! code unit at a time. A validator that copies stores each block it read
-//! into the destination, so that the text is read once.
+//! into the destination, so that the text is read once. A UTF-8 text
+//! shorter than 32 bytes (names, keys, short messages) is loaded as two
+//! blocks, checked (unless ASCII) and copied before any loop starts.
 
 use super::code::Code;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
@@ -388,6 +390,90 @@ impl V {
         ]);
     }
 
+    /// A UTF-8 text shorter than 32 bytes, when the 32 bytes from its start
+    /// are in memory: loaded as two blocks with the lanes past the end set
+    /// to zero (which ends any unfinished character, an error), checked
+    /// unless all ASCII, copied when asked, and the function returns.
+    /// Anything else goes on to the loop. Every local starts at zero.
+    fn short(&self, c: &mut Code, t: Text, [a, b]: [u32; 2]) {
+        let from = t.from;
+        let second = MemArg {
+            offset: 16,
+            ..arg(from, 0)
+        };
+        let mut upper = IOTA;
+        for lane in &mut upper {
+            *lane += 16;
+        }
+        c.extend([
+            I::LocalGet(self.len),
+            I::I32Const(32),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+            I::LocalGet(self.ptr),
+            I::I64ExtendI32U,
+            I::I64Const(32),
+            I::I64Add,
+            I::MemorySize(from),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64LeU,
+            I::If(BlockType::Empty),
+        ]);
+        for (memarg, lanes, into) in [(arg(from, 0), IOTA, a), (second, upper, b)] {
+            c.extend([
+                I::LocalGet(self.ptr),
+                I::V128Load(memarg),
+                bytes(lanes),
+                I::LocalGet(self.len),
+                I::I8x16Splat,
+                I::I8x16LtU,
+                I::V128And,
+                I::LocalSet(into),
+            ]);
+        }
+        c.extend([
+            I::LocalGet(a),
+            I::LocalGet(b),
+            I::V128Or,
+            I::I8x16Bitmask,
+            I::If(BlockType::Empty),
+            I::LocalGet(a),
+            I::LocalSet(self.input),
+        ]);
+        utf8_block(self, c);
+        c.extend([
+            I::LocalGet(a),
+            I::LocalSet(self.prev),
+            I::LocalGet(b),
+            I::LocalSet(self.input),
+        ]);
+        utf8_block(self, c);
+        self.check(c);
+        c.push(I::End);
+        if let Some(to) = t.to {
+            // The first sixteen bytes if there are as many, then the rest
+            // as after whole blocks.
+            c.extend([
+                I::LocalGet(self.len),
+                I::I32Const(16),
+                I::I32GeU,
+                I::If(BlockType::Empty),
+                I::LocalGet(self.dst),
+                I::LocalGet(a),
+                I::V128Store(arg(to, 0)),
+                I::End,
+                I::LocalGet(self.len),
+                I::I32Const(15),
+                I::I32And,
+                I::LocalSet(self.rem),
+            ]);
+            self.copy_tail(c, t, self.len);
+        }
+        c.extend([I::Return, I::End, I::End]);
+    }
+
     /// Traps when any error was found.
     fn check(&self, c: &mut Code) {
         c.extend([I::LocalGet(self.err), I::V128AnyTrue]);
@@ -459,6 +545,9 @@ pub fn utf8(t: Text) -> Function {
         c.temp(ValType::V128),
         c.temp(ValType::V128),
     ]);
+    if let Some([a, b, _]) = v.wide {
+        v.short(&mut c, t, [a, b]);
+    }
     v.blocks(&mut c, t, v.len, utf8_block);
     // The text must not end inside a character: the last block's check,
     // or, after a whole block, that block's.
