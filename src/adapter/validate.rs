@@ -15,9 +15,9 @@
 //! masked to zero (which ends any unfinished character, an error), when the
 //! memory extends sixteen bytes past it; otherwise the rest is checked a
 //! code unit at a time. A validator that copies stores each block it read
-//! into the destination, so that the text is read once. A UTF-8 text
-//! shorter than 32 bytes (names, keys, short messages) is loaded as two
-//! blocks, checked (unless ASCII) and copied before any loop starts.
+//! into the destination, so that the text is read once. A text shorter
+//! than 32 bytes (names, keys, short messages) is loaded as two blocks,
+//! checked (UTF-8 unless ASCII) and copied before any loop starts.
 
 use super::code::Code;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
@@ -390,12 +390,19 @@ impl V {
         ]);
     }
 
-    /// A UTF-8 text shorter than 32 bytes, when the 32 bytes from its start
-    /// are in memory: loaded as two blocks with the lanes past the end set
-    /// to zero (which ends any unfinished character, an error), checked
-    /// unless all ASCII, copied when asked, and the function returns.
-    /// Anything else goes on to the loop. Every local starts at zero.
-    fn short(&self, c: &mut Code, t: Text, [a, b]: [u32; 2]) {
+    /// A text shorter than 32 bytes (`len`), when the 32 bytes from its
+    /// start are in memory: loaded as two blocks with the lanes past the
+    /// end set to zero (which ends any unfinished character or surrogate
+    /// pair, an error), checked by `block` (UTF-8 unless all ASCII), copied
+    /// when asked, and the function returns. Anything else goes on to the
+    /// loop. Every local starts at zero.
+    fn short(
+        &self,
+        c: &mut Code,
+        t: Text,
+        (len, [a, b]): (u32, [u32; 2]),
+        block: impl Fn(&V, &mut Code),
+    ) {
         let from = t.from;
         let second = MemArg {
             offset: 16,
@@ -406,7 +413,7 @@ impl V {
             *lane += 16;
         }
         c.extend([
-            I::LocalGet(self.len),
+            I::LocalGet(len),
             I::I32Const(32),
             I::I32LtU,
             I::If(BlockType::Empty),
@@ -426,37 +433,39 @@ impl V {
                 I::LocalGet(self.ptr),
                 I::V128Load(memarg),
                 bytes(lanes),
-                I::LocalGet(self.len),
+                I::LocalGet(len),
                 I::I8x16Splat,
                 I::I8x16LtU,
                 I::V128And,
                 I::LocalSet(into),
             ]);
         }
+        // UTF-8 that is all ASCII needs no check.
+        if self.wide.is_some() {
+            c.extend([I::LocalGet(a), I::LocalGet(b), I::V128Or, I::I8x16Bitmask]);
+        } else {
+            c.push(I::I32Const(1));
+        }
         c.extend([
-            I::LocalGet(a),
-            I::LocalGet(b),
-            I::V128Or,
-            I::I8x16Bitmask,
             I::If(BlockType::Empty),
             I::LocalGet(a),
             I::LocalSet(self.input),
         ]);
-        utf8_block(self, c);
+        block(self, c);
         c.extend([
             I::LocalGet(a),
             I::LocalSet(self.prev),
             I::LocalGet(b),
             I::LocalSet(self.input),
         ]);
-        utf8_block(self, c);
+        block(self, c);
         self.check(c);
         c.push(I::End);
         if let Some(to) = t.to {
             // The first sixteen bytes if there are as many, then the rest
             // as after whole blocks.
             c.extend([
-                I::LocalGet(self.len),
+                I::LocalGet(len),
                 I::I32Const(16),
                 I::I32GeU,
                 I::If(BlockType::Empty),
@@ -464,12 +473,12 @@ impl V {
                 I::LocalGet(a),
                 I::V128Store(arg(to, 0)),
                 I::End,
-                I::LocalGet(self.len),
+                I::LocalGet(len),
                 I::I32Const(15),
                 I::I32And,
                 I::LocalSet(self.rem),
             ]);
-            self.copy_tail(c, t, self.len);
+            self.copy_tail(c, t, len);
         }
         c.extend([I::Return, I::End, I::End]);
     }
@@ -546,7 +555,7 @@ pub fn utf8(t: Text) -> Function {
         c.temp(ValType::V128),
     ]);
     if let Some([a, b, _]) = v.wide {
-        v.short(&mut c, t, [a, b]);
+        v.short(&mut c, t, (v.len, [a, b]), utf8_block);
     }
     v.blocks(&mut c, t, v.len, utf8_block);
     // The text must not end inside a character: the last block's check,
@@ -649,6 +658,8 @@ pub fn utf16(t: Text) -> Function {
         I::I32Shl,
         I::LocalSet(len),
     ]);
+    let short = [c.temp(ValType::V128), c.temp(ValType::V128)];
+    v.short(&mut c, t, (len, short), utf16_block);
     v.blocks(&mut c, t, len, utf16_block);
     // The last unit must not be a high surrogate: the last lane of the
     // partial block, or of the last whole one.
