@@ -106,10 +106,11 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
         I::V128Load(arg(s.memory, 0, 0)),
         I::LocalTee(x),
     ]);
-    // Whether the block is all ASCII (Latin-1 into UTF-16, or UTF-16
-    // into UTF-16 after a narrow phase: whatever it holds).
+    // Whether the block on the stack needs no transcoding: all ASCII
+    // (Latin-1 into UTF-16, or UTF-16 into UTF-16 after a narrow phase:
+    // whatever it holds).
     let every_byte = matches!((s.encoding, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
-    match s.encoding {
+    let test = |c: &mut Code| match s.encoding {
         _ if every_byte => c.extend([I::Drop, I::I32Const(1)]),
         // Narrowing to Latin-1: any unit below 0x100; else ASCII.
         Enc::Utf16 => c.extend([
@@ -123,7 +124,8 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
             I::I32Eqz,
         ]),
         _ => c.extend([I::I8x16Bitmask, I::I32Eqz]),
-    }
+    };
+    test(&mut c);
     c.push(I::If(BlockType::Empty));
     let dst = |c: &mut Code, offset: u64, store: I<'static>| {
         c.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add, I::LocalGet(x)]);
@@ -188,8 +190,55 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
         blocks::mixed(&mut c, t, tables, x, (i, p, o));
     }
     c.push(I::End);
-    // One code point.
     c.extend([I::LocalGet(i), I::LocalGet(bytes), I::I32GeU, I::BrIf(1)]);
+    // Fewer than sixteen bytes left of at least sixteen: when the sixteen
+    // that end the text need no transcoding, step back to their start
+    // (the bytes stepped over were converted at the same fixed width, so
+    // their output is the bytes just before `o`) and take them as a block.
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(16),
+        I::I32Add,
+        I::LocalGet(bytes),
+        I::I32GtU,
+        I::LocalGet(bytes),
+        I::I32Const(16),
+        I::I32GeU,
+        I::I32And,
+        I::If(BlockType::Empty),
+        I::LocalGet(ptr),
+        I::LocalGet(bytes),
+        I::I32Add,
+        I::I32Const(16),
+        I::I32Sub,
+        I::V128Load(arg(s.memory, 0, 0)),
+    ]);
+    test(&mut c);
+    c.extend([
+        I::If(BlockType::Empty),
+        I::LocalGet(o),
+        I::LocalGet(i),
+        I::LocalGet(bytes),
+        I::I32Const(16),
+        I::I32Sub,
+        I::LocalTee(next),
+        I::I32Sub,
+    ]);
+    match written {
+        32 => c.extend([I::I32Const(1), I::I32Shl]),
+        8 => c.extend([I::I32Const(1), I::I32ShrU]),
+        _ => {}
+    }
+    c.extend([
+        I::I32Sub,
+        I::LocalSet(o),
+        I::LocalGet(next),
+        I::LocalSet(i),
+        I::Br(2),
+        I::End,
+        I::End,
+    ]);
+    // One code point.
     decode(&mut c, &s, i, cp, next);
     match t.below {
         Some(limit) => {
