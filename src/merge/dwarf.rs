@@ -1,0 +1,591 @@
+//! DWARF through fusion: every input module's debugging information,
+//! moved to where its code now lies in the fused module.
+//!
+//! In WebAssembly, a DWARF code address is an offset into the contents of
+//! the module's code section (its function count first). Fusing moves each
+//! function body to a new offset, and re-encoding a body may change the
+//! width of its instructions' immediates (a linker pads a call's function
+//! index to five bytes; the fused module writes it in as few as it needs),
+//! so addresses inside a body move too. While an instance's bodies are
+//! encoded, a [`CodeMap`] records for each body its old and new range and
+//! every instruction at which the shift changes; [`carry`] then converts
+//! each module's DWARF with gimli's reader and writer into one
+//! `write::Dwarf`, rewriting every code address through that map: the
+//! `DW_AT_low_pc`/`DW_AT_high_pc` of each entry, range lists, location
+//! lists and line programs. Addresses that map nowhere (code the linker
+//! dropped, whose DWARF it marked with a tombstone) are dropped from lists
+//! and line tables and become the tombstone in attributes. Data addresses
+//! (`DW_OP_addr`) and everything else pass through as they are.
+//!
+//! The functions Solder generates (adapters, handle-table functions, shared
+//! helpers, the start sequence) get one compile unit of their own,
+//! `solder-generated`, with a subprogram for each, so a debugger or a
+//! backtrace through an adapter names it.
+//!
+//! DWARF that cannot be read or converted never fails the fuse: that
+//! module's units are emptied and the report says why.
+
+use gimli::write::{self, Address, AttributeValue, ConvertResult, LineProgram};
+use gimli::{LittleEndian, constants, read};
+use std::ops::Range;
+
+/// The reader every input's DWARF is read through: slices of the input.
+type Reader<'a> = read::EndianSlice<'a, LittleEndian>;
+
+/// Where one core instance's function bodies moved, from input code
+/// addresses to output ones.
+#[derive(Debug, Default)]
+pub(crate) struct CodeMap {
+    /// Every body, in input order (so sorted by input address).
+    funcs: Vec<Moved>,
+    /// `(input, output)` address pairs: each body's start, then each
+    /// instruction after which the shift changes, in input order. Output
+    /// addresses count from the start of the output's code section bytes,
+    /// before its function count; [`carry`] adds that count's width.
+    points: Vec<(u32, u32)>,
+}
+
+/// One body's move.
+#[derive(Debug)]
+struct Moved {
+    input: Range<u32>,
+    output: Range<u32>,
+    /// Its entries in [`CodeMap::points`].
+    points: Range<u32>,
+}
+
+impl CodeMap {
+    /// Records a body that was at `input` (DWARF addresses of the input
+    /// module: its locals, then its instructions) and is now at `output`
+    /// in the output's code section bytes, with the instructions at which
+    /// the shift changes as `(input, output)` offsets from the body's
+    /// start.
+    pub(crate) fn push(&mut self, input: Range<u32>, output: Range<u32>, shifts: &[(u32, u32)]) {
+        let first = self.points.len() as u32;
+        self.points.push((input.start, output.start));
+        self.points.extend(
+            shifts
+                .iter()
+                .map(|(i, o)| (input.start + i, output.start + o)),
+        );
+        self.funcs.push(Moved {
+            input,
+            output,
+            points: first..self.points.len() as u32,
+        });
+    }
+
+    /// The output address of the input address `at`, or `None` when no
+    /// body holds it. The end of a body maps to the end of its new place.
+    fn map(&self, at: u64, origin: u32) -> Option<u64> {
+        let at = u32::try_from(at).ok()?;
+        let k = self.funcs.partition_point(|f| f.input.start <= at);
+        let f = self.funcs.get(k.checked_sub(1)?)?;
+        if at > f.input.end {
+            return None;
+        }
+        let out = if at == f.input.end {
+            f.output.end
+        } else {
+            let points = self
+                .points
+                .get(f.points.start as usize..f.points.end as usize)?;
+            let p = points.partition_point(|(i, _)| *i <= at);
+            let (i, o) = points.get(p.checked_sub(1)?)?;
+            (o + (at - i)).min(f.output.end)
+        };
+        Some(u64::from(out) + u64::from(origin))
+    }
+}
+
+/// Records, while a body is re-encoded, the instructions at which its
+/// shift changes.
+#[derive(Debug, Default)]
+pub(crate) struct Shifts {
+    /// `(input, output)` offsets from the body's start.
+    pub(crate) at: Vec<(u32, u32)>,
+    last: i64,
+}
+
+impl Shifts {
+    /// Starts a body.
+    pub(crate) fn clear(&mut self) {
+        self.at.clear();
+        self.last = 0;
+    }
+
+    /// Notes an instruction at `input` in the input body that starts at
+    /// `output` in the output body.
+    pub(crate) fn note(&mut self, input: u64, output: usize) {
+        let shift = output as i64 - input as i64;
+        if shift != self.last {
+            self.last = shift;
+            self.at.push((input as u32, output as u32));
+        }
+    }
+}
+
+/// One instance's DWARF and where its code went.
+pub(crate) struct DebugInput<'a> {
+    /// The module's path in the input, for the report.
+    pub(crate) path: &'a str,
+    /// The module's `.debug_*` sections.
+    pub(crate) sections: &'a [(&'a str, &'a [u8])],
+    /// Where its bodies moved.
+    pub(crate) map: CodeMap,
+}
+
+/// A function Solder generated: its name and its body's place in the
+/// output's code section bytes (before the function count).
+pub(crate) struct Generated {
+    /// The name a backtrace shows.
+    pub(crate) name: String,
+    /// The body.
+    pub(crate) body: Range<u32>,
+}
+
+/// The DWARF of the fused module.
+#[derive(Debug, Default)]
+pub(crate) struct Carried {
+    /// The `.debug_*` custom sections, in writing order.
+    pub(crate) sections: Vec<(&'static str, Vec<u8>)>,
+    /// Compile units carried from the inputs (the generated one not
+    /// counted).
+    pub(crate) units: u32,
+    /// What could not be carried, and why.
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Carried {
+    /// Bytes of DWARF in the sections.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.sections.iter().map(|(_, s)| s.len() as u64).sum()
+    }
+}
+
+/// Converts every input's DWARF into the fused module's, with a compile
+/// unit for the `generated` functions. `origin` is the width of the
+/// output's function count, which every output address counts past.
+pub(crate) fn carry(inputs: &[DebugInput<'_>], generated: &[Generated], origin: u32) -> Carried {
+    let mut dwarf = write::Dwarf::new();
+    let mut carried = Carried::default();
+    for input in inputs {
+        let before = dwarf.units.count();
+        match convert_module(&mut dwarf, input, origin) {
+            Ok(units) => carried.units += units,
+            Err(e) => {
+                // The units the conversion reserved stay, emptied.
+                for i in before..dwarf.units.count() {
+                    let id = dwarf.units.id(i);
+                    let encoding = dwarf.units.get(id).encoding();
+                    *dwarf.units.get_mut(id) = write::Unit::new(encoding, LineProgram::none());
+                }
+                carried
+                    .warnings
+                    .push(format!("the DWARF of {} was dropped: {e}", input.path));
+            }
+        }
+        for (name, _) in input.sections {
+            if matches!(*name, ".debug_frame" | ".debug_types") {
+                carried
+                    .warnings
+                    .push(format!("{name} of {} is not carried", input.path));
+            }
+        }
+    }
+    if carried.units == 0 {
+        return carried;
+    }
+    generated_unit(&mut dwarf, generated, origin);
+    let mut sections = write::Sections::new(write::EndianVec::new(LittleEndian));
+    if let Err(e) = dwarf.write(&mut sections) {
+        carried
+            .warnings
+            .push(format!("DWARF could not be written: {e}"));
+        carried.units = 0;
+        return carried;
+    }
+    let _ = sections.for_each(|id, data| -> Result<(), ()> {
+        if !data.slice().is_empty() {
+            carried.sections.push((id.name(), data.slice().to_vec()));
+        }
+        Ok(())
+    });
+    carried
+}
+
+/// Converts one module's units into `dwarf`; returns how many.
+fn convert_module(
+    dwarf: &mut write::Dwarf,
+    input: &DebugInput<'_>,
+    origin: u32,
+) -> ConvertResult<u32> {
+    let section = |id: gimli::SectionId| -> Result<Reader<'_>, gimli::Error> {
+        let data = input
+            .sections
+            .iter()
+            .find(|(name, _)| *name == id.name())
+            .map_or(&[][..], |(_, data)| *data);
+        Ok(read::EndianSlice::new(data, LittleEndian))
+    };
+    let read = read::Dwarf::load(section)?;
+    let mut convert = dwarf.convert(&read)?;
+    let mut units = 0;
+    while let Some((mut unit, root)) = convert.read_unit()? {
+        let tombstone = !0u64 >> (64 - 8 * u32::from(unit.read_unit.encoding().address_size));
+        let mut at = Addresses {
+            map: &input.map,
+            origin,
+            tombstone,
+            rebase: false,
+        };
+        convert_unit(&mut unit, root, &mut at)?;
+        units += 1;
+    }
+    Ok(units)
+}
+
+/// How a unit's code addresses convert.
+struct Addresses<'m> {
+    map: &'m CodeMap,
+    origin: u32,
+    /// The tombstone of the unit's address size: an address of dropped
+    /// code.
+    tombstone: u64,
+    /// Whether the unit's base address is not 0, so that DWARF 4 range and
+    /// location lists, whose pairs count from it, start by resetting it.
+    rebase: bool,
+}
+
+impl Addresses<'_> {
+    fn map(&self, at: u64) -> Option<u64> {
+        self.map.map(at, self.origin)
+    }
+
+    /// An address attribute's new value: the tombstone where nothing maps.
+    fn attribute(&self, at: u64) -> u64 {
+        self.map(at).unwrap_or(self.tombstone)
+    }
+}
+
+/// Converts a unit: its line program, then every entry.
+fn convert_unit<'a, R: gimli::Reader<Offset = usize>>(
+    unit: &mut write::ConvertUnit<'a, R>,
+    root: write::ConvertUnitEntry<'a, R>,
+    at: &mut Addresses<'_>,
+) -> ConvertResult<()> {
+    if let Some(program) = unit.read_line_program(None, None)? {
+        let (program, files) = convert_lines(program, at)?;
+        unit.set_line_program(program, files);
+    }
+    // A unit whose base is 0 keeps it: its lists then hold whole
+    // addresses. Any other base is where its code moved.
+    let base = root
+        .attrs
+        .iter()
+        .find(|a| a.name() == constants::DW_AT_low_pc)
+        .map(|a| code_address(&root, a.value()))
+        .transpose()?
+        .flatten();
+    at.rebase = base.is_some_and(|b| b != 0) && root.read_unit.encoding().version <= 4;
+    let root_id = unit.unit.root();
+    convert_entry(unit, root_id, &root, at, true)?;
+    let mut entry = root;
+    while let Some(id) = unit.read_entry(&mut entry)? {
+        if id.is_none() {
+            continue;
+        }
+        let id = unit.add_entry(id, &entry);
+        convert_entry(unit, id, &entry, at, false)?;
+    }
+    Ok(())
+}
+
+/// The code address an attribute value holds, if it holds one.
+fn code_address<R: gimli::Reader<Offset = usize>>(
+    entry: &write::ConvertUnitEntry<'_, R>,
+    value: read::AttributeValue<R>,
+) -> ConvertResult<Option<u64>> {
+    Ok(match value {
+        read::AttributeValue::Addr(a) => Some(a),
+        read::AttributeValue::DebugAddrIndex(i) => Some(entry.read_unit.address(i)?),
+        _ => None,
+    })
+}
+
+/// Converts an entry's attributes, moving every code address.
+fn convert_entry<'a, R: gimli::Reader<Offset = usize>>(
+    unit: &mut write::ConvertUnit<'a, R>,
+    id: write::UnitEntryId,
+    entry: &write::ConvertUnitEntry<'a, R>,
+    at: &Addresses<'_>,
+    root: bool,
+) -> ConvertResult<()> {
+    let read_unit = entry.read_unit;
+    let low = entry
+        .attrs
+        .iter()
+        .find(|a| a.name() == constants::DW_AT_low_pc)
+        .map(|a| code_address(entry, a.value()))
+        .transpose()?
+        .flatten();
+    for attr in entry.attrs.iter() {
+        let name = attr.name();
+        let value = attr.value();
+        let converted = if name == constants::DW_AT_GNU_locviews {
+            // A GNU extension gimli does not write; safe to leave out.
+            continue;
+        } else if let Some(address) = code_address(entry, value.clone())? {
+            // In WebAssembly, only code addresses are attribute values;
+            // a unit's base of 0 stays 0.
+            let moved = if root && name == constants::DW_AT_low_pc && address == 0 {
+                0
+            } else {
+                at.attribute(address)
+            };
+            AttributeValue::Address(Address::Constant(moved))
+        } else if name == constants::DW_AT_high_pc {
+            // A length from `DW_AT_low_pc`: the body may have grown or
+            // shrunk in between.
+            let length = attr.udata_value().unwrap_or(0);
+            let moved = low.and_then(|l| Some((at.map(l)?, at.map(l.checked_add(length)?)?)));
+            match moved {
+                Some((start, end)) if end >= start => AttributeValue::Udata(end - start),
+                _ => AttributeValue::Udata(length),
+            }
+        } else {
+            match value {
+                read::AttributeValue::RangeListsRef(raw) => {
+                    ranges(unit, read_unit.ranges_offset_from_raw(raw), at)?
+                }
+                read::AttributeValue::DebugRngListsIndex(i) => {
+                    ranges(unit, read_unit.ranges_offset(i)?, at)?
+                }
+                read::AttributeValue::LocationListsRef(offset) => locations(unit, offset, at)?,
+                read::AttributeValue::DebugLocListsIndex(i) => {
+                    locations(unit, read_unit.locations_offset(i)?, at)?
+                }
+                _ => {
+                    unit.convert_attribute_value(read_unit, attr, &|a| Some(Address::Constant(a)))?
+                }
+            }
+        };
+        unit.unit.get_mut(id).set(name, converted);
+    }
+    Ok(())
+}
+
+/// A range list with every range moved; ranges of dropped code are left
+/// out.
+fn ranges<R: gimli::Reader<Offset = usize>>(
+    unit: &mut write::ConvertUnit<'_, R>,
+    offset: gimli::RangeListsOffset,
+    at: &Addresses<'_>,
+) -> ConvertResult<AttributeValue> {
+    let mut list = Vec::new();
+    if at.rebase {
+        list.push(write::Range::BaseAddress {
+            address: Address::Constant(0),
+        });
+    }
+    let mut iter = unit.read_unit.ranges(offset)?;
+    while let Some(r) = iter.next()? {
+        if let (Some(begin), Some(end)) = (at.map(r.begin), at.map(r.end))
+            && begin < end
+        {
+            list.push(write::Range::StartEnd {
+                begin: Address::Constant(begin),
+                end: Address::Constant(end),
+            });
+        }
+    }
+    let id = unit.unit.ranges.add(write::RangeList(list));
+    Ok(AttributeValue::RangeListRef(id))
+}
+
+/// A location list with every range moved; ranges of dropped code are
+/// left out, and the locations themselves pass through.
+fn locations<R: gimli::Reader<Offset = usize>>(
+    unit: &mut write::ConvertUnit<'_, R>,
+    offset: gimli::LocationListsOffset,
+    at: &Addresses<'_>,
+) -> ConvertResult<AttributeValue> {
+    let read_unit = unit.read_unit;
+    let mut list = Vec::new();
+    if at.rebase {
+        list.push(write::Location::BaseAddress {
+            address: Address::Constant(0),
+        });
+    }
+    let mut iter = read_unit.locations(offset)?;
+    while let Some(l) = iter.next()? {
+        if let (Some(begin), Some(end)) = (at.map(l.range.begin), at.map(l.range.end))
+            && begin < end
+        {
+            let data =
+                unit.convert_expression(read_unit, l.data, &|a| Some(Address::Constant(a)))?;
+            list.push(write::Location::StartEnd {
+                begin: Address::Constant(begin),
+                end: Address::Constant(end),
+                data,
+            });
+        }
+    }
+    let id = unit.unit.locations.add(write::LocationList(list));
+    Ok(AttributeValue::LocationListRef(id))
+}
+
+/// A line program with every row moved. Each run of rows between two
+/// addresses the program sets becomes a sequence of its own; runs of
+/// dropped code are left out, as are rows that would go backwards.
+fn convert_lines<R: gimli::Reader<Offset = usize>>(
+    mut program: write::ConvertLineProgram<'_, R>,
+    at: &Addresses<'_>,
+) -> ConvertResult<(LineProgram, Vec<write::FileId>)> {
+    let mut rows = Vec::new();
+    while let Some(sequence) = program.read_sequence()? {
+        let start = sequence.start.unwrap_or(0);
+        let end = match sequence.end {
+            write::ConvertLineSequenceEnd::Length(length) => start.saturating_add(length),
+            write::ConvertLineSequenceEnd::Address(address) => address,
+        };
+        let Some(base) = at.map(start) else { continue };
+        rows.clear();
+        let mut last = 0;
+        for mut row in sequence.rows {
+            let Some(moved) = start
+                .checked_add(row.address_offset)
+                .and_then(|a| at.map(a))
+                .and_then(|a| a.checked_sub(base))
+                .filter(|offset| *offset >= last)
+            else {
+                continue;
+            };
+            row.address_offset = moved;
+            last = moved;
+            rows.push(row);
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        program.begin_sequence(Some(Address::Constant(base)));
+        for row in rows.drain(..) {
+            program.generate_row(row);
+        }
+        let length = at
+            .map(end)
+            .and_then(|e| e.checked_sub(base))
+            .filter(|length| *length >= last)
+            .unwrap_or(last);
+        program.end_sequence(length);
+    }
+    Ok(program.program())
+}
+
+/// The compile unit of Solder's generated functions: a subprogram for
+/// each, named, with its code range.
+fn generated_unit(dwarf: &mut write::Dwarf, generated: &[Generated], origin: u32) {
+    let encoding = gimli::Encoding {
+        format: gimli::Format::Dwarf32,
+        version: 4,
+        address_size: 4,
+    };
+    let id = dwarf
+        .units
+        .add(write::Unit::new(encoding, LineProgram::none()));
+    let unit = dwarf.units.get_mut(id);
+    let strings = &mut dwarf.strings;
+    let root = unit.root();
+    let at = |offset: u32| Address::Constant(u64::from(offset) + u64::from(origin));
+    let ranges = generated
+        .iter()
+        .map(|g| write::Range::StartEnd {
+            begin: at(g.body.start),
+            end: at(g.body.end),
+        })
+        .collect();
+    let ranges = unit.ranges.add(write::RangeList(ranges));
+    let producer = format!("solder {}", crate::VERSION);
+    let cu = unit.get_mut(root);
+    cu.set(
+        constants::DW_AT_producer,
+        AttributeValue::StringRef(strings.add(producer)),
+    );
+    cu.set(
+        constants::DW_AT_name,
+        AttributeValue::StringRef(strings.add("solder-generated")),
+    );
+    cu.set(
+        constants::DW_AT_low_pc,
+        AttributeValue::Address(Address::Constant(0)),
+    );
+    cu.set(
+        constants::DW_AT_ranges,
+        AttributeValue::RangeListRef(ranges),
+    );
+    for g in generated {
+        let f = unit.add(root, constants::DW_TAG_subprogram);
+        let f = unit.get_mut(f);
+        f.set(
+            constants::DW_AT_name,
+            AttributeValue::StringRef(strings.add(g.name.as_str())),
+        );
+        f.set(
+            constants::DW_AT_low_pc,
+            AttributeValue::Address(at(g.body.start)),
+        );
+        f.set(
+            constants::DW_AT_high_pc,
+            AttributeValue::Udata(u64::from(g.body.end - g.body.start)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> CodeMap {
+        let mut m = CodeMap::default();
+        // A body at 10..30 that moved to 100..115: a call padded to six
+        // bytes at offset 3 takes two, so from offset 9 on, all is 4
+        // earlier.
+        m.push(10..30, 100..115, &[(9, 5)]);
+        m.push(32..40, 116..124, &[]);
+        m
+    }
+
+    #[test]
+    fn addresses_move_with_their_instructions() {
+        let m = map();
+        assert_eq!(m.map(10, 2), Some(102));
+        assert_eq!(m.map(13, 2), Some(105));
+        assert_eq!(m.map(19, 2), Some(107));
+        assert_eq!(m.map(28, 2), Some(116));
+        // The end of a body is the end of its new place.
+        assert_eq!(m.map(30, 2), Some(117));
+        assert_eq!(m.map(32, 0), Some(116));
+        assert_eq!(m.map(40, 0), Some(124));
+    }
+
+    #[test]
+    fn addresses_outside_every_body_map_nowhere() {
+        let m = map();
+        for a in [0, 9, 31, 41, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(m.map(a, 0), None, "{a}");
+        }
+    }
+
+    #[test]
+    fn broken_dwarf_is_dropped_with_a_warning() {
+        let sections = [(".debug_info", &[7u8, 0, 0, 0, 4, 0][..])];
+        let input = DebugInput {
+            path: "root/module[0]",
+            sections: &sections,
+            map: map(),
+        };
+        let carried = carry(&[input], &[], 1);
+        assert_eq!(carried.units, 0);
+        assert_eq!(carried.warnings.len(), 1, "{:?}", carried.warnings);
+    }
+}
