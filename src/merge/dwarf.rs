@@ -38,11 +38,10 @@ type Reader<'a> = read::EndianSlice<'a, LittleEndian>;
 pub(crate) struct CodeMap {
     /// Every body, in input order (so sorted by input address).
     funcs: Vec<Moved>,
-    /// `(input, output)` address pairs: each body's start, then each
-    /// instruction after which the shift changes, in input order. Output
-    /// addresses count from the start of the output's code section bytes,
-    /// before its function count; [`carry`] adds that count's width.
-    points: Vec<(u32, u32)>,
+    /// `(input, output)` addresses of every instruction, in input order.
+    /// Output addresses count from the start of the output's code section
+    /// bytes, before its function count; [`carry`] adds that count's width.
+    instructions: Vec<(u32, u32)>,
 }
 
 /// One body's move.
@@ -50,78 +49,73 @@ pub(crate) struct CodeMap {
 struct Moved {
     input: Range<u32>,
     output: Range<u32>,
-    /// Its entries in [`CodeMap::points`].
-    points: Range<u32>,
+    /// Its entries in [`CodeMap::instructions`].
+    instructions: Range<u32>,
 }
 
 impl CodeMap {
     /// Records a body that was at `input` (DWARF addresses of the input
     /// module: its locals, then its instructions) and is now at `output`
-    /// in the output's code section bytes, with the instructions at which
-    /// the shift changes as `(input, output)` offsets from the body's
-    /// start.
-    pub(crate) fn push(&mut self, input: Range<u32>, output: Range<u32>, shifts: &[(u32, u32)]) {
-        let first = self.points.len() as u32;
-        self.points.push((input.start, output.start));
-        self.points.extend(
-            shifts
+    /// in the output's code section bytes, with its instructions'
+    /// `(input, output)` offsets from the body's start.
+    pub(crate) fn push(
+        &mut self,
+        input: Range<u32>,
+        output: Range<u32>,
+        instructions: &[(u32, u32)],
+    ) {
+        let first = self.instructions.len() as u32;
+        self.instructions.extend(
+            instructions
                 .iter()
                 .map(|(i, o)| (input.start + i, output.start + o)),
         );
         self.funcs.push(Moved {
             input,
             output,
-            points: first..self.points.len() as u32,
+            instructions: first..self.instructions.len() as u32,
         });
     }
 
-    /// The output address of the input address `at`, or `None` when no
-    /// body holds it. The end of a body maps to the end of its new place.
+    /// The output address of the input address `at`: the start or the end
+    /// of a body, or the start of an instruction. Any other address (one
+    /// inside an instruction, or outside every body) describes no code of
+    /// this module's, and maps to `None`.
     fn map(&self, at: u64, origin: u32) -> Option<u64> {
         let at = u32::try_from(at).ok()?;
         let k = self.funcs.partition_point(|f| f.input.start <= at);
         let f = self.funcs.get(k.checked_sub(1)?)?;
-        if at > f.input.end {
-            return None;
-        }
-        let out = if at == f.input.end {
+        let out = if at == f.input.start {
+            f.output.start
+        } else if at == f.input.end {
             f.output.end
         } else {
-            let points = self
-                .points
-                .get(f.points.start as usize..f.points.end as usize)?;
-            let p = points.partition_point(|(i, _)| *i <= at);
-            let (i, o) = points.get(p.checked_sub(1)?)?;
-            (o + (at - i)).min(f.output.end)
+            let range = f.instructions.start as usize..f.instructions.end as usize;
+            let instructions = self.instructions.get(range)?;
+            let i = instructions.binary_search_by_key(&at, |(i, _)| *i).ok()?;
+            instructions.get(i)?.1
         };
         Some(u64::from(out) + u64::from(origin))
     }
 }
 
-/// Records, while a body is re-encoded, the instructions at which its
-/// shift changes.
+/// The instructions of a body being re-encoded: where each was and is.
 #[derive(Debug, Default)]
-pub(crate) struct Shifts {
+pub(crate) struct Instructions {
     /// `(input, output)` offsets from the body's start.
     pub(crate) at: Vec<(u32, u32)>,
-    last: i64,
 }
 
-impl Shifts {
+impl Instructions {
     /// Starts a body.
     pub(crate) fn clear(&mut self) {
         self.at.clear();
-        self.last = 0;
     }
 
     /// Notes an instruction at `input` in the input body that starts at
     /// `output` in the output body.
     pub(crate) fn note(&mut self, input: u64, output: usize) {
-        let shift = output as i64 - input as i64;
-        if shift != self.last {
-            self.last = shift;
-            self.at.push((input as u32, output as u32));
-        }
+        self.at.push((input as u32, output as u32));
     }
 }
 
@@ -322,37 +316,23 @@ fn convert_entry<'a, R: gimli::Reader<Offset = usize>>(
     root: bool,
 ) -> ConvertResult<()> {
     let read_unit = entry.read_unit;
-    let low = entry
-        .attrs
-        .iter()
-        .find(|a| a.name() == constants::DW_AT_low_pc)
-        .map(|a| code_address(entry, a.value()))
-        .transpose()?
-        .flatten();
+    let span = Span::of(entry, at)?;
     for attr in entry.attrs.iter() {
         let name = attr.name();
         let value = attr.value();
-        let converted = if name == constants::DW_AT_GNU_locviews {
-            // A GNU extension gimli does not write; safe to leave out.
+        let converted = if name == constants::DW_AT_GNU_locviews
+            || matches!(
+                value,
+                read::AttributeValue::DebugMacinfoRef(_) | read::AttributeValue::DebugMacroRef(_)
+            ) {
+            // A GNU extension gimli does not write, and references to macro
+            // sections, which are not carried: left out.
             continue;
+        } else if name == constants::DW_AT_low_pc || name == constants::DW_AT_high_pc {
+            span.attribute(name, attr, root)
         } else if let Some(address) = code_address(entry, value.clone())? {
-            // In WebAssembly, only code addresses are attribute values;
-            // a unit's base of 0 stays 0.
-            let moved = if root && name == constants::DW_AT_low_pc && address == 0 {
-                0
-            } else {
-                at.attribute(address)
-            };
-            AttributeValue::Address(Address::Constant(moved))
-        } else if name == constants::DW_AT_high_pc {
-            // A length from `DW_AT_low_pc`: the body may have grown or
-            // shrunk in between.
-            let length = attr.udata_value().unwrap_or(0);
-            let moved = low.and_then(|l| Some((at.map(l)?, at.map(l.checked_add(length)?)?)));
-            match moved {
-                Some((start, end)) if end >= start => AttributeValue::Udata(end - start),
-                _ => AttributeValue::Udata(length),
-            }
+            // In WebAssembly, only code addresses are attribute values.
+            AttributeValue::Address(Address::Constant(at.attribute(address)))
         } else {
             match value {
                 read::AttributeValue::RangeListsRef(raw) => {
@@ -373,6 +353,74 @@ fn convert_entry<'a, R: gimli::Reader<Offset = usize>>(
         unit.unit.get_mut(id).set(name, converted);
     }
     Ok(())
+}
+
+/// An entry's `DW_AT_low_pc` and `DW_AT_high_pc`, which move together:
+/// when either end maps nowhere, the entry's code was dropped, and its
+/// start becomes the tombstone.
+struct Span {
+    /// The input start, if the entry has one.
+    low: Option<u64>,
+    /// The moved start and end, when both map.
+    moved: Option<(u64, u64)>,
+    tombstone: u64,
+}
+
+impl Span {
+    fn of<R: gimli::Reader<Offset = usize>>(
+        entry: &write::ConvertUnitEntry<'_, R>,
+        at: &Addresses<'_>,
+    ) -> ConvertResult<Self> {
+        let (mut low, mut high) = (None, None);
+        for attr in entry.attrs.iter() {
+            if attr.name() == constants::DW_AT_low_pc {
+                low = code_address(entry, attr.value())?;
+            } else if attr.name() == constants::DW_AT_high_pc {
+                high = match code_address(entry, attr.value())? {
+                    Some(end) => Some(end),
+                    // A length from the start.
+                    None => low
+                        .zip(attr.udata_value())
+                        .and_then(|(l, n)| l.checked_add(n)),
+                };
+            }
+        }
+        let moved = match (low, high) {
+            (Some(l), Some(h)) => at.map(l).zip(at.map(h)).filter(|(l, h)| l <= h),
+            (Some(l), None) => at.map(l).map(|l| (l, l)),
+            _ => None,
+        };
+        Ok(Span {
+            low,
+            moved,
+            tombstone: at.tombstone,
+        })
+    }
+
+    /// The new value of `DW_AT_low_pc` or `DW_AT_high_pc`.
+    fn attribute<R: gimli::Reader<Offset = usize>>(
+        &self,
+        name: constants::DwAt,
+        attr: &read::Attribute<R>,
+        root: bool,
+    ) -> AttributeValue {
+        let address = |a| AttributeValue::Address(Address::Constant(a));
+        // `DW_AT_high_pc` is an address or, more often, a length.
+        let is_address = matches!(
+            attr.value(),
+            read::AttributeValue::Addr(_) | read::AttributeValue::DebugAddrIndex(_)
+        );
+        match (name == constants::DW_AT_low_pc, self.moved) {
+            // A unit's base of 0 stays 0: its lists hold whole addresses.
+            (true, _) if root && self.low == Some(0) => address(0),
+            (true, Some((l, _))) => address(l),
+            (true, None) => address(self.tombstone),
+            (false, Some((_, h))) if is_address => address(h),
+            (false, Some((l, h))) => AttributeValue::Udata(h - l),
+            (false, None) if is_address => address(self.tombstone),
+            (false, None) => AttributeValue::Udata(attr.udata_value().unwrap_or(0)),
+        }
+    }
 }
 
 /// A range list with every range moved; ranges of dropped code are left
@@ -436,8 +484,10 @@ fn locations<R: gimli::Reader<Offset = usize>>(
 }
 
 /// A line program with every row moved. Each run of rows between two
-/// addresses the program sets becomes a sequence of its own; runs of
-/// dropped code are left out, as are rows that would go backwards.
+/// addresses the program sets becomes a sequence of its own. A run with
+/// an address that maps nowhere (dropped code, or rows that do not fall
+/// on this module's instructions) describes no code here, and is left
+/// out.
 fn convert_lines<R: gimli::Reader<Offset = usize>>(
     mut program: write::ConvertLineProgram<'_, R>,
     at: &Addresses<'_>,
@@ -446,38 +496,34 @@ fn convert_lines<R: gimli::Reader<Offset = usize>>(
     while let Some(sequence) = program.read_sequence()? {
         let start = sequence.start.unwrap_or(0);
         let end = match sequence.end {
-            write::ConvertLineSequenceEnd::Length(length) => start.saturating_add(length),
-            write::ConvertLineSequenceEnd::Address(address) => address,
+            write::ConvertLineSequenceEnd::Length(length) => start.checked_add(length),
+            write::ConvertLineSequenceEnd::Address(address) => Some(address),
         };
-        let Some(base) = at.map(start) else { continue };
+        let moved = |offset: u64| start.checked_add(offset).and_then(|a| at.map(a));
+        let (Some(base), Some(end)) = (at.map(start), end.and_then(|e| at.map(e))) else {
+            continue;
+        };
         rows.clear();
-        let mut last = 0;
+        let mut last = base;
+        let mut describes = end >= base;
         for mut row in sequence.rows {
-            let Some(moved) = start
-                .checked_add(row.address_offset)
-                .and_then(|a| at.map(a))
-                .and_then(|a| a.checked_sub(base))
-                .filter(|offset| *offset >= last)
-            else {
-                continue;
-            };
-            row.address_offset = moved;
-            last = moved;
-            rows.push(row);
+            match moved(row.address_offset).filter(|a| *a >= last && *a <= end) {
+                Some(a) => {
+                    row.address_offset = a - base;
+                    last = a;
+                    rows.push(row);
+                }
+                None => describes = false,
+            }
         }
-        if rows.is_empty() {
+        if !describes || rows.is_empty() {
             continue;
         }
         program.begin_sequence(Some(Address::Constant(base)));
         for row in rows.drain(..) {
             program.generate_row(row);
         }
-        let length = at
-            .map(end)
-            .and_then(|e| e.checked_sub(base))
-            .filter(|length| *length >= last)
-            .unwrap_or(last);
-        program.end_sequence(length);
+        program.end_sequence(end - base);
     }
     Ok(program.program())
 }
@@ -547,11 +593,11 @@ mod tests {
 
     fn map() -> CodeMap {
         let mut m = CodeMap::default();
-        // A body at 10..30 that moved to 100..115: a call padded to six
-        // bytes at offset 3 takes two, so from offset 9 on, all is 4
-        // earlier.
-        m.push(10..30, 100..115, &[(9, 5)]);
-        m.push(32..40, 116..124, &[]);
+        // A body at 10..30 that moved to 100..115: its locals take 1 byte,
+        // a call padded to six bytes at offset 3 takes two, so from offset
+        // 9 on, all is 4 earlier.
+        m.push(10..30, 100..115, &[(1, 1), (3, 3), (9, 5), (19, 14)]);
+        m.push(32..40, 116..124, &[(1, 1), (7, 7)]);
         m
     }
 
@@ -561,17 +607,19 @@ mod tests {
         assert_eq!(m.map(10, 2), Some(102));
         assert_eq!(m.map(13, 2), Some(105));
         assert_eq!(m.map(19, 2), Some(107));
-        assert_eq!(m.map(28, 2), Some(116));
+        assert_eq!(m.map(29, 2), Some(116));
         // The end of a body is the end of its new place.
         assert_eq!(m.map(30, 2), Some(117));
         assert_eq!(m.map(32, 0), Some(116));
+        assert_eq!(m.map(39, 0), Some(123));
         assert_eq!(m.map(40, 0), Some(124));
     }
 
     #[test]
-    fn addresses_outside_every_body_map_nowhere() {
+    fn addresses_of_no_instruction_map_nowhere() {
         let m = map();
-        for a in [0, 9, 31, 41, u64::from(u32::MAX), u64::MAX] {
+        // Outside every body, and inside an instruction.
+        for a in [0, 9, 31, 41, 15, 34, u64::from(u32::MAX), u64::MAX] {
             assert_eq!(m.map(a, 0), None, "{a}");
         }
     }

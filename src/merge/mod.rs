@@ -1785,24 +1785,24 @@ fn encode_code(
     b: &mut Builder,
     mut code_map: Option<&mut dwarf::CodeMap>,
 ) -> Result<()> {
-    let mut shifts = dwarf::Shifts::default();
+    let mut instructions = dwarf::Instructions::default();
     for (k, body) in (0u32..).zip(&m.code) {
         let mut f = r
             .new_function_with_parsed_locals(body)
             .map_err(reencode_error)?;
         let mut ops = body.get_operators_reader().map_err(parse_error)?;
         let start = body.range().start;
-        shifts.clear();
+        instructions.clear();
         while !ops.eof() {
             if code_map.is_some() {
-                shifts.note(ops.original_position() - start, f.byte_len());
+                instructions.note(ops.original_position() - start, f.byte_len());
             }
             f.instruction(&r.parse_instruction(&mut ops).map_err(reencode_error)?);
         }
         let output = b.body(FuncIdx(r.map.first_func + k), &f)?;
         if let Some(map) = code_map.as_deref_mut() {
             let at = |offset: u64| offset.saturating_sub(m.code_start) as u32;
-            map.push(at(start)..at(body.range().end), output, &shifts.at);
+            map.push(at(start)..at(body.range().end), output, &instructions.at);
         }
     }
     Ok(())
