@@ -178,3 +178,50 @@ pub fn javascript_lib() -> Result<Vec<u8>> {
         INSTALL,
     )
 }
+
+/// The Rust fixtures `scalars-app`, `scalars-mid` and `scalars-lib` built
+/// with DWARF, as a release build with debugging information is
+/// (`CARGO_PROFILE_RELEASE_DEBUG=true`, nothing stripped), into
+/// `target/wasm/debug-info`; the other tests' fixtures are built without
+/// it. Built once per run (cargo skips the build when nothing changed);
+/// returns the directory of the components (`scalars-app.wasm`,
+/// `scalars_mid.wasm`, `scalars_lib.wasm`).
+pub fn debug_fixtures() -> Result<PathBuf> {
+    static BUILT: std::sync::OnceLock<std::result::Result<PathBuf, String>> =
+        std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let root = crate::repo_root();
+        let target = root.join("target/wasm/debug-info");
+        let mut cmd = Command::new("cargo");
+        cmd.args(["build", "--release", "--target", "wasm32-wasip2"])
+            .args([
+                "-p",
+                "scalars-app",
+                "-p",
+                "scalars-mid",
+                "-p",
+                "scalars-lib",
+            ])
+            .arg("--manifest-path")
+            .arg(root.join("fixtures/Cargo.toml"));
+        // The host's own cargo settings are not the guests'.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CARGO_") && key != "CARGO_HOME" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env_remove("RUSTFLAGS")
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "true")
+            .env("CARGO_PROFILE_RELEASE_STRIP", "none");
+        let out = target.join("wasm32-wasip2/release");
+        build_guest(
+            &mut cmd,
+            &out.join("scalars_lib.wasm"),
+            "rustup target add wasm32-wasip2",
+        )
+        .map(|_| out)
+        .map_err(|e| format!("{e:#}"))
+    });
+    built.clone().map_err(|e| anyhow::anyhow!(e))
+}
