@@ -163,21 +163,24 @@ impl Carried {
 pub(crate) fn carry(inputs: &[DebugInput<'_>], generated: &[Generated], origin: u32) -> Carried {
     let mut dwarf = write::Dwarf::new();
     let mut carried = Carried::default();
+    // Each unit is written as soon as it is converted, which frees it.
+    let mut sections = write::Sections::new(write::EndianVec::new(LittleEndian));
     for input in inputs {
         let before = dwarf.units.count();
-        match convert_module(&mut dwarf, input, origin) {
-            Ok(units) => carried.units += units,
-            Err(e) => {
-                // The units the conversion reserved stay, emptied.
-                for i in before..dwarf.units.count() {
-                    let id = dwarf.units.id(i);
-                    let encoding = dwarf.units.get(id).encoding();
-                    *dwarf.units.get_mut(id) = write::Unit::new(encoding, LineProgram::none());
-                }
-                carried
-                    .warnings
-                    .push(format!("the DWARF of {} was dropped: {e}", input.path));
+        let converted = convert_module(&mut dwarf, &mut sections, input, origin);
+        carried.units += converted.written;
+        if let Some(e) = converted.error {
+            // Units the conversion reserved but never reached are left
+            // empty.
+            for i in before + converted.reached..dwarf.units.count() {
+                let id = dwarf.units.id(i);
+                let encoding = dwarf.units.get(id).encoding();
+                *dwarf.units.get_mut(id) = write::Unit::new(encoding, LineProgram::none());
             }
+            carried.warnings.push(format!(
+                "the DWARF of {} was dropped from its compile unit {} on: {e}",
+                input.path, converted.written
+            ));
         }
         for (name, _) in input.sections {
             if matches!(*name, ".debug_frame" | ".debug_types") {
@@ -191,7 +194,6 @@ pub(crate) fn carry(inputs: &[DebugInput<'_>], generated: &[Generated], origin: 
         return carried;
     }
     generated_unit(&mut dwarf, generated, origin);
-    let mut sections = write::Sections::new(write::EndianVec::new(LittleEndian));
     if let Err(e) = dwarf.write(&mut sections) {
         carried
             .warnings
@@ -199,21 +201,39 @@ pub(crate) fn carry(inputs: &[DebugInput<'_>], generated: &[Generated], origin: 
         carried.units = 0;
         return carried;
     }
-    let _ = sections.for_each(|id, data| -> Result<(), ()> {
-        if !data.slice().is_empty() {
-            carried.sections.push((id.name(), data.slice().to_vec()));
+    let _ = sections.for_each_mut(|id, data| -> Result<(), ()> {
+        let data = data.take();
+        if !data.is_empty() {
+            carried.sections.push((id.name(), data));
         }
         Ok(())
     });
     carried
 }
 
-/// Converts one module's units into `dwarf`; returns how many.
+/// How far converting a module's units went.
+struct Converted {
+    /// Units converted and written.
+    written: u32,
+    /// Units read (written or skipped).
+    reached: usize,
+    /// Why the rest were not, if they were not.
+    error: Option<write::ConvertError>,
+}
+
+/// Converts one module's units into `dwarf`, writing each into
+/// `sections`. After an error, the module's remaining units are skipped.
 fn convert_module(
     dwarf: &mut write::Dwarf,
+    sections: &mut write::Sections<write::EndianVec<LittleEndian>>,
     input: &DebugInput<'_>,
     origin: u32,
-) -> ConvertResult<u32> {
+) -> Converted {
+    let mut converted = Converted {
+        written: 0,
+        reached: 0,
+        error: None,
+    };
     let section = |id: gimli::SectionId| -> Result<Reader<'_>, gimli::Error> {
         let data = input
             .sections
@@ -222,10 +242,34 @@ fn convert_module(
             .map_or(&[][..], |(_, data)| *data);
         Ok(read::EndianSlice::new(data, LittleEndian))
     };
-    let read = read::Dwarf::load(section)?;
-    let mut convert = dwarf.convert(&read)?;
-    let mut units = 0;
-    while let Some((mut unit, root)) = convert.read_unit()? {
+    let read = match read::Dwarf::load(section) {
+        Ok(read) => read,
+        Err(e) => {
+            converted.error = Some(e.into());
+            return converted;
+        }
+    };
+    let mut convert = match dwarf.convert(&read) {
+        Ok(convert) => convert,
+        Err(e) => {
+            converted.error = Some(e);
+            return converted;
+        }
+    };
+    loop {
+        let (mut unit, root) = match convert.read_unit() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(e) => {
+                converted.error.get_or_insert(e);
+                break;
+            }
+        };
+        converted.reached += 1;
+        if converted.error.is_some() {
+            unit.skip();
+            continue;
+        }
         let tombstone = !0u64 >> (64 - 8 * u32::from(unit.read_unit.encoding().address_size));
         let mut at = Addresses {
             map: &input.map,
@@ -233,10 +277,17 @@ fn convert_module(
             tombstone,
             rebase: false,
         };
-        convert_unit(&mut unit, root, &mut at)?;
-        units += 1;
+        let done = convert_unit(&mut unit, root, &mut at)
+            .and_then(|()| unit.write(sections).map_err(write::ConvertError::from));
+        match done {
+            Ok(()) => converted.written += 1,
+            Err(e) => {
+                unit.skip();
+                converted.error = Some(e);
+            }
+        }
     }
-    Ok(units)
+    converted
 }
 
 /// How a unit's code addresses convert.
