@@ -181,17 +181,24 @@ pub fn javascript_lib() -> Result<Vec<u8>> {
 
 /// The Rust fixtures `scalars-app`, `scalars-mid` and `scalars-lib` built
 /// with DWARF, as a release build with debugging information is
-/// (`CARGO_PROFILE_RELEASE_DEBUG=true`, nothing stripped), into
-/// `target/wasm/debug-info`; the other tests' fixtures are built without
-/// it. Built once per run (cargo skips the build when nothing changed);
-/// returns the directory of the components (`scalars-app.wasm`,
+/// (`CARGO_PROFILE_RELEASE_DEBUG=true`, nothing stripped): `version` 4
+/// (rustc's default for WebAssembly) into `target/wasm/debug-info`, or 5
+/// (`-Cdwarf-version=5`; the standard library's units stay DWARF 4) into
+/// `target/wasm/debug-info-5`. The other tests' fixtures are built
+/// without DWARF. Built once per run (cargo skips the build when nothing
+/// changed); returns the directory of the components (`scalars-app.wasm`,
 /// `scalars_mid.wasm`, `scalars_lib.wasm`).
-pub fn debug_fixtures() -> Result<PathBuf> {
-    static BUILT: std::sync::OnceLock<std::result::Result<PathBuf, String>> =
-        std::sync::OnceLock::new();
-    let built = BUILT.get_or_init(|| {
+pub fn debug_fixtures(version: u32) -> Result<PathBuf> {
+    type Built = std::sync::OnceLock<std::result::Result<PathBuf, String>>;
+    static BUILT: [Built; 2] = [Built::new(), Built::new()];
+    let (built, dir, flags) = match version {
+        4 => (&BUILT[0], "debug-info", ""),
+        5 => (&BUILT[1], "debug-info-5", "-Cdwarf-version=5"),
+        other => bail!("no fixtures with DWARF {other}"),
+    };
+    let built = built.get_or_init(|| {
         let root = crate::repo_root();
-        let target = root.join("target/wasm/debug-info");
+        let target = root.join("target/wasm").join(dir);
         let mut cmd = Command::new("cargo");
         cmd.args(["build", "--release", "--target", "wasm32-wasip2"])
             .args([
@@ -210,7 +217,7 @@ pub fn debug_fixtures() -> Result<PathBuf> {
                 cmd.env_remove(key);
             }
         }
-        cmd.env_remove("RUSTFLAGS")
+        cmd.env("RUSTFLAGS", flags)
             .env("CARGO_TARGET_DIR", &target)
             .env("CARGO_PROFILE_RELEASE_DEBUG", "true")
             .env("CARGO_PROFILE_RELEASE_STRIP", "none");

@@ -10,6 +10,7 @@
 //!   by instruction, at the function's new place;
 //! - a trap's backtrace under wasmtime shows the same files and lines fused
 //!   as composed;
+//! - the same holds for units of DWARF 5;
 //! - `strip_debug` leaves no `.debug_*` section, nor does an input without
 //!   DWARF; the outputs validate and the fuser component gives the same
 //!   bytes as the library.
@@ -32,11 +33,26 @@ struct Inputs {
     composed: Vec<u8>,
 }
 
+/// The components built with DWARF 4 (rustc's default for WebAssembly).
 fn inputs() -> Result<&'static Inputs> {
     static INPUTS: OnceLock<std::result::Result<Inputs, String>> = OnceLock::new();
-    let made = INPUTS.get_or_init(|| {
+    inputs_of(&INPUTS, 4)
+}
+
+/// The components built with DWARF 5 for their own code (the standard
+/// library's units stay DWARF 4).
+fn inputs_5() -> Result<&'static Inputs> {
+    static INPUTS: OnceLock<std::result::Result<Inputs, String>> = OnceLock::new();
+    inputs_of(&INPUTS, 5)
+}
+
+fn inputs_of(
+    once: &'static OnceLock<std::result::Result<Inputs, String>>,
+    version: u32,
+) -> Result<&'static Inputs> {
+    let made = once.get_or_init(|| {
         let make = || -> Result<Inputs> {
-            let dir = guests::debug_fixtures()?;
+            let dir = guests::debug_fixtures(version)?;
             let components = CHAIN
                 .iter()
                 .map(|n| Ok(std::fs::read(dir.join(format!("{n}.wasm")))?))
@@ -196,6 +212,8 @@ struct Lines {
     sequences: Vec<Sequence>,
     units: usize,
     unit_names: Vec<String>,
+    /// Units of DWARF 5.
+    version_5: usize,
 }
 
 impl Lines {
@@ -203,8 +221,10 @@ impl Lines {
         let mut sequences = Vec::new();
         let mut units = 0;
         let mut unit_names = Vec::new();
+        let mut version_5 = 0;
         let mut headers = dwarf.units();
         while let Some(header) = headers.next()? {
+            version_5 += usize::from(header.version() == 5);
             let unit = dwarf.unit(header)?;
             units += 1;
             if let Some(name) = &unit.name {
@@ -250,6 +270,7 @@ impl Lines {
             sequences,
             units,
             unit_names,
+            version_5,
         })
     }
 
@@ -319,7 +340,12 @@ fn input_modules(inputs: &Inputs) -> Result<Vec<&[u8]>> {
 
 #[test]
 fn dwarfdump_verifies_the_fused_modules_dwarf() -> Result<()> {
-    let inputs = inputs()?;
+    verify(inputs()?)
+}
+
+/// Every input unit is in the fused module with one for the generated
+/// functions, and `llvm-dwarfdump --verify` accepts it.
+fn verify(inputs: &Inputs) -> Result<()> {
     let fused = fuse(&inputs.composed, solder::OutputKind::CoreModule, false)?;
     let module = Module::new(&fused.bytes)?;
     let lines = Lines::new(&module.dwarf()?)?;
@@ -426,7 +452,30 @@ fn instructions(m: &Module<'_>, body: &wasmparser::FunctionBody<'_>) -> Result<V
 
 #[test]
 fn every_instruction_keeps_its_line() -> Result<()> {
-    let inputs = inputs()?;
+    let (functions, rows, moved) = lines_kept(inputs()?)?;
+    assert!(functions > 300, "{functions} functions with lines checked");
+    assert!(rows > 10_000, "{rows} instructions checked");
+    assert!(moved > 100, "{moved} bodies whose instructions moved apart");
+    Ok(())
+}
+
+#[test]
+fn dwarf_5_is_carried_alike() -> Result<()> {
+    let inputs = inputs_5()?;
+    verify(inputs)?;
+    let (functions, rows, _) = lines_kept(inputs)?;
+    assert!(functions > 300 && rows > 10_000, "{functions}, {rows}");
+    let fused = fuse(&inputs.composed, solder::OutputKind::CoreModule, false)?;
+    let lines = Lines::new(&Module::new(&fused.bytes)?.dwarf()?)?;
+    assert!(lines.version_5 >= 3, "{} units of DWARF 5", lines.version_5);
+    Ok(())
+}
+
+/// Checks that every instruction of every input function has the same
+/// line in the fused module as in its input; returns how many functions
+/// with lines and instructions it checked, and how many bodies'
+/// instructions moved apart.
+fn lines_kept(inputs: &Inputs) -> Result<(usize, usize, usize)> {
     let fused = fuse(&inputs.composed, solder::OutputKind::CoreModule, false)?;
     let out = Module::new(&fused.bytes)?;
     let out_lines = Lines::new(&out.dwarf()?)?;
@@ -461,10 +510,7 @@ fn every_instruction_keeps_its_line() -> Result<()> {
             moved += usize::from((0..before.len()).any(|i| shift(i) != shift(0)));
         }
     }
-    assert!(functions > 300, "{functions} functions with lines checked");
-    assert!(rows > 10_000, "{rows} instructions checked");
-    assert!(moved > 100, "{moved} bodies whose instructions moved apart");
-    Ok(())
+    Ok((functions, rows, moved))
 }
 
 /// The files and lines of a trap's backtrace under wasmtime.

@@ -136,7 +136,7 @@ const DWARF: &str = "scalars built with DWARF (3 components)";
 /// ([`guests::debug_fixtures`]): most of its bytes are DWARF, which the
 /// fuser carries into the output.
 fn debug_chain() -> Result<Vec<u8>> {
-    let dir = host_tests::guests::debug_fixtures()?;
+    let dir = host_tests::guests::debug_fixtures(4)?;
     let parts = ["scalars-app", "scalars_mid", "scalars_lib"]
         .iter()
         .map(|n| Ok((*n, std::fs::read(dir.join(format!("{n}.wasm")))?)))
