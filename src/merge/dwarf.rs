@@ -138,6 +138,35 @@ pub(crate) struct Generated {
     pub(crate) body: Range<u32>,
 }
 
+/// The functions of `b` outside the `brought` ranges of function indices
+/// (the instances' code), each with its body's place and its name from
+/// `names` (sorted by index), or one that says what it is.
+pub(crate) fn generated(
+    b: &super::Builder,
+    brought: &[Range<u32>],
+    names: &[(u32, std::borrow::Cow<'_, str>)],
+) -> Vec<Generated> {
+    let mut generated = vec![true; b.func_count() as usize];
+    for r in brought {
+        for g in generated.iter_mut().skip(r.start as usize).take(r.len()) {
+            *g = false;
+        }
+    }
+    let mut named = names.iter().peekable();
+    (0..b.func_count())
+        .filter(|f| generated[*f as usize])
+        .filter_map(|f| {
+            let body = b.body_range(super::FuncIdx(f))?;
+            while named.next_if(|(i, _)| *i < f).is_some() {}
+            let name = match named.peek() {
+                Some((i, n)) if *i == f => n.to_string(),
+                _ => format!("solder function {f}"),
+            };
+            Some(Generated { name, body })
+        })
+        .collect()
+}
+
 /// The DWARF of the fused module.
 #[derive(Debug, Default)]
 pub(crate) struct Carried {

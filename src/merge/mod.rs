@@ -1466,30 +1466,15 @@ impl<'g, 'a> Layout<'g, 'a> {
         b: &Builder,
         names: &[(u32, std::borrow::Cow<'_, str>)],
     ) -> Vec<dwarf::Generated> {
-        let mut brought = vec![false; b.func_count() as usize];
-        for (i, inst) in self.graph.core_instances.iter().enumerate() {
-            if self.hoisted[i] {
-                continue;
-            }
-            let m = &self.input.modules[inst.module.0 as usize];
-            let first = self.maps[i].first_func as usize;
-            for f in brought.iter_mut().skip(first).take(m.code.len()) {
-                *f = true;
-            }
-        }
-        let mut named = names.iter().peekable();
-        (0..b.func_count())
-            .filter(|f| !brought[*f as usize])
-            .filter_map(|f| {
-                let body = b.body_range(FuncIdx(f))?;
-                while named.next_if(|(i, _)| *i < f).is_some() {}
-                let name = match named.peek() {
-                    Some((i, n)) if *i == f => n.to_string(),
-                    _ => format!("solder function {f}"),
-                };
-                Some(dwarf::Generated { name, body })
+        let brought: Vec<std::ops::Range<u32>> = (self.graph.core_instances.iter())
+            .enumerate()
+            .filter(|(i, _)| !self.hoisted[*i])
+            .map(|(i, inst)| {
+                let first = self.maps[i].first_func;
+                first..first + self.input.modules[inst.module.0 as usize].code.len() as u32
             })
-            .collect()
+            .collect();
+        dwarf::generated(b, &brought, names)
     }
 
     /// The host functions' wrappers: trap unless the calling component
