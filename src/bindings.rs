@@ -67,6 +67,11 @@ fn report(r: solder::Report) -> wit::Report {
         functions: r.functions,
         input_size: r.input_size,
         output_size: r.output_size,
+        debug_info: wit::DebugInfo {
+            compile_units: r.debug_info.compile_units,
+            bytes: r.debug_info.bytes,
+            warnings: r.debug_info.warnings,
+        },
     }
 }
 
@@ -79,6 +84,7 @@ impl wit::Guest for Fuser {
                 wit::OutputKind::CoreModule => solder::OutputKind::CoreModule,
             },
             validate: options.validate,
+            strip_debug: options.strip_debug,
             ..solder::Options::default()
         };
         let fused = solder::fuse(&inputs, &options).map_err(error)?;

@@ -32,7 +32,7 @@ mod report;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};
-pub use report::{AdapterInfo, HandleTableInfo, InputInfo, InstanceInfo, Report};
+pub use report::{AdapterInfo, DebugInfo, HandleTableInfo, InputInfo, InstanceInfo, Report};
 
 /// Solder's version, as the output's `producers` section names it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -60,6 +60,11 @@ pub struct Options {
     /// more code; 0 moves every value in memory that way, which the tests
     /// use to run the shared path on every fixture.
     pub outline_weight: u64,
+    /// Leave the inputs' DWARF (`.debug_*` sections) out of the output.
+    /// By default it is carried: every compile unit of every input module,
+    /// its code addresses moved to where the code now lies, and a compile
+    /// unit naming the functions Solder generates.
+    pub strip_debug: bool,
 }
 
 impl Default for Options {
@@ -68,6 +73,7 @@ impl Default for Options {
             output: OutputKind::Component,
             validate: true,
             outline_weight: adapter::limits::OUTLINE_WEIGHT,
+            strip_debug: false,
         }
     }
 }
@@ -151,6 +157,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
         merge::HostCalls::Indirect
     };
     let mut layout = merge::Layout::new(&input, &graph, mode, abi, options.outline_weight)?;
+    layout.carry_debug(!options.strip_debug);
     // Static instantiation counted the instances' memories; the handle
     // tables' memory comes on top.
     let max_memories = instantiate::limits::MAX_MEMORIES;

@@ -47,6 +47,10 @@ enum Command {
         /// Skip validating the output.
         #[arg(long, overrides_with = "validate")]
         no_validate: bool,
+        /// Leave the inputs' DWARF (`.debug_*` sections) out; by default
+        /// it is carried into the output, moved to where the code lies.
+        #[arg(long)]
+        strip_debug: bool,
         /// Write the fuse report as JSON to this file: each input's size
         /// and SHA-256, and each cross-component call's adapter strategy.
         #[arg(long, value_name = "FILE")]
@@ -103,6 +107,7 @@ fn run(cli: Cli) -> Result<()> {
             core,
             validate: _,
             no_validate,
+            strip_debug,
             report,
             verbose,
         } => {
@@ -133,9 +138,13 @@ fn run(cli: Cli) -> Result<()> {
                     solder::OutputKind::Component
                 },
                 validate: !no_validate,
+                strip_debug,
                 ..solder::Options::default()
             };
             let fused = solder::fuse_named(&named, &options)?;
+            for w in &fused.report.debug_info.warnings {
+                eprintln!("warning: {w}");
+            }
             if wat {
                 let text = wasmprinter::print_bytes(&fused.bytes)
                     .context("failed to print the output as text")?;

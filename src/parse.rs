@@ -312,6 +312,11 @@ pub struct ModuleDef<'a> {
     pub names: Option<(&'a [u8], u64)>,
     /// The `producers` custom section's contents and offset.
     pub producers: Option<(&'a [u8], u64)>,
+    /// Byte offset in the input of the code section's contents (its
+    /// function count), the origin of the module's DWARF code addresses.
+    pub code_start: u64,
+    /// The module's DWARF: every `.debug_*` custom section, by name.
+    pub debug: Vec<(&'a str, &'a [u8])>,
 }
 
 impl<'a> ModuleDef<'a> {
@@ -341,6 +346,8 @@ impl<'a> ModuleDef<'a> {
             code: Vec::new(),
             names: None,
             producers: None,
+            code_start: 0,
+            debug: Vec::new(),
         }
     }
 
@@ -1163,6 +1170,9 @@ impl<'a> Reader<'a> {
                 match (self.stack.last_mut(), c.name()) {
                     (Some(Ctx::Module(m)), "name") => m.names = Some(section),
                     (Some(Ctx::Module(m)), "producers") => m.producers = Some(section),
+                    (Some(Ctx::Module(m)), name) if name.starts_with(".debug_") => {
+                        m.debug.push((name, c.data()))
+                    }
                     (Some(Ctx::Component { .. }), "producers") => {
                         self.custom.producers.push(section)
                     }
@@ -1172,7 +1182,8 @@ impl<'a> Reader<'a> {
                     _ => {}
                 }
             }
-            Payload::DataCountSection { .. } | Payload::CodeSectionStart { .. } => {}
+            Payload::CodeSectionStart { range, .. } => self.module()?.code_start = range.start,
+            Payload::DataCountSection { .. } => {}
             Payload::UnknownSection { id, range, .. } => {
                 return Err(Error::malformed(format!("unknown section id {id}"))
                     .at_path(&path)

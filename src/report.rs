@@ -69,6 +69,20 @@ pub struct HandleTableInfo {
     pub table_memory: Option<u32>,
 }
 
+/// The DWARF debugging information carried into the output.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DebugInfo {
+    /// Compile units carried from the inputs (the one Solder adds for its
+    /// generated functions not counted); 0 when no input had DWARF or it
+    /// was stripped.
+    pub compile_units: u32,
+    /// Bytes of the output's `.debug_*` sections.
+    pub bytes: u64,
+    /// DWARF that could not be carried, and why (the fuse went on
+    /// without it).
+    pub warnings: Vec<String>,
+}
+
 /// What fusing did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -92,6 +106,8 @@ pub struct Report {
     pub input_size: u64,
     /// Output size in bytes (0 when nothing was produced).
     pub output_size: u64,
+    /// The DWARF carried into the output.
+    pub debug_info: DebugInfo,
 }
 
 impl Report {
@@ -153,6 +169,14 @@ impl Report {
             functions: layout.function_count(),
             input_size: input.bytes.len() as u64,
             output_size: 0,
+            debug_info: layout
+                .debug()
+                .map(|d| DebugInfo {
+                    compile_units: d.units,
+                    bytes: d.bytes(),
+                    warnings: d.warnings.clone(),
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -205,6 +229,17 @@ impl Report {
             "fused module: {} functions, {} memories",
             self.functions, self.memories
         );
+        let d = &self.debug_info;
+        if d.compile_units > 0 || !d.warnings.is_empty() {
+            let _ = writeln!(
+                s,
+                "DWARF: {} compile units, {} bytes",
+                d.compile_units, d.bytes
+            );
+            for w in &d.warnings {
+                let _ = writeln!(s, "  warning: {w}");
+            }
+        }
         let _ = write!(s, "size: {} bytes in", self.input_size);
         if self.output_size > 0 {
             let _ = write!(s, ", {} bytes out", self.output_size);

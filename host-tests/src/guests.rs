@@ -178,3 +178,57 @@ pub fn javascript_lib() -> Result<Vec<u8>> {
         INSTALL,
     )
 }
+
+/// The Rust fixtures `scalars-app`, `scalars-mid` and `scalars-lib` built
+/// with DWARF, as a release build with debugging information is
+/// (`CARGO_PROFILE_RELEASE_DEBUG=true`, nothing stripped): `version` 4
+/// (rustc's default for WebAssembly) into `target/wasm/debug-info`, or 5
+/// (`-Cdwarf-version=5`; the standard library's units stay DWARF 4) into
+/// `target/wasm/debug-info-5`. The other tests' fixtures are built
+/// without DWARF. Built once per run (cargo skips the build when nothing
+/// changed); returns the directory of the components (`scalars-app.wasm`,
+/// `scalars_mid.wasm`, `scalars_lib.wasm`).
+pub fn debug_fixtures(version: u32) -> Result<PathBuf> {
+    type Built = std::sync::OnceLock<std::result::Result<PathBuf, String>>;
+    static BUILT: [Built; 2] = [Built::new(), Built::new()];
+    let (built, dir, flags) = match version {
+        4 => (&BUILT[0], "debug-info", ""),
+        5 => (&BUILT[1], "debug-info-5", "-Cdwarf-version=5"),
+        other => bail!("no fixtures with DWARF {other}"),
+    };
+    let built = built.get_or_init(|| {
+        let root = crate::repo_root();
+        let target = root.join("target/wasm").join(dir);
+        let mut cmd = Command::new("cargo");
+        cmd.args(["build", "--release", "--target", "wasm32-wasip2"])
+            .args([
+                "-p",
+                "scalars-app",
+                "-p",
+                "scalars-mid",
+                "-p",
+                "scalars-lib",
+            ])
+            .arg("--manifest-path")
+            .arg(root.join("fixtures/Cargo.toml"));
+        // The host's own cargo settings are not the guests'.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CARGO_") && key != "CARGO_HOME" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("RUSTFLAGS", flags)
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "true")
+            .env("CARGO_PROFILE_RELEASE_STRIP", "none");
+        let out = target.join("wasm32-wasip2/release");
+        build_guest(
+            &mut cmd,
+            &out.join("scalars_lib.wasm"),
+            "rustup target add wasm32-wasip2",
+        )
+        .map(|_| out)
+        .map_err(|e| format!("{e:#}"))
+    });
+    built.clone().map_err(|e| anyhow::anyhow!(e))
+}

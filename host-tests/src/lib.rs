@@ -136,6 +136,7 @@ pub fn fuse_both_ways(name: &str, component: &[u8]) -> anyhow::Result<Vec<u8>> {
             fuser::Options {
                 output: fuser::OutputKind::Component,
                 validate: true,
+                strip_debug: false,
             },
         )?
         .map_err(|e| anyhow::anyhow!("{name} through the component: {e:?}"))?;

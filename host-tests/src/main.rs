@@ -27,6 +27,7 @@ fn main() -> Result<()> {
     let options = fuser::Options {
         output: fuser::OutputKind::Component,
         validate: true,
+        strip_debug: false,
     };
     let fused = match fuser.fuse(std::slice::from_ref(&composed), options)? {
         Ok(f) => f,
@@ -76,6 +77,7 @@ fn main() -> Result<()> {
         let options = fuser::Options {
             output: fuser::OutputKind::Component,
             validate: true,
+            strip_debug: false,
         };
         fuser
             .fuse(std::slice::from_ref(&composed), options)?

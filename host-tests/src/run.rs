@@ -151,6 +151,14 @@ impl Command {
         self.run_timed(Host::new(args, &[]))
     }
 
+    /// Instantiates and runs it with `args`; returns the error `run`
+    /// ended with (a trap, with its backtrace), if it did.
+    pub fn run_error(&self, args: &[&str]) -> Result<Option<wasmtime::Error>> {
+        let mut store = Store::new(&self.engine, Host::new(args, &[]));
+        let command = self.pre.instantiate(&mut store)?;
+        Ok(command.wasi_cli_run().call_run(&mut store).err())
+    }
+
     fn run_with(&self, host: Host) -> Result<(Outcome, std::time::Duration)> {
         let (outcome, _, run) = self.run_timed(host)?;
         Ok((outcome, run))

@@ -57,6 +57,7 @@ fn through_component(fuser: &FuserComponent, bytes: &[u8]) -> Result<Answer> {
     let options = Options {
         output: OutputKind::Component,
         validate: true,
+        strip_debug: false,
     };
     // An outer error is a trap of the fuser component: never acceptable.
     let answer = fuser.fuse(&[bytes.to_vec()], options)?;
@@ -434,6 +435,7 @@ fn no_input_and_an_unused_input_both_ways() -> Result<()> {
     let options = || Options {
         output: OutputKind::Component,
         validate: true,
+        strip_debug: false,
     };
     match fuser.fuse(&[one.clone(), one], options())? {
         Err(FuseError::Unresolved(info)) => {

@@ -10,6 +10,7 @@ const ROWS: &[&str] = &[
     "| hello (1 component) |",
     "| scalars (3 components) |",
     "| types (3 components) |",
+    "| scalars built with DWARF (3 components) |",
     "| generated chain of 10 components |",
     "| generated chain of 50 components |",
     "| the fuser itself (large, 1 component) |",
@@ -64,6 +65,7 @@ const ROWS: &[&str] = &[
     // Targets.
     "| native fuse time ≤ 2× the floor (large input) |",
     "| peak memory ≤ 1.5× the floor's (large input) |",
+    "| native fuse time ≤ 2× the floor (DWARF carried) |",
     "| fuser component under wasmtime ≤ 3× native (large input) |",
     "| native fuse time ≤ 2× the floor (real guests) |",
     "| peak memory ≤ 1.5× the floor's (real guests) |",

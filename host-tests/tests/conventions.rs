@@ -293,6 +293,7 @@ fn the_report_names_inputs_by_digest_and_calls_by_strategy() -> Result<()> {
         let options = Options {
             output: OutputKind::Component,
             validate: true,
+            strip_debug: false,
         };
         let Ok(through) = fuser.fuse(std::slice::from_ref(input), options)? else {
             bail!("{name}: the fuser component fuses it");

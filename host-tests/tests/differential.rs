@@ -16,6 +16,7 @@ fn fuse_both_ways(input: &[u8]) -> Result<Vec<u8>> {
     let options = Options {
         output: OutputKind::Component,
         validate: true,
+        strip_debug: false,
     };
     let via_component = match ctx().fuser.fuse(&[input.to_vec()], options)? {
         Ok(f) => f.bytes,
@@ -251,6 +252,7 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
     let options = Options {
         output: OutputKind::Component,
         validate: true,
+        strip_debug: false,
     };
     let err = ctx()
         .fuser
@@ -266,6 +268,7 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
         let options = Options {
             output: OutputKind::Component,
             validate: true,
+            strip_debug: false,
         };
         match ctx().fuser.fuse(&[bad], options)? {
             Err(FuseError::Malformed(info)) => assert_eq!(info.path, "root"),
@@ -292,6 +295,7 @@ fn the_fuser_fuses_itself() -> Result<()> {
             let options = || Options {
                 output,
                 validate: true,
+                strip_debug: false,
             };
             let a = ctx().fuser.fuse(std::slice::from_ref(input), options())?;
             let b = fused_component.fuse(std::slice::from_ref(input), options())?;

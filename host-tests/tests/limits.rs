@@ -34,6 +34,7 @@ fn each_limit_gives_limit_exceeded() -> Result<()> {
         let options = Options {
             output: OutputKind::Component,
             validate: true,
+            strip_debug: false,
         };
         match fuser.fuse(std::slice::from_ref(&case.bytes), options)? {
             Err(FuseError::LimitExceeded(info)) => {

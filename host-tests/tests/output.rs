@@ -71,6 +71,7 @@ fn every_output_validates_and_is_the_same_everywhere() -> Result<()> {
                     solder::OutputKind::CoreModule => OutputKind::CoreModule,
                 },
                 validate: true,
+                strip_debug: false,
             };
             for _ in 0..2 {
                 match fuser.fuse(std::slice::from_ref(input), wit())? {

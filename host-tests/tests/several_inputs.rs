@@ -16,6 +16,7 @@ fn options() -> Options {
     Options {
         output: OutputKind::Component,
         validate: true,
+        strip_debug: false,
     }
 }
 

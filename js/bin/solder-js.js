@@ -9,7 +9,7 @@ import { fuse, inspect, formatReport, FuseError } from '../src/index.js';
 
 const USAGE = `usage:
   solder-js fuse <input>... [-o <output>] [--core] [--validate | --no-validate]
-                 [--report <file>] [-v]
+                 [--strip-debug] [--report <file>] [-v]
   solder-js inspect <input> [--json]
 '-' reads standard input or writes standard output; the output goes to
 standard output unless -o names a file.`;
@@ -68,6 +68,7 @@ async function main(argv) {
         core: { type: 'boolean', default: false },
         validate: { type: 'boolean', default: false },
         'no-validate': { type: 'boolean', default: false },
+        'strip-debug': { type: 'boolean', default: false },
         report: { type: 'string' },
         verbose: { type: 'boolean', short: 'v', default: false },
       },
@@ -88,7 +89,11 @@ async function main(argv) {
     const fused = fuse(inputs, {
       output: values.core ? 'core-module' : 'component',
       validate: !values['no-validate'],
+      stripDebug: values['strip-debug'],
     });
+    for (const w of fused.report.debugInfo.warnings) {
+      process.stderr.write(`warning: ${w}\n`);
+    }
     write(values.output, fused.bytes);
     if (values.report !== undefined) {
       write(values.report, `${reportJson(fused.report)}\n`);

@@ -28,6 +28,8 @@ export interface FuseOptions {
   output?: OutputKind;
   /** Validate the output before returning it (default `true`). */
   validate?: boolean;
+  /** Leave the inputs' DWARF out of the output (default `false`: carried). */
+  stripDebug?: boolean;
 }
 
 /** Why fusing failed: the component's `fuse-error`. */

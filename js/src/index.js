@@ -72,16 +72,21 @@ function call(f) {
  * Fuses a composition. `input` is one component's bytes or an array of
  * them (today exactly one is supported). Options: `output` is
  * `'component'` (the default) or `'core-module'`; `validate` (default
- * `true`) validates the output before it is returned.
+ * `true`) validates the output before it is returned; `stripDebug`
+ * (default `false`) leaves the inputs' DWARF out of the output.
  */
 export function fuse(input, options = {}) {
   const inputs = Array.isArray(input) ? input : [input];
   const components = inputs.map((c, i) => bytesOf(c, `component ${i}`));
-  const { output = 'component', validate = true } = options;
+  const { output = 'component', validate = true, stripDebug = false } = options;
   if (output !== 'component' && output !== 'core-module') {
     throw new TypeError(`options.output must be 'component' or 'core-module', not ${JSON.stringify(output)}`);
   }
-  return call(() => fuser.fuse(components, { output, validate: Boolean(validate) }));
+  return call(() => fuser.fuse(components, {
+    output,
+    validate: Boolean(validate),
+    stripDebug: Boolean(stripDebug),
+  }));
 }
 
 /** Describes what fusing `component` would do, without producing output. */
@@ -123,6 +128,13 @@ export function formatReport(report) {
     lines.push(line);
   }
   lines.push(`fused module: ${report.functions} functions, ${report.memories} memories`);
+  const debug = report.debugInfo;
+  if (debug && (debug.compileUnits > 0 || debug.warnings.length > 0)) {
+    lines.push(`DWARF: ${debug.compileUnits} compile units, ${debug.bytes} bytes`);
+    for (const w of debug.warnings) {
+      lines.push(`  warning: ${w}`);
+    }
+  }
   let size = `size: ${report.inputSize} bytes in`;
   if (report.outputSize > 0n) {
     size += `, ${report.outputSize} bytes out`;

@@ -89,6 +89,8 @@ pub struct Builder {
     imported_tags: u32,
     functions: FunctionSection,
     code: CodeSection,
+    /// Each body's place in `code`'s bytes (after its size), in order.
+    bodies: Vec<Range<u32>>,
     tables: TableSection,
     memories: MemorySection,
     globals: GlobalSection,
@@ -211,19 +213,36 @@ impl Builder {
         FuncIdx(self.imported_funcs + self.code.len())
     }
 
-    /// Gives the declared function `f` its body.
-    pub fn body(&mut self, f: FuncIdx, body: &Function) -> Result<()> {
+    /// Gives the declared function `f` its body; returns where the body
+    /// lies in the code section's bytes after the function count (see
+    /// [`Builder::code_origin`]).
+    pub fn body(&mut self, f: FuncIdx, body: &Function) -> Result<Range<u32>> {
         self.expect_body(f)?;
         self.code.function(body);
-        Ok(())
+        let end = self.code.byte_len() as u32;
+        let range = end - body.byte_len() as u32..end;
+        self.bodies.push(range.clone());
+        Ok(range)
     }
 
-    /// The code section, for the bodies of the `count` functions from `f`
-    /// on, re-encoded in order; [`Builder::check_bodies`] checks afterwards
-    /// that they all came.
-    pub fn bodies(&mut self, f: FuncIdx) -> Result<&mut CodeSection> {
-        self.expect_body(f)?;
-        Ok(&mut self.code)
+    /// Where the body of the defined function `f` lies (see
+    /// [`Builder::body`]).
+    pub fn body_range(&self, f: FuncIdx) -> Option<Range<u32>> {
+        let defined = f.0.checked_sub(self.imported_funcs)?;
+        self.bodies.get(defined as usize).cloned()
+    }
+
+    /// The width of the code section's function count, once every body
+    /// has come: the offset, in the section's contents, of the bytes that
+    /// [`Builder::body`]'s ranges count from.
+    pub fn code_origin(&self) -> u32 {
+        let mut count = self.code.len();
+        let mut width = 1;
+        while count >= 0x80 {
+            count >>= 7;
+            width += 1;
+        }
+        width
     }
 
     /// Checks that the functions before `end` all have bodies.

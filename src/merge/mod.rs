@@ -16,6 +16,7 @@
 //! they are plain imports.
 
 pub(crate) mod builder;
+pub(crate) mod dwarf;
 mod leave;
 
 use crate::adapter;
@@ -185,6 +186,10 @@ pub struct Layout<'g, 'a> {
     abi: crate::abi::Abi<'g>,
     /// Values in memory heavier than this are shared moves.
     outline_weight: u64,
+    /// Whether the inputs' DWARF is carried into the output.
+    carry_debug: bool,
+    /// The DWARF [`Layout::encode`] carried, if any.
+    debug: Option<dwarf::Carried>,
 }
 
 /// How host lowers leave the fused module.
@@ -743,6 +748,8 @@ impl<'g, 'a> Layout<'g, 'a> {
             helper_names: Vec::new(),
             abi,
             outline_weight,
+            carry_debug: true,
+            debug: None,
         };
         // Each handle table's three functions.
         let holders = l.handle_holders(types)?;
@@ -1156,10 +1163,10 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
     }
 
-    /// The `name` section: every instance's function names at their fused
-    /// indices (so traces name the original functions), and names for the
-    /// generated functions.
-    fn names(&self) -> wasm_encoder::NameSection {
+    /// The functions' names, by index: every instance's function names at
+    /// their fused indices (so traces name the original functions), and
+    /// names for the generated functions.
+    fn function_names(&self) -> Vec<(u32, std::borrow::Cow<'a, str>)> {
         let mut names: Vec<(u32, std::borrow::Cow<'a, str>)> = Vec::new();
         for (i, host) in self.graph.host_lowers.iter().enumerate() {
             let path = match host {
@@ -1221,13 +1228,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         names.sort_by_key(|(i, _)| *i);
         names.dedup_by_key(|(i, _)| *i);
-        let mut map = wasm_encoder::NameMap::new();
-        for (i, n) in &names {
-            map.append(*i, n);
-        }
-        let mut section = wasm_encoder::NameSection::new();
-        section.functions(&map);
-        section
+        names
     }
 
     /// The `producers` section: every field of every input module's, and
@@ -1361,14 +1362,25 @@ impl<'g, 'a> Layout<'g, 'a> {
         // The start sequence, built beside the instances: each one's
         // deferred segments, then its start function.
         let mut init = Function::new([]);
+        let mut debug = Vec::new();
         for (i, inst) in self.graph.core_instances.iter().enumerate() {
             if self.hoisted[i] {
                 continue;
             }
             let m = &self.input.modules[inst.module.0 as usize];
             let mut r = Remap { map: &self.maps[i] };
-            encode_instance(m, &mut r, &mut b, &mut init)
+            // Where each body moved, for the module's DWARF.
+            let mut code_map =
+                (self.carry_debug && !m.debug.is_empty()).then(dwarf::CodeMap::default);
+            encode_instance(m, &mut r, &mut b, &mut init, code_map.as_mut())
                 .map_err(|e| e.at_path(&m.path).at_offset(m.offset))?;
+            if let Some(map) = code_map {
+                debug.push(dwarf::DebugInput {
+                    path: &m.path,
+                    sections: &m.debug,
+                    map,
+                });
+            }
             if let Some(s) = self.maps[i].start {
                 init.instruction(&I::Call(s));
             }
@@ -1435,7 +1447,57 @@ impl<'g, 'a> Layout<'g, 'a> {
             };
             b.export(&name, ExportKind::Func, init.0);
         }
-        b.finish(&[&self.names(), &self.producers()])
+        let names = self.function_names();
+        let mut custom: Vec<wasm_encoder::CustomSection<'_>> = Vec::new();
+        if !debug.is_empty() {
+            let generated = self.generated_functions(&b, &names);
+            let carried = dwarf::carry(&debug, &generated, b.code_origin());
+            self.debug = Some(carried);
+        }
+        for (name, data) in self.debug.iter().flat_map(|d| &d.sections) {
+            custom.push(wasm_encoder::CustomSection {
+                name: (*name).into(),
+                data: data.as_slice().into(),
+            });
+        }
+        let names = names_section(&names);
+        let producers = self.producers();
+        let mut sections: Vec<&dyn wasm_encoder::Section> = custom
+            .iter()
+            .map(|c| c as &dyn wasm_encoder::Section)
+            .collect();
+        sections.extend([&names as &dyn wasm_encoder::Section, &producers]);
+        b.finish(&sections)
+    }
+
+    /// Whether the inputs' DWARF is carried into the output (the default;
+    /// `false` strips it).
+    pub fn carry_debug(&mut self, carry: bool) {
+        self.carry_debug = carry;
+    }
+
+    /// The DWARF [`Layout::encode`] carried: `None` when no input had any
+    /// or it was stripped.
+    pub(crate) fn debug(&self) -> Option<&dwarf::Carried> {
+        self.debug.as_ref()
+    }
+
+    /// Every function in the output that no instance brought, with its
+    /// body's place and a name for it.
+    fn generated_functions(
+        &self,
+        b: &Builder,
+        names: &[(u32, std::borrow::Cow<'_, str>)],
+    ) -> Vec<dwarf::Generated> {
+        let brought: Vec<std::ops::Range<u32>> = (self.graph.core_instances.iter())
+            .enumerate()
+            .filter(|(i, _)| !self.hoisted[*i])
+            .map(|(i, inst)| {
+                let first = self.maps[i].first_func;
+                first..first + self.input.modules[inst.module.0 as usize].code.len() as u32
+            })
+            .collect();
+        dwarf::generated(b, &brought, names)
     }
 
     /// The host functions' wrappers: trap unless the calling component
@@ -1635,6 +1697,17 @@ impl<'g, 'a> Layout<'g, 'a> {
     }
 }
 
+/// The `name` section of the functions' `names`.
+fn names_section(names: &[(u32, std::borrow::Cow<'_, str>)]) -> wasm_encoder::NameSection {
+    let mut map = wasm_encoder::NameMap::new();
+    for (i, n) in names {
+        map.append(*i, n);
+    }
+    let mut section = wasm_encoder::NameSection::new();
+    section.functions(&map);
+    section
+}
+
 /// Encodes one core instance's element segments, code and data segments
 /// into the places its layout reserved. Active segments that must wait for
 /// an earlier start function are emitted passive and applied by `init`,
@@ -1645,6 +1718,7 @@ fn encode_instance(
     r: &mut Remap<'_>,
     b: &mut Builder,
     init: &mut Function,
+    code_map: Option<&mut dwarf::CodeMap>,
 ) -> Result<()> {
     let deferred = r.map.deferred;
     if let Some(s) = &m.elements {
@@ -1680,14 +1754,7 @@ fn encode_instance(
             r.parse_element(elements, e).map_err(reencode_error)?;
         }
     }
-    if !m.code.is_empty() {
-        let code = b.bodies(FuncIdx(r.map.first_func))?;
-        for body in &m.code {
-            r.parse_function_body(code, body.clone())
-                .map_err(reencode_error)?;
-        }
-        b.check_bodies(FuncIdx(r.map.first_func + m.code.len() as u32))?;
-    }
+    encode_code(m, r, b, code_map)?;
     if let Some(s) = &m.data {
         let data = b.data(DataIdx(r.map.data))?;
         for (i, d) in (0u32..).zip(s.clone()) {
@@ -1713,6 +1780,37 @@ fn encode_instance(
                 d.kind = wasmparser::DataKind::Passive;
             }
             r.parse_data(data, d).map_err(reencode_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Encodes one core instance's function bodies, re-indexed; with a
+/// `code_map`, records where each body and instruction moved.
+fn encode_code(
+    m: &ModuleDef<'_>,
+    r: &mut Remap<'_>,
+    b: &mut Builder,
+    mut code_map: Option<&mut dwarf::CodeMap>,
+) -> Result<()> {
+    let mut instructions = dwarf::Instructions::default();
+    for (k, body) in (0u32..).zip(&m.code) {
+        let mut f = r
+            .new_function_with_parsed_locals(body)
+            .map_err(reencode_error)?;
+        let mut ops = body.get_operators_reader().map_err(parse_error)?;
+        let start = body.range().start;
+        instructions.clear();
+        while !ops.eof() {
+            if code_map.is_some() {
+                instructions.note(ops.original_position() - start, f.byte_len());
+            }
+            f.instruction(&r.parse_instruction(&mut ops).map_err(reencode_error)?);
+        }
+        let output = b.body(FuncIdx(r.map.first_func + k), &f)?;
+        if let Some(map) = code_map.as_deref_mut() {
+            let at = |offset: u64| offset.saturating_sub(m.code_start) as u32;
+            map.push(at(start)..at(body.range().end), output, &instructions.at);
         }
     }
     Ok(())

@@ -28,7 +28,7 @@ try {
 }
 
 // The generated bindings, as jco emits them.
-const rawFused: raw.fuse.Fused = raw.fuse.fuse([input], { output: 'component', validate: true });
+const rawFused: raw.fuse.Fused = raw.fuse.fuse([input], { output: 'component', validate: true, stripDebug: false });
 
 // @ts-expect-error: `output` is 'component' or 'core-module'.
 fuse(input, { output: 'module' });

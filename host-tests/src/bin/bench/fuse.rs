@@ -95,6 +95,7 @@ fn speed_row(
                 let options = fuser::Options {
                     output: fuser::OutputKind::Component,
                     validate: true,
+                    strip_debug: false,
                 };
                 match fuser.fuse(&input, options)? {
                     Ok(_) => Ok(()),
@@ -128,6 +129,20 @@ fn speed_row(
 
 /// The label of the large input, whose row the first targets read.
 const LARGE: &str = "the fuser itself (large, 1 component)";
+/// The label of the input built with DWARF, whose row a target reads.
+const DWARF: &str = "scalars built with DWARF (3 components)";
+
+/// The scalars chain built with debugging information
+/// ([`guests::debug_fixtures`]): most of its bytes are DWARF, which the
+/// fuser carries into the output.
+fn debug_chain() -> Result<Vec<u8>> {
+    let dir = host_tests::guests::debug_fixtures(4)?;
+    let parts = ["scalars-app", "scalars_mid", "scalars_lib"]
+        .iter()
+        .map(|n| Ok((*n, std::fs::read(dir.join(format!("{n}.wasm")))?)))
+        .collect::<Result<Vec<_>>>()?;
+    compose::chain(&parts, "solder:fixtures/scalars")
+}
 
 /// The ladder of inputs, then the real guests: fuse time and peak memory
 /// against the floor.
@@ -151,6 +166,7 @@ pub fn speed(plan: Plan, real: &[Provider], targets: &mut Vec<Target>) -> Result
                 "solder:typed/types",
             )?,
         ),
+        (DWARF, debug_chain()?),
         (
             "generated chain of 10 components",
             generate::chain(Link::Memory, 10)?,
@@ -172,6 +188,7 @@ pub fn speed(plan: Plan, real: &[Provider], targets: &mut Vec<Target>) -> Result
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut worst_wasmtime = (0.0, String::new());
     let mut large = None;
+    let mut dwarf = None;
     let mut note_wasmtime = |r: &Ratios, name: &str| {
         if r.in_wasmtime > worst_wasmtime.0 {
             worst_wasmtime = (r.in_wasmtime, name.to_string());
@@ -182,6 +199,8 @@ pub fn speed(plan: Plan, real: &[Provider], targets: &mut Vec<Target>) -> Result
         note_wasmtime(&r, name);
         if *name == LARGE {
             large = Some(r);
+        } else if *name == DWARF {
+            dwarf = Some(r.time);
         }
     }
     // The real guests: each provider alone and plugged into `p1-app`.
@@ -224,6 +243,12 @@ pub fn speed(plan: Plan, real: &[Provider], targets: &mut Vec<Target>) -> Result
         what: "peak memory ≤ 1.5× the floor's (large input)",
         measured: format!("{:.2}×", large.memory),
         met: Some(large.memory <= 1.5),
+    });
+    let dwarf = dwarf.expect("the ladder has the input with DWARF");
+    targets.push(Target {
+        what: "native fuse time ≤ 2× the floor (DWARF carried)",
+        measured: format!("{dwarf:.2}×"),
+        met: Some(dwarf <= 2.0),
     });
     targets.push(Target {
         what: "fuser component under wasmtime ≤ 3× native (large input)",
