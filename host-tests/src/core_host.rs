@@ -296,14 +296,31 @@ fn engine() -> Engine {
     Engine::new(&config)
 }
 
-/// Runs the `--core` output of a `wasi:cli/run` command under wasmi with
-/// `args` after the program name (`main`, as [`crate::run::Host`] has it)
-/// and empty standard input: its `_initialize` export if it has one, then
-/// `wasi:cli/run@0.2.0#run`.
-pub fn run_command(core: &[u8], args: &[&str]) -> Result<Outcome> {
+/// Instantiates a `--core` module under wasmi as a host must (its start
+/// function, then its `_initialize` export if it has one) with `args`
+/// after the program name, and calls each of `calls`, a function export
+/// without parameters that returns an `i32`; returns the results.
+pub fn call_exports(core: &[u8], args: &[&str], calls: &[&str]) -> Result<Vec<i32>> {
+    let (mut store, linker, module) = prepare(core, args)?;
+    let instance = linker.instantiate_and_start(&mut store, &module)?;
+    if let Some(init) = instance.get_func(&store, "_initialize") {
+        init.typed::<(), ()>(&store)?.call(&mut store, ())?;
+    }
+    calls
+        .iter()
+        .map(|name| {
+            let f = instance.get_typed_func::<(), i32>(&store, name)?;
+            Ok(f.call(&mut store, ())?)
+        })
+        .collect()
+}
+
+/// A store with the host's state, a linker with every import the module
+/// has, and the module compiled.
+fn prepare(core: &[u8], args: &[&str]) -> Result<(Store<State>, Linker<State>, Module)> {
     let engine = engine();
     let module = Module::new(&engine, core).context("wasmi compiles the core module")?;
-    let mut store = Store::new(
+    let store = Store::new(
         &engine,
         State {
             handles: HashMap::new(),
@@ -335,6 +352,15 @@ pub fn run_command(core: &[u8], args: &[&str]) -> Result<Outcome> {
             move |caller, params, results| what.call(&lowering, caller, params, results),
         )?;
     }
+    Ok((store, linker, module))
+}
+
+/// Runs the `--core` output of a `wasi:cli/run` command under wasmi with
+/// `args` after the program name (`main`, as [`crate::run::Host`] has it)
+/// and empty standard input: its `_initialize` export if it has one, then
+/// `wasi:cli/run@0.2.0#run`.
+pub fn run_command(core: &[u8], args: &[&str]) -> Result<Outcome> {
+    let (mut store, linker, module) = prepare(core, args)?;
     let status = (|| {
         let instance = linker.instantiate_and_start(&mut store, &module)?;
         if let Some(init) = instance.get_func(&store, "_initialize") {

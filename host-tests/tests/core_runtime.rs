@@ -118,3 +118,55 @@ fn commands_run_fused_on_wasmi_as_composed_on_wasmtime() -> Result<()> {
     println!("{runs} runs alike");
     Ok(())
 }
+
+/// A component whose start function calls a host function lowered with a
+/// memory and a `realloc` (`wasi:cli/environment#get-arguments`): its
+/// `--core` module leaves the start sequence to the host as
+/// `_initialize`, and the host allocates the arguments in the memory
+/// through the `realloc` exported under the import's name. The results
+/// are the file's `;; expect:` lines, as under wasmtime.
+#[test]
+fn start_sequence_calls_the_host_through_memory_on_wasmi() -> Result<()> {
+    let path = host_tests::repo_root().join("fixtures/wat/start/host-lowered-with-memory.wat");
+    let text = std::fs::read_to_string(&path)?;
+    let mut calls = Vec::new();
+    let mut expected = Vec::new();
+    for line in text.lines() {
+        if let Some(e) = line.strip_prefix(";; expect: ") {
+            let (call, value) = e
+                .split_once("() -> ")
+                .with_context(|| format!("`{e}` is not `name() -> value`"))?;
+            calls.push(call);
+            expected.push(value.parse::<i32>()?);
+        }
+    }
+    let core = solder::fuse(
+        &[&wat::parse_str(&text)?],
+        &solder::Options {
+            output: solder::OutputKind::CoreModule,
+            ..solder::Options::default()
+        },
+    )?
+    .bytes;
+    let exports = wasmparser::Parser::new(0)
+        .parse_all(&core)
+        .filter_map(|p| match p {
+            Ok(wasmparser::Payload::ExportSection(s)) => Some(s),
+            _ => None,
+        })
+        .flatten()
+        .map(|e| Ok(e?.name.to_string()))
+        .collect::<Result<Vec<_>>>()?;
+    for name in [
+        "_initialize",
+        "[memory]wasi:cli/environment@0.2.0#get-arguments",
+        "[realloc]wasi:cli/environment@0.2.0#get-arguments",
+    ] {
+        assert!(
+            exports.iter().any(|e| e == name),
+            "no `{name}`: {exports:?}"
+        );
+    }
+    assert_eq!(core_host::call_exports(&core, &[], &calls)?, expected);
+    Ok(())
+}
