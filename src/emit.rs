@@ -219,6 +219,22 @@ pub fn core_exports(
     for idx in helpers {
         out.push((format!("f{idx}"), ExportKind::Func, idx));
     }
+    // A host function lowered with a `memory` or `realloc` option reads
+    // and writes its caller's memory and allocates there: the host finds
+    // both under the import's own name.
+    for (h, (module, field)) in layout.direct.iter().zip(&layout.import_names) {
+        let HostLower::Func { options, .. } = &graph.host_lowers[h.index()] else {
+            continue;
+        };
+        if let Some(m) = &options.memory {
+            let idx = layout.resolve(m, ExternalKind::Memory, "root")?;
+            out.push((format!("[memory]{module}#{field}"), ExportKind::Memory, idx));
+        }
+        if let Some(r) = &options.realloc {
+            let idx = layout.resolve(r, ExternalKind::Func, "root")?;
+            out.push((format!("[realloc]{module}#{field}"), ExportKind::Func, idx));
+        }
+    }
     Ok(out)
 }
 

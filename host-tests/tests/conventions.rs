@@ -530,6 +530,23 @@ fn core_output_names_follow_the_readme() -> Result<()> {
         for (export, (kind, index)) in &exports {
             let what = format!("{name}: export `{export}`");
             use wasmparser::ExternalKind as K;
+            // The memory and `realloc` of a host import lowered with them,
+            // under the import's name.
+            for (prefix, want) in [("[memory]", K::Memory), ("[realloc]", K::Func)] {
+                if let Some(import) = export.strip_prefix(prefix) {
+                    let (module, field) = import
+                        .split_once('#')
+                        .ok_or_else(|| anyhow::anyhow!("{what}: no `#`"))?;
+                    assert_eq!(*kind, want, "{what}");
+                    assert!(
+                        imports.contains(&(module.to_string(), field.to_string())),
+                        "{what}: no such import"
+                    );
+                }
+            }
+            if export.starts_with("[memory]") || export.starts_with("[realloc]") {
+                continue;
+            }
             if let Some(n) = export.strip_prefix("memory") {
                 assert_eq!(*kind, K::Memory, "{what}");
                 memories.push(if n.is_empty() { 0 } else { n.parse::<u32>()? });

@@ -6,11 +6,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fuse, inspect, formatReport, FuseError } from '../src/index.js';
+import { fuseAndRun, RunError } from '../src/run.js';
 
 const USAGE = `usage:
   solder-js fuse <input>... [-o <output>] [--core] [--validate | --no-validate]
                  [--strip-debug] [--report <file>] [-v]
   solder-js inspect <input> [--json]
+  solder-js run [--node <node>] <command.wasm> [<arg>...]
+run fuses a wasi:cli/run component and runs it with jco in <node> (this
+Node by default; the fused module needs Node 22 or later), with <arg>...
+after the program name and an empty environment; it exits with the
+program's status (134 after a trap).
 '-' reads standard input or writes standard output; the output goes to
 standard output unless -o names a file.`;
 
@@ -112,6 +118,29 @@ async function main(argv) {
     }
     const report = inspect(await read(positionals[0]));
     process.stdout.write(`${values.json ? reportJson(report) : formatReport(report)}\n`);
+  } else if (command === 'run') {
+    // Options before the input; everything after it is the program's.
+    const at = rest.findIndex((a, i) => !a.startsWith('-') && rest[i - 1] !== '--node');
+    if (at === -1) {
+      throw new UsageError('run needs an input');
+    }
+    const { values } = parseArgs({
+      args: rest.slice(0, at),
+      options: { node: { type: 'string' } },
+    });
+    const input = rest[at];
+    const result = await fuseAndRun(await read(input), {
+      args: [input, ...rest.slice(at + 1)],
+      ...(values.node === undefined ? {} : { node: values.node }),
+    });
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    if (result.trap !== null) {
+      process.stderr.write(`error: the program trapped: ${result.trap}\n`);
+      process.exitCode = 134;
+    } else {
+      process.exitCode = result.status;
+    }
   } else if (command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
   } else {
@@ -124,8 +153,8 @@ class UsageError extends Error {}
 try {
   await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof FuseError) {
-    process.stderr.write(`error: ${e}\n`);
+  if (e instanceof FuseError || e instanceof RunError) {
+    process.stderr.write(`error: ${e instanceof RunError ? e.message : e}\n`);
     process.exitCode = 1;
   } else if (e instanceof UsageError || e.code?.startsWith?.('ERR_PARSE_ARGS')) {
     process.stderr.write(`error: ${e.message}\n${USAGE}\n`);
