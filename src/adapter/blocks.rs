@@ -24,7 +24,7 @@
 //! bytes that were there.
 
 use super::code::Code;
-use super::transcode::{Enc, Transcode, arg, splat16};
+use super::transcode::{Enc, Transcode, advance, arg, splat16};
 use wasm_encoder::{BlockType, Instruction as I, ValType};
 
 /// `v` in every 16-bit lane.
@@ -247,21 +247,10 @@ pub(super) fn wide(c: &mut Code, t: Transcode, x: u32, (i, p, o): (u32, u32, u32
         }
         store_wide(c, wide, from, m, (v, w), (p, o));
         let (read, written) = wide.size(from);
-        c.extend([
-            I::LocalGet(i),
-            I::I32Const(read),
-            I::I32Add,
-            I::LocalSet(i),
-            I::LocalGet(o),
-            I::I32Const(written),
-            I::I32Add,
-            I::LocalSet(o),
-            // Out of this test, the width's, the first unit's and the
-            // block's: to the loop.
-            I::Br(4),
-            I::End,
-            I::End,
-        ]);
+        advance(c, (i, read), (o, written));
+        // Out of this test, the width's, the first unit's and the block's:
+        // to the loop.
+        c.extend([I::Br(4), I::End, I::End]);
     }
     c.push(I::End);
 }
@@ -342,7 +331,7 @@ fn utf8_to_utf16(c: &mut Code, wide: Wide, x: u32, v: u32) {
             surrogates(c, v);
         }
         Wide::Latin1High | Wide::Latin1Pairs => {
-            unreachable!("Latin-1 blocks are converted by `wide_blocks`")
+            unreachable!("Latin-1 blocks are converted by `wide`")
         }
     }
     c.push(I::LocalSet(v));
@@ -434,7 +423,7 @@ fn utf16_to_utf8(c: &mut Code, wide: Wide, x: u32, (v, w): (u32, u32)) {
             shl_or(c, true, 24);
         }
         Wide::Latin1High | Wide::Latin1Pairs => {
-            unreachable!("Latin-1 blocks are converted by `wide_blocks`")
+            unreachable!("Latin-1 blocks are converted by `wide`")
         }
     }
     c.push(I::LocalSet(v));

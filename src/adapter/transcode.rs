@@ -106,138 +106,18 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
         I::V128Load(arg(s.memory, 0, 0)),
         I::LocalTee(x),
     ]);
-    // Whether the block on the stack needs no transcoding: all ASCII
-    // (Latin-1 into UTF-16, or UTF-16 into UTF-16 after a narrow phase:
-    // whatever it holds).
-    let every_byte = matches!((s.encoding, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
-    let test = |c: &mut Code| match s.encoding {
-        _ if every_byte => c.extend([I::Drop, I::I32Const(1)]),
-        // Narrowing to Latin-1: any unit below 0x100; else ASCII.
-        Enc::Utf16 => c.extend([
-            splat16(if t.below == Some(0x100) {
-                0xFF00
-            } else {
-                0xFF80
-            }),
-            I::V128And,
-            I::V128AnyTrue,
-            I::I32Eqz,
-        ]),
-        _ => c.extend([I::I8x16Bitmask, I::I32Eqz]),
-    };
-    test(&mut c);
+    no_transcoding(&mut c, t);
     c.push(I::If(BlockType::Empty));
-    let dst = |c: &mut Code, offset: u64, store: I<'static>| {
-        c.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add, I::LocalGet(x)]);
-        if offset > 0 {
-            // The high half, widened, sixteen bytes on.
-            c.push(I::I16x8ExtendHighI8x16U);
-        }
-        c.push(store);
-    };
-    let written = match (s.encoding, out) {
-        (Enc::Utf16, Enc::Utf16) => {
-            dst(&mut c, 0, I::V128Store(arg(m, 0, 0)));
-            16
-        }
-        (Enc::Utf16, _) => {
-            // Eight code units into eight bytes.
-            c.extend([
-                I::LocalGet(p),
-                I::LocalGet(o),
-                I::I32Add,
-                I::LocalGet(x),
-                I::LocalGet(x),
-                I::I8x16NarrowI16x8U,
-                I::V128Store64Lane {
-                    memarg: arg(m, 0, 0),
-                    lane: 0,
-                },
-            ]);
-            8
-        }
-        (_, Enc::Utf16) => {
-            c.extend([
-                I::LocalGet(p),
-                I::LocalGet(o),
-                I::I32Add,
-                I::LocalGet(x),
-                I::I16x8ExtendLowI8x16U,
-                I::V128Store(arg(m, 0, 0)),
-            ]);
-            dst(&mut c, 16, I::V128Store(arg(m, 16, 0)));
-            32
-        }
-        _ => {
-            dst(&mut c, 0, I::V128Store(arg(m, 0, 0)));
-            16
-        }
-    };
-    c.extend([
-        I::LocalGet(i),
-        I::I32Const(16),
-        I::I32Add,
-        I::LocalSet(i),
-        I::LocalGet(o),
-        I::I32Const(written),
-        I::I32Add,
-        I::LocalSet(o),
-        I::Br(2),
-        I::End,
-    ]);
+    let written = store_block(&mut c, t, x, (p, o));
+    advance(&mut c, (i, 16), (o, written));
+    c.extend([I::Br(2), I::End]);
     blocks::wide(&mut c, t, x, (i, p, o));
     if let Some(tables) = tables {
         blocks::mixed(&mut c, t, tables, x, (i, p, o));
     }
     c.push(I::End);
     c.extend([I::LocalGet(i), I::LocalGet(bytes), I::I32GeU, I::BrIf(1)]);
-    // Fewer than sixteen bytes left of at least sixteen: when the sixteen
-    // that end the text need no transcoding, step back to their start
-    // (the bytes stepped over were converted at the same fixed width, so
-    // their output is the bytes just before `o`) and take them as a block.
-    c.extend([
-        I::LocalGet(i),
-        I::I32Const(16),
-        I::I32Add,
-        I::LocalGet(bytes),
-        I::I32GtU,
-        I::LocalGet(bytes),
-        I::I32Const(16),
-        I::I32GeU,
-        I::I32And,
-        I::If(BlockType::Empty),
-        I::LocalGet(ptr),
-        I::LocalGet(bytes),
-        I::I32Add,
-        I::I32Const(16),
-        I::I32Sub,
-        I::V128Load(arg(s.memory, 0, 0)),
-    ]);
-    test(&mut c);
-    c.extend([
-        I::If(BlockType::Empty),
-        I::LocalGet(o),
-        I::LocalGet(i),
-        I::LocalGet(bytes),
-        I::I32Const(16),
-        I::I32Sub,
-        I::LocalTee(next),
-        I::I32Sub,
-    ]);
-    match written {
-        32 => c.extend([I::I32Const(1), I::I32Shl]),
-        8 => c.extend([I::I32Const(1), I::I32ShrU]),
-        _ => {}
-    }
-    c.extend([
-        I::I32Sub,
-        I::LocalSet(o),
-        I::LocalGet(next),
-        I::LocalSet(i),
-        I::Br(2),
-        I::End,
-        I::End,
-    ]);
+    last_block(&mut c, t, (ptr, bytes), (i, o), next, written);
     // One code point.
     decode(&mut c, &s, i, cp, next);
     match t.below {
@@ -271,6 +151,160 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
         I::LocalGet(o),
     ]);
     c.finish()
+}
+
+/// Replaces the block on the stack with whether it needs no
+/// transcoding: all ASCII (any unit below 0x100 narrowing UTF-16 to
+/// Latin-1; whatever it holds, Latin-1 into UTF-16, or UTF-16 into UTF-16
+/// after a narrow phase).
+fn no_transcoding(c: &mut Code, t: Transcode) {
+    let (from, out) = (t.from.0, t.to.0);
+    let every_byte = matches!((from, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
+    match from {
+        _ if every_byte => c.extend([I::Drop, I::I32Const(1)]),
+        Enc::Utf16 => c.extend([
+            splat16(if t.below == Some(0x100) {
+                0xFF00
+            } else {
+                0xFF80
+            }),
+            I::V128And,
+            I::V128AnyTrue,
+            I::I32Eqz,
+        ]),
+        _ => c.extend([I::I8x16Bitmask, I::I32Eqz]),
+    }
+}
+
+/// Stores the block `x`, which needs no transcoding, at `p + o` in the
+/// loop's destination encoding; returns the bytes written.
+fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
+    let (from, (out, m)) = (t.from.0, t.to);
+    let dst = |c: &mut Code, offset: u64, store: I<'static>| {
+        c.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add, I::LocalGet(x)]);
+        if offset > 0 {
+            // The high half, widened, sixteen bytes on.
+            c.push(I::I16x8ExtendHighI8x16U);
+        }
+        c.push(store);
+    };
+    let written = match (from, out) {
+        (Enc::Utf16, Enc::Utf16) => {
+            dst(c, 0, I::V128Store(arg(m, 0, 0)));
+            16
+        }
+        (Enc::Utf16, _) => {
+            // Eight code units into eight bytes.
+            c.extend([
+                I::LocalGet(p),
+                I::LocalGet(o),
+                I::I32Add,
+                I::LocalGet(x),
+                I::LocalGet(x),
+                I::I8x16NarrowI16x8U,
+                I::V128Store64Lane {
+                    memarg: arg(m, 0, 0),
+                    lane: 0,
+                },
+            ]);
+            8
+        }
+        (_, Enc::Utf16) => {
+            c.extend([
+                I::LocalGet(p),
+                I::LocalGet(o),
+                I::I32Add,
+                I::LocalGet(x),
+                I::I16x8ExtendLowI8x16U,
+                I::V128Store(arg(m, 0, 0)),
+            ]);
+            dst(c, 16, I::V128Store(arg(m, 16, 0)));
+            32
+        }
+        _ => {
+            dst(c, 0, I::V128Store(arg(m, 0, 0)));
+            16
+        }
+    };
+    written
+}
+
+/// Fewer than sixteen of the text's `bytes` bytes left after `i`, of at
+/// least sixteen: when the sixteen that end the text need no transcoding,
+/// steps back to their start (the bytes stepped over were converted at
+/// the same fixed width, so their output is the bytes just before `o`)
+/// and goes on to the loop, which takes them as a block. `written` is
+/// what a block writes; `j` a spare local.
+fn last_block(
+    c: &mut Code,
+    t: Transcode,
+    (ptr, bytes): (u32, u32),
+    (i, o): (u32, u32),
+    j: u32,
+    written: i32,
+) {
+    // Fewer than sixteen bytes left of at least sixteen: when the sixteen
+    // that end the text need no transcoding, step back to their start
+    // (the bytes stepped over were converted at the same fixed width, so
+    // their output is the bytes just before `o`) and take them as a block.
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(16),
+        I::I32Add,
+        I::LocalGet(bytes),
+        I::I32GtU,
+        I::LocalGet(bytes),
+        I::I32Const(16),
+        I::I32GeU,
+        I::I32And,
+        I::If(BlockType::Empty),
+        I::LocalGet(ptr),
+        I::LocalGet(bytes),
+        I::I32Add,
+        I::I32Const(16),
+        I::I32Sub,
+        I::V128Load(arg(t.from.1, 0, 0)),
+    ]);
+    no_transcoding(c, t);
+    c.extend([
+        I::If(BlockType::Empty),
+        I::LocalGet(o),
+        I::LocalGet(i),
+        I::LocalGet(bytes),
+        I::I32Const(16),
+        I::I32Sub,
+        I::LocalTee(j),
+        I::I32Sub,
+    ]);
+    match written {
+        32 => c.extend([I::I32Const(1), I::I32Shl]),
+        8 => c.extend([I::I32Const(1), I::I32ShrU]),
+        _ => {}
+    }
+    c.extend([
+        I::I32Sub,
+        I::LocalSet(o),
+        I::LocalGet(j),
+        I::LocalSet(i),
+        I::Br(2),
+        I::End,
+        I::End,
+    ]);
+}
+
+/// Moves the source index `i` on by `read` bytes and the destination
+/// offset `o` by `written`.
+pub(super) fn advance(c: &mut Code, (i, read): (u32, i32), (o, written): (u32, i32)) {
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(read),
+        I::I32Add,
+        I::LocalSet(i),
+        I::LocalGet(o),
+        I::I32Const(written),
+        I::I32Add,
+        I::LocalSet(o),
+    ]);
 }
 
 /// `(p, units) -> narrowed`: when every one of the `units` UTF-16 code

@@ -316,19 +316,8 @@ impl V {
             I::End,
         ]);
         // A partial block: does a whole one fit in memory?
+        self.fits(c, from, Some(self.o), 16);
         c.extend([
-            I::LocalGet(self.ptr),
-            I::I64ExtendI32U,
-            I::LocalGet(self.o),
-            I::I64ExtendI32U,
-            I::I64Add,
-            I::I64Const(16),
-            I::I64Add,
-            I::MemorySize(from),
-            I::I64ExtendI32U,
-            I::I64Const(16),
-            I::I64Shl,
-            I::I64LeU,
             I::If(BlockType::Empty),
             I::LocalGet(self.ptr),
             I::LocalGet(self.o),
@@ -417,17 +406,9 @@ impl V {
             I::I32Const(32),
             I::I32LtU,
             I::If(BlockType::Empty),
-            I::LocalGet(self.ptr),
-            I::I64ExtendI32U,
-            I::I64Const(32),
-            I::I64Add,
-            I::MemorySize(from),
-            I::I64ExtendI32U,
-            I::I64Const(16),
-            I::I64Shl,
-            I::I64LeU,
-            I::If(BlockType::Empty),
         ]);
+        self.fits(c, from, None, 32);
+        c.push(I::If(BlockType::Empty));
         for (memarg, lanes, into) in [(arg(from, 0), IOTA, a), (second, upper, b)] {
             c.extend([
                 I::LocalGet(self.ptr),
@@ -481,6 +462,24 @@ impl V {
             self.copy_tail(c, t, len);
         }
         c.extend([I::Return, I::End, I::End]);
+    }
+
+    /// Leaves whether `bytes` bytes from `ptr` (plus the local `o`) are
+    /// inside `memory`.
+    fn fits(&self, c: &mut Code, memory: u32, o: Option<u32>, bytes: i64) {
+        c.extend([I::LocalGet(self.ptr), I::I64ExtendI32U]);
+        if let Some(o) = o {
+            c.extend([I::LocalGet(o), I::I64ExtendI32U, I::I64Add]);
+        }
+        c.extend([
+            I::I64Const(bytes),
+            I::I64Add,
+            I::MemorySize(memory),
+            I::I64ExtendI32U,
+            I::I64Const(16),
+            I::I64Shl,
+            I::I64LeU,
+        ]);
     }
 
     /// Traps when any error was found.
