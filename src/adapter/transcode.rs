@@ -188,7 +188,7 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
         }
         c.push(store);
     };
-    let written = match (from, out) {
+    match (from, out) {
         (Enc::Utf16, Enc::Utf16) => {
             dst(c, 0, I::V128Store(arg(m, 0, 0)));
             16
@@ -225,8 +225,7 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
             dst(c, 0, I::V128Store(arg(m, 0, 0)));
             16
         }
-    };
-    written
+    }
 }
 
 /// Fewer than sixteen of the text's `bytes` bytes left after `i`, of at
