@@ -23,37 +23,9 @@
 //! written over by the next store of the same block or puts back the
 //! bytes that were there.
 
-use super::code::Code;
-use super::transcode::{Enc, Transcode, advance, arg, splat16};
+use super::code::{Code, memarg, repeat, splat16, splat32};
+use super::transcode::{Enc, Transcode, advance};
 use wasm_encoder::{BlockType, Instruction as I, ValType};
-
-/// `v` in every 16-bit lane.
-fn k16(v: u16) -> I<'static> {
-    splat16(v)
-}
-
-/// `v` in every 32-bit lane.
-fn k32(v: u32) -> I<'static> {
-    let mut b = [0; 16];
-    for lane in b.chunks_mut(4) {
-        lane.copy_from_slice(&v.to_le_bytes());
-    }
-    I::V128Const(i128::from_le_bytes(b))
-}
-
-/// Sixteen bytes, `pattern` repeated and the rest zero.
-fn bytes16(pattern: &[u8]) -> I<'static> {
-    let mut b = [0; 16];
-    for (k, v) in pattern
-        .iter()
-        .cycle()
-        .take(16 / pattern.len() * pattern.len())
-        .enumerate()
-    {
-        b[k] = *v;
-    }
-    I::V128Const(i128::from_le_bytes(b))
-}
 
 /// A block of characters that are all one width other than ASCII, which
 /// the loop moves whole: UTF-8 → UTF-16 and UTF-16 → UTF-8 of text in one
@@ -114,57 +86,57 @@ impl Wide {
             (Wide::Latin1High, _) => c.extend([I::I8x16Bitmask, I::I32Const(0xFFFF), I::I32Eq]),
             // Leads C2 and C3 only.
             (Wide::Latin1Pairs, _) => c.extend([
-                bytes16(&[0xFE, 0xC0]),
+                repeat(&[0xFE, 0xC0]),
                 I::V128And,
-                bytes16(&[0xC2, 0x80]),
+                repeat(&[0xC2, 0x80]),
                 I::I8x16Eq,
                 I::I8x16AllTrue,
             ]),
             (Wide::Two, Enc::Utf8) => c.extend([
-                bytes16(&[0xE0, 0xC0]),
+                repeat(&[0xE0, 0xC0]),
                 I::V128And,
-                bytes16(&[0xC0, 0x80]),
+                repeat(&[0xC0, 0x80]),
                 I::I8x16Eq,
                 I::I8x16AllTrue,
             ]),
             (Wide::Three, Enc::Utf8) => c.extend([
-                bytes16(&[0xF0, 0xC0, 0xC0]),
+                repeat(&[0xF0, 0xC0, 0xC0]),
                 I::V128And,
-                bytes16(&[0xE0, 0x80, 0x80]),
+                repeat(&[0xE0, 0x80, 0x80]),
                 I::I8x16Eq,
                 I::I8x16AllTrue,
             ]),
             (Wide::Four, Enc::Utf8) => c.extend([
-                bytes16(&[0xF8, 0xC0, 0xC0, 0xC0]),
+                repeat(&[0xF8, 0xC0, 0xC0, 0xC0]),
                 I::V128And,
-                bytes16(&[0xF0, 0x80, 0x80, 0x80]),
+                repeat(&[0xF0, 0x80, 0x80, 0x80]),
                 I::I8x16Eq,
                 I::I8x16AllTrue,
             ]),
             (Wide::Two, _) => c.extend([
-                k16(0x80),
+                splat16(0x80),
                 I::I16x8Sub,
-                k16(0x780),
+                splat16(0x780),
                 I::I16x8LtU,
                 I::I16x8AllTrue,
             ]),
             // At least U+0800 and not a surrogate.
             (Wide::Three, _) => c.extend([
-                k16(0x800),
+                splat16(0x800),
                 I::I16x8GeU,
                 I::LocalGet(x),
-                k16(0xF800),
+                splat16(0xF800),
                 I::V128And,
-                k16(0xD800),
+                splat16(0xD800),
                 I::I16x8Ne,
                 I::V128And,
                 I::I16x8AllTrue,
             ]),
             // High and low surrogates in turn.
             (Wide::Four, _) => c.extend([
-                k16(0xFC00),
+                splat16(0xFC00),
                 I::V128And,
-                k32(0xDC00_D800),
+                splat32(0xDC00_D800),
                 I::I16x8Eq,
                 I::I16x8AllTrue,
             ]),
@@ -261,14 +233,14 @@ fn utf8_to_utf16(c: &mut Code, wide: Wide, x: u32, v: u32) {
         // Lead and continuation in one 16-bit lane.
         Wide::Two => c.extend([
             I::LocalGet(x),
-            k16(0x1F),
+            splat16(0x1F),
             I::V128And,
             I::I32Const(6),
             I::I16x8Shl,
             I::LocalGet(x),
             I::I32Const(8),
             I::I16x8ShrU,
-            k16(0x3F),
+            splat16(0x3F),
             I::V128And,
             I::V128Or,
         ]),
@@ -277,23 +249,23 @@ fn utf8_to_utf16(c: &mut Code, wide: Wide, x: u32, v: u32) {
         Wide::Three => {
             c.extend([
                 I::LocalGet(x),
-                bytes16(&[0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80]),
+                repeat(&[0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80]),
                 I::I8x16Swizzle,
                 I::LocalTee(v),
-                k32(0x0F),
+                splat32(0x0F),
                 I::V128And,
                 I::I32Const(12),
                 I::I32x4Shl,
                 I::LocalGet(v),
                 I::I32Const(2),
                 I::I32x4ShrU,
-                k32(0xFC0),
+                splat32(0xFC0),
                 I::V128And,
                 I::V128Or,
                 I::LocalGet(v),
                 I::I32Const(16),
                 I::I32x4ShrU,
-                k32(0x3F),
+                splat32(0x3F),
                 I::V128And,
                 I::V128Or,
             ]);
@@ -303,12 +275,12 @@ fn utf8_to_utf16(c: &mut Code, wide: Wide, x: u32, v: u32) {
         Wide::Four => {
             c.extend([
                 I::LocalGet(x),
-                k32(0x07),
+                splat32(0x07),
                 I::V128And,
                 I::I32Const(18),
                 I::I32x4Shl,
                 I::LocalGet(x),
-                k32(0x3F00),
+                splat32(0x3F00),
                 I::V128And,
                 I::I32Const(4),
                 I::I32x4Shl,
@@ -316,16 +288,16 @@ fn utf8_to_utf16(c: &mut Code, wide: Wide, x: u32, v: u32) {
                 I::LocalGet(x),
                 I::I32Const(10),
                 I::I32x4ShrU,
-                k32(0xFC0),
+                splat32(0xFC0),
                 I::V128And,
                 I::V128Or,
                 I::LocalGet(x),
                 I::I32Const(24),
                 I::I32x4ShrU,
-                k32(0x3F),
+                splat32(0x3F),
                 I::V128And,
                 I::V128Or,
-                k32(0x10000),
+                splat32(0x10000),
                 I::I32x4Sub,
             ]);
             surrogates(c, v);
@@ -344,12 +316,12 @@ fn surrogates(c: &mut Code, v: u32) {
         I::LocalTee(v),
         I::I32Const(10),
         I::I32x4ShrU,
-        k32(0xD800),
+        splat32(0xD800),
         I::V128Or,
         I::LocalGet(v),
-        k32(0x3FF),
+        splat32(0x3FF),
         I::V128And,
-        k32(0xDC00),
+        splat32(0xDC00),
         I::V128Or,
         I::I32Const(16),
         I::I32x4Shl,
@@ -364,9 +336,9 @@ fn utf16_to_utf8(c: &mut Code, wide: Wide, x: u32, (v, w): (u32, u32)) {
     // `(src >> shift) & mask | tag` in each lane of the given width.
     let part = |c: &mut Code, src: u32, lanes32: bool, (shift, mask, tag): (i32, u32, u32)| {
         let (k, shr): (fn(u32) -> I<'static>, I<'static>) = if lanes32 {
-            (k32, I::I32x4ShrU)
+            (splat32, I::I32x4ShrU)
         } else {
-            (|m| k16(m as u16), I::I16x8ShrU)
+            (|m| splat16(m as u16), I::I16x8ShrU)
         };
         c.push(I::LocalGet(src));
         if shift > 0 {
@@ -400,17 +372,17 @@ fn utf16_to_utf8(c: &mut Code, wide: Wide, x: u32, (v, w): (u32, u32)) {
         Wide::Four => {
             c.extend([
                 I::LocalGet(x),
-                k32(0x3FF),
+                splat32(0x3FF),
                 I::V128And,
                 I::I32Const(10),
                 I::I32x4Shl,
                 I::LocalGet(x),
                 I::I32Const(16),
                 I::I32x4ShrU,
-                k32(0x3FF),
+                splat32(0x3FF),
                 I::V128And,
                 I::V128Or,
-                k32(0x10000),
+                splat32(0x10000),
                 I::I32x4Add,
                 I::LocalSet(v),
             ]);
@@ -436,12 +408,12 @@ fn two_byte_utf8(c: &mut Code, src: u32) {
         I::LocalGet(src),
         I::I32Const(6),
         I::I16x8ShrU,
-        k16(0xC0),
+        splat16(0xC0),
         I::V128Or,
         I::LocalGet(src),
-        k16(0x3F),
+        splat16(0x3F),
         I::V128And,
-        k16(0x80),
+        splat16(0x80),
         I::V128Or,
         I::I32Const(8),
         I::I16x8Shl,
@@ -457,17 +429,17 @@ fn store_wide(c: &mut Code, wide: Wide, from: Enc, m: u32, (v, w): (u32, u32), (
     match (wide, from) {
         (Wide::Latin1High, _) => c.extend([
             I::LocalGet(v),
-            I::V128Store(arg(m, 0, 0)),
+            I::V128Store(memarg(m, 0, 0)),
             I::LocalGet(p),
             I::LocalGet(o),
             I::I32Add,
             I::LocalGet(w),
-            I::V128Store(arg(m, 16, 0)),
+            I::V128Store(memarg(m, 16, 0)),
         ]),
         (Wide::Three, Enc::Utf8) | (Wide::Latin1Pairs, _) => c.extend([
             I::LocalGet(v),
             I::V128Store64Lane {
-                memarg: arg(m, 0, 0),
+                memarg: memarg(m, 0, 0),
                 lane: 0,
             },
         ]),
@@ -487,7 +459,7 @@ fn store_wide(c: &mut Code, wide: Wide, from: Enc, m: u32, (v, w): (u32, u32), (
                 I::LocalGet(w),
                 I::LocalGet(v),
                 I::I8x16Shuffle(lanes(0, 16)),
-                I::V128Store(arg(m, 0, 0)),
+                I::V128Store(memarg(m, 0, 0)),
                 I::LocalGet(p),
                 I::LocalGet(o),
                 I::I32Add,
@@ -495,12 +467,12 @@ fn store_wide(c: &mut Code, wide: Wide, from: Enc, m: u32, (v, w): (u32, u32), (
                 I::LocalGet(v),
                 I::I8x16Shuffle(lanes(16, 8)),
                 I::V128Store64Lane {
-                    memarg: arg(m, 16, 0),
+                    memarg: memarg(m, 16, 0),
                     lane: 0,
                 },
             ]);
         }
-        _ => c.extend([I::LocalGet(v), I::V128Store(arg(m, 0, 0))]),
+        _ => c.extend([I::LocalGet(v), I::V128Store(memarg(m, 0, 0))]),
     }
 }
 
@@ -576,12 +548,12 @@ fn store_first(c: &mut Code, m: u32, v: u32, (n, eight): (u32, bool), (p, o): (u
         I::I32Add,
     ]);
     c.push(if eight {
-        I::V128Load64Zero(arg(m, 0, 0))
+        I::V128Load64Zero(memarg(m, 0, 0))
     } else {
-        I::V128Load(arg(m, 0, 0))
+        I::V128Load(memarg(m, 0, 0))
     });
     c.extend([
-        bytes16(&iota),
+        repeat(&iota),
         I::LocalGet(n),
         I::I8x16Splat,
         I::I8x16LtU,
@@ -589,11 +561,11 @@ fn store_first(c: &mut Code, m: u32, v: u32, (n, eight): (u32, bool), (p, o): (u
     ]);
     c.push(if eight {
         I::V128Store64Lane {
-            memarg: arg(m, 0, 0),
+            memarg: memarg(m, 0, 0),
             lane: 0,
         }
     } else {
-        I::V128Store(arg(m, 0, 0))
+        I::V128Store(memarg(m, 0, 0))
     });
 }
 
@@ -638,11 +610,11 @@ pub(super) fn mixed(c: &mut Code, t: Transcode, tables: u32, x: u32, (i, p, o): 
         // bytes, or (into Latin-1) none above U+00FF.
         Enc::Utf8 => c.extend([
             I::LocalGet(x),
-            bytes16(&[below]),
+            repeat(&[below]),
             I::I8x16LtU,
             I::I8x16AllTrue,
         ]),
-        Enc::Utf16 => c.extend([I::LocalGet(x), k16(0x800), I::I16x8LtU, I::I16x8AllTrue]),
+        Enc::Utf16 => c.extend([I::LocalGet(x), splat16(0x800), I::I16x8LtU, I::I16x8AllTrue]),
         _ => c.push(I::I32Const(1)),
     }
     c.push(I::If(BlockType::Empty));
@@ -662,7 +634,7 @@ pub(super) fn mixed(c: &mut Code, t: Transcode, tables: u32, x: u32, (i, p, o): 
         c.extend([
             I::I32Const(4),
             I::I32Shl,
-            I::V128Load(arg(tables, table, 0)),
+            I::V128Load(memarg(tables, table, 0)),
             I::I8x16Swizzle,
             I::LocalSet(v),
         ]);
@@ -686,11 +658,11 @@ pub(super) fn mixed(c: &mut Code, t: Transcode, tables: u32, x: u32, (i, p, o): 
             c.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add, I::LocalGet(v)]);
             c.push(if narrow {
                 I::V128Store64Lane {
-                    memarg: arg(m, 0, 0),
+                    memarg: memarg(m, 0, 0),
                     lane: 0,
                 }
             } else {
-                I::V128Store(arg(m, 0, 0))
+                I::V128Store(memarg(m, 0, 0))
             });
         } else {
             store_first(c, m, v, (n, narrow), (p, o));
@@ -729,7 +701,7 @@ fn from_utf8(
         I::LocalGet(x),
         widen.clone(),
         I::LocalTee(lanes),
-        k16(0x1F),
+        splat16(0x1F),
         I::V128And,
         I::I32Const(6),
         I::I16x8Shl,
@@ -737,12 +709,12 @@ fn from_utf8(
         I::LocalGet(x),
         I::I8x16Shuffle([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0]),
         widen,
-        k16(0x3F),
+        splat16(0x3F),
         I::V128And,
         I::V128Or,
         I::LocalGet(lanes),
         I::LocalGet(lanes),
-        k16(0xC0),
+        splat16(0xC0),
         I::I16x8GeU,
         I::V128Bitselect,
         I::LocalSet(v),
@@ -750,9 +722,9 @@ fn from_utf8(
     // Which bytes continue a character: the row.
     c.extend([
         I::LocalGet(lanes),
-        k16(0xC0),
+        splat16(0xC0),
         I::V128And,
-        k16(0x80),
+        splat16(0x80),
         I::I16x8Eq,
         I::I16x8Bitmask,
         I::LocalSet(n),
@@ -805,7 +777,7 @@ fn into_utf8(c: &mut Code, x: u32, half: Half, (v, lanes): (u32, u32), n: u32) -
     c.extend([
         I::LocalGet(lanes),
         I::LocalGet(lanes),
-        k16(0x80),
+        splat16(0x80),
         I::I16x8GeU,
         I::LocalTee(v),
         I::V128Bitselect,

@@ -2,7 +2,47 @@
 //! allocator that hands freed ones out again, the instruction list, and
 //! the idioms every generated function shares.
 
-use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+
+/// An access to `memory` at the static `offset`, aligned to `2^align`.
+pub fn memarg(memory: u32, offset: u64, align: u32) -> MemArg {
+    MemArg {
+        offset,
+        align,
+        memory_index: memory,
+    }
+}
+
+/// The sixteen bytes `b` as a `v128.const`.
+pub fn v128(b: [u8; 16]) -> I<'static> {
+    I::V128Const(i128::from_le_bytes(b))
+}
+
+/// `pattern` repeated as many whole times as sixteen bytes hold, the rest
+/// zero, as a `v128.const`.
+pub fn repeat(pattern: &[u8]) -> I<'static> {
+    let mut b = [0; 16];
+    let whole = 16 / pattern.len() * pattern.len();
+    for (lane, v) in b.iter_mut().zip(pattern.iter().cycle()).take(whole) {
+        *lane = *v;
+    }
+    v128(b)
+}
+
+/// `v` in every 8-bit lane.
+pub fn splat8(v: u8) -> I<'static> {
+    v128([v; 16])
+}
+
+/// `v` in every 16-bit lane.
+pub fn splat16(v: u16) -> I<'static> {
+    repeat(&v.to_le_bytes())
+}
+
+/// `v` in every 32-bit lane.
+pub fn splat32(v: u32) -> I<'static> {
+    repeat(&v.to_le_bytes())
+}
 
 /// Traps when the `i32` on the stack is not zero.
 pub const TRAP_IF: [I<'static>; 3] = [I::If(BlockType::Empty), I::Unreachable, I::End];

@@ -4,12 +4,13 @@
 //! of the spec's `store_string_*` functions: allocate the optimistic size,
 //! grow to the worst case when the string turns out wider, shrink to fit.
 
+use super::code::memarg;
 use super::outline::Helper;
 use super::transcode::{Enc, Transcode};
 use super::validate::Text;
 use super::{Gen, Loc, Side, memory};
 use crate::parse::StringEncoding;
-use wasm_encoder::{BlockType, Instruction as I, MemArg, ValType};
+use wasm_encoder::{BlockType, Instruction as I, ValType};
 
 /// Longest string the canonical ABI allows, in bytes.
 const MAX_STRING_BYTE_LENGTH: u32 = (1 << 31) - 1;
@@ -341,8 +342,8 @@ impl Gen<'_, '_> {
             I::LocalGet(q),
             I::LocalGet(j),
             I::I32Add,
-            I::I32Load8U(arg(mem, 0, 0)),
-            I::I32Store16(arg(mem, 0, 1)),
+            I::I32Load8U(memarg(mem, 0, 0)),
+            I::I32Store16(memarg(mem, 0, 1)),
             I::Br(0),
             I::End,
             I::End,
@@ -457,13 +458,5 @@ impl Gen<'_, '_> {
         self.code
             .body
             .extend([I::LocalGet(q), I::LocalSet(p), I::End]);
-    }
-}
-
-fn arg(memory: u32, offset: u64, align: u32) -> MemArg {
-    MemArg {
-        offset,
-        align,
-        memory_index: memory,
     }
 }

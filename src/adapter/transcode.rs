@@ -14,8 +14,8 @@
 //! encodes one code point, then tries a block again.
 
 use super::blocks;
-use super::code::Code;
-use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+use super::code::{Code, memarg, splat16};
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 /// The encoding of one particular string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,22 +58,6 @@ struct Source {
     encoding: Enc,
 }
 
-pub(super) fn arg(memory: u32, offset: u64, align: u32) -> MemArg {
-    MemArg {
-        offset,
-        align,
-        memory_index: memory,
-    }
-}
-
-pub(super) fn splat16(u: u16) -> I<'static> {
-    let mut b = [0; 16];
-    for lane in b.chunks_mut(2) {
-        lane.copy_from_slice(&u.to_le_bytes());
-    }
-    I::V128Const(i128::from_le_bytes(b))
-}
-
 /// `(ptr, bytes, i, p, o) -> (i, o)`: decodes the source's code points
 /// from byte `i` to `bytes` and encodes them at `p + o` in the
 /// destination; returns where it stopped in both (the end of the source,
@@ -103,7 +87,7 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
         I::LocalGet(ptr),
         I::LocalGet(i),
         I::I32Add,
-        I::V128Load(arg(s.memory, 0, 0)),
+        I::V128Load(memarg(s.memory, 0, 0)),
         I::LocalTee(x),
     ]);
     no_transcoding(&mut c, t);
@@ -131,7 +115,7 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
                 I::LocalGet(o),
                 I::I32Add,
                 I::LocalGet(cp),
-                I::I32Store8(arg(m, 0, 0)),
+                I::I32Store8(memarg(m, 0, 0)),
                 I::LocalGet(o),
                 I::I32Const(1),
                 I::I32Add,
@@ -190,7 +174,7 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
     };
     match (from, out) {
         (Enc::Utf16, Enc::Utf16) => {
-            dst(c, 0, I::V128Store(arg(m, 0, 0)));
+            dst(c, 0, I::V128Store(memarg(m, 0, 0)));
             16
         }
         (Enc::Utf16, _) => {
@@ -203,7 +187,7 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
                 I::LocalGet(x),
                 I::I8x16NarrowI16x8U,
                 I::V128Store64Lane {
-                    memarg: arg(m, 0, 0),
+                    memarg: memarg(m, 0, 0),
                     lane: 0,
                 },
             ]);
@@ -216,13 +200,13 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
                 I::I32Add,
                 I::LocalGet(x),
                 I::I16x8ExtendLowI8x16U,
-                I::V128Store(arg(m, 0, 0)),
+                I::V128Store(memarg(m, 0, 0)),
             ]);
-            dst(c, 16, I::V128Store(arg(m, 16, 0)));
+            dst(c, 16, I::V128Store(memarg(m, 16, 0)));
             32
         }
         _ => {
-            dst(c, 0, I::V128Store(arg(m, 0, 0)));
+            dst(c, 0, I::V128Store(memarg(m, 0, 0)));
             16
         }
     }
@@ -262,7 +246,7 @@ fn last_block(
         I::I32Add,
         I::I32Const(16),
         I::I32Sub,
-        I::V128Load(arg(t.from.1, 0, 0)),
+        I::V128Load(memarg(t.from.1, 0, 0)),
     ]);
     no_transcoding(c, t);
     c.extend([
@@ -356,7 +340,7 @@ pub fn narrow_utf16(memory: u32) -> Function {
     each(&mut c, 8, &|c| {
         at(c, 1);
         c.extend([
-            I::V128Load(arg(memory, 0, 0)),
+            I::V128Load(memarg(memory, 0, 0)),
             splat16(0xFF00),
             I::V128And,
             I::V128AnyTrue,
@@ -366,7 +350,7 @@ pub fn narrow_utf16(memory: u32) -> Function {
     each(&mut c, 1, &|c| {
         at(c, 1);
         c.extend([
-            I::I32Load16U(arg(memory, 0, 0)),
+            I::I32Load16U(memarg(memory, 0, 0)),
             I::I32Const(0xFF),
             I::I32GtU,
         ]);
@@ -377,23 +361,23 @@ pub fn narrow_utf16(memory: u32) -> Function {
     c.extend([I::I32Const(0), I::LocalSet(j)]);
     each(&mut c, 16, &|c| {
         at(c, 1);
-        c.extend([I::V128Load(arg(memory, 0, 0)), I::LocalSet(a)]);
+        c.extend([I::V128Load(memarg(memory, 0, 0)), I::LocalSet(a)]);
         at(c, 1);
-        c.extend([I::V128Load(arg(memory, 16, 0)), I::LocalSet(b)]);
+        c.extend([I::V128Load(memarg(memory, 16, 0)), I::LocalSet(b)]);
         at(c, 0);
         c.extend([
             I::LocalGet(a),
             I::LocalGet(b),
             I::I8x16NarrowI16x8U,
-            I::V128Store(arg(memory, 0, 0)),
+            I::V128Store(memarg(memory, 0, 0)),
         ]);
     });
     each(&mut c, 1, &|c| {
         at(c, 0);
         at(c, 1);
         c.extend([
-            I::I32Load8U(arg(memory, 0, 0)),
-            I::I32Store8(arg(memory, 0, 0)),
+            I::I32Load8U(memarg(memory, 0, 0)),
+            I::I32Store8(memarg(memory, 0, 0)),
         ]);
     });
     c.push(I::I32Const(1));
@@ -411,14 +395,15 @@ fn decode(c: &mut Code, s: &Source, i: u32, cp: u32, next: u32) {
     match s.encoding {
         Enc::Latin1 => {
             at(c);
-            c.body.extend([I::I32Load8U(arg(m, 0, 0)), I::LocalSet(cp)]);
+            c.body
+                .extend([I::I32Load8U(memarg(m, 0, 0)), I::LocalSet(cp)]);
             c.body
                 .extend([I::LocalGet(i), I::I32Const(1), I::I32Add, I::LocalSet(next)]);
         }
         Enc::Utf16 => {
             at(c);
             c.body
-                .extend([I::I32Load16U(arg(m, 0, 1)), I::LocalTee(cp)]);
+                .extend([I::I32Load16U(memarg(m, 0, 1)), I::LocalTee(cp)]);
             c.body.extend([
                 I::I32Const(0xFC00),
                 I::I32And,
@@ -436,7 +421,7 @@ fn decode(c: &mut Code, s: &Source, i: u32, cp: u32, next: u32) {
             ]);
             at(c);
             c.body.extend([
-                I::I32Load16U(arg(m, 2, 1)),
+                I::I32Load16U(memarg(m, 2, 1)),
                 I::I32Const(0x3FF),
                 I::I32And,
                 I::I32Or,
@@ -462,7 +447,7 @@ fn decode(c: &mut Code, s: &Source, i: u32, cp: u32, next: u32) {
             let b = c.temp(ValType::I32);
             at(c);
             c.body.extend([
-                I::I32Load8U(arg(m, 0, 0)),
+                I::I32Load8U(memarg(m, 0, 0)),
                 I::LocalTee(b),
                 I::I32Const(0x80),
                 I::I32LtU,
@@ -479,7 +464,7 @@ fn decode(c: &mut Code, s: &Source, i: u32, cp: u32, next: u32) {
             let cont = |c: &mut Code, k: u64, shift: i32| {
                 at(c);
                 c.body
-                    .extend([I::I32Load8U(arg(m, k, 0)), I::I32Const(0x3F), I::I32And]);
+                    .extend([I::I32Load8U(memarg(m, k, 0)), I::I32Const(0x3F), I::I32And]);
                 if shift > 0 {
                     c.body.extend([I::I32Const(shift), I::I32Shl]);
                 }
@@ -531,7 +516,7 @@ fn encode_utf8(c: &mut Code, m: u32, p: u32, o: u32, cp: u32) {
     let store = |c: &mut Code, k: u64, value: &[I<'static>]| {
         c.body.extend([I::LocalGet(p), I::LocalGet(o), I::I32Add]);
         c.body.extend(value.iter().cloned());
-        c.body.push(I::I32Store8(arg(m, k, 0)));
+        c.body.push(I::I32Store8(memarg(m, k, 0)));
     };
     let bits = |shift: i32, mask: i32, tag: i32| -> Vec<I<'static>> {
         vec![
@@ -597,7 +582,7 @@ fn encode_utf16(c: &mut Code, m: u32, p: u32, o: u32, cp: u32) {
     ]);
     addr(c);
     c.body
-        .extend([I::LocalGet(cp), I::I32Store16(arg(m, 0, 1))]);
+        .extend([I::LocalGet(cp), I::I32Store16(memarg(m, 0, 1))]);
     c.body.extend([
         I::LocalGet(o),
         I::I32Const(2),
@@ -613,8 +598,11 @@ fn encode_utf16(c: &mut Code, m: u32, p: u32, o: u32, cp: u32) {
         I::I32Const(10),
         I::I32ShrU,
     ]);
-    c.body
-        .extend([I::I32Const(0xD800), I::I32Or, I::I32Store16(arg(m, 0, 1))]);
+    c.body.extend([
+        I::I32Const(0xD800),
+        I::I32Or,
+        I::I32Store16(memarg(m, 0, 1)),
+    ]);
     addr(c);
     c.body.extend([
         I::LocalGet(cp),
@@ -623,7 +611,7 @@ fn encode_utf16(c: &mut Code, m: u32, p: u32, o: u32, cp: u32) {
         I::I32Const(0xDC00),
         I::I32Or,
     ]);
-    c.body.extend([I::I32Store16(arg(m, 2, 1))]);
+    c.body.extend([I::I32Store16(memarg(m, 2, 1))]);
     c.body.extend([
         I::LocalGet(o),
         I::I32Const(4),

@@ -19,8 +19,8 @@
 //! than 32 bytes (names, keys, short messages) is loaded as two blocks,
 //! checked (UTF-8 unless ASCII) and copied before any loop starts.
 
-use super::code::Code;
-use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+use super::code::{Code, memarg, splat8, splat16, v128};
+use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 /// The high nibble of the first byte of a pair → the errors it allows.
 const TOO_SHORT: u8 = 1 << 0;
@@ -117,22 +117,6 @@ const INCOMPLETE: [u8; 16] = [
 /// Lane numbers, to mask the lanes past the end of the text.
 const IOTA: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
-fn bytes(b: [u8; 16]) -> I<'static> {
-    I::V128Const(i128::from_le_bytes(b))
-}
-
-fn splat(b: u8) -> I<'static> {
-    bytes([b; 16])
-}
-
-fn splat16(u: u16) -> I<'static> {
-    let mut b = [0; 16];
-    for lane in b.chunks_mut(2) {
-        lane.copy_from_slice(&u.to_le_bytes());
-    }
-    bytes(b)
-}
-
 /// The lanes of the previous block and this one, shifted by `back` bytes:
 /// lane `j` is the byte `back` before this block's byte `j`.
 fn previous(back: u8) -> I<'static> {
@@ -141,14 +125,6 @@ fn previous(back: u8) -> I<'static> {
         *l = 16 + j as u8 - back;
     }
     I::I8x16Shuffle(lanes)
-}
-
-fn arg(memory: u32, align: u32) -> MemArg {
-    MemArg {
-        offset: 0,
-        align,
-        memory_index: memory,
-    }
 }
 
 /// Which text a validator reads, and where it copies it.
@@ -219,10 +195,7 @@ impl V {
                 I::LocalGet(self.ptr),
                 I::LocalGet(self.o),
                 I::I32Add,
-                I::V128Load(MemArg {
-                    offset: 16 * k as u64,
-                    ..arg(t.from, 0)
-                }),
+                I::V128Load(memarg(t.from, 16 * k as u64, 0)),
                 I::LocalSet(*l),
             ]);
         }
@@ -245,10 +218,7 @@ impl V {
                     I::LocalGet(self.o),
                     I::I32Add,
                     I::LocalGet(*l),
-                    I::V128Store(MemArg {
-                        offset: 16 * k as u64,
-                        ..arg(to, 0)
-                    }),
+                    I::V128Store(memarg(to, 16 * k as u64, 0)),
                 ]);
             }
         }
@@ -292,7 +262,7 @@ impl V {
             I::LocalGet(self.ptr),
             I::LocalGet(self.o),
             I::I32Add,
-            I::V128Load(arg(from, 0)),
+            I::V128Load(memarg(from, 0, 0)),
             I::LocalSet(self.input),
         ]);
         if let Some(to) = t.to {
@@ -301,7 +271,7 @@ impl V {
                 I::LocalGet(self.o),
                 I::I32Add,
                 I::LocalGet(self.input),
-                I::V128Store(arg(to, 0)),
+                I::V128Store(memarg(to, 0, 0)),
             ]);
         }
         // The end: nothing left.
@@ -322,8 +292,8 @@ impl V {
             I::LocalGet(self.ptr),
             I::LocalGet(self.o),
             I::I32Add,
-            I::V128Load(arg(from, 0)),
-            bytes(IOTA),
+            I::V128Load(memarg(from, 0, 0)),
+            v128(IOTA),
             I::LocalGet(self.rem),
             I::I8x16Splat,
             I::I8x16LtU,
@@ -361,9 +331,9 @@ impl V {
             I::I32Add,
             I::I32Const(back),
             I::I32Sub,
-            I::V128Load(arg(memory, 0)),
+            I::V128Load(memarg(memory, 0, 0)),
             // Lanes from `max(0, back - len)` on are the text's.
-            bytes(IOTA),
+            v128(IOTA),
             I::I32Const(back),
             I::LocalGet(len),
             I::I32Sub,
@@ -393,10 +363,7 @@ impl V {
         block: impl Fn(&V, &mut Code),
     ) {
         let from = t.from;
-        let second = MemArg {
-            offset: 16,
-            ..arg(from, 0)
-        };
+        let second = memarg(from, 16, 0);
         let mut upper = IOTA;
         for lane in &mut upper {
             *lane += 16;
@@ -409,11 +376,11 @@ impl V {
         ]);
         self.fits(c, from, None, 32);
         c.push(I::If(BlockType::Empty));
-        for (memarg, lanes, into) in [(arg(from, 0), IOTA, a), (second, upper, b)] {
+        for (memarg, lanes, into) in [(memarg(from, 0, 0), IOTA, a), (second, upper, b)] {
             c.extend([
                 I::LocalGet(self.ptr),
                 I::V128Load(memarg),
-                bytes(lanes),
+                v128(lanes),
                 I::LocalGet(len),
                 I::I8x16Splat,
                 I::I8x16LtU,
@@ -452,7 +419,7 @@ impl V {
                 I::If(BlockType::Empty),
                 I::LocalGet(self.dst),
                 I::LocalGet(a),
-                I::V128Store(arg(to, 0)),
+                I::V128Store(memarg(to, 0, 0)),
                 I::End,
                 I::LocalGet(len),
                 I::I32Const(15),
@@ -506,11 +473,26 @@ impl V {
                 c.extend([load, store]);
             };
         let access = |width: i32| match width {
-            16 => (I::V128Load(arg(from, 0)), I::V128Store(arg(to, 0))),
-            8 => (I::I64Load(arg(from, 0)), I::I64Store(arg(to, 0))),
-            4 => (I::I32Load(arg(from, 0)), I::I32Store(arg(to, 0))),
-            2 => (I::I32Load16U(arg(from, 0)), I::I32Store16(arg(to, 0))),
-            _ => (I::I32Load8U(arg(from, 0)), I::I32Store8(arg(to, 0))),
+            16 => (
+                I::V128Load(memarg(from, 0, 0)),
+                I::V128Store(memarg(to, 0, 0)),
+            ),
+            8 => (
+                I::I64Load(memarg(from, 0, 0)),
+                I::I64Store(memarg(to, 0, 0)),
+            ),
+            4 => (
+                I::I32Load(memarg(from, 0, 0)),
+                I::I32Store(memarg(to, 0, 0)),
+            ),
+            2 => (
+                I::I32Load16U(memarg(from, 0, 0)),
+                I::I32Store16(memarg(to, 0, 0)),
+            ),
+            _ => (
+                I::I32Load8U(memarg(from, 0, 0)),
+                I::I32Store8(memarg(to, 0, 0)),
+            ),
         };
         c.extend([I::LocalGet(self.rem), I::If(BlockType::Empty)]);
         // The widest access that fits, from both ends (from the end only
@@ -562,7 +544,7 @@ pub fn utf8(t: Text) -> Function {
     c.extend([
         I::LocalGet(v.err),
         I::LocalGet(v.input),
-        bytes(INCOMPLETE),
+        v128(INCOMPLETE),
         I::I8x16SubSatU,
         I::LocalGet(v.carry),
         I::LocalGet(v.rem),
@@ -585,7 +567,7 @@ fn utf8_block(v: &V, c: &mut Code) {
     ]);
     // Each byte against the one before it.
     c.extend([
-        bytes(BYTE_1_HIGH),
+        v128(BYTE_1_HIGH),
         I::LocalGet(v.prev),
         I::LocalGet(v.input),
         previous(1),
@@ -593,13 +575,13 @@ fn utf8_block(v: &V, c: &mut Code) {
         I::I32Const(4),
         I::I8x16ShrU,
         I::I8x16Swizzle,
-        bytes(BYTE_1_LOW),
+        v128(BYTE_1_LOW),
         I::LocalGet(v.prev1),
-        splat(0x0F),
+        splat8(0x0F),
         I::V128And,
         I::I8x16Swizzle,
         I::V128And,
-        bytes(BYTE_2_HIGH),
+        v128(BYTE_2_HIGH),
         I::LocalGet(v.input),
         I::I32Const(4),
         I::I8x16ShrU,
@@ -613,22 +595,22 @@ fn utf8_block(v: &V, c: &mut Code) {
         I::LocalGet(v.prev),
         I::LocalGet(v.input),
         previous(2),
-        splat(0xE0 - 0x80),
+        splat8(0xE0 - 0x80),
         I::I8x16SubSatU,
         I::LocalGet(v.prev),
         I::LocalGet(v.input),
         previous(3),
-        splat(0xF0 - 0x80),
+        splat8(0xF0 - 0x80),
         I::I8x16SubSatU,
         I::V128Or,
-        splat(0x80),
+        splat8(0x80),
         I::V128And,
         I::V128Xor,
         I::LocalGet(v.err),
         I::V128Or,
         I::LocalSet(v.err),
         I::LocalGet(v.input),
-        bytes(INCOMPLETE),
+        v128(INCOMPLETE),
         I::I8x16SubSatU,
         I::LocalSet(v.carry),
         I::Else,
