@@ -192,30 +192,10 @@ pub(super) fn wide(c: &mut Code, t: Transcode, x: u32, (i, p, o): (u32, u32, u32
         ]);
         wide.test(c, from, x);
         c.push(I::If(BlockType::Empty));
-        match (wide, from) {
-            (Wide::Latin1High, _) => {
-                c.extend([I::LocalGet(x), I::I16x8ExtendLowI8x16U, I::LocalSet(v)]);
-                two_byte_utf8(c, v);
-                c.extend([
-                    I::LocalSet(v),
-                    I::LocalGet(x),
-                    I::I16x8ExtendHighI8x16U,
-                    I::LocalSet(w),
-                ]);
-                two_byte_utf8(c, w);
-                c.push(I::LocalSet(w));
-            }
-            (Wide::Latin1Pairs, _) => {
-                utf8_to_utf16(c, Wide::Two, x, v);
-                c.extend([
-                    I::LocalGet(v),
-                    I::LocalGet(v),
-                    I::I8x16NarrowI16x8U,
-                    I::LocalSet(v),
-                ]);
-            }
-            (_, Enc::Utf8) => utf8_to_utf16(c, wide, x, v),
-            _ => utf16_to_utf8(c, wide, x, (v, w)),
+        if from == Enc::Utf8 {
+            wide_from_utf8(c, wide, x, v);
+        } else {
+            wide_into_utf8(c, wide, x, (v, w));
         }
         store_wide(c, wide, from, m, (v, w), (p, o));
         let (read, written) = wide.size(from);
@@ -227,23 +207,30 @@ pub(super) fn wide(c: &mut Code, t: Transcode, x: u32, (i, p, o): (u32, u32, u32
     c.push(I::End);
 }
 
-/// Sets `v` to the UTF-16 of the UTF-8 block `x`.
-fn utf8_to_utf16(c: &mut Code, wide: Wide, x: u32, v: u32) {
+/// Sets `v` to the UTF-16 of the UTF-8 block `x` (to its Latin-1, for
+/// [`Wide::Latin1Pairs`]).
+fn wide_from_utf8(c: &mut Code, wide: Wide, x: u32, v: u32) {
     match wide {
-        // Lead and continuation in one 16-bit lane.
-        Wide::Two => c.extend([
-            I::LocalGet(x),
-            splat16(0x1F),
-            I::V128And,
-            I::I32Const(6),
-            I::I16x8Shl,
-            I::LocalGet(x),
-            I::I32Const(8),
-            I::I16x8ShrU,
-            splat16(0x3F),
-            I::V128And,
-            I::V128Or,
-        ]),
+        // Lead and continuation in one 16-bit lane (narrowed to a byte
+        // into Latin-1).
+        Wide::Two | Wide::Latin1Pairs => {
+            c.extend([
+                I::LocalGet(x),
+                splat16(0x1F),
+                I::V128And,
+                I::I32Const(6),
+                I::I16x8Shl,
+                I::LocalGet(x),
+                I::I32Const(8),
+                I::I16x8ShrU,
+                splat16(0x3F),
+                I::V128And,
+                I::V128Or,
+            ]);
+            if matches!(wide, Wide::Latin1Pairs) {
+                c.extend([I::LocalTee(v), I::LocalGet(v), I::I8x16NarrowI16x8U]);
+            }
+        }
         // Each character's three bytes in one 32-bit lane, the code
         // point computed there and narrowed to 16 bits.
         Wide::Three => {
@@ -302,9 +289,7 @@ fn utf8_to_utf16(c: &mut Code, wide: Wide, x: u32, v: u32) {
             ]);
             surrogates(c, v);
         }
-        Wide::Latin1High | Wide::Latin1Pairs => {
-            unreachable!("Latin-1 blocks are converted by `wide`")
-        }
+        Wide::Latin1High => unreachable!("Latin-1 is not read as UTF-8"),
     }
     c.push(I::LocalSet(v));
 }
@@ -329,10 +314,10 @@ fn surrogates(c: &mut Code, v: u32) {
     ]);
 }
 
-/// Sets `v` to the UTF-8 of the UTF-16 block `x`; for three-byte
-/// characters, `v` and `w` hold it in two parts that [`store_wide`]
-/// interleaves.
-fn utf16_to_utf8(c: &mut Code, wide: Wide, x: u32, (v, w): (u32, u32)) {
+/// Sets `v` to the UTF-8 of the UTF-16 (or Latin-1) block `x`; for
+/// three-byte characters and for Latin-1, `v` and `w` hold it in two
+/// parts that [`store_wide`] interleaves or stores one after the other.
+fn wide_into_utf8(c: &mut Code, wide: Wide, x: u32, (v, w): (u32, u32)) {
     // `(src >> shift) & mask | tag` in each lane of the given width.
     let part = |c: &mut Code, src: u32, lanes32: bool, (shift, mask, tag): (i32, u32, u32)| {
         let (k, shr): (fn(u32) -> I<'static>, I<'static>) = if lanes32 {
@@ -394,9 +379,19 @@ fn utf16_to_utf8(c: &mut Code, wide: Wide, x: u32, (v, w): (u32, u32)) {
             part(c, v, true, (0, 0x3F, 0x80));
             shl_or(c, true, 24);
         }
-        Wide::Latin1High | Wide::Latin1Pairs => {
-            unreachable!("Latin-1 blocks are converted by `wide`")
+        // Sixteen Latin-1 bytes, widened: the high half's UTF-8 in `w`.
+        Wide::Latin1High => {
+            c.extend([I::LocalGet(x), I::I16x8ExtendHighI8x16U, I::LocalSet(w)]);
+            two_byte_utf8(c, w);
+            c.extend([
+                I::LocalSet(w),
+                I::LocalGet(x),
+                I::I16x8ExtendLowI8x16U,
+                I::LocalSet(v),
+            ]);
+            two_byte_utf8(c, v);
         }
+        Wide::Latin1Pairs => unreachable!("UTF-8 into Latin-1 is read as UTF-8"),
     }
     c.push(I::LocalSet(v));
 }
