@@ -99,9 +99,16 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
     if let Some(tables) = tables {
         blocks::mixed(&mut c, t, tables, x, (i, p, o));
     }
-    c.push(I::End);
-    c.extend([I::LocalGet(i), I::LocalGet(bytes), I::I32GeU, I::BrIf(1)]);
+    // Fewer than sixteen bytes left: the end, or the last block.
+    c.extend([
+        I::Else,
+        I::LocalGet(i),
+        I::LocalGet(bytes),
+        I::I32GeU,
+        I::BrIf(2),
+    ]);
     last_block(&mut c, t, (ptr, bytes), (i, o), next, written);
+    c.push(I::End);
     // One code point.
     decode(&mut c, &s, i, cp, next);
     match t.below {
@@ -212,12 +219,12 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
     }
 }
 
-/// Fewer than sixteen of the text's `bytes` bytes left after `i`, of at
-/// least sixteen: when the sixteen that end the text need no transcoding,
-/// steps back to their start (the bytes stepped over were converted at
-/// the same fixed width, so their output is the bytes just before `o`)
-/// and goes on to the loop, which takes them as a block. `written` is
-/// what a block writes; `j` a spare local.
+/// In the loop's branch for fewer than sixteen of the text's `bytes` bytes
+/// left after `i`: when the text has at least sixteen and the sixteen that
+/// end it need no transcoding, steps back to their start (the bytes
+/// stepped over were converted at the same fixed width, so their output is
+/// the bytes just before `o`) and goes on to the loop, which takes them as
+/// a block. `written` is what a block writes; `j` a spare local.
 fn last_block(
     c: &mut Code,
     t: Transcode,
@@ -226,20 +233,14 @@ fn last_block(
     j: u32,
     written: i32,
 ) {
-    // Fewer than sixteen bytes left of at least sixteen: when the sixteen
-    // that end the text need no transcoding, step back to their start
-    // (the bytes stepped over were converted at the same fixed width, so
-    // their output is the bytes just before `o`) and take them as a block.
+    // Of at least sixteen: when the sixteen that end the text need no
+    // transcoding, step back to their start (the bytes stepped over were
+    // converted at the same fixed width, so their output is the bytes just
+    // before `o`) and take them as a block.
     c.extend([
-        I::LocalGet(i),
-        I::I32Const(16),
-        I::I32Add,
-        I::LocalGet(bytes),
-        I::I32GtU,
         I::LocalGet(bytes),
         I::I32Const(16),
         I::I32GeU,
-        I::I32And,
         I::If(BlockType::Empty),
         I::LocalGet(ptr),
         I::LocalGet(bytes),
@@ -269,7 +270,9 @@ fn last_block(
         I::LocalSet(o),
         I::LocalGet(j),
         I::LocalSet(i),
-        I::Br(2),
+        // Out of this test, the length's and the loop's `else`: to the
+        // loop.
+        I::Br(3),
         I::End,
         I::End,
     ]);
