@@ -290,6 +290,18 @@ impl Builder {
         MemIdx(self.imported_memories + self.memories.len())
     }
 
+    /// Pushes a 32-bit memory of the fused module's own (one no input
+    /// module declared): `minimum` pages, at most `maximum`.
+    pub fn own_memory(&mut self, minimum: u64, maximum: Option<u64>) -> MemIdx {
+        self.memory(MemoryType {
+            minimum,
+            maximum,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        })
+    }
+
     /// Pushes a memory.
     pub fn memory(&mut self, ty: MemoryType) -> MemIdx {
         let m = self.next_memory();

@@ -551,6 +551,20 @@ fn push_flags(b: &mut Builder, observed: &[bool]) -> Flags {
     }
 }
 
+/// Pushes the text tables the transcoding functions read
+/// ([`adapter::outline::tables`]): one page of a memory of their own,
+/// filled by an active segment.
+fn push_text_tables(b: &mut Builder) -> Result<MemIdx> {
+    let memory = b.own_memory(1, Some(1));
+    let segment = b.reserve_data(1);
+    b.data(segment)?.active(
+        memory.0,
+        &ConstExpr::i32_const(0),
+        adapter::outline::tables(),
+    );
+    Ok(memory)
+}
+
 /// Pushes the handle tables of the component instances that hold handles
 /// (`holders`): one memory and its bump pointer for all, five globals
 /// each; `fns` are each table's alloc, get and release functions.
@@ -561,13 +575,7 @@ fn push_tables(b: &mut Builder, holders: &[bool], fns: &[[FuncIdx; 3]]) -> Vec<O
     }
     let zero = ConstExpr::i32_const(0);
     let top = b.mutable_global(ValType::I32, &zero);
-    let memory = b.memory(wasm_encoder::MemoryType {
-        minimum: 0,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
+    let memory = b.own_memory(0, None);
     let mut fns = fns.iter();
     holders
         .iter()
@@ -1398,20 +1406,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         // text a character at a time).
         let room = (b.next_memory().0 as usize) < crate::instantiate::limits::MAX_MEMORIES;
         let tables = if outlined.uses_tables() && room {
-            let memory = b.memory(wasm_encoder::MemoryType {
-                minimum: 1,
-                maximum: Some(1),
-                memory64: false,
-                shared: false,
-                page_size_log2: None,
-            });
-            let segment = b.reserve_data(1);
-            b.data(segment)?.active(
-                memory.0,
-                &ConstExpr::i32_const(0),
-                crate::adapter::outline::tables(),
-            );
-            Some(memory.0)
+            Some(push_text_tables(&mut b)?.0)
         } else {
             None
         };
