@@ -352,7 +352,8 @@ impl V {
     /// A text shorter than 32 bytes (`len`), when the 32 bytes from its
     /// start are in memory: loaded as two blocks with the lanes past the
     /// end set to zero (which ends any unfinished character or surrogate
-    /// pair, an error), checked by `block` (UTF-8 unless all ASCII), copied
+    /// pair, an error), checked by `block` (unless all ASCII and
+    /// `ascii_is_valid`, as for UTF-8), copied
     /// when asked, and the function returns. Anything else goes on to the
     /// loop. Every local starts at zero.
     fn short(
@@ -360,7 +361,7 @@ impl V {
         c: &mut Code,
         t: Text,
         (len, [a, b]): (u32, [u32; 2]),
-        block: impl Fn(&V, &mut Code),
+        (block, ascii_is_valid): (impl Fn(&V, &mut Code), bool),
     ) {
         let from = t.from;
         let second = memarg(from, 16, 0);
@@ -388,8 +389,8 @@ impl V {
                 I::LocalSet(into),
             ]);
         }
-        // UTF-8 that is all ASCII needs no check.
-        if self.wide.is_some() {
+        // All ASCII needs no check when that makes it valid (UTF-8).
+        if ascii_is_valid {
             c.extend([I::LocalGet(a), I::LocalGet(b), I::V128Or, I::I8x16Bitmask]);
         } else {
             c.push(I::I32Const(1));
@@ -536,7 +537,7 @@ pub fn utf8(t: Text) -> Function {
         c.temp(ValType::V128),
     ]);
     if let Some([a, b, _]) = v.wide {
-        v.short(&mut c, t, (v.len, [a, b]), utf8_block);
+        v.short(&mut c, t, (v.len, [a, b]), (utf8_block, true));
     }
     v.blocks(&mut c, t, v.len, utf8_block);
     // The text must not end inside a character: the last block's check,
@@ -640,7 +641,7 @@ pub fn utf16(t: Text) -> Function {
         I::LocalSet(len),
     ]);
     let short = [c.temp(ValType::V128), c.temp(ValType::V128)];
-    v.short(&mut c, t, (len, short), utf16_block);
+    v.short(&mut c, t, (len, short), (utf16_block, false));
     v.blocks(&mut c, t, len, utf16_block);
     // The last unit must not be a high surrogate: the last lane of the
     // partial block, or of the last whole one.
