@@ -419,6 +419,9 @@ pub struct HostInstance<'a> {
 pub struct Graph<'a> {
     /// Path of each component instance.
     pub component_instances: Vec<String>,
+    /// The component instance that instantiated each one (none for the
+    /// root).
+    pub parents: Vec<Option<ComponentInstanceId>>,
     /// Core instances in instantiation order.
     pub core_instances: Vec<CoreInstance<'a>>,
     /// Cross-component calls.
@@ -443,6 +446,24 @@ pub struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
+    /// Whether a call from component instance `a` into `b` can never enter
+    /// `b`: they are the same instance, or one contains the other. The
+    /// component model's reference runtime traps on such a call before it
+    /// starts (its test suite's `trap-on-reenter.wast` holds it to that),
+    /// and so does the fused module.
+    pub fn cannot_enter(&self, a: ComponentInstanceId, b: ComponentInstanceId) -> bool {
+        let contains = |outer: ComponentInstanceId, mut inner: ComponentInstanceId| loop {
+            if inner == outer {
+                return true;
+            }
+            match self.parents.get(inner.index()).copied().flatten() {
+                Some(p) => inner = p,
+                None => return false,
+            }
+        };
+        contains(a, b) || contains(b, a)
+    }
+
     /// The run-time resource type of `id` as `instance`'s types see it.
     pub fn resource(
         &self,
@@ -604,7 +625,7 @@ impl<'a> Instantiator<'_, 'a> {
         &mut self,
         closure: &Closure<'a>,
         args: Vec<(&'a str, Item<'a>)>,
-        parent_path: Option<&str>,
+        parent: Option<(ComponentInstanceId, &str)>,
     ) -> Result<Vec<(&'a str, Item<'a>)>> {
         if self.graph.component_instances.len() >= limits::MAX_COMPONENT_INSTANCES {
             return Err(Error::limit(format!(
@@ -620,16 +641,17 @@ impl<'a> Instantiator<'_, 'a> {
         }
         let def = &self.input.components[closure.def.0 as usize];
         let id = ComponentInstanceId(self.graph.component_instances.len() as u32);
-        let path = match parent_path {
+        let path = match parent {
             None => def.path.clone(),
             Some(_) => format!("{}#{}", def.path, id.0),
         };
         self.graph.component_instances.push(path.clone());
+        self.graph.parents.push(parent.map(|(p, _)| p));
         let mut f = Frame {
             id,
             def: closure.def,
             path,
-            outer: parent_path.map(|_| closure.scope.clone()),
+            outer: parent.map(|_| closure.scope.clone()),
             args: Named::new(args),
             core_funcs: vec![],
             core_tables: vec![],
@@ -894,7 +916,7 @@ impl<'a> Instantiator<'_, 'a> {
                 for a in args.iter() {
                     items.push((a.name, Self::item(f, a.kind, a.index)?));
                 }
-                let exports = self.run(&closure, items, Some(&f.path))?;
+                let exports = self.run(&closure, items, Some((f.id, &f.path)))?;
                 self.push_instance(f, InstanceVal::Bag(Rc::new(Named::new(exports))))?;
             }
             Def::Instance(ComponentInstance::FromExports(exports)) => {

@@ -18,7 +18,7 @@
 
 use crate::abi::{self, Shape};
 use crate::error::{Error, Result};
-use crate::instantiate::{Adapter, ComponentInstanceId};
+use crate::instantiate::{Adapter, ComponentInstanceId, Graph};
 use crate::parse::StringEncoding;
 use code::Code;
 use handles::{ResourceInfo, Table};
@@ -83,7 +83,12 @@ pub fn strategy(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Strategy {
 /// `post-return`, nothing goes through memory, and every value is a 32-
 /// or 64-bit integer or a float (or a record of them), which lifting and
 /// lowering leave as they are.
-pub fn is_forward(abi: &abi::Abi<'_>, adapter: &Adapter<'_>, flags_seen: (bool, bool)) -> bool {
+pub fn is_forward(
+    abi: &abi::Abi<'_>,
+    graph: &Graph<'_>,
+    adapter: &Adapter<'_>,
+    flags_seen: (bool, bool),
+) -> bool {
     fn unchanged(abi: &abi::Abi<'_>, ty: &ComponentValType) -> bool {
         match abi::shape(abi.types, ty) {
             Shape::Scalar(p) => matches!(p, P::S32 | P::U32 | P::S64 | P::U64 | P::F32 | P::F64),
@@ -94,7 +99,7 @@ pub fn is_forward(abi: &abi::Abi<'_>, adapter: &Adapter<'_>, flags_seen: (bool, 
     }
     let f = &abi.types[adapter.callee.ty];
     let sig = abi::flatten_func(abi.types, adapter.callee.ty);
-    adapter.caller != adapter.callee.instance
+    !graph.cannot_enter(adapter.caller, adapter.callee.instance)
         && !f.async_
         && flags_seen == (false, false)
         && adapter.callee.options.post_return.is_none()

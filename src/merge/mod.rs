@@ -526,7 +526,7 @@ fn declare_adapters(
                 observed[a.caller.index()],
                 observed[a.callee.instance.index()],
             );
-            if adapter::is_forward(abi, a, seen) {
+            if adapter::is_forward(abi, graph, a, seen) {
                 return Ok(None);
             }
             b.declare_generated(&crate::abi::lower_signature(abi.types, a.ty))
@@ -1582,9 +1582,14 @@ impl<'g, 'a> Layout<'g, 'a> {
         for (adapter, idx) in self.graph.adapters.iter().zip(&self.adapters) {
             let Some(idx) = idx else { continue };
             let path = &self.graph.component_instances[adapter.caller.index()];
-            if adapter.caller == adapter.callee.instance {
-                // A component calling its own lifted export through a lower
-                // would re-enter itself: the call traps, as in the runtime.
+            if self
+                .graph
+                .cannot_enter(adapter.caller, adapter.callee.instance)
+            {
+                // A component calling its own lifted function through a
+                // lower would re-enter itself, and a call between a
+                // component and one it contains may not enter either: the
+                // call traps, as in the runtime.
                 let mut f = Function::new([]);
                 f.instruction(&I::Unreachable);
                 f.instruction(&I::End);
