@@ -15,7 +15,13 @@ use wasmtime_wast::{Async, SpectestConfig, WastContext};
 
 /// A script runner with the host functions the scripts import.
 fn context(engine: &Engine) -> Result<WastContext> {
-    let mut ctx = WastContext::new(engine, Async::No, |_| {});
+    context_with(engine, Async::No)
+}
+
+/// A script runner that calls exports as `concurrent` says (the async
+/// scripts call async-lifted exports, which need a concurrent call).
+fn context_with(engine: &Engine, concurrent: Async) -> Result<WastContext> {
+    let mut ctx = WastContext::new(engine, concurrent, |_| {});
     ctx.register_wasmtime()?;
     ctx.register_spectest(&SpectestConfig {
         use_shared_memory: false,
@@ -28,6 +34,42 @@ fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.wasm_multi_memory(true);
+    Engine::new(&config).map_err(Into::into)
+}
+
+/// The engine for an async script: the component model's async features
+/// (as wasmtime's own runner enables them for its component-model tests),
+/// and what the script's `;;!` header asks for (`reference_types = true`,
+/// ...).
+fn engine_for(path: &Path) -> Result<Engine> {
+    let text = std::fs::read_to_string(path)?;
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.wasm_multi_memory(true);
+    config.wasm_component_model_async(true);
+    config.wasm_component_model_more_async_builtins(true);
+    config.wasm_component_model_async_stackful(true);
+    config.wasm_component_model_error_context(true);
+    for line in text.lines().take_while(|l| l.starts_with(";;!")) {
+        let Some((key, value)) = line.trim_start_matches(";;!").split_once('=') else {
+            continue;
+        };
+        let on = value.trim() == "true";
+        match key.trim() {
+            "component_model_async" => config.wasm_component_model_async(on),
+            "component_model_async_stackful" => config.wasm_component_model_async_stackful(on),
+            "component_model_more_async_builtins" => {
+                config.wasm_component_model_more_async_builtins(on)
+            }
+            "component_model_error_context" => config.wasm_component_model_error_context(on),
+            "component_model_threading" => config.wasm_component_model_threading(on),
+            "gc_types" => config.wasm_gc(on),
+            "reference_types" => config.wasm_reference_types(on),
+            "bulk_memory" => config.wasm_bulk_memory(on),
+            "multi_memory" => config.wasm_multi_memory(on),
+            other => bail!("{}: unknown setting `{other}`", path.display()),
+        };
+    }
     Engine::new(&config).map_err(Into::into)
 }
 
@@ -44,7 +86,12 @@ struct Fused {
 
 /// Runs `path` as written, then fused; returns what fusing did.
 fn run_both(engine: &Engine, path: &Path, work: &Path) -> Result<Fused> {
-    let mut ctx = context(engine)?;
+    run_both_with(engine, Async::No, path, work)
+}
+
+/// [`run_both`], calling exports as `concurrent` says.
+fn run_both_with(engine: &Engine, concurrent: Async, path: &Path, work: &Path) -> Result<Fused> {
+    let mut ctx = context_with(engine, concurrent)?;
     ctx.run_file(path)
         .map_err(|e| anyhow::anyhow!("{} as written: {e:?}", path.display()))?;
 
@@ -101,7 +148,7 @@ fn run_both(engine: &Engine, path: &Path, work: &Path) -> Result<Fused> {
         dir.join(filename).with_extension("json"),
         serde_json::to_string(&json)?,
     )?;
-    let mut ctx = context(engine)?;
+    let mut ctx = context_with(engine, concurrent)?;
     ctx.precompile_load(&dir);
     // What is invalid stays invalid; the message is the loader's.
     ctx.ignore_error_messages(true);
@@ -235,5 +282,87 @@ fn other_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
     );
     println!("{scripts} scripts pass fused; {fused} of {components} components fused");
     assert!(scripts >= 10);
+    Ok(())
+}
+
+/// The async scripts in which Solder fuses some components: how many, of
+/// how many. Every other component of the async scripts is declined with
+/// an `unsupported` error naming the async feature it uses (an async lift
+/// or lower, or an async built-in), and its script must pass fused with
+/// the components that did fuse. A change either way fails the test, so
+/// progress is recorded here.
+const ASYNC_FUSED: &[(&str, usize, usize)] = &[
+    // The two components without async (a parent calling into its child,
+    // and a child calling into its parent) trap before the call starts.
+    ("test/async/trap-on-reenter.wast", 2, 3),
+];
+
+/// The async scripts of the snapshot (`test/async/` of the component model,
+/// `misc_testsuite/component-model/async/` of wasmtime) that run as written
+/// on this engine, each on the engine its header asks for.
+#[test]
+fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
+    let root = host_tests::spec::snapshot()?;
+    let misc = root
+        .parent()
+        .context("the snapshot's parent")?
+        .join("misc_testsuite/component-model/async");
+    let work = host_tests::repo_root()
+        .join("target")
+        .join("spec-wast")
+        .join("async");
+    let mut files = Vec::new();
+    for (dir, prefix) in [
+        (root.join("test/async"), "test/async"),
+        (misc, "misc/async"),
+    ] {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "wast") {
+                let name = path.file_name().and_then(|f| f.to_str()).unwrap_or("?");
+                files.push((format!("{prefix}/{name}"), path));
+            }
+        }
+    }
+    files.sort();
+    let (mut fused, mut components, mut scripts) = (0, 0, 0);
+    let mut ledger = Vec::new();
+    for (file, path) in &files {
+        let file = file.as_str();
+        let engine = engine_for(path)?;
+        let mut ctx = context_with(&engine, Async::Yes)?;
+        if let Err(e) = ctx.run_file(path) {
+            println!("{file}: skipped, does not run as written here: {e:#}");
+            continue;
+        }
+        let r = run_both_with(&engine, Async::Yes, path, &work)?;
+        println!(
+            "{file}: {} of {} components fused; declined: {:?}",
+            r.fused, r.components, r.unsupported
+        );
+        for f in &r.features {
+            assert!(
+                f == "async" || f == "canon-builtin",
+                "{file}: declined for `{f}`: {:#?}",
+                r.unsupported
+            );
+        }
+        if r.fused > 0 {
+            ledger.push((file.to_string(), r.fused, r.components));
+        }
+        fused += r.fused;
+        components += r.components;
+        scripts += 1;
+    }
+    println!("{scripts} async scripts run; {fused} of {components} components fused");
+    let expected: Vec<(String, usize, usize)> = ASYNC_FUSED
+        .iter()
+        .map(|(f, n, of)| (f.to_string(), *n, *of))
+        .collect();
+    assert_eq!(
+        ledger, expected,
+        "the scripts with fused components changed"
+    );
+    assert!(scripts >= 40);
     Ok(())
 }
