@@ -123,6 +123,24 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
+/// Parses the text fixture `fixtures/wat/{name}`, fuses it both ways
+/// ([`fuse_both_ways`]), and calls every root export of the composed and
+/// the fused component with the same generated arguments
+/// ([`run::call_exports`]): the records must be equal; returns them.
+pub fn exports_agree_fused(
+    name: &str,
+    seed: u64,
+    rounds: usize,
+) -> anyhow::Result<Vec<run::CallRecord>> {
+    let composed = wat::parse_file(repo_root().join("fixtures/wat").join(name))?;
+    let fused = fuse_both_ways(name, &composed)?;
+    let engine = &shared().engine;
+    let a = run::call_exports(engine, &composed, seed, rounds)?;
+    let b = run::call_exports(engine, &fused, seed, rounds)?;
+    anyhow::ensure!(a == b, "{name}: composed and fused differ:\n{a:#?}\n{b:#?}");
+    Ok(a)
+}
+
 /// Fuses `component` into a component natively and through the fuser
 /// component, which must give the same bytes; returns them.
 pub fn fuse_both_ways(name: &str, component: &[u8]) -> anyhow::Result<Vec<u8>> {

@@ -9,12 +9,7 @@ use anyhow::Result;
 
 #[test]
 fn a_list_of_borrowed_host_handles() -> Result<()> {
-    let shared = host_tests::shared();
-    let composed = wat::parse_file(host_tests::repo_root().join("fixtures/wat/host-handles.wat"))?;
-    let fused = host_tests::fuse_both_ways("host-handles.wat", &composed)?;
-    let a = host_tests::run::call_exports(&shared.engine, &composed, 5, 3)?;
-    let b = host_tests::run::call_exports(&shared.engine, &fused, 5, 3)?;
-    assert_eq!(a, b);
+    let a = host_tests::exports_agree_fused("host-handles.wat", 5, 3)?;
     let runs: Vec<u64> = a
         .iter()
         .filter(|r| r.call.contains("run"))

@@ -9,12 +9,7 @@ use anyhow::Result;
 
 #[test]
 fn calls_into_a_containing_or_contained_component_trap() -> Result<()> {
-    let shared = host_tests::shared();
-    let composed = wat::parse_file(host_tests::repo_root().join("fixtures/wat/nested-calls.wat"))?;
-    let fused = host_tests::fuse_both_ways("nested-calls.wat", &composed)?;
-    let a = host_tests::run::call_exports(&shared.engine, &composed, 7, 2)?;
-    let b = host_tests::run::call_exports(&shared.engine, &fused, 7, 2)?;
-    assert_eq!(a, b);
+    let a = host_tests::exports_agree_fused("nested-calls.wat", 7, 2)?;
     let outcome = |name: &str| -> Vec<&str> {
         a.iter()
             .filter(|r| r.call.contains(&format!("#{name}(")))
