@@ -8,9 +8,47 @@ use anyhow::Result;
 
 const ENCODINGS: [&str; 3] = ["utf8", "utf16", "latin1+utf16"];
 
-/// A bump `realloc` that keeps the old contents when it grows, and records
-/// every call's arguments (at 49152 on); `trace` hashes the record.
-const REALLOC: &str = r#"
+/// Where the strings and the allocations lie in each memory.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Place {
+    /// The text at 16; allocations bump from 4096 on.
+    Low,
+    /// As `Low`, with the 32 bytes after each allocation set to `0xAA`,
+    /// which the caller hashes after the returned string: a store that
+    /// strays past a string changes the hash.
+    Canary,
+    /// The text and every allocation end at the memory's end, where a
+    /// block of sixteen bytes from inside them would not fit.
+    AtEnd,
+}
+
+/// A `realloc` that keeps the old contents when it moves, and records
+/// every call's arguments (at 49152 on); `trace` hashes the record. It
+/// bumps from 4096 on, or (`Place::AtEnd`) returns the block that ends at
+/// the memory's end.
+fn realloc(place: Place) -> String {
+    let new = match place {
+        Place::AtEnd => {
+            "memory.size i32.const 16 i32.shl local.get $size i32.sub
+        local.get $align i32.const 1 i32.sub i32.const -1 i32.xor i32.and
+        local.set $new"
+        }
+        _ => {
+            "global.get $bump
+        local.get $align i32.const 1 i32.sub i32.add
+        local.get $align i32.const 1 i32.sub i32.const -1 i32.xor i32.and
+        local.tee $new
+        local.get $size i32.add global.set $bump"
+        }
+    };
+    let canary = match place {
+        Place::Canary => {
+            "local.get $new local.get $size i32.add i32.const 0xAA i32.const 32 memory.fill"
+        }
+        _ => "",
+    };
+    format!(
+        r#"
       (global $bump (mut i32) (i32.const 4096))
       (global $calls (mut i32) (i32.const 0))
       (func (export "trace") (result i32)
@@ -32,18 +70,17 @@ const REALLOC: &str = r#"
         local.get $at local.get $align i32.store offset=8
         local.get $at local.get $size i32.store offset=12
         global.get $calls i32.const 1 i32.add global.set $calls
-        global.get $bump
-        local.get $align i32.const 1 i32.sub i32.add
-        local.get $align i32.const 1 i32.sub i32.const -1 i32.xor i32.and
-        local.tee $new
-        local.get $size i32.add global.set $bump
+        {new}
         local.get $old
         if
           local.get $new local.get $old
           local.get $old_size local.get $size local.get $old_size local.get $size i32.lt_u select
           memory.copy
         end
-        local.get $new)"#;
+        {canary}
+        local.get $new)"#
+    )
+}
 
 /// The string's bytes in `encoding`, and the length the ABI passes.
 fn encode(s: &str, encoding: &str) -> (Vec<u8>, u32) {
@@ -74,12 +111,37 @@ fn data(bytes: &[u8]) -> String {
 }
 
 fn composition(caller: &str, callee: &str, bytes: &[u8], len: u32) -> String {
+    composition_at(caller, callee, bytes, len, Place::Low)
+}
+
+fn composition_at(caller: &str, callee: &str, bytes: &[u8], len: u32, place: Place) -> String {
+    let at = match place {
+        // As near the end as the caller's encoding's alignment allows.
+        Place::AtEnd if caller == "utf8" => 65536 - bytes.len() as i32,
+        Place::AtEnd => (65536 - bytes.len() as i32) & !1,
+        _ => 16,
+    };
+    let realloc = realloc(place);
+    // The bytes after the returned string, when the memory has them.
+    let after = match place {
+        Place::Canary => {
+            "i32.const 0 local.set $i
+        block loop
+          local.get $i i32.const 32 i32.ge_u br_if 1
+          local.get $h i32.const 31 i32.mul
+          local.get $p local.get $n i32.add local.get $i i32.add i32.load8_u i32.add local.set $h
+          local.get $i i32.const 1 i32.add local.set $i
+          br 0
+        end end"
+        }
+        _ => "",
+    };
     format!(
         r#"(component
   (component $callee
     (core module $m
       (memory (export "memory") 1)
-      {REALLOC}
+      {realloc}
       (func (export "echo") (param i32 i32) (result i32)
         i32.const 8 local.get 0 i32.store
         i32.const 12 local.get 1 i32.store
@@ -94,8 +156,8 @@ fn composition(caller: &str, callee: &str, bytes: &[u8], len: u32) -> String {
     (import "echo" (func $echo (param "s" string) (result string)))
     (core module $mem
       (memory (export "memory") 1)
-      (data (i32.const 16) "{data}")
-      {REALLOC})
+      (data (i32.const {at}) "{data}")
+      {realloc})
     (core instance $mem (instantiate $mem))
     (core func $echo (canon lower (func $echo) (memory (core memory $mem "memory")) (realloc (core func $mem "realloc")) string-encoding={caller}))
     (core module $m
@@ -104,7 +166,7 @@ fn composition(caller: &str, callee: &str, bytes: &[u8], len: u32) -> String {
       ;; A hash of the returned (pointer-free) length and bytes.
       (func (export "run") (result i32)
         (local $p i32) (local $n i32) (local $h i32) (local $i i32)
-        i32.const 16 i32.const {len} i32.const 0 call $echo
+        i32.const {at} i32.const {len} i32.const 0 call $echo
         i32.const 0 i32.load local.set $p
         i32.const 4 i32.load local.tee $n local.set $h
         {byte_len}
@@ -115,6 +177,7 @@ fn composition(caller: &str, callee: &str, bytes: &[u8], len: u32) -> String {
           local.get $i i32.const 1 i32.add local.set $i
           br 0
         end end
+        {after}
         local.get $h))
     (core instance $i (instantiate $m (with "" (instance (export "echo" (func $echo)) (export "memory" (memory $mem "memory"))))))
     (func (export "run") (result u32) (canon lift (core func $i "run")))
@@ -326,6 +389,65 @@ fn every_encoding_pair_matches() -> Result<()> {
     // UTF-8 caller, three for each UTF-16 caller, three for each
     // latin1+utf16 caller.
     assert_eq!(checked, 9 * strings.len() + 3 * 14 + 3 * 3 + 9);
+    Ok(())
+}
+
+/// Short texts and the last bytes of longer ones, which the transcoders
+/// take as one block with the lanes past the end masked off, where the
+/// sixteen bytes around them lie inside memory: every pair of encodings,
+/// with the bytes after each allocation set (a store past a string would
+/// change them), and with the text and every allocation at the memory's
+/// end (no block fits; the transcoders go a character at a time).
+#[test]
+fn short_texts_beside_other_bytes_and_at_the_memory_end() -> Result<()> {
+    let engine = host_tests::run::engine()?;
+    let texts = [
+        "",
+        "a",
+        "hello",
+        "fifteen bytes!!",
+        "sixteen bytes!!!",
+        "seventeen bytes!!",
+        "thirty-one bytes of ASCII text.",
+        "ÿ",
+        "ÿé latin",
+        "é and fourteen",
+        "fourteen and é",
+        "€u",
+        "東京",
+        "🦀",
+        "mixed ÿ € 𝄞 a",
+        "de l'été",
+    ];
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for place in [Place::Canary, Place::AtEnd] {
+        for caller in ENCODINGS {
+            for callee in ENCODINGS {
+                for text in texts {
+                    let (bytes, len) = encode(text, caller);
+                    let wat = composition_at(caller, callee, &bytes, len, place);
+                    let composed = wat::parse_str(&wat)?;
+                    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+                    let a = host_tests::run::call_u32(&engine, &composed, "run", &[])?;
+                    let b = host_tests::run::call_u32(&engine, &fused, "run", &[])?;
+                    if a.is_none() || a != b {
+                        failures.push(format!(
+                            "{place:?} {caller} -> {callee} {text:?}: composed {a:?}, fused {b:?}"
+                        ));
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(checked, 2 * 9 * texts.len());
     Ok(())
 }
 

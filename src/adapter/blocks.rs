@@ -23,7 +23,7 @@
 //! written over by the next store of the same block or puts back the
 //! bytes that were there.
 
-use super::code::{Code, memarg, repeat, splat16, splat32};
+use super::code::{Code, IOTA, memarg, repeat, splat16, splat32, v128};
 use super::transcode::{Enc, Transcode, advance};
 use wasm_encoder::{BlockType, Instruction as I, ValType};
 
@@ -531,8 +531,13 @@ pub fn uses_tables(t: Transcode) -> bool {
 
 /// Stores the first `n` bytes of `v` at `p + o` and leaves the next ones
 /// of the sixteen (of the eight, when `eight`) as they were.
-fn store_first(c: &mut Code, m: u32, v: u32, (n, eight): (u32, bool), (p, o): (u32, u32)) {
-    let iota: Vec<u8> = (0..16).collect();
+pub(super) fn store_first(
+    c: &mut Code,
+    m: u32,
+    v: u32,
+    (n, eight): (u32, bool),
+    (p, o): (u32, u32),
+) {
     c.extend([
         I::LocalGet(p),
         I::LocalGet(o),
@@ -548,7 +553,7 @@ fn store_first(c: &mut Code, m: u32, v: u32, (n, eight): (u32, bool), (p, o): (u
         I::V128Load(memarg(m, 0, 0))
     });
     c.extend([
-        repeat(&iota),
+        v128(IOTA),
         I::LocalGet(n),
         I::I8x16Splat,
         I::I8x16LtU,

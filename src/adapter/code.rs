@@ -44,6 +44,29 @@ pub fn splat32(v: u32) -> I<'static> {
     repeat(&v.to_le_bytes())
 }
 
+/// The lanes 0 to 15, in order.
+pub const IOTA: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// Leaves whether `bytes` bytes from the sum of the `i32` locals `at` are
+/// inside `memory`.
+pub fn inside(c: &mut Code, memory: u32, at: &[u32], bytes: i64) {
+    for (k, l) in at.iter().enumerate() {
+        c.extend([I::LocalGet(*l), I::I64ExtendI32U]);
+        if k > 0 {
+            c.push(I::I64Add);
+        }
+    }
+    c.extend([
+        I::I64Const(bytes),
+        I::I64Add,
+        I::MemorySize(memory),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64LeU,
+    ]);
+}
+
 /// Traps when the `i32` on the stack is not zero.
 pub const TRAP_IF: [I<'static>; 3] = [I::If(BlockType::Empty), I::Unreachable, I::End];
 

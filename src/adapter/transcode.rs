@@ -14,7 +14,7 @@
 //! encodes one code point, then tries a block again.
 
 use super::blocks;
-use super::code::{Code, memarg, splat16};
+use super::code::{Code, IOTA, inside, memarg, splat16, v128};
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 /// The encoding of one particular string.
@@ -68,13 +68,14 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
     let (ptr, bytes, i, p, o) = (0, 1, 2, 3, 4);
     let mut c = Code::new(5);
     let (cp, next) = (c.temp(ValType::I32), c.temp(ValType::I32));
-    let x = c.temp(ValType::V128);
+    let (x, y) = (c.temp(ValType::V128), c.temp(ValType::V128));
     let s = Source {
         memory: t.from.1,
         ptr,
         encoding: t.from.0,
     };
     let (m, out) = (t.to.1, t.to.0);
+    short_text(&mut c, t, (ptr, bytes), (i, p, o), (x, y, cp, next));
     c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
     // Sixteen source bytes at a time while they need no transcoding.
     c.extend([
@@ -182,7 +183,6 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
     match (from, out) {
         (Enc::Utf16, Enc::Utf16) => {
             dst(c, 0, I::V128Store(memarg(m, 0, 0)));
-            16
         }
         (Enc::Utf16, _) => {
             // Eight code units into eight bytes.
@@ -198,7 +198,6 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
                     lane: 0,
                 },
             ]);
-            8
         }
         (_, Enc::Utf16) => {
             c.extend([
@@ -210,13 +209,10 @@ fn store_block(c: &mut Code, t: Transcode, x: u32, (p, o): (u32, u32)) -> i32 {
                 I::V128Store(memarg(m, 0, 0)),
             ]);
             dst(c, 16, I::V128Store(memarg(m, 16, 0)));
-            32
         }
-        _ => {
-            dst(c, 0, I::V128Store(memarg(m, 0, 0)));
-            16
-        }
+        _ => dst(c, 0, I::V128Store(memarg(m, 0, 0))),
     }
+    block_output(t)
 }
 
 /// In the loop's branch for fewer than sixteen of the text's `bytes` bytes
@@ -260,11 +256,7 @@ fn last_block(
         I::LocalTee(j),
         I::I32Sub,
     ]);
-    match written {
-        32 => c.extend([I::I32Const(1), I::I32Shl]),
-        8 => c.extend([I::I32Const(1), I::I32ShrU]),
-        _ => {}
-    }
+    scale(c, written);
     c.extend([
         I::I32Sub,
         I::LocalSet(o),
@@ -276,6 +268,159 @@ fn last_block(
         I::End,
         I::End,
     ]);
+}
+
+/// Before the loop, when fewer than sixteen bytes of the text are left
+/// from `i` (a short text): when they need no transcoding, and the
+/// sixteen bytes from `i` and a whole block's output at `p + o` are inside
+/// their memories, converts them as one block (the lanes past the end
+/// zeroed), stores only the bytes of the result
+/// ([`blocks::store_first`]), and returns. (Longer texts end with
+/// [`last_block`].) `y` is a spare vector, `n` and `at` spare locals.
+fn short_text(
+    c: &mut Code,
+    t: Transcode,
+    (ptr, bytes): (u32, u32),
+    (i, p, o): (u32, u32, u32),
+    (x, y, n, at): (u32, u32, u32, u32),
+) {
+    let (from, (out, m)) = (t.from, t.to);
+    let written = block_output(t);
+    // One to fifteen bytes left.
+    c.extend([
+        I::LocalGet(bytes),
+        I::LocalGet(i),
+        I::I32Sub,
+        I::I32Const(1),
+        I::I32Sub,
+        I::I32Const(15),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+    ]);
+    // Where not every unit passes as it is, the first must: a second
+    // phase starts at the character that stopped the first, and finds out
+    // here for a few instructions.
+    let every_unit = matches!((from.0, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
+    let first = match from.0 {
+        Enc::Utf16 if t.below == Some(0x100) => Some((I::I32Load16U(memarg(from.1, 0, 1)), 0x100)),
+        Enc::Utf16 => Some((I::I32Load16U(memarg(from.1, 0, 1)), 0x80)),
+        _ => Some((I::I32Load8U(memarg(from.1, 0, 0)), 0x80)),
+    }
+    .filter(|_| !every_unit);
+    let mut tests = 3;
+    if let Some((load, limit)) = first {
+        c.extend([
+            I::LocalGet(ptr),
+            I::LocalGet(i),
+            I::I32Add,
+            load,
+            I::I32Const(limit),
+            I::I32LtU,
+            I::If(BlockType::Empty),
+        ]);
+        tests += 1;
+    }
+    inside(c, from.1, &[ptr, i], 16);
+    inside(c, m, &[p, o], i64::from(written));
+    c.extend([
+        I::I32And,
+        I::If(BlockType::Empty),
+        I::LocalGet(ptr),
+        I::LocalGet(i),
+        I::I32Add,
+        I::V128Load(memarg(from.1, 0, 0)),
+        v128(IOTA),
+        I::LocalGet(bytes),
+        I::LocalGet(i),
+        I::I32Sub,
+        I::I8x16Splat,
+        I::I8x16LtU,
+        I::V128And,
+        I::LocalTee(x),
+    ]);
+    no_transcoding(c, t);
+    // The bytes of output: the bytes left, at the block's ratio.
+    c.extend([
+        I::If(BlockType::Empty),
+        I::LocalGet(bytes),
+        I::LocalGet(i),
+        I::I32Sub,
+    ]);
+    scale(c, written);
+    c.push(I::LocalSet(n));
+    match (from.0, out) {
+        (Enc::Utf16, Enc::Utf16) | (Enc::Utf8 | Enc::Latin1, Enc::Utf8 | Enc::Latin1) => {
+            blocks::store_first(c, m, x, (n, false), (p, o));
+        }
+        (Enc::Utf16, _) => {
+            c.extend([
+                I::LocalGet(x),
+                I::LocalGet(x),
+                I::I8x16NarrowI16x8U,
+                I::LocalSet(y),
+            ]);
+            blocks::store_first(c, m, y, (n, true), (p, o));
+        }
+        (_, Enc::Utf16) => {
+            // Up to thirty bytes: the low half's sixteen, then the rest of
+            // the high half's when there are more, sixteen bytes on.
+            c.extend([I::LocalGet(x), I::I16x8ExtendLowI8x16U, I::LocalSet(y)]);
+            blocks::store_first(c, m, y, (n, false), (p, o));
+            c.extend([
+                I::LocalGet(n),
+                I::I32Const(16),
+                I::I32GtU,
+                I::If(BlockType::Empty),
+                I::LocalGet(x),
+                I::I16x8ExtendHighI8x16U,
+                I::LocalSet(y),
+                I::LocalGet(o),
+                I::I32Const(16),
+                I::I32Add,
+                I::LocalSet(at),
+                I::LocalGet(n),
+                I::I32Const(16),
+                I::I32Sub,
+                I::LocalSet(n),
+            ]);
+            blocks::store_first(c, m, y, (n, false), (p, at));
+            c.extend([
+                I::LocalGet(n),
+                I::I32Const(16),
+                I::I32Add,
+                I::LocalSet(n),
+                I::End,
+            ]);
+        }
+    }
+    c.extend([
+        I::LocalGet(bytes),
+        I::LocalGet(o),
+        I::LocalGet(n),
+        I::I32Add,
+        I::Return,
+    ]);
+    c.extend((0..tests).map(|_| I::End));
+}
+
+/// The bytes a block of sixteen that needs no transcoding becomes.
+fn block_output(t: Transcode) -> i32 {
+    match (t.from.0, t.to.0) {
+        (Enc::Utf16, Enc::Utf16) => 16,
+        (Enc::Utf16, _) => 8,
+        (_, Enc::Utf16) => 32,
+        _ => 16,
+    }
+}
+
+/// Scales the source bytes on the stack to the output bytes of a block
+/// that writes `written` (see [`block_output`]).
+fn scale(c: &mut Code, written: i32) {
+    match written {
+        32 => c.extend([I::I32Const(1), I::I32Shl]),
+        8 => c.extend([I::I32Const(1), I::I32ShrU]),
+        _ => {}
+    }
 }
 
 /// Moves the source index `i` on by `read` bytes and the destination

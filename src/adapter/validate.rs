@@ -19,7 +19,7 @@
 //! than 32 bytes (names, keys, short messages) is loaded as two blocks,
 //! checked (UTF-8 unless ASCII) and copied before any loop starts.
 
-use super::code::{Code, memarg, splat8, splat16, v128};
+use super::code::{Code, IOTA, inside, memarg, splat8, splat16, v128};
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 /// The high nibble of the first byte of a pair → the errors it allows.
@@ -113,9 +113,6 @@ const BYTE_2_HIGH: [u8; 16] = [
 const INCOMPLETE: [u8; 16] = [
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF,
 ];
-
-/// Lane numbers, to mask the lanes past the end of the text.
-const IOTA: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /// The lanes of the previous block and this one, shifted by `back` bytes:
 /// lane `j` is the byte `back` before this block's byte `j`.
@@ -435,19 +432,10 @@ impl V {
     /// Leaves whether `bytes` bytes from `ptr` (plus the local `o`) are
     /// inside `memory`.
     fn fits(&self, c: &mut Code, memory: u32, o: Option<u32>, bytes: i64) {
-        c.extend([I::LocalGet(self.ptr), I::I64ExtendI32U]);
-        if let Some(o) = o {
-            c.extend([I::LocalGet(o), I::I64ExtendI32U, I::I64Add]);
+        match o {
+            Some(o) => inside(c, memory, &[self.ptr, o], bytes),
+            None => inside(c, memory, &[self.ptr], bytes),
         }
-        c.extend([
-            I::I64Const(bytes),
-            I::I64Add,
-            I::MemorySize(memory),
-            I::I64ExtendI32U,
-            I::I64Const(16),
-            I::I64Shl,
-            I::I64LeU,
-        ]);
     }
 
     /// Traps when any error was found.

@@ -12,7 +12,8 @@
 //! its own encoding, repeats them into the input string, and exports
 //! `run: func(kind: u32, units: u32, n: u32) -> u32`:
 //!
-//! - `kind` < 5: the input is `units` repetitions of [`Script::ALL`]`[kind]`;
+//! - `kind` < [`ADD`]: the input is `units` repetitions of
+//!   [`Script::DATA`]`[kind]`;
 //!   one call checks that the string came back unchanged (a trap if not),
 //!   then `n` calls follow, the caller's allocator reset before each;
 //! - `kind` = [`ADD`]: `n` calls of `add: func(a: u32, b: u32) -> u32`.
@@ -25,7 +26,7 @@
 use std::fmt::Write;
 
 /// The `kind` of `run` that calls `add` instead of `echo`.
-pub const ADD: u32 = Script::ALL.len() as u32;
+pub const ADD: u32 = Script::DATA.len() as u32;
 
 /// A string encoding of the canonical ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +104,9 @@ pub enum Script {
     /// French-like text: ASCII with an accented letter every few bytes,
     /// so that blocks of sixteen bytes mix one- and two-byte characters.
     Mixed,
+    /// Eight bytes of ASCII, shorter than a block: only the instruction
+    /// counts use it.
+    Short,
 }
 
 impl Script {
@@ -115,6 +119,17 @@ impl Script {
         Script::Mixed,
     ];
 
+    /// Every script in `run`'s data, in the order of its `kind`: the rows'
+    /// and the short one.
+    pub const DATA: [Script; 6] = [
+        Script::Ascii,
+        Script::Accented,
+        Script::Cjk,
+        Script::Emoji,
+        Script::Mixed,
+        Script::Short,
+    ];
+
     /// The name in a row label.
     pub fn name(self) -> &'static str {
         match self {
@@ -123,6 +138,7 @@ impl Script {
             Script::Cjk => "CJK",
             Script::Emoji => "emoji",
             Script::Mixed => "ASCII and accented",
+            Script::Short => "ASCII, 8 B",
         }
     }
 
@@ -135,6 +151,7 @@ impl Script {
             Script::Cjk => "漢字とかな混じり",
             Script::Emoji => "🦀🚀🎉🌍🍣",
             Script::Mixed => "où ça, déjà vu? ",
+            Script::Short => "Hi there",
         }
     }
 
@@ -227,7 +244,7 @@ fn callee(encoding: Encoding) -> String {
 /// The caller's data: each script's descriptor and unit, in `encoding`.
 fn caller_data(encoding: Encoding) -> String {
     let (mut descriptors, mut units) = (Vec::new(), Vec::new());
-    for (i, script) in Script::ALL.into_iter().enumerate() {
+    for (i, script) in Script::DATA.into_iter().enumerate() {
         let (bytes, len) = encoding.encode(script.unit());
         assert!(bytes.len() <= 64, "a unit fits its 64-byte slot");
         let offset = UNITS + 64 * code_units(i);

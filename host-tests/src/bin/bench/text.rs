@@ -274,43 +274,66 @@ fn instructions_per_byte() -> Result<()> {
     config.wasm_component_model(true);
     config.consume_fuel(true);
     let engine = Engine::new(&config)?;
-    let (_, bytes) = SIZES[SIZES.len() - 1];
-    println!(
-        "\nFused, wasm instructions per byte of UTF-8 text moved (1 MiB each way; \
-         validating, copying and transcoding together):\n"
-    );
-    let scripts: Vec<&str> = Script::ALL.iter().map(|s| s.name()).collect();
-    println!("| caller → callee | {} |", scripts.join(" | "));
-    println!("|---|{}", "---|".repeat(scripts.len()));
-    for caller in Encoding::ALL {
-        for callee in Encoding::ALL {
-            let composed = wat::parse_str(echo::composition(caller, callee))?;
-            let fused = Root::new(
-                &engine,
-                &solder::fuse(&[&composed], &solder::Options::default())?.bytes,
-            )?;
-            let mut cells = Vec::new();
-            for (kind, script) in (0u32..).zip(Script::ALL) {
-                let units = script.units(bytes);
-                let fuel = |n: u32| -> Result<u64> {
-                    let mut store = Store::new(&engine, ());
-                    store.set_fuel(u64::MAX)?;
-                    let instance = fused.pre.instantiate(&mut store)?;
-                    let run =
-                        instance.get_typed_func::<(u32, u32, u32), (u32,)>(&mut store, "run")?;
-                    run.call(&mut store, (kind, units, n))?;
-                    Ok(u64::MAX - store.get_fuel()?)
-                };
-                let per_call = fuel(1)? - fuel(0)?;
-                let text = 2 * units as usize * script.unit().len();
-                cells.push(format!("{:.2}", per_call as f64 / text as f64));
+    let (all, every): (&[Script], &[Script]) = (&Script::ALL, &Script::DATA);
+    // The largest size per byte (the loops' cost), the smallest per call
+    // (the fixed cost of a crossing and of a short text's conversion).
+    let tables = [
+        (
+            all,
+            SIZES[SIZES.len() - 1].1,
+            true,
+            "wasm instructions per byte of UTF-8 text moved (1 MiB each way; \
+             validating, copying and transcoding together)",
+        ),
+        (
+            every,
+            SIZES[0].1,
+            false,
+            "wasm instructions per call of one unit of each script's text there \
+             and back (20 to 24 bytes of UTF-8, and 8) (the crossing's fixed work, \
+             the two adapters, the callee)",
+        ),
+    ];
+    for (scripts, bytes, per_byte, title) in tables {
+        let names: Vec<&str> = scripts.iter().map(|s| s.name()).collect();
+        println!("\nFused, {title}:\n");
+        println!("| caller → callee | {} |", names.join(" | "));
+        println!("|---|{}", "---|".repeat(names.len()));
+        for caller in Encoding::ALL {
+            for callee in Encoding::ALL {
+                let composed = wat::parse_str(echo::composition(caller, callee))?;
+                let fused = Root::new(
+                    &engine,
+                    &solder::fuse(&[&composed], &solder::Options::default())?.bytes,
+                )?;
+                let mut cells = Vec::new();
+                for (kind, script) in (0u32..).zip(scripts.iter().copied()) {
+                    // Per call: one unit of each script.
+                    let units = if per_byte { script.units(bytes) } else { 1 };
+                    let fuel = |n: u32| -> Result<u64> {
+                        let mut store = Store::new(&engine, ());
+                        store.set_fuel(u64::MAX)?;
+                        let instance = fused.pre.instantiate(&mut store)?;
+                        let run = instance
+                            .get_typed_func::<(u32, u32, u32), (u32,)>(&mut store, "run")?;
+                        run.call(&mut store, (kind, units, n))?;
+                        Ok(u64::MAX - store.get_fuel()?)
+                    };
+                    let per_call = fuel(1)? - fuel(0)?;
+                    cells.push(if per_byte {
+                        let text = 2 * units as usize * script.unit().len();
+                        format!("{:.2}", per_call as f64 / text as f64)
+                    } else {
+                        per_call.to_string()
+                    });
+                }
+                println!(
+                    "| {} → {} | {} |",
+                    caller.name(),
+                    callee.name(),
+                    cells.join(" | ")
+                );
             }
-            println!(
-                "| {} → {} | {} |",
-                caller.name(),
-                callee.name(),
-                cells.join(" | ")
-            );
         }
     }
     Ok(())
