@@ -10,8 +10,11 @@
 //! `wasi:cli/environment` (no variables, no working directory; the
 //! arguments are the program name and `args`), `wasi:cli/terminal-*` (not
 //! a terminal), `wasi:io/poll` (every pollable is ready) and
-//! `wasi:io/streams` input (standard input is empty). Any other import is
-//! refused by name before the module runs.
+//! `wasi:io/streams` input (standard input is empty). It also implements
+//! two functions of a host of its own, `solder:host/fns` (as
+//! `fixtures/wat/own-host-functions.wat` imports them): `greet: func(name:
+//! string) -> string` answers `hello, {name}`, `sum: func(xs: list<u32>) ->
+//! u64` adds. Any other import is refused by name before the module runs.
 
 use crate::run::Outcome;
 use anyhow::{Context, Result, bail};
@@ -84,6 +87,10 @@ enum Import {
     None,
     /// `exit`: `(result)`, `0` for `ok`.
     Exit,
+    /// `solder:host/fns#greet`: `(ptr, len, ret)`, `ret` gets a string.
+    Greet,
+    /// `solder:host/fns#sum`: `(ptr, len) -> u64`.
+    Sum,
 }
 
 impl Import {
@@ -125,6 +132,8 @@ impl Import {
             | ("wasi:cli/terminal-stdout", "get-terminal-stdout")
             | ("wasi:cli/terminal-stderr", "get-terminal-stderr") => Import::None,
             ("wasi:cli/exit", "exit") => Import::Exit,
+            ("solder:host/fns", "greet") => Import::Greet,
+            ("solder:host/fns", "sum") => Import::Sum,
             _ => return None,
         })
     }
@@ -284,6 +293,26 @@ impl Import {
             }
             Import::None => lowering.write(caller, arg(params, 0)?, &[0])?,
             Import::Exit => return Err(wasmi::Error::i32_exit(i32::from(arg(params, 0)? != 0))),
+            Import::Greet => {
+                let name = lowering.read(caller, arg(params, 0)?, arg(params, 1)?)?;
+                let mut text = b"hello, ".to_vec();
+                text.extend(name);
+                let n = i32::try_from(text.len()).map_err(|e| wasmi::Error::new(e.to_string()))?;
+                let ptr = lowering.alloc(caller, 1, n)?;
+                lowering.write(caller, ptr, &text)?;
+                let mut pair = ptr.to_le_bytes().to_vec();
+                pair.extend(n.to_le_bytes());
+                lowering.write(caller, arg(params, 2)?, &pair)?;
+            }
+            Import::Sum => {
+                let len = arg(params, 1)?;
+                let bytes = lowering.read(caller, arg(params, 0)?, len.wrapping_mul(4))?;
+                let sum: u64 = bytes
+                    .chunks_exact(4)
+                    .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                    .sum();
+                results[0] = Val::I64(sum.cast_signed());
+            }
         }
         Ok(())
     }

@@ -170,3 +170,50 @@ fn start_sequence_calls_the_host_through_memory_on_wasmi() -> Result<()> {
     assert_eq!(core_host::call_exports(&core, &[], &calls)?, expected);
     Ok(())
 }
+
+/// A composition whose root imports functions of its own host
+/// (`fixtures/wat/own-host-functions.wat`: a string both ways, the host
+/// allocating the result through the caller's `realloc`, and a list read
+/// from the caller's memory), through a library component: its `--core`
+/// module on wasmi gives what the composed component gives on wasmtime with
+/// the same host functions, and what the fixture's comment says.
+#[test]
+fn own_host_functions_on_wasmi_as_on_wasmtime() -> Result<()> {
+    use wasmtime::component::{Component, Linker};
+    let composed =
+        wat::parse_file(host_tests::repo_root().join("fixtures/wat/own-host-functions.wat"))?;
+    let engine = run::engine()?;
+    let mut linker = Linker::<()>::new(&engine);
+    let mut fns = linker.instance("solder:host/fns")?;
+    fns.func_wrap("greet", |_, (name,): (String,)| {
+        Ok((format!("hello, {name}"),))
+    })?;
+    fns.func_wrap("sum", |_, (xs,): (Vec<u32>,)| {
+        Ok((xs.iter().map(|x| u64::from(*x)).sum::<u64>(),))
+    })?;
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &Component::new(&engine, &composed)?)?;
+    let (on_wasmtime,) = instance
+        .get_typed_func::<(), (u32,)>(&mut store, "run")?
+        .call(&mut store, ())?;
+
+    // What it computes: the shouted greeting's bytes hashed onto the sum
+    // of 1, 2, 3 and its length.
+    let shouted = b"HELLO, WASMI";
+    let expected = shouted.iter().fold(6 + shouted.len() as u32, |h, b| {
+        h.wrapping_mul(31).wrapping_add(u32::from(*b))
+    });
+    assert_eq!(on_wasmtime, expected);
+
+    let core = solder::fuse(
+        &[&composed],
+        &solder::Options {
+            output: solder::OutputKind::CoreModule,
+            ..solder::Options::default()
+        },
+    )?
+    .bytes;
+    let on_wasmi = core_host::call_exports(&core, &[], &["run"])?;
+    assert_eq!(on_wasmi, vec![expected.cast_signed()]);
+    Ok(())
+}
