@@ -123,6 +123,15 @@ pub fn fixtures() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
+/// Fuses `component` natively into a bare core module (`--core`).
+pub fn fuse_core(component: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let options = solder::Options {
+        output: solder::OutputKind::CoreModule,
+        ..solder::Options::default()
+    };
+    Ok(solder::fuse(&[component], &options)?.bytes)
+}
+
 /// Parses the text fixture `fixtures/wat/{name}`, fuses it both ways
 /// ([`fuse_both_ways`]), and calls every root export of the composed and
 /// the fused component with the same generated arguments

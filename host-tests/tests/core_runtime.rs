@@ -85,15 +85,7 @@ fn commands_run_fused_on_wasmi_as_composed_on_wasmtime() -> Result<()> {
     ];
     let mut runs = 0;
     for (name, composed, argv) in cases {
-        let core = solder::fuse(
-            &[&composed],
-            &solder::Options {
-                output: solder::OutputKind::CoreModule,
-                ..solder::Options::default()
-            },
-        )
-        .with_context(|| format!("fusing {name}"))?
-        .bytes;
+        let core = host_tests::fuse_core(&composed).with_context(|| format!("fusing {name}"))?;
         println!(
             "{name}: {} bytes, {} memories, SIMD: {}",
             core.len(),
@@ -140,14 +132,7 @@ fn start_sequence_calls_the_host_through_memory_on_wasmi() -> Result<()> {
             expected.push(value.parse::<i32>()?);
         }
     }
-    let core = solder::fuse(
-        &[&wat::parse_str(&text)?],
-        &solder::Options {
-            output: solder::OutputKind::CoreModule,
-            ..solder::Options::default()
-        },
-    )?
-    .bytes;
+    let core = host_tests::fuse_core(&wat::parse_str(&text)?)?;
     let exports = wasmparser::Parser::new(0)
         .parse_all(&core)
         .filter_map(|p| match p {
@@ -205,14 +190,7 @@ fn own_host_functions_on_wasmi_as_on_wasmtime() -> Result<()> {
     });
     assert_eq!(on_wasmtime, expected);
 
-    let core = solder::fuse(
-        &[&composed],
-        &solder::Options {
-            output: solder::OutputKind::CoreModule,
-            ..solder::Options::default()
-        },
-    )?
-    .bytes;
+    let core = host_tests::fuse_core(&composed)?;
     let on_wasmi = core_host::call_exports(&core, &[], &["run"])?;
     assert_eq!(on_wasmi, vec![expected.cast_signed()]);
     Ok(())

@@ -104,14 +104,7 @@ fn out_of_bounds_traps_alike_and_never_reaches_another_memory() -> Result<()> {
     }
     // Where it matters most, look inside: the fused core module's memories
     // after the attacker filled its own memory and ran past its end.
-    let core = solder::fuse(
-        &[&composed],
-        &solder::Options {
-            output: solder::OutputKind::CoreModule,
-            ..solder::Options::default()
-        },
-    )?
-    .bytes;
+    let core = host_tests::fuse_core(&composed)?;
     let module = wasmtime::Module::new(&engine, &core)?;
     let mut store = Store::new(&engine, ());
     let instance = wasmtime::Instance::new(&mut store, &module, &[])?;

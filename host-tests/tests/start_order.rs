@@ -118,14 +118,7 @@ fn instantiation_order_is_kept() -> Result<()> {
         if got != original {
             failures.push(format!("{name}: fused {got:?}, composed {original:?}"));
         }
-        let core = solder::fuse(
-            &[&composed],
-            &solder::Options {
-                output: solder::OutputKind::CoreModule,
-                ..solder::Options::default()
-            },
-        )?
-        .bytes;
+        let core = host_tests::fuse_core(&composed)?;
         let imports = wasmparser::Parser::new(0)
             .parse_all(&core)
             .filter_map(|p| match p {
