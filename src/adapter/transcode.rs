@@ -301,13 +301,13 @@ fn short_text(
     // phase starts at the character that stopped the first, and finds out
     // here for a few instructions.
     let every_unit = matches!((from.0, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
-    let first = match from.0 {
-        Enc::Utf16 if t.below == Some(0x100) => Some((I::I32Load16U(memarg(from.1, 0, 1)), 0x100)),
-        Enc::Utf16 => Some((I::I32Load16U(memarg(from.1, 0, 1)), 0x80)),
-        _ => Some((I::I32Load8U(memarg(from.1, 0, 0)), 0x80)),
-    }
-    .filter(|_| !every_unit);
-    let mut tests = 3;
+    let first = (!every_unit).then(|| match from.0 {
+        Enc::Utf16 if t.below == Some(0x100) => (I::I32Load16U(memarg(from.1, 0, 1)), 0x100),
+        Enc::Utf16 => (I::I32Load16U(memarg(from.1, 0, 1)), 0x80),
+        _ => (I::I32Load8U(memarg(from.1, 0, 0)), 0x80),
+    });
+    // The `if`s open, closed at the end.
+    let mut open = 3;
     if let Some((load, limit)) = first {
         c.extend([
             I::LocalGet(ptr),
@@ -318,7 +318,7 @@ fn short_text(
             I::I32LtU,
             I::If(BlockType::Empty),
         ]);
-        tests += 1;
+        open += 1;
     }
     inside(c, from.1, &[ptr, i], 16);
     inside(c, m, &[p, o], i64::from(written));
@@ -400,7 +400,7 @@ fn short_text(
         I::I32Add,
         I::Return,
     ]);
-    c.extend((0..tests).map(|_| I::End));
+    c.extend((0..open).map(|_| I::End));
 }
 
 /// The bytes a block of sixteen that needs no transcoding becomes.
