@@ -77,6 +77,7 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
     let (m, out) = (t.to.1, t.to.0);
     short_text(&mut c, t, (ptr, bytes), (i, p, o), (x, y, cp, next));
     c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
+    narrow_pairs(&mut c, t, (ptr, bytes), (i, p, o), (x, y));
     // Sixteen source bytes at a time while they need no transcoding.
     c.extend([
         I::LocalGet(i),
@@ -143,6 +144,60 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
         I::LocalGet(o),
     ]);
     c.finish()
+}
+
+/// In the narrow phase from UTF-16 (into Latin-1, or the ASCII start of
+/// UTF-8), at the top of the loop: while 32 source bytes are left and all
+/// their sixteen units are below the phase's limit, narrows them into one
+/// block of sixteen bytes and goes on with the loop: half the work of two
+/// blocks of eight. The phase ends at the first unit that is not, so the
+/// test fails at most twice per call.
+fn narrow_pairs(
+    c: &mut Code,
+    t: Transcode,
+    (ptr, bytes): (u32, u32),
+    (i, p, o): (u32, u32, u32),
+    (x, y): (u32, u32),
+) {
+    let (Enc::Utf16, Some(below)) = (t.from.0, t.below) else {
+        return;
+    };
+    let from = t.from.1;
+    let limit: u16 = if below == 0x100 { 0xFF00 } else { 0xFF80 };
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(32),
+        I::I32Add,
+        I::LocalGet(bytes),
+        I::I32LeU,
+        I::If(BlockType::Empty),
+        I::LocalGet(ptr),
+        I::LocalGet(i),
+        I::I32Add,
+        I::V128Load(memarg(from, 0, 0)),
+        I::LocalTee(x),
+        I::LocalGet(ptr),
+        I::LocalGet(i),
+        I::I32Add,
+        I::V128Load(memarg(from, 16, 0)),
+        I::LocalTee(y),
+        I::V128Or,
+        splat16(limit),
+        I::V128And,
+        I::V128AnyTrue,
+        I::I32Eqz,
+        I::If(BlockType::Empty),
+        I::LocalGet(p),
+        I::LocalGet(o),
+        I::I32Add,
+        I::LocalGet(x),
+        I::LocalGet(y),
+        I::I8x16NarrowI16x8U,
+        I::V128Store(memarg(t.to.1, 0, 0)),
+    ]);
+    advance(c, (i, 32), (o, 16));
+    // Out of the two tests, to the loop.
+    c.extend([I::Br(2), I::End, I::End]);
 }
 
 /// Replaces the block on the stack with whether it needs no
