@@ -172,26 +172,36 @@ impl V {
 
     /// Sixty-four bytes at a time while they are ASCII, after a block of
     /// ASCII: nothing to check but that they are (the block before ended
-    /// no character).
+    /// no character). A loop of its own, which leaves at the first run
+    /// that is not all ASCII or when fewer than 64 bytes are left, to the
+    /// sixteen-byte blocks. `rem` holds the run's address (the blocks set
+    /// it afresh).
     fn ascii_run(&self, c: &mut Code, t: Text, len: u32, [a, b, d]: [u32; 3]) {
-        c.extend([
+        let at = self.rem;
+        let left_64 = [
             I::LocalGet(len),
             I::LocalGet(self.o),
             I::I32Sub,
             I::I32Const(64),
             I::I32GeU,
+        ];
+        c.extend(left_64.clone());
+        c.extend([
             I::LocalGet(self.prev),
             I::I8x16Bitmask,
             I::I32Eqz,
             I::I32And,
             I::If(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(self.ptr),
+            I::LocalGet(self.o),
+            I::I32Add,
+            I::LocalSet(at),
         ]);
         let blocks = [a, b, d, self.input];
         for (k, l) in blocks.iter().enumerate() {
             c.extend([
-                I::LocalGet(self.ptr),
-                I::LocalGet(self.o),
-                I::I32Add,
+                I::LocalGet(at),
                 I::V128Load(memarg(t.from, 16 * k as u64, 0)),
                 I::LocalSet(*l),
             ]);
@@ -209,11 +219,15 @@ impl V {
             I::If(BlockType::Empty),
         ]);
         if let Some(to) = t.to {
+            c.extend([
+                I::LocalGet(self.dst),
+                I::LocalGet(self.o),
+                I::I32Add,
+                I::LocalSet(at),
+            ]);
             for (k, l) in blocks.iter().enumerate() {
                 c.extend([
-                    I::LocalGet(self.dst),
-                    I::LocalGet(self.o),
-                    I::I32Add,
+                    I::LocalGet(at),
                     I::LocalGet(*l),
                     I::V128Store(memarg(to, 16 * k as u64, 0)),
                 ]);
@@ -226,10 +240,10 @@ impl V {
             I::I32Const(64),
             I::I32Add,
             I::LocalSet(self.o),
-            I::Br(2),
-            I::End,
-            I::End,
         ]);
+        // Another run if 64 bytes are left.
+        c.extend(left_64);
+        c.extend([I::BrIf(1), I::End, I::End, I::End]);
     }
 
     /// Runs `block` on every block of sixteen bytes of the `len` bytes (a
