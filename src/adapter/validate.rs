@@ -114,6 +114,10 @@ const INCOMPLETE: [u8; 16] = [
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF,
 ];
 
+/// Blocks of sixteen bytes in one run of ASCII that the UTF-8 validator
+/// checks (and copies) at once.
+const RUN_BLOCKS: usize = 8;
+
 /// The lanes of the previous block and this one, shifted by `back` bytes:
 /// lane `j` is the byte `back` before this block's byte `j`.
 fn previous(back: u8) -> I<'static> {
@@ -149,8 +153,8 @@ struct V {
     input: u32,
     /// UTF-8: the previous byte of each lane.
     prev1: u32,
-    /// UTF-8: three more blocks, to skip ASCII sixty-four bytes at a time.
-    wide: Option<[u32; 3]>,
+    /// UTF-8: the other blocks of a run of ASCII ([`RUN_BLOCKS`] in all).
+    wide: Option<[u32; RUN_BLOCKS - 1]>,
 }
 
 impl V {
@@ -170,22 +174,23 @@ impl V {
         }
     }
 
-    /// Sixty-four bytes at a time while they are ASCII, after a block of
+    /// [`RUN_BLOCKS`] blocks at a time while they are ASCII, after a block of
     /// ASCII: nothing to check but that they are (the block before ended
     /// no character). A loop of its own, which leaves at the first run
-    /// that is not all ASCII or when fewer than 64 bytes are left, to the
+    /// that is not all ASCII or when fewer than a run's bytes are left, to the
     /// sixteen-byte blocks. `rem` holds the run's address (the blocks set
     /// it afresh).
-    fn ascii_run(&self, c: &mut Code, t: Text, len: u32, [a, b, d]: [u32; 3]) {
+    fn ascii_run(&self, c: &mut Code, t: Text, len: u32, wide: [u32; RUN_BLOCKS - 1]) {
         let at = self.rem;
-        let left_64 = [
+        let run = 16 * RUN_BLOCKS as i32;
+        let left_a_run = [
             I::LocalGet(len),
             I::LocalGet(self.o),
             I::I32Sub,
-            I::I32Const(64),
+            I::I32Const(run),
             I::I32GeU,
         ];
-        c.extend(left_64.clone());
+        c.extend(left_a_run.clone());
         c.extend([
             I::LocalGet(self.prev),
             I::I8x16Bitmask,
@@ -198,26 +203,19 @@ impl V {
             I::I32Add,
             I::LocalSet(at),
         ]);
-        let blocks = [a, b, d, self.input];
+        let blocks: Vec<u32> = wide.iter().copied().chain([self.input]).collect();
+        // Each block loaded, and all of them or'ed together on the stack.
         for (k, l) in blocks.iter().enumerate() {
             c.extend([
                 I::LocalGet(at),
                 I::V128Load(memarg(t.from, 16 * k as u64, 0)),
-                I::LocalSet(*l),
+                I::LocalTee(*l),
             ]);
+            if k > 0 {
+                c.push(I::V128Or);
+            }
         }
-        c.extend([
-            I::LocalGet(a),
-            I::LocalGet(b),
-            I::V128Or,
-            I::LocalGet(d),
-            I::V128Or,
-            I::LocalGet(self.input),
-            I::V128Or,
-            I::I8x16Bitmask,
-            I::I32Eqz,
-            I::If(BlockType::Empty),
-        ]);
+        c.extend([I::I8x16Bitmask, I::I32Eqz, I::If(BlockType::Empty)]);
         if let Some(to) = t.to {
             c.extend([
                 I::LocalGet(self.dst),
@@ -237,12 +235,12 @@ impl V {
             I::LocalGet(self.input),
             I::LocalSet(self.prev),
             I::LocalGet(self.o),
-            I::I32Const(64),
+            I::I32Const(run),
             I::I32Add,
             I::LocalSet(self.o),
         ]);
-        // Another run if 64 bytes are left.
-        c.extend(left_64);
+        // Another run if there are bytes enough left.
+        c.extend(left_a_run);
         c.extend([I::BrIf(1), I::End, I::End, I::End]);
     }
 
@@ -533,12 +531,8 @@ impl V {
 pub fn utf8(t: Text) -> Function {
     let mut c = Code::new(if t.to.is_some() { 3 } else { 2 });
     let mut v = V::new(&mut c);
-    v.wide = Some([
-        c.temp(ValType::V128),
-        c.temp(ValType::V128),
-        c.temp(ValType::V128),
-    ]);
-    if let Some([a, b, _]) = v.wide {
+    v.wide = Some(std::array::from_fn(|_| c.temp(ValType::V128)));
+    if let Some([a, b, ..]) = v.wide {
         v.short(&mut c, t, (v.len, [a, b]), (utf8_block, true));
     }
     v.blocks(&mut c, t, v.len, utf8_block);
