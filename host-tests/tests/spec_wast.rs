@@ -31,21 +31,24 @@ fn context_with(engine: &Engine, concurrent: Async) -> Result<WastContext> {
 }
 
 fn engine() -> Result<Engine> {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.wasm_multi_memory(true);
-    Engine::new(&config).map_err(Into::into)
+    Engine::new(&config()).map_err(Into::into)
 }
 
-/// The engine for an async script: the component model's async features
-/// (as wasmtime's own runner enables them for its component-model tests),
-/// and what the script's `;;!` header asks for (`reference_types = true`,
-/// ...).
-fn engine_for(path: &Path) -> Result<Engine> {
-    let text = std::fs::read_to_string(path)?;
+/// What every script needs: components, and the fused module's memories.
+fn config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.wasm_multi_memory(true);
+    config
+}
+
+/// The engine for an async script: [`config`], the component model's
+/// async features (as wasmtime's own runner enables them for its
+/// component-model tests), and what the script's `;;!` header asks for
+/// (`reference_types = true`, ...).
+fn engine_for(path: &Path) -> Result<Engine> {
+    let text = std::fs::read_to_string(path)?;
+    let mut config = config();
     config.wasm_component_model_async(true);
     config.wasm_component_model_more_async_builtins(true);
     config.wasm_component_model_async_stackful(true);

@@ -79,19 +79,9 @@ pub fn transcode(t: Transcode, tables: Option<u32>) -> Function {
     c.extend([I::Block(BlockType::Empty), I::Loop(BlockType::Empty)]);
     narrow_pairs(&mut c, t, (ptr, bytes), (i, p, o), (x, y));
     // Sixteen source bytes at a time while they need no transcoding.
-    c.extend([
-        I::LocalGet(i),
-        I::I32Const(16),
-        I::I32Add,
-        I::LocalGet(bytes),
-        I::I32LeU,
-        I::If(BlockType::Empty),
-        I::LocalGet(ptr),
-        I::LocalGet(i),
-        I::I32Add,
-        I::V128Load(memarg(s.memory, 0, 0)),
-        I::LocalTee(x),
-    ]);
+    if_bytes_left(&mut c, (i, bytes), 16);
+    load_at(&mut c, s.memory, (ptr, i), 0);
+    c.push(I::LocalTee(x));
     no_transcoding(&mut c, t);
     c.push(I::If(BlockType::Empty));
     let written = store_block(&mut c, t, x, (p, o));
@@ -163,26 +153,14 @@ fn narrow_pairs(
         return;
     };
     let from = t.from.1;
-    let limit: u16 = if below == 0x100 { 0xFF00 } else { 0xFF80 };
+    if_bytes_left(c, (i, bytes), 32);
+    load_at(c, from, (ptr, i), 0);
+    c.push(I::LocalTee(x));
+    load_at(c, from, (ptr, i), 16);
     c.extend([
-        I::LocalGet(i),
-        I::I32Const(32),
-        I::I32Add,
-        I::LocalGet(bytes),
-        I::I32LeU,
-        I::If(BlockType::Empty),
-        I::LocalGet(ptr),
-        I::LocalGet(i),
-        I::I32Add,
-        I::V128Load(memarg(from, 0, 0)),
-        I::LocalTee(x),
-        I::LocalGet(ptr),
-        I::LocalGet(i),
-        I::I32Add,
-        I::V128Load(memarg(from, 16, 0)),
         I::LocalTee(y),
         I::V128Or,
-        splat16(limit),
+        splat16(utf16_limit(below).1),
         I::V128And,
         I::V128AnyTrue,
         I::I32Eqz,
@@ -200,6 +178,40 @@ fn narrow_pairs(
     c.extend([I::Br(2), I::End, I::End]);
 }
 
+/// Opens an `if` for when `n` more bytes from `i` are inside the text's
+/// `bytes`.
+fn if_bytes_left(c: &mut Code, (i, bytes): (u32, u32), n: i32) {
+    c.extend([
+        I::LocalGet(i),
+        I::I32Const(n),
+        I::I32Add,
+        I::LocalGet(bytes),
+        I::I32LeU,
+        I::If(BlockType::Empty),
+    ]);
+}
+
+/// Loads the sixteen bytes at `ptr + i + offset` of `memory`.
+fn load_at(c: &mut Code, memory: u32, (ptr, i): (u32, u32), offset: u64) {
+    c.extend([
+        I::LocalGet(ptr),
+        I::LocalGet(i),
+        I::I32Add,
+        I::V128Load(memarg(memory, offset, 0)),
+    ]);
+}
+
+/// A UTF-16 narrowing below `below` (`0x100` into Latin-1, `0x80` into the
+/// ASCII start of UTF-8): the limit, and the bits a unit below it never
+/// has.
+fn utf16_limit(below: u32) -> (i32, u16) {
+    if below == 0x100 {
+        (0x100, 0xFF00)
+    } else {
+        (0x80, 0xFF80)
+    }
+}
+
 /// Replaces the block on the stack with whether it needs no
 /// transcoding: all ASCII (any unit below 0x100 narrowing UTF-16 to
 /// Latin-1; whatever it holds, Latin-1 into UTF-16, or UTF-16 into UTF-16
@@ -210,11 +222,7 @@ fn no_transcoding(c: &mut Code, t: Transcode) {
     match from {
         _ if every_byte => c.extend([I::Drop, I::I32Const(1)]),
         Enc::Utf16 => c.extend([
-            splat16(if t.below == Some(0x100) {
-                0xFF00
-            } else {
-                0xFF80
-            }),
+            splat16(utf16_limit(t.below.unwrap_or(0x80)).1),
             I::V128And,
             I::V128AnyTrue,
             I::I32Eqz,
@@ -357,8 +365,10 @@ fn short_text(
     // here for a few instructions.
     let every_unit = matches!((from.0, out), (Enc::Latin1 | Enc::Utf16, Enc::Utf16));
     let first = (!every_unit).then(|| match from.0 {
-        Enc::Utf16 if t.below == Some(0x100) => (I::I32Load16U(memarg(from.1, 0, 1)), 0x100),
-        Enc::Utf16 => (I::I32Load16U(memarg(from.1, 0, 1)), 0x80),
+        Enc::Utf16 => (
+            I::I32Load16U(memarg(from.1, 0, 1)),
+            utf16_limit(t.below.unwrap_or(0x80)).0,
+        ),
         _ => (I::I32Load8U(memarg(from.1, 0, 0)), 0x80),
     });
     // The `if`s open, closed at the end.
@@ -377,13 +387,9 @@ fn short_text(
     }
     inside(c, from.1, &[ptr, i], 16);
     inside(c, m, &[p, o], i64::from(written));
+    c.extend([I::I32And, I::If(BlockType::Empty)]);
+    load_at(c, from.1, (ptr, i), 0);
     c.extend([
-        I::I32And,
-        I::If(BlockType::Empty),
-        I::LocalGet(ptr),
-        I::LocalGet(i),
-        I::I32Add,
-        I::V128Load(memarg(from.1, 0, 0)),
         v128(IOTA),
         I::LocalGet(bytes),
         I::LocalGet(i),
