@@ -1,8 +1,10 @@
-// The playground: a dropped or chosen component is inspected (its graph is
-// shown) and fused, and the fused bytes are offered as a download. The
-// fuser is the same jco output the npm package runs in Node; the WASI
-// shims it imports are mapped to preview2-shim's browser builds by the
-// page's import map.
+// The playground: a dropped or chosen component (or an example) is
+// inspected (its graph is shown) and fused, and the fused bytes are offered
+// as a download. The fuser runs in a worker (`fuse-worker.js`, the npm
+// package's browser entry), so the page stays responsive on a large input.
+// A `wasi:cli/run` command can then be run as it came and fused, side by
+// side: the page transpiles both with jco (`--instantiation async`) and
+// each runs in a worker of its own (`run-worker.js`).
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -21,7 +23,16 @@ const ui = {
   instances: $('#instances tbody'),
   adapters: $('#adapters tbody'),
   handleTables: $('#handle-tables tbody'),
+  examples: document.querySelectorAll('#examples button'),
+  run: $('#run'),
+  args: $('#args'),
+  runButton: $('#run-button'),
+  runStatus: $('#run-status'),
+  runVerdict: $('#run-verdict'),
 };
+
+/** How long a program may run before its worker is stopped. */
+const RUN_LIMIT_MS = 30_000;
 
 // `document.body.dataset.state` says what the page is doing, for people
 // and for the end-to-end test: loading, ready, working, done or error.
@@ -30,23 +41,51 @@ function setState(state, status) {
   ui.status.textContent = status;
 }
 
-let fuser;
 let current; // { name, bytes }
+let fused; // { name, bytes } of the last component output
 let downloadUrl;
 
+// The fuser's worker, and its answers by request number.
+const fuser = new Worker(new URL('./fuse-worker.js', import.meta.url), { type: 'module' });
+const waiting = new Map();
+let requests = 0;
+const fuserReady = new Promise((resolve, reject) => {
+  fuser.addEventListener('message', ({ data }) => {
+    if ('ready' in data) {
+      (data.ready ? resolve : reject)(data.error);
+    } else {
+      waiting.get(data.id)?.(data);
+      waiting.delete(data.id);
+    }
+  });
+  fuser.addEventListener('error', (e) => reject({ message: e.message ?? 'the worker did not start' }));
+});
+
+// Inspects and fuses `bytes` in the worker; resolves to `{ report, fused,
+// ms }` or `{ error }`. The bytes are copied: the page keeps its own.
+function fuseInWorker(bytes, output) {
+  const id = ++requests;
+  return new Promise((resolve) => {
+    waiting.set(id, resolve);
+    const copy = bytes.slice();
+    fuser.postMessage({ id, bytes: copy, output }, [copy.buffer]);
+  });
+}
+
+// `e` is the worker's description of an error (`fuse-worker.js`).
 function showError(e) {
   ui.error.hidden = false;
   ui.error.replaceChildren();
-  if (e instanceof fuser.FuseError) {
+  if (e.fuseError) {
     const line = document.createElement('strong');
     line.className = 'line';
-    line.textContent = String(e);
+    line.textContent = e.line;
     const fields = document.createElement('dl');
     for (const [key, value] of [
       ['kind', e.kind],
       ['message', e.message],
       ['path', e.path],
-      ['offset', e.offset === undefined ? undefined : `0x${e.offset.toString(16)}`],
+      ['offset', e.offset === undefined || e.offset === null ? undefined : `0x${e.offset.toString(16)}`],
       ['feature', e.feature],
     ]) {
       if (value !== undefined && value !== '') {
@@ -55,7 +94,7 @@ function showError(e) {
     }
     ui.error.append(line, fields);
   } else {
-    ui.error.textContent = `The fuser failed unexpectedly: ${e && e.message ? e.message : e}`;
+    ui.error.textContent = `The fuser failed unexpectedly: ${e.message}`;
   }
 }
 
@@ -120,11 +159,8 @@ function fusedName(name, output) {
   return `${stem}.${output === 'core-module' ? 'core' : 'fused'}.wasm`;
 }
 
-// Lets the page paint the status before the (synchronous) fuser runs.
-const nextFrame = () => new Promise((resolve) => setTimeout(resolve, 0));
-
 async function fuseCurrent() {
-  if (!current || !fuser) {
+  if (!current) {
     return;
   }
   const { name, bytes } = current;
@@ -133,29 +169,30 @@ async function fuseCurrent() {
   ui.result.hidden = true;
   ui.download.setAttribute('aria-disabled', 'true');
   setState('working', `Inspecting and fusing ${name}…`);
-  await nextFrame();
-  try {
-    const report = fuser.inspect(bytes);
-    renderGraph(report);
-    const started = performance.now();
-    const fused = fuser.fuse(bytes, { output });
-    const ms = performance.now() - started;
-    if (downloadUrl) {
-      URL.revokeObjectURL(downloadUrl);
-    }
-    downloadUrl = URL.createObjectURL(new Blob([fused.bytes], { type: 'application/wasm' }));
-    ui.download.href = downloadUrl;
-    ui.download.download = fusedName(name, output);
-    ui.download.textContent = `Download ${ui.download.download}`;
-    ui.download.removeAttribute('aria-disabled');
-    ui.fileName.textContent = name;
-    ui.sizes.textContent = `${bytes.length} bytes in, ${fused.bytes.length} bytes out, fused in ${ms.toFixed(0)} ms`;
-    ui.result.hidden = false;
-    setState('done', `Fused ${name}.`);
-  } catch (e) {
-    showError(e);
-    setState('error', `Could not fuse ${name}.`);
+  const answer = await fuseInWorker(bytes, output);
+  if (current.bytes !== bytes || ui.output.value !== output) {
+    return; // a newer input or output kind is on its way
   }
+  if (answer.error) {
+    showError(answer.error);
+    setState('error', `Could not fuse ${name}.`);
+    return;
+  }
+  renderGraph(answer.report);
+  if (downloadUrl) {
+    URL.revokeObjectURL(downloadUrl);
+  }
+  downloadUrl = URL.createObjectURL(new Blob([answer.fused], { type: 'application/wasm' }));
+  ui.download.href = downloadUrl;
+  ui.download.download = fusedName(name, output);
+  ui.download.textContent = `Download ${ui.download.download}`;
+  ui.download.removeAttribute('aria-disabled');
+  ui.fileName.textContent = name;
+  ui.sizes.textContent = `${bytes.length} bytes in, ${answer.fused.length} bytes out, fused in ${answer.ms.toFixed(0)} ms`;
+  fused = output === 'component' ? { name, bytes: answer.fused } : undefined;
+  showRun();
+  ui.result.hidden = false;
+  setState('done', `Fused ${name}.`);
 }
 
 async function take(file) {
@@ -166,7 +203,134 @@ async function take(file) {
   await fuseCurrent();
 }
 
+// An example composition, built by `npm run fixtures` and served under
+// `/examples/` (see `serve.mjs`).
+async function takeExample(button) {
+  const name = button.dataset.example;
+  ui.args.value = button.dataset.args ?? '';
+  const response = await fetch(new URL(`../examples/${name}.wasm`, import.meta.url));
+  if (!response.ok) {
+    ui.error.hidden = false;
+    ui.error.textContent = `The example ${name} is not there (${response.status}): run \`npm run fixtures\` first.`;
+    setState('error', `Could not load ${name}.`);
+    return;
+  }
+  current = { name: `${name}.wasm`, bytes: new Uint8Array(await response.arrayBuffer()) };
+  await fuseCurrent();
+}
+
+// The run section is offered for component output (a component that is
+// no `wasi:cli/run` command says so when run).
+function showRun() {
+  ui.run.hidden = !fused;
+  for (const side of ['original', 'fused']) {
+    const box = $(`#run-${side}`);
+    box.querySelector('.outcome').textContent = '';
+    box.querySelector('.stdout').textContent = '';
+    box.querySelector('.stderr').textContent = '';
+  }
+  ui.runStatus.textContent = '';
+  ui.runVerdict.textContent = '';
+  ui.runVerdict.className = '';
+}
+
+// jco's transpiler, loaded on first use (it is large).
+let jco;
+async function transpile(bytes) {
+  jco ??= import('@bytecodealliance/jco-transpile/component').then(async (m) => {
+    await m.$init;
+    return m;
+  });
+  const { generate } = await jco;
+  const { files } = generate(bytes, {
+    name: 'component',
+    instantiation: { tag: 'async' },
+    multiMemory: true,
+    noTypescript: true,
+  });
+  return Object.fromEntries(files);
+}
+
+// Runs transpiled `files` in a fresh worker; resolves to its answer.
+function runInWorker(files, args) {
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL('./run-worker.js', import.meta.url), { type: 'module' });
+    const timer = setTimeout(() => {
+      worker.terminate();
+      resolve({ error: `stopped after ${RUN_LIMIT_MS / 1000} s` });
+    }, RUN_LIMIT_MS);
+    worker.addEventListener('message', ({ data }) => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve(data);
+    });
+    worker.addEventListener('error', (e) => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve({ error: e.message ?? 'the worker failed' });
+    });
+    worker.postMessage({ files, args });
+  });
+}
+
+function outcome(r) {
+  if (r.error) {
+    return `did not run: ${r.error}`;
+  }
+  const how = r.trap === null ? `exit status ${r.status}` : `trapped: ${r.trap}`;
+  return `${how} (${r.ms.toFixed(1)} ms)`;
+}
+
+const text = (bytes) => new TextDecoder().decode(bytes);
+
+async function runBoth() {
+  if (!current || !fused) {
+    return;
+  }
+  const args = ['main', ...ui.args.value.split(/\s+/).filter(Boolean)];
+  document.body.dataset.run = 'running';
+  ui.runButton.disabled = true;
+  ui.runVerdict.textContent = '';
+  ui.runVerdict.className = '';
+  try {
+    ui.runStatus.textContent = 'Transpiling both with jco…';
+    const sides = [['original', current.bytes], ['fused', fused.bytes]];
+    const files = [];
+    for (const [, bytes] of sides) {
+      files.push(await transpile(bytes));
+    }
+    ui.runStatus.textContent = 'Running both…';
+    const results = await Promise.all(files.map((f) => runInWorker(f, args)));
+    for (const [i, [side, bytes]] of sides.entries()) {
+      const box = $(`#run-${side}`);
+      const r = results[i];
+      box.querySelector('h3').textContent = `${side === 'fused' ? 'Fused' : 'Composed'}, ${bytes.length} bytes`;
+      box.querySelector('.outcome').textContent = outcome(r);
+      box.querySelector('.stdout').textContent = r.error ? '' : text(r.stdout);
+      box.querySelector('.stderr').textContent = r.error ? '' : text(r.stderr);
+    }
+    const [a, b] = results;
+    const same = !a.error && !b.error && a.status === b.status && a.trap === b.trap
+      && text(a.stdout) === text(b.stdout) && text(a.stderr) === text(b.stderr);
+    ui.runVerdict.textContent = same
+      ? 'Same output, same exit status.'
+      : 'The outputs differ.';
+    ui.runVerdict.className = same ? 'same' : 'differ';
+    ui.runStatus.textContent = `Ran ${current.name} with ${JSON.stringify(args.slice(1))}.`;
+    document.body.dataset.run = 'done';
+  } catch (e) {
+    ui.runStatus.textContent = `Could not run: ${e && e.message ? e.message : e}`;
+    document.body.dataset.run = 'error';
+  } finally {
+    ui.runButton.disabled = false;
+  }
+}
+
 ui.file.addEventListener('change', () => take(ui.file.files[0]));
+for (const button of ui.examples) {
+  button.addEventListener('click', () => takeExample(button));
+}
+ui.runButton.addEventListener('click', () => runBoth());
 ui.output.addEventListener('change', () => fuseCurrent());
 ui.drop.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -181,11 +345,11 @@ ui.drop.addEventListener('drop', (e) => {
 
 setState('loading', 'Loading the fuser…');
 try {
-  fuser = await import('../src/index.js');
-  setState('ready', 'Ready: drop a component.');
+  await fuserReady;
+  setState('ready', 'Ready: drop a component, or try an example.');
   await fuseCurrent();
 } catch (e) {
   ui.error.hidden = false;
-  ui.error.textContent = `Could not load the fuser: ${e.message}. Run \`npm run build\` first.`;
+  ui.error.textContent = `Could not load the fuser: ${e?.message ?? e}. Run \`npm run build\` first.`;
   setState('error', 'The fuser did not load.');
 }

@@ -1,7 +1,10 @@
 // Serves the playground on localhost: `node playground/serve.mjs [port]`
 // (default 8080; 0 picks a free port). The package directory is the web
 // root, so the page can load `src/`, `generated/` and the browser shims
-// from `node_modules/`. Prints the page's address once listening.
+// from `node_modules/`; `/examples/` is the fixtures directory that `npm
+// run fixtures` writes (`SOLDER_JS_FIXTURES`, or `target/js-fixtures` at
+// the repository root), where the page's examples come from. Prints the
+// page's address once listening.
 
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,6 +12,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const examples = process.env.SOLDER_JS_FIXTURES ?? join(root, '..', 'target', 'js-fixtures');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -29,8 +33,9 @@ function resolve(urlPath) {
   if (path.endsWith('/')) {
     path += 'index.html';
   }
-  const file = normalize(join(root, path));
-  return file.startsWith(root + sep) ? file : undefined;
+  const [dir, rest] = path.startsWith('/examples/') ? [examples, path.slice('/examples'.length)] : [root, path];
+  const file = normalize(join(dir, rest));
+  return file.startsWith(normalize(dir) + sep) ? file : undefined;
 }
 
 export function serve(port = 8080, host = '127.0.0.1') {

@@ -1,7 +1,9 @@
 // End to end: the playground in headless Chromium. A composition goes in
-// through the file input and through a drop event; the page must show
-// the graph `inspect` reports, and its download must be byte for byte the
-// native CLI's output. An invalid file must show the fuser's error.
+// through the file input, through a drop event and as an example; the page
+// must show the graph `inspect` reports, and its download must be byte for
+// byte the native CLI's output. An invalid file must show the fuser's
+// error. Commands run as they came and fused, side by side, with the same
+// output, exit status or trap; the fuser runs in a worker, not on the page.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -175,6 +177,88 @@ test('an invalid file shows the error', async () => {
   const unsupported = runNative(['inspect', path('module-import')]).stderr.replace(/^error: /, '').trimEnd();
   assert.equal(await page.textContent('#error .line'), unsupported);
   assert.match(await page.textContent('#error'), /featuremodule-import/);
+});
+
+// Runs the current input both ways with `args`; returns what each side
+// shows and the verdict.
+async function runBoth(args) {
+  await page.fill('#args', args);
+  await page.evaluate(() => {
+    document.body.dataset.run = 'test-waiting';
+  });
+  await page.click('#run-button');
+  await page.waitForSelector('body[data-run="done"], body[data-run="error"]', { timeout: 120_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.run), 'done', await page.textContent('#run-status'));
+  const side = async (id) => ({
+    outcome: await page.textContent(`#run-${id} .outcome`),
+    stdout: await page.textContent(`#run-${id} .stdout`),
+    stderr: await page.textContent(`#run-${id} .stderr`),
+  });
+  return { original: await side('original'), fused: await side('fused'), verdict: await page.textContent('#run-verdict') };
+}
+
+const withoutTime = (outcome) => outcome.replace(/ \([\d.]+ ms\)$/, '');
+
+test('an example, fused in a worker and run beside the original', async () => {
+  assert.equal(await settled(() => page.click('button[data-example="hello"]')), 'done');
+  assert.equal(await page.textContent('#file-name'), 'hello.wasm');
+  const [name, bytes] = await download();
+  assert.equal(name, 'hello.fused.wasm');
+  assert.ok(bytes.equals(runNative(['fuse', path('hello')], { output: true }).output));
+  // The fuser runs in its worker: the worker fetched the fuser's core
+  // module, the page did not.
+  const worker = page.workers().find((w) => w.url().endsWith('/playground/fuse-worker.js'));
+  assert.ok(worker, 'no fuser worker');
+  const wasm = () => performance.getEntriesByType('resource').map((r) => r.name).filter((u) => u.endsWith('.wasm'));
+  assert.ok((await worker.evaluate(wasm)).some((u) => u.endsWith('/generated/solder.core.wasm')));
+  assert.deepEqual((await page.evaluate(wasm)).filter((u) => u.includes('/generated/')), []);
+
+  assert.equal(await page.inputValue('#args'), 'hello, wörld 🌍');
+  let run = await runBoth('hello, wörld 🌍');
+  assert.equal(run.fused.stdout, 'hello from a single component, args = ["hello,", "wörld", "🌍"]\n');
+  assert.equal(run.fused.stderr, 'a line on stderr\n');
+  assert.equal(withoutTime(run.fused.outcome), 'exit status 0');
+  assert.deepEqual({ ...run.fused, outcome: withoutTime(run.fused.outcome) },
+    { ...run.original, outcome: withoutTime(run.original.outcome) });
+  assert.equal(run.verdict, 'Same output, same exit status.');
+  // What ran is what was fused and what came in.
+  assert.equal(await page.textContent('#run-fused h3'), `Fused, ${bytes.length} bytes`);
+  assert.equal(await page.textContent('#run-original h3'), `Composed, ${readFileSync(path('hello')).length} bytes`);
+
+  // `std::process::exit(42)` is WASI 0.2's `exit(err)`: status 1, as
+  // under wasmtime.
+  run = await runBoth('exit 42');
+  assert.equal(withoutTime(run.fused.outcome), 'exit status 1');
+  assert.equal(withoutTime(run.original.outcome), 'exit status 1');
+  assert.equal(run.verdict, 'Same output, same exit status.');
+
+  run = await runBoth('panic');
+  assert.match(run.fused.outcome, /^trapped: .*unreachable/);
+  assert.equal(withoutTime(run.fused.outcome), withoutTime(run.original.outcome));
+  assert.match(run.fused.stderr, /asked to panic/);
+  assert.equal(run.fused.stderr, run.original.stderr);
+  assert.equal(run.verdict, 'Same output, same exit status.');
+});
+
+test('three components passing strings, records and resources run alike fused', async () => {
+  assert.equal(await settled(() => page.click(`button[data-example="${TYPES}"]`)), 'done');
+  const run = await runBoth('');
+  assert.match(run.fused.stdout, /reverse-string = "🦀 界世 ,eßürg"/);
+  assert.match(run.fused.stdout, /echo-people = \[Person \{ name: "Ada"/);
+  assert.equal(run.fused.stdout, run.original.stdout);
+  assert.equal(withoutTime(run.fused.outcome), 'exit status 0');
+  assert.equal(run.verdict, 'Same output, same exit status.');
+  assert.match(await page.textContent('#run-fused h3'), /^Fused, \d+ bytes$/);
+});
+
+test('a component that is no command says so; core output is not run', async () => {
+  assert.equal(await settled(() => page.setInputFiles('#file', path('string-transcode'))), 'done');
+  const run = await runBoth('');
+  assert.match(run.fused.outcome, /did not run: the component exports no `wasi:cli\/run`/);
+  assert.equal(run.verdict, 'The outputs differ.');
+  assert.equal(await settled(() => page.selectOption('#output', 'core-module')), 'done');
+  assert.equal(await page.isHidden('#run'), true);
+  assert.equal(await settled(() => page.selectOption('#output', 'component')), 'done');
 });
 
 test('no uncaught errors on the page', () => {

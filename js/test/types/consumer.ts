@@ -36,3 +36,15 @@ fuse(input, { output: 'module' });
 inspect('app.wasm');
 
 void [bytes, sameFused, text, adapters, tableMemory, inputSize, rawFused];
+
+// The browser entry: the fuser instantiated with shims the caller brings.
+import { loadFuser, wasiImports } from '@solder/fuser/browser';
+import type { Fuser } from '@solder/fuser/browser';
+
+async function inBrowser(shims: Record<string, Record<string, unknown>>): Promise<Fused> {
+  const fuser: Fuser = await loadFuser(shims);
+  const imports: Record<string, unknown> = wasiImports(shims);
+  void imports;
+  return fuser.fuse(input, { output: 'component' });
+}
+void inBrowser;
