@@ -85,6 +85,7 @@ impl wit::Guest for Fuser {
             },
             validate: options.validate,
             strip_debug: options.strip_debug,
+            single_memory: options.single_memory,
             ..solder::Options::default()
         };
         let fused = solder::fuse(&inputs, &options).map_err(error)?;

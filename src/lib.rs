@@ -29,6 +29,7 @@ pub mod instantiate;
 pub mod merge;
 pub mod parse;
 mod report;
+pub mod single;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};
@@ -65,6 +66,10 @@ pub struct Options {
     /// its code addresses moved to where the code now lies, and a compile
     /// unit naming the functions Solder generates.
     pub strip_debug: bool,
+    /// Give the fused module exactly one memory, every component's memory
+    /// a region of it (see [`single`]), for runtimes without multi-memory.
+    /// The inputs' DWARF is left out: the code moves.
+    pub single_memory: bool,
 }
 
 impl Default for Options {
@@ -74,6 +79,7 @@ impl Default for Options {
             validate: true,
             outline_weight: adapter::limits::OUTLINE_WEIGHT,
             strip_debug: false,
+            single_memory: false,
         }
     }
 }
@@ -157,7 +163,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
         merge::HostCalls::Indirect
     };
     let mut layout = merge::Layout::new(&input, &graph, mode, abi, options.outline_weight)?;
-    layout.carry_debug(!options.strip_debug);
+    layout.carry_debug(!options.strip_debug && !options.single_memory);
     // Static instantiation counted the instances' memories; the handle
     // tables' memory comes on top.
     let max_memories = instantiate::limits::MAX_MEMORIES;
@@ -167,12 +173,22 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
             layout.memory_count()
         )));
     }
+    let boundary = options
+        .single_memory
+        .then(|| single::Boundary::of(types, &graph, &layout))
+        .transpose()?;
+    let one = |module: Vec<u8>| -> Result<Vec<u8>> {
+        match &boundary {
+            Some(b) => single::rewrite(&module, b),
+            None => Ok(module),
+        }
+    };
     let out = if core {
         let exports = emit::core_exports(&graph, &layout)?;
-        layout.encode(&exports)?
+        one(layout.encode(&exports)?)?
     } else {
         let needed = emit::needed_exports(&graph, &layout)?;
-        let module = layout.encode(&merge::Layout::export_entries(&needed))?;
+        let module = one(layout.encode(&merge::Layout::export_entries(&needed))?)?;
         emit::Emitter::new(&input, &graph, &layout).emit(&module)?
     };
     if options.validate {

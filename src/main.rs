@@ -51,6 +51,11 @@ enum Command {
         /// it is carried into the output, moved to where the code lies.
         #[arg(long)]
         strip_debug: bool,
+        /// Give the fused module exactly one memory, every component's
+        /// memory a region of it, for runtimes without multi-memory (Node
+        /// 20, wasm3, WAMR). Implies `--strip-debug`.
+        #[arg(long)]
+        single_memory: bool,
         /// Write the fuse report as JSON to this file: each input's size
         /// and SHA-256, and each cross-component call's adapter strategy.
         #[arg(long, value_name = "FILE")]
@@ -108,6 +113,7 @@ fn run(cli: Cli) -> Result<()> {
             validate: _,
             no_validate,
             strip_debug,
+            single_memory,
             report,
             verbose,
         } => {
@@ -139,6 +145,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 validate: !no_validate,
                 strip_debug,
+                single_memory,
                 ..solder::Options::default()
             };
             let fused = solder::fuse_named(&named, &options)?;

@@ -165,6 +165,7 @@ pub fn fuse_both_ways(name: &str, component: &[u8]) -> anyhow::Result<Vec<u8>> {
                 output: fuser::OutputKind::Component,
                 validate: true,
                 strip_debug: false,
+                single_memory: false,
             },
         )?
         .map_err(|e| anyhow::anyhow!("{name} through the component: {e:?}"))?;

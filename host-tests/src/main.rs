@@ -28,6 +28,7 @@ fn main() -> Result<()> {
         output: fuser::OutputKind::Component,
         validate: true,
         strip_debug: false,
+        single_memory: false,
     };
     let fused = match fuser.fuse(std::slice::from_ref(&composed), options)? {
         Ok(f) => f,
@@ -78,6 +79,7 @@ fn main() -> Result<()> {
             output: fuser::OutputKind::Component,
             validate: true,
             strip_debug: false,
+            single_memory: false,
         };
         fuser
             .fuse(std::slice::from_ref(&composed), options)?

@@ -58,6 +58,7 @@ fn through_component(fuser: &FuserComponent, bytes: &[u8]) -> Result<Answer> {
         output: OutputKind::Component,
         validate: true,
         strip_debug: false,
+        single_memory: false,
     };
     // An outer error is a trap of the fuser component: never acceptable.
     let answer = fuser.fuse(&[bytes.to_vec()], options)?;
@@ -436,6 +437,7 @@ fn no_input_and_an_unused_input_both_ways() -> Result<()> {
         output: OutputKind::Component,
         validate: true,
         strip_debug: false,
+        single_memory: false,
     };
     match fuser.fuse(&[one.clone(), one], options())? {
         Err(FuseError::Unresolved(info)) => {

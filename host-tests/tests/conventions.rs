@@ -294,6 +294,7 @@ fn the_report_names_inputs_by_digest_and_calls_by_strategy() -> Result<()> {
             output: OutputKind::Component,
             validate: true,
             strip_debug: false,
+            single_memory: false,
         };
         let Ok(through) = fuser.fuse(std::slice::from_ref(input), options)? else {
             bail!("{name}: the fuser component fuses it");

@@ -615,6 +615,7 @@ fn the_fuser_component_carries_and_strips_alike() -> Result<()> {
                     output: fuser::OutputKind::Component,
                     validate: true,
                     strip_debug,
+                    single_memory: false,
                 },
             )?
             .map_err(|e| anyhow::anyhow!("through the component: {e:?}"))?;

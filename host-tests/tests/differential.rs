@@ -17,6 +17,7 @@ fn fuse_both_ways(input: &[u8]) -> Result<Vec<u8>> {
         output: OutputKind::Component,
         validate: true,
         strip_debug: false,
+        single_memory: false,
     };
     let via_component = match ctx().fuser.fuse(&[input.to_vec()], options)? {
         Ok(f) => f.bytes,
@@ -253,6 +254,7 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
         output: OutputKind::Component,
         validate: true,
         strip_debug: false,
+        single_memory: false,
     };
     let err = ctx()
         .fuser
@@ -269,6 +271,7 @@ fn unsupported_input_gets_a_typed_error_through_the_component() -> Result<()> {
             output: OutputKind::Component,
             validate: true,
             strip_debug: false,
+            single_memory: false,
         };
         match ctx().fuser.fuse(&[bad], options)? {
             Err(FuseError::Malformed(info)) => assert_eq!(info.path, "root"),
@@ -296,6 +299,7 @@ fn the_fuser_fuses_itself() -> Result<()> {
                 output,
                 validate: true,
                 strip_debug: false,
+                single_memory: false,
             };
             let a = ctx().fuser.fuse(std::slice::from_ref(input), options())?;
             let b = fused_component.fuse(std::slice::from_ref(input), options())?;

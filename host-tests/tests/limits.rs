@@ -35,6 +35,7 @@ fn each_limit_gives_limit_exceeded() -> Result<()> {
             output: OutputKind::Component,
             validate: true,
             strip_debug: false,
+            single_memory: false,
         };
         match fuser.fuse(std::slice::from_ref(&case.bytes), options)? {
             Err(FuseError::LimitExceeded(info)) => {

@@ -72,6 +72,7 @@ fn every_output_validates_and_is_the_same_everywhere() -> Result<()> {
                 },
                 validate: true,
                 strip_debug: false,
+                single_memory: false,
             };
             for _ in 0..2 {
                 match fuser.fuse(std::slice::from_ref(input), wit())? {

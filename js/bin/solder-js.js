@@ -10,7 +10,7 @@ import { fuseAndRun, RunError } from '../src/run.js';
 
 const USAGE = `usage:
   solder-js fuse <input>... [-o <output>] [--core] [--validate | --no-validate]
-                 [--strip-debug] [--report <file>] [-v]
+                 [--strip-debug] [--single-memory] [--report <file>] [-v]
   solder-js inspect <input> [--json]
   solder-js run [--node <node>] <command.wasm> [<arg>...]
 run fuses a wasi:cli/run component and runs it with jco in <node> (this
@@ -75,6 +75,7 @@ async function main(argv) {
         validate: { type: 'boolean', default: false },
         'no-validate': { type: 'boolean', default: false },
         'strip-debug': { type: 'boolean', default: false },
+        'single-memory': { type: 'boolean', default: false },
         report: { type: 'string' },
         verbose: { type: 'boolean', short: 'v', default: false },
       },
@@ -96,6 +97,7 @@ async function main(argv) {
       output: values.core ? 'core-module' : 'component',
       validate: !values['no-validate'],
       stripDebug: values['strip-debug'],
+      singleMemory: values['single-memory'],
     });
     for (const w of fused.report.debugInfo.warnings) {
       process.stderr.write(`warning: ${w}\n`);

@@ -70,7 +70,7 @@ function call(f) {
 function fuseWith(fuser, input, options = {}) {
   const inputs = Array.isArray(input) ? input : [input];
   const components = inputs.map((c, i) => bytesOf(c, `component ${i}`));
-  const { output = 'component', validate = true, stripDebug = false } = options;
+  const { output = 'component', validate = true, stripDebug = false, singleMemory = false } = options;
   if (output !== 'component' && output !== 'core-module') {
     throw new TypeError(`options.output must be 'component' or 'core-module', not ${JSON.stringify(output)}`);
   }
@@ -78,6 +78,7 @@ function fuseWith(fuser, input, options = {}) {
     output,
     validate: Boolean(validate),
     stripDebug: Boolean(stripDebug),
+    singleMemory: Boolean(singleMemory),
   }));
 }
 

@@ -30,6 +30,8 @@ export interface FuseOptions {
   validate?: boolean;
   /** Leave the inputs' DWARF out of the output (default `false`: carried). */
   stripDebug?: boolean;
+  /** One memory in the fused module, for engines without multi-memory (default `false`). */
+  singleMemory?: boolean;
 }
 
 /** Why fusing failed: the component's `fuse-error`. */

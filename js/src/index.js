@@ -14,7 +14,9 @@ const api = bind(fuser);
  * them (today exactly one is supported). Options: `output` is
  * `'component'` (the default) or `'core-module'`; `validate` (default
  * `true`) validates the output before it is returned; `stripDebug`
- * (default `false`) leaves the inputs' DWARF out of the output.
+ * (default `false`) leaves the inputs' DWARF out of the output;
+ * `singleMemory` (default `false`) gives the fused module one memory, for
+ * engines without multi-memory (Node 20).
  */
 export const fuse = api.fuse;
 

@@ -1056,6 +1056,16 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
     }
 
+    /// The fused import a host lower is called through, if it is one.
+    pub fn host_import(&self, h: HostLowerId) -> Option<u32> {
+        self.import_of.get(&h).map(|f| f.0)
+    }
+
+    /// The table of host functions the wrapper fills, if there is one.
+    pub fn host_table(&self) -> Option<u32> {
+        self.host_table.map(|t| t.0)
+    }
+
     /// The memory of a component instance's handle table, if it has one.
     pub fn table_memory(&self, instance: ComponentInstanceId) -> Option<u32> {
         self.table(instance).map(|t| t.memory.0)

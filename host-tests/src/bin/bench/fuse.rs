@@ -96,6 +96,7 @@ fn speed_row(
                     output: fuser::OutputKind::Component,
                     validate: true,
                     strip_debug: false,
+                    single_memory: false,
                 };
                 match fuser.fuse(&input, options)? {
                     Ok(_) => Ok(()),
