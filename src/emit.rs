@@ -58,7 +58,7 @@ fn exported_resources<'a>(
 
 /// Every item the root exports, in order, depth first: the instance that
 /// holds it (`None` at the root), its name there, and the item.
-fn root_export_items<'g, 'a>(
+pub(crate) fn root_export_items<'g, 'a>(
     graph: &'g Graph<'a>,
 ) -> Vec<(Option<&'a str>, &'a str, &'g Item<'a>)> {
     let mut out = Vec::new();
@@ -410,7 +410,8 @@ pub fn needed_exports(graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Result<Vec<
     while let Some(item) = stack.pop() {
         match item {
             Item::Func(Func::Lifted(l)) => {
-                add(FusedExport::Func(FuncIdx(layout.export_func(l)?)));
+                let f = FuncIdx(layout.export_func(l)?);
+                add(layout.lifted_export(f, l.options.memory.is_some()));
                 opts(&l.options, &mut add)?;
             }
             Item::Instance(InstanceVal::Bag(items)) => stack.extend(items.iter().map(|(_, i)| i)),
@@ -936,7 +937,10 @@ impl<'g, 'a> Emitter<'g, 'a> {
             (Item::Func(Func::Lifted(l)), ComponentEntityType::Func(fty)) => {
                 let type_index = types::func_type(self, types, *fty)?;
                 let idx = self.layout.export_func(l)?;
-                let core = self.fused_alias(FusedExport::Func(FuncIdx(idx)));
+                let core = self.fused_alias(
+                    self.layout
+                        .lifted_export(FuncIdx(idx), l.options.memory.is_some()),
+                );
                 let mut opts = vec![encoding(l.options.string_encoding)];
                 if let Some(m) = &l.options.memory {
                     opts.push(CanonicalOption::Memory(

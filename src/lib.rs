@@ -164,6 +164,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     };
     let mut layout = merge::Layout::new(&input, &graph, mode, abi, options.outline_weight)?;
     layout.carry_debug(!options.strip_debug && !options.single_memory);
+    layout.set_single_memory(options.single_memory);
     // Static instantiation counted the instances' memories; the handle
     // tables' memory comes on top.
     let max_memories = instantiate::limits::MAX_MEMORIES;
@@ -175,7 +176,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     }
     let boundary = options
         .single_memory
-        .then(|| single::Boundary::of(types, &graph, &layout))
+        .then(|| single::Boundary::of(types, &graph, &layout, core))
         .transpose()?;
     let one = |module: Vec<u8>| -> Result<Vec<u8>> {
         match &boundary {

@@ -44,6 +44,11 @@ fn out_of_bounds_traps_alike_and_never_reaches_another_memory() -> Result<()> {
     let engine = host_tests::run::engine()?;
     let composed = wat::parse_file(host_tests::repo_root().join("fixtures/wat/isolation.wat"))?;
     let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let one_memory = solder::Options {
+        single_memory: true,
+        ..solder::Options::default()
+    };
+    let one = solder::fuse(&[&composed], &one_memory)?.bytes;
     let peek_secret: Vec<Call> = (0..SECRET.len() as u32)
         .map(|a| ("peek", u32s(&[a])))
         .collect();
@@ -96,6 +101,8 @@ fn out_of_bounds_traps_alike_and_never_reaches_another_memory() -> Result<()> {
         let a = run(&engine, &composed, calls)?;
         let b = run(&engine, &fused, calls)?;
         assert_eq!(a, b, "{what}: composed and fused differ");
+        let c = run(&engine, &one, calls)?;
+        assert_eq!(a, c, "{what}: composed and one memory differ");
         assert_eq!(
             a.last().is_some_and(Option::is_none),
             *traps,
@@ -135,6 +142,52 @@ fn out_of_bounds_traps_alike_and_never_reaches_another_memory() -> Result<()> {
         .expect("the attacker's memory");
     assert!(
         attacker.len() == PAGE as usize && attacker.iter().all(|b| *b == 0xaa),
+        "the attacker filled exactly its own page"
+    );
+
+    // In one memory: the victim's secret is there once and nothing after
+    // it changed; the attacker's fill is exactly one page.
+    let core = solder::fuse(
+        &[&composed],
+        &solder::Options {
+            output: solder::OutputKind::CoreModule,
+            ..one_memory
+        },
+    )?
+    .bytes;
+    let module = wasmtime::Module::new(&engine, &core)?;
+    let mut store = Store::new(&engine, ());
+    let instance = wasmtime::Instance::new(&mut store, &module, &[])?;
+    let fill = instance.get_typed_func::<u32, ()>(&mut store, "fill")?;
+    assert!(
+        fill.call(&mut store, PAGE + 1).is_err(),
+        "filling past the end traps"
+    );
+    let memories: Vec<_> = instance
+        .exports(&mut store)
+        .filter_map(|e| e.into_memory())
+        .collect();
+    let one = memories[0].data(&store);
+    assert!(
+        memories
+            .iter()
+            .all(|m| m.data(&store).as_ptr() == one.as_ptr()),
+        "every memory export is the one memory"
+    );
+    let secret = one
+        .windows(SECRET.len())
+        .position(|w| w == SECRET)
+        .expect("the victim's secret");
+    assert!(
+        one[secret + SECRET.len()..secret + PAGE as usize - 0]
+            .iter()
+            .take(PAGE as usize - SECRET.len())
+            .all(|b| *b == 0),
+        "the victim's region is as it was"
+    );
+    assert_eq!(
+        one.iter().filter(|b| **b == 0xaa).count(),
+        PAGE as usize,
         "the attacker filled exactly its own page"
     );
     Ok(())

@@ -123,7 +123,184 @@ fn every_fixture_runs_alike_in_one_memory() -> Result<()> {
             ran.push(name);
         }
     }
-    eprintln!("ran: {ran:?}");
     assert!(ran.len() >= 15, "ran only {ran:?}");
+    Ok(())
+}
+
+const PAGE: u32 = 65536;
+
+/// One call: an export and its arguments.
+type Call = (&'static str, Vec<wasmtime::component::Val>);
+
+/// Runs `calls` in order in a fresh instance; returns each result (`None`
+/// for a trap, after which the instance is not called again).
+fn calls(bytes: &[u8], calls: &[Call]) -> Result<Vec<Option<Vec<wasmtime::component::Val>>>> {
+    use wasmtime::component::{Component, Linker, Val};
+    let engine = &shared().engine;
+    let component = Component::new(engine, bytes)?;
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = Linker::<()>::new(engine).instantiate(&mut store, &component)?;
+    let mut out = Vec::new();
+    for (name, args) in calls {
+        let Some(func) = instance.get_func(&mut store, name) else {
+            bail!("no export `{name}`");
+        };
+        let mut results = vec![Val::U32(0); func.ty(&store).results().len()];
+        match func.call(&mut store, args, &mut results) {
+            Ok(()) => out.push(Some(results)),
+            Err(_) => {
+                out.push(None);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn u32s(name: &'static str, args: &[u32]) -> Call {
+    (
+        name,
+        args.iter()
+            .map(|a| wasmtime::component::Val::U32(*a))
+            .collect(),
+    )
+}
+
+/// Reads `len` bytes of a component's memory through `peek`.
+fn peeks(peek: &'static str, from: u32, len: u32) -> Vec<Call> {
+    (from..from + len).map(|a| u32s(peek, &[a])).collect()
+}
+
+#[test]
+fn growing_one_region_keeps_every_other_and_traps_past_its_end() -> Result<()> {
+    let composed = wat::parse_file(host_tests::repo_root().join("fixtures/wat/grow.wat"))?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let one = single("grow.wat", &composed, solder::OutputKind::Component)?;
+    validate_one_memory(&one)?;
+    let intact = || {
+        [
+            peeks("keeper-peek", 0, 19),
+            peeks("keeper-peek", PAGE - 6, 6),
+            peeks("fixed-peek", 100, 5),
+            peeks("peek", 8, 6),
+        ]
+        .concat()
+    };
+    let scenarios: Vec<(&str, Vec<Call>, bool)> = vec![
+        (
+            "grow, write the last new byte, the others intact",
+            [
+                vec![
+                    u32s("grow", &[2]),
+                    u32s("size", &[]),
+                    u32s("peek", &[3 * PAGE - 1]),
+                    (
+                        "poke",
+                        vec![
+                            wasmtime::component::Val::U32(3 * PAGE - 1),
+                            wasmtime::component::Val::U8(9),
+                        ],
+                    ),
+                    u32s("peek", &[3 * PAGE - 1]),
+                    u32s("sum", &[0, 3 * PAGE]),
+                    u32s("peek64", &[3 * PAGE - 11]),
+                ],
+                intact(),
+            ]
+            .concat(),
+            false,
+        ),
+        (
+            "store past the grown end",
+            vec![
+                u32s("grow", &[1]),
+                (
+                    "poke",
+                    vec![
+                        wasmtime::component::Val::U32(2 * PAGE),
+                        wasmtime::component::Val::U8(1),
+                    ],
+                ),
+            ],
+            true,
+        ),
+        (
+            "an 8-byte load at offset 3 reaching one byte past the end",
+            vec![u32s("peek64", &[PAGE - 11]), u32s("peek64", &[PAGE - 10])],
+            true,
+        ),
+        (
+            "grow to the maximum and no further; grow by 0",
+            vec![
+                u32s("grow", &[4]),
+                u32s("grow", &[3]),
+                u32s("grow", &[1]),
+                u32s("grow", &[0]),
+                u32s("fixed-grow", &[1]),
+                u32s("fixed-grow", &[0]),
+                u32s("size", &[]),
+            ],
+            false,
+        ),
+        (
+            "the keeper grows, then the grower: both keep their data",
+            [
+                vec![u32s("keeper-grow", &[1]), u32s("keeper-size", &[])],
+                // New pages read as zero, whatever lay there before.
+                peeks("keeper-peek", PAGE, 20),
+                vec![
+                    u32s("grow", &[2]),
+                    u32s("fill", &[0, 0xcc, 3 * PAGE]),
+                    u32s("keeper-grow", &[1]),
+                    u32s("sum", &[0, 3 * PAGE]),
+                ],
+                // The grower's writes stayed in its memory.
+                peeks("keeper-peek", PAGE, 20),
+                peeks("keeper-peek", 2 * PAGE - 20, 20),
+                peeks("keeper-peek", 0, 19),
+                peeks("fixed-peek", 100, 5),
+            ]
+            .concat(),
+            false,
+        ),
+        (
+            "fill and copy the grown memory, then past it",
+            [
+                vec![
+                    u32s("grow", &[1]),
+                    u32s("copy", &[100, 8, 6]),
+                    u32s("peek", &[105]),
+                    u32s("fill", &[0, 0xcc, 2 * PAGE]),
+                    u32s("sum", &[0, 2 * PAGE]),
+                ],
+                peeks("keeper-peek", 0, 19),
+                vec![u32s("copy", &[2 * PAGE - 4, 0, 8])],
+            ]
+            .concat(),
+            true,
+        ),
+        (
+            "fill one byte past the end",
+            vec![u32s("fill", &[PAGE - 2, 0xbb, 3])],
+            true,
+        ),
+        (
+            "copy from past the end",
+            vec![u32s("copy", &[0, PAGE - 2, 3])],
+            true,
+        ),
+    ];
+    for (what, script, traps) in &scenarios {
+        let a = calls(&composed, script)?;
+        let b = calls(&fused, script)?;
+        let c = calls(&one, script)?;
+        assert_eq!(a, b, "{what}: composed and fused differ");
+        assert_eq!(a, c, "{what}: composed and one memory differ");
+        assert_eq!(
+            a.last().is_some_and(Option::is_none),
+            *traps,
+            "{what}: {a:?}"
+        );
+    }
     Ok(())
 }

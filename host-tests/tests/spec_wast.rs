@@ -89,11 +89,18 @@ struct Fused {
 
 /// Runs `path` as written, then fused; returns what fusing did.
 fn run_both(engine: &Engine, path: &Path, work: &Path) -> Result<Fused> {
-    run_both_with(engine, Async::No, path, work)
+    run_both_with(engine, Async::No, &solder::Options::default(), path, work)
 }
 
-/// [`run_both`], calling exports as `concurrent` says.
-fn run_both_with(engine: &Engine, concurrent: Async, path: &Path, work: &Path) -> Result<Fused> {
+/// [`run_both`], calling exports as `concurrent` says, fusing with
+/// `options`.
+fn run_both_with(
+    engine: &Engine,
+    concurrent: Async,
+    options: &solder::Options,
+    path: &Path,
+    work: &Path,
+) -> Result<Fused> {
     let mut ctx = context_with(engine, concurrent)?;
     ctx.run_file(path)
         .map_err(|e| anyhow::anyhow!("{} as written: {e:?}", path.display()))?;
@@ -113,7 +120,7 @@ fn run_both_with(engine: &Engine, concurrent: Async, path: &Path, work: &Path) -
         let out = Path::new(name).with_extension("cwasm");
         let compiled = if wasmparser::Parser::is_component(bytes) {
             report.components += 1;
-            match solder::fuse(&[bytes], &solder::Options::default()) {
+            match solder::fuse(&[bytes], options) {
                 Ok(f) => {
                     report.fused += 1;
                     engine.precompile_component(&f.bytes)
@@ -161,6 +168,14 @@ fn run_both_with(engine: &Engine, concurrent: Async, path: &Path, work: &Path) -
 }
 
 fn run_dir(files: &[&str], test: &str) -> Result<Vec<(String, Fused)>> {
+    run_dir_with(files, test, &solder::Options::default())
+}
+
+fn run_dir_with(
+    files: &[&str],
+    test: &str,
+    options: &solder::Options,
+) -> Result<Vec<(String, Fused)>> {
     let root = host_tests::spec::snapshot()?;
     let engine = engine()?;
     // Each test writes its own files: tests run in parallel.
@@ -170,7 +185,7 @@ fn run_dir(files: &[&str], test: &str) -> Result<Vec<(String, Fused)>> {
         .join(test);
     let mut out = Vec::new();
     for f in files {
-        let report = run_both(&engine, &root.join(f), &work)?;
+        let report = run_both_with(&engine, Async::No, options, &root.join(f), &work)?;
         out.push((f.to_string(), report));
     }
     Ok(out)
@@ -214,6 +229,36 @@ fn resource_scripts_pass_fused() -> Result<()> {
         println!("{file}: {} of {} components fused", r.fused, r.components);
         assert!(r.unsupported.is_empty(), "{file}: {:#?}", r.unsupported);
     }
+    Ok(())
+}
+
+/// The value, adapter and resource scripts again, every component fused
+/// with one memory (`--single-memory`): the same results and traps.
+#[test]
+fn value_and_resource_scripts_pass_in_one_memory() -> Result<()> {
+    let options = solder::Options {
+        single_memory: true,
+        ..solder::Options::default()
+    };
+    let reports = run_dir_with(
+        &[
+            "test/values/strings.wast",
+            "test/wasmtime/fused.wast",
+            "test/wasmtime/strings.wast",
+            "test/wasmtime/adapter.wast",
+            "test/resources/multiple-resources.wast",
+            "test/wasmtime/resources.wast",
+        ],
+        "one-memory",
+        &options,
+    )?;
+    let mut total = 0;
+    for (file, r) in &reports {
+        println!("{file}: {} of {} components fused", r.fused, r.components);
+        assert!(r.unsupported.is_empty(), "{file}: {:#?}", r.unsupported);
+        total += r.fused;
+    }
+    assert!(total > 0);
     Ok(())
 }
 
@@ -338,7 +383,13 @@ fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
             println!("{file}: skipped, does not run as written here: {e:#}");
             continue;
         }
-        let r = run_both_with(&engine, Async::Yes, path, &work)?;
+        let r = run_both_with(
+            &engine,
+            Async::Yes,
+            &solder::Options::default(),
+            path,
+            &work,
+        )?;
         println!(
             "{file}: {} of {} components fused; declined: {:?}",
             r.fused, r.components, r.unsupported

@@ -289,10 +289,21 @@ fn every_trap_case_matches() -> Result<()> {
             }
         };
         let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+        let one = solder::fuse(
+            &[&composed],
+            &solder::Options {
+                single_memory: true,
+                ..solder::Options::default()
+            },
+        )?
+        .bytes;
         let a = host_tests::run::call_u32(&engine, &composed, "run", &[])?;
         let b = host_tests::run::call_u32(&engine, &fused, "run", &[])?;
+        let one = host_tests::run::call_u32(&engine, &one, "run", &[])?;
         if a != b {
             failures.push(format!("{}: composed {a:?}, fused {b:?}", c.name));
+        } else if a != one {
+            failures.push(format!("{}: composed {a:?}, one memory {one:?}", c.name));
         } else if a.is_none() != c.traps {
             failures.push(format!("{}: expected trap={}, got {a:?}", c.name, c.traps));
         }

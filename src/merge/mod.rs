@@ -71,6 +71,9 @@ pub enum FusedExport {
     /// A function (a lifted export, a `realloc`, a `post-return`, a
     /// destructor).
     Func(FuncIdx),
+    /// A function lifted with a `memory` option, in one-memory output: the
+    /// one-memory pass makes this export its host-facing wrapper.
+    Lifted(FuncIdx),
     /// A memory a lifting or lowering names.
     Memory(MemIdx),
     /// The table of host functions the wrapper fills.
@@ -85,6 +88,7 @@ impl FusedExport {
     pub fn name(self) -> String {
         match self {
             FusedExport::Func(f) => format!("f{}", f.0),
+            FusedExport::Lifted(f) => format!("l{}", f.0),
             FusedExport::Memory(m) => format!("m{}", m.0),
             FusedExport::HostTable => HOST_TABLE.to_string(),
             FusedExport::Init => INIT.to_string(),
@@ -94,7 +98,7 @@ impl FusedExport {
     /// The export's kind.
     pub fn kind(self) -> ExportKind {
         match self {
-            FusedExport::Func(_) | FusedExport::Init => ExportKind::Func,
+            FusedExport::Func(_) | FusedExport::Lifted(_) | FusedExport::Init => ExportKind::Func,
             FusedExport::Memory(_) => ExportKind::Memory,
             FusedExport::HostTable => ExportKind::Table,
         }
@@ -190,6 +194,8 @@ pub struct Layout<'g, 'a> {
     carry_debug: bool,
     /// The DWARF [`Layout::encode`] carried, if any.
     debug: Option<dwarf::Carried>,
+    /// Whether the output gets one memory.
+    single_memory: bool,
 }
 
 /// How host lowers leave the fused module.
@@ -758,6 +764,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             outline_weight,
             carry_debug: true,
             debug: None,
+            single_memory: false,
         };
         // Each handle table's three functions.
         let holders = l.handle_holders(types)?;
@@ -1098,9 +1105,9 @@ impl<'g, 'a> Layout<'g, 'a> {
         needed
             .iter()
             .filter_map(|e| match *e {
-                FusedExport::Func(FuncIdx(i)) | FusedExport::Memory(MemIdx(i)) => {
-                    Some((e.name(), e.kind(), i))
-                }
+                FusedExport::Func(FuncIdx(i))
+                | FusedExport::Lifted(FuncIdx(i))
+                | FusedExport::Memory(MemIdx(i)) => Some((e.name(), e.kind(), i)),
                 FusedExport::HostTable | FusedExport::Init => None,
             })
             .collect()
@@ -1479,6 +1486,22 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// `false` strips it).
     pub fn carry_debug(&mut self, carry: bool) {
         self.carry_debug = carry;
+    }
+
+    /// Whether the output gets one memory ([`crate::single`]): the wrapper
+    /// then reaches a function lifted with a memory through
+    /// [`FusedExport::Lifted`].
+    pub fn set_single_memory(&mut self, one: bool) {
+        self.single_memory = one;
+    }
+
+    /// The export through which the wrapper reaches lifted function `f`.
+    pub fn lifted_export(&self, f: FuncIdx, with_memory: bool) -> FusedExport {
+        if self.single_memory && with_memory {
+            FusedExport::Lifted(f)
+        } else {
+            FusedExport::Func(f)
+        }
     }
 
     /// The DWARF [`Layout::encode`] carried: `None` when no input had any

@@ -33,7 +33,8 @@
 mod shims;
 
 use crate::error::{Error, Result};
-use crate::instantiate::{CoreDef, Func, Graph, HostLower, HostLowerId, InstanceVal, Item};
+use crate::instantiate::{CoreDef, Func, Graph, HostLower, HostLowerId, Item};
+use crate::merge::builder::FuncIdx;
 use crate::parse::StringEncoding;
 use shims::Shims;
 use std::collections::HashMap;
@@ -56,6 +57,7 @@ impl<'t> Boundary<'t> {
         types: TypesRef<'t>,
         graph: &Graph<'_>,
         layout: &crate::merge::Layout<'_, '_>,
+        core: bool,
     ) -> Result<Self> {
         let func = |d: &Option<CoreDef<'_>>| -> Result<Option<u32>> {
             d.as_ref()
@@ -68,22 +70,30 @@ impl<'t> Boundary<'t> {
                 .transpose()
         };
         let mut lifts = Vec::new();
-        let mut stack: Vec<&Item<'_>> = graph.exports.iter().map(|(_, i)| i).collect();
-        while let Some(item) = stack.pop() {
-            match item {
-                Item::Func(Func::Lifted(l)) => lifts.push(Lift {
-                    func: layout.export_func(l)?,
-                    ty: l.ty,
-                    memory: memory(&l.options.memory)?,
-                    realloc: func(&l.options.realloc)?,
-                    post_return: func(&l.options.post_return)?,
-                    encoding: l.options.string_encoding,
-                }),
-                Item::Instance(InstanceVal::Bag(items)) => {
-                    stack.extend(items.iter().map(|(_, i)| i));
-                }
-                _ => {}
-            }
+        for (interface, name, item) in crate::emit::root_export_items(graph) {
+            let Item::Func(Func::Lifted(l)) = item else {
+                continue;
+            };
+            let Some(m) = memory(&l.options.memory)? else {
+                continue;
+            };
+            let f = layout.export_func(l)?;
+            // The names `emit` gives: a core export per lifted function,
+            // or the wrapper's own.
+            let export = match (core, interface) {
+                (true, Some(i)) => format!("{i}#{name}"),
+                (true, None) => name.to_string(),
+                (false, _) => layout.lifted_export(FuncIdx(f), true).name(),
+            };
+            lifts.push(Lift {
+                export,
+                func: f,
+                ty: l.ty,
+                memory: Some(m),
+                realloc: func(&l.options.realloc)?,
+                post_return: func(&l.options.post_return)?,
+                encoding: l.options.string_encoding,
+            });
         }
         let mut lowers = Vec::new();
         for (i, h) in graph.host_lowers.iter().enumerate() {
@@ -127,6 +137,9 @@ const MAX_PAGES: u64 = 65536;
 /// as fused indices.
 #[derive(Debug, Clone)]
 pub struct Lift {
+    /// The name of the fused module's export the wrapper (or a core host)
+    /// calls it through.
+    pub export: String,
     /// The core function lifted (what the wrapper's `canon lift` names).
     pub func: u32,
     /// Its component-level type.
@@ -464,7 +477,7 @@ fn encode(
     added: &Added,
     code: CodeSection,
     extra_globals: &[(ValType, i64)],
-    redirects: &HashMap<u32, u32>,
+    redirects: &shims::Redirects,
 ) -> Result<Vec<u8>> {
     let mut m = Module::new();
     let mut types = TypeSection::new();
@@ -539,7 +552,12 @@ fn encode(
             wasmparser::ExternalKind::Memory => (ExportKind::Memory, 0),
             wasmparser::ExternalKind::Func => (
                 ExportKind::Func,
-                redirects.get(&e.index).copied().unwrap_or(e.index),
+                redirects
+                    .by_name
+                    .get(e.name)
+                    .or_else(|| redirects.by_index.get(&e.index))
+                    .copied()
+                    .unwrap_or(e.index),
             ),
             k => (
                 RoundtripReencoder.export_kind(k).map_err(reencode_error)?,

@@ -229,6 +229,16 @@ impl Planner<'_> {
     }
 }
 
+/// Which exports of the fused module name a wrapper instead.
+#[derive(Default)]
+pub(super) struct Redirects {
+    /// Lifted functions, by the export the wrapper calls (a function lifted
+    /// with a memory and again without keeps its plain export).
+    pub by_name: HashMap<String, u32>,
+    /// `realloc` and `post-return`, whose every export is for the host.
+    pub by_index: HashMap<u32, u32>,
+}
+
 /// Which way pointers move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Way {
@@ -307,6 +317,24 @@ fn plans(types: TypesRef<'_>, l: &super::Lift) -> (Vec<Flat>, Vec<Item>, String)
     for (_, t) in f.params.iter() {
         at += planner.flat(t, at, &mut flat);
     }
+    // Parameters come from the host: their strings and pointer-free lists
+    // are only moved back, whatever their unit.
+    fn erase(to: &mut Pointee) {
+        if to.elem.is_empty() {
+            (to.unit, to.align, to.tagged) = (0, 0, false);
+        }
+    }
+    fn erase_flat(items: &mut [Flat]) {
+        for item in items {
+            match item {
+                Flat::Pair { to, .. } => erase(to),
+                Flat::Variant { cases, .. } => {
+                    cases.iter_mut().for_each(|(_, c)| erase_flat(c));
+                }
+            }
+        }
+    }
+    erase_flat(&mut flat);
     let mut result = Vec::new();
     if let Some(r) = &f.result {
         planner.memory(r, 0, &mut result);
@@ -433,22 +461,26 @@ impl<'b, 't> Shims<'b, 't> {
 
     /// Writes every wrapper; returns which exported function each
     /// replaces.
-    pub fn finish(&self, added: &mut Added) -> Result<HashMap<u32, u32>> {
-        let mut redirects = HashMap::new();
+    pub fn finish(&self, added: &mut Added) -> Result<Redirects> {
+        let mut redirects = Redirects::default();
         added.define(self.alloc, self.alloc_body());
         for (func, (k, shim)) in &self.lifts {
             added.define(*shim, self.lift(&self.boundary.lifts[*k], *func));
-            redirects.insert(*func, *shim);
+        }
+        for l in &self.boundary.lifts {
+            if let Some((_, shim)) = self.lifts.get(&l.func) {
+                redirects.by_name.insert(l.export.clone(), *shim);
+            }
         }
         for (post, shim) in &self.posts {
             let mut c = Code::new(1);
             c.extend([I::GlobalGet(self.saved), I::Call(*post)]);
             added.define(*shim, c.finish());
-            redirects.insert(*post, *shim);
+            redirects.by_index.insert(*post, *shim);
         }
         for (realloc, (shim, memory)) in &self.reallocs {
             added.define(*shim, self.realloc_body(*realloc, *memory));
-            redirects.insert(*realloc, *shim);
+            redirects.by_index.insert(*realloc, *shim);
         }
         for (l, (shim, _)) in self.boundary.lowers.iter().zip(&self.lowers) {
             added.define(*shim, self.lower(l)?);
