@@ -179,7 +179,7 @@ fn out_of_bounds_traps_alike_and_never_reaches_another_memory() -> Result<()> {
         .position(|w| w == SECRET)
         .expect("the victim's secret");
     assert!(
-        one[secret + SECRET.len()..secret + PAGE as usize - 0]
+        one[secret + SECRET.len()..secret + PAGE as usize]
             .iter()
             .take(PAGE as usize - SECRET.len())
             .all(|b| *b == 0),

@@ -17,6 +17,7 @@ fn options() -> Options {
         output: OutputKind::Component,
         validate: true,
         strip_debug: false,
+        single_memory: false,
     }
 }
 
