@@ -318,10 +318,19 @@ impl Import {
     }
 }
 
-/// The engine: multi-memory and SIMD, which fused modules use.
-fn engine() -> Engine {
+/// The engine: SIMD, which fused modules use, and multi-memory unless
+/// `core` has one memory (`--single-memory`): then the module must run
+/// without it.
+fn engine(core: &[u8]) -> Engine {
+    let memories = wasmparser::Parser::new(0)
+        .parse_all(core)
+        .filter_map(|p| match p {
+            Ok(wasmparser::Payload::MemorySection(s)) => Some(s.count()),
+            _ => None,
+        })
+        .sum::<u32>();
     let mut config = Config::default();
-    config.wasm_multi_memory(true).wasm_simd(true);
+    config.wasm_multi_memory(memories > 1).wasm_simd(true);
     Engine::new(&config)
 }
 
@@ -347,7 +356,7 @@ pub fn call_exports(core: &[u8], args: &[&str], calls: &[&str]) -> Result<Vec<i3
 /// A store with the host's state, a linker with every import the module
 /// has, and the module compiled.
 fn prepare(core: &[u8], args: &[&str]) -> Result<(Store<State>, Linker<State>, Module)> {
-    let engine = engine();
+    let engine = engine(core);
     let module = Module::new(&engine, core).context("wasmi compiles the core module")?;
     let store = Store::new(
         &engine,

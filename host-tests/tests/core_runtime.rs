@@ -39,6 +39,16 @@ fn memories(core: &[u8]) -> Result<u32> {
     Ok(0)
 }
 
+/// `--core --single-memory`.
+fn fuse_core_one_memory(component: &[u8]) -> Result<Vec<u8>> {
+    let options = solder::Options {
+        output: solder::OutputKind::CoreModule,
+        single_memory: true,
+        ..solder::Options::default()
+    };
+    Ok(solder::fuse(&[component], &options)?.bytes)
+}
+
 /// A command: its name, its bytes and the argument lists to run it with.
 type Case = (&'static str, Vec<u8>, &'static [&'static [&'static str]]);
 
@@ -86,25 +96,29 @@ fn commands_run_fused_on_wasmi_as_composed_on_wasmtime() -> Result<()> {
     let mut runs = 0;
     for (name, composed, argv) in cases {
         let core = host_tests::fuse_core(&composed).with_context(|| format!("fusing {name}"))?;
-        println!(
-            "{name}: {} bytes, {} memories, SIMD: {}",
-            core.len(),
-            memories(&core)?,
-            uses_simd(&core)
-        );
-        for args in argv {
-            let expected = run::run_command(&engine, &composed, args)?;
-            let got = core_host::run_command(&core, args)
-                .with_context(|| format!("{name} {args:?} on wasmi"))?;
-            assert_eq!(
-                got,
-                expected,
-                "{name} {args:?}: wasmi (stdout {:?}) against wasmtime (stdout {:?})",
-                got.stdout_text(),
-                expected.stdout_text()
+        let one = fuse_core_one_memory(&composed).with_context(|| format!("fusing {name}"))?;
+        assert_eq!(memories(&one)?, 1, "{name}: --single-memory");
+        for core in [core, one] {
+            println!(
+                "{name}: {} bytes, {} memories, SIMD: {}",
+                core.len(),
+                memories(&core)?,
+                uses_simd(&core)
             );
-            assert!(!got.stdout.is_empty(), "{name} {args:?}: printed nothing");
-            runs += 1;
+            for args in argv {
+                let expected = run::run_command(&engine, &composed, args)?;
+                let got = core_host::run_command(&core, args)
+                    .with_context(|| format!("{name} {args:?} on wasmi"))?;
+                assert_eq!(
+                    got,
+                    expected,
+                    "{name} {args:?}: wasmi (stdout {:?}) against wasmtime (stdout {:?})",
+                    got.stdout_text(),
+                    expected.stdout_text()
+                );
+                assert!(!got.stdout.is_empty(), "{name} {args:?}: printed nothing");
+                runs += 1;
+            }
         }
     }
     println!("{runs} runs alike");
@@ -153,6 +167,8 @@ fn start_sequence_calls_the_host_through_memory_on_wasmi() -> Result<()> {
         );
     }
     assert_eq!(core_host::call_exports(&core, &[], &calls)?, expected);
+    let one = fuse_core_one_memory(&wat::parse_str(&text)?)?;
+    assert_eq!(core_host::call_exports(&one, &[], &calls)?, expected);
     Ok(())
 }
 
@@ -190,8 +206,12 @@ fn own_host_functions_on_wasmi_as_on_wasmtime() -> Result<()> {
     });
     assert_eq!(on_wasmtime, expected);
 
-    let core = host_tests::fuse_core(&composed)?;
-    let on_wasmi = core_host::call_exports(&core, &[], &["run"])?;
-    assert_eq!(on_wasmi, vec![expected.cast_signed()]);
+    for core in [
+        host_tests::fuse_core(&composed)?,
+        fuse_core_one_memory(&composed)?,
+    ] {
+        let on_wasmi = core_host::call_exports(&core, &[], &["run"])?;
+        assert_eq!(on_wasmi, vec![expected.cast_signed()]);
+    }
     Ok(())
 }
