@@ -12,9 +12,10 @@ const USAGE = `usage:
   solder-js fuse <input>... [-o <output>] [--core] [--validate | --no-validate]
                  [--strip-debug] [--single-memory] [--report <file>] [-v]
   solder-js inspect <input> [--json]
-  solder-js run [--node <node>] <command.wasm> [<arg>...]
+  solder-js run [--node <node>] [--single-memory] <command.wasm> [<arg>...]
 run fuses a wasi:cli/run component and runs it with jco in <node> (this
-Node by default; the fused module needs Node 22 or later), with <arg>...
+Node by default; the fused module needs Node 22 or later, or Node 20 with
+--single-memory), with <arg>...
 after the program name and an empty environment; it exits with the
 program's status (134 after a trap).
 '-' reads standard input or writes standard output; the output goes to
@@ -128,11 +129,12 @@ async function main(argv) {
     }
     const { values } = parseArgs({
       args: rest.slice(0, at),
-      options: { node: { type: 'string' } },
+      options: { node: { type: 'string' }, 'single-memory': { type: 'boolean', default: false } },
     });
     const input = rest[at];
     const result = await fuseAndRun(await read(input), {
       args: [input, ...rest.slice(at + 1)],
+      singleMemory: values['single-memory'],
       ...(values.node === undefined ? {} : { node: values.node }),
     });
     process.stdout.write(result.stdout);

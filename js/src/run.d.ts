@@ -24,10 +24,15 @@ export interface RunOptions {
   node?: string;
   /** `false` runs the input as it is. */
   fuse?: boolean;
+  /** Fuse to one memory (runs on Node 20) and transpile without `--multi-memory`. */
+  singleMemory?: boolean;
 }
 
-/** Transpiles a component with jco `--multi-memory` for Node; the entry is `component.js`. */
-export function transpile(component: Uint8Array): Promise<Record<string, Uint8Array>>;
+/** Transpiles a component with jco (`--multi-memory` unless `multiMemory: false`) for Node; the entry is `component.js`. */
+export function transpile(
+  component: Uint8Array,
+  options?: { multiMemory?: boolean },
+): Promise<Record<string, Uint8Array>>;
 
 /** Fuses a `wasi:cli/run` command and runs it under jco in a child Node process. */
 export function fuseAndRun(input: Uint8Array, options?: RunOptions): Promise<RunResult>;

@@ -30,11 +30,12 @@ function shimMap() {
 /**
  * Transpiles a component with jco for Node, as `jco transpile
  * --multi-memory` does (the flag lets jco accept a core module with more
- * than one memory, as every fused module is), its WASI imports bound to
+ * than one memory, as every fused module is unless fused with
+ * `singleMemory`; `{ multiMemory: false }` leaves it out), its WASI imports bound to
  * this package's `@bytecodealliance/preview2-shim`. Returns the files as
  * `{ name: Uint8Array }`; the entry is `component.js`.
  */
-export async function transpile(component) {
+export async function transpile(component, { multiMemory = true } = {}) {
   let jco;
   try {
     jco = await import('@bytecodealliance/jco');
@@ -43,7 +44,7 @@ export async function transpile(component) {
   }
   const { files } = await jco.transpile(component, {
     name: 'component',
-    multiMemory: true,
+    multiMemory,
     map: shimMap(),
     quiet: true,
   });
@@ -55,14 +56,17 @@ export async function transpile(component) {
  * input runs as it is) and runs it under jco in a child Node process.
  * Options: `args` (the whole argument list, program name first; `['main']`
  * by default), `env` (an object; empty by default), `stdin` (bytes),
- * `node` (the Node binary; this one by default). Resolves to `{ status,
+ * `node` (the Node binary; this one by default), `singleMemory` (fuse
+ * to one memory, which Node 20 can run, and transpile without
+ * `--multi-memory`). Resolves to `{ status,
  * trap, stdout, stderr, fused }`: the exit status, or `status: null` and
  * the trap's message.
  */
 export async function fuseAndRun(input, options = {}) {
   const { args = ['main'], env = {}, stdin, node = process.execPath } = options;
-  const component = options.fuse === false ? input : fuse(input).bytes;
-  const files = await transpile(component);
+  const { singleMemory = false } = options;
+  const component = options.fuse === false ? input : fuse(input, { singleMemory }).bytes;
+  const files = await transpile(component, { multiMemory: !singleMemory });
   const dir = mkdtempSync(join(tmpdir(), 'solder-run-'));
   try {
     for (const [name, bytes] of Object.entries(files)) {

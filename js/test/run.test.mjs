@@ -53,6 +53,35 @@ for (const [name, argv] of COMMANDS) {
   });
 }
 
+// One memory: the same commands run on Node 20, transpiled by jco without
+// `--multi-memory`, as composed in Node 22 (the composed types chain has a
+// core module with two memories, which Node 20 cannot compile either).
+const node20 = process.versions.node.startsWith('20.') ? process.execPath : undefined;
+
+for (const [name, argv] of COMMANDS) {
+  test(`${name}: fused to one memory, under jco in Node 20, as composed`, async (t) => {
+    if (!node20) {
+      t.skip(`the tests run on Node ${process.version}, not 20`);
+      return;
+    }
+    const composed = fixture(name);
+    const native = runNative(['fuse', fixturePath(name), '--single-memory'], { output: true });
+    assert.equal(native.status, 0, native.stderr);
+    for (const args of argv) {
+      const options = { args: ['main', ...args], node: node20, singleMemory: true };
+      const fused = await fuseAndRun(composed, options);
+      assert.deepEqual(Buffer.from(fused.fused), native.output, 'the native CLI fuses alike');
+      const original = await fuseAndRun(composed, { args: options.args, node: node22, fuse: false });
+      for (const key of ['status', 'trap']) {
+        assert.equal(fused[key], original[key], `${name} ${args}: ${key}`);
+      }
+      assert.equal(fused.stdout.toString(), original.stdout.toString(), `${name} ${args}: stdout`);
+      assert.equal(fused.stderr.toString(), original.stderr.toString(), `${name} ${args}: stderr`);
+      assert.ok(fused.stdout.length > 0, `${name} ${args}: printed nothing`);
+    }
+  });
+}
+
 test('a trap and an exit status come back as such', async () => {
   const trap = await fuseAndRun(fixture('hello'), { args: ['main', 'panic'], node: node22 });
   assert.equal(trap.status, null);
