@@ -280,6 +280,26 @@ fn growing_one_region_keeps_every_other_and_traps_past_its_end() -> Result<()> {
             true,
         ),
         (
+            "grow a page at a time: pages held in reserve read as zero",
+            [
+                vec![
+                    u32s("grow", &[1]),
+                    u32s("grow", &[1]),
+                    u32s("fill", &[0, 0xcc, 3 * PAGE]),
+                    u32s("grow", &[1]),
+                    u32s("peek", &[3 * PAGE + 5]),
+                    u32s("peek", &[4 * PAGE - 1]),
+                    u32s("sum", &[0, 4 * PAGE]),
+                    u32s("keeper-grow", &[1]),
+                ],
+                intact(),
+                peeks("keeper-peek", PAGE, 8),
+                vec![u32s("peek", &[4 * PAGE])],
+            ]
+            .concat(),
+            true,
+        ),
+        (
             "fill one byte past the end",
             vec![u32s("fill", &[PAGE - 2, 0xbb, 3])],
             true,

@@ -128,6 +128,9 @@ impl<'t> Boundary<'t> {
     }
 }
 
+/// Globals per region: base, pages, bytes, capacity.
+const GLOBALS: u32 = 4;
+
 /// Bytes in a page.
 const PAGE: u64 = 65536;
 /// Pages a 32-bit memory may have.
@@ -200,6 +203,8 @@ pub(crate) struct Region {
     pub pages: u32,
     /// `i64`: its size in bytes.
     pub bytes: u32,
+    /// `i32`: the pages it holds, grown into or not.
+    pub cap: u32,
     /// Most pages it may grow to.
     pub max: u64,
     /// Whether it is the first region, whose base is always 0.
@@ -342,11 +347,12 @@ fn layout(p: &Parsed<'_>, first_global: u32) -> Result<Layout> {
     }
     let regions = (0..n)
         .map(|i| {
-            let g = first_global + 3 * i as u32;
+            let g = first_global + GLOBALS * i as u32;
             Region {
                 base: g,
                 pages: g + 1,
                 bytes: g + 2,
+                cap: g + 3,
                 max: sizes[i].1.unwrap_or(MAX_PAGES).min(MAX_PAGES),
                 first: order[0] == i,
             }
@@ -397,11 +403,9 @@ impl Added {
     }
 }
 
-/// The helpers every rewritten access may call, per region.
+/// The function every rewritten `memory.grow` calls, per region.
 struct Helpers {
     grow: Vec<u32>,
-    fill: Vec<u32>,
-    copy: HashMap<(u32, u32), u32>,
 }
 
 /// Rewrites `module` (the fused core module) to use one memory.
@@ -420,10 +424,6 @@ pub fn rewrite(module: &[u8], boundary: &Boundary<'_>) -> Result<Vec<u8>> {
         grow: (0..l.regions.len())
             .map(|_| added.reserve(&[ValType::I32], &[ValType::I32]))
             .collect(),
-        fill: (0..l.regions.len())
-            .map(|_| added.reserve(&[ValType::I32; 3], &[]))
-            .collect(),
-        copy: HashMap::new(),
     };
     let mut extra_globals = Vec::new();
     let shims = Shims::new(
@@ -431,14 +431,13 @@ pub fn rewrite(module: &[u8], boundary: &Boundary<'_>) -> Result<Vec<u8>> {
         &l.regions,
         scratch,
         helpers.grow[l.regions.len() - 1],
-        first_global + 3 * l.regions.len() as u32,
+        first_global + GLOBALS * l.regions.len() as u32,
         &mut added,
     )?;
     extra_globals.extend(shims.globals());
     let mut rw = Rewriter {
         regions: &l.regions,
         helpers,
-        added: &mut added,
         host_table: boundary.host_table,
         slot_shims: shims.slot_shims(),
         import_shims: shims.import_shims(),
@@ -449,16 +448,9 @@ pub fn rewrite(module: &[u8], boundary: &Boundary<'_>) -> Result<Vec<u8>> {
         let params = p.types[ty as usize].params().len() as u32;
         code.function(&rw.body(body, params)?);
     }
-    let copies: Vec<((u32, u32), u32)> = rw.helpers.copy.iter().map(|(k, v)| (*k, *v)).collect();
     let helpers = rw.helpers;
     for (r, f) in helpers.grow.iter().enumerate() {
         added.define(*f, grow(&l, r));
-    }
-    for (r, f) in helpers.fill.iter().enumerate() {
-        added.define(*f, fill(l.regions[r]));
-    }
-    for ((d, s), f) in copies {
-        added.define(f, copy(l.regions[d as usize], l.regions[s as usize]));
     }
     let redirects = shims.finish(&mut added)?;
     for (_, body) in &added.funcs {
@@ -517,8 +509,7 @@ fn encode(
         r.parse_global(&mut globals, g.clone())
             .map_err(reencode_error)?;
     }
-    for (i, &(base, pages)) in l.initial.iter().enumerate() {
-        let _ = i;
+    for &(base, pages) in &l.initial {
         let mutable = |t| GlobalType {
             val_type: t,
             mutable: true,
@@ -530,6 +521,7 @@ fn encode(
             mutable(ValType::I64),
             &ConstExpr::i64_const((pages * PAGE) as i64),
         );
+        globals.global(mutable(ValType::I32), &ConstExpr::i32_const(pages as i32));
     }
     for (t, v) in extra_globals {
         let init = match t {
@@ -641,10 +633,10 @@ fn data(p: &Parsed<'_>, l: &Layout) -> Result<DataSection> {
     Ok(out)
 }
 
-/// Traps unless the `i64` on the stack is at most region `r`'s size.
-fn trap_past(r: Region) -> [I<'static>; 5] {
+/// Traps unless the `i64` on the stack is at most what `limit` pushes.
+fn trap_beyond(limit: I<'static>) -> [I<'static>; 5] {
     [
-        I::GlobalGet(r.bytes),
+        limit,
         I::I64GtU,
         I::If(BlockType::Empty),
         I::Unreachable,
@@ -652,9 +644,14 @@ fn trap_past(r: Region) -> [I<'static>; 5] {
     ]
 }
 
-/// `memory.grow` of a region: the later regions move up by the new pages
-/// and the new pages are zeroed, or -1 when the region is at its maximum
-/// or the memory cannot grow.
+/// `memory.grow` of a region, or -1 when the region is at its maximum or
+/// the memory cannot grow. A region holds pages it has not grown into yet
+/// (its capacity, all zero): growing within them only moves its size.
+/// Past them, the capacity doubles (at least to the new size, at most to
+/// the maximum; exactly the new size when the memory cannot grow that
+/// far), the regions after it move up by the pages added, and what they
+/// left behind is zeroed; so a region growing a page at a time moves the
+/// others only a logarithmic number of times.
 fn grow(l: &Layout, r: usize) -> Function {
     let region = l.regions[r];
     let later: Vec<Region> = l
@@ -664,8 +661,8 @@ fn grow(l: &Layout, r: usize) -> Function {
         .skip(1)
         .map(|&i| l.regions[i])
         .collect();
-    let (delta, old, shift) = (0, 1, 2);
-    let mut f = Function::new([(2, ValType::I32)]);
+    let (delta, old, new, want, shift, len) = (0, 1, 2, 3, 4, 5);
+    let mut f = Function::new([(5, ValType::I32)]);
     let mut ins = vec![
         I::GlobalGet(region.pages),
         I::LocalSet(old),
@@ -687,7 +684,40 @@ fn grow(l: &Layout, r: usize) -> Function {
         I::I32Const(-1),
         I::Return,
         I::End,
+        I::LocalGet(old),
         I::LocalGet(delta),
+        I::I32Add,
+        I::LocalTee(new),
+        I::GlobalGet(region.cap),
+        I::I32GtU,
+        I::If(BlockType::Empty),
+        // Twice the capacity, at least the new size, at most the maximum.
+        I::GlobalGet(region.cap),
+        I::I32Const(1),
+        I::I32Shl,
+        I::LocalTee(want),
+        I::LocalGet(new),
+        I::LocalGet(want),
+        I::LocalGet(new),
+        I::I32GtU,
+        I::Select,
+        I::LocalTee(want),
+        I::I32Const(region.max as i32),
+        I::LocalGet(want),
+        I::I32Const(region.max as i32),
+        I::I32LtU,
+        I::Select,
+        I::LocalTee(want),
+        I::GlobalGet(region.cap),
+        I::I32Sub,
+        I::MemoryGrow(0),
+        I::I32Const(-1),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+        I::LocalGet(new),
+        I::LocalTee(want),
+        I::GlobalGet(region.cap),
+        I::I32Sub,
         I::MemoryGrow(0),
         I::I32Const(-1),
         I::I32Eq,
@@ -695,37 +725,43 @@ fn grow(l: &Layout, r: usize) -> Function {
         I::I32Const(-1),
         I::Return,
         I::End,
-        I::LocalGet(delta),
+        I::End,
+        I::LocalGet(want),
+        I::GlobalGet(region.cap),
+        I::I32Sub,
         I::I32Const(16),
         I::I32Shl,
         I::LocalSet(shift),
     ];
     if let Some(next) = later.first() {
         // Move everything from the next region's base to the old end up,
-        // then zero what the region gained.
+        // then zero what is left behind of it.
         ins.extend([
+            I::MemorySize(0),
+            I::I32Const(16),
+            I::I32Shl,
+            I::LocalGet(shift),
+            I::I32Sub,
+            I::GlobalGet(next.base),
+            I::I32Sub,
+            I::LocalSet(len),
             I::GlobalGet(next.base),
             I::LocalGet(shift),
             I::I32Add,
             I::GlobalGet(next.base),
-            I::MemorySize(0),
-            I::LocalGet(delta),
-            I::I32Sub,
-            I::I32Const(16),
-            I::I32Shl,
-            I::GlobalGet(next.base),
-            I::I32Sub,
+            I::LocalGet(len),
             I::MemoryCopy {
                 src_mem: 0,
                 dst_mem: 0,
             },
-            I::GlobalGet(region.base),
-            I::LocalGet(old),
-            I::I32Const(16),
-            I::I32Shl,
-            I::I32Add,
+            I::GlobalGet(next.base),
             I::I32Const(0),
             I::LocalGet(shift),
+            I::LocalGet(len),
+            I::LocalGet(shift),
+            I::LocalGet(len),
+            I::I32LtU,
+            I::Select,
             I::MemoryFill(0),
         ]);
         for g in &later {
@@ -738,76 +774,17 @@ fn grow(l: &Layout, r: usize) -> Function {
         }
     }
     ins.extend([
-        I::LocalGet(old),
-        I::LocalGet(delta),
-        I::I32Add,
+        I::LocalGet(want),
+        I::GlobalSet(region.cap),
+        I::End,
+        I::LocalGet(new),
         I::GlobalSet(region.pages),
-        I::GlobalGet(region.pages),
+        I::LocalGet(new),
         I::I64ExtendI32U,
         I::I64Const(16),
         I::I64Shl,
         I::GlobalSet(region.bytes),
         I::LocalGet(old),
-        I::End,
-    ]);
-    for i in &ins {
-        f.instruction(i);
-    }
-    f
-}
-
-/// `memory.fill` of a region: `(address, byte, length)`.
-fn fill(r: Region) -> Function {
-    let mut f = Function::new([]);
-    let mut ins = vec![
-        I::LocalGet(0),
-        I::I64ExtendI32U,
-        I::LocalGet(2),
-        I::I64ExtendI32U,
-        I::I64Add,
-    ];
-    ins.extend(trap_past(r));
-    ins.extend([
-        I::LocalGet(0),
-        I::GlobalGet(r.base),
-        I::I32Add,
-        I::LocalGet(1),
-        I::LocalGet(2),
-        I::MemoryFill(0),
-        I::End,
-    ]);
-    for i in &ins {
-        f.instruction(i);
-    }
-    f
-}
-
-/// `memory.copy` from region `s` to region `d`: `(to, from, length)`.
-fn copy(d: Region, s: Region) -> Function {
-    let mut f = Function::new([]);
-    let mut ins = Vec::new();
-    for (at, r) in [(0, d), (1, s)] {
-        ins.extend([
-            I::LocalGet(at),
-            I::I64ExtendI32U,
-            I::LocalGet(2),
-            I::I64ExtendI32U,
-            I::I64Add,
-        ]);
-        ins.extend(trap_past(r));
-    }
-    ins.extend([
-        I::LocalGet(0),
-        I::GlobalGet(d.base),
-        I::I32Add,
-        I::LocalGet(1),
-        I::GlobalGet(s.base),
-        I::I32Add,
-        I::LocalGet(2),
-        I::MemoryCopy {
-            src_mem: 0,
-            dst_mem: 0,
-        },
         I::End,
     ]);
     for i in &ins {
@@ -894,11 +871,22 @@ fn access(op: &Operator<'_>) -> Option<Access> {
     })
 }
 
+/// Counts one more access to memory `m`.
+fn count_use(used: &mut Vec<(u32, u32)>, m: u32) {
+    match used.iter_mut().find(|(u, _)| *u == m) {
+        Some((_, n)) => *n += 1,
+        None => used.push((m, 1)),
+    }
+}
+
+/// Accesses to one region from which a body keeps its base and size in
+/// locals.
+const CACHE_FROM: u32 = 8;
+
 /// Rewrites function bodies.
-struct Rewriter<'l, 'a> {
+struct Rewriter<'l> {
     regions: &'l [Region],
     helpers: Helpers,
-    added: &'a mut Added,
     host_table: Option<u32>,
     /// The wrapper of each host table slot called with a memory.
     slot_shims: HashMap<u32, u32>,
@@ -913,9 +901,71 @@ struct Scratch {
     /// The `i64`, `f32`, `f64` and `v128` to hold a stored value.
     value: [u32; 4],
     used_v128: bool,
+    /// Per memory, the locals holding its region's base (none for the
+    /// first region, at 0) and size in bytes, in local order.
+    cache: HashMap<u32, (Option<u32>, u32)>,
 }
 
 impl Scratch {
+    /// The cached regions' locals, in local order.
+    fn cached(&self) -> Vec<(Option<u32>, u32)> {
+        self.by_local().into_iter().map(|(_, l)| l).collect()
+    }
+
+    /// The cached memories with their locals, in local order (the output
+    /// must not depend on a hash map's order).
+    fn by_local(&self) -> Vec<(u32, (Option<u32>, u32))> {
+        let mut v: Vec<_> = self.cache.iter().map(|(m, l)| (*m, *l)).collect();
+        v.sort_by_key(|(_, (_, bytes))| *bytes);
+        v
+    }
+
+    /// Reads every cached region's base and size into its locals.
+    fn reload(&self, regions: &[Region], sink: &mut Vec<u8>) {
+        for (m, (base, bytes)) in self.by_local() {
+            let r = regions[m as usize];
+            if let Some(b) = base {
+                I::GlobalGet(r.base).encode(sink);
+                I::LocalSet(b).encode(sink);
+            }
+            I::GlobalGet(r.bytes).encode(sink);
+            I::LocalSet(bytes).encode(sink);
+        }
+    }
+
+    /// Pushes region `m`'s size in bytes (`i64`).
+    fn limit(&self, m: u32, r: Region) -> I<'static> {
+        match self.cache.get(&m) {
+            Some((_, bytes)) => I::LocalGet(*bytes),
+            None => I::GlobalGet(r.bytes),
+        }
+    }
+
+    /// Traps unless the `n` bytes from local `at` (`n` in local `n`) lie
+    /// in region `m`.
+    fn check_range(&self, at: u32, n: u32, m: u32, r: Region) -> Vec<I<'static>> {
+        let mut ins = vec![
+            I::LocalGet(at),
+            I::I64ExtendI32U,
+            I::LocalGet(n),
+            I::I64ExtendI32U,
+            I::I64Add,
+        ];
+        ins.extend(trap_beyond(self.limit(m, r)));
+        ins
+    }
+
+    /// Pushes region `m`'s base, when it has one.
+    fn base(&self, m: u32, r: Region) -> Option<I<'static>> {
+        if r.first {
+            return None;
+        }
+        Some(match self.cache.get(&m) {
+            Some((Some(b), _)) => I::LocalGet(*b),
+            _ => I::GlobalGet(r.base),
+        })
+    }
+
     fn value(&mut self, t: ValType) -> u32 {
         match t {
             ValType::I64 => self.value[0],
@@ -930,7 +980,7 @@ impl Scratch {
     }
 }
 
-impl Rewriter<'_, '_> {
+impl Rewriter<'_> {
     fn body(&mut self, body: &wasmparser::FunctionBody<'_>, params: u32) -> Result<Function> {
         let mut locals = Vec::new();
         let mut count = params;
@@ -939,12 +989,60 @@ impl Rewriter<'_, '_> {
             locals.push((n, RoundtripReencoder.val_type(t).map_err(reencode_error)?));
             count += n;
         }
+        // The regions the body reaches often get their base and size in
+        // locals, read again after every call (a callee may grow a
+        // region); not where an exception could land past such a reload.
+        let mut used: Vec<(u32, u32)> = Vec::new();
+        let mut exceptions = false;
+        let mut ops = body.get_operators_reader().map_err(parse_error)?;
+        while !ops.eof() {
+            let op = ops.read().map_err(parse_error)?;
+            let mem = match &op {
+                Operator::MemoryInit { mem, .. } | Operator::MemoryFill { mem } => Some(*mem),
+                Operator::MemoryCopy { dst_mem, src_mem } => {
+                    if dst_mem != src_mem {
+                        count_use(&mut used, *src_mem);
+                    }
+                    Some(*dst_mem)
+                }
+                Operator::TryTable { .. }
+                | Operator::Try { .. }
+                | Operator::Delegate { .. }
+                | Operator::Catch { .. }
+                | Operator::CatchAll => {
+                    exceptions = true;
+                    None
+                }
+                op => match access(op) {
+                    Some(Access::Load(m) | Access::Store(m, _)) => Some(m.memory),
+                    None => None,
+                },
+            };
+            if let Some(m) = mem {
+                count_use(&mut used, m);
+            }
+        }
+        let mut cache = HashMap::new();
+        let mut next = count + 6;
+        if !exceptions {
+            for (m, _) in used.iter().filter(|(_, n)| *n >= CACHE_FROM) {
+                let r = self.regions[*m as usize];
+                let base = (!r.first).then(|| {
+                    next += 1;
+                    next - 1
+                });
+                cache.insert(*m, (base, next));
+                next += 1;
+            }
+        }
         let mut s = Scratch {
             a: count,
-            value: [count + 3, count + 4, count + 5, count + 6],
+            value: [count + 3, count + 4, count + 5, next],
             used_v128: false,
+            cache,
         };
         let mut sink = Vec::new();
+        s.reload(self.regions, &mut sink);
         let mut ops = body.get_operators_reader().map_err(parse_error)?;
         let mut held: Option<i32> = None;
         while !ops.eof() {
@@ -958,11 +1056,19 @@ impl Rewriter<'_, '_> {
                         if *table_index == t && self.slot_shims.contains_key(&(k as u32)) =>
                     {
                         I::Call(self.slot_shims[&(k as u32)]).encode(&mut sink);
+                        s.reload(self.regions, &mut sink);
                         continue;
                     }
                     _ => I::I32Const(k).encode(&mut sink),
                 }
             }
+            let calls = matches!(
+                op,
+                Operator::Call { .. }
+                    | Operator::CallIndirect { .. }
+                    | Operator::CallRef { .. }
+                    | Operator::MemoryGrow { .. }
+            );
             match &op {
                 Operator::I32Const { value } => {
                     held = Some(*value);
@@ -971,6 +1077,7 @@ impl Rewriter<'_, '_> {
                 Operator::Call { function_index } => {
                     if let Some(shim) = self.import_shims.get(function_index) {
                         I::Call(*shim).encode(&mut sink);
+                        s.reload(self.regions, &mut sink);
                         continue;
                     }
                 }
@@ -978,6 +1085,9 @@ impl Rewriter<'_, '_> {
             }
             self.instruction(op, &mut s, &mut sink)
                 .map_err(|e| e.at_offset(at))?;
+            if calls {
+                s.reload(self.regions, &mut sink);
+            }
         }
         if let Some(k) = held {
             I::I32Const(k).encode(&mut sink);
@@ -988,6 +1098,12 @@ impl Rewriter<'_, '_> {
             (1, ValType::F32),
             (1, ValType::F64),
         ]);
+        for (base, _) in s.cached() {
+            if base.is_some() {
+                locals.push((1, ValType::I32));
+            }
+            locals.push((1, ValType::I64));
+        }
         if s.used_v128 {
             locals.push((1, ValType::V128));
         }
@@ -1005,36 +1121,48 @@ impl Rewriter<'_, '_> {
                 emit(&[I::Call(self.helpers.grow[*mem as usize])], sink)
             }
             Operator::MemoryFill { mem } => {
-                emit(&[I::Call(self.helpers.fill[*mem as usize])], sink)
+                let r = region(*mem);
+                let (d, v, n) = (s.a, s.a + 1, s.a + 2);
+                let mut ins = vec![I::LocalSet(n), I::LocalSet(v), I::LocalSet(d)];
+                ins.extend(s.check_range(d, n, *mem, r));
+                ins.push(I::LocalGet(d));
+                if let Some(base) = s.base(*mem, r) {
+                    ins.extend([base, I::I32Add]);
+                }
+                ins.extend([I::LocalGet(v), I::LocalGet(n), I::MemoryFill(0)]);
+                emit(&ins, sink);
             }
             Operator::MemoryCopy { dst_mem, src_mem } => {
-                let key = (*dst_mem, *src_mem);
-                let f = match self.helpers.copy.get(&key) {
-                    Some(f) => *f,
-                    None => {
-                        let f = self.added.reserve(&[ValType::I32; 3], &[]);
-                        self.helpers.copy.insert(key, f);
-                        f
-                    }
-                };
-                emit(&[I::Call(f)], sink);
+                let (rd, rs) = (region(*dst_mem), region(*src_mem));
+                let (d, from, n) = (s.a, s.a + 1, s.a + 2);
+                let mut ins = vec![I::LocalSet(n), I::LocalSet(from), I::LocalSet(d)];
+                ins.extend(s.check_range(d, n, *dst_mem, rd));
+                ins.extend(s.check_range(from, n, *src_mem, rs));
+                ins.push(I::LocalGet(d));
+                if let Some(base) = s.base(*dst_mem, rd) {
+                    ins.extend([base, I::I32Add]);
+                }
+                ins.push(I::LocalGet(from));
+                if let Some(base) = s.base(*src_mem, rs) {
+                    ins.extend([base, I::I32Add]);
+                }
+                ins.extend([
+                    I::LocalGet(n),
+                    I::MemoryCopy {
+                        src_mem: 0,
+                        dst_mem: 0,
+                    },
+                ]);
+                emit(&ins, sink);
             }
             Operator::MemoryInit { data_index, mem } => {
                 let r = region(*mem);
                 let (d, src, n) = (s.a, s.a + 1, s.a + 2);
-                let mut ins = vec![
-                    I::LocalSet(n),
-                    I::LocalSet(src),
-                    I::LocalTee(d),
-                    I::I64ExtendI32U,
-                    I::LocalGet(n),
-                    I::I64ExtendI32U,
-                    I::I64Add,
-                ];
-                ins.extend(trap_past(r));
-                ins.extend([I::LocalGet(d)]);
-                if !r.first {
-                    ins.extend([I::GlobalGet(r.base), I::I32Add]);
+                let mut ins = vec![I::LocalSet(n), I::LocalSet(src), I::LocalSet(d)];
+                ins.extend(s.check_range(d, n, *mem, r));
+                ins.push(I::LocalGet(d));
+                if let Some(base) = s.base(*mem, r) {
+                    ins.extend([base, I::I32Add]);
                 }
                 ins.extend([
                     I::LocalGet(src),
@@ -1076,10 +1204,10 @@ impl Rewriter<'_, '_> {
                     I::I64Const(end as i64),
                     I::I64Add,
                 ]);
-                pre.extend(trap_past(r));
+                pre.extend(trap_beyond(s.limit(mem, r)));
                 pre.push(I::LocalGet(s.a));
-                if !r.first {
-                    pre.extend([I::GlobalGet(r.base), I::I32Add]);
+                if let Some(base) = s.base(mem, r) {
+                    pre.extend([base, I::I32Add]);
                 }
                 if let Some(v) = value {
                     pre.push(I::LocalGet(v));

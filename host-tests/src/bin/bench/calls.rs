@@ -134,6 +134,69 @@ const CALLS: [(&str, &str, u32); 5] = [
     ),
 ];
 
+/// One memory against several: the fused types chain fused again with
+/// `--single-memory`, under wasmtime, row for row as in the table above:
+/// what checking and rebasing every access, and wrapping the host
+/// boundary, cost.
+pub fn one_memory(plan: Plan) -> Result<()> {
+    let engine = run::engine()?;
+    let composed = fixture_chain(
+        &["types-app", "types_mid", "types_lib"],
+        "solder:typed/types",
+    )?;
+    let several = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let one = solder::fuse(
+        &[&composed],
+        &solder::Options {
+            single_memory: true,
+            ..solder::Options::default()
+        },
+    )?
+    .bytes;
+    let reps = plan.runs.min(11);
+    println!(
+        "\n## One memory against several (`--single-memory`; types app → mid → lib; median of {reps})\n"
+    );
+    println!("| row | several memories | one memory | one / several |");
+    println!("|---|---|---|---|");
+    let (a, b) = instantiation(&engine, plan.runs, &several, &one)?;
+    println!(
+        "| instantiation | {} | {} | {:.2} |",
+        ms(a),
+        ms(b),
+        ratio(b, a)
+    );
+    let pair = Pair {
+        composed: Command::new(&engine, &several)?,
+        fused: Command::new(&engine, &one)?,
+    };
+    for (kind, label, n) in CALLS {
+        let n = n / plan.call_divisor;
+        let (a, b) = pair.per_call(reps, kind, n)?;
+        println!(
+            "| {label} (×{n}) | {} | {} | {:.2} |",
+            us(a),
+            us(b),
+            ratio(b, a)
+        );
+    }
+    let (a, b) = pair.run(plan.slow_runs, &[])?;
+    let (a, b) = (median(a), median(b));
+    println!(
+        "| whole program: the types app's own run | {} | {} | {:.2} |",
+        ms(a),
+        ms(b),
+        ratio(b, a)
+    );
+    println!(
+        "| size | {} | {} | {:.2} |",
+        kib(several.len()),
+        kib(one.len()),
+        one.len() as f64 / several.len() as f64
+    );
+    Ok(())
+}
+
 /// Row label of the resource call.
 const RESOURCE_ROW: &str = "call: resource create + method + drop (app → lib)";
 

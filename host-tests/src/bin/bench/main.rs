@@ -8,7 +8,7 @@
 //! except that the rows of the large real guests, which take minutes to
 //! build and compile, and of the largest strings say that they were
 //! skipped. `--only SECTION` runs
-//! one section (`fuse`, `calls`, `text` or `guests`) and its targets;
+//! one section (`fuse`, `calls`, `one-memory`, `text` or `guests`) and its targets;
 //! `--rows TEXT` measures only the call rows whose label holds `TEXT`.
 
 mod calls;
@@ -189,7 +189,7 @@ fn main() -> Result<()> {
         .windows(2)
         .find(|w| w[0] == "--only")
         .map(|w| w[1].as_str());
-    const SECTIONS: [&str; 4] = ["fuse", "calls", "text", "guests"];
+    const SECTIONS: [&str; 5] = ["fuse", "calls", "one-memory", "text", "guests"];
     if let Some(o) = only {
         anyhow::ensure!(
             SECTIONS.contains(&o),
@@ -212,6 +212,9 @@ fn main() -> Result<()> {
     let mut slowest = Slowest::default();
     if runs("calls") {
         calls::fused_vs_composed(plan, &mut slowest, &mut targets)?;
+    }
+    if runs("one-memory") {
+        calls::one_memory(plan)?;
     }
     if runs("text") {
         text::fused_vs_composed(plan, &mut slowest, &mut targets)?;
