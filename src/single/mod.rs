@@ -89,7 +89,7 @@ impl<'t> Boundary<'t> {
                 export,
                 func: f,
                 ty: l.ty,
-                memory: Some(m),
+                memory: m,
                 realloc: func(&l.options.realloc)?,
                 post_return: func(&l.options.post_return)?,
                 encoding: l.options.string_encoding,
@@ -148,7 +148,7 @@ pub struct Lift {
     /// Its component-level type.
     pub ty: ComponentFuncTypeId,
     /// The `memory` option.
-    pub memory: Option<u32>,
+    pub memory: u32,
     /// The `realloc` option.
     pub realloc: Option<u32>,
     /// The `post-return` option.

@@ -377,7 +377,7 @@ impl<'b, 't> Shims<'b, 't> {
             slot_types: HashMap::new(),
         };
         for (k, l) in boundary.lifts.iter().enumerate() {
-            let Some(memory) = l.memory else { continue };
+            let memory = l.memory;
             let (params, results) = lift_sig(types, l.ty);
             match s.lifts.get(&l.func) {
                 Some((other, _)) => {
@@ -578,7 +578,7 @@ impl<'b, 't> Shims<'b, 't> {
 
     fn lift(&self, l: &super::Lift, func: u32) -> wasm_encoder::Function {
         let types = self.boundary.types;
-        let region = self.region(l.memory.unwrap_or(0));
+        let region = self.region(l.memory);
         let planner = Planner {
             types,
             encoding: l.encoding,
