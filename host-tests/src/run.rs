@@ -456,6 +456,35 @@ pub fn call_exports(
     Ok(records)
 }
 
+/// Instantiates a component that imports nothing and calls the root
+/// exports `calls` names in order, with their arguments; returns each
+/// result (`None` for a trap, after which the instance is not called
+/// again).
+pub fn call_script(
+    engine: &Engine,
+    bytes: &[u8],
+    calls: &[(&str, Vec<Val>)],
+) -> Result<Vec<Option<Vec<Val>>>> {
+    let component = Component::new(engine, bytes)?;
+    let mut store = Store::new(engine, ());
+    let instance = Linker::<()>::new(engine).instantiate(&mut store, &component)?;
+    let mut out = Vec::new();
+    for (name, args) in calls {
+        let Some(func) = instance.get_func(&mut store, name) else {
+            bail!("no export `{name}`");
+        };
+        let mut results = vec![Val::U32(0); func.ty(&store).results().len()];
+        match func.call(&mut store, args, &mut results) {
+            Ok(()) => out.push(Some(results)),
+            Err(_) => {
+                out.push(None);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Instantiates a component that imports nothing and calls its root
 /// export `name`, which returns a `u32`; `None` when the call (or the
 /// instantiation) traps.

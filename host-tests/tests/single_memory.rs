@@ -132,29 +132,8 @@ const PAGE: u32 = 65536;
 /// One call: an export and its arguments.
 type Call = (&'static str, Vec<wasmtime::component::Val>);
 
-/// Runs `calls` in order in a fresh instance; returns each result (`None`
-/// for a trap, after which the instance is not called again).
 fn calls(bytes: &[u8], calls: &[Call]) -> Result<Vec<Option<Vec<wasmtime::component::Val>>>> {
-    use wasmtime::component::{Component, Linker, Val};
-    let engine = &shared().engine;
-    let component = Component::new(engine, bytes)?;
-    let mut store = wasmtime::Store::new(engine, ());
-    let instance = Linker::<()>::new(engine).instantiate(&mut store, &component)?;
-    let mut out = Vec::new();
-    for (name, args) in calls {
-        let Some(func) = instance.get_func(&mut store, name) else {
-            bail!("no export `{name}`");
-        };
-        let mut results = vec![Val::U32(0); func.ty(&store).results().len()];
-        match func.call(&mut store, args, &mut results) {
-            Ok(()) => out.push(Some(results)),
-            Err(_) => {
-                out.push(None);
-                break;
-            }
-        }
-    }
-    Ok(out)
+    run::call_script(&shared().engine, bytes, calls)
 }
 
 fn u32s(name: &'static str, args: &[u32]) -> Call {

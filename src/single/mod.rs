@@ -708,20 +708,21 @@ fn grow(l: &Layout, r: usize) -> Function {
         I::I32LtU,
         I::Select,
         I::LocalTee(want),
+    ];
+    // Grow the memory by the pages `want` holds past the capacity; if it
+    // cannot, by those the new size needs; if not even that, fail.
+    let grow_to_want = [
         I::GlobalGet(region.cap),
         I::I32Sub,
         I::MemoryGrow(0),
         I::I32Const(-1),
         I::I32Eq,
         I::If(BlockType::Empty),
-        I::LocalGet(new),
-        I::LocalTee(want),
-        I::GlobalGet(region.cap),
-        I::I32Sub,
-        I::MemoryGrow(0),
-        I::I32Const(-1),
-        I::I32Eq,
-        I::If(BlockType::Empty),
+    ];
+    ins.extend(grow_to_want.clone());
+    ins.extend([I::LocalGet(new), I::LocalTee(want)]);
+    ins.extend(grow_to_want);
+    ins.extend([
         I::I32Const(-1),
         I::Return,
         I::End,
@@ -732,7 +733,7 @@ fn grow(l: &Layout, r: usize) -> Function {
         I::I32Const(16),
         I::I32Shl,
         I::LocalSet(shift),
-    ];
+    ]);
     if let Some(next) = later.first() {
         // Move everything from the next region's base to the old end up,
         // then zero what is left behind of it.

@@ -174,6 +174,29 @@ impl Planner<'_> {
         }
     }
 
+    /// The parameters of `ty` as the tuple they spill to: its size and
+    /// alignment, and its pointers.
+    fn params_tuple(&self, ty: ComponentFuncTypeId) -> ((u32, u32), Vec<Item>) {
+        let f = &self.types[ty];
+        let tuple: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
+        let layout = abi::record_layout(self.types, tuple.iter());
+        let mut items = Vec::new();
+        for (t, at) in tuple.iter().zip(&layout.offsets) {
+            self.memory(t, *at, &mut items);
+        }
+        (layout.size_align, items)
+    }
+
+    /// The pointers of the flat parameters of `ty`.
+    fn flat_params(&self, ty: ComponentFuncTypeId) -> Vec<Flat> {
+        let mut flat = Vec::new();
+        let mut at = 0;
+        for (_, t) in self.types[ty].params.iter() {
+            at += self.flat(t, at, &mut flat);
+        }
+        flat
+    }
+
     /// The pointers of flat values of `ty` from local `at`; returns how
     /// many locals the values take.
     fn flat(&self, ty: &ComponentValType, at: u32, out: &mut Vec<Flat>) -> u32 {
@@ -312,11 +335,7 @@ fn plans(types: TypesRef<'_>, l: &super::Lift) -> (Vec<Flat>, Vec<Item>, String)
         encoding: l.encoding,
     };
     let f = &types[l.ty];
-    let mut flat = Vec::new();
-    let mut at = 0;
-    for (_, t) in f.params.iter() {
-        at += planner.flat(t, at, &mut flat);
-    }
+    let mut flat = planner.flat_params(l.ty);
     // Parameters come from the host: their strings and pointer-free lists
     // are only moved back, whatever their unit.
     fn erase(to: &mut Pointee) {
@@ -593,48 +612,20 @@ impl<'b, 't> Shims<'b, 't> {
         };
         c.extend([I::I32Const(0), I::GlobalSet(self.top)]);
         if sig.params_spill {
-            let tuple: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
-            let mut items = Vec::new();
-            let layout = abi::record_layout(types, tuple.iter());
-            for (t, at) in tuple.iter().zip(&layout.offsets) {
-                planner.memory(t, *at, &mut items);
-            }
+            let (_, items) = planner.params_tuple(l.ty);
             g.walk(&mut c, &items, 0, Way::FromHost);
             g.rebase(&mut c, 0, Way::FromHost);
         } else {
-            let mut flat = Vec::new();
-            let mut at = 0;
-            for (_, t) in f.params.iter() {
-                at += planner.flat(t, at, &mut flat);
-            }
-            g.flat(&mut c, &flat, &params, Way::FromHost);
+            g.flat(&mut c, &planner.flat_params(l.ty), &params, Way::FromHost);
         }
         c.extend((0..params.len() as u32).map(I::LocalGet));
         c.push(I::Call(func));
         if let (true, Some(result)) = (sig.results_spill, &f.result) {
             let rp = c.temp(ValType::I32);
             c.extend([I::LocalTee(rp), I::GlobalSet(self.saved)]);
-            let (size, align) = abi::size_align(types, result);
-            g.check(&mut c, rp, size, align);
-            let copy = c.temp(ValType::I32);
-            c.extend([
-                I::I32Const(size as i32),
-                I::I32Const(align as i32),
-                I::Call(self.alloc),
-                I::LocalTee(copy),
-                I::LocalGet(rp),
-            ]);
-            g.absolute(&mut c);
-            c.extend([
-                I::I32Const(size as i32),
-                I::MemoryCopy {
-                    src_mem: 0,
-                    dst_mem: 0,
-                },
-            ]);
             let mut items = Vec::new();
             planner.memory(result, 0, &mut items);
-            g.walk(&mut c, &items, copy, Way::ToHost);
+            let copy = g.copy_out(&mut c, rp, abi::size_align(types, result), &items);
             c.push(I::LocalGet(copy));
         }
         c.finish()
@@ -659,39 +650,11 @@ impl<'b, 't> Shims<'b, 't> {
         let mark = c.temp(ValType::I32);
         c.extend([I::GlobalGet(self.top), I::LocalSet(mark)]);
         if sig.params_spill {
-            let tuple: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
-            let layout = abi::record_layout(types, tuple.iter());
-            let (size, align) = layout.size_align;
-            g.check(&mut c, 0, size, align);
-            let copy = c.temp(ValType::I32);
-            c.extend([
-                I::I32Const(size as i32),
-                I::I32Const(align as i32),
-                I::Call(self.alloc),
-                I::LocalTee(copy),
-                I::LocalGet(0),
-            ]);
-            g.absolute(&mut c);
-            c.extend([
-                I::I32Const(size as i32),
-                I::MemoryCopy {
-                    src_mem: 0,
-                    dst_mem: 0,
-                },
-            ]);
-            let mut items = Vec::new();
-            for (t, at) in tuple.iter().zip(&layout.offsets) {
-                planner.memory(t, *at, &mut items);
-            }
-            g.walk(&mut c, &items, copy, Way::ToHost);
+            let (size_align, items) = planner.params_tuple(l.ty);
+            let copy = g.copy_out(&mut c, 0, size_align, &items);
             c.extend([I::LocalGet(copy), I::LocalSet(0)]);
         } else {
-            let mut flat = Vec::new();
-            let mut at = 0;
-            for (_, t) in f.params.iter() {
-                at += planner.flat(t, at, &mut flat);
-            }
-            g.flat(&mut c, &flat, &params, Way::ToHost);
+            g.flat(&mut c, &planner.flat_params(l.ty), &params, Way::ToHost);
         }
         let result = f.result.filter(|_| sig.results_spill);
         if let Some(result) = &result {
@@ -793,6 +756,32 @@ impl Gen<'_, '_, '_> {
             I::I64GtU,
         ]);
         c.trap_if();
+    }
+
+    /// Copies the value at region address `at` (`size`, `align`, with
+    /// pointers `items`) to the scratch region for the host, checked as
+    /// lifting it checks, its pointers made absolute; returns the local
+    /// holding the copy's address.
+    fn copy_out(&self, c: &mut Code, at: u32, (size, align): (u32, u32), items: &[Item]) -> u32 {
+        self.check(c, at, size, align);
+        let copy = c.temp(ValType::I32);
+        c.extend([
+            I::I32Const(size as i32),
+            I::I32Const(align as i32),
+            I::Call(self.shims.alloc),
+            I::LocalTee(copy),
+            I::LocalGet(at),
+        ]);
+        self.absolute(c);
+        c.extend([
+            I::I32Const(size as i32),
+            I::MemoryCopy {
+                src_mem: 0,
+                dst_mem: 0,
+            },
+        ]);
+        self.walk(c, items, copy, Way::ToHost);
+        copy
     }
 
     /// The pointers of flat values, moved in their locals.

@@ -159,27 +159,7 @@ pub fn one_memory(plan: Plan) -> Result<()> {
     );
     println!("| row | several memories | one memory | one / several |");
     println!("|---|---|---|---|");
-    let (a, b) = instantiation(&engine, plan.runs, &several, &one)?;
-    println!(
-        "| instantiation | {} | {} | {:.2} |",
-        ms(a),
-        ms(b),
-        ratio(b, a)
-    );
-    let pair = Pair {
-        composed: Command::new(&engine, &several)?,
-        fused: Command::new(&engine, &one)?,
-    };
-    for (kind, label, n) in CALLS {
-        let n = n / plan.call_divisor;
-        let (a, b) = pair.per_call(reps, kind, n)?;
-        println!(
-            "| {label} (×{n}) | {} | {} | {:.2} |",
-            us(a),
-            us(b),
-            ratio(b, a)
-        );
-    }
+    let (pair, _) = rows(&engine, plan, reps, &several, &one)?;
     let (a, b) = pair.run(plan.slow_runs, &[])?;
     let (a, b) = (median(a), median(b));
     println!(
@@ -195,6 +175,38 @@ pub fn one_memory(plan: Plan) -> Result<()> {
         one.len() as f64 / several.len() as f64
     );
     Ok(())
+}
+
+/// The rows both tables start with, `a` against `b`: instantiation and
+/// each kind of call; returns the two programs ready to run, and each call
+/// row's ratio with its label.
+fn rows(
+    engine: &wasmtime::Engine,
+    plan: Plan,
+    reps: usize,
+    a: &[u8],
+    b: &[u8],
+) -> Result<(Pair, Vec<(f64, &'static str)>)> {
+    let (ta, tb) = instantiation(engine, plan.runs, a, b)?;
+    println!(
+        "| instantiation | {} | {} | {:.2} |",
+        ms(ta),
+        ms(tb),
+        ratio(tb, ta)
+    );
+    let pair = Pair {
+        composed: Command::new(engine, a)?,
+        fused: Command::new(engine, b)?,
+    };
+    let mut ratios = Vec::new();
+    for (kind, label, n) in CALLS {
+        let n = n / plan.call_divisor;
+        let (ta, tb) = pair.per_call(reps, kind, n)?;
+        let r = ratio(tb, ta);
+        ratios.push((r, label));
+        println!("| {label} (×{n}) | {} | {} | {r:.2} |", us(ta), us(tb));
+    }
+    Ok((pair, ratios))
 }
 
 /// Row label of the resource call.
@@ -222,24 +234,9 @@ pub fn fused_vs_composed(
     println!("| row | composed | fused | fused / composed |");
     println!("|---|---|---|---|");
 
-    let (a, b) = instantiation(&engine, plan.runs, &composed, &fused)?;
-    println!(
-        "| instantiation | {} | {} | {:.2} |",
-        ms(a),
-        ms(b),
-        ratio(b, a)
-    );
-
-    let pair = Pair {
-        composed: Command::new(&engine, &composed)?,
-        fused: Command::new(&engine, &fused)?,
-    };
-    for (kind, label, n) in CALLS {
-        let n = n / plan.call_divisor;
-        let (a, b) = pair.per_call(reps, kind, n)?;
-        let r = ratio(b, a);
+    let (pair, ratios) = rows(&engine, plan, reps, &composed, &fused)?;
+    for (r, label) in ratios {
         slowest.note(r, label);
-        println!("| {label} (×{n}) | {} | {} | {r:.2} |", us(a), us(b));
     }
 
     let resource = resource_row(&engine, plan, reps)?;
