@@ -12,6 +12,7 @@ const ui = {
   drop: $('#drop'),
   file: $('#file'),
   output: $('#output'),
+  singleMemory: $('#single-memory'),
   status: $('#status'),
   error: $('#error'),
   result: $('#result'),
@@ -63,12 +64,12 @@ const fuserReady = new Promise((resolve, reject) => {
 
 // Inspects and fuses `bytes` in the worker; resolves to `{ report, fused,
 // ms }` or `{ error }`. The bytes are copied: the page keeps its own.
-function fuseInWorker(bytes, output) {
+function fuseInWorker(bytes, output, singleMemory) {
   const id = ++requests;
   return new Promise((resolve) => {
     waiting.set(id, resolve);
     const copy = bytes.slice();
-    fuser.postMessage({ id, bytes: copy, output }, [copy.buffer]);
+    fuser.postMessage({ id, bytes: copy, output, singleMemory }, [copy.buffer]);
   });
 }
 
@@ -154,9 +155,9 @@ function renderGraph(report) {
   );
 }
 
-function fusedName(name, output) {
+function fusedName(name, output, singleMemory) {
   const stem = name.replace(/\.wasm$/i, '');
-  return `${stem}.${output === 'core-module' ? 'core' : 'fused'}.wasm`;
+  return `${stem}.${singleMemory ? 'one.' : ''}${output === 'core-module' ? 'core' : 'fused'}.wasm`;
 }
 
 async function fuseCurrent() {
@@ -165,12 +166,13 @@ async function fuseCurrent() {
   }
   const { name, bytes } = current;
   const output = ui.output.value;
+  const singleMemory = ui.singleMemory.checked;
   ui.error.hidden = true;
   ui.result.hidden = true;
   ui.download.setAttribute('aria-disabled', 'true');
   setState('working', `Inspecting and fusing ${name}…`);
-  const answer = await fuseInWorker(bytes, output);
-  if (current.bytes !== bytes || ui.output.value !== output) {
+  const answer = await fuseInWorker(bytes, output, singleMemory);
+  if (current.bytes !== bytes || ui.output.value !== output || ui.singleMemory.checked !== singleMemory) {
     return; // a newer input or output kind is on its way
   }
   if (answer.error) {
@@ -184,7 +186,7 @@ async function fuseCurrent() {
   }
   downloadUrl = URL.createObjectURL(new Blob([answer.fused], { type: 'application/wasm' }));
   ui.download.href = downloadUrl;
-  ui.download.download = fusedName(name, output);
+  ui.download.download = fusedName(name, output, singleMemory);
   ui.download.textContent = `Download ${ui.download.download}`;
   ui.download.removeAttribute('aria-disabled');
   ui.fileName.textContent = name;
@@ -332,6 +334,7 @@ for (const button of ui.examples) {
 }
 ui.runButton.addEventListener('click', () => runBoth());
 ui.output.addEventListener('change', () => fuseCurrent());
+ui.singleMemory.addEventListener('change', () => fuseCurrent());
 ui.drop.addEventListener('dragover', (e) => {
   e.preventDefault();
   ui.drop.classList.add('over');

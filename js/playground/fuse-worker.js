@@ -1,6 +1,6 @@
 // The playground's fuser, in a Web Worker so that the page stays
 // responsive however long a large input takes. Messages in:
-// `{ id, op: 'fuse', bytes, output }`; out: `{ id, report, fused, ms }`
+// `{ id, bytes, output, singleMemory }`; out: `{ id, report, fused, ms }`
 // or `{ id, error }`, where `error` carries a `FuseError`'s fields.
 
 import { FuseError, loadFuser } from '../src/browser.js';
@@ -23,12 +23,12 @@ function describe(e) {
   return { fuseError: false, message: String(e && e.message ? e.message : e) };
 }
 
-self.onmessage = async ({ data: { id, bytes, output } }) => {
+self.onmessage = async ({ data: { id, bytes, output, singleMemory } }) => {
   try {
     const { fuse, inspect } = await fuser;
     const report = inspect(bytes);
     const started = performance.now();
-    const fused = fuse(bytes, { output });
+    const fused = fuse(bytes, { output, singleMemory });
     const ms = performance.now() - started;
     self.postMessage({ id, report, fused: fused.bytes, ms }, [fused.bytes.buffer]);
   } catch (e) {

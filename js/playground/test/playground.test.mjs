@@ -251,6 +251,20 @@ test('three components passing strings, records and resources run alike fused', 
   assert.match(await page.textContent('#run-fused h3'), /^Fused, \d+ bytes$/);
 });
 
+test('one memory: the native bytes, run beside the original', async () => {
+  assert.equal(await settled(() => page.click(`button[data-example="${THREE}"]`)), 'done');
+  assert.equal(await settled(() => page.check('#single-memory')), 'done');
+  const [name, bytes] = await download();
+  assert.equal(name, `${THREE}.one.fused.wasm`);
+  assert.ok(bytes.equals(runNative(['fuse', path(THREE), '--single-memory'], { output: true }).output));
+  const run = await runBoth('trap');
+  assert.match(run.fused.outcome, /^trapped: /);
+  assert.equal(withoutTime(run.fused.outcome), withoutTime(run.original.outcome));
+  assert.equal(run.fused.stdout, run.original.stdout);
+  assert.equal(run.verdict, 'Same output, same exit status.');
+  assert.equal(await settled(() => page.uncheck('#single-memory')), 'done');
+});
+
 test('a component that is no command says so; core output is not run', async () => {
   assert.equal(await settled(() => page.setInputFiles('#file', path('string-transcode'))), 'done');
   const run = await runBoth('');
