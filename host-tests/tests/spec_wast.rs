@@ -87,13 +87,8 @@ struct Fused {
     features: Vec<String>,
 }
 
-/// Runs `path` as written, then fused; returns what fusing did.
-fn run_both(engine: &Engine, path: &Path, work: &Path) -> Result<Fused> {
-    run_both_with(engine, Async::No, &solder::Options::default(), path, work)
-}
-
-/// [`run_both`], calling exports as `concurrent` says, fusing with
-/// `options`.
+/// Runs `path` as written, then fused with `options`, calling exports as
+/// `concurrent` says; returns what fusing did.
 fn run_both_with(
     engine: &Engine,
     concurrent: Async,
@@ -282,12 +277,27 @@ const DECLINED: &[(&str, &[&str])] = &[
 /// their original bytes.
 #[test]
 fn other_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
+    other_scripts(&solder::Options::default(), "others")
+}
+
+/// [`other_scripts_pass_fused_but_for_the_declined_list`], every component
+/// fused with one memory (`--single-memory`).
+#[test]
+fn other_scripts_pass_in_one_memory_but_for_the_declined_list() -> Result<()> {
+    let options = solder::Options {
+        single_memory: true,
+        ..solder::Options::default()
+    };
+    other_scripts(&options, "others-one-memory")
+}
+
+fn other_scripts(options: &solder::Options, test: &str) -> Result<()> {
     let root = host_tests::spec::snapshot()?;
     let engine = engine()?;
     let work = host_tests::repo_root()
         .join("target")
         .join("spec-wast")
-        .join("others");
+        .join(test);
     let mut files = Vec::new();
     for dir in ["test/wasmtime", "test/values", "test/resources"] {
         for entry in std::fs::read_dir(root.join(dir))? {
@@ -308,7 +318,7 @@ fn other_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
             println!("{}: skipped, does not run as written here", path.display());
             continue;
         }
-        let r = run_both(&engine, path, &work)?;
+        let r = run_both_with(&engine, Async::No, options, path, &work)?;
         let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("?");
         println!("{file}: {} of {} components fused", r.fused, r.components);
         let declined = DECLINED
