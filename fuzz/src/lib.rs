@@ -59,6 +59,31 @@ pub fn check(bytes: &[u8]) -> Outcome {
         }
         outcome = Some(this);
     }
+    // One memory fails as the others do, or declines what one memory
+    // cannot hold (`unsupported`), and its output validates without
+    // multi-memory.
+    let options = solder::Options {
+        single_memory: true,
+        ..solder::Options::default()
+    };
+    let result = solder::fuse(&[bytes], &options);
+    if let Ok(f) = &result {
+        let features = wasmparser::WasmFeatures::all() - wasmparser::WasmFeatures::MULTI_MEMORY;
+        if let Err(e) = wasmparser::Validator::new_with_features(features).validate_all(&f.bytes) {
+            panic!("a one-memory output needs multi-memory: {e}");
+        }
+    }
+    let one = judge(result, valid, false);
+    match outcome {
+        Some(Outcome::Fused) => assert!(
+            matches!(
+                one,
+                Outcome::Fused | Outcome::Rejected(ErrorKind::Unsupported)
+            ),
+            "one memory: {one:?}"
+        ),
+        other => assert_eq!(other, Some(one), "one memory and several disagree"),
+    }
     // `inspect` runs the stages before adapters and output: it succeeds
     // whenever fusing does, and otherwise fails as the validity says.
     match solder::inspect(bytes) {

@@ -214,7 +214,10 @@ pub(crate) struct Region {
 /// What the module declares, read in one pass.
 #[derive(Default)]
 struct Parsed<'a> {
-    types: Vec<wasmparser::FuncType>,
+    /// Parameters of each type that is a function type, by type index.
+    params: Vec<Option<u32>>,
+    /// The type section, to re-encode with the added types after it.
+    type_section: Option<wasmparser::TypeSectionReader<'a>>,
     /// Type index of every function, imports first.
     func_types: Vec<u32>,
     imported_funcs: u32,
@@ -246,9 +249,17 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         match payload.map_err(parse_error)? {
             Payload::TypeSection(s) => {
-                for ty in s.into_iter_err_on_gc_types() {
-                    p.types.push(ty.map_err(parse_error)?);
+                for group in s.clone() {
+                    for ty in group.map_err(parse_error)?.into_types() {
+                        p.params.push(match &ty.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                Some(f.params().len() as u32)
+                            }
+                            _ => None,
+                        });
+                    }
                 }
+                p.type_section = Some(s);
             }
             Payload::ImportSection(s) => {
                 p.raw.push((2, slice(bytes, s.range())));
@@ -416,7 +427,7 @@ pub fn rewrite(module: &[u8], boundary: &Boundary<'_>) -> Result<Vec<u8>> {
     let scratch = l.regions[l.regions.len() - 1];
     let mut added = Added {
         first: p.func_types.len() as u32,
-        first_type: p.types.len() as u32,
+        first_type: p.params.len() as u32,
         types: Vec::new(),
         funcs: Vec::new(),
     };
@@ -445,7 +456,8 @@ pub fn rewrite(module: &[u8], boundary: &Boundary<'_>) -> Result<Vec<u8>> {
     let mut code = CodeSection::new();
     for (k, body) in p.bodies.iter().enumerate() {
         let ty = p.func_types[p.imported_funcs as usize + k];
-        let params = p.types[ty as usize].params().len() as u32;
+        let params = p.params[ty as usize]
+            .ok_or_else(|| Error::internal("a function whose type is not a function type"))?;
         code.function(&rw.body(body, params)?);
     }
     let helpers = rw.helpers;
@@ -474,9 +486,9 @@ fn encode(
     let mut m = Module::new();
     let mut types = TypeSection::new();
     let mut r = RoundtripReencoder;
-    for t in &p.types {
-        let t = r.func_type(t.clone()).map_err(reencode_error)?;
-        types.ty().func_type(&t);
+    if let Some(section) = &p.type_section {
+        r.parse_type_section(&mut types, section.clone())
+            .map_err(reencode_error)?;
     }
     for (params, results) in &added.types {
         types
