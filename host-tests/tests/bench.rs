@@ -41,6 +41,9 @@ const ROWS: &[&str] = &[
     "| call: resource create + method + drop (app → lib) (×",
     "| whole program: the types app's own run",
     "| size |",
+    // One memory against several.
+    "| row | several memories | one memory | one / several |",
+    "| whole program: the types app's own run |",
     // Text and records across one call (the string rows: see `text_rows`).
     "| scalar: add(u32, u32) -> u32, WAT guests (×",
     "| scalar: add(u32, u32) -> u32, Rust guests (×",
@@ -63,12 +66,12 @@ const ROWS: &[&str] = &[
     "| Python provider (componentize-py) |",
     "| JavaScript provider (componentize-js) |",
     // Targets.
-    "| native fuse time ≤ 2× the floor (large input) |",
-    "| peak memory ≤ 1.5× the floor's (large input) |",
+    "| native fuse time ≤ 1× the floor (large input) |",
+    "| peak memory ≤ the floor's (large input) |",
     "| native fuse time ≤ 2× the floor (DWARF carried) |",
-    "| fuser component under wasmtime ≤ 3× native (large input) |",
-    "| native fuse time ≤ 2× the floor (real guests) |",
-    "| peak memory ≤ 1.5× the floor's (real guests) |",
+    "| fuser component under wasmtime ≤ 1.5× native (large input) |",
+    "| native fuse time ≤ 1× the floor (real guests) |",
+    "| peak memory ≤ the floor's (real guests) |",
     "| every text/record call ≤ 0.5× composed |",
     "| every fused cross-component call faster than composed |",
     "| fused output no larger than the composed input (types) |",

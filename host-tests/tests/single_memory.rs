@@ -303,3 +303,56 @@ fn growing_one_region_keeps_every_other_and_traps_past_its_end() -> Result<()> {
     }
     Ok(())
 }
+
+/// One call of `fixtures/wat/host-pointers.wat` in a fresh instance: the
+/// result (`None` for a trap) and how many times the host was called.
+fn host_call(bytes: &[u8], name: &str, ret: u32) -> Result<(Option<u32>, u32)> {
+    use wasmtime::component::{Component, Linker};
+    let engine = &shared().engine;
+    let mut linker = Linker::<u32>::new(engine);
+    let mut host = linker.instance("host")?;
+    host.func_wrap("greet", |mut cx, (name,): (String,)| {
+        *cx.data_mut() += 1;
+        Ok((format!("hello, {name}"),))
+    })?;
+    host.func_wrap("join", |mut cx, (parts,): (Vec<String>,)| {
+        *cx.data_mut() += 1;
+        Ok((parts.join(" + "),))
+    })?;
+    let mut store = wasmtime::Store::new(engine, 0u32);
+    let instance = linker.instantiate(&mut store, &Component::new(engine, bytes)?)?;
+    let func = instance.get_typed_func::<(u32,), (u32,)>(&mut store, name)?;
+    let result = func.call(&mut store, (ret,)).ok().map(|(r,)| r);
+    Ok((result, *store.data()))
+}
+
+#[test]
+fn host_pointers_and_bad_return_pointers_alike_in_one_memory() -> Result<()> {
+    let composed = wat::parse_file(host_tests::repo_root().join("fixtures/wat/host-pointers.wat"))?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let one = single(
+        "host-pointers.wat",
+        &composed,
+        solder::OutputKind::Component,
+    )?;
+    validate_one_memory(&one)?;
+    // (function, return pointer, whether the lowering traps after the host
+    // ran): in bounds; misaligned; past the memory; wrapping around.
+    let cases = [
+        ("greet", 8, false),
+        ("join", 8, false),
+        ("greet", PAGE - 8, false),
+        ("greet", 6, true),
+        ("join", PAGE - 4, true),
+        ("greet", PAGE, true),
+        ("join", u32::MAX - 3, true),
+    ];
+    for (name, ret, traps) in cases {
+        let a = host_call(&composed, name, ret)?;
+        assert_eq!(a.0.is_none(), traps, "{name}({ret}): {a:?}");
+        assert_eq!(a.1, 1, "{name}({ret}): the host ran once, before any trap");
+        assert_eq!(host_call(&fused, name, ret)?, a, "{name}({ret}): fused");
+        assert_eq!(host_call(&one, name, ret)?, a, "{name}({ret}): one memory");
+    }
+    Ok(())
+}
