@@ -10,6 +10,7 @@ const input = new Uint8Array(0);
 const fused: Fused = fuse(input, { output: 'core-module' });
 const bytes: Uint8Array = fused.bytes;
 const sameFused: Fused = fuse([input.buffer], {});
+const oneMemory: Fused = fuse(input, { singleMemory: true, stripDebug: true });
 const report: Report = inspect(input);
 const text: string = formatReport(report);
 const adapters: string[] = report.adapters.map((a) => `${a.route} ${a.name} ${a.strategy}`);
@@ -28,14 +29,14 @@ try {
 }
 
 // The generated bindings, as jco emits them.
-const rawFused: raw.fuse.Fused = raw.fuse.fuse([input], { output: 'component', validate: true, stripDebug: false });
+const rawFused: raw.fuse.Fused = raw.fuse.fuse([input], { output: 'component', validate: true, stripDebug: false, singleMemory: false });
 
 // @ts-expect-error: `output` is 'component' or 'core-module'.
 fuse(input, { output: 'module' });
 // @ts-expect-error: a string is not bytes.
 inspect('app.wasm');
 
-void [bytes, sameFused, text, adapters, tableMemory, inputSize, rawFused];
+void [bytes, sameFused, oneMemory, text, adapters, tableMemory, inputSize, rawFused];
 
 // The browser entry: the fuser instantiated with shims the caller brings.
 import { loadFuser, wasiImports } from '@solder/fuser/browser';
