@@ -968,6 +968,15 @@ impl Scratch {
         ins
     }
 
+    /// Pushes the address in local `at` of region `m`, made absolute.
+    fn absolute(&self, at: u32, m: u32, r: Region) -> Vec<I<'static>> {
+        let mut ins = vec![I::LocalGet(at)];
+        if let Some(base) = self.base(m, r) {
+            ins.extend([base, I::I32Add]);
+        }
+        ins
+    }
+
     /// Pushes region `m`'s base, when it has one.
     fn base(&self, m: u32, r: Region) -> Option<I<'static>> {
         if r.first {
@@ -1138,10 +1147,7 @@ impl Rewriter<'_> {
                 let (d, v, n) = (s.a, s.a + 1, s.a + 2);
                 let mut ins = vec![I::LocalSet(n), I::LocalSet(v), I::LocalSet(d)];
                 ins.extend(s.check_range(d, n, *mem, r));
-                ins.push(I::LocalGet(d));
-                if let Some(base) = s.base(*mem, r) {
-                    ins.extend([base, I::I32Add]);
-                }
+                ins.extend(s.absolute(d, *mem, r));
                 ins.extend([I::LocalGet(v), I::LocalGet(n), I::MemoryFill(0)]);
                 emit(&ins, sink);
             }
@@ -1151,14 +1157,8 @@ impl Rewriter<'_> {
                 let mut ins = vec![I::LocalSet(n), I::LocalSet(from), I::LocalSet(d)];
                 ins.extend(s.check_range(d, n, *dst_mem, rd));
                 ins.extend(s.check_range(from, n, *src_mem, rs));
-                ins.push(I::LocalGet(d));
-                if let Some(base) = s.base(*dst_mem, rd) {
-                    ins.extend([base, I::I32Add]);
-                }
-                ins.push(I::LocalGet(from));
-                if let Some(base) = s.base(*src_mem, rs) {
-                    ins.extend([base, I::I32Add]);
-                }
+                ins.extend(s.absolute(d, *dst_mem, rd));
+                ins.extend(s.absolute(from, *src_mem, rs));
                 ins.extend([
                     I::LocalGet(n),
                     I::MemoryCopy {
@@ -1173,10 +1173,7 @@ impl Rewriter<'_> {
                 let (d, src, n) = (s.a, s.a + 1, s.a + 2);
                 let mut ins = vec![I::LocalSet(n), I::LocalSet(src), I::LocalSet(d)];
                 ins.extend(s.check_range(d, n, *mem, r));
-                ins.push(I::LocalGet(d));
-                if let Some(base) = s.base(*mem, r) {
-                    ins.extend([base, I::I32Add]);
-                }
+                ins.extend(s.absolute(d, *mem, r));
                 ins.extend([
                     I::LocalGet(src),
                     I::LocalGet(n),
@@ -1218,10 +1215,7 @@ impl Rewriter<'_> {
                     I::I64Add,
                 ]);
                 pre.extend(trap_beyond(s.limit(mem, r)));
-                pre.push(I::LocalGet(s.a));
-                if let Some(base) = s.base(mem, r) {
-                    pre.extend([base, I::I32Add]);
-                }
+                pre.extend(s.absolute(s.a, mem, r));
                 if let Some(v) = value {
                     pre.push(I::LocalGet(v));
                 }
