@@ -380,6 +380,54 @@ pub struct Emitter<'g, 'a> {
     interface_types: Vec<(u32, String, [ComponentDefinedTypeId; 2])>,
 }
 
+/// A wrapper component with the place of its fused module left open.
+pub struct Wrapper {
+    /// Its bytes before the module.
+    before: Vec<u8>,
+    /// And after it.
+    after: Vec<u8>,
+}
+
+impl Wrapper {
+    /// The output with `module` in its place.
+    pub fn around(&self, module: &[u8]) -> Vec<u8> {
+        let section = RawSection {
+            id: ComponentSectionId::CoreModule as u8,
+            data: module,
+        };
+        // Section id and at most five bytes of size.
+        let mut bytes =
+            Vec::with_capacity(self.before.len() + 1 + 5 + module.len() + self.after.len());
+        bytes.extend_from_slice(&self.before);
+        wasm_encoder::ComponentSection::append_to_component(&section, &mut bytes);
+        bytes.extend_from_slice(&self.after);
+        bytes
+    }
+
+    /// The output up to the module's bytes, to encode the module into
+    /// (the section's size left to [`Wrapper::finish`]), and how many
+    /// bytes [`Wrapper::finish`] adds after it.
+    pub fn start(&mut self) -> (Vec<u8>, usize) {
+        let mut bytes = std::mem::take(&mut self.before);
+        bytes.push(ComponentSectionId::CoreModule as u8);
+        bytes.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0]);
+        (bytes, self.after.len())
+    }
+
+    /// The output, from `bytes` that [`Wrapper::start`] began and the
+    /// module's encoding went on from its `at`.
+    pub fn finish(self, mut bytes: Vec<u8>, at: usize) -> Result<Vec<u8>> {
+        let size = u32::try_from(bytes.len() - at)
+            .map_err(|_| Error::limit("the fused module is over 4 GiB"))?;
+        // A five-byte LEB128, as `start` reserved.
+        for (i, b) in bytes[at - 5..at].iter_mut().enumerate() {
+            *b = ((size >> (7 * i)) & 0x7f) as u8 | if i < 4 { 0x80 } else { 0 };
+        }
+        bytes.extend_from_slice(&self.after);
+        Ok(bytes)
+    }
+}
+
 /// The fused-module exports a wrapper needs, decided before the module is
 /// encoded.
 pub fn needed_exports(graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Result<Vec<FusedExport>> {
@@ -494,9 +542,16 @@ impl<'g, 'a> Emitter<'g, 'a> {
     }
 
     /// Finishes the wrapper around `fused`.
-    pub fn emit(mut self, fused: &[u8]) -> Result<Vec<u8>> {
+    pub fn emit(self, fused: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.wrap()?.around(fused))
+    }
+
+    /// Finishes the wrapper, with a place for the fused module: it can be
+    /// built before the module is encoded, and the module encoded in place
+    /// ([`Wrapper::start`]).
+    pub fn wrap(mut self) -> Result<Wrapper> {
         // The fused module, most of the output, goes in last, between the
-        // prefix and the rest, into a buffer of the final size.
+        // prefix and the rest.
         let module = self.out.core_modules;
         self.out.flush();
         let module_at = self.out.component.as_slice().len();
@@ -578,17 +633,9 @@ impl<'g, 'a> Emitter<'g, 'a> {
             }
         }
         self.custom_sections();
-        let wrapper = self.out.finish();
-        let section = RawSection {
-            id: ComponentSectionId::CoreModule as u8,
-            data: fused,
-        };
-        // Section id and at most five bytes of size.
-        let mut bytes = Vec::with_capacity(wrapper.len() + 1 + 5 + fused.len());
-        bytes.extend_from_slice(&wrapper[..module_at]);
-        wasm_encoder::ComponentSection::append_to_component(&section, &mut bytes);
-        bytes.extend_from_slice(&wrapper[module_at..]);
-        Ok(bytes)
+        let mut before = self.out.finish();
+        let after = before.split_off(module_at);
+        Ok(Wrapper { before, after })
     }
 
     /// The wrapper's custom sections: the root component's own name, and

@@ -186,11 +186,20 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     };
     let out = if core {
         let exports = emit::core_exports(&graph, &layout)?;
-        one(layout.encode(&exports)?)?
+        one(layout.encode(&exports, Vec::new(), 0)?)?
     } else {
         let needed = emit::needed_exports(&graph, &layout)?;
-        let module = one(layout.encode(&merge::Layout::export_entries(&needed))?)?;
-        emit::Emitter::new(&input, &graph, &layout).emit(&module)?
+        let exports = merge::Layout::export_entries(&needed);
+        let mut wrapper = emit::Emitter::new(&input, &graph, &layout).wrap()?;
+        if boundary.is_some() {
+            wrapper.around(&one(layout.encode(&exports, Vec::new(), 0)?)?)
+        } else {
+            // The module is encoded in its place in the output.
+            let (bytes, after) = wrapper.start();
+            let at = bytes.len();
+            let bytes = layout.encode(&exports, bytes, after)?;
+            wrapper.finish(bytes, at)?
+        }
     };
     if options.validate {
         validate(&out)?;

@@ -383,9 +383,17 @@ impl Builder {
         self.start = Some(f);
     }
 
-    /// Encodes the module, with `custom` sections at its end, checking
-    /// that every reserved item was filled.
-    pub fn finish(self, custom: &[&dyn Section]) -> Result<Vec<u8>> {
+    /// Encodes the module at the end of `into` (with `room` to spare
+    /// after it), with the DWARF that `debug` writes and the `custom`
+    /// sections at its end, checking that every reserved item was filled.
+    pub fn finish(
+        self,
+        into: Vec<u8>,
+        room: usize,
+        debug: impl FnOnce(&mut Vec<u8>),
+        custom: &[&dyn Section],
+        custom_len: usize,
+    ) -> Result<Vec<u8>> {
         self.check_bodies(FuncIdx(self.func_count()))?;
         if self.elements.len() != self.elements_reserved || self.data.len() != self.data_reserved {
             return Err(Error::internal("reserved segments were not all filled"));
@@ -416,24 +424,31 @@ impl Builder {
                 count: self.data_reserved,
             });
         }
-        // The code section is most of the module: copy it once into a
-        // buffer of the final size, rather than into one that doubles as
-        // it grows. The sections after it are encoded first to know that
-        // size.
+        // The code section and the custom sections (DWARF) are most of the
+        // module: each is copied once into a buffer of the final size,
+        // rather than into one that doubles as it grows. `debug` appends
+        // the DWARF sections in place; `custom_len` is the size of them and
+        // of `custom`, give or take their headers.
         let mut tail = Vec::new();
         if !self.data.is_empty() {
             self.data.append_to(&mut tail);
         }
         drop(self.data);
-        for s in custom {
-            s.append_to(&mut tail);
-        }
-        let mut bytes = module.finish();
+        let head = module.finish();
+        let mut bytes = into;
         // Section id, then at most five bytes each for size and count.
-        bytes.reserve_exact(1 + 5 + 5 + self.code.byte_len() + tail.len());
+        let headers = 11 * (1 + custom.len());
+        bytes.reserve_exact(
+            head.len() + headers + self.code.byte_len() + tail.len() + custom_len + room,
+        );
+        bytes.extend_from_slice(&head);
         self.code.append_to(&mut bytes);
         drop(self.code);
         bytes.extend_from_slice(&tail);
+        debug(&mut bytes);
+        for s in custom {
+            s.append_to(&mut bytes);
+        }
         Ok(bytes)
     }
 }
@@ -477,7 +492,10 @@ mod tests {
         body.instruction(&wasm_encoder::Instruction::End);
         assert!(b.body(g, &body).is_err(), "g's body before f's");
         b.body(f, &body)?;
-        assert!(b.finish(&[]).is_err(), "g has no body");
+        assert!(
+            b.finish(Vec::new(), 0, |_| {}, &[], 0).is_err(),
+            "g has no body"
+        );
         Ok(())
     }
 
@@ -522,7 +540,7 @@ mod tests {
         body.instruction(&wasm_encoder::Instruction::End);
         b.body(f, &body)?;
         b.export("run", ExportKind::Func, f.0);
-        let bytes = b.finish(&[])?;
+        let bytes = b.finish(Vec::new(), 0, |_| {}, &[], 0)?;
         wasmparser::Validator::new()
             .validate_all(&bytes)
             .map_err(|e| Error::internal(e.to_string()))?;
