@@ -173,7 +173,7 @@ impl Report {
                 .debug()
                 .map(|d| DebugInfo {
                     compile_units: d.units,
-                    bytes: d.bytes(),
+                    bytes: d.bytes,
                     warnings: d.warnings.clone(),
                 })
                 .unwrap_or_default(),

@@ -10,6 +10,8 @@
 //!   by instruction, at the function's new place;
 //! - a trap's backtrace under wasmtime shows the same files and lines fused
 //!   as composed;
+//! - a frame base kept in a global names that module's own global in the
+//!   fused module;
 //! - the same holds for units of DWARF 5;
 //! - `strip_debug` leaves no `.debug_*` section, nor does an input without
 //!   DWARF; the outputs validate and the fuser component gives the same
@@ -366,7 +368,12 @@ fn verify(inputs: &Inputs) -> Result<()> {
         lines.unit_names.iter().any(|n| n == "solder-generated"),
         "the generated functions' unit"
     );
-    let dir = std::env::temp_dir().join(format!("solder-dwarf-{}", std::process::id()));
+    // A directory of its own: the tests of each DWARF version run at once.
+    let dir = std::env::temp_dir().join(format!(
+        "solder-dwarf-{}-{}",
+        std::process::id(),
+        lines.version_5
+    ));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("fused.core.wasm");
     std::fs::write(&path, &fused.bytes)?;
@@ -392,6 +399,113 @@ fn verify(inputs: &Inputs) -> Result<()> {
         Err(e) => return Err(e).context(tool),
     }
     std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// The globals each unit's frame bases name (`DW_OP_WASM_location` of a
+/// global: most often the stack pointer), unit by unit.
+fn frame_globals(dwarf: &gimli::Dwarf<Reader<'_>>) -> Result<Vec<BTreeSet<u32>>> {
+    let mut units = Vec::new();
+    let mut headers = dwarf.units();
+    while let Some(header) = headers.next()? {
+        let unit = dwarf.unit(header)?;
+        let mut globals = BTreeSet::new();
+        let mut entries = unit.entries();
+        while let Some(entry) = entries.next_dfs()? {
+            if let Some(gimli::AttributeValue::Exprloc(expr)) =
+                entry.attr_value(gimli::DW_AT_frame_base)
+            {
+                let mut ops = expr.operations(unit.encoding());
+                while let Some(op) = ops.next()? {
+                    if let gimli::Operation::WasmGlobal { index } = op {
+                        globals.insert(index);
+                    }
+                }
+            }
+        }
+        units.push(globals);
+    }
+    Ok(units)
+}
+
+/// A core module's globals: mutable or not, and the constant each starts
+/// at.
+fn globals(module: &[u8]) -> Result<Vec<(bool, Option<i64>)>> {
+    let mut out = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        match payload? {
+            wasmparser::Payload::ImportSection(s) => {
+                for import in s.into_imports() {
+                    if let wasmparser::TypeRef::Global(g) = import?.ty {
+                        out.push((g.mutable, None));
+                    }
+                }
+            }
+            wasmparser::Payload::GlobalSection(s) => {
+                for g in s {
+                    let g = g?;
+                    let init = match g.init_expr.get_operators_reader().read()? {
+                        wasmparser::Operator::I32Const { value } => Some(i64::from(value)),
+                        wasmparser::Operator::I64Const { value } => Some(value),
+                        _ => None,
+                    };
+                    out.push((g.ty.mutable, init));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A frame base kept in a global (the stack pointer) names, in the fused
+/// module, that module's own copy of the global: each input's units name
+/// one of their own, never another input's, and it is mutable and starts
+/// at the value the input's did.
+#[test]
+fn frame_bases_name_each_modules_own_global() -> Result<()> {
+    let inputs = inputs()?;
+    let fused = fuse(&inputs.composed, solder::OutputKind::CoreModule, false)?;
+    let fused_module = Module::new(&fused.bytes)?;
+    let fused_units = frame_globals(&fused_module.dwarf()?)?;
+    let fused_globals = globals(&fused.bytes)?;
+    let mut fused_units = fused_units.iter();
+    let mut named_by: HashMap<u32, usize> = HashMap::new();
+    let mut checked = 0;
+    // The fused module's units come in the order of its instances, which
+    // is the order of the modules' code in it.
+    let mut modules = input_modules(inputs)?;
+    let mut places = HashMap::new();
+    for m in &modules {
+        places.insert(m.as_ptr(), place(&Module::new(m)?, &fused_module)?);
+    }
+    modules.sort_by_key(|m| places[&m.as_ptr()]);
+    for (k, m) in modules.into_iter().enumerate() {
+        let input_globals = globals(m)?;
+        for input in frame_globals(&Module::new(m)?.dwarf()?)? {
+            let fused = fused_units
+                .next()
+                .context("a fused unit for every input unit")?;
+            assert_eq!(
+                input.len(),
+                fused.len(),
+                "module {k}: {input:?} became {fused:?}"
+            );
+            for (i, f) in input.iter().zip(fused) {
+                let was = input_globals.get(*i as usize).context("an input global")?;
+                let is = fused_globals.get(*f as usize).context("a fused global")?;
+                assert_eq!(was, is, "module {k}: global {i} became {f}");
+                let first = *named_by.entry(*f).or_insert(k);
+                assert_eq!(first, k, "global {f} is named by modules {first} and {k}");
+                checked += 1;
+            }
+        }
+    }
+    ensure!(checked > 100, "only {checked} frame bases name a global");
+    assert!(
+        named_by.values().collect::<BTreeSet<_>>().len() == 3,
+        "every module names its own: {named_by:?}"
+    );
     Ok(())
 }
 

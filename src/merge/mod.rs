@@ -1376,8 +1376,14 @@ impl<'g, 'a> Layout<'g, 'a> {
 
     /// Encodes the fused module with `exports` added: the generated
     /// functions' bodies, every instance's code and segments, the start
-    /// sequence. Call once.
-    pub fn encode(&mut self, exports: &[(String, ExportKind, u32)]) -> Result<Vec<u8>> {
+    /// sequence. Call once. The module goes at the end of `into`, with
+    /// room for `after` more bytes.
+    pub fn encode(
+        &mut self,
+        exports: &[(String, ExportKind, u32)],
+        into: Vec<u8>,
+        after: usize,
+    ) -> Result<Vec<u8>> {
         let mut b = std::mem::take(&mut self.builder);
         // Shared functions adapters ask for come after every other one.
         let mut outlined = Outlined::new(b.func_count());
@@ -1404,6 +1410,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     path: &m.path,
                     sections: &m.debug,
                     map,
+                    globals: self.maps[i].globals.clone(),
                 });
             }
             if let Some(s) = self.maps[i].start {
@@ -1460,26 +1467,35 @@ impl<'g, 'a> Layout<'g, 'a> {
             b.export(&name, ExportKind::Func, init.0);
         }
         let names = self.function_names();
-        let mut custom: Vec<wasm_encoder::CustomSection<'_>> = Vec::new();
-        if !debug.is_empty() {
-            let generated = self.generated_functions(&b, &names);
-            let carried = dwarf::carry(&debug, &generated, b.code_origin());
-            self.debug = Some(carried);
-        }
-        for (name, data) in self.debug.iter().flat_map(|d| &d.sections) {
-            custom.push(wasm_encoder::CustomSection {
-                name: (*name).into(),
-                data: data.as_slice().into(),
-            });
-        }
+        let generated = if debug.is_empty() {
+            Vec::new()
+        } else {
+            self.generated_functions(&b, &names)
+        };
+        let origin = b.code_origin();
         let names = names_section(&names);
         let producers = self.producers();
-        let mut sections: Vec<&dyn wasm_encoder::Section> = custom
+        let sections = [&names as &dyn wasm_encoder::Section, &producers];
+        // The DWARF is written in place, at most about the inputs' size.
+        let debug_len = debug
             .iter()
-            .map(|c| c as &dyn wasm_encoder::Section)
-            .collect();
-        sections.extend([&names as &dyn wasm_encoder::Section, &producers]);
-        b.finish(&sections)
+            .flat_map(|d| d.sections.iter().map(|(n, s)| n.len() + s.len()))
+            .sum::<usize>();
+        let custom_len = names.as_custom().data.len() + debug_len + 4096;
+        let mut carried = None;
+        let bytes = b.finish(
+            into,
+            after,
+            |out| {
+                if !debug.is_empty() {
+                    carried = Some(dwarf::carry(out, &debug, &generated, origin));
+                }
+            },
+            &sections,
+            custom_len,
+        )?;
+        self.debug = carried;
+        Ok(bytes)
     }
 
     /// Whether the inputs' DWARF is carried into the output (the default;

@@ -29,6 +29,8 @@ use gimli::write::{self, Address, AttributeValue, ConvertResult, LineProgram};
 use gimli::{LittleEndian, constants, read};
 use std::ops::Range;
 
+mod relocate;
+
 /// The reader every input's DWARF is read through: slices of the input.
 type Reader<'a> = read::EndianSlice<'a, LittleEndian>;
 
@@ -77,12 +79,36 @@ impl CodeMap {
         });
     }
 
+    /// [`CodeMap::map`] as a table indexed by input address (`u32::MAX`
+    /// where nothing maps), when the input's code is small enough for
+    /// one: looking an address up then costs one load.
+    fn table(&self) -> Option<Vec<u32>> {
+        const MOST: u32 = 1 << 22;
+        let end = self.funcs.last()?.input.end;
+        if end >= MOST {
+            return None;
+        }
+        let mut table = vec![u32::MAX; end as usize + 1];
+        for &(input, output) in &self.instructions {
+            *table.get_mut(input as usize)? = output;
+        }
+        for f in &self.funcs {
+            *table.get_mut(f.input.end as usize)? = f.output.end;
+            *table.get_mut(f.input.start as usize)? = f.output.start;
+        }
+        Some(table)
+    }
+
     /// The output address of the input address `at`: the start or the end
     /// of a body, or the start of an instruction. Any other address (one
     /// inside an instruction, or outside every body) describes no code of
     /// this module's, and maps to `None`.
     fn map(&self, at: u64, origin: u32) -> Option<u64> {
         let at = u32::try_from(at).ok()?;
+        // Most addresses past the last body are tombstones of dropped code.
+        if at > self.funcs.last()?.input.end {
+            return None;
+        }
         let k = self.funcs.partition_point(|f| f.input.start <= at);
         let f = self.funcs.get(k.checked_sub(1)?)?;
         let out = if at == f.input.start {
@@ -127,6 +153,8 @@ pub(crate) struct DebugInput<'a> {
     pub(crate) sections: &'a [(&'a str, &'a [u8])],
     /// Where its bodies moved.
     pub(crate) map: CodeMap,
+    /// Its globals' fused indices, by module index.
+    pub(crate) globals: Vec<u32>,
 }
 
 /// A function Solder generated: its name and its body's place in the
@@ -167,29 +195,75 @@ pub(crate) fn generated(
         .collect()
 }
 
-/// The DWARF of the fused module.
+/// What carrying the inputs' DWARF did.
 #[derive(Debug, Default)]
 pub(crate) struct Carried {
-    /// The `.debug_*` custom sections, in writing order.
-    pub(crate) sections: Vec<(&'static str, Vec<u8>)>,
     /// Compile units carried from the inputs (the generated one not
     /// counted).
     pub(crate) units: u32,
+    /// Bytes of the `.debug_*` custom sections written.
+    pub(crate) bytes: u64,
     /// What could not be carried, and why.
     pub(crate) warnings: Vec<String>,
 }
 
-impl Carried {
-    /// Bytes of DWARF in the sections.
-    pub(crate) fn bytes(&self) -> u64 {
-        self.sections.iter().map(|(_, s)| s.len() as u64).sum()
+/// Appends every input's DWARF to the fused module being written in
+/// `out`, as custom sections, with a compile unit for the `generated`
+/// functions. `origin` is the width of the output's function count,
+/// which every output address counts past.
+///
+/// DWARF 4 is relocated in place ([`relocate`]); anything that path
+/// declines is converted through gimli's writer ([`convert`]).
+pub(crate) fn carry(
+    out: &mut Vec<u8>,
+    inputs: &[DebugInput<'_>],
+    generated: &[Generated],
+    origin: u32,
+) -> Carried {
+    let start = out.len();
+    if let Ok(carried) = relocate::carry(out, inputs, generated, origin) {
+        return carried;
     }
+    out.truncate(start);
+    let (mut carried, sections) = convert(inputs, generated, origin);
+    for (name, data) in &sections {
+        wasm_encoder::Section::append_to(
+            &wasm_encoder::CustomSection {
+                name: (*name).into(),
+                data: data.as_slice().into(),
+            },
+            out,
+        );
+    }
+    carried.bytes = (out.len() - start) as u64;
+    carried
 }
 
-/// Converts every input's DWARF into the fused module's, with a compile
-/// unit for the `generated` functions. `origin` is the width of the
-/// output's function count, which every output address counts past.
-pub(crate) fn carry(inputs: &[DebugInput<'_>], generated: &[Generated], origin: u32) -> Carried {
+/// The generated functions' compile unit, written as sections of its own.
+fn generated_sections(
+    generated: &[Generated],
+    origin: u32,
+) -> Result<Vec<(&'static str, Vec<u8>)>, relocate::Decline> {
+    let mut dwarf = write::Dwarf::new();
+    generated_unit(&mut dwarf, generated, origin);
+    let mut sections = write::Sections::new(write::EndianVec::new(LittleEndian));
+    dwarf
+        .write(&mut sections)
+        .map_err(|e| relocate::Decline(e.to_string()))?;
+    let mut written = Vec::new();
+    let _ = sections.for_each_mut(|id, data| -> Result<(), ()> {
+        written.push((id.name(), data.take()));
+        Ok(())
+    });
+    Ok(written)
+}
+
+/// The custom sections of the conversion.
+type Sections = Vec<(&'static str, Vec<u8>)>;
+
+/// Converts every input's DWARF into the fused module's through gimli's
+/// reader and writer: entry by entry, every code address moved.
+fn convert(inputs: &[DebugInput<'_>], generated: &[Generated], origin: u32) -> (Carried, Sections) {
     let mut dwarf = write::Dwarf::new();
     let mut carried = Carried::default();
     // Each unit is written as soon as it is converted, which frees it.
@@ -219,8 +293,9 @@ pub(crate) fn carry(inputs: &[DebugInput<'_>], generated: &[Generated], origin: 
             }
         }
     }
+    let mut written = Vec::new();
     if carried.units == 0 {
-        return carried;
+        return (carried, written);
     }
     generated_unit(&mut dwarf, generated, origin);
     if let Err(e) = dwarf.write(&mut sections) {
@@ -228,16 +303,16 @@ pub(crate) fn carry(inputs: &[DebugInput<'_>], generated: &[Generated], origin: 
             .warnings
             .push(format!("DWARF could not be written: {e}"));
         carried.units = 0;
-        return carried;
+        return (carried, written);
     }
     let _ = sections.for_each_mut(|id, data| -> Result<(), ()> {
         let data = data.take();
         if !data.is_empty() {
-            carried.sections.push((id.name(), data));
+            written.push((id.name(), data));
         }
         Ok(())
     });
-    carried
+    (carried, written)
 }
 
 /// How far converting a module's units went.
@@ -696,6 +771,16 @@ mod tests {
     }
 
     #[test]
+    fn the_table_maps_as_the_map_does() {
+        let m = map();
+        let table = m.table().expect("a small map has a table");
+        for a in 0..64u64 {
+            let looked_up = table.get(a as usize).filter(|t| **t != u32::MAX);
+            assert_eq!(looked_up.map(|t| u64::from(*t) + 2), m.map(a, 2), "{a}");
+        }
+    }
+
+    #[test]
     fn addresses_of_no_instruction_map_nowhere() {
         let m = map();
         // Outside every body, and inside an instruction.
@@ -711,8 +796,9 @@ mod tests {
             path: "root/module[0]",
             sections: &sections,
             map: map(),
+            globals: Vec::new(),
         };
-        let carried = carry(&[input], &[], 1);
+        let carried = carry(&mut Vec::new(), &[input], &[], 1);
         assert_eq!(carried.units, 0);
         assert_eq!(carried.warnings.len(), 1, "{:?}", carried.warnings);
     }

@@ -1,0 +1,1338 @@
+//! DWARF 4 carried by relocating it in place, as a linker does.
+//!
+//! Converting every entry through gimli's writer costs far more than the
+//! rest of a fuse, and almost all of it is spent on what does not change:
+//! the entries' names, types and constants. So for the common case (DWARF
+//! 4, 32-bit, four-byte addresses, which is what rustc, clang, Zig and Go
+//! write for WebAssembly) each input module's sections are copied into the
+//! fused module's, one after another, and only the values that point
+//! somewhere are changed where they lie:
+//!
+//! - a unit's abbreviation offset, and every string (`DW_FORM_strp`),
+//!   cross-unit reference (`DW_FORM_ref_addr`), range list and location
+//!   list offset, by where that module's section now starts;
+//! - every code address (`DW_AT_low_pc`, `DW_AT_high_pc` as an address or
+//!   a length, other address attributes, range and location list pairs),
+//!   through the module's [`CodeMap`];
+//! - the global of every `DW_OP_WASM_location` (a variable or frame base
+//!   kept in a global, most often the stack pointer), through the module's
+//!   global map;
+//! - line programs: each keeps its header (so the entries' file numbers
+//!   stay right) and its live sequences, with every address advance made
+//!   the distance the moved instructions now lie apart; sequences of code
+//!   the linker dropped are left out.
+//!
+//! Every value keeps its width, so nothing else moves. Entries of dropped
+//! code stay, with the tombstone as their address, as the inputs had them.
+//! Strings are not deduplicated across modules.
+//!
+//! Anything else (DWARF 5's indexed forms and list sections, 64-bit DWARF,
+//! macro information, a value that no longer fits its width) is declined
+//! here, and the caller converts the DWARF through gimli's writer instead.
+//! Parsing uses gimli's reader (unit headers, abbreviations, line program
+//! headers, expressions); the walk over the entries is a table per
+//! abbreviation of what each attribute's bytes are.
+
+use super::{Carried, CodeMap, DebugInput, Generated};
+use gimli::{LittleEndian, Reader as _, constants as dw, read};
+
+/// Why the fast path does not apply: the caller converts instead.
+#[derive(Debug)]
+pub(super) struct Decline(#[cfg_attr(not(test), allow(dead_code))] pub(super) String);
+
+impl From<gimli::Error> for Decline {
+    fn from(e: gimli::Error) -> Self {
+        Decline(e.to_string())
+    }
+}
+
+/// Bytes that are not the DWARF they should be (cut short, most often):
+/// the cheap error of the walks, declined where they end.
+#[derive(Debug)]
+struct Malformed;
+
+impl From<Malformed> for Decline {
+    fn from(_: Malformed) -> Self {
+        Decline("malformed DWARF".into())
+    }
+}
+
+fn decline<T>(why: impl Into<String>) -> Result<T, Decline> {
+    Err(Decline(why.into()))
+}
+
+/// How a module's code addresses move.
+#[derive(Clone, Copy)]
+enum Code<'m> {
+    /// Through an instance's code map, past the output's function count.
+    Moved(&'m CodeMap, u32),
+    /// Through that map's table ([`CodeMap::table`]).
+    Table(&'m [u32], u32),
+    /// Already the output's (the generated functions' unit).
+    Kept,
+}
+
+impl Code<'_> {
+    fn map(self, at: u64) -> Option<u64> {
+        match self {
+            Code::Moved(map, origin) => map.map(at, origin),
+            Code::Table(table, origin) => {
+                let to = *table.get(usize::try_from(at).ok()?)?;
+                (to != u32::MAX).then(|| u64::from(to) + u64::from(origin))
+            }
+            Code::Kept => Some(at),
+        }
+    }
+}
+
+/// The tombstone of a 4-byte address: code the linker dropped.
+const TOMBSTONE: u32 = u32::MAX;
+/// The tombstone of a range or location list pair (`-1` there starts a
+/// base address entry).
+const PAIR_TOMBSTONE: u32 = u32::MAX - 1;
+
+/// One module's DWARF to carry.
+struct Source<'a> {
+    sections: &'a [(&'a str, &'a [u8])],
+    code: Code<'a>,
+    /// Module global index to fused index; `None` keeps them.
+    globals: Option<&'a [u32]>,
+}
+
+impl<'a> Source<'a> {
+    fn section(&self, name: &str) -> &'a [u8] {
+        self.sections
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[][..], |(_, d)| *d)
+    }
+}
+
+/// Sections the fast path cannot relocate (DWARF 5's, and macro
+/// information); the conversion handles or drops them.
+const DECLINED: [&str; 8] = [
+    ".debug_addr",
+    ".debug_rnglists",
+    ".debug_loclists",
+    ".debug_str_offsets",
+    ".debug_line_str",
+    ".debug_macro",
+    ".debug_macinfo",
+    ".debug_names",
+];
+
+/// Appends every input's DWARF and the generated functions' unit to the
+/// module being written in `buf`, as custom sections, relocated; or
+/// declines (with `buf` as it may then be, for the caller to cut back).
+pub(super) fn carry(
+    buf: &mut Vec<u8>,
+    inputs: &[DebugInput<'_>],
+    generated: &[Generated],
+    origin: u32,
+) -> Result<Carried, Decline> {
+    let mut carried = Carried::default();
+    for input in inputs {
+        let declined = |(n, d): &&(&str, &[u8])| DECLINED.contains(n) && !d.is_empty();
+        if let Some((name, _)) = input.sections.iter().find(declined) {
+            return decline(format!("{} has {name}", input.path));
+        }
+        for (name, _) in input.sections {
+            if matches!(*name, ".debug_frame" | ".debug_types") {
+                carried
+                    .warnings
+                    .push(format!("{name} of {} is not carried", input.path));
+            }
+        }
+    }
+    // The generated functions' unit, written by gimli, joins the rest as
+    // one more module whose addresses are already the output's.
+    let written = super::generated_sections(generated, origin)?;
+    let written: Vec<(&str, &[u8])> = written.iter().map(|(n, d)| (*n, d.as_slice())).collect();
+    let tables: Vec<Option<Vec<u32>>> = inputs.iter().map(|i| i.map.table()).collect();
+    let mut sources: Vec<Source<'_>> = inputs
+        .iter()
+        .zip(&tables)
+        .map(|(i, table)| Source {
+            sections: i.sections,
+            code: match table {
+                Some(t) => Code::Table(t, origin),
+                None => Code::Moved(&i.map, origin),
+            },
+            globals: Some(&i.globals),
+        })
+        .collect();
+    sources.push(Source {
+        sections: &written,
+        code: Code::Kept,
+        globals: None,
+    });
+    let start = buf.len();
+    let abbrev = Region::concat(buf, ".debug_abbrev", &sources)?;
+    let str = Region::concat(buf, ".debug_str", &sources)?;
+    let (line, programs) = Region::lines(buf, &sources)?;
+    let ranges = Region::concat(buf, ".debug_ranges", &sources)?;
+    let loc = Region::concat(buf, ".debug_loc", &sources)?;
+    let info = Region::concat(buf, ".debug_info", &sources)?;
+    let mut units = 0;
+    for (k, src) in sources.iter().enumerate() {
+        let bases = Bases {
+            info: info.data + info.bases[k] as usize,
+            info_offset: info.bases[k],
+            abbrev: abbrev.bases[k],
+            str: str.bases[k],
+            ranges: ranges.bases[k],
+            loc: loc.bases[k],
+            line: line.bases[k],
+        };
+        let (lists, n) = relocate_units(buf, src, &bases, &programs[k])?;
+        for list in &lists {
+            let (name, region) = if list.location {
+                (".debug_loc", &loc)
+            } else {
+                (".debug_ranges", &ranges)
+            };
+            let at = region.data + region.bases[k] as usize;
+            relocate_list(src.section(name), buf, at, list, src)?;
+        }
+        if k < inputs.len() {
+            units += n;
+        }
+    }
+    carried.units = u32::try_from(units).map_err(|_| Decline("too many units".into()))?;
+    if carried.units == 0 {
+        buf.truncate(start);
+    }
+    carried.bytes = (buf.len() - start) as u64;
+    Ok(carried)
+}
+
+/// One custom section of the output, holding every module's part.
+struct Region {
+    /// Where its contents start in the output.
+    data: usize,
+    /// Where each module's part starts, from `data`.
+    bases: Vec<u32>,
+}
+
+impl Region {
+    /// Starts a custom section `name` at the end of `buf`: its id, a size
+    /// to fill in, and its name. Returns where its contents start.
+    fn open(buf: &mut Vec<u8>, name: &str) -> usize {
+        buf.push(0);
+        buf.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0]);
+        // Names are short.
+        buf.push(name.len() as u8);
+        buf.extend_from_slice(name.as_bytes());
+        buf.len()
+    }
+
+    /// Ends the section whose contents start at `data`: its size is
+    /// filled in, or, with no contents, it is taken out again.
+    fn close(buf: &mut Vec<u8>, name: &str, data: usize) -> Result<(), Decline> {
+        let header = data - name.len() - 7;
+        if buf.len() == data {
+            buf.truncate(header);
+            return Ok(());
+        }
+        let size =
+            u32::try_from(buf.len() - header - 6).map_err(|_| Decline("over 4 GiB".into()))?;
+        let _ = padded_uleb(&mut buf[header + 1..header + 6], size);
+        Ok(())
+    }
+
+    /// Each module's section `name`, one after another.
+    fn concat(buf: &mut Vec<u8>, name: &str, sources: &[Source<'_>]) -> Result<Region, Decline> {
+        let data = Region::open(buf, name);
+        let mut bases = Vec::with_capacity(sources.len());
+        for src in sources {
+            bases.push(offset(buf.len() - data)?);
+            buf.extend_from_slice(src.section(name));
+        }
+        Region::close(buf, name, data)?;
+        Ok(Region { data, bases })
+    }
+
+    /// Each module's line programs, relocated, and for each module where
+    /// each program went.
+    fn lines(
+        buf: &mut Vec<u8>,
+        sources: &[Source<'_>],
+    ) -> Result<(Region, Vec<Programs>), Decline> {
+        let name = ".debug_line";
+        let data = Region::open(buf, name);
+        let mut bases = Vec::with_capacity(sources.len());
+        let mut programs = Vec::with_capacity(sources.len());
+        for src in sources {
+            let base = buf.len() - data;
+            bases.push(offset(base)?);
+            let input = src.section(name);
+            let mut moved = Vec::new();
+            let mut at = 0;
+            while at < input.len() {
+                let length = get_u32(input, at)?;
+                if length >= 0xffff_fff0 {
+                    return decline("a 64-bit line program");
+                }
+                moved.push((offset(at)?, offset(buf.len() - data - base)?));
+                relocate_program(input, at, src.code, buf)?;
+                at += 4 + length as usize;
+            }
+            programs.push(moved);
+        }
+        Region::close(buf, name, data)?;
+        Ok((Region { data, bases }, programs))
+    }
+}
+
+/// Where each of a module's line programs went: `(input, output)`
+/// offsets, the output's from the module's first program there.
+type Programs = Vec<(u32, u32)>;
+
+fn offset(n: usize) -> Result<u32, Decline> {
+    u32::try_from(n).map_err(|_| Decline("over 4 GiB".into()))
+}
+
+/// Where a module's parts start in the output.
+struct Bases {
+    /// Its `.debug_info` in `buf`.
+    info: usize,
+    /// And from the start of that section.
+    info_offset: u32,
+    abbrev: u32,
+    str: u32,
+    ranges: u32,
+    loc: u32,
+    line: u32,
+}
+
+/// A list an entry points at, to relocate once the units are walked.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct List {
+    offset: u32,
+    location: bool,
+    /// The unit's base address in the input, and in the output (`None`:
+    /// the unit's code was dropped).
+    base: u64,
+    moved: Option<u64>,
+}
+
+/// Relocates a module's units, copied to `bases.info` in `buf`. Returns
+/// the lists they point at, and how many units there are.
+fn relocate_units(
+    buf: &mut [u8],
+    src: &Source<'_>,
+    bases: &Bases,
+    programs: &Programs,
+) -> Result<(Vec<List>, usize), Decline> {
+    let info = src.section(".debug_info");
+    let mut count = 0;
+    let abbrev = src.section(".debug_abbrev");
+    // The plans of each abbreviation table, by its offset.
+    let mut tables: std::collections::HashMap<usize, Vec<Plan>> = Default::default();
+    let mut lists = Vec::new();
+    let mut units = read::DebugInfo::new(info, LittleEndian).units();
+    while let Some(header) = units.next()? {
+        let encoding = header.encoding();
+        if encoding.version != 4
+            || encoding.format != gimli::Format::Dwarf32
+            || encoding.address_size != 4
+        {
+            return decline(format!(
+                "a unit of DWARF {} ({:?}, {}-byte addresses)",
+                encoding.version, encoding.format, encoding.address_size
+            ));
+        }
+        // Units of `.debug_info` count from its start.
+        let start = header.offset().0;
+        let end = start + header.length_including_self();
+        // Length (4) and version (2), then the abbreviation offset.
+        add_u32(buf, bases.info + start + 6, bases.abbrev)?;
+        let table = header.debug_abbrev_offset().0;
+        let plans = match tables.entry(table) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(plans(abbrev, table)?),
+        };
+        let mut walk = Walk {
+            input: info,
+            out: buf,
+            bases,
+            src,
+            programs,
+            plans,
+        };
+        walk.unit(start + header.size_of_header(), end, &mut lists)?;
+        count += 1;
+    }
+    lists.sort_unstable();
+    lists.dedup();
+    Ok((lists, count))
+}
+
+/// What one attribute's bytes are, and what relocating does to them.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// Bytes that stay.
+    Skip(u32),
+    /// A NUL-terminated string.
+    Cstr,
+    /// A LEB128 number.
+    Leb,
+    /// A block (its length in 1, 2 or 4 bytes, or LEB128 as 0), kept.
+    Block(u8),
+    /// An expression (`DW_FORM_exprloc`), whose globals move.
+    Expr,
+    /// A 4-byte offset into the strings.
+    Str,
+    /// A 4-byte offset into `.debug_info`.
+    Info,
+    /// A 4-byte offset of a range list (or a location list).
+    List { location: bool },
+    /// A 4-byte offset of a line program.
+    Lines,
+    /// `DW_AT_low_pc` as an address.
+    Low,
+    /// `DW_AT_high_pc` as an address.
+    HighAddress,
+    /// `DW_AT_high_pc` as a length of 1, 2, 4 or 8 bytes.
+    HighLength(u8),
+    /// `DW_AT_high_pc` as a length in LEB128.
+    HighLeb,
+    /// Any other code address.
+    Address,
+}
+
+/// An abbreviation's steps, each after the bytes to skip before it, and
+/// the bytes after the last (`None`: no abbreviation has that code).
+type Plan = Option<(Vec<(u32, Step)>, u32)>;
+
+/// The steps for an attribute, or why it is declined.
+fn step(name: dw::DwAt, form: dw::DwForm) -> Result<Step, Decline> {
+    Ok(match form {
+        dw::DW_FORM_addr => match name {
+            dw::DW_AT_low_pc => Step::Low,
+            dw::DW_AT_high_pc => Step::HighAddress,
+            _ => Step::Address,
+        },
+        dw::DW_FORM_data1 | dw::DW_FORM_data2 | dw::DW_FORM_data4 | dw::DW_FORM_data8
+            if name == dw::DW_AT_high_pc =>
+        {
+            let width = match form {
+                dw::DW_FORM_data1 => 1,
+                dw::DW_FORM_data2 => 2,
+                dw::DW_FORM_data4 => 4,
+                _ => 8,
+            };
+            Step::HighLength(width)
+        }
+        dw::DW_FORM_flag_present | dw::DW_FORM_implicit_const => Step::Skip(0),
+        dw::DW_FORM_data1 | dw::DW_FORM_ref1 | dw::DW_FORM_flag => Step::Skip(1),
+        dw::DW_FORM_data2 | dw::DW_FORM_ref2 => Step::Skip(2),
+        dw::DW_FORM_data4 | dw::DW_FORM_ref4 => Step::Skip(4),
+        dw::DW_FORM_data8 | dw::DW_FORM_ref8 | dw::DW_FORM_ref_sig8 => Step::Skip(8),
+        dw::DW_FORM_data16 => Step::Skip(16),
+        dw::DW_FORM_udata if name == dw::DW_AT_high_pc => Step::HighLeb,
+        dw::DW_FORM_udata | dw::DW_FORM_sdata | dw::DW_FORM_ref_udata => Step::Leb,
+        dw::DW_FORM_string => Step::Cstr,
+        dw::DW_FORM_block1 => Step::Block(1),
+        dw::DW_FORM_block2 => Step::Block(2),
+        dw::DW_FORM_block4 => Step::Block(4),
+        dw::DW_FORM_block => Step::Block(0),
+        dw::DW_FORM_exprloc => Step::Expr,
+        dw::DW_FORM_strp => Step::Str,
+        dw::DW_FORM_ref_addr => Step::Info,
+        dw::DW_FORM_sec_offset => match name {
+            dw::DW_AT_stmt_list => Step::Lines,
+            dw::DW_AT_ranges | dw::DW_AT_start_scope => Step::List { location: false },
+            dw::DW_AT_location
+            | dw::DW_AT_frame_base
+            | dw::DW_AT_string_length
+            | dw::DW_AT_return_addr
+            | dw::DW_AT_data_member_location
+            | dw::DW_AT_segment
+            | dw::DW_AT_static_link
+            | dw::DW_AT_use_location
+            | dw::DW_AT_vtable_elem_location => Step::List { location: true },
+            _ => return decline(format!("{name} as a section offset")),
+        },
+        _ => return decline(format!("{name} in {form}")),
+    })
+}
+
+/// The plans of the abbreviation table at `offset` in `abbrev`, by code:
+/// for each abbreviation, the attributes that stay become bytes to skip
+/// before the next step.
+fn plans(abbrev: &[u8], offset: usize) -> Result<Vec<Plan>, Decline> {
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut pos = offset;
+    loop {
+        let code = leb(abbrev, &mut pos)?;
+        if code == 0 {
+            return Ok(plans);
+        }
+        // The tag, then whether it has children.
+        leb(abbrev, &mut pos)?;
+        pos += 1;
+        let mut steps = Vec::new();
+        let mut skip = 0;
+        loop {
+            let (name, form) = (leb(abbrev, &mut pos)?, leb(abbrev, &mut pos)?);
+            if name == 0 && form == 0 {
+                break;
+            }
+            let (Ok(name), Ok(form)) = (u16::try_from(name), u16::try_from(form)) else {
+                return decline(format!("attribute {name} in form {form}"));
+            };
+            let form = dw::DwForm(form);
+            if form == dw::DW_FORM_implicit_const {
+                leb(abbrev, &mut pos)?;
+            }
+            match step(dw::DwAt(name), form)? {
+                Step::Skip(n) => skip += n,
+                s => {
+                    steps.push((skip, s));
+                    skip = 0;
+                }
+            }
+        }
+        let k = match usize::try_from(code) {
+            Ok(k) if k <= 1 << 16 => k,
+            _ => return decline(format!("abbreviation code {code}")),
+        };
+        if k >= plans.len() {
+            plans.resize(k + 1, None);
+        }
+        plans[k] = Some((steps, skip));
+    }
+}
+
+/// Adds `by` to the 4-byte value at `at`.
+fn add_u32(bytes: &mut [u8], at: usize, by: u32) -> Result<(), Malformed> {
+    let v = get_u32(bytes, at)?;
+    set_u32(bytes, at, v.wrapping_add(by))
+}
+
+fn get_u32(bytes: &[u8], at: usize) -> Result<u32, Malformed> {
+    match bytes.get(at..at + 4) {
+        Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        None => Err(Malformed),
+    }
+}
+
+fn set_u32(bytes: &mut [u8], at: usize, v: u32) -> Result<(), Malformed> {
+    match bytes.get_mut(at..at + 4) {
+        Some(b) => {
+            b.copy_from_slice(&v.to_le_bytes());
+            Ok(())
+        }
+        None => Err(Malformed),
+    }
+}
+
+/// Reads a LEB128 number at `*at` (its sign bits left in place).
+fn leb(bytes: &[u8], at: &mut usize) -> Result<u64, Malformed> {
+    let mut value = 0u64;
+    let mut shift = 0;
+    loop {
+        let Some(&b) = bytes.get(*at) else {
+            return Err(Malformed);
+        };
+        *at += 1;
+        if shift < 64 {
+            value |= u64::from(b & 0x7f) << shift;
+        }
+        shift += 7;
+        if b & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+}
+
+/// The walk over one unit's entries.
+struct Walk<'w, 'a> {
+    input: &'a [u8],
+    /// The output, this module's `.debug_info` at `bases.info`.
+    out: &'w mut [u8],
+    bases: &'w Bases,
+    src: &'w Source<'a>,
+    programs: &'w Programs,
+    /// The unit's abbreviations.
+    plans: &'w [Plan],
+}
+
+/// An entry's `DW_AT_low_pc` and `DW_AT_high_pc`: where each lies and
+/// what it holds.
+#[derive(Default)]
+struct Span {
+    low: Option<(usize, u64)>,
+    /// Where, in what form (0: an address; 1, 2, 4 or 8: a length of
+    /// that many bytes; `0x80 | n`: a length in an `n`-byte LEB128), and
+    /// the value.
+    high: Option<(usize, u8, u64)>,
+}
+
+impl Walk<'_, '_> {
+    /// Relocates the entries in `pos..end` of the input `.debug_info`.
+    fn unit(&mut self, mut pos: usize, end: usize, lists: &mut Vec<List>) -> Result<(), Decline> {
+        let mut root = true;
+        // The unit's base address, in and out, for its lists.
+        let mut base = (0, Some(0));
+        let mut pending = Vec::new();
+        while pos < end {
+            let code = leb(self.input, &mut pos)?;
+            if code == 0 {
+                continue;
+            }
+            let plans = self.plans;
+            let Some(Some((steps, tail))) = usize::try_from(code).ok().and_then(|k| plans.get(k))
+            else {
+                return decline(format!("abbreviation {code} is not defined"));
+            };
+            let mut span = Span::default();
+            for &(skip, step) in steps.iter() {
+                pos += skip as usize;
+                self.step(step, &mut pos, &mut span, &mut pending)?;
+            }
+            pos += *tail as usize;
+            if pos > self.input.len() {
+                return Err(Malformed.into());
+            }
+            let moved = self.span(&span, root)?;
+            if root {
+                if let Some((_, low)) = span.low {
+                    base = (low, moved);
+                }
+                root = false;
+            }
+            lists.extend(pending.drain(..).map(|(offset, location)| List {
+                offset,
+                location,
+                base: base.0,
+                moved: base.1,
+            }));
+        }
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        step: Step,
+        pos: &mut usize,
+        span: &mut Span,
+        lists: &mut Vec<(u32, bool)>,
+    ) -> Result<(), Malformed> {
+        let at = *pos;
+        match step {
+            Step::Skip(n) => *pos += n as usize,
+            Step::Cstr => match self
+                .input
+                .get(at..)
+                .and_then(|b| b.iter().position(|&c| c == 0))
+            {
+                Some(n) => *pos += n + 1,
+                None => return Err(Malformed),
+            },
+            Step::Leb => {
+                leb(self.input, pos)?;
+            }
+            Step::Block(width) => {
+                let n = match width {
+                    1 => self.input.get(at).map(|b| u64::from(*b)).unwrap_or(0),
+                    2 => self
+                        .input
+                        .get(at..at + 2)
+                        .map_or(0, |b| u64::from(b[0]) | u64::from(b[1]) << 8),
+                    4 => u64::from(get_u32(self.input, at)?),
+                    _ => leb(self.input, pos)?,
+                };
+                *pos = (*pos + usize::from(width)).saturating_add(n as usize);
+            }
+            Step::Expr => {
+                let n = leb(self.input, pos)? as usize;
+                let expr = *pos..pos.saturating_add(n);
+                *pos = expr.end;
+                relocate_expression(
+                    self.input,
+                    self.out,
+                    self.bases.info,
+                    expr,
+                    self.src.globals,
+                )
+                .map_err(|_| Malformed)?;
+            }
+            Step::Str => {
+                add_u32(self.out, self.bases.info + at, self.bases.str)?;
+                *pos += 4;
+            }
+            Step::Info => {
+                add_u32(self.out, self.bases.info + at, self.bases.info_offset)?;
+                *pos += 4;
+            }
+            Step::List { location } => {
+                let offset = get_u32(self.input, at)?;
+                let base = if location {
+                    self.bases.loc
+                } else {
+                    self.bases.ranges
+                };
+                set_u32(self.out, self.bases.info + at, offset.wrapping_add(base))?;
+                lists.push((offset, location));
+                *pos += 4;
+            }
+            Step::Lines => {
+                let offset = get_u32(self.input, at)?;
+                let k = self.programs.partition_point(|(o, _)| *o < offset);
+                let moved = match self.programs.get(k) {
+                    Some((o, moved)) if *o == offset => *moved,
+                    // A unit whose line program is not where it says.
+                    _ => return Err(Malformed),
+                };
+                set_u32(self.out, self.bases.info + at, self.bases.line + moved)?;
+                *pos += 4;
+            }
+            Step::Low => {
+                span.low = Some((at, u64::from(get_u32(self.input, at)?)));
+                *pos += 4;
+            }
+            Step::HighAddress => {
+                span.high = Some((at, 0, u64::from(get_u32(self.input, at)?)));
+                *pos += 4;
+            }
+            Step::HighLeb => {
+                let length = leb(self.input, pos)?;
+                let n = u8::try_from(*pos - at).map_err(|_| Malformed)?;
+                span.high = Some((at, 0x80 | n, length));
+            }
+            Step::HighLength(width) => {
+                let w = usize::from(width);
+                let mut v = [0u8; 8];
+                v[..w].copy_from_slice(self.input.get(at..at + w).ok_or(Malformed)?);
+                span.high = Some((at, width, u64::from_le_bytes(v)));
+                *pos += w;
+            }
+            Step::Address => {
+                let a = get_u32(self.input, at)?;
+                let moved = self.src.code.map(a.into()).map_or(TOMBSTONE, |m| m as u32);
+                set_u32(self.out, self.bases.info + at, moved)?;
+                *pos += 4;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves an entry's code range: both ends move together, and when
+    /// either maps nowhere the entry's code was dropped and its start
+    /// becomes the tombstone. A unit's base of 0 stays 0 (its lists hold
+    /// whole addresses). Returns the new start.
+    fn span(&mut self, span: &Span, root: bool) -> Result<Option<u64>, Decline> {
+        let Some((low_at, low)) = span.low else {
+            return Ok(None);
+        };
+        let code = self.src.code;
+        let high = span
+            .high
+            .map(|(_, width, v)| if width == 0 { v } else { low + v });
+        let moved = match high {
+            Some(h) => code.map(low).zip(code.map(h)).filter(|(l, h)| l <= h),
+            None => code.map(low).map(|l| (l, l)),
+        };
+        let kept_zero = root && low == 0;
+        let new_low = if kept_zero {
+            0
+        } else {
+            moved.map_or(u64::from(TOMBSTONE), |m| m.0)
+        };
+        set_u32(self.out, self.bases.info + low_at, new_low as u32)?;
+        if let Some((high_at, width, _)) = span.high {
+            let at = self.bases.info + high_at;
+            match (width, moved) {
+                (0, Some((_, h))) => set_u32(self.out, at, h as u32)?,
+                (0, None) => set_u32(self.out, at, TOMBSTONE)?,
+                (w, Some((l, h))) if w & 0x80 != 0 => {
+                    let n = usize::from(w & 0x7f);
+                    let fits = u32::try_from(h - l)
+                        .is_ok_and(|length| padded_uleb(&mut self.out[at..at + n], length));
+                    if !fits {
+                        return decline("a code length no longer fits its LEB128");
+                    }
+                }
+                (w, Some((l, h))) => {
+                    let length = (h - l).to_le_bytes();
+                    let w = usize::from(w);
+                    if length[w..].iter().any(|b| *b != 0) {
+                        return decline("a code length no longer fits its form");
+                    }
+                    self.out[at..at + w].copy_from_slice(&length[..w]);
+                }
+                (_, None) => {}
+            }
+        }
+        Ok(if kept_zero {
+            Some(0)
+        } else {
+            moved.map(|m| m.0)
+        })
+    }
+}
+
+/// Moves the globals a DWARF expression names (`DW_OP_WASM_location`
+/// 1 and 3) to their fused indices, in place, keeping every width.
+fn relocate_expression(
+    input: &[u8],
+    out: &mut [u8],
+    at: usize,
+    expr: std::ops::Range<usize>,
+    globals: Option<&[u32]>,
+) -> Result<(), Decline> {
+    let Some(globals) = globals else {
+        return Ok(());
+    };
+    let Some(bytes) = input.get(expr.clone()) else {
+        return decline("truncated expression");
+    };
+    // Most expressions name no WebAssembly location at all.
+    if !bytes.contains(&0xed) {
+        return Ok(());
+    }
+    let encoding = gimli::Encoding {
+        format: gimli::Format::Dwarf32,
+        version: 4,
+        address_size: 4,
+    };
+    let mut r = read::EndianSlice::new(bytes, LittleEndian);
+    while !r.is_empty() {
+        let start = bytes.len() - r.len();
+        // An operation gimli does not know ends the walk; what follows
+        // it is kept as it is.
+        let Ok(op) = read::Operation::parse(&mut r, encoding) else {
+            return Ok(());
+        };
+        let read::Operation::WasmGlobal { index } = op else {
+            continue;
+        };
+        let Some(&fused) = globals.get(index as usize) else {
+            continue;
+        };
+        let end = bytes.len() - r.len();
+        let operand = at + expr.start + start + 2..at + expr.start + end;
+        let kind = bytes.get(start + 1).copied();
+        let dst = &mut out[operand.clone()];
+        if kind == Some(3) {
+            dst.copy_from_slice(&fused.to_le_bytes());
+        } else if !padded_uleb(dst, fused) {
+            return decline("a global index no longer fits its LEB128");
+        }
+    }
+    Ok(())
+}
+
+/// Writes `v` as a LEB128 of exactly `dst.len()` bytes, if it fits.
+fn padded_uleb(dst: &mut [u8], mut v: u32) -> bool {
+    let n = dst.len();
+    for (i, b) in dst.iter_mut().enumerate() {
+        *b = (v & 0x7f) as u8 | if i + 1 < n { 0x80 } else { 0 };
+        v >>= 7;
+    }
+    v == 0 && n > 0
+}
+
+/// Relocates one range or location list of the input, written at `base`
+/// in the output: every pair moved to the unit's new base, pairs of
+/// dropped code tombstoned, and each location's globals moved.
+fn relocate_list(
+    input: &[u8],
+    out: &mut [u8],
+    base: usize,
+    list: &List,
+    src: &Source<'_>,
+) -> Result<(), Decline> {
+    let mut pos = list.offset as usize;
+    let (mut from, mut to) = (list.base, list.moved);
+    loop {
+        let (begin, end) = (get_u32(input, pos)?, get_u32(input, pos + 4)?);
+        let at = base + pos;
+        pos += 8;
+        if begin == 0 && end == 0 {
+            return Ok(());
+        }
+        if begin == u32::MAX {
+            // A new base address.
+            from = end.into();
+            to = src.code.map(from);
+            if let Some(m) = to {
+                set_u32(out, at + 4, m as u32)?;
+            }
+            continue;
+        }
+        if let Some(to) = to {
+            let moved = src
+                .code
+                .map(from + u64::from(begin))
+                .zip(src.code.map(from + u64::from(end)))
+                .filter(|(b, e)| b <= e && *b >= to);
+            let (b, e) = match moved {
+                Some((b, e)) => ((b - to) as u32, (e - to) as u32),
+                None => {
+                    let t = PAIR_TOMBSTONE.wrapping_sub(to as u32);
+                    (t, t)
+                }
+            };
+            set_u32(out, at, b)?;
+            set_u32(out, at + 4, e)?;
+        }
+        if list.location {
+            let n = input
+                .get(pos..pos + 2)
+                .map(|b| usize::from(b[0]) | usize::from(b[1]) << 8);
+            let Some(n) = n else {
+                return decline("truncated location list");
+            };
+            relocate_expression(input, out, base, pos + 2..pos + 2 + n, src.globals)?;
+            pos += 2 + n;
+        }
+    }
+}
+
+/// Appends the line program at `at` in `input`: its header as it was,
+/// then its live sequences.
+fn relocate_program(
+    input: &[u8],
+    at: usize,
+    code: Code<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Decline> {
+    let program = read::DebugLine::new(input, LittleEndian).program(
+        gimli::DebugLineOffset(at),
+        4,
+        None,
+        None,
+    )?;
+    let header = program.header();
+    if !(2..=4).contains(&header.version())
+        || header.format() != gimli::Format::Dwarf32
+        || header.minimum_instruction_length() != 1
+        || header.maximum_operations_per_instruction() != 1
+        || header.line_range() == 0
+    {
+        return decline("a line program this path does not relocate");
+    }
+    let ops = header.raw_program_buf();
+    let start = ops.offset_from(read::EndianSlice::new(input, LittleEndian));
+    let Some(head) = input.get(at..start) else {
+        return decline("line program header");
+    };
+    let written = out.len();
+    out.extend_from_slice(head);
+    let codes = Opcodes {
+        base: header.opcode_base(),
+        range: header.line_range(),
+        lengths: header.standard_opcode_lengths().slice(),
+    };
+    sequences(code, ops.slice(), &codes, out)?;
+    let length = offset(out.len() - written - 4)?;
+    Ok(set_u32(out, written, length)?)
+}
+
+/// Appends the live sequences of `ops` to `out`. Advances of the
+/// address are summed and written just before the next row, as the
+/// distance the moved instructions now lie apart (between rows, the
+/// address may point into an instruction, where nothing maps).
+fn sequences(
+    code: Code<'_>,
+    ops: &[u8],
+    codes: &Opcodes<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Decline> {
+    let mut seq = Sequence::new(out.len());
+    let mut pos = 0;
+    while pos < ops.len() {
+        if !seq.live {
+            // Most sequences describe dropped code: find their end without
+            // looking at their rows.
+            pos = skip_sequence(ops, pos, codes)?;
+            out.truncate(seq.start);
+            seq = Sequence::new(out.len());
+            continue;
+        }
+        let at = pos;
+        let op = ops[pos];
+        pos += 1;
+        if op >= codes.base {
+            // A special opcode: an advance, then a row.
+            let adjusted = op - codes.base;
+            let advance = u64::from(adjusted / codes.range);
+            let unmoved = codes.base + adjusted % codes.range;
+            seq.row(code, advance, out, |out, moved| {
+                if moved == advance {
+                    out.push(op);
+                } else {
+                    advance_pc(out, moved);
+                    out.push(unmoved);
+                }
+            });
+            continue;
+        }
+        match dw::DwLns(op) {
+            dw::DwLns(0) => {
+                let n = leb(ops, &mut pos)? as usize;
+                let body = pos..pos + n;
+                pos = body.end;
+                match (ops.get(body.start).copied().map(dw::DwLne), n) {
+                    (Some(dw::DW_LNE_end_sequence), _) => {
+                        let end = &ops[at..pos.min(ops.len())];
+                        seq.row(code, 0, out, |out, moved| {
+                            if moved > 0 {
+                                advance_pc(out, moved);
+                            }
+                            out.extend_from_slice(end);
+                        });
+                        if !seq.live {
+                            out.truncate(seq.start);
+                        }
+                        seq = Sequence::new(out.len());
+                    }
+                    (Some(dw::DW_LNE_set_address), 5) => {
+                        let a = u64::from(get_u32(ops, body.start + 1)?);
+                        seq.set(code, a, out);
+                    }
+                    (Some(dw::DW_LNE_set_address), _) => {
+                        return decline("a set_address of another width");
+                    }
+                    (None, _) => return decline("an empty extended opcode"),
+                    _ => seq.copy(&ops[at..pos.min(ops.len())], out),
+                }
+            }
+            dw::DW_LNS_copy => seq.row(code, 0, out, |out, moved| {
+                if moved > 0 {
+                    advance_pc(out, moved);
+                }
+                out.push(op);
+            }),
+            dw::DW_LNS_advance_pc => seq.from += leb(ops, &mut pos)?,
+            dw::DW_LNS_const_add_pc => seq.from += u64::from((255 - codes.base) / codes.range),
+            dw::DW_LNS_fixed_advance_pc => {
+                let Some(b) = ops.get(pos..pos + 2) else {
+                    return decline("truncated line program");
+                };
+                seq.from += u64::from(u16::from_le_bytes([b[0], b[1]]));
+                pos += 2;
+            }
+            _ => {
+                // Operands that are all LEB128 numbers, as many as the
+                // header says: kept as they are.
+                let count = codes.lengths.get(usize::from(op) - 1).copied().unwrap_or(0);
+                for _ in 0..count {
+                    leb(ops, &mut pos)?;
+                }
+                seq.copy(&ops[at..pos.min(ops.len())], out);
+            }
+        }
+    }
+    if pos > ops.len() {
+        return decline("truncated line program");
+    }
+    // A sequence the program never ended describes nothing.
+    out.truncate(seq.start);
+    Ok(())
+}
+
+/// The position after the `DW_LNE_end_sequence` of the sequence `pos`
+/// is in (or the end of `ops`).
+fn skip_sequence(ops: &[u8], mut pos: usize, codes: &Opcodes<'_>) -> Result<usize, Decline> {
+    while let Some(&op) = ops.get(pos) {
+        pos += 1;
+        if op >= codes.base {
+            continue;
+        }
+        match dw::DwLns(op) {
+            dw::DwLns(0) => {
+                let n = leb(ops, &mut pos)? as usize;
+                let sub = ops.get(pos).copied();
+                pos += n;
+                if sub == Some(dw::DW_LNE_end_sequence.0) {
+                    break;
+                }
+            }
+            dw::DW_LNS_fixed_advance_pc => pos += 2,
+            _ => {
+                let count = codes.lengths.get(usize::from(op) - 1).copied().unwrap_or(0);
+                for _ in 0..count {
+                    leb(ops, &mut pos)?;
+                }
+            }
+        }
+    }
+    if pos > ops.len() {
+        return decline("truncated line program");
+    }
+    Ok(pos)
+}
+
+/// A line program header's opcode parameters.
+struct Opcodes<'a> {
+    base: u8,
+    range: u8,
+    lengths: &'a [u8],
+}
+
+/// Writes `DW_LNS_advance_pc` by `n`.
+fn advance_pc(out: &mut Vec<u8>, n: u64) {
+    out.push(dw::DW_LNS_advance_pc.0);
+    // Writing into a vector cannot fail.
+    let _ = gimli::leb128::write::unsigned(out, n);
+}
+
+/// The sequence a line program walk is in.
+struct Sequence {
+    /// Where its bytes start in the output.
+    start: usize,
+    /// Its address register in the input.
+    from: u64,
+    /// The address of its last row in the output (or of its
+    /// `DW_LNE_set_address`).
+    to: u64,
+    /// Whether every row so far maps: otherwise the sequence describes
+    /// dropped code, and is left out.
+    live: bool,
+}
+
+impl Sequence {
+    fn new(start: usize) -> Self {
+        Sequence {
+            start,
+            from: 0,
+            to: 0,
+            live: true,
+        }
+    }
+
+    fn copy(&self, bytes: &[u8], out: &mut Vec<u8>) {
+        if self.live {
+            out.extend_from_slice(bytes);
+        }
+    }
+
+    /// `DW_LNE_set_address`.
+    fn set(&mut self, code: Code<'_>, address: u64, out: &mut Vec<u8>) {
+        self.from = address;
+        if !self.live {
+            return;
+        }
+        match code.map(address) {
+            Some(to) => {
+                self.to = to;
+                out.extend_from_slice(&[0, 5, dw::DW_LNE_set_address.0]);
+                out.extend_from_slice(&(to as u32).to_le_bytes());
+            }
+            None => self.live = false,
+        }
+    }
+
+    /// A row after an advance of `n`: `write` writes the row's
+    /// instructions, given how far the output address advances since the
+    /// last row.
+    fn row(
+        &mut self,
+        code: Code<'_>,
+        n: u64,
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&mut Vec<u8>, u64),
+    ) {
+        self.from += n;
+        if !self.live {
+            return;
+        }
+        match code
+            .map(self.from)
+            .and_then(|to| Some((to, to.checked_sub(self.to)?)))
+        {
+            Some((to, moved)) => {
+                write(out, moved);
+                self.to = to;
+            }
+            None => self.live = false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gimli::write::{self, Address, AttributeValue, LineProgram, LineString};
+
+    const V4: gimli::Encoding = gimli::Encoding {
+        format: gimli::Format::Dwarf32,
+        version: 4,
+        address_size: 4,
+    };
+
+    /// A module's DWARF as a compiler writes it: one unit `name` with a
+    /// function whose body is at 10..30 (instructions at 11 and 19), and
+    /// a line row at each of them.
+    fn module(name: &str) -> Vec<(&'static str, Vec<u8>)> {
+        let mut dwarf = write::Dwarf::new();
+        let file = LineString::String(b"lib.rs".to_vec());
+        let mut lines = LineProgram::new(
+            V4,
+            gimli::LineEncoding::default(),
+            LineString::String(b"/src".to_vec()),
+            None,
+            file.clone(),
+            None,
+        );
+        let dir = lines.default_directory();
+        let file = lines.add_file(file, dir, None);
+        lines.begin_sequence(Some(Address::Constant(10)));
+        for (offset, line) in [(1, 7), (9, 8)] {
+            let row = lines.row();
+            row.file = file;
+            row.line = line;
+            row.address_offset = offset;
+            lines.generate_row();
+        }
+        lines.end_sequence(20);
+        let id = dwarf.units.add(write::Unit::new(V4, lines));
+        let unit = dwarf.units.get_mut(id);
+        let root = unit.root();
+        let name = dwarf.strings.add(name);
+        unit.get_mut(root)
+            .set(gimli::DW_AT_name, AttributeValue::StringRef(name));
+        let f = unit.add(root, gimli::DW_TAG_subprogram);
+        let f = unit.get_mut(f);
+        f.set(
+            gimli::DW_AT_low_pc,
+            AttributeValue::Address(Address::Constant(10)),
+        );
+        f.set(gimli::DW_AT_high_pc, AttributeValue::Udata(20));
+        let mut sections = write::Sections::new(write::EndianVec::new(LittleEndian));
+        dwarf.write(&mut sections).expect("gimli writes it");
+        let mut out = Vec::new();
+        let _ = sections.for_each_mut(|id, data| -> Result<(), ()> {
+            out.push((id.name(), data.take()));
+            Ok(())
+        });
+        out
+    }
+
+    fn borrow<'m>(m: &'m [(&'static str, Vec<u8>)]) -> Vec<(&'static str, &'m [u8])> {
+        m.iter().map(|(n, d)| (*n, d.as_slice())).collect()
+    }
+
+    /// Where the body moved: to `at`, its call at 13 re-encoded 4 bytes
+    /// shorter, so the instruction at 19 moves to `at` + 5.
+    fn moved(at: u32) -> CodeMap {
+        let mut map = CodeMap::default();
+        map.push(10..30, at..at + 15, &[(1, 1), (3, 3), (9, 5)]);
+        map
+    }
+
+    /// The custom sections `carry` wrote, by name.
+    fn sections(buf: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.extend_from_slice(buf);
+        wasmparser::Parser::new(0)
+            .parse_all(&module)
+            .filter_map(|p| match p.expect("the sections parse") {
+                wasmparser::Payload::CustomSection(c) => {
+                    Some((c.name().to_string(), c.data().to_vec()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_modules_are_relocated_after_one_another() {
+        let (a, b) = (module("a"), module("bee"));
+        let (a, b) = (borrow(&a), borrow(&b));
+        let inputs = [
+            DebugInput {
+                path: "a",
+                sections: &a,
+                map: moved(100),
+                globals: Vec::new(),
+            },
+            DebugInput {
+                path: "b",
+                sections: &b,
+                map: moved(200),
+                globals: Vec::new(),
+            },
+        ];
+        let mut buf = Vec::new();
+        let carried = carry(&mut buf, &inputs, &[], 2).expect("DWARF 4 is relocated");
+        assert_eq!(carried.units, 2);
+        assert_eq!(carried.bytes, buf.len() as u64);
+        let sections = sections(&buf);
+        let section =
+            |id: gimli::SectionId| -> Result<read::EndianSlice<'_, LittleEndian>, gimli::Error> {
+                let data = sections
+                    .iter()
+                    .find(|(n, _)| n == id.name())
+                    .map_or(&[][..], |(_, d)| d);
+                Ok(read::EndianSlice::new(data, LittleEndian))
+            };
+        let dwarf = read::Dwarf::load(section).expect("the output reads");
+        let mut seen = Vec::new();
+        let mut headers = dwarf.units();
+        while let Some(header) = headers.next().expect("a unit header") {
+            let unit = dwarf.unit(header).expect("a unit");
+            let name = unit.name.map(|n| n.to_string_lossy().into_owned());
+            let mut entries = unit.entries();
+            let mut span = None;
+            while let Some(e) = entries.next_dfs().expect("an entry") {
+                if e.tag() == gimli::DW_TAG_subprogram {
+                    let low = e.attr_value(gimli::DW_AT_low_pc);
+                    let high = e
+                        .attr_value(gimli::DW_AT_high_pc)
+                        .and_then(|v| v.udata_value());
+                    span = Some((low, high));
+                }
+            }
+            let mut rows = Vec::new();
+            if let Some(program) = unit.line_program.clone() {
+                let mut r = program.rows();
+                while let Some((_, row)) = r.next_row().expect("a row") {
+                    rows.push((row.address(), row.line().map_or(0, |l| l.get())));
+                }
+            }
+            seen.push((name, span, rows));
+        }
+        let expect = |name: &str, at: u64| {
+            (
+                Some(name.to_string()),
+                Some((Some(read::AttributeValue::Addr(at + 2)), Some(15))),
+                vec![(at + 3, 7), (at + 7, 8), (at + 17, 8)],
+            )
+        };
+        assert_eq!(seen[0], expect("a", 100));
+        assert_eq!(seen[1], expect("bee", 200));
+        assert_eq!(seen[2].0.as_deref(), Some("solder-generated"));
+        assert_eq!(seen.len(), 3);
+    }
+
+    #[test]
+    fn dwarf_5_is_declined_with_the_section_that_needs_it() {
+        let sections = [
+            (".debug_info", &[0u8; 4][..]),
+            (".debug_str_offsets", &[0u8; 8][..]),
+        ];
+        let inputs = [DebugInput {
+            path: "m",
+            sections: &sections,
+            map: moved(100),
+            globals: Vec::new(),
+        }];
+        let Err(Decline(why)) = carry(&mut Vec::new(), &inputs, &[], 2) else {
+            panic!("relocated what it cannot");
+        };
+        assert!(why.contains(".debug_str_offsets"), "{why}");
+    }
+
+    #[test]
+    fn a_global_that_no_longer_fits_its_leb128_is_declined() {
+        let mut out = [0u8; 3];
+        assert!(padded_uleb(&mut out, 300));
+        assert_eq!(out, [0xac, 0x82, 0x00]);
+        assert!(!padded_uleb(&mut out[..1], 300));
+    }
+}
