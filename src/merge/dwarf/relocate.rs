@@ -704,9 +704,10 @@ impl Walk<'_, '_> {
             }
             Step::HighLength(width) => {
                 let w = usize::from(width);
-                let mut v = [0u8; 8];
-                v[..w].copy_from_slice(self.input.get(at..at + w).ok_or(Malformed)?);
-                span.high = Some((at, width, u64::from_le_bytes(v)));
+                let b = self.input.get(at..at + w).ok_or(Malformed)?;
+                // Byte by byte: a copy of a few bytes would call `memcpy`.
+                let length = b.iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b));
+                span.high = Some((at, width, length));
                 *pos += w;
             }
             Step::Address => {
