@@ -17,7 +17,7 @@ use crate::instantiate::{
     CoreDef, Func, Graph, HostLower, HostLowerId, HostPath, InstanceVal, Item, ModuleRef, Named,
     Options, ResourceTypeId, TypeVal,
 };
-use crate::merge::{self, FuncIdx, FusedExport, Layout};
+use crate::merge::{self, FuncIdx, FusedExport, Layout, sized};
 use crate::parse::{Def, Input, ResourceOp, StringEncoding};
 use shim::{Member, MemberKind};
 use std::collections::HashMap;
@@ -409,20 +409,15 @@ impl Wrapper {
     /// bytes [`Wrapper::finish`] adds after it.
     pub fn start(&mut self) -> (Vec<u8>, usize) {
         let mut bytes = std::mem::take(&mut self.before);
-        bytes.push(ComponentSectionId::CoreModule as u8);
-        bytes.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0]);
+        sized::open(&mut bytes, ComponentSectionId::CoreModule as u8);
         (bytes, self.after.len())
     }
 
     /// The output, from `bytes` that [`Wrapper::start`] began and the
     /// module's encoding went on from its `at`.
     pub fn finish(self, mut bytes: Vec<u8>, at: usize) -> Result<Vec<u8>> {
-        let size = u32::try_from(bytes.len() - at)
-            .map_err(|_| Error::limit("the fused module is over 4 GiB"))?;
-        // A five-byte LEB128, as `start` reserved.
-        for (i, b) in bytes[at - 5..at].iter_mut().enumerate() {
-            *b = ((size >> (7 * i)) & 0x7f) as u8 | if i < 4 { 0x80 } else { 0 };
-        }
+        sized::close(&mut bytes, at)
+            .ok_or_else(|| Error::limit("the fused module is over 4 GiB"))?;
         bytes.extend_from_slice(&self.after);
         Ok(bytes)
     }

@@ -18,6 +18,7 @@
 pub(crate) mod builder;
 pub(crate) mod dwarf;
 mod leave;
+pub(crate) mod sized;
 
 use crate::adapter;
 use crate::adapter::handles::{self, ResourceInfo, Table};
@@ -1410,7 +1411,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     path: &m.path,
                     sections: &m.debug,
                     map,
-                    globals: self.maps[i].globals.clone(),
+                    globals: &self.maps[i].globals,
                 });
             }
             if let Some(s) = self.maps[i].start {

@@ -764,23 +764,29 @@ impl Gen<'_, '_, '_> {
     /// holding the copy's address.
     fn copy_out(&self, c: &mut Code, at: u32, (size, align): (u32, u32), items: &[Item]) -> u32 {
         self.check(c, at, size, align);
+        let copy = self.to_scratch(c, at, &[I::I32Const(size as i32)], align);
+        self.walk(c, items, copy, Way::ToHost);
+        copy
+    }
+
+    /// Copies the bytes at region address `from` (as many as `len`
+    /// pushes) to a new block of the scratch region aligned to `align`;
+    /// returns the local holding the block's absolute address.
+    fn to_scratch(&self, c: &mut Code, from: u32, len: &[I<'static>], align: u32) -> u32 {
         let copy = c.temp(ValType::I32);
+        c.extend(len.iter().cloned());
         c.extend([
-            I::I32Const(size as i32),
             I::I32Const(align as i32),
             I::Call(self.shims.alloc),
             I::LocalTee(copy),
-            I::LocalGet(at),
+            I::LocalGet(from),
         ]);
         self.absolute(c);
-        c.extend([
-            I::I32Const(size as i32),
-            I::MemoryCopy {
-                src_mem: 0,
-                dst_mem: 0,
-            },
-        ]);
-        self.walk(c, items, copy, Way::ToHost);
+        c.extend(len.iter().cloned());
+        c.push(I::MemoryCopy {
+            src_mem: 0,
+            dst_mem: 0,
+        });
         copy
     }
 
@@ -991,24 +997,8 @@ impl Gen<'_, '_, '_> {
                     c.extend([I::LocalGet(p), I::I32Const(align as i32 - 1), I::I32And]);
                     c.trap_if();
                 }
-                let copy = c.temp(ValType::I32);
-                c.extend([
-                    I::LocalGet(bytes),
-                    I::I32WrapI64,
-                    I::I32Const(align as i32),
-                    I::Call(self.shims.alloc),
-                    I::LocalTee(copy),
-                    I::LocalGet(p),
-                ]);
-                self.absolute(c);
-                c.extend([
-                    I::LocalGet(bytes),
-                    I::I32WrapI64,
-                    I::MemoryCopy {
-                        src_mem: 0,
-                        dst_mem: 0,
-                    },
-                ]);
+                let len = [I::LocalGet(bytes), I::I32WrapI64];
+                let copy = self.to_scratch(c, p, &len, align);
                 let a = c.temp(ValType::I32);
                 c.extend([I::LocalGet(copy), I::LocalTee(a), I::LocalSet(p)]);
                 self.each(c, a, n, size, elem, way);

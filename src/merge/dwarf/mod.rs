@@ -8,14 +8,20 @@
 //! index to five bytes; the fused module writes it in as few as it needs),
 //! so addresses inside a body move too. While an instance's bodies are
 //! encoded, a [`CodeMap`] records for each body its old and new range and
-//! every instruction at which the shift changes; [`carry`] then converts
-//! each module's DWARF with gimli's reader and writer into one
-//! `write::Dwarf`, rewriting every code address through that map: the
-//! `DW_AT_low_pc`/`DW_AT_high_pc` of each entry, range lists, location
-//! lists and line programs. Addresses that map nowhere (code the linker
-//! dropped, whose DWARF it marked with a tombstone) are dropped from lists
-//! and line tables and become the tombstone in attributes. Data addresses
-//! (`DW_OP_addr`) and everything else pass through as they are.
+//! the old and new place of every instruction; [`carry`] then rewrites
+//! every code address through that map: the `DW_AT_low_pc`/`DW_AT_high_pc`
+//! of each entry, range lists, location lists and line programs.
+//!
+//! DWARF 4 is relocated in place ([`relocate`]): each module's sections
+//! are copied once and only what points somewhere changes, keeping its
+//! width; the globals `DW_OP_WASM_location` names move to their fused
+//! indices there. Anything that path declines (DWARF 5, macro information,
+//! a value that no longer fits) is converted entry by entry with gimli's
+//! reader and writer into one `write::Dwarf` ([`convert`]). Addresses that
+//! map nowhere (code the linker dropped, whose DWARF it marked with a
+//! tombstone) become the tombstone in attributes, and their line
+//! sequences are left out. Data addresses (`DW_OP_addr`) pass through as
+//! they are.
 //!
 //! The functions Solder generates (adapters, handle-table functions, shared
 //! helpers, the start sequence) get one compile unit of their own,
@@ -154,7 +160,7 @@ pub(crate) struct DebugInput<'a> {
     /// Where its bodies moved.
     pub(crate) map: CodeMap,
     /// Its globals' fused indices, by module index.
-    pub(crate) globals: Vec<u32>,
+    pub(crate) globals: &'a [u32],
 }
 
 /// A function Solder generated: its name and its body's place in the
@@ -240,22 +246,38 @@ pub(crate) fn carry(
 }
 
 /// The generated functions' compile unit, written as sections of its own.
-fn generated_sections(
-    generated: &[Generated],
-    origin: u32,
-) -> Result<Vec<(&'static str, Vec<u8>)>, relocate::Decline> {
+fn generated_sections(generated: &[Generated], origin: u32) -> Result<Sections, write::Error> {
     let mut dwarf = write::Dwarf::new();
     generated_unit(&mut dwarf, generated, origin);
     let mut sections = write::Sections::new(write::EndianVec::new(LittleEndian));
-    dwarf
-        .write(&mut sections)
-        .map_err(|e| relocate::Decline(e.to_string()))?;
+    dwarf.write(&mut sections)?;
+    Ok(taken(&mut sections))
+}
+
+/// The sections gimli wrote that hold anything, by name.
+fn taken(sections: &mut write::Sections<write::EndianVec<LittleEndian>>) -> Sections {
     let mut written = Vec::new();
     let _ = sections.for_each_mut(|id, data| -> Result<(), ()> {
-        written.push((id.name(), data.take()));
+        let data = data.take();
+        if !data.is_empty() {
+            written.push((id.name(), data));
+        }
         Ok(())
     });
-    Ok(written)
+    written
+}
+
+/// Warnings for the sections of `inputs` that are not carried.
+fn uncarried(inputs: &[DebugInput<'_>]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for input in inputs {
+        for (name, _) in input.sections {
+            if matches!(*name, ".debug_frame" | ".debug_types") {
+                warnings.push(format!("{name} of {} is not carried", input.path));
+            }
+        }
+    }
+    warnings
 }
 
 /// The custom sections of the conversion.
@@ -285,17 +307,10 @@ fn convert(inputs: &[DebugInput<'_>], generated: &[Generated], origin: u32) -> (
                 input.path, converted.written
             ));
         }
-        for (name, _) in input.sections {
-            if matches!(*name, ".debug_frame" | ".debug_types") {
-                carried
-                    .warnings
-                    .push(format!("{name} of {} is not carried", input.path));
-            }
-        }
     }
-    let mut written = Vec::new();
+    carried.warnings.extend(uncarried(inputs));
     if carried.units == 0 {
-        return (carried, written);
+        return (carried, Vec::new());
     }
     generated_unit(&mut dwarf, generated, origin);
     if let Err(e) = dwarf.write(&mut sections) {
@@ -303,16 +318,9 @@ fn convert(inputs: &[DebugInput<'_>], generated: &[Generated], origin: u32) -> (
             .warnings
             .push(format!("DWARF could not be written: {e}"));
         carried.units = 0;
-        return (carried, written);
+        return (carried, Vec::new());
     }
-    let _ = sections.for_each_mut(|id, data| -> Result<(), ()> {
-        let data = data.take();
-        if !data.is_empty() {
-            written.push((id.name(), data));
-        }
-        Ok(())
-    });
-    (carried, written)
+    (carried, taken(&mut sections))
 }
 
 /// How far converting a module's units went.
@@ -771,13 +779,14 @@ mod tests {
     }
 
     #[test]
-    fn the_table_maps_as_the_map_does() {
+    fn the_table_maps_as_the_map_does() -> Result<(), String> {
         let m = map();
-        let table = m.table().expect("a small map has a table");
+        let table = m.table().ok_or("a small map has a table")?;
         for a in 0..64u64 {
             let looked_up = table.get(a as usize).filter(|t| **t != u32::MAX);
             assert_eq!(looked_up.map(|t| u64::from(*t) + 2), m.map(a, 2), "{a}");
         }
+        Ok(())
     }
 
     #[test]
@@ -796,7 +805,7 @@ mod tests {
             path: "root/module[0]",
             sections: &sections,
             map: map(),
-            globals: Vec::new(),
+            globals: &[],
         };
         let carried = carry(&mut Vec::new(), &[input], &[], 1);
         assert_eq!(carried.units, 0);
