@@ -122,13 +122,35 @@ pub fn fuse(components: &[&[u8]], options: &Options) -> Result<Fused> {
 /// about several inputs use in their messages and paths. Names do not
 /// affect the output, and one input is fused exactly as by [`fuse`]
 /// (its errors' paths start at `root`).
+///
+/// On a native target, the inputs' digests for the report are taken on a
+/// second thread while the fuse runs, when there is more than a mebibyte
+/// to hash.
 pub fn fuse_named(inputs: &[wire::Input<'_>], options: &Options) -> Result<Fused> {
-    let mut fused = fuse_wired(inputs, options)?;
-    fused.report.inputs = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, (_, bytes))| InputInfo::new(i, bytes))
-        .collect();
+    let describe = || -> Vec<InputInfo> {
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, bytes))| InputInfo::new(i, bytes))
+            .collect()
+    };
+    let size: usize = inputs.iter().map(|(_, bytes)| bytes.len()).sum();
+    let (infos, fused) = if cfg!(target_family = "wasm") || size < 1 << 20 {
+        (describe(), fuse_wired(inputs, options))
+    } else {
+        std::thread::scope(|s| {
+            let side = std::thread::Builder::new()
+                .name("solder-digest".into())
+                .spawn_scoped(s, describe);
+            let fused = fuse_wired(inputs, options);
+            // A thread that could not start, or did not finish, leaves
+            // the digests to this one.
+            let infos = side.ok().and_then(|h| h.join().ok());
+            (infos.unwrap_or_else(describe), fused)
+        })
+    };
+    let mut fused = fused?;
+    fused.report.inputs = infos;
     Ok(fused)
 }
 

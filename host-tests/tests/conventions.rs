@@ -279,6 +279,20 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn an_input_over_a_mebibyte_is_digested_beside_the_fuse() -> Result<()> {
+    // Over a mebibyte, the digest is taken on a second thread while the
+    // fuse runs.
+    let large = host_tests::fuser_component()?;
+    assert!(large.len() > 1 << 20, "{} bytes", large.len());
+    let report = solder::fuse(&[&large], &solder::Options::default())?.report;
+    assert_eq!(report.inputs.len(), 1);
+    assert_eq!(report.inputs[0].name, "input[0]");
+    assert_eq!(report.inputs[0].size, large.len() as u64);
+    assert_eq!(report.inputs[0].sha256, sha256(&large));
+    Ok(())
+}
+
+#[test]
 fn the_report_names_inputs_by_digest_and_calls_by_strategy() -> Result<()> {
     let engine = host_tests::run::engine()?;
     let fuser = FuserComponent::new(&engine, &host_tests::fuser_component()?)?;
