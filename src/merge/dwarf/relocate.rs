@@ -20,7 +20,11 @@
 //! - line programs: each keeps its header (so the entries' file numbers
 //!   stay right) and its live sequences, with every address advance made
 //!   the distance the moved instructions now lie apart; sequences of code
-//!   the linker dropped are left out.
+//!   the linker dropped are left out. The program of a unit whose code was
+//!   all dropped (its ranges, or its low and high address, map nowhere) is
+//!   not read at all: it keeps its header alone. The units are walked
+//!   first for that, and each `DW_AT_stmt_list` set once the programs are
+//!   written, after the other sections.
 //!
 //! Every value keeps its width, so nothing else moves. Entries of dropped
 //! code stay, with the tombstone as their address, as the inputs had them.
@@ -167,11 +171,11 @@ pub(super) fn carry(
     let start = buf.len();
     let abbrev = Region::concat(buf, ".debug_abbrev", &sources)?;
     let str = Region::concat(buf, ".debug_str", &sources)?;
-    let (line, programs) = Region::lines(buf, &sources)?;
     let ranges = Region::concat(buf, ".debug_ranges", &sources)?;
     let loc = Region::concat(buf, ".debug_loc", &sources)?;
     let info = Region::concat(buf, ".debug_info", &sources)?;
     let mut units = 0;
+    let mut stmts = Vec::with_capacity(sources.len());
     for (k, src) in sources.iter().enumerate() {
         let bases = Bases {
             info: info.data + info.bases[k] as usize,
@@ -179,21 +183,20 @@ pub(super) fn carry(
             abbrev: abbrev.bases[k],
             str: str.bases[k],
             ranges: ranges.bases[k],
+            ranges_at: ranges.data + ranges.bases[k] as usize,
             loc: loc.bases[k],
-            line: line.bases[k],
+            loc_at: loc.data + loc.bases[k] as usize,
         };
-        let (lists, n) = relocate_units(buf, src, &bases, &programs[k])?;
-        for list in &lists {
-            let (name, region) = if list.location {
-                (".debug_loc", &loc)
-            } else {
-                (".debug_ranges", &ranges)
-            };
-            let at = region.data + region.bases[k] as usize;
-            relocate_list(src.section(name), buf, at, list, src)?;
-        }
+        let (n, module_stmts) = relocate_units(buf, src, &bases)?;
+        stmts.push(module_stmts);
         if k < inputs.len() {
             units += n;
+        }
+    }
+    let line = Region::lines(buf, &sources, &mut stmts)?;
+    for (k, module_stmts) in stmts.iter().enumerate() {
+        for stmt in module_stmts {
+            set_u32(buf, stmt.at, line.bases[k] + stmt.offset)?;
         }
     }
     carried.units = u32::try_from(units).map_err(|_| Decline("too many units".into()))?;
@@ -246,42 +249,69 @@ impl Region {
         Ok(Region { data, bases })
     }
 
-    /// Each module's line programs, relocated, and for each module where
-    /// each program went.
+    /// Each module's line programs, relocated; a program only units
+    /// whose code was dropped point at keeps its header alone. Each of
+    /// `stmts` (by module, sorted here) comes to hold where its program
+    /// went, from the start of the module's part.
     fn lines(
         buf: &mut Vec<u8>,
         sources: &[Source<'_>],
-    ) -> Result<(Region, Vec<Programs>), Decline> {
+        stmts: &mut [Vec<Stmt>],
+    ) -> Result<Region, Decline> {
         let name = ".debug_line";
         let opened = Region::open(buf, name);
         let data = opened.1;
         let mut bases = Vec::with_capacity(sources.len());
-        let mut programs = Vec::with_capacity(sources.len());
-        for src in sources {
+        for (src, stmts) in sources.iter().zip(stmts.iter_mut()) {
             let base = buf.len() - data;
             bases.push(offset(base)?);
             let input = src.section(name);
-            let mut moved = Vec::new();
+            stmts.sort_unstable_by_key(|s| s.offset);
+            let mut next = 0;
             let mut at = 0;
             while at < input.len() {
                 let length = get_u32(input, at)?;
                 if length >= 0xffff_fff0 {
                     return decline("a 64-bit line program");
                 }
-                moved.push((offset(at)?, offset(buf.len() - data - base)?));
-                relocate_program(input, at, src.code, buf)?;
+                let moved = offset(buf.len() - data - base)?;
+                let here = offset(at)?;
+                if stmts.get(next).is_some_and(|s| s.offset < here) {
+                    // A unit whose line program is not where it says.
+                    return Err(Malformed.into());
+                }
+                let first = next;
+                while stmts.get(next).is_some_and(|s| s.offset == here) {
+                    next += 1;
+                }
+                let users = &mut stmts[first..next];
+                // A program no unit points at is kept whole.
+                let live = users.is_empty() || users.iter().any(|s| s.live);
+                for s in users {
+                    s.offset = moved;
+                }
+                relocate_program(input, at, src.code, live, buf)?;
                 at += 4 + length as usize;
             }
-            programs.push(moved);
+            if next < stmts.len() {
+                return Err(Malformed.into());
+            }
         }
         Region::close(buf, opened)?;
-        Ok((Region { data, bases }, programs))
+        Ok(Region { data, bases })
     }
 }
 
-/// Where each of a module's line programs went: `(input, output)`
-/// offsets, the output's from the module's first program there.
-type Programs = Vec<(u32, u32)>;
+/// A unit's `DW_AT_stmt_list`.
+struct Stmt {
+    /// Where it lies in the output.
+    at: usize,
+    /// The offset it holds in the input; once the programs are written,
+    /// the program's offset in the output, from the module's first.
+    offset: u32,
+    /// Whether the unit's code was kept (or may have been).
+    live: bool,
+}
 
 fn offset(n: usize) -> Result<u32, Decline> {
     u32::try_from(n).map_err(|_| Decline("over 4 GiB".into()))
@@ -296,12 +326,15 @@ struct Bases {
     abbrev: u32,
     str: u32,
     ranges: u32,
+    /// Its `.debug_ranges` in `buf`.
+    ranges_at: usize,
     loc: u32,
-    line: u32,
+    /// Its `.debug_loc` in `buf`.
+    loc_at: usize,
 }
 
-/// A list an entry points at, to relocate once the units are walked.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A list an entry points at, relocated once the entry is read (a list
+/// several entries share is relocated each time, to the same bytes).
 struct List {
     offset: u32,
     location: bool,
@@ -311,20 +344,19 @@ struct List {
     moved: Option<u64>,
 }
 
-/// Relocates a module's units, copied to `bases.info` in `buf`. Returns
-/// the lists they point at, and how many units there are.
+/// Relocates a module's units, copied to `bases.info` in `buf`, and the
+/// lists they point at. Returns how many units there are, and their
+/// `DW_AT_stmt_list`s, left for the line programs to set.
 fn relocate_units(
     buf: &mut [u8],
     src: &Source<'_>,
     bases: &Bases,
-    programs: &Programs,
-) -> Result<(Vec<List>, usize), Decline> {
+) -> Result<(usize, Vec<Stmt>), Decline> {
     let info = src.section(".debug_info");
     let mut count = 0;
+    let mut stmts = Vec::new();
     let abbrev = src.section(".debug_abbrev");
-    // The plans of each abbreviation table, by its offset.
-    let mut tables: std::collections::HashMap<usize, Vec<Plan>> = Default::default();
-    let mut lists = Vec::new();
+    let mut plans = Plans::default();
     let mut units = read::DebugInfo::new(info, LittleEndian).units();
     while let Some(header) = units.next()? {
         let encoding = header.encoding();
@@ -343,24 +375,27 @@ fn relocate_units(
         // Length (4) and version (2), then the abbreviation offset.
         add_u32(buf, bases.info + start + 6, bases.abbrev)?;
         let table = header.debug_abbrev_offset().0;
-        let plans = match tables.entry(table) {
+        let codes = match plans.tables.entry(table) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(plans(abbrev, table)?),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self::plans(abbrev, table, &mut plans.steps)?)
+            }
         };
         let mut walk = Walk {
             input: info,
             out: buf,
             bases,
             src,
-            programs,
-            plans,
+            steps: &plans.steps,
+            plans: codes,
+            ranges: src.section(".debug_ranges"),
+            loc: src.section(".debug_loc"),
+            stmts: &mut stmts,
         };
-        walk.unit(start + header.size_of_header(), end, &mut lists)?;
+        walk.unit(start + header.size_of_header(), end)?;
         count += 1;
     }
-    lists.sort_unstable();
-    lists.dedup();
-    Ok((lists, count))
+    Ok((count, stmts))
 }
 
 /// What one attribute's bytes are, and what relocating does to them.
@@ -396,13 +431,29 @@ enum Step {
     Address,
 }
 
-/// An abbreviation's steps, each after the bytes to skip before it, and
-/// the bytes after the last (`None`: no abbreviation has that code).
-type Plan = Option<(Vec<(u32, Step)>, u32)>;
+/// An abbreviation: its steps, `steps[start..end]` of its module's
+/// [`Plans`], then the bytes after the last.
+#[derive(Clone, Copy)]
+struct Plan {
+    start: u32,
+    end: u32,
+    tail: u32,
+}
 
-/// The steps for an attribute, or why it is declined.
-fn step(name: dw::DwAt, form: dw::DwForm) -> Result<Step, Decline> {
-    Ok(match form {
+/// A module's abbreviation tables, each read once into plans.
+#[derive(Default)]
+struct Plans {
+    /// Every abbreviation's steps, one abbreviation after another: each
+    /// step after the bytes to skip before it.
+    steps: Vec<(u32, Step)>,
+    /// Each table's plans by code (`None`: no abbreviation has that
+    /// code), by the table's offset.
+    tables: std::collections::HashMap<usize, Vec<Option<Plan>>>,
+}
+
+/// The steps for an attribute (`None`: it is declined).
+fn step(name: dw::DwAt, form: dw::DwForm) -> Option<Step> {
+    Some(match form {
         dw::DW_FORM_addr => match name {
             dw::DW_AT_low_pc => Step::Low,
             dw::DW_AT_high_pc => Step::HighAddress,
@@ -447,18 +498,22 @@ fn step(name: dw::DwAt, form: dw::DwForm) -> Result<Step, Decline> {
             | dw::DW_AT_static_link
             | dw::DW_AT_use_location
             | dw::DW_AT_vtable_elem_location => Step::List { location: true },
-            _ => return decline(format!("{name} as a section offset")),
+            _ => return None,
         },
-        _ => return decline(format!("{name} in {form}")),
+        _ => return None,
     })
 }
 
-/// The plans of the abbreviation table at `offset` in `abbrev`, by code:
-/// for each abbreviation, the attributes that stay become bytes to skip
-/// before the next step.
-fn plans(abbrev: &[u8], offset: usize) -> Result<Vec<Plan>, Decline> {
-    let mut plans: Vec<Plan> = Vec::new();
-    let mut pos = offset;
+/// Reads the abbreviation table at `at` in `abbrev` into plans, by
+/// code: for each abbreviation, the attributes that stay become bytes to
+/// skip before the next step, whose steps are appended to `steps`.
+fn plans(
+    abbrev: &[u8],
+    at: usize,
+    steps: &mut Vec<(u32, Step)>,
+) -> Result<Vec<Option<Plan>>, Decline> {
+    let mut plans: Vec<Option<Plan>> = Vec::new();
+    let mut pos = at;
     loop {
         let code = leb(abbrev, &mut pos)?;
         if code == 0 {
@@ -467,7 +522,7 @@ fn plans(abbrev: &[u8], offset: usize) -> Result<Vec<Plan>, Decline> {
         // The tag, then whether it has children.
         leb(abbrev, &mut pos)?;
         pos += 1;
-        let mut steps = Vec::new();
+        let start = offset(steps.len())?;
         let mut skip = 0;
         loop {
             let (name, form) = (leb(abbrev, &mut pos)?, leb(abbrev, &mut pos)?);
@@ -477,16 +532,20 @@ fn plans(abbrev: &[u8], offset: usize) -> Result<Vec<Plan>, Decline> {
             let (Ok(name), Ok(form)) = (u16::try_from(name), u16::try_from(form)) else {
                 return decline(format!("attribute {name} in form {form}"));
             };
-            let form = dw::DwForm(form);
+            let (name, form) = (dw::DwAt(name), dw::DwForm(form));
             if form == dw::DW_FORM_implicit_const {
                 leb(abbrev, &mut pos)?;
             }
-            match step(dw::DwAt(name), form)? {
-                Step::Skip(n) => skip += n,
-                s => {
+            match step(name, form) {
+                Some(Step::Skip(n)) => skip += n,
+                Some(s) => {
                     steps.push((skip, s));
                     skip = 0;
                 }
+                None if form == dw::DW_FORM_sec_offset => {
+                    return decline(format!("{name} as a section offset"));
+                }
+                None => return decline(format!("{name} in {form}")),
             }
         }
         let k = match usize::try_from(code) {
@@ -496,7 +555,11 @@ fn plans(abbrev: &[u8], offset: usize) -> Result<Vec<Plan>, Decline> {
         if k >= plans.len() {
             plans.resize(k + 1, None);
         }
-        plans[k] = Some((steps, skip));
+        plans[k] = Some(Plan {
+            start,
+            end: offset(steps.len())?,
+            tail: skip,
+        });
     }
 }
 
@@ -549,9 +612,15 @@ struct Walk<'w, 'a> {
     out: &'w mut [u8],
     bases: &'w Bases,
     src: &'w Source<'a>,
-    programs: &'w Programs,
-    /// The unit's abbreviations.
-    plans: &'w [Plan],
+    /// The module's abbreviations' steps.
+    steps: &'w [(u32, Step)],
+    /// The unit's abbreviations, by code.
+    plans: &'w [Option<Plan>],
+    /// The input's `.debug_ranges` and `.debug_loc`.
+    ranges: &'a [u8],
+    loc: &'a [u8],
+    /// The module's `DW_AT_stmt_list`s so far.
+    stmts: &'w mut Vec<Stmt>,
 }
 
 /// An entry's `DW_AT_low_pc` and `DW_AT_high_pc`: where each lies and
@@ -567,43 +636,68 @@ struct Span {
 
 impl Walk<'_, '_> {
     /// Relocates the entries in `pos..end` of the input `.debug_info`.
-    fn unit(&mut self, mut pos: usize, end: usize, lists: &mut Vec<List>) -> Result<(), Decline> {
+    fn unit(&mut self, mut pos: usize, end: usize) -> Result<(), Decline> {
         let mut root = true;
         // The unit's base address, in and out, for its lists.
         let mut base = (0, Some(0));
         let mut pending = Vec::new();
+        let stmts = self.stmts.len();
         while pos < end {
             let code = leb(self.input, &mut pos)?;
             if code == 0 {
                 continue;
             }
-            let plans = self.plans;
-            let Some(Some((steps, tail))) = usize::try_from(code).ok().and_then(|k| plans.get(k))
+            let plan = usize::try_from(code).ok().and_then(|k| self.plans.get(k));
+            let Some(&Some(Plan {
+                start,
+                end: stop,
+                tail,
+            })) = plan
             else {
                 return decline(format!("abbreviation {code} is not defined"));
             };
             let mut span = Span::default();
-            for &(skip, step) in steps.iter() {
+            let steps = self.steps;
+            for &(skip, step) in steps.get(start as usize..stop as usize).unwrap_or(&[]) {
                 pos += skip as usize;
                 self.step(step, &mut pos, &mut span, &mut pending)?;
             }
-            pos += *tail as usize;
+            pos += tail as usize;
             if pos > self.input.len() {
                 return Err(Malformed.into());
             }
-            let moved = self.span(&span, root)?;
+            let (moved, mapped) = self.span(&span, root)?;
+            if let (true, Some((_, low))) = (root, span.low) {
+                base = (low, moved);
+            }
+            // Whether the entry's code was kept: a range list, else a low
+            // and a high address, say so; otherwise it may have been.
+            let mut kept = span.high.is_none() || mapped;
+            let mut ranged = false;
+            for (offset, location) in pending.drain(..) {
+                let list = List {
+                    offset,
+                    location,
+                    base: base.0,
+                    moved: base.1,
+                };
+                let (input, at) = if location {
+                    (self.loc, self.bases.loc_at)
+                } else {
+                    (self.ranges, self.bases.ranges_at)
+                };
+                let any = relocate_list(input, self.out, at, &list, self.src)?;
+                if !location {
+                    kept = if ranged { kept || any } else { any };
+                    ranged = true;
+                }
+            }
             if root {
-                if let Some((_, low)) = span.low {
-                    base = (low, moved);
+                for stmt in &mut self.stmts[stmts..] {
+                    stmt.live = kept;
                 }
                 root = false;
             }
-            lists.extend(pending.drain(..).map(|(offset, location)| List {
-                offset,
-                location,
-                base: base.0,
-                moved: base.1,
-            }));
         }
         Ok(())
     }
@@ -674,14 +768,11 @@ impl Walk<'_, '_> {
                 *pos += 4;
             }
             Step::Lines => {
-                let offset = get_u32(self.input, at)?;
-                let k = self.programs.partition_point(|(o, _)| *o < offset);
-                let moved = match self.programs.get(k) {
-                    Some((o, moved)) if *o == offset => *moved,
-                    // A unit whose line program is not where it says.
-                    _ => return Err(Malformed),
-                };
-                set_u32(self.out, self.bases.info + at, self.bases.line + moved)?;
+                self.stmts.push(Stmt {
+                    at: self.bases.info + at,
+                    offset: get_u32(self.input, at)?,
+                    live: true,
+                });
                 *pos += 4;
             }
             Step::Low => {
@@ -718,10 +809,11 @@ impl Walk<'_, '_> {
     /// Moves an entry's code range: both ends move together, and when
     /// either maps nowhere the entry's code was dropped and its start
     /// becomes the tombstone. A unit's base of 0 stays 0 (its lists hold
-    /// whole addresses). Returns the new start.
-    fn span(&mut self, span: &Span, root: bool) -> Result<Option<u64>, Decline> {
+    /// whole addresses). Returns the new start, and whether the code may
+    /// have been kept (a kept base of 0 may have been).
+    fn span(&mut self, span: &Span, root: bool) -> Result<(Option<u64>, bool), Decline> {
         let Some((low_at, low)) = span.low else {
-            return Ok(None);
+            return Ok((None, true));
         };
         let code = self.src.code;
         let high = span
@@ -763,9 +855,9 @@ impl Walk<'_, '_> {
             }
         }
         Ok(if kept_zero {
-            Some(0)
+            (Some(0), true)
         } else {
-            moved.map(|m| m.0)
+            (moved.map(|m| m.0), moved.is_some())
         })
     }
 }
@@ -823,22 +915,24 @@ fn relocate_expression(
 
 /// Relocates one range or location list of the input, written at `base`
 /// in the output: every pair moved to the unit's new base, pairs of
-/// dropped code tombstoned, and each location's globals moved.
+/// dropped code tombstoned, and each location's globals moved. Returns
+/// whether any pair's code was kept.
 fn relocate_list(
     input: &[u8],
     out: &mut [u8],
     base: usize,
     list: &List,
     src: &Source<'_>,
-) -> Result<(), Decline> {
+) -> Result<bool, Decline> {
     let mut pos = list.offset as usize;
     let (mut from, mut to) = (list.base, list.moved);
+    let mut kept = false;
     loop {
         let (begin, end) = (get_u32(input, pos)?, get_u32(input, pos + 4)?);
         let at = base + pos;
         pos += 8;
         if begin == 0 && end == 0 {
-            return Ok(());
+            return Ok(kept);
         }
         if begin == u32::MAX {
             // A new base address.
@@ -855,6 +949,7 @@ fn relocate_list(
                 .map(from + u64::from(begin))
                 .zip(src.code.map(from + u64::from(end)))
                 .filter(|(b, e)| b <= e && *b >= to);
+            kept |= moved.is_some();
             let (b, e) = match moved {
                 Some((b, e)) => ((b - to) as u32, (e - to) as u32),
                 None => {
@@ -879,11 +974,12 @@ fn relocate_list(
 }
 
 /// Appends the line program at `at` in `input`: its header as it was,
-/// then its live sequences.
+/// then its live sequences (none, unless `live`).
 fn relocate_program(
     input: &[u8],
     at: usize,
     code: Code<'_>,
+    live: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), Decline> {
     let program = read::DebugLine::new(input, LittleEndian).program(
@@ -913,7 +1009,9 @@ fn relocate_program(
         range: header.line_range(),
         lengths: header.standard_opcode_lengths().slice(),
     };
-    sequences(code, ops.slice(), &codes, out)?;
+    if live {
+        sequences(code, ops.slice(), &codes, out)?;
+    }
     let length = offset(out.len() - written - 4)?;
     Ok(set_u32(out, written, length)?)
 }
@@ -1158,6 +1256,14 @@ mod tests {
     /// function whose body is at 10..30 (instructions at 11 and 19), and
     /// a line row at each of them.
     fn module(name: &str) -> Checked<Vec<(&'static str, Vec<u8>)>> {
+        module_spanning(name, None)
+    }
+
+    /// The same, the unit's root giving its code as `low..high`.
+    fn module_spanning(
+        name: &str,
+        root_span: Option<(u64, u64)>,
+    ) -> Checked<Vec<(&'static str, Vec<u8>)>> {
         let mut dwarf = write::Dwarf::new();
         let file = LineString::String(b"lib.rs".to_vec());
         let mut lines = LineProgram::new(
@@ -1185,6 +1291,14 @@ mod tests {
         let name = dwarf.strings.add(name);
         unit.get_mut(root)
             .set(gimli::DW_AT_name, AttributeValue::StringRef(name));
+        if let Some((low, high)) = root_span {
+            let root = unit.get_mut(root);
+            root.set(
+                gimli::DW_AT_low_pc,
+                AttributeValue::Address(Address::Constant(low)),
+            );
+            root.set(gimli::DW_AT_high_pc, AttributeValue::Udata(high - low));
+        }
         let f = unit.add(root, gimli::DW_TAG_subprogram);
         let f = unit.get_mut(f);
         f.set(
@@ -1244,7 +1358,31 @@ mod tests {
         let carried = carry(&mut buf, &inputs, &[], 2).map_err(|d| d.0)?;
         assert_eq!(carried.units, 2);
         assert_eq!(carried.bytes, buf.len() as u64);
-        let sections = sections(&buf)?;
+        let seen = units(&buf)?;
+        let expected = |name: &str, at: u64| {
+            (
+                Some(name.to_string()),
+                Some((Some(at + 2), Some(15))),
+                vec![(at + 3, 7), (at + 7, 8), (at + 17, 8)],
+            )
+        };
+        assert_eq!(seen[0], expected("a", 100));
+        assert_eq!(seen[1], expected("bee", 200));
+        assert_eq!(seen[2].0.as_deref(), Some("solder-generated"));
+        assert_eq!(seen.len(), 3);
+        Ok(())
+    }
+
+    /// Each unit `carry` wrote: its name, its function's low and high
+    /// address, and its line rows (address, line).
+    type Unit = (
+        Option<String>,
+        Option<(Option<u64>, Option<u64>)>,
+        Vec<(u64, u64)>,
+    );
+
+    fn units(buf: &[u8]) -> Checked<Vec<Unit>> {
+        let sections = sections(buf)?;
         let section =
             |id: gimli::SectionId| -> Result<read::EndianSlice<'_, LittleEndian>, gimli::Error> {
                 let data = sections
@@ -1263,7 +1401,10 @@ mod tests {
             let mut span = None;
             while let Some(e) = entries.next_dfs()? {
                 if e.tag() == gimli::DW_TAG_subprogram {
-                    let low = e.attr_value(gimli::DW_AT_low_pc);
+                    let low = match e.attr_value(gimli::DW_AT_low_pc) {
+                        Some(read::AttributeValue::Addr(a)) => Some(a),
+                        _ => None,
+                    };
                     let high = e
                         .attr_value(gimli::DW_AT_high_pc)
                         .and_then(|v| v.udata_value());
@@ -1279,17 +1420,39 @@ mod tests {
             }
             seen.push((name, span, rows));
         }
-        let expected = |name: &str, at: u64| {
-            (
-                Some(name.to_string()),
-                Some((Some(read::AttributeValue::Addr(at + 2)), Some(15))),
-                vec![(at + 3, 7), (at + 7, 8), (at + 17, 8)],
-            )
-        };
-        assert_eq!(seen[0], expected("a", 100));
-        assert_eq!(seen[1], expected("bee", 200));
-        assert_eq!(seen[2].0.as_deref(), Some("solder-generated"));
-        assert_eq!(seen.len(), 3);
+        Ok(seen)
+    }
+
+    #[test]
+    fn a_unit_whose_code_was_dropped_keeps_its_line_header_alone() -> Checked {
+        // Unit `a` says its code is at 10..30, which moved; unit `gone`
+        // says 40..50, which was dropped, though its line rows (at 10..30,
+        // as a stale program might have them) would map.
+        let (a, gone) = (
+            module_spanning("a", Some((10, 30)))?,
+            module_spanning("gone", Some((40, 50)))?,
+        );
+        let (a, gone) = (borrow(&a), borrow(&gone));
+        let inputs = [
+            DebugInput {
+                path: "a",
+                sections: &a,
+                map: moved(100),
+                globals: &[],
+            },
+            DebugInput {
+                path: "gone",
+                sections: &gone,
+                map: moved(200),
+                globals: &[],
+            },
+        ];
+        let mut buf = Vec::new();
+        carry(&mut buf, &inputs, &[], 2).map_err(|d| d.0)?;
+        let seen = units(&buf)?;
+        assert_eq!(seen[0].2, vec![(103, 7), (107, 8), (117, 8)]);
+        assert_eq!(seen[1].0.as_deref(), Some("gone"));
+        assert_eq!(seen[1].2, vec![]);
         Ok(())
     }
 
