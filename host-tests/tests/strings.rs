@@ -397,7 +397,9 @@ fn every_encoding_pair_matches() -> Result<()> {
 /// sixteen bytes around them lie inside memory: every pair of encodings,
 /// with the bytes after each allocation set (a store past a string would
 /// change them), and with the text and every allocation at the memory's
-/// end (no block fits; the transcoders go a character at a time).
+/// end (no block fits; the transcoders go a character at a time). Short
+/// copies (Latin-1 to Latin-1) are made with loads and stores of every
+/// width.
 #[test]
 fn short_texts_beside_other_bytes_and_at_the_memory_end() -> Result<()> {
     let engine = host_tests::run::engine()?;
@@ -409,6 +411,15 @@ fn short_texts_beside_other_bytes_and_at_the_memory_end() -> Result<()> {
         "sixteen bytes!!!",
         "seventeen bytes!!",
         "thirty-one bytes of ASCII text.",
+        // Every width of a short copy, from both ends.
+        "ab",
+        "abc",
+        "abcd",
+        "seven!!",
+        "eight!!!",
+        "nine!!!!!",
+        "thirty-two bytes of ASCII text..",
+        "thirty-three bytes of ASCII text.",
         "ÿ",
         "ÿé latin",
         "é and fourteen",

@@ -67,6 +67,82 @@ pub fn inside(c: &mut Code, memory: u32, at: &[u32], bytes: i64) {
     ]);
 }
 
+/// Up to this many bytes, [`copy_bytes`] copies with loads and stores
+/// in the code: a `memory.copy` is a call into the runtime, which costs
+/// more than the copy itself for a short string.
+pub const INLINE_COPY: u32 = 32;
+
+/// Copies the `len` bytes at the `i32` local `src` in memory `from` to the
+/// `i32` local `dst` in memory `to`; both ranges are in bounds. Up to
+/// [`INLINE_COPY`] bytes: the widest access that fits, from both ends
+/// (overlapping in the middle, never past either end), both loads before
+/// either store, as `memory.copy` would read them; more: `memory.copy`.
+pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), len: u32) {
+    c.extend([
+        I::LocalGet(len),
+        I::I32Const(INLINE_COPY as i32),
+        I::I32GtU,
+        I::If(BlockType::Empty),
+        I::LocalGet(dst),
+        I::LocalGet(src),
+        I::LocalGet(len),
+        I::MemoryCopy {
+            src_mem: from,
+            dst_mem: to,
+        },
+        I::Else,
+    ]);
+    let mark = c.mark();
+    type Access = fn(MemArg) -> I<'static>;
+    let accesses: [(i32, ValType, Access, Access); 4] = [
+        (16, ValType::V128, I::V128Load, I::V128Store),
+        (8, ValType::I64, I::I64Load, I::I64Store),
+        (4, ValType::I32, I::I32Load, I::I32Store),
+        (2, ValType::I32, I::I32Load16U, I::I32Store16),
+    ];
+    // The first and the last `width` bytes: both loaded, then both stored.
+    let ends = |c: &mut Code, width: i32, ty: ValType, load: Access, store: Access| {
+        let (a, b) = (c.temp(ty), c.temp(ty));
+        let end = |c: &mut Code, base: u32| {
+            c.extend([
+                I::LocalGet(base),
+                I::LocalGet(len),
+                I::I32Add,
+                I::I32Const(width),
+                I::I32Sub,
+            ]);
+        };
+        c.extend([I::LocalGet(src), load(memarg(from, 0, 0)), I::LocalSet(a)]);
+        end(c, src);
+        c.extend([load(memarg(from, 0, 0)), I::LocalSet(b)]);
+        c.extend([I::LocalGet(dst), I::LocalGet(a), store(memarg(to, 0, 0))]);
+        end(c, dst);
+        c.extend([I::LocalGet(b), store(memarg(to, 0, 0))]);
+    };
+    for (width, ty, load, store) in accesses {
+        c.extend([
+            I::LocalGet(len),
+            I::I32Const(width),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+        ]);
+        ends(c, width, ty, load, store);
+        c.push(I::Else);
+    }
+    // One byte, or none.
+    c.extend([
+        I::LocalGet(len),
+        I::If(BlockType::Empty),
+        I::LocalGet(dst),
+        I::LocalGet(src),
+        I::I32Load8U(memarg(from, 0, 0)),
+        I::I32Store8(memarg(to, 0, 0)),
+        I::End,
+    ]);
+    c.extend(std::iter::repeat_n(I::End, 5));
+    c.release(mark);
+}
+
 /// Traps when the `i32` on the stack is not zero.
 pub const TRAP_IF: [I<'static>; 3] = [I::If(BlockType::Empty), I::Unreachable, I::End];
 

@@ -857,15 +857,12 @@ impl Gen<'_, '_> {
         let bytes = self.list_bytes(memory(from), ptr, len, (size, align));
         let new = self.alloc(to, align, bytes);
         if fields.iter().all(|f| self.abi.facts(f).byte_copyable) {
-            self.code.body.extend([
-                I::LocalGet(new),
-                I::LocalGet(ptr),
-                I::LocalGet(bytes),
-                I::MemoryCopy {
-                    src_mem: memory(from),
-                    dst_mem: memory(to),
-                },
-            ]);
+            code::copy_bytes(
+                &mut self.code,
+                (memory(from), ptr),
+                (memory(to), new),
+                bytes,
+            );
         } else if size > 0 {
             // Element by element: two cursors and a countdown.
             let (s, d, n) = (

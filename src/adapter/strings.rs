@@ -4,7 +4,7 @@
 //! of the spec's `store_string_*` functions: allocate the optimistic size,
 //! grow to the worst case when the string turns out wider, shrink to fit.
 
-use super::code::memarg;
+use super::code::{copy_bytes, memarg};
 use super::outline::Helper;
 use super::transcode::{Enc, Transcode};
 use super::validate::Text;
@@ -207,15 +207,7 @@ impl Gen<'_, '_> {
         let p = self.alloc(to, align, size);
         debug_assert_eq!(unit, s.encoding.unit(), "a copy keeps the code unit size");
         if s.encoding == Enc::Latin1 {
-            self.code.body.extend([
-                I::LocalGet(p),
-                I::LocalGet(s.ptr),
-                I::LocalGet(s.bytes),
-                I::MemoryCopy {
-                    src_mem: s.memory,
-                    dst_mem: memory(to),
-                },
-            ]);
+            copy_bytes(&mut self.code, (s.memory, s.ptr), (memory(to), p), s.bytes);
         } else {
             // Checked as it is copied: the text is read once. The
             // destination was allocated first, as the runtime's own
