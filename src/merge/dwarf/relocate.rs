@@ -1336,24 +1336,24 @@ mod tests {
         Ok(out)
     }
 
+    /// Two modules' DWARF as inputs, their code moved to 100 and to 200.
+    fn two<'m>(
+        a: &'m [(&'static str, &'m [u8])],
+        b: &'m [(&'static str, &'m [u8])],
+    ) -> [DebugInput<'m>; 2] {
+        [(a, "a", 100), (b, "b", 200)].map(|(sections, path, at)| DebugInput {
+            path,
+            sections,
+            map: moved(at),
+            globals: &[],
+        })
+    }
+
     #[test]
     fn two_modules_are_relocated_after_one_another() -> Checked {
         let (a, b) = (module("a")?, module("bee")?);
         let (a, b) = (borrow(&a), borrow(&b));
-        let inputs = [
-            DebugInput {
-                path: "a",
-                sections: &a,
-                map: moved(100),
-                globals: &[],
-            },
-            DebugInput {
-                path: "b",
-                sections: &b,
-                map: moved(200),
-                globals: &[],
-            },
-        ];
+        let inputs = two(&a, &b);
         let mut buf = Vec::new();
         let carried = carry(&mut buf, &inputs, &[], 2).map_err(|d| d.0)?;
         assert_eq!(carried.units, 2);
@@ -1433,20 +1433,7 @@ mod tests {
             module_spanning("gone", Some((40, 50)))?,
         );
         let (a, gone) = (borrow(&a), borrow(&gone));
-        let inputs = [
-            DebugInput {
-                path: "a",
-                sections: &a,
-                map: moved(100),
-                globals: &[],
-            },
-            DebugInput {
-                path: "gone",
-                sections: &gone,
-                map: moved(200),
-                globals: &[],
-            },
-        ];
+        let inputs = two(&a, &gone);
         let mut buf = Vec::new();
         carry(&mut buf, &inputs, &[], 2).map_err(|d| d.0)?;
         let seen = units(&buf)?;
