@@ -92,7 +92,6 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
         },
         I::Else,
     ]);
-    let mark = c.mark();
     type Access = fn(MemArg) -> I<'static>;
     let accesses: [(i32, ValType, Access, Access); 4] = [
         (16, ValType::V128, I::V128Load, I::V128Store),
@@ -102,6 +101,7 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
     ];
     // The first and the last `width` bytes: both loaded, then both stored.
     let ends = |c: &mut Code, width: i32, ty: ValType, load: Access, store: Access| {
+        let mark = c.mark();
         let (a, b) = (c.temp(ty), c.temp(ty));
         let end = |c: &mut Code, base: u32| {
             c.extend([
@@ -118,6 +118,7 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
         c.extend([I::LocalGet(dst), I::LocalGet(a), store(memarg(to, 0, 0))]);
         end(c, dst);
         c.extend([I::LocalGet(b), store(memarg(to, 0, 0))]);
+        c.release(mark);
     };
     for (width, ty, load, store) in accesses {
         c.extend([
@@ -140,7 +141,6 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
         I::End,
     ]);
     c.extend(std::iter::repeat_n(I::End, 5));
-    c.release(mark);
 }
 
 /// Traps when the `i32` on the stack is not zero.
