@@ -536,11 +536,6 @@ impl<'g, 'a> Emitter<'g, 'a> {
         }
     }
 
-    /// Finishes the wrapper around `fused`.
-    pub fn emit(self, fused: &[u8]) -> Result<Vec<u8>> {
-        Ok(self.wrap()?.around(fused))
-    }
-
     /// Finishes the wrapper, with a place for the fused module: it can be
     /// built before the module is encoded, and the module encoded in place
     /// ([`Wrapper::start`]).

@@ -534,7 +534,7 @@ fn plans(
             };
             let (name, form) = (dw::DwAt(name), dw::DwForm(form));
             if form == dw::DW_FORM_implicit_const {
-                leb(abbrev, &mut pos)?;
+                skip_leb(abbrev, &mut pos)?;
             }
             match step(name, form) {
                 Some(Step::Skip(n)) => skip += n,
@@ -586,23 +586,20 @@ fn set_u32(bytes: &mut [u8], at: usize, v: u32) -> Result<(), Malformed> {
     }
 }
 
-/// Reads a LEB128 number at `*at` (its sign bits left in place).
+/// Reads an unsigned LEB128 number at `*at`, with gimli's reader.
 fn leb(bytes: &[u8], at: &mut usize) -> Result<u64, Malformed> {
-    let mut value = 0u64;
-    let mut shift = 0;
-    loop {
-        let Some(&b) = bytes.get(*at) else {
-            return Err(Malformed);
-        };
-        *at += 1;
-        if shift < 64 {
-            value |= u64::from(b & 0x7f) << shift;
-        }
-        shift += 7;
-        if b & 0x80 == 0 {
-            return Ok(value);
-        }
-    }
+    let mut r = read::EndianSlice::new(bytes.get(*at..).ok_or(Malformed)?, LittleEndian);
+    let v = gimli::leb128::read::unsigned(&mut r).map_err(|_| Malformed)?;
+    *at = bytes.len() - r.len();
+    Ok(v)
+}
+
+/// Steps over a LEB128 number at `*at`, signed or not.
+fn skip_leb(bytes: &[u8], at: &mut usize) -> Result<(), Malformed> {
+    let mut r = read::EndianSlice::new(bytes.get(*at..).ok_or(Malformed)?, LittleEndian);
+    gimli::leb128::read::skip(&mut r).map_err(|_| Malformed)?;
+    *at = bytes.len() - r.len();
+    Ok(())
 }
 
 /// The walk over one unit's entries.
@@ -628,10 +625,19 @@ struct Walk<'w, 'a> {
 #[derive(Default)]
 struct Span {
     low: Option<(usize, u64)>,
-    /// Where, in what form (0: an address; 1, 2, 4 or 8: a length of
-    /// that many bytes; `0x80 | n`: a length in an `n`-byte LEB128), and
-    /// the value.
-    high: Option<(usize, u8, u64)>,
+    /// Where, in what form, and the value.
+    high: Option<(usize, High, u64)>,
+}
+
+/// The form of a `DW_AT_high_pc`.
+#[derive(Clone, Copy)]
+enum High {
+    /// An address.
+    Address,
+    /// A length in that many bytes (1, 2, 4 or 8).
+    Length(u8),
+    /// A length in a LEB128 of that many bytes.
+    Leb(u8),
 }
 
 impl Walk<'_, '_> {
@@ -670,10 +676,8 @@ impl Walk<'_, '_> {
             if let (true, Some((_, low))) = (root, span.low) {
                 base = (low, moved);
             }
-            // Whether the entry's code was kept: a range list, else a low
-            // and a high address, say so; otherwise it may have been.
-            let mut kept = span.high.is_none() || mapped;
-            let mut ranged = false;
+            // Whether a range list of the entry's holds kept code.
+            let mut ranged: Option<bool> = None;
             for (offset, location) in pending.drain(..) {
                 let list = List {
                     offset,
@@ -688,11 +692,14 @@ impl Walk<'_, '_> {
                 };
                 let any = relocate_list(input, self.out, at, &list, self.src)?;
                 if !location {
-                    kept = if ranged { kept || any } else { any };
-                    ranged = true;
+                    ranged = Some(ranged.unwrap_or(false) || any);
                 }
             }
             if root {
+                // Whether the unit's code was kept: its range lists, else
+                // its low and high address, say so; otherwise it may have
+                // been.
+                let kept = ranged.unwrap_or(span.high.is_none() || mapped);
                 for stmt in &mut self.stmts[stmts..] {
                     stmt.live = kept;
                 }
@@ -720,9 +727,7 @@ impl Walk<'_, '_> {
                 Some(n) => *pos += n + 1,
                 None => return Err(Malformed),
             },
-            Step::Leb => {
-                leb(self.input, pos)?;
-            }
+            Step::Leb => skip_leb(self.input, pos)?,
             Step::Block(width) => {
                 let n = match width {
                     1 => self.input.get(at).map(|b| u64::from(*b)).unwrap_or(0),
@@ -780,20 +785,20 @@ impl Walk<'_, '_> {
                 *pos += 4;
             }
             Step::HighAddress => {
-                span.high = Some((at, 0, u64::from(get_u32(self.input, at)?)));
+                span.high = Some((at, High::Address, u64::from(get_u32(self.input, at)?)));
                 *pos += 4;
             }
             Step::HighLeb => {
                 let length = leb(self.input, pos)?;
                 let n = u8::try_from(*pos - at).map_err(|_| Malformed)?;
-                span.high = Some((at, 0x80 | n, length));
+                span.high = Some((at, High::Leb(n), length));
             }
             Step::HighLength(width) => {
                 let w = usize::from(width);
                 let b = self.input.get(at..at + w).ok_or(Malformed)?;
                 // Byte by byte: a copy of a few bytes would call `memcpy`.
                 let length = b.iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b));
-                span.high = Some((at, width, length));
+                span.high = Some((at, High::Length(width), length));
                 *pos += w;
             }
             Step::Address => {
@@ -816,9 +821,10 @@ impl Walk<'_, '_> {
             return Ok((None, true));
         };
         let code = self.src.code;
-        let high = span
-            .high
-            .map(|(_, width, v)| if width == 0 { v } else { low + v });
+        let high = span.high.map(|(_, form, v)| match form {
+            High::Address => v,
+            High::Length(_) | High::Leb(_) => low + v,
+        });
         let moved = match high {
             Some(h) => code.map(low).zip(code.map(h)).filter(|(l, h)| l <= h),
             None => code.map(low).map(|l| (l, l)),
@@ -830,20 +836,20 @@ impl Walk<'_, '_> {
             moved.map_or(u64::from(TOMBSTONE), |m| m.0)
         };
         set_u32(self.out, self.bases.info + low_at, new_low as u32)?;
-        if let Some((high_at, width, _)) = span.high {
+        if let Some((high_at, form, _)) = span.high {
             let at = self.bases.info + high_at;
-            match (width, moved) {
-                (0, Some((_, h))) => set_u32(self.out, at, h as u32)?,
-                (0, None) => set_u32(self.out, at, TOMBSTONE)?,
-                (w, Some((l, h))) if w & 0x80 != 0 => {
-                    let n = usize::from(w & 0x7f);
+            match (form, moved) {
+                (High::Address, Some((_, h))) => set_u32(self.out, at, h as u32)?,
+                (High::Address, None) => set_u32(self.out, at, TOMBSTONE)?,
+                (High::Leb(n), Some((l, h))) => {
+                    let n = usize::from(n);
                     let fits = u32::try_from(h - l)
                         .is_ok_and(|length| padded_uleb(&mut self.out[at..at + n], length));
                     if !fits {
                         return decline("a code length no longer fits its LEB128");
                     }
                 }
-                (w, Some((l, h))) => {
+                (High::Length(w), Some((l, h))) => {
                     let length = (h - l).to_le_bytes();
                     let w = usize::from(w);
                     if length[w..].iter().any(|b| *b != 0) {
@@ -1101,12 +1107,8 @@ fn sequences(
                 pos += 2;
             }
             _ => {
-                // Operands that are all LEB128 numbers, as many as the
-                // header says: kept as they are.
-                let count = codes.lengths.get(usize::from(op) - 1).copied().unwrap_or(0);
-                for _ in 0..count {
-                    leb(ops, &mut pos)?;
-                }
+                // Kept as it is.
+                operands(ops, &mut pos, op, codes)?;
                 seq.copy(&ops[at..pos.min(ops.len())], out);
             }
         }
@@ -1136,19 +1138,28 @@ fn skip_sequence(ops: &[u8], mut pos: usize, codes: &Opcodes<'_>) -> Result<usiz
                     break;
                 }
             }
-            dw::DW_LNS_fixed_advance_pc => pos += 2,
-            _ => {
-                let count = codes.lengths.get(usize::from(op) - 1).copied().unwrap_or(0);
-                for _ in 0..count {
-                    leb(ops, &mut pos)?;
-                }
-            }
+            _ => operands(ops, &mut pos, op, codes)?,
         }
     }
     if pos > ops.len() {
         return decline("truncated line program");
     }
     Ok(pos)
+}
+
+/// Steps over the operands of the standard opcode `op` (not 0):
+/// `DW_LNS_fixed_advance_pc`'s two bytes, else LEB128 numbers, as many as
+/// the header says.
+fn operands(ops: &[u8], pos: &mut usize, op: u8, codes: &Opcodes<'_>) -> Result<(), Malformed> {
+    if dw::DwLns(op) == dw::DW_LNS_fixed_advance_pc {
+        *pos += 2;
+        return Ok(());
+    }
+    let count = codes.lengths.get(usize::from(op) - 1).copied().unwrap_or(0);
+    for _ in 0..count {
+        skip_leb(ops, pos)?;
+    }
+    Ok(())
 }
 
 /// A line program header's opcode parameters.
