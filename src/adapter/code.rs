@@ -74,9 +74,7 @@ pub const INLINE_COPY: u32 = 32;
 
 /// Copies the `len` bytes at the `i32` local `src` in memory `from` to the
 /// `i32` local `dst` in memory `to`; both ranges are in bounds. Up to
-/// [`INLINE_COPY`] bytes: the widest access that fits, from both ends
-/// (overlapping in the middle, never past either end), both loads before
-/// either store, as `memory.copy` would read them; more: `memory.copy`.
+/// [`INLINE_COPY`] bytes with [`copy_ends`], more with `memory.copy`.
 pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), len: u32) {
     c.extend([
         I::LocalGet(len),
@@ -92,6 +90,23 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
         },
         I::Else,
     ]);
+    copy_ends(c, (from, src), (to, dst), len, true);
+    c.push(I::End);
+}
+
+/// Copies the `len` bytes (at most 32) at the `i32` local `src` in memory
+/// `from` to the `i32` local `dst` in memory `to`, both in bounds, with
+/// the widest access that fits from both ends (overlapping in the middle,
+/// never past either end), both loads before either store. Without
+/// `head`, sixteen bytes or more have only their last sixteen copied (the
+/// rest were already): `len` may then be any length.
+pub fn copy_ends(
+    c: &mut Code,
+    (from, src): (u32, u32),
+    (to, dst): (u32, u32),
+    len: u32,
+    head: bool,
+) {
     type Access = fn(MemArg) -> I<'static>;
     let accesses: [(i32, ValType, Access, Access); 4] = [
         (16, ValType::V128, I::V128Load, I::V128Store),
@@ -99,8 +114,9 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
         (4, ValType::I32, I::I32Load, I::I32Store),
         (2, ValType::I32, I::I32Load16U, I::I32Store16),
     ];
-    // The first and the last `width` bytes: both loaded, then both stored.
-    let ends = |c: &mut Code, width: i32, ty: ValType, load: Access, store: Access| {
+    // The last `width` bytes, and the first when `first`: loaded, then
+    // stored.
+    let ends = |c: &mut Code, width: i32, (ty, load, store): (ValType, Access, Access), first| {
         let mark = c.mark();
         let (a, b) = (c.temp(ty), c.temp(ty));
         let end = |c: &mut Code, base: u32| {
@@ -112,10 +128,14 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
                 I::I32Sub,
             ]);
         };
-        c.extend([I::LocalGet(src), load(memarg(from, 0, 0)), I::LocalSet(a)]);
+        if first {
+            c.extend([I::LocalGet(src), load(memarg(from, 0, 0)), I::LocalSet(a)]);
+        }
         end(c, src);
         c.extend([load(memarg(from, 0, 0)), I::LocalSet(b)]);
-        c.extend([I::LocalGet(dst), I::LocalGet(a), store(memarg(to, 0, 0))]);
+        if first {
+            c.extend([I::LocalGet(dst), I::LocalGet(a), store(memarg(to, 0, 0))]);
+        }
         end(c, dst);
         c.extend([I::LocalGet(b), store(memarg(to, 0, 0))]);
         c.release(mark);
@@ -127,7 +147,7 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
             I::I32GeU,
             I::If(BlockType::Empty),
         ]);
-        ends(c, width, ty, load, store);
+        ends(c, width, (ty, load, store), head || width < 16);
         c.push(I::Else);
     }
     // One byte, or none.
@@ -140,7 +160,7 @@ pub fn copy_bytes(c: &mut Code, (from, src): (u32, u32), (to, dst): (u32, u32), 
         I::I32Store8(memarg(to, 0, 0)),
         I::End,
     ]);
-    c.extend(std::iter::repeat_n(I::End, 5));
+    c.extend(std::iter::repeat_n(I::End, accesses.len()));
 }
 
 /// Traps when the `i32` on the stack is not zero.

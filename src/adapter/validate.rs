@@ -19,7 +19,7 @@
 //! than 32 bytes (names, keys, short messages) is loaded as two blocks,
 //! checked (UTF-8 unless ASCII) and copied before any loop starts.
 
-use super::code::{Code, IOTA, inside, memarg, splat8, splat16, v128};
+use super::code::{Code, IOTA, copy_ends, inside, memarg, splat8, splat16, v128};
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 /// The high nibble of the first byte of a pair → the errors it allows.
@@ -461,66 +461,9 @@ impl V {
     /// whole blocks already wrote but never go past the end.
     fn copy_tail(&self, c: &mut Code, t: Text, len: u32) {
         let Some(to) = t.to else { return };
-        let from = t.from;
-        // Copies `width` bytes from `len - width` (`end`) or from 0.
-        let copy_at =
-            |c: &mut Code, (load, store): (I<'static>, I<'static>), width: i32, end: bool| {
-                for base in [self.dst, self.ptr] {
-                    c.push(I::LocalGet(base));
-                    if end {
-                        c.extend([I::LocalGet(len), I::I32Add, I::I32Const(width), I::I32Sub]);
-                    }
-                }
-                c.extend([load, store]);
-            };
-        let access = |width: i32| match width {
-            16 => (
-                I::V128Load(memarg(from, 0, 0)),
-                I::V128Store(memarg(to, 0, 0)),
-            ),
-            8 => (
-                I::I64Load(memarg(from, 0, 0)),
-                I::I64Store(memarg(to, 0, 0)),
-            ),
-            4 => (
-                I::I32Load(memarg(from, 0, 0)),
-                I::I32Store(memarg(to, 0, 0)),
-            ),
-            2 => (
-                I::I32Load16U(memarg(from, 0, 0)),
-                I::I32Store16(memarg(to, 0, 0)),
-            ),
-            _ => (
-                I::I32Load8U(memarg(from, 0, 0)),
-                I::I32Store8(memarg(to, 0, 0)),
-            ),
-        };
         c.extend([I::LocalGet(self.rem), I::If(BlockType::Empty)]);
-        // The widest access that fits, from both ends (from the end only
-        // after whole blocks); then one to three bytes: the first, and the
-        // two that end the text.
-        for width in [16, 8, 4] {
-            c.extend([
-                I::LocalGet(len),
-                I::I32Const(width),
-                I::I32GeU,
-                I::If(BlockType::Empty),
-            ]);
-            if width < 16 {
-                copy_at(c, access(width), width, false);
-            }
-            copy_at(c, access(width), width, true);
-            c.push(I::Else);
-        }
-        copy_at(c, access(1), 1, false);
-        c.extend([
-            I::LocalGet(len),
-            I::I32Const(2),
-            I::I32GeU,
-            I::If(BlockType::Empty),
-        ]);
-        copy_at(c, access(2), 2, true);
-        c.extend([I::End, I::End, I::End, I::End, I::End]);
+        copy_ends(c, (t.from, self.ptr), (to, self.dst), len, false);
+        c.push(I::End);
     }
 }
 
