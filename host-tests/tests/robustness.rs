@@ -138,8 +138,8 @@ fn debug_sections(bytes: &[u8]) -> Result<Vec<(String, std::ops::Range<usize>)>>
 /// a debug-built composition with bytes of its `.debug_*` sections
 /// overwritten (near a section's start, where headers lie, half the time)
 /// still fuses, with an output that validates, every way `check` fuses
-/// it. Most such inputs stop the relocation in place somewhere, and the
-/// conversion through gimli then keeps what it can read.
+/// it. DWARF the relocation in place cannot read goes through the
+/// conversion, which keeps what it can read.
 #[test]
 fn mutated_dwarf_still_fuses() -> Result<()> {
     let dir = host_tests::guests::debug_fixtures(4)?;
