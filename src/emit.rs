@@ -115,6 +115,7 @@ pub fn import_names(
                 graph.resources[resource.index()].name.clone(),
                 "[resource-drop]",
             ),
+            HostLower::Async { builtin, .. } => (builtin.name().to_string(), ""),
             HostLower::Exported { op, resource } => {
                 let (interface, name) = owners.get(resource).ok_or_else(|| {
                     Error::internal("a built-in of a resource type the root does not export")
@@ -284,6 +285,8 @@ macro_rules! section {
     }};
 }
 
+mod asyncs;
+
 impl Out {
     fn flush(&mut self) {
         match std::mem::take(&mut self.pending) {
@@ -436,13 +439,18 @@ pub fn needed_exports(graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Result<Vec<
         if let Some(m) = &o.memory {
             add(layout.fused_export(m, ExternalKind::Memory)?);
         }
-        for f in [&o.realloc, &o.post_return].into_iter().flatten() {
+        for f in [&o.realloc, &o.post_return, &o.callback]
+            .into_iter()
+            .flatten()
+        {
             add(layout.fused_export(f, ExternalKind::Func)?);
         }
         Ok(())
     };
     for h in &layout.indirect {
-        if let HostLower::Func { options, .. } = &graph.host_lowers[h.index()] {
+        if let HostLower::Func { options, .. } | HostLower::Async { options, .. } =
+            &graph.host_lowers[h.index()]
+        {
             opts(options, &mut add)?;
         }
     }
@@ -553,8 +561,15 @@ impl<'g, 'a> Emitter<'g, 'a> {
             let f = match &self.graph.host_lowers[h.index()] {
                 HostLower::Func { path, options, .. } => {
                     let func = self.path_alias(path, ComponentExportKind::Func)?;
-                    section!(self.out, Canon, CanonicalFunctionSection)
-                        .lower(func, [encoding(options.string_encoding)]);
+                    let mut opts = vec![encoding(options.string_encoding)];
+                    opts.extend(options.async_.then_some(CanonicalOption::Async));
+                    section!(self.out, Canon, CanonicalFunctionSection).lower(func, opts);
+                    next(&mut self.out.core_funcs)
+                }
+                HostLower::Async {
+                    builtin, options, ..
+                } => {
+                    self.async_builtin(builtin, options)?;
                     next(&mut self.out.core_funcs)
                 }
                 HostLower::ResourceDrop { id, .. } => {
@@ -691,8 +706,12 @@ impl<'g, 'a> Emitter<'g, 'a> {
                             self.core_alias(r, ExternalKind::Func)?,
                         ));
                     }
+                    opts.extend(options.async_.then_some(CanonicalOption::Async));
                     section!(self.out, Canon, CanonicalFunctionSection).lower(func, opts);
                 }
+                HostLower::Async {
+                    builtin, options, ..
+                } => self.async_builtin(builtin, options)?,
                 HostLower::Exported { op, resource } => {
                     let ty = *self.exported_types.get(resource).ok_or_else(|| {
                         Error::internal("an exported resource type was not defined")
@@ -992,6 +1011,12 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 if let Some(p) = &l.options.post_return {
                     opts.push(CanonicalOption::PostReturn(
                         self.core_alias(p, ExternalKind::Func)?,
+                    ));
+                }
+                opts.extend(l.options.async_.then_some(CanonicalOption::Async));
+                if let Some(c) = &l.options.callback {
+                    opts.push(CanonicalOption::Callback(
+                        self.core_alias(c, ExternalKind::Func)?,
                     ));
                 }
                 section!(self.out, Canon, CanonicalFunctionSection).lift(core, type_index, opts);

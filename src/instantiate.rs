@@ -13,7 +13,8 @@
 
 use crate::error::{Error, Result};
 use crate::parse::{
-    CanonOptions, ComponentId, Def, Input, ModuleId, ResourceOp, StringEncoding, TypeDef,
+    AsyncBuiltin, CanonOptions, ComponentId, Def, Input, ModuleId, ResourceOp, StringEncoding,
+    TypeDef,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -26,6 +27,7 @@ use wasmparser::{
     ComponentTypeRef, ExternalKind, Instance, TypeBounds,
 };
 
+mod asyncs;
 pub mod limits;
 
 macro_rules! id {
@@ -122,6 +124,10 @@ pub struct Options<'a> {
     pub post_return: Option<CoreDef<'a>>,
     /// The string encoding.
     pub string_encoding: StringEncoding,
+    /// `async`.
+    pub async_: bool,
+    /// An async lift's `callback`.
+    pub callback: Option<CoreDef<'a>>,
 }
 
 /// A path from one of the root's imports to an item of it.
@@ -190,6 +196,18 @@ pub enum HostLower<'a> {
         ty: ComponentFuncTypeId,
         /// The component instance that lowered it.
         instance: ComponentInstanceId,
+        /// The core signature of an async lower.
+        async_sig: Option<wasmparser::FuncType>,
+    },
+    /// An async built-in, which the output defines again for the host
+    /// (see `asyncs`).
+    Async {
+        /// The built-in.
+        builtin: AsyncBuiltin,
+        /// Its options, resolved.
+        options: Options<'a>,
+        /// The component instance whose core code calls it.
+        instance: ComponentInstanceId,
     },
     /// A built-in of a resource type the root exports, as the output
     /// component defines it for the host.
@@ -215,9 +233,9 @@ impl HostLower<'_> {
     /// The component instance whose core code calls it.
     pub fn instance(&self) -> ComponentInstanceId {
         match self {
-            HostLower::Func { instance, .. } | HostLower::ResourceDrop { instance, .. } => {
-                *instance
-            }
+            HostLower::Func { instance, .. }
+            | HostLower::Async { instance, .. }
+            | HostLower::ResourceDrop { instance, .. } => *instance,
             HostLower::Exported { .. } => ComponentInstanceId(0),
         }
     }
@@ -443,6 +461,9 @@ pub struct Graph<'a> {
     pub host_modules: Vec<HostModule<'a>>,
     /// Instances of those modules, in instantiation order.
     pub host_instances: Vec<HostInstance<'a>>,
+    /// The component instance that uses the async ABI, if one does: its
+    /// async lifts, lowers and built-ins are the output's, for the host.
+    pub async_instance: Option<ComponentInstanceId>,
 }
 
 impl<'a> Graph<'a> {
@@ -593,6 +614,7 @@ pub fn instantiate<'a>(input: &'a Input<'a>) -> Result<Graph<'a>> {
             _ => {}
         }
     }
+    graph.async_instance = asyncs::check(input, &graph)?;
     Ok(graph)
 }
 
@@ -687,6 +709,8 @@ impl<'a> Instantiator<'_, 'a> {
             realloc: o.realloc.map(func).transpose()?,
             post_return: o.post_return.map(func).transpose()?,
             string_encoding: o.string_encoding,
+            async_: o.async_,
+            callback: o.callback.map(func).transpose()?,
         })
     }
 
@@ -957,11 +981,19 @@ impl<'a> Instantiator<'_, 'a> {
                 f.funcs.push(Func::Lifted(Rc::new(lifted)));
                 f.func_names.push("");
             }
-            Def::Lower { func, options, ty } => {
+            Def::Lower {
+                func,
+                options,
+                ty,
+                async_sig,
+            } => {
                 let lower = self.options(f, options)?;
                 let name = f.func_names.get(*func as usize).copied().unwrap_or("");
                 let def = match lookup(&f.funcs, *func, "function")?.clone() {
                     Func::Lifted(callee) => {
+                        let async_type = self.input.types.as_ref()[*ty].async_;
+                        asyncs::between_components(&lower, &callee, name, async_type)
+                            .map_err(|e| e.at_path(&f.path))?;
                         if self.graph.adapters.len() >= limits::MAX_ADAPTERS {
                             return Err(Error::limit(format!(
                                 "more than {} cross-component calls (adapters)",
@@ -987,11 +1019,22 @@ impl<'a> Instantiator<'_, 'a> {
                             path,
                             options: lower,
                             ty: *ty,
+                            async_sig: async_sig.clone(),
                         });
                         CoreDef::Host(id)
                     }
                 };
                 f.core_funcs.push(def);
+            }
+            Def::Async(builtin) => {
+                self.budget.functions(2)?;
+                let id = HostLowerId(self.graph.host_lowers.len() as u32);
+                self.graph.host_lowers.push(HostLower::Async {
+                    builtin: builtin.clone(),
+                    options: self.options(f, &builtin.options)?,
+                    instance: f.id,
+                });
+                f.core_funcs.push(CoreDef::Host(id));
             }
             Def::Resource { op, resource } => {
                 let rt = lookup(&f.types, *resource, "type")?

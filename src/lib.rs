@@ -179,6 +179,20 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
         budget.adapter(a).map_err(at)?;
     }
     let core = options.output == OutputKind::CoreModule;
+    if let Some(user) = graph.async_instance
+        && (core || options.single_memory)
+    {
+        let output = if core {
+            "core-module output"
+        } else {
+            "one-memory output"
+        };
+        return Err(Error::unsupported(
+            "async",
+            format!("{output} of a component that uses the async ABI: its async built-ins need a component model host"),
+        )
+        .at_path(&graph.component_instances[user.index()]));
+    }
     let mode = if core {
         merge::HostCalls::Direct
     } else {

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::ops::Range;
 use wasmparser::component_types::{
-    ComponentAnyTypeId, ComponentFuncTypeId, ComponentInstanceTypeId,
+    ComponentAnyTypeId, ComponentDefinedTypeId, ComponentFuncTypeId, ComponentInstanceTypeId,
+    ComponentValType,
 };
 use wasmparser::types::Types;
 use wasmparser::{
@@ -147,6 +148,10 @@ pub struct CanonOptions {
     pub post_return: Option<u32>,
     /// The string encoding.
     pub string_encoding: StringEncoding,
+    /// `async`: the component model's async ABI.
+    pub async_: bool,
+    /// Core function index of an async lift's `callback`.
+    pub callback: Option<u32>,
 }
 
 /// A string encoding of the canonical ABI.
@@ -196,7 +201,13 @@ pub enum Def<'a> {
         options: CanonOptions,
         /// The validator's type of the lowered function.
         ty: ComponentFuncTypeId,
+        /// The core signature of an async lower (a sync lower's follows
+        /// from `ty`).
+        async_sig: Option<wasmparser::FuncType>,
     },
+    /// One of the component model's async built-ins (`task.return`,
+    /// `waitable-set.new`, `stream.read`, ...).
+    Async(AsyncBuiltin),
     /// `canon resource.new`, `.rep` or `.drop`.
     Resource {
         /// Which built-in.
@@ -225,6 +236,30 @@ pub enum Def<'a> {
         /// The exported item's index.
         index: u32,
     },
+}
+
+/// An async built-in as the input defines it, with what the output needs
+/// to define it again: its type operands as the validator knows them and
+/// its core signature.
+#[derive(Debug, Clone)]
+pub struct AsyncBuiltin {
+    /// The built-in, with indices into the defining component's spaces.
+    pub canon: CanonicalFunction,
+    /// Its options (memory, realloc, encoding), where it takes any.
+    pub options: CanonOptions,
+    /// The core function's signature.
+    pub sig: wasmparser::FuncType,
+    /// The `stream` or `future` type a stream or future built-in works on.
+    pub ty: Option<ComponentDefinedTypeId>,
+    /// `task.return`'s result type.
+    pub result: Option<ComponentValType>,
+}
+
+impl AsyncBuiltin {
+    /// The spec's name of the built-in, for messages.
+    pub fn name(&self) -> &'static str {
+        builtin_name(&self.canon)
+    }
 }
 
 /// A component type definition, as far as static instantiation cares.
@@ -511,9 +546,8 @@ fn options(opts: &[CanonicalOption], path: &str, offset: u64) -> Result<CanonOpt
             CanonicalOption::Memory(m) => o.memory = Some(m),
             CanonicalOption::Realloc(f) => o.realloc = Some(f),
             CanonicalOption::PostReturn(f) => o.post_return = Some(f),
-            CanonicalOption::Async | CanonicalOption::Callback(_) => {
-                return Err(unsupported("async", "async lift or lower", path, offset));
-            }
+            CanonicalOption::Async => o.async_ = true,
+            CanonicalOption::Callback(f) => o.callback = Some(f),
             CanonicalOption::CoreType(_) | CanonicalOption::Gc => {
                 return Err(unsupported("gc-abi", "the GC canonical ABI", path, offset));
             }
@@ -585,6 +619,62 @@ fn builtin_name(c: &CanonicalFunction) -> &'static str {
         C::ThreadYieldThenResume { .. } => "thread.yield-then-resume",
         C::ThreadSuspendThenPromote { .. } => "thread.suspend-then-promote",
         C::ThreadYieldThenPromote { .. } => "thread.yield-then-promote",
+    }
+}
+
+/// Whether `c` is an async built-in the output can define again for the
+/// host (every async one but the `thread.*` family of stackful threads).
+fn passes_through(c: &CanonicalFunction) -> bool {
+    use CanonicalFunction as C;
+    matches!(
+        c,
+        C::BackpressureInc
+            | C::BackpressureDec
+            | C::TaskReturn { .. }
+            | C::TaskCancel
+            | C::ContextGet { .. }
+            | C::ContextSet { .. }
+            | C::ThreadYield { .. }
+            | C::SubtaskDrop
+            | C::SubtaskCancel { .. }
+            | C::StreamNew { .. }
+            | C::StreamRead { .. }
+            | C::StreamWrite { .. }
+            | C::StreamCancelRead { .. }
+            | C::StreamCancelWrite { .. }
+            | C::StreamDropReadable { .. }
+            | C::StreamDropWritable { .. }
+            | C::FutureNew { .. }
+            | C::FutureRead { .. }
+            | C::FutureWrite { .. }
+            | C::FutureCancelRead { .. }
+            | C::FutureCancelWrite { .. }
+            | C::FutureDropReadable { .. }
+            | C::FutureDropWritable { .. }
+            | C::ErrorContextNew { .. }
+            | C::ErrorContextDebugMessage { .. }
+            | C::ErrorContextDrop
+            | C::WaitableSetNew
+            | C::WaitableSetWait { .. }
+            | C::WaitableSetPoll { .. }
+            | C::WaitableSetDrop
+            | C::WaitableJoin
+    )
+}
+
+/// The validator's signature of core function `index` of the current
+/// component.
+fn core_signature(t: wasmparser::types::TypesRef<'_>, index: u32) -> Result<wasmparser::FuncType> {
+    if index >= t.function_count() {
+        return Err(Error::malformed(format!(
+            "core function {index} has no type"
+        )));
+    }
+    match &t[t.core_function_at(index)].composite_type.inner {
+        wasmparser::CompositeInnerType::Func(f) => Ok(f.clone()),
+        _ => Err(Error::malformed(format!(
+            "core function {index} is not a function"
+        ))),
     }
 }
 
@@ -828,10 +918,26 @@ impl<'a> Reader<'a> {
             }
             Payload::ComponentCanonicalSection(s) => {
                 self.body_section(false);
-                for c in s.into_iter_with_offsets() {
-                    let (offset, c) = c.map_err(|e| Error::from_wasmparser(e, &path))?;
+                let items = s
+                    .into_iter_with_offsets()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| Error::from_wasmparser(e, &path))?;
+                // The validator has read the whole section: every item but a
+                // lift added a core function, the first of them at `core`.
+                let added = items
+                    .iter()
+                    .filter(|(_, c)| !matches!(c, CanonicalFunction::Lift { .. }))
+                    .count() as u32;
+                let mut core = self
+                    .validator
+                    .types(0)
+                    .map_or(0, |t| t.function_count())
+                    .saturating_sub(added);
+                for (offset, c) in items {
                     self.offset = offset;
-                    self.canonical(c, &path, offset)?;
+                    let lift = matches!(c, CanonicalFunction::Lift { .. });
+                    self.canonical(c, core, &path, offset)?;
+                    core += u32::from(!lift);
                 }
             }
             Payload::ComponentStartSection { range, .. } => {
@@ -1035,7 +1141,15 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn canonical(&mut self, c: CanonicalFunction, path: &str, offset: u64) -> Result<()> {
+    /// Records canonical definition `c`; `core` is the index of the core
+    /// function it adds, unless it is a lift.
+    fn canonical(
+        &mut self,
+        c: CanonicalFunction,
+        core: u32,
+        path: &str,
+        offset: u64,
+    ) -> Result<()> {
         let types = || {
             self.validator
                 .types(0)
@@ -1063,11 +1177,18 @@ impl<'a> Reader<'a> {
                 func_index,
                 options: opts,
             } => {
-                let ty = types()?.component_function_at(func_index);
+                let t = types()?;
+                let ty = t.component_function_at(func_index);
+                let options = options(&opts, path, offset)?;
+                let async_sig = options
+                    .async_
+                    .then(|| core_signature(t, core))
+                    .transpose()?;
                 Def::Lower {
                     func: func_index,
-                    options: options(&opts, path, offset)?,
+                    options,
                     ty,
+                    async_sig,
                 }
             }
             CanonicalFunction::ResourceNew { resource } => Def::Resource {
@@ -1082,6 +1203,9 @@ impl<'a> Reader<'a> {
                 op: ResourceOp::Drop,
                 resource,
             },
+            other if passes_through(&other) => {
+                Def::Async(self.async_builtin(other, core, path, offset)?)
+            }
             other => {
                 return Err(unsupported(
                     "canon-builtin",
@@ -1092,6 +1216,77 @@ impl<'a> Reader<'a> {
             }
         };
         self.push_def(def)
+    }
+
+    /// An async built-in, with its type operands resolved.
+    fn async_builtin(
+        &mut self,
+        canon: CanonicalFunction,
+        core: u32,
+        path: &str,
+        offset: u64,
+    ) -> Result<AsyncBuiltin> {
+        use CanonicalFunction as C;
+        let t = self
+            .validator
+            .types(0)
+            .ok_or_else(|| Error::malformed("no type information for the current component"))?;
+        let sig = core_signature(t, core)?;
+        let (c, _) = self.component()?;
+        let defined = |index: u32| match c.type_ids.get(index as usize) {
+            Some(ComponentAnyTypeId::Defined(id)) => Ok(*id),
+            _ => Err(
+                Error::malformed(format!("type {index} is not a defined type"))
+                    .at_path(path)
+                    .at_offset(offset),
+            ),
+        };
+        let (mut opts, mut ty, mut result) = (CanonOptions::default(), None, None);
+        match &canon {
+            C::TaskReturn { result: r, options } => {
+                opts = self::options(options, path, offset)?;
+                result = match r {
+                    None => None,
+                    Some(wasmparser::ComponentValType::Primitive(p)) => {
+                        Some(ComponentValType::Primitive(*p))
+                    }
+                    Some(wasmparser::ComponentValType::Type(i)) => {
+                        Some(ComponentValType::Type(defined(*i)?))
+                    }
+                };
+            }
+            C::StreamRead { ty: i, options }
+            | C::StreamWrite { ty: i, options }
+            | C::FutureRead { ty: i, options }
+            | C::FutureWrite { ty: i, options } => {
+                opts = self::options(options, path, offset)?;
+                ty = Some(defined(*i)?);
+            }
+            C::StreamNew { ty: i }
+            | C::StreamCancelRead { ty: i, .. }
+            | C::StreamCancelWrite { ty: i, .. }
+            | C::StreamDropReadable { ty: i }
+            | C::StreamDropWritable { ty: i }
+            | C::FutureNew { ty: i }
+            | C::FutureCancelRead { ty: i, .. }
+            | C::FutureCancelWrite { ty: i, .. }
+            | C::FutureDropReadable { ty: i }
+            | C::FutureDropWritable { ty: i } => ty = Some(defined(*i)?),
+            C::ErrorContextNew { options } | C::ErrorContextDebugMessage { options } => {
+                opts = self::options(options, path, offset)?;
+            }
+            C::WaitableSetWait { memory, .. } | C::WaitableSetPoll { memory, .. } => {
+                opts.memory = Some(*memory);
+            }
+            _ => {}
+        }
+        Ok(AsyncBuiltin {
+            canon,
+            options: opts,
+            sig,
+            ty,
+            result,
+        })
     }
 
     fn core_payload(&mut self, payload: Payload<'a>) -> Result<()> {

@@ -7,7 +7,7 @@
 //! which input types it already holds and where each resource type is.
 //! The translation itself, one function per kind of type, is shared.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use wasm_encoder::{
     ComponentDefinedTypeEncoder, ComponentFuncTypeEncoder, ComponentValType, PrimitiveValType,
 };
@@ -48,7 +48,7 @@ pub(super) fn func_type(
         .map(|r| val_type(scope, types, r))
         .transpose()?;
     let (index, mut enc) = scope.function();
-    enc.params(params).result(result);
+    enc.async_(f.async_).params(params).result(result);
     Ok(index)
 }
 
@@ -123,12 +123,8 @@ fn defined_type(
         }
         ComponentDefinedType::Own(r) => Defined::Own(scope.resource(r.resource())?),
         ComponentDefinedType::Borrow(r) => Defined::Borrow(scope.resource(r.resource())?),
-        ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
-            return Err(Error::unsupported(
-                "async",
-                "futures and streams are not supported yet",
-            ));
-        }
+        ComponentDefinedType::Future { ty, .. } => Defined::Future(opt(scope, ty)?),
+        ComponentDefinedType::Stream { ty, .. } => Defined::Stream(opt(scope, ty)?),
     };
     let (index, enc) = scope.define();
     match ty {
@@ -145,6 +141,8 @@ fn defined_type(
         Defined::Result(o, e) => enc.result(o, e),
         Defined::Own(r) => enc.own(r),
         Defined::Borrow(r) => enc.borrow(r),
+        Defined::Future(t) => enc.future(t),
+        Defined::Stream(t) => enc.stream(t),
     }
     Ok(index)
 }
@@ -177,6 +175,8 @@ enum Defined {
     Result(Option<ComponentValType>, Option<ComponentValType>),
     Own(u32),
     Borrow(u32),
+    Future(Option<ComponentValType>),
+    Stream(Option<ComponentValType>),
 }
 
 fn primitive(p: wasmparser::PrimitiveValType) -> PrimitiveValType {

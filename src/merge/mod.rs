@@ -226,7 +226,12 @@ fn classify_host_lowers(
     for (i, host) in graph.host_lowers.iter().enumerate() {
         let h = HostLowerId(i as u32);
         let sig = match host {
+            HostLower::Func {
+                async_sig: Some(sig),
+                ..
+            } => sig.clone(),
             HostLower::Func { ty, .. } => crate::abi::lower_signature(types, *ty),
+            HostLower::Async { builtin, .. } => builtin.sig.clone(),
             HostLower::ResourceDrop { .. }
             | HostLower::Exported {
                 op: ResourceOp::Drop,
@@ -243,7 +248,9 @@ fn classify_host_lowers(
         }
         let key = match host {
             HostLower::Func { path, options, .. } => Some((path.root_index, &path.names, options)),
-            HostLower::Exported { .. } | HostLower::ResourceDrop { .. } => None,
+            HostLower::Exported { .. }
+            | HostLower::ResourceDrop { .. }
+            | HostLower::Async { .. } => None,
         };
         let index = match key.and_then(|k| imported.get(&k).copied()) {
             Some(index) => index,
@@ -670,7 +677,9 @@ pub(crate) fn import_kind(ty: &TypeRef) -> ExternalKind {
 
 fn needs_memory(h: &HostLower<'_>) -> bool {
     match h {
-        HostLower::Func { options, .. } => options.memory.is_some() || options.realloc.is_some(),
+        HostLower::Func { options, .. } | HostLower::Async { options, .. } => {
+            options.memory.is_some() || options.realloc.is_some()
+        }
         HostLower::ResourceDrop { .. } => false,
         // Defined by the wrapper after the fused module, with a destructor
         // inside it.
@@ -1197,6 +1206,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         for (i, host) in self.graph.host_lowers.iter().enumerate() {
             let path = match host {
                 HostLower::Func { path, .. } => path.display(),
+                HostLower::Async { builtin, .. } => builtin.name().to_string(),
                 HostLower::ResourceDrop { resource, .. } => format!(
                     "[resource-drop]{}",
                     self.graph.resources[resource.index()].name
@@ -1565,12 +1575,13 @@ impl<'g, 'a> Layout<'g, 'a> {
             let mut prologue = Vec::new();
             let mut epilogue = Vec::new();
             if let Some(flag) = flag {
-                if matches!(host, HostLower::Func { .. }) {
+                if matches!(host, HostLower::Func { .. } | HostLower::Async { .. }) {
                     prologue.extend([I::GlobalGet(flag), I::I32Eqz]);
                     prologue.extend(adapter::code::TRAP_IF);
                 }
-                let calls_back =
-                    matches!(host, HostLower::Func { options, .. } if options.realloc.is_some());
+                let calls_back = matches!(host,
+                    HostLower::Func { options, .. } | HostLower::Async { options, .. }
+                        if options.realloc.is_some());
                 if calls_back {
                     prologue.extend([I::I32Const(0), I::GlobalSet(flag)]);
                     epilogue.extend([I::I32Const(1), I::GlobalSet(flag)]);
