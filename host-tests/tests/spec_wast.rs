@@ -503,9 +503,10 @@ fn own_async_scripts_pass_fused() -> Result<()> {
     Ok(())
 }
 
-/// An output that no component model host runs has nothing to pass the
-/// async built-ins to: core-module and one-memory output of an async
-/// component are refused with an `unsupported` error that names the
+/// The fused async component's exports keep their types, `async`
+/// included. An output that no component model host runs has nothing to
+/// pass the async built-ins to: core-module and one-memory output of an
+/// async component are refused with an `unsupported` error that names the
 /// component instance.
 #[test]
 fn async_needs_component_output() -> Result<()> {
@@ -515,7 +516,33 @@ fn async_needs_component_output() -> Result<()> {
     let ast = wast::parser::parse::<wast::Wast>(&buf)?;
     let converted = json_from_wast::Opts::default().convert("host-boundary.wast", &text, ast)?;
     let (_, bytes) = converted.wasms.first().context("the script's component")?;
-    solder::fuse(&[bytes], &solder::Options::default())?;
+    let fused = solder::fuse(&[bytes], &solder::Options::default())?;
+    // The exports keep their types, `async` included.
+    let engine = engine_for(&path)?;
+    let signature = |bytes: &[u8]| -> Result<Vec<String>> {
+        let component = wasmtime::component::Component::new(&engine, bytes)?;
+        let ty = component.component_type();
+        let mut out = Vec::new();
+        for (name, item) in ty.exports(&engine) {
+            let wasmtime::component::types::ComponentItem::ComponentFunc(f) = item.ty else {
+                bail!("`{name}` is not a function");
+            };
+            let params: Vec<_> = f.params().map(|(n, t)| format!("{n}: {t:?}")).collect();
+            let results: Vec<_> = f.results().map(|t| format!("{t:?}")).collect();
+            out.push(format!(
+                "{name}: async {} ({params:?}) -> {results:?}",
+                f.async_()
+            ));
+        }
+        Ok(out)
+    };
+    let composed = signature(bytes)?;
+    assert_eq!(composed.len(), 3);
+    assert!(
+        composed.iter().all(|s| s.contains("async true")),
+        "{composed:?}"
+    );
+    assert_eq!(signature(&fused.bytes)?, composed);
     for (what, options) in [
         (
             "core-module output",
