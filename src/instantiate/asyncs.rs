@@ -9,14 +9,18 @@
 //! built-ins again, and the host runs them exactly as it ran them for the
 //! original instance. That holds only while the host's table for the fused
 //! component holds nothing but that instance's handles, numbered as it
-//! created them, so any handle of a resource type near it refuses the
-//! input, as do async calls between components, which need a scheduler
-//! inside the fused module (`docs/async.md`).
+//! created them: the host's resource handles pass to and from that
+//! instance's core code as the host numbers them (no table of the fused
+//! module's in between), and any other handle near it, or a host handle
+//! held by another instance, refuses the input, as do async calls between
+//! components, which need a scheduler inside the fused module
+//! (`docs/async.md`).
 
 use super::{Adapter, ComponentInstanceId, Func, Graph, HostLower, InstanceVal, Item, Lifted};
 use super::{Options, ResourceOwner};
 use crate::error::{Error, Result};
 use crate::parse::Input;
+use crate::parse::ResourceOp;
 use std::collections::BTreeSet;
 
 fn refuse(message: String) -> Error {
@@ -146,25 +150,45 @@ pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<Compo
             "{why} beside the async ABI: the host's handle numbers would not be the component's"
         )))
     };
+    // The host's handles stay the host's numbers in this instance's core
+    // code, as they were: no other instance may hold any, since the host
+    // would number theirs in the same table.
     for h in &graph.host_lowers {
         match h {
-            HostLower::Func { ty, path: p, .. } if crate::merge::func_has_handles(types, *ty) => {
+            HostLower::Func {
+                ty,
+                path: p,
+                instance,
+                ..
+            } if *instance != user && crate::merge::func_has_handles(types, *ty) => {
                 return Err(handles(&format!(
-                    "the host function `{}` passes resource handles",
-                    p.display()
+                    "the host function `{}` passes resource handles to `{}`",
+                    p.display(),
+                    path(*instance)
                 )));
             }
             HostLower::Exported { .. } => {
                 return Err(handles("the root exports a resource type"));
             }
-            HostLower::ResourceDrop { .. } => {
-                return Err(handles("the host's resource handles are held"));
-            }
             _ => {}
         }
     }
-    if graph.builtins.iter().any(|b| b.instance == user) {
-        return Err(handles("the component instance holds resource handles"));
+    for b in &graph.builtins {
+        let host = matches!(
+            graph.resources[b.resource.index()].owner,
+            ResourceOwner::Host { .. }
+        );
+        if b.instance == user && !(host && b.op == ResourceOp::Drop) {
+            return Err(handles(
+                "the component instance holds handles of its own resource types",
+            ));
+        }
+        if b.instance != user && host {
+            return Err(handles(&format!(
+                "`{}` holds the host's resource handles",
+                path(b.instance)
+            )));
+        }
     }
     let holds = |a: &Adapter<'_>| {
         (a.caller == user || a.callee.instance == user)

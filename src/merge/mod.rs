@@ -1603,12 +1603,16 @@ impl<'g, 'a> Layout<'g, 'a> {
                 }
             };
             let body = match host {
+                // The async instance's core code holds the host's handles
+                // as the host numbers them (`instantiate::asyncs`).
                 HostLower::Func {
                     ty: fty,
                     instance,
                     options,
                     ..
-                } if func_has_handles(types, *fty) => {
+                } if func_has_handles(types, *fty)
+                    && self.graph.async_instance != Some(*instance) =>
+                {
                     let path = &self.graph.component_instances[instance.index()];
                     let side = self.side(options, *instance, path)?;
                     let instance = *instance;
@@ -1694,6 +1698,22 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// types the root exports.
     fn handle_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
         for (x, idx) in self.graph.builtins.iter().zip(&self.builtins) {
+            if let (Some(user), ResourceOwner::Host { drop: Some(d), .. }) = (
+                self.graph.async_instance,
+                &self.graph.resources[x.resource.index()].owner,
+            ) && user == x.instance
+            {
+                // The async instance holds the host's handles as the host
+                // numbers them: dropping one is the host's `resource.drop`.
+                let mut c = adapter::code::Code::new(1);
+                if let Some(flag) = self.may_leave_flag(x.instance) {
+                    c.extend([I::GlobalGet(flag), I::I32Eqz]);
+                    c.extend(adapter::code::TRAP_IF);
+                }
+                c.extend([I::LocalGet(0), I::Call(self.trampolines[d.index()].0)]);
+                b.body(*idx, &c.finish())?;
+                continue;
+            }
             let table = self
                 .table(x.instance)
                 .ok_or_else(|| Error::internal("a resource built-in without a table"))?;
