@@ -1,6 +1,7 @@
 //! Builds the WebAssembly artifacts the host tests run: the fuser component
 //! (the crate at the workspace root, for `wasm32-wasip2`), the guest
-//! fixture components under `fixtures/`, and the `wasm32-wasip1` core
+//! fixture components under `fixtures/` (the async guest, a workspace of
+//! its own, among them), and the `wasm32-wasip1` core
 //! modules under `fixtures/preview1/` that the tests adapt into components
 //! with the WASI preview1 adapter. They go to `target/wasm`, beside but
 //! apart from the host build, so the nested cargo never waits on the
@@ -53,6 +54,12 @@ fn main() {
     cargo_wasm(
         "wasm32-wasip2",
         &root.join("fixtures").join("Cargo.toml"),
+        &target_dir,
+        &[],
+    );
+    cargo_wasm(
+        "wasm32-wasip2",
+        &root.join("fixtures").join("async-guest").join("Cargo.toml"),
         &target_dir,
         &[],
     );

@@ -44,6 +44,14 @@ impl Host {
 }
 
 impl Host {
+    /// What the guest wrote to standard output and standard error.
+    pub fn output(&self) -> (Vec<u8>, Vec<u8>) {
+        (
+            self.stdout.contents().to_vec(),
+            self.stderr.contents().to_vec(),
+        )
+    }
+
     /// A host whose guest sees `dir` (read-write) as its working
     /// directory `.`.
     pub fn in_dir(args: &[&str], dir: &std::path::Path) -> Result<Self> {
