@@ -150,6 +150,25 @@ pub fn python_lib() -> Result<Vec<u8>> {
     )
 }
 
+/// `fixtures/python/async_guest.py` built with componentize-py: the
+/// async guest world of `fixtures/wit/async-guest`, in Python's async
+/// support (about 21 MB).
+pub fn python_async_guest() -> Result<Vec<u8>> {
+    let root = crate::repo_root();
+    let wasm = out_dir("python")?.join("async_guest.wasm");
+    build_guest(
+        Command::new("componentize-py")
+            .arg("-d")
+            .arg(root.join("fixtures/wit/async-guest"))
+            .args(["-w", "guest", "componentize", "async_guest", "-p"])
+            .arg(root.join("fixtures/python"))
+            .arg("-o")
+            .arg(&wasm),
+        &wasm,
+        "pip install componentize-py",
+    )
+}
+
 /// `fixtures/js/text.js` built with componentize-js (the packages of
 /// `fixtures/js`, installed with `npm ci`): about 12 MB.
 pub fn javascript_lib() -> Result<Vec<u8>> {

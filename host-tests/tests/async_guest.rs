@@ -1,8 +1,12 @@
-//! A guest built with wit-bindgen's async bindings (`fixtures/async-guest`:
-//! exports lifted async with a callback, a `stream<u8>` between two of its
-//! tasks, an async host function, yields, a panic), run as built and
-//! fused under wasmtime's concurrent calls: the same results, the same
-//! output, the same trap, with several calls in flight at once.
+//! Guests built with async bindings, run as built and fused under
+//! wasmtime's concurrent calls: the same results, the same output, the
+//! same trap, with several calls in flight at once. One world
+//! (`fixtures/wit/async-guest`): exports lifted async with a callback, a
+//! `stream<u8>` between two of the guest's tasks, an async host function
+//! that finishes after the call to it returned, a failure. Two
+//! toolchains: Rust with wit-bindgen's async bindings
+//! (`fixtures/async-guest`, which also yields), and Python with
+//! componentize-py's (`fixtures/python/async_guest.py`).
 
 use anyhow::{Context, Result};
 use host_tests::run::Host;
@@ -100,8 +104,7 @@ fn instantiate(
 fn run(engine: &Engine, bytes: &[u8]) -> Result<Record> {
     let component = Component::new(engine, bytes)?;
     let (mut store, instance) = instantiate(engine, &component)?;
-    let shout: TypedFunc<(String,), (String,)> =
-        instance.get_typed_func(&mut store, "shout")?;
+    let shout: TypedFunc<(String,), (String,)> = instance.get_typed_func(&mut store, "shout")?;
     let count: TypedFunc<(u32,), (u32,)> = instance.get_typed_func(&mut store, "count")?;
     let boom: TypedFunc<(bool,), (u32,)> = instance.get_typed_func(&mut store, "boom")?;
     let mut results = wasmtime_wasi::runtime::in_tokio(store.run_concurrent(
@@ -131,9 +134,9 @@ fn run(engine: &Engine, bytes: &[u8]) -> Result<Record> {
     // A panic traps; it is run on an instance of its own.
     let (mut store, instance) = instantiate(engine, &component)?;
     let boom: TypedFunc<(bool,), (u32,)> = instance.get_typed_func(&mut store, "boom")?;
-    let failed = wasmtime_wasi::runtime::in_tokio(store.run_concurrent(
-        async |a: &Accessor<Host>| boom.call_concurrent(a, (true,)).await,
-    ));
+    let failed = wasmtime_wasi::runtime::in_tokio(
+        store.run_concurrent(async |a: &Accessor<Host>| boom.call_concurrent(a, (true,)).await),
+    );
     results.push(match failed {
         Ok(Ok((n,))) => format!("returned {n}"),
         Ok(Err(_)) | Err(_) => "trapped".to_string(),
@@ -146,20 +149,42 @@ fn run(engine: &Engine, bytes: &[u8]) -> Result<Record> {
     })
 }
 
-#[test]
-fn async_guest_runs_the_same_fused() -> Result<()> {
-    let guest = host_tests::artifact("async_guest.wasm")?;
-    let fused = host_tests::fuse_both_ways("async_guest", &guest)?;
+/// Runs `guest` as built and fused, and checks that the calls did what the
+/// world says, so that the comparison compares something.
+fn same_fused(name: &str, guest: &[u8]) -> Result<Record> {
+    let fused = host_tests::fuse_both_ways(name, guest)?;
     let engine = engine()?;
-    let composed = run(&engine, &guest).context("as built")?;
+    let composed = run(&engine, guest).context("as built")?;
     let fused = run(&engine, &fused).context("fused")?;
-    println!("{composed:#?}");
-    // The guest did what it says, so the comparison compares something.
-    assert!(composed.results.contains(&"HÉLLO WÖRLD".to_string()));
-    assert!(composed.results.contains(&"9".to_string()));
+    println!("{name}: {composed:#?}");
+    for expected in [
+        "HÉLLO WÖRLD",
+        "日本語のテキスト",
+        "EMOJI 🎉🚀 AND ACCENTS ÀÉÎÕÜ",
+        "9",
+        "7",
+    ] {
+        assert!(
+            composed.results.iter().any(|r| r == expected),
+            "{name}: no `{expected}` in {:?}",
+            composed.results
+        );
+    }
     assert_eq!(composed.results.last().map(String::as_str), Some("trapped"));
     assert!(composed.stdout.contains("shout: 日本語のテキスト"));
     assert!(composed.stderr.contains("boom: asked to fail"));
-    assert_eq!(fused, composed);
+    assert_eq!(fused, composed, "{name}");
+    Ok(composed)
+}
+
+#[test]
+fn rust_async_guest_runs_the_same_fused() -> Result<()> {
+    same_fused("async_guest", &host_tests::artifact("async_guest.wasm")?)?;
+    Ok(())
+}
+
+#[test]
+fn python_async_guest_runs_the_same_fused() -> Result<()> {
+    same_fused("async_guest.py", &host_tests::guests::python_async_guest()?)?;
     Ok(())
 }
