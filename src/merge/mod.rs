@@ -1021,6 +1021,11 @@ impl<'g, 'a> Layout<'g, 'a> {
                 _ => {}
             }
         }
+        // The async instance holds the host's handles as the host numbers
+        // them, in no table of the fused module's (`instantiate::asyncs`).
+        if let Some(h) = graph.async_instance.and_then(|i| holds.get_mut(i.index())) {
+            *h = false;
+        }
         Ok(holds)
     }
 
