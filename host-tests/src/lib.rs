@@ -3,6 +3,7 @@
 //! fused components side by side.
 
 pub mod compose;
+pub mod concurrent;
 pub mod core_host;
 pub mod fuser;
 pub mod generate;

@@ -65,6 +65,11 @@ const ROWS: &[&str] = &[
     "| Rust provider (p1-lib) | size |",
     "| Python provider (componentize-py) |",
     "| JavaScript provider (componentize-js) |",
+    // Async calls at the boundary with the host.
+    "| async call: count(0), one at a time (×",
+    "| async call awaiting an async host call: count(1), one at a time (×",
+    "| stream<u8> between two tasks of the guest: shout, 1 KiB of mixed text, one at a time (×",
+    "| 10,000 calls in flight at once: count(1), per batch (×",
     // Targets.
     "| native fuse time ≤ 1× the floor (large input) |",
     "| peak memory ≤ the floor's (large input) |",

@@ -8,9 +8,10 @@
 //! except that the rows of the large real guests, which take minutes to
 //! build and compile, and of the largest strings say that they were
 //! skipped. `--only SECTION` runs
-//! one section (`fuse`, `calls`, `one-memory`, `text` or `guests`) and its targets;
+//! one section (`fuse`, `calls`, `one-memory`, `text`, `guests` or `async`) and its targets;
 //! `--rows TEXT` measures only the call rows whose label holds `TEXT`.
 
+mod asyncs;
 mod calls;
 mod echo;
 mod fuse;
@@ -189,7 +190,7 @@ fn main() -> Result<()> {
         .windows(2)
         .find(|w| w[0] == "--only")
         .map(|w| w[1].as_str());
-    const SECTIONS: [&str; 5] = ["fuse", "calls", "one-memory", "text", "guests"];
+    const SECTIONS: [&str; 6] = ["fuse", "calls", "one-memory", "text", "guests", "async"];
     if let Some(o) = only {
         anyhow::ensure!(
             SECTIONS.contains(&o),
@@ -221,6 +222,9 @@ fn main() -> Result<()> {
     }
     if runs("guests") {
         guests::calls(plan, &large, &mut slowest)?;
+    }
+    if runs("async") {
+        asyncs::fused_vs_composed(plan)?;
     }
     if let Some((worst, row)) = slowest.0 {
         targets.push(Target {

@@ -1,0 +1,134 @@
+//! Calling async exports the way an async host does: wasmtime's
+//! concurrent calls, several in flight at once, inside one
+//! `run_concurrent`. For the async guest world of
+//! `fixtures/wit/async-guest`, which its guests build from Rust and Python.
+
+use crate::run::Host;
+use anyhow::Result;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use wasmtime::component::{Accessor, Component, Linker, TypedFunc};
+use wasmtime::{Config, Engine, Store};
+
+/// An engine for async components: the component model's async ABI and
+/// concurrent calls, and the fused module's memories.
+pub fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.wasm_multi_memory(true);
+    config.wasm_component_model_async(true);
+    config.concurrency_support(true);
+    Ok(Engine::new(&config)?)
+}
+
+/// A future that is pending once (waking itself), then ready: a host
+/// function that awaits it finishes after the guest's call to it returned.
+pub struct Later(bool);
+
+impl Future for Later {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// A boxed future, as `futures::future::join_all` takes them here.
+pub type Call<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The async guest world's exports.
+#[derive(Clone, Copy)]
+pub struct Exports {
+    /// `shout: async func(s: string) -> string`.
+    pub shout: TypedFunc<(String,), (String,)>,
+    /// `count: async func(n: u32) -> u32`.
+    pub count: TypedFunc<(u32,), (u32,)>,
+    /// `boom: async func(fail: bool) -> u32`.
+    pub boom: TypedFunc<(bool,), (u32,)>,
+}
+
+/// An instance of an async guest, with WASI (output captured) and the
+/// world's async host function `tick` (`n + 1`, a little later).
+pub struct AsyncGuest {
+    /// Its store.
+    pub store: Store<Host>,
+    /// Its exports.
+    pub exports: Exports,
+}
+
+impl AsyncGuest {
+    /// Instantiates `component`.
+    pub fn new(engine: &Engine, component: &Component) -> Result<Self> {
+        let mut linker = Linker::<Host>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        linker
+            .root()
+            .func_wrap_concurrent("tick", |_: &Accessor<Host>, (n,): (u32,)| {
+                Box::pin(async move {
+                    Later(false).await;
+                    Ok((n.wrapping_add(1),))
+                })
+            })?;
+        let mut store = Store::new(engine, Host::new(&[], &[]));
+        let instance =
+            wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, component))?;
+        let exports = Exports {
+            shout: instance.get_typed_func(&mut store, "shout")?,
+            count: instance.get_typed_func(&mut store, "count")?,
+            boom: instance.get_typed_func(&mut store, "boom")?,
+        };
+        Ok(AsyncGuest { store, exports })
+    }
+
+    /// Runs `f` with the exports inside one `run_concurrent`, to the end.
+    pub fn run<R: Send + 'static>(
+        &mut self,
+        f: impl AsyncFnOnce(&Accessor<Host>, Exports) -> Result<R> + Send,
+    ) -> Result<R> {
+        let exports = self.exports;
+        wasmtime_wasi::runtime::in_tokio(
+            self.store
+                .run_concurrent(async move |a: &Accessor<Host>| f(a, exports).await),
+        )?
+    }
+
+    /// `count(n)` `calls` times, all in flight at once.
+    pub fn counts(&mut self, calls: u32, n: u32) -> Result<()> {
+        self.run(async move |a: &Accessor<Host>, e: Exports| {
+            let all: Vec<Call<'_, wasmtime::Result<(u32,)>>> = (0..calls)
+                .map(|_| Box::pin(e.count.call_concurrent(a, (n,))) as Call<'_, _>)
+                .collect();
+            for r in futures::future::join_all(all).await {
+                anyhow::ensure!(r?.0 == n, "count({n}) gave another number");
+            }
+            Ok(())
+        })
+    }
+
+    /// `count(n)` `calls` times, one after another.
+    pub fn counts_in_turn(&mut self, calls: u32, n: u32) -> Result<()> {
+        self.run(async move |a: &Accessor<Host>, e: Exports| {
+            for _ in 0..calls {
+                let (m,) = e.count.call_concurrent(a, (n,)).await?;
+                anyhow::ensure!(m == n, "count({n}) gave {m}");
+            }
+            Ok(())
+        })
+    }
+
+    /// `shout(text)` `calls` times, one after another.
+    pub fn shouts(&mut self, calls: u32, text: &str) -> Result<()> {
+        let text = text.to_string();
+        self.run(async move |a: &Accessor<Host>, e: Exports| {
+            for _ in 0..calls {
+                e.shout.call_concurrent(a, (text.clone(),)).await?;
+            }
+            Ok(())
+        })
+    }
+}
