@@ -135,32 +135,26 @@ pub fn cargo_component_lib() -> Result<Vec<u8>> {
 /// `fixtures/python/text_lib.py` built with componentize-py: about 18 MB,
 /// a dozen core modules.
 pub fn python_lib() -> Result<Vec<u8>> {
-    let root = crate::repo_root();
-    let wasm = out_dir("python")?.join("text_lib.wasm");
-    build_guest(
-        Command::new("componentize-py")
-            .arg("-d")
-            .arg(root.join("fixtures/wit/p1"))
-            .args(["-w", "lib", "componentize", "text_lib", "-p"])
-            .arg(root.join("fixtures/python"))
-            .arg("-o")
-            .arg(&wasm),
-        &wasm,
-        "pip install componentize-py",
-    )
+    componentize_py("p1", "lib", "text_lib")
 }
 
 /// `fixtures/python/async_guest.py` built with componentize-py: the
 /// async guest world of `fixtures/wit/async-guest`, in Python's async
 /// support (about 21 MB).
 pub fn python_async_guest() -> Result<Vec<u8>> {
+    componentize_py("async-guest", "guest", "async_guest")
+}
+
+/// The Python module `fixtures/python/{module}.py` built with
+/// componentize-py for `world` of `fixtures/wit/{wit}`.
+fn componentize_py(wit: &str, world: &str, module: &str) -> Result<Vec<u8>> {
     let root = crate::repo_root();
-    let wasm = out_dir("python")?.join("async_guest.wasm");
+    let wasm = out_dir("python")?.join(format!("{module}.wasm"));
     build_guest(
         Command::new("componentize-py")
             .arg("-d")
-            .arg(root.join("fixtures/wit/async-guest"))
-            .args(["-w", "guest", "componentize", "async_guest", "-p"])
+            .arg(root.join("fixtures/wit").join(wit))
+            .args(["-w", world, "componentize", module, "-p"])
             .arg(root.join("fixtures/python"))
             .arg("-o")
             .arg(&wasm),
