@@ -112,3 +112,35 @@ fn python_async_guest_runs_the_same_fused() -> Result<()> {
     same_fused("async_guest.py", &host_tests::guests::python_async_guest()?)?;
     Ok(())
 }
+
+/// Plugged into a component that provides `tick` (lifted synchronously, as
+/// its `async` type allows), the Rust guest calls another component
+/// asynchronously, which the fused module does not run yet: the fuser
+/// refuses with an `unsupported` error that names the call and the
+/// component instance making it.
+#[test]
+fn async_call_between_components_is_refused_with_why() -> Result<()> {
+    let provider = wat::parse_str(
+        r#"(component
+          (core module $m
+            (func (export "tick") (param i32) (result i32)
+              (i32.add (local.get 0) (i32.const 1))))
+          (core instance $i (instantiate $m))
+          (func (export "tick") async (param "n" u32) (result u32)
+            (canon lift (core func $i "tick"))))"#,
+    )?;
+    let guest = host_tests::artifact("async_guest.wasm")?;
+    let composed = host_tests::compose::plug(&guest, &[&provider])?;
+    let Err(e) = solder::fuse(&[&composed], &solder::Options::default()) else {
+        anyhow::bail!("an async call between components was fused");
+    };
+    assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
+    assert_eq!(e.feature(), Some("async"), "{e}");
+    let message = e.to_string();
+    assert!(message.contains("async lower of `tick`"), "{message}");
+    assert!(message.contains("(in root/component["), "{message}");
+    // Each of the two fuses alone.
+    solder::fuse(&[&provider], &solder::Options::default())?;
+    solder::fuse(&[&guest], &solder::Options::default())?;
+    Ok(())
+}

@@ -37,13 +37,6 @@ pub(super) fn between_components(
     async_type: bool,
 ) -> Result<()> {
     let name = if name.is_empty() { "a function" } else { name };
-    if async_type {
-        // The callee's task may block and the caller's may not: which
-        // traps depends on tasks the fused module does not keep yet.
-        return Err(refuse(format!(
-            "a call between components to `{name}`, whose type is `async`, is not supported yet"
-        )));
-    }
     if lower.async_ {
         return Err(refuse(format!(
             "an async lower of `{name}`, which another component lifted, is not supported yet: only async calls to and from the host are"
@@ -52,6 +45,13 @@ pub(super) fn between_components(
     if callee.options.async_ {
         return Err(refuse(format!(
             "a call to `{name}`, which another component lifted async, is not supported yet: only async calls to and from the host are"
+        )));
+    }
+    if async_type {
+        // The callee's task may block and the caller's may not: which
+        // traps depends on tasks the fused module does not keep yet.
+        return Err(refuse(format!(
+            "a call between components to `{name}`, whose type is `async`, is not supported yet"
         )));
     }
     Ok(())
