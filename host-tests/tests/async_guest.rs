@@ -144,3 +144,131 @@ fn async_call_between_components_is_refused_with_why() -> Result<()> {
     solder::fuse(&[&guest], &solder::Options::default())?;
     Ok(())
 }
+
+/// A component whose async exports take and give handles of a host
+/// resource type: the host lends two handles, and the guest reads them
+/// (with a host method), drops its borrows and returns the numbers it saw
+/// with what it read; it makes an owned one with the host's constructor
+/// and returns it; one export returns without dropping its borrow, which
+/// traps. As built and fused: the same results (handle numbers included)
+/// and the same trap.
+const HOST_HANDLES: &str = r#"(component
+  (import "host" (instance $host
+    (export "res" (type $r (sub resource)))
+    (export "[constructor]res" (func (param "n" u32) (result (own $r))))
+    (export "[method]res.get" (func (param "self" (borrow $r)) (result u32)))))
+  (alias export $host "res" (type $r))
+  (core func $new (canon lower (func $host "[constructor]res")))
+  (core func $get (canon lower (func $host "[method]res.get")))
+  (core func $drop (canon resource.drop $r))
+  (core func $return.u32 (canon task.return (result u32)))
+  (core func $return.own (canon task.return (result (own $r))))
+  (core module $m
+    (import "" "new" (func $new (param i32) (result i32)))
+    (import "" "get" (func $get (param i32) (result i32)))
+    (import "" "drop" (func $drop (param i32)))
+    (import "" "return.u32" (func $return.u32 (param i32)))
+    (import "" "return.own" (func $return.own (param i32)))
+    ;; a * 1000000 + b * 100000 + a.get() * 100 + b.get()
+    (func (export "total") (param $a i32) (param $b i32) (result i32)
+      (local $sum i32)
+      (local.set $sum
+        (i32.add
+          (i32.add
+            (i32.mul (local.get $a) (i32.const 1000000))
+            (i32.mul (local.get $b) (i32.const 100000)))
+          (i32.add
+            (i32.mul (call $get (local.get $a)) (i32.const 100))
+            (call $get (local.get $b)))))
+      (call $drop (local.get $a))
+      (call $drop (local.get $b))
+      (call $return.u32 (local.get $sum))
+      (i32.const 0 (; EXIT ;)))
+    (func (export "make") (param $n i32) (result i32)
+      (call $return.own (call $new (local.get $n)))
+      (i32.const 0 (; EXIT ;)))
+    ;; Returns while it still holds the borrow: a trap.
+    (func (export "keep") (param $a i32) (result i32)
+      (call $return.u32 (call $get (local.get $a)))
+      (i32.const 0 (; EXIT ;)))
+    (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "new" (func $new))
+    (export "get" (func $get))
+    (export "drop" (func $drop))
+    (export "return.u32" (func $return.u32))
+    (export "return.own" (func $return.own))))))
+  (func (export "total") async (param "a" (borrow $r)) (param "b" (borrow $r)) (result u32)
+    (canon lift (core func $i "total") async (callback (core func $i "cb"))))
+  (func (export "make") async (param "n" u32) (result (own $r))
+    (canon lift (core func $i "make") async (callback (core func $i "cb"))))
+  (func (export "keep") async (param "a" (borrow $r)) (result u32)
+    (canon lift (core func $i "keep") async (callback (core func $i "cb")))))"#;
+
+/// The host's resource type of [`HOST_HANDLES`]: its representation is
+/// the number `get` returns.
+struct Res;
+
+fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
+    use wasmtime::component::{Linker, Resource, ResourceType};
+    let component = Component::new(engine, bytes)?;
+    let mut linker = Linker::<Host>::new(engine);
+    let mut host = linker.instance("host")?;
+    host.resource("res", ResourceType::host::<Res>(), |_, _| Ok(()))?;
+    host.func_wrap("[constructor]res", |_, (n,): (u32,)| {
+        Ok((Resource::<Res>::new_own(n),))
+    })?;
+    host.func_wrap("[method]res.get", |_, (r,): (Resource<Res>,)| {
+        Ok((r.rep(),))
+    })?;
+    let mut out = Vec::new();
+    for case in ["total", "make", "keep"] {
+        let mut store = wasmtime::Store::new(engine, Host::new(&[], &[]));
+        let instance =
+            wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, &component))?;
+        let result = match case {
+            "total" => {
+                let f = instance
+                    .get_typed_func::<(Resource<Res>, Resource<Res>), (u32,)>(&mut store, case)?;
+                wasmtime_wasi::runtime::in_tokio(store.run_concurrent(async move |a| {
+                    f.call_concurrent(a, (Resource::new_borrow(42), Resource::new_borrow(7)))
+                        .await
+                        .map(|(n,)| n.to_string())
+                }))
+            }
+            "make" => {
+                let f = instance.get_typed_func::<(u32,), (Resource<Res>,)>(&mut store, case)?;
+                wasmtime_wasi::runtime::in_tokio(store.run_concurrent(async move |a| {
+                    f.call_concurrent(a, (9,))
+                        .await
+                        .map(|(r,)| format!("own {}", r.rep()))
+                }))
+            }
+            _ => {
+                let f = instance.get_typed_func::<(Resource<Res>,), (u32,)>(&mut store, case)?;
+                wasmtime_wasi::runtime::in_tokio(store.run_concurrent(async move |a| {
+                    f.call_concurrent(a, (Resource::new_borrow(3),))
+                        .await
+                        .map(|(n,)| n.to_string())
+                }))
+            }
+        };
+        out.push(match result {
+            Ok(Ok(s)) => s,
+            Ok(Err(_)) | Err(_) => "trapped".to_string(),
+        });
+    }
+    Ok(out)
+}
+
+#[test]
+fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
+    let built = wat::parse_str(HOST_HANDLES)?;
+    let fused = host_tests::fuse_both_ways("host-handles", &built)?;
+    let engine = engine()?;
+    let composed = host_handles(&engine, &built)?;
+    // Handles 1 and 2, holding 42 and 7; an owned 9; a trap.
+    assert_eq!(composed, ["1204207", "own 9", "trapped"]);
+    assert_eq!(host_handles(&engine, &fused)?, composed);
+    Ok(())
+}

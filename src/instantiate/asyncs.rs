@@ -10,8 +10,8 @@
 //! original instance. That holds only while the host's table for the fused
 //! component holds nothing but that instance's handles, numbered as it
 //! created them: the host's resource handles pass to and from that
-//! instance's core code as the host numbers them (no table of the fused
-//! module's in between), and any other handle near it, or a host handle
+//! instance's core code, through host calls and root exports alike, as the
+//! host numbers them (no table of the fused module's in between), and any other handle near it, or a host handle
 //! held by another instance, refuses the input, as do async calls between
 //! components, which need a scheduler inside the fused module
 //! (`docs/async.md`).
@@ -72,6 +72,28 @@ fn root_functions<'g, 'a>(graph: &'g Graph<'a>) -> Vec<(&'a str, &'g Lifted<'a>)
         }
     }
     out
+}
+
+/// Whether every handle `f`'s type passes is of one of the host's
+/// resource types.
+fn host_types_only(
+    types: wasmparser::types::TypesRef<'_>,
+    graph: &Graph<'_>,
+    f: &Lifted<'_>,
+) -> bool {
+    let ty = &types[f.ty];
+    let mut ids = Vec::new();
+    for t in ty.params.iter().map(|(_, t)| t).chain(ty.result.iter()) {
+        crate::adapter::handles::resource_ids(types, t, &mut ids);
+    }
+    ids.into_iter().all(|id| {
+        graph.resource(f.instance, id).is_ok_and(|rt| {
+            matches!(
+                graph.resources[rt.index()].owner,
+                ResourceOwner::Host { .. }
+            )
+        })
+    })
 }
 
 /// Checks that a composition's async use can be left to the host (see the
@@ -139,9 +161,9 @@ pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<Compo
                 path(f.instance)
             ))));
         }
-        if crate::merge::func_has_handles(types, f.ty) {
+        if !host_types_only(types, graph, f) {
             return Err(at(refuse(format!(
-                "the root export `{name}` passes resource handles beside the async ABI; the host's handle numbers would not be the component's"
+                "the root export `{name}` passes handles of a resource type the composition defines beside the async ABI; the host's handle numbers would not be the component's"
             ))));
         }
     }

@@ -950,8 +950,12 @@ impl<'g, 'a> Layout<'g, 'a> {
         let mut stack: Vec<&Item<'a>> = self.graph.exports.iter().map(|(_, i)| i).collect();
         while let Some(item) = stack.pop() {
             match item {
+                // The async instance's exports take and give the host's
+                // handles as the host numbers them (`instantiate::asyncs`).
                 Item::Func(Func::Lifted(f))
-                    if func_has_handles(types, f.ty) && !out.iter().any(|g| Rc::ptr_eq(f, g)) =>
+                    if func_has_handles(types, f.ty)
+                        && self.graph.async_instance != Some(f.instance)
+                        && !out.iter().any(|g| Rc::ptr_eq(f, g)) =>
                 {
                     out.push(f)
                 }
