@@ -561,8 +561,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             let f = match &self.graph.host_lowers[h.index()] {
                 HostLower::Func { path, options, .. } => {
                     let func = self.path_alias(path, ComponentExportKind::Func)?;
-                    let mut opts = vec![encoding(options.string_encoding)];
-                    opts.extend(options.async_.then_some(CanonicalOption::Async));
+                    let opts = self.canon_options(options)?;
                     section!(self.out, Canon, CanonicalFunctionSection).lower(func, opts);
                     next(&mut self.out.core_funcs)
                 }
@@ -695,18 +694,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             match &self.graph.host_lowers[h.index()] {
                 HostLower::Func { path, options, .. } => {
                     let func = self.path_alias(path, ComponentExportKind::Func)?;
-                    let mut opts = vec![encoding(options.string_encoding)];
-                    if let Some(m) = &options.memory {
-                        opts.push(CanonicalOption::Memory(
-                            self.core_alias(m, ExternalKind::Memory)?,
-                        ));
-                    }
-                    if let Some(r) = &options.realloc {
-                        opts.push(CanonicalOption::Realloc(
-                            self.core_alias(r, ExternalKind::Func)?,
-                        ));
-                    }
-                    opts.extend(options.async_.then_some(CanonicalOption::Async));
+                    let opts = self.canon_options(options)?;
                     section!(self.out, Canon, CanonicalFunctionSection).lower(func, opts);
                 }
                 HostLower::Async {
@@ -924,6 +912,35 @@ impl<'g, 'a> Emitter<'g, 'a> {
         Ok(next(&mut self.out.core_modules))
     }
 
+    /// The output's canonical options for `o`: its string encoding, and its
+    /// memory, `realloc`, `post-return`, `async` and `callback` as the fused
+    /// module exports them.
+    fn canon_options(&mut self, o: &Options<'a>) -> Result<Vec<CanonicalOption>> {
+        let mut opts = vec![encoding(o.string_encoding)];
+        if let Some(m) = &o.memory {
+            opts.push(CanonicalOption::Memory(
+                self.core_alias(m, ExternalKind::Memory)?,
+            ));
+        }
+        if let Some(r) = &o.realloc {
+            opts.push(CanonicalOption::Realloc(
+                self.core_alias(r, ExternalKind::Func)?,
+            ));
+        }
+        if let Some(p) = &o.post_return {
+            opts.push(CanonicalOption::PostReturn(
+                self.core_alias(p, ExternalKind::Func)?,
+            ));
+        }
+        opts.extend(o.async_.then_some(CanonicalOption::Async));
+        if let Some(c) = &o.callback {
+            opts.push(CanonicalOption::Callback(
+                self.core_alias(c, ExternalKind::Func)?,
+            ));
+        }
+        Ok(opts)
+    }
+
     fn core_alias(&mut self, def: &CoreDef<'a>, kind: ExternalKind) -> Result<u32> {
         let e = self.layout.fused_export(def, kind)?;
         Ok(self.fused_alias(e))
@@ -997,28 +1014,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     self.layout
                         .lifted_export(FuncIdx(idx), l.options.memory.is_some()),
                 );
-                let mut opts = vec![encoding(l.options.string_encoding)];
-                if let Some(m) = &l.options.memory {
-                    opts.push(CanonicalOption::Memory(
-                        self.core_alias(m, ExternalKind::Memory)?,
-                    ));
-                }
-                if let Some(r) = &l.options.realloc {
-                    opts.push(CanonicalOption::Realloc(
-                        self.core_alias(r, ExternalKind::Func)?,
-                    ));
-                }
-                if let Some(p) = &l.options.post_return {
-                    opts.push(CanonicalOption::PostReturn(
-                        self.core_alias(p, ExternalKind::Func)?,
-                    ));
-                }
-                opts.extend(l.options.async_.then_some(CanonicalOption::Async));
-                if let Some(c) = &l.options.callback {
-                    opts.push(CanonicalOption::Callback(
-                        self.core_alias(c, ExternalKind::Func)?,
-                    ));
-                }
+                let opts = self.canon_options(&l.options)?;
                 section!(self.out, Canon, CanonicalFunctionSection).lift(core, type_index, opts);
                 Ok((ComponentExportKind::Func, next(&mut self.out.funcs)))
             }

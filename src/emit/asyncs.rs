@@ -1,11 +1,11 @@
 //! The async built-ins, defined again in the output for the component
 //! instance that used them (see `instantiate::asyncs`).
 
-use super::{Emitter, Out, Pending, encoding, types};
+use super::{Emitter, Out, Pending, types};
 use crate::error::{Error, Result};
 use crate::instantiate::Options;
 use crate::parse::AsyncBuiltin;
-use wasm_encoder::{CanonicalFunctionSection, CanonicalOption, ComponentValType};
+use wasm_encoder::{CanonicalFunctionSection, ComponentValType};
 use wasmparser::component_types::ComponentValType as PValType;
 use wasmparser::{CanonicalFunction as C, ExternalKind};
 
@@ -35,19 +35,13 @@ impl<'a> Emitter<'_, 'a> {
             .as_ref()
             .map(|r| types::val_type(self, types, r))
             .transpose()?;
+        let opts = self.canon_options(options)?;
+        // Aliased once: the options above hold the same index.
         let memory = options
             .memory
             .as_ref()
             .map(|m| self.core_alias(m, ExternalKind::Memory))
             .transpose()?;
-        let mut opts = vec![encoding(options.string_encoding)];
-        opts.extend(memory.map(CanonicalOption::Memory));
-        if let Some(r) = &options.realloc {
-            opts.push(CanonicalOption::Realloc(
-                self.core_alias(r, ExternalKind::Func)?,
-            ));
-        }
-        opts.extend(options.async_.then_some(CanonicalOption::Async));
         let memory = || memory.ok_or_else(|| Error::internal("a wait or poll without its memory"));
         let context = |t: &wasmparser::ValType| crate::merge::val_type(*t);
         let canon = section!(self.out, Canon, CanonicalFunctionSection);
