@@ -457,17 +457,10 @@ pub fn needed_exports(graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Result<Vec<
     for (_, dtor) in &layout.exported_dtors {
         add(FusedExport::Func(*dtor));
     }
-    let mut stack: Vec<&Item<'_>> = graph.exports.iter().map(|(_, i)| i).collect();
-    while let Some(item) = stack.pop() {
-        match item {
-            Item::Func(Func::Lifted(l)) => {
-                let f = FuncIdx(layout.export_func(l)?);
-                add(layout.lifted_export(f, l.options.memory.is_some()));
-                opts(&l.options, &mut add)?;
-            }
-            Item::Instance(InstanceVal::Bag(items)) => stack.extend(items.iter().map(|(_, i)| i)),
-            _ => {}
-        }
+    for (_, l) in graph.exported_functions() {
+        let f = FuncIdx(layout.export_func(l)?);
+        add(layout.lifted_export(f, l.options.memory.is_some()));
+        opts(&l.options, &mut add)?;
     }
     Ok(out)
 }

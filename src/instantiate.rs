@@ -467,6 +467,32 @@ pub struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
+    /// Every lifted function the root exports, directly or inside an
+    /// exported instance, with its export name (a function exported twice
+    /// comes twice).
+    pub fn exported_functions(&self) -> Vec<(&'a str, &Rc<Lifted<'a>>)> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(&'a str, &Item<'a>)> =
+            self.exports.iter().map(|(n, i)| (*n, i)).collect();
+        while let Some((name, item)) = stack.pop() {
+            match item {
+                Item::Func(Func::Lifted(f)) => out.push((name, f)),
+                Item::Instance(InstanceVal::Bag(items)) => {
+                    stack.extend(items.iter().map(|(n, i)| (*n, i)));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether component instance `i`'s core code holds the host's handles
+    /// as the host numbers them, in no table of the fused module's: the
+    /// instance that uses the async ABI (`asyncs`).
+    pub fn holds_host_numbers(&self, i: ComponentInstanceId) -> bool {
+        self.async_instance == Some(i)
+    }
+
     /// Whether a call from component instance `a` into `b` can never enter
     /// `b`: they are the same instance, or one contains the other. The
     /// component model's reference runtime traps on such a call before it

@@ -16,7 +16,7 @@
 //! components, which need a scheduler inside the fused module
 //! (`docs/async.md`).
 
-use super::{Adapter, ComponentInstanceId, Func, Graph, HostLower, InstanceVal, Item, Lifted};
+use super::{Adapter, ComponentInstanceId, Graph, HostLower, Lifted};
 use super::{Options, ResourceOwner};
 use crate::error::{Error, Result};
 use crate::parse::Input;
@@ -57,23 +57,6 @@ pub(super) fn between_components(
     Ok(())
 }
 
-/// Every lifted function the root exports, with its export name.
-fn root_functions<'g, 'a>(graph: &'g Graph<'a>) -> Vec<(&'a str, &'g Lifted<'a>)> {
-    let mut out = Vec::new();
-    let mut stack: Vec<(&'a str, &'g Item<'a>)> =
-        graph.exports.iter().map(|(n, i)| (*n, i)).collect();
-    while let Some((name, item)) = stack.pop() {
-        match item {
-            Item::Func(Func::Lifted(f)) => out.push((name, &**f)),
-            Item::Instance(InstanceVal::Bag(items)) => {
-                stack.extend(items.iter().map(|(n, i)| (*n, i)));
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Whether every handle `f`'s type passes is of one of the host's
 /// resource types.
 fn host_types_only(
@@ -101,7 +84,7 @@ fn host_types_only(
 /// returns the component instance that uses it, if one does.
 pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<ComponentInstanceId>> {
     let types = input.types.as_ref();
-    let roots = root_functions(graph);
+    let roots = graph.exported_functions();
     let mut users = BTreeSet::new();
     for h in &graph.host_lowers {
         match h {

@@ -25,8 +25,8 @@ use crate::adapter::handles::{self, ResourceInfo, Table};
 use crate::adapter::outline::Outlined;
 use crate::error::{Error, Result};
 use crate::instantiate::{
-    ComponentInstanceId, CoreDef, CoreInstanceId, Func, Graph, HostInstanceId, HostLower,
-    HostLowerId, InstanceVal, Item, Lifted, ResourceOwner,
+    ComponentInstanceId, CoreDef, CoreInstanceId, Graph, HostInstanceId, HostLower, HostLowerId,
+    Lifted, ResourceOwner,
 };
 use crate::parse::ResourceOp;
 use crate::parse::{Input, ModuleDef};
@@ -947,22 +947,14 @@ impl<'g, 'a> Layout<'g, 'a> {
     fn exported_with_handles(&self) -> Vec<&'g Rc<Lifted<'a>>> {
         let types = self.input.types.as_ref();
         let mut out: Vec<&Rc<Lifted<'a>>> = Vec::new();
-        let mut stack: Vec<&Item<'a>> = self.graph.exports.iter().map(|(_, i)| i).collect();
-        while let Some(item) = stack.pop() {
-            match item {
-                // The async instance's exports take and give the host's
-                // handles as the host numbers them (`instantiate::asyncs`).
-                Item::Func(Func::Lifted(f))
-                    if func_has_handles(types, f.ty)
-                        && self.graph.async_instance != Some(f.instance)
-                        && !out.iter().any(|g| Rc::ptr_eq(f, g)) =>
-                {
-                    out.push(f)
-                }
-                Item::Instance(InstanceVal::Bag(items)) => {
-                    stack.extend(items.iter().map(|(_, i)| i))
-                }
-                _ => {}
+        for (_, f) in self.graph.exported_functions() {
+            // An instance that holds the host's numbers takes and gives
+            // them as they are.
+            if func_has_handles(types, f.ty)
+                && !self.graph.holds_host_numbers(f.instance)
+                && !out.iter().any(|g| Rc::ptr_eq(f, g))
+            {
+                out.push(f);
             }
         }
         out
@@ -1012,23 +1004,14 @@ impl<'g, 'a> Layout<'g, 'a> {
                 mark(*instance);
             }
         }
-        let mut stack: Vec<&Item<'a>> = graph.exports.iter().map(|(_, i)| i).collect();
-        while let Some(item) = stack.pop() {
-            match item {
-                Item::Func(Func::Lifted(f)) if func_has_handles(types, f.ty) => {
-                    bound(f.ty, f.instance)?;
-                    mark(f.instance);
-                }
-                Item::Instance(InstanceVal::Bag(items)) => {
-                    stack.extend(items.iter().map(|(_, i)| i))
-                }
-                _ => {}
+        for (_, f) in graph.exported_functions() {
+            if func_has_handles(types, f.ty) {
+                bound(f.ty, f.instance)?;
+                mark(f.instance);
             }
         }
-        // The async instance holds the host's handles as the host numbers
-        // them, in no table of the fused module's (`instantiate::asyncs`).
-        if let Some(h) = graph.async_instance.and_then(|i| holds.get_mut(i.index())) {
-            *h = false;
+        for (i, h) in holds.iter_mut().enumerate() {
+            *h &= !graph.holds_host_numbers(ComponentInstanceId(i as u32));
         }
         Ok(holds)
     }
@@ -1619,9 +1602,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     instance,
                     options,
                     ..
-                } if func_has_handles(types, *fty)
-                    && self.graph.async_instance != Some(*instance) =>
-                {
+                } if func_has_handles(types, *fty) && !self.graph.holds_host_numbers(*instance) => {
                     let path = &self.graph.component_instances[instance.index()];
                     let side = self.side(options, *instance, path)?;
                     let instance = *instance;
@@ -1707,13 +1688,12 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// types the root exports.
     fn handle_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
         for (x, idx) in self.graph.builtins.iter().zip(&self.builtins) {
-            if let (Some(user), ResourceOwner::Host { drop: Some(d), .. }) = (
-                self.graph.async_instance,
-                &self.graph.resources[x.resource.index()].owner,
-            ) && user == x.instance
+            if let ResourceOwner::Host { drop: Some(d), .. } =
+                &self.graph.resources[x.resource.index()].owner
+                && self.graph.holds_host_numbers(x.instance)
             {
-                // The async instance holds the host's handles as the host
-                // numbers them: dropping one is the host's `resource.drop`.
+                // Dropping a handle the host numbers is the host's
+                // `resource.drop`.
                 let mut c = adapter::code::Code::new(1);
                 if let Some(flag) = self.may_leave_flag(x.instance) {
                     c.extend([I::GlobalGet(flag), I::I32Eqz]);
