@@ -1204,7 +1204,8 @@ impl<'a> Reader<'a> {
                 resource,
             },
             other if passes_through(&other) => {
-                Def::Async(self.async_builtin(other, core, path, offset)?)
+                let sig = core_signature(types()?, core)?;
+                Def::Async(self.async_builtin(other, sig, path, offset)?)
             }
             other => {
                 return Err(unsupported(
@@ -1218,20 +1219,16 @@ impl<'a> Reader<'a> {
         self.push_def(def)
     }
 
-    /// An async built-in, with its type operands resolved.
+    /// An async built-in whose core function has signature `sig`, with its
+    /// type operands resolved.
     fn async_builtin(
         &mut self,
         canon: CanonicalFunction,
-        core: u32,
+        sig: wasmparser::FuncType,
         path: &str,
         offset: u64,
     ) -> Result<AsyncBuiltin> {
         use CanonicalFunction as C;
-        let t = self
-            .validator
-            .types(0)
-            .ok_or_else(|| Error::malformed("no type information for the current component"))?;
-        let sig = core_signature(t, core)?;
         let (c, _) = self.component()?;
         let defined = |index: u32| match c.type_ids.get(index as usize) {
             Some(ComponentAnyTypeId::Defined(id)) => Ok(*id),

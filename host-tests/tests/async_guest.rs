@@ -12,7 +12,9 @@ use anyhow::{Context, Result};
 use host_tests::concurrent::{AsyncGuest, Call, Exports, engine};
 use host_tests::run::Host;
 use wasmtime::Engine;
-use wasmtime::component::{Accessor, Component};
+use wasmtime::component::{
+    Accessor, Component, ComponentNamedList, Lift, Linker, Lower, Resource, ResourceType,
+};
 
 /// What one run did: each call's result (or that it trapped), and the
 /// guest's standard output and error.
@@ -210,7 +212,6 @@ const HOST_HANDLES: &str = r#"(component
 struct Res;
 
 fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
-    use wasmtime::component::{Linker, Resource, ResourceType};
     let component = Component::new(engine, bytes)?;
     let mut linker = Linker::<Host>::new(engine);
     let mut host = linker.instance("host")?;
@@ -221,44 +222,56 @@ fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
     host.func_wrap("[method]res.get", |_, (r,): (Resource<Res>,)| {
         Ok((r.rep(),))
     })?;
-    let mut out = Vec::new();
-    for case in ["total", "make", "keep"] {
-        let mut store = wasmtime::Store::new(engine, Host::new(&[], &[]));
-        let instance =
-            wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, &component))?;
-        let result = match case {
-            "total" => {
-                let f = instance
-                    .get_typed_func::<(Resource<Res>, Resource<Res>), (u32,)>(&mut store, case)?;
-                wasmtime_wasi::runtime::in_tokio(store.run_concurrent(async move |a| {
-                    f.call_concurrent(a, (Resource::new_borrow(42), Resource::new_borrow(7)))
-                        .await
-                        .map(|(n,)| n.to_string())
-                }))
-            }
-            "make" => {
-                let f = instance.get_typed_func::<(u32,), (Resource<Res>,)>(&mut store, case)?;
-                wasmtime_wasi::runtime::in_tokio(store.run_concurrent(async move |a| {
-                    f.call_concurrent(a, (9,))
-                        .await
-                        .map(|(r,)| format!("own {}", r.rep()))
-                }))
-            }
-            _ => {
-                let f = instance.get_typed_func::<(Resource<Res>,), (u32,)>(&mut store, case)?;
-                wasmtime_wasi::runtime::in_tokio(store.run_concurrent(async move |a| {
-                    f.call_concurrent(a, (Resource::new_borrow(3),))
-                        .await
-                        .map(|(n,)| n.to_string())
-                }))
-            }
-        };
-        out.push(match result {
-            Ok(Ok(s)) => s,
-            Ok(Err(_)) | Err(_) => "trapped".to_string(),
-        });
-    }
-    Ok(out)
+    let (l, c) = (&linker, &component);
+    Ok(vec![
+        call_once(
+            l,
+            c,
+            "total",
+            (
+                Resource::<Res>::new_borrow(42),
+                Resource::<Res>::new_borrow(7),
+            ),
+            |(n,): (u32,)| n.to_string(),
+        )?,
+        call_once(l, c, "make", (9u32,), |(r,): (Resource<Res>,)| {
+            format!("own {}", r.rep())
+        })?,
+        call_once(
+            l,
+            c,
+            "keep",
+            (Resource::<Res>::new_borrow(3),),
+            |(n,): (u32,)| n.to_string(),
+        )?,
+    ])
+}
+
+/// Calls export `name` of a fresh instance with `params`, as a concurrent
+/// call: its result as `show` writes it, or `trapped`.
+fn call_once<P, R>(
+    linker: &Linker<Host>,
+    component: &Component,
+    name: &str,
+    params: P,
+    show: fn(R) -> String,
+) -> Result<String>
+where
+    P: ComponentNamedList + Lower + Send + Sync + 'static,
+    R: ComponentNamedList + Lift + Send + Sync + 'static,
+{
+    let engine = component.engine();
+    let mut store = wasmtime::Store::new(engine, Host::new(&[], &[]));
+    let instance =
+        wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, component))?;
+    let f = instance.get_typed_func::<P, R>(&mut store, name)?;
+    let result = wasmtime_wasi::runtime::in_tokio(
+        store.run_concurrent(async move |a| f.call_concurrent(a, params).await),
+    );
+    Ok(match result {
+        Ok(Ok(r)) => show(r),
+        Ok(Err(_)) | Err(_) => "trapped".to_string(),
+    })
 }
 
 #[test]
