@@ -181,17 +181,88 @@ fn slot_addr(t: &Table, idx: u32) -> [I<'static>; 5] {
     ]
 }
 
+/// A region of `elem` bytes per entry at the address in global `base`,
+/// `capacity` entries long, in the tables' memory (`memory`, whose end in
+/// use is global `top`): moves it to the memory's end with room for
+/// `new_cap` (a local) entries, growing the memory as needed, and copies
+/// what it held. Traps when the region would pass 4 GiB.
+pub fn move_region(
+    c: &mut Code,
+    (memory, top): (MemIdx, GlobalIdx),
+    (base, capacity): (GlobalIdx, GlobalIdx),
+    new_cap: u32,
+    elem: u32,
+) {
+    let mark = c.mark();
+    let (new_base, end, end_past) = (
+        c.temp(ValType::I32),
+        c.temp(ValType::I64),
+        c.temp(ValType::I64),
+    );
+    c.extend([
+        top.get(),
+        I::LocalTee(new_base),
+        I::I64ExtendI32U,
+        I::LocalGet(new_cap),
+        I::I64ExtendI32U,
+        I::I64Const(i64::from(elem)),
+        I::I64Mul,
+        I::I64Add,
+        I::LocalTee(end),
+        I::I64Const(1 << 32),
+        I::I64GeU,
+    ]);
+    c.trap_if();
+    c.extend([
+        I::LocalGet(end),
+        I::MemorySize(memory.0),
+        I::I64ExtendI32U,
+        I::I64Const(16),
+        I::I64Shl,
+        I::I64Sub,
+        I::LocalTee(end_past),
+        I::I64Const(0),
+        I::I64GtS,
+        I::If(BlockType::Empty),
+        I::LocalGet(end_past),
+        I::I64Const(0xffff),
+        I::I64Add,
+        I::I64Const(16),
+        I::I64ShrU,
+        I::I32WrapI64,
+        I::MemoryGrow(memory.0),
+        I::I32Const(-1),
+        I::I32Eq,
+    ]);
+    c.trap_if();
+    c.extend([
+        I::End,
+        I::LocalGet(new_base),
+        base.get(),
+        capacity.get(),
+        I::I32Const(elem as i32),
+        I::I32Mul,
+        I::MemoryCopy {
+            src_mem: memory.0,
+            dst_mem: memory.0,
+        },
+        I::LocalGet(new_base),
+        base.set(),
+        I::LocalGet(new_cap),
+        capacity.set(),
+        I::LocalGet(end),
+        I::I32WrapI64,
+        top.set(),
+    ]);
+    c.release(mark);
+}
+
 /// `alloc(tag, rep) -> index`: the spec's `Table.add`.
 pub fn alloc_function(t: &Table) -> Function {
     let (tag, rep) = (0, 1);
     let mut c = Code::new(2);
     let idx = c.temp(ValType::I32);
-    let (new_base, new_cap, end, end_past) = (
-        c.temp(ValType::I32),
-        c.temp(ValType::I32),
-        c.temp(ValType::I64),
-        c.temp(ValType::I64),
-    );
+    let new_cap = c.temp(ValType::I32);
     c.extend([
         t.free.get(),
         I::If(BlockType::Empty),
@@ -224,59 +295,15 @@ pub fn alloc_function(t: &Table) -> Function {
         I::I32Eqz,
         I::Select,
         I::LocalSet(new_cap),
-        t.top.get(),
-        I::LocalTee(new_base),
-        I::I64ExtendI32U,
-        I::LocalGet(new_cap),
-        I::I64ExtendI32U,
-        I::I64Const(i64::from(SLOT)),
-        I::I64Mul,
-        I::I64Add,
-        I::LocalTee(end),
-        I::I64Const(1 << 32),
-        I::I64GeU,
     ]);
-    c.trap_if();
+    move_region(
+        &mut c,
+        (t.memory, t.top),
+        (t.base, t.capacity),
+        new_cap,
+        SLOT,
+    );
     c.extend([
-        I::LocalGet(end),
-        I::MemorySize(t.memory.0),
-        I::I64ExtendI32U,
-        I::I64Const(16),
-        I::I64Shl,
-        I::I64Sub,
-        I::LocalTee(end_past),
-        I::I64Const(0),
-        I::I64GtS,
-        I::If(BlockType::Empty),
-        I::LocalGet(end_past),
-        I::I64Const(0xffff),
-        I::I64Add,
-        I::I64Const(16),
-        I::I64ShrU,
-        I::I32WrapI64,
-        I::MemoryGrow(t.memory.0),
-        I::I32Const(-1),
-        I::I32Eq,
-    ]);
-    c.trap_if();
-    c.extend([
-        I::End,
-        I::LocalGet(new_base),
-        t.base.get(),
-        t.capacity.get(),
-        I::I32Const(SLOT as i32),
-        I::I32Mul,
-        I::MemoryCopy {
-            src_mem: t.memory.0,
-            dst_mem: t.memory.0,
-        },
-        I::LocalGet(new_base),
-        t.base.set(),
-        I::LocalGet(new_cap),
-        t.capacity.set(),
-        I::LocalGet(end),
-        I::I32WrapI64,
-        t.top.set(),
         I::End,
         I::LocalGet(idx),
         I::I32Const(1),
@@ -296,6 +323,12 @@ pub fn alloc_function(t: &Table) -> Function {
         I::LocalGet(idx),
     ]);
     c.finish()
+}
+
+/// Where `get`'s slot address finds the representation (for a host's
+/// handle, the host's index).
+pub fn rep_field(t: &Table) -> MemArg {
+    Field::Rep.of(t)
 }
 
 /// `get(index) -> address`: the spec's `Table.get`, trapping on index 0,
