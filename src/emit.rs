@@ -439,11 +439,11 @@ pub fn needed_exports(graph: &Graph<'_>, layout: &Layout<'_, '_>) -> Result<Vec<
         if let Some(m) = &o.memory {
             add(layout.fused_export(m, ExternalKind::Memory)?);
         }
-        for f in [&o.realloc, &o.post_return, &o.callback]
-            .into_iter()
-            .flatten()
-        {
+        for f in [&o.realloc, &o.post_return].into_iter().flatten() {
             add(layout.fused_export(f, ExternalKind::Func)?);
+        }
+        if let Some(c) = &o.callback {
+            add(layout.callback_export(c)?);
         }
         Ok(())
     };
@@ -927,9 +927,8 @@ impl<'g, 'a> Emitter<'g, 'a> {
         }
         opts.extend(o.async_.then_some(CanonicalOption::Async));
         if let Some(c) = &o.callback {
-            opts.push(CanonicalOption::Callback(
-                self.core_alias(c, ExternalKind::Func)?,
-            ));
+            let e = self.layout.callback_export(c)?;
+            opts.push(CanonicalOption::Callback(self.fused_alias(e)));
         }
         Ok(opts)
     }

@@ -27,7 +27,7 @@ use wasmparser::{
     ComponentTypeRef, ExternalKind, Instance, TypeBounds,
 };
 
-mod asyncs;
+pub(crate) mod asyncs;
 pub mod limits;
 
 macro_rules! id {
@@ -464,6 +464,9 @@ pub struct Graph<'a> {
     /// The component instance that uses the async ABI, if one does: its
     /// async lifts, lowers and built-ins are the output's, for the host.
     pub async_instance: Option<ComponentInstanceId>,
+    /// Whether that instance numbers its handles in a table of the fused
+    /// module's (`merge::asyncs`) rather than holding the host's numbers.
+    pub async_table: bool,
 }
 
 impl<'a> Graph<'a> {
@@ -488,9 +491,10 @@ impl<'a> Graph<'a> {
 
     /// Whether component instance `i`'s core code holds the host's handles
     /// as the host numbers them, in no table of the fused module's: the
-    /// instance that uses the async ABI (`asyncs`).
+    /// instance that uses the async ABI (`asyncs`), unless it has a table
+    /// of its own.
     pub fn holds_host_numbers(&self, i: ComponentInstanceId) -> bool {
-        self.async_instance == Some(i)
+        self.async_instance == Some(i) && !self.async_table
     }
 
     /// Whether a call from component instance `a` into `b` can never enter
@@ -580,6 +584,13 @@ struct Frame<'a> {
 
 /// Runs the root component's instantiation.
 pub fn instantiate<'a>(input: &'a Input<'a>) -> Result<Graph<'a>> {
+    instantiate_with(input, false)
+}
+
+/// [`instantiate`]; `async_table` gives a component instance that uses the
+/// async ABI a handle table of its own in the fused module even where it
+/// could hold the host's numbers (see `asyncs`).
+pub fn instantiate_with<'a>(input: &'a Input<'a>, async_table: bool) -> Result<Graph<'a>> {
     let mut graph = Graph::default();
     let root = Closure {
         def: ComponentId(0),
@@ -640,7 +651,10 @@ pub fn instantiate<'a>(input: &'a Input<'a>) -> Result<Graph<'a>> {
             _ => {}
         }
     }
-    graph.async_instance = asyncs::check(input, &graph)?;
+    if let Some(u) = asyncs::check(input, &graph, async_table)? {
+        graph.async_instance = Some(u.instance);
+        graph.async_table = u.own_table;
+    }
     Ok(graph)
 }
 

@@ -70,6 +70,13 @@ pub struct Options {
     /// a region of it (see [`single`]), for runtimes without multi-memory.
     /// The inputs' DWARF is left out: the code moves.
     pub single_memory: bool,
+    /// Give a component instance that uses the async ABI a handle table of
+    /// its own in the fused module, which translates its handle numbers
+    /// to and from the host's, even where it could keep the host's
+    /// numbers (it always does when another instance holds the host's
+    /// handles too). The program is the same either way; the tests use it
+    /// to run the translation on every async fixture.
+    pub own_async_table: bool,
 }
 
 impl Default for Options {
@@ -80,6 +87,7 @@ impl Default for Options {
             outline_weight: adapter::limits::OUTLINE_WEIGHT,
             strip_debug: false,
             single_memory: false,
+            own_async_table: false,
         }
     }
 }
@@ -168,7 +176,7 @@ fn fuse_wired(inputs: &[wire::Input<'_>], options: &Options) -> Result<Fused> {
 
 fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
     let input = parse::parse(bytes)?;
-    let graph = instantiate::instantiate(&input)?;
+    let graph = instantiate::instantiate_with(&input, options.own_async_table)?;
     let types = input.types.as_ref();
     // The ABI facts the budget computes are the ones generation reads.
     let abi = abi::Abi::new(types);

@@ -18,10 +18,12 @@
 
 use super::{Adapter, ComponentInstanceId, Graph, HostLower, Lifted};
 use super::{Options, ResourceOwner};
+use crate::abi::{Shape, any_inside, shape};
 use crate::error::{Error, Result};
 use crate::parse::Input;
 use crate::parse::ResourceOp;
 use std::collections::BTreeSet;
+use wasmparser::component_types::ComponentValType;
 
 fn refuse(message: String) -> Error {
     Error::unsupported("async", message)
@@ -79,10 +81,55 @@ fn host_types_only(
     })
 }
 
+/// Which async handles a value holds: streams, futures and error
+/// contexts (`top`: the value is one; `nested`: inside a list, record,
+/// variant or the like), and resource handles.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Held {
+    /// The value is a stream, a future or an error context.
+    pub top: bool,
+    /// One lies inside the value.
+    pub nested: bool,
+    /// A resource handle lies in or is the value.
+    pub resources: bool,
+}
+
+impl Held {
+    /// What a value of type `ty` holds.
+    pub fn of(types: wasmparser::types::TypesRef<'_>, ty: &ComponentValType) -> Held {
+        let is_async = |s: &Shape| matches!(s, Shape::Async(_) | Shape::ErrorContext);
+        let top = is_async(&shape(types, ty));
+        Held {
+            top,
+            nested: !top && any_inside(types, ty, &is_async),
+            resources: crate::adapter::handles::has_handles(types, ty, false),
+        }
+    }
+
+    fn any(self) -> bool {
+        self.top || self.nested || self.resources
+    }
+}
+
+/// Which async use a composition has, and how the fused module keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsyncUse {
+    /// The one component instance that uses the async ABI.
+    pub instance: ComponentInstanceId,
+    /// Whether it gets a handle table of its own in the fused module
+    /// (see `merge::asyncs`), rather than holding the host's numbers.
+    pub own_table: bool,
+}
+
 /// Checks that a composition's async use can be left to the host (see the
 /// module's documentation), and says what stands in the way if not;
-/// returns the component instance that uses it, if one does.
-pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<ComponentInstanceId>> {
+/// returns the component instance that uses it, if one does, and whether
+/// it needs a table of its own (`own_table` asks for one in any case).
+pub(super) fn check(
+    input: &Input<'_>,
+    graph: &Graph<'_>,
+    own_table: bool,
+) -> Result<Option<AsyncUse>> {
     let types = input.types.as_ref();
     let roots = graph.exported_functions();
     let mut users = BTreeSet::new();
@@ -155,9 +202,10 @@ pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<Compo
             "{why} beside the async ABI: the host's handle numbers would not be the component's"
         )))
     };
-    // The host's handles stay the host's numbers in this instance's core
-    // code, as they were: no other instance may hold any, since the host
-    // would number theirs in the same table.
+    // Another instance that holds the host's handles shares the host's
+    // table for the fused component: the async instance then numbers its
+    // handles in a table of its own.
+    let mut others_hold = false;
     for h in &graph.host_lowers {
         match h {
             HostLower::Func {
@@ -165,12 +213,21 @@ pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<Compo
                 path: p,
                 instance,
                 ..
-            } if *instance != user && crate::merge::func_has_handles(types, *ty) => {
-                return Err(handles(&format!(
-                    "the host function `{}` passes resource handles to `{}`",
-                    p.display(),
-                    path(*instance)
-                )));
+            } if *instance != user => {
+                let f = &types[*ty];
+                let held = f.params.iter().map(|(_, t)| t).chain(f.result.iter());
+                if held.clone().any(|t| {
+                    let h = Held::of(types, t);
+                    h.top || h.nested
+                }) {
+                    return Err(refuse(format!(
+                        "the host function `{}` passes stream, future or error-context handles to `{}`, which does not use the async ABI",
+                        p.display(),
+                        path(*instance)
+                    ))
+                    .at_path(path(user)));
+                }
+                others_hold |= crate::merge::func_has_handles(types, *ty);
             }
             HostLower::Exported { .. } => {
                 return Err(handles("the root exports a resource type"));
@@ -188,12 +245,7 @@ pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<Compo
                 "the component instance holds handles of its own resource types",
             ));
         }
-        if b.instance != user && host {
-            return Err(handles(&format!(
-                "`{}` holds the host's resource handles",
-                path(b.instance)
-            )));
-        }
+        others_hold |= b.instance != user && host;
     }
     let holds = |a: &Adapter<'_>| {
         (a.caller == user || a.callee.instance == user)
@@ -212,5 +264,124 @@ pub(super) fn check(input: &Input<'_>, graph: &Graph<'_>) -> Result<Option<Compo
     {
         return Err(handles("the component instance defines a resource type"));
     }
-    Ok(Some(user))
+    let own_table = own_table || others_hold;
+    if own_table {
+        table_check(types, graph, user, &roots).map_err(at)?;
+    }
+    Ok(Some(AsyncUse {
+        instance: user,
+        own_table,
+    }))
+}
+
+/// What the async instance's own table translates (`merge::asyncs`):
+/// streams, futures and error contexts the host passes in or takes back
+/// as an export's parameters and result (one at the top of each, not
+/// inside a value), or as `task.return`'s; handles an async lower passes
+/// as parameters; resource handles through synchronous exports and host
+/// calls, as every instance's. No handle inside a value, in an async
+/// lower's results or inside a stream's or future's elements.
+fn table_check(
+    types: wasmparser::types::TypesRef<'_>,
+    graph: &Graph<'_>,
+    user: ComponentInstanceId,
+    roots: &[(&str, &std::rc::Rc<Lifted<'_>>)],
+) -> Result<()> {
+    let why = |what: String| {
+        refuse(format!(
+            "{what}, which a component instance that uses the async ABI beside others holding the host's handles cannot translate yet"
+        ))
+    };
+    for (name, f) in roots {
+        let ty = &types[f.ty];
+        let held: Vec<Held> = (ty.params.iter().map(|(_, t)| t))
+            .chain(ty.result.iter())
+            .map(|t| Held::of(types, t))
+            .collect();
+        let spills = crate::abi::flatten_func(types, f.ty).params_spill;
+        let top = held.iter().any(|h| h.top);
+        let returns_one = ty.result.as_ref().is_some_and(|r| Held::of(types, r).top);
+        // A synchronous lift's streams pass through the trampoline
+        // (`merge::asyncs`), its resource handles through another.
+        let refused = if f.options.async_ {
+            held.iter().any(|h| h.nested || h.resources)
+        } else {
+            held.iter().any(|h| h.nested || (top && h.resources))
+                || (returns_one && f.options.post_return.is_some())
+        };
+        let translated = !(refused || top && spills);
+        if !translated {
+            return Err(why(format!(
+                "the root export `{name}` passes a handle inside a value, a resource handle through an async lift, resource handles beside streams, or a stream to a `post-return`"
+            )));
+        }
+    }
+    for h in &graph.host_lowers {
+        match h {
+            HostLower::Func {
+                ty,
+                path,
+                options,
+                instance,
+                ..
+            } if *instance == user => {
+                let f = &types[*ty];
+                let params = f.params.iter().map(|(_, t)| t);
+                let translated = if options.async_ {
+                    // Handles as parameters, passed as they are; none in
+                    // the results, which the host writes later.
+                    let params_ok = params.clone().all(|t| {
+                        let h = Held::of(types, t);
+                        !h.nested && (!h.resources || matches!(shape(types, t), Shape::Handle(..)))
+                    });
+                    let flat = params.clone().fold(0, |n, t| {
+                        let mut v = Vec::new();
+                        crate::abi::flatten(types, t, &mut v);
+                        n + v.len()
+                    });
+                    let any = params.clone().any(|t| Held::of(types, t).any());
+                    params_ok
+                        && !(any && flat > crate::merge::asyncs::MAX_FLAT_ASYNC_PARAMS)
+                        && !f.result.iter().any(|t| Held::of(types, t).any())
+                } else {
+                    !params.chain(f.result.iter()).any(|t| {
+                        let h = Held::of(types, t);
+                        h.top || h.nested
+                    })
+                };
+                if !translated {
+                    return Err(why(format!(
+                        "the host function `{}` passes handles inside values or in the results of an async lower, or streams, futures or error contexts through a synchronous one",
+                        path.display()
+                    )));
+                }
+            }
+            HostLower::Async {
+                builtin, instance, ..
+            } if *instance == user => {
+                let element = builtin.ty.and_then(|id| match &types[id] {
+                    wasmparser::component_types::ComponentDefinedType::Stream { ty, .. }
+                    | wasmparser::component_types::ComponentDefinedType::Future { ty, .. } => *ty,
+                    _ => None,
+                });
+                if element.is_some_and(|t| Held::of(types, &t).any()) {
+                    return Err(why(format!(
+                        "`{}` moves elements that hold handles",
+                        builtin.name()
+                    )));
+                }
+                if let Some(r) = &builtin.result {
+                    let h = Held::of(types, r);
+                    if h.nested || h.resources {
+                        return Err(why(
+                            "`task.return` passes a handle inside a value, or a resource handle"
+                                .to_string(),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

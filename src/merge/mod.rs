@@ -15,6 +15,7 @@
 //! the wrapper fills the table after instantiation; in core-module output
 //! they are plain imports.
 
+pub(crate) mod asyncs;
 pub(crate) mod builder;
 pub(crate) mod dwarf;
 mod leave;
@@ -171,6 +172,8 @@ pub struct Layout<'g, 'a> {
     /// Root exports called through a trampoline that moves handles, with
     /// the trampoline.
     export_trampolines: Vec<(Rc<Lifted<'a>>, FuncIdx)>,
+    /// The async instance's translation, when it has a table of its own.
+    async_table: Option<asyncs::AsyncTable<'a>>,
     flags: Flags,
     /// Destructors the wrapper gives resource types the root exports:
     /// the type and the function.
@@ -756,6 +759,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             builtins,
             tables: Vec::new(),
             export_trampolines: Vec::new(),
+            async_table: None,
             flags: Flags {
                 may_leave: Vec::new(),
                 call_number: GlobalIdx(0),
@@ -802,6 +806,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                     .push((crate::instantiate::ResourceTypeId(i as u32), f));
             }
         }
+        let mut async_table = asyncs::AsyncTable::declare(&mut b, types, graph)?;
         let mut started = false;
         for (i, base) in type_bases.into_iter().enumerate() {
             if l.hoisted[i] {
@@ -830,6 +835,10 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         l.flags = push_flags(&mut b, &observed);
         l.tables = push_tables(&mut b, &holders, &table_fns);
+        if let Some(a) = &mut async_table {
+            a.push_globals(&mut b);
+        }
+        l.async_table = async_table;
         l.func_count = b.func_count();
         l.memory_count = b.next_memory().0;
         l.builder = b;
@@ -1010,6 +1019,10 @@ impl<'g, 'a> Layout<'g, 'a> {
                 mark(f.instance);
             }
         }
+        // A table of its own holds the async instance's async handles.
+        if let Some(user) = graph.async_instance.filter(|_| graph.async_table) {
+            mark(user);
+        }
         for (i, h) in holds.iter_mut().enumerate() {
             *h &= !graph.holds_host_numbers(ComponentInstanceId(i as u32));
         }
@@ -1019,6 +1032,9 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The fused function a root export lifts: its trampoline when it
     /// moves handles, else the lifted core function.
     pub fn export_func(&self, f: &Rc<Lifted<'a>>) -> Result<u32> {
+        if let Some(idx) = self.async_table.as_ref().and_then(|a| a.export(f)) {
+            return Ok(idx.0);
+        }
         if let Some((_, idx)) = self
             .export_trampolines
             .iter()
@@ -1093,6 +1109,15 @@ impl<'g, 'a> Layout<'g, 'a> {
             Space::Memory => FusedExport::Memory(MemIdx(idx)),
             _ => FusedExport::Func(FuncIdx(idx)),
         })
+    }
+
+    /// The fused function a lift's `callback` names: its wrapper when the
+    /// async instance has a table of its own.
+    pub fn callback_export(&self, def: &CoreDef<'a>) -> Result<FusedExport> {
+        match self.async_table.as_ref().and_then(|a| a.callback(def)) {
+            Some(f) => Ok(FusedExport::Func(f)),
+            None => self.fused_export(def, ExternalKind::Func),
+        }
     }
 
     /// Whether the fused module imports from hoisted core instance `i`.
@@ -1251,6 +1276,19 @@ impl<'g, 'a> Layout<'g, 'a> {
         if let Some(init) = self.init {
             names.push((init.0, "start functions".into()));
         }
+        if let Some(a) = &self.async_table {
+            names.push((
+                a.rev_set.0,
+                "async handles: record the host's number".into(),
+            ));
+            names.push((a.rev_get.0, "async handles: from the host's number".into()));
+            for (_, idx) in &a.exports {
+                names.push((idx.0, "async export: translate handles".into()));
+            }
+            for (_, idx) in &a.callbacks {
+                names.push((idx.0, "async callback: translate handles".into()));
+            }
+        }
         for (i, n) in &self.helper_names {
             names.push((*i, n.clone().into()));
         }
@@ -1393,6 +1431,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         self.host_bodies(&mut b, &mut outlined)?;
         self.adapter_bodies(&mut b, &mut outlined)?;
         self.handle_bodies(&mut b, &mut outlined)?;
+        self.async_bodies(&mut b)?;
         // The start sequence, built beside the instances: each one's
         // deferred segments, then its start function.
         let mut init = Function::new([]);
@@ -1594,7 +1633,43 @@ impl<'g, 'a> Layout<'g, 'a> {
                     ));
                 }
             };
+            let translating = self
+                .async_table
+                .as_ref()
+                .zip(self.table(host.instance()))
+                .filter(|_| self.graph.async_instance == Some(host.instance()));
+            let around = |memory: Option<u32>| asyncs::Around {
+                sig,
+                prologue: &prologue,
+                call: &call,
+                epilogue: &epilogue,
+                memory,
+            };
             let body = match host {
+                HostLower::Async {
+                    builtin, options, ..
+                } if let Some((fns, t)) = translating => {
+                    let path = &self.graph.component_instances[host.instance().index()];
+                    let memory = options
+                        .memory
+                        .as_ref()
+                        .map(|m| self.resolve(m, ExternalKind::Memory, path))
+                        .transpose()?;
+                    asyncs::builtin_body(
+                        types,
+                        &builtin.canon,
+                        builtin.result.as_ref(),
+                        &t,
+                        fns,
+                        &around(memory),
+                    )
+                }
+                HostLower::Func { options, ty, .. }
+                    if options.async_
+                        && let Some((fns, t)) = translating =>
+                {
+                    asyncs::lower_body(types, *ty, &t, fns, &around(None))
+                }
                 // The async instance's core code holds the host's handles
                 // as the host numbers them (`instantiate::asyncs`).
                 HostLower::Func {
@@ -1628,6 +1703,32 @@ impl<'g, 'a> Layout<'g, 'a> {
                 }
             };
             b.body(self.trampolines[i], &body)?;
+        }
+        Ok(())
+    }
+
+    /// The async instance's translation (`asyncs`): the map from the host's
+    /// numbers, the trampolines of its async exports and the wrappers of
+    /// their callbacks.
+    fn async_bodies(&self, b: &mut Builder) -> Result<()> {
+        let Some(fns) = &self.async_table else {
+            return Ok(());
+        };
+        let t = self
+            .graph
+            .async_instance
+            .and_then(|i| self.table(i))
+            .ok_or_else(|| Error::internal("an async instance without its table"))?;
+        b.body(fns.rev_set, &fns.rev_set_function(&t))?;
+        b.body(fns.rev_get, &fns.rev_get_function(&t))?;
+        let types = self.input.types.as_ref();
+        for (f, idx) in &fns.exports {
+            let target = self.resolve(&f.func, ExternalKind::Func, "root")?;
+            b.body(*idx, &asyncs::export_body(types, f, target, &t, fns))?;
+        }
+        for (callback, idx) in &fns.callbacks {
+            let target = self.resolve(callback, ExternalKind::Func, "root")?;
+            b.body(*idx, &asyncs::callback_body(target, &t, fns))?;
         }
         Ok(())
     }
