@@ -390,6 +390,45 @@ const ASYNC_FUSED: &[(&str, usize, usize)] = &[
 /// on this engine, each on the engine its header asks for.
 #[test]
 fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
+    let ledger = async_scripts(&solder::Options::default(), "async")?;
+    let expected: Vec<(String, usize, usize)> = ASYNC_FUSED
+        .iter()
+        .map(|(f, n, of)| (f.to_string(), *n, *of))
+        .collect();
+    assert_eq!(
+        ledger, expected,
+        "the scripts with fused components changed"
+    );
+    Ok(())
+}
+
+/// The same scripts, with every async component instance given a handle
+/// table of its own in the fused module (what a composition gets where
+/// another instance holds the host's handles too): every number the
+/// scripts check passes through the translation, and the same components
+/// fuse.
+#[test]
+fn async_scripts_pass_fused_with_the_async_instance_s_own_table() -> Result<()> {
+    let options = solder::Options {
+        own_async_table: true,
+        ..solder::Options::default()
+    };
+    let ledger = async_scripts(&options, "async-table")?;
+    let expected: Vec<(String, usize, usize)> = ASYNC_FUSED
+        .iter()
+        .map(|(f, n, of)| (f.to_string(), *n, *of))
+        .collect();
+    assert_eq!(
+        ledger, expected,
+        "the scripts with fused components changed"
+    );
+    Ok(())
+}
+
+/// Runs every async script as written and fused with `options` (in
+/// `target/spec-wast/<work>`), checks each refusal, and returns which
+/// scripts had components fused: name, fused, components.
+fn async_scripts(options: &solder::Options, work: &str) -> Result<Vec<(String, usize, usize)>> {
     let root = host_tests::spec::snapshot()?;
     let misc = root
         .parent()
@@ -398,7 +437,7 @@ fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
     let work = host_tests::repo_root()
         .join("target")
         .join("spec-wast")
-        .join("async");
+        .join(work);
     let mut files = Vec::new();
     for (dir, prefix) in [
         (root.join("test/async"), "test/async"),
@@ -423,13 +462,7 @@ fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
             println!("{file}: skipped, does not run as written here: {e:#}");
             continue;
         }
-        let r = run_both_with(
-            &engine,
-            Async::Yes,
-            &solder::Options::default(),
-            path,
-            &work,
-        )?;
+        let r = run_both_with(&engine, Async::Yes, options, path, &work)?;
         println!(
             "{file}: {} of {} components fused; declined: {:?}",
             r.fused, r.components, r.unsupported
@@ -453,16 +486,8 @@ fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
         scripts += 1;
     }
     println!("{scripts} async scripts run; {fused} of {components} components fused");
-    let expected: Vec<(String, usize, usize)> = ASYNC_FUSED
-        .iter()
-        .map(|(f, n, of)| (f.to_string(), *n, *of))
-        .collect();
-    assert_eq!(
-        ledger, expected,
-        "the scripts with fused components changed"
-    );
     assert!(scripts >= 40);
-    Ok(())
+    Ok(ledger)
 }
 
 /// Our own async scripts (`fixtures/wat/async/`): compositions whose async
@@ -482,21 +507,23 @@ fn own_async_scripts_pass_fused() -> Result<()> {
             continue;
         }
         let engine = engine_for(&path)?;
-        let r = run_both_with(
-            &engine,
-            Async::Yes,
-            &solder::Options::default(),
-            &path,
-            &work,
-        )?;
-        assert!(r.components > 0, "{}: no component", path.display());
-        assert_eq!(
-            r.fused,
-            r.components,
-            "{}: declined: {:#?}",
-            path.display(),
-            r.unsupported
-        );
+        // As the composition needs, and with the async instance's own
+        // table.
+        for own_async_table in [false, true] {
+            let options = solder::Options {
+                own_async_table,
+                ..solder::Options::default()
+            };
+            let r = run_both_with(&engine, Async::Yes, &options, &path, &work)?;
+            assert!(r.components > 0, "{}: no component", path.display());
+            assert_eq!(
+                r.fused,
+                r.components,
+                "{}: declined: {:#?}",
+                path.display(),
+                r.unsupported
+            );
+        }
         scripts += 1;
     }
     assert!(scripts >= 1);
