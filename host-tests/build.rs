@@ -61,7 +61,7 @@ fn main() {
         "wasm32-wasip2",
         &root.join("fixtures").join("async-guest").join("Cargo.toml"),
         &target_dir,
-        &[],
+        &["--workspace"],
     );
     // Core modules for the WASI preview1 adapter; the tests adapt them.
     cargo_wasm(

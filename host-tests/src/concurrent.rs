@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
-use wasmtime::component::{Accessor, Component, Linker, TypedFunc};
+use wasmtime::component::{Accessor, Component, Instance, Linker, TypedFunc};
 use wasmtime::{Config, Engine, Store};
 
 /// An engine for async components: the component model's async ABI and
@@ -61,22 +61,38 @@ pub struct AsyncGuest {
     pub exports: Exports,
 }
 
+/// Instantiates `component` with WASI (output captured) and the async
+/// host function `tick` (`n + 1`, a little later), which the async guest
+/// worlds import.
+pub fn instantiate(engine: &Engine, component: &Component) -> Result<(Store<Host>, Instance)> {
+    let mut linker = Linker::<Host>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    linker
+        .root()
+        .func_wrap_concurrent("tick", |_: &Accessor<Host>, (n,): (u32,)| {
+            Box::pin(async move {
+                Later(false).await;
+                Ok((n.wrapping_add(1),))
+            })
+        })?;
+    let mut store = Store::new(engine, Host::new(&[], &[]));
+    let instance =
+        wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, component))?;
+    Ok((store, instance))
+}
+
+/// Runs `f` inside one `run_concurrent` of `store`, to the end.
+pub fn run<R: Send + 'static>(
+    store: &mut Store<Host>,
+    f: impl AsyncFnOnce(&Accessor<Host>) -> Result<R> + Send,
+) -> Result<R> {
+    wasmtime_wasi::runtime::in_tokio(store.run_concurrent(f))?
+}
+
 impl AsyncGuest {
     /// Instantiates `component`.
     pub fn new(engine: &Engine, component: &Component) -> Result<Self> {
-        let mut linker = Linker::<Host>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        linker
-            .root()
-            .func_wrap_concurrent("tick", |_: &Accessor<Host>, (n,): (u32,)| {
-                Box::pin(async move {
-                    Later(false).await;
-                    Ok((n.wrapping_add(1),))
-                })
-            })?;
-        let mut store = Store::new(engine, Host::new(&[], &[]));
-        let instance =
-            wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, component))?;
+        let (mut store, instance) = instantiate(engine, component)?;
         let exports = Exports {
             shout: instance.get_typed_func(&mut store, "shout")?,
             count: instance.get_typed_func(&mut store, "count")?,
@@ -91,10 +107,9 @@ impl AsyncGuest {
         f: impl AsyncFnOnce(&Accessor<Host>, Exports) -> Result<R> + Send,
     ) -> Result<R> {
         let exports = self.exports;
-        wasmtime_wasi::runtime::in_tokio(
-            self.store
-                .run_concurrent(async move |a: &Accessor<Host>| f(a, exports).await),
-        )?
+        run(&mut self.store, async move |a: &Accessor<Host>| {
+            f(a, exports).await
+        })
     }
 
     /// `count(n)` `calls` times, all in flight at once.

@@ -9,11 +9,12 @@
 //! componentize-py's (`fixtures/python/async_guest.py`).
 
 use anyhow::{Context, Result};
-use host_tests::concurrent::{AsyncGuest, Call, Exports, engine};
+use host_tests::concurrent::{self, AsyncGuest, Call, Exports, engine};
 use host_tests::run::Host;
 use wasmtime::Engine;
 use wasmtime::component::{
     Accessor, Component, ComponentNamedList, Lift, Linker, Lower, Resource, ResourceType,
+    StreamReader, TypedFunc,
 };
 
 /// What one run did: each call's result (or that it trapped), and the
@@ -208,6 +209,103 @@ const HOST_HANDLES: &str = r#"(component
     (canon lift (core func $i "keep") async (callback (core func $i "cb")))))"#;
 
 /// The host's resource type of [`HOST_HANDLES`]: its representation is
+/// Calls `greet` with every text twice and `drain` with a host stream of
+/// each, all in flight at once, then `boom`
+/// without failing and, in a fresh instance, failing: the async guest of
+/// world `app` composed with a synchronous provider of `words`.
+fn run_app(engine: &Engine, bytes: &[u8]) -> Result<Record> {
+    type Greet = TypedFunc<(String,), (String,)>;
+    type Boom = TypedFunc<(bool,), (u32,)>;
+    type Drain = TypedFunc<(StreamReader<u8>,), (u32,)>;
+    let component = Component::new(engine, bytes)?;
+    let (mut store, instance) = concurrent::instantiate(engine, &component)?;
+    let greet: Greet = instance.get_typed_func(&mut store, "greet")?;
+    let drain: Drain = instance.get_typed_func(&mut store, "drain")?;
+    let boom: Boom = instance.get_typed_func(&mut store, "boom")?;
+    let mut results = concurrent::run(&mut store, async move |a: &Accessor<Host>| {
+        let mut calls: Vec<Call<'_, Result<String>>> = Vec::new();
+        for t in TEXTS.iter().chain(TEXTS) {
+            calls.push(Box::pin(async move {
+                Ok(greet.call_concurrent(a, (t.to_string(),)).await?.0)
+            }));
+            // The host's stream end moves into the guest's table.
+            let bytes = t.as_bytes().to_vec();
+            calls.push(Box::pin(async move {
+                let s = a.with(|mut store| StreamReader::new(&mut store, bytes))?;
+                Ok(drain.call_concurrent(a, (s,)).await?.0.to_string())
+            }));
+        }
+        let mut out = Vec::new();
+        for r in futures::future::join_all(calls).await {
+            out.push(r?);
+        }
+        out.push(boom.call_concurrent(a, (false,)).await?.0.to_string());
+        Ok(out)
+    })?;
+    let (stdout, mut stderr) = store.data().output();
+    let (mut store, instance) = concurrent::instantiate(engine, &component)?;
+    let boom: Boom = instance.get_typed_func(&mut store, "boom")?;
+    let failed = concurrent::run(&mut store, async move |a: &Accessor<Host>| {
+        Ok(boom.call_concurrent(a, (true,)).await?)
+    });
+    results.push(match failed {
+        Ok((n,)) => format!("returned {n}"),
+        Err(_) => "trapped".to_string(),
+    });
+    stderr.extend(store.data().output().1);
+    Ok(Record {
+        results,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+/// The Rust async guest of world `app` plugged with wac into a synchronous
+/// `wasm32-wasip2` component it calls (`fixtures/words-lib`). Both print,
+/// so both hold the host's handles (their standard streams): the fused
+/// module numbers the async instance's handles in a table of its own,
+/// host resources, waitable sets, subtasks and stream ends alike. Run as
+/// composed and fused, sixteen calls in flight (eight taking a stream
+/// from the host): the same results, output and trap.
+#[test]
+fn async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
+    let app = host_tests::artifact("async_app.wasm")?;
+    let words = host_tests::artifact("words_lib.wasm")?;
+    let composed = host_tests::compose::plug(&app, &[&words])?;
+    let report = solder::fuse(&[&composed], &solder::Options::default())?.report;
+    // Two tables: the async instance's own, and the provider's.
+    let tables = report
+        .handle_tables
+        .iter()
+        .filter(|t| t.table_memory.is_some())
+        .count();
+    assert_eq!(tables, 2, "{:#?}", report.handle_tables);
+    let fused = host_tests::fuse_both_ways("async_app+words_lib", &composed)?;
+    let engine = engine()?;
+    let before = run_app(&engine, &composed).context("composed")?;
+    let after = run_app(&engine, &fused).context("fused")?;
+    println!("{before:#?}");
+    for expected in [
+        "héllo wörld: 11 characters in 13 bytes; tick 14",
+        "日本語のテキスト: 8 characters in 24 bytes; tick 25",
+        ": 0 characters in 0 bytes; tick 1",
+        "24",
+        "7",
+    ] {
+        assert!(
+            before.results.iter().any(|r| r == expected),
+            "no `{expected}` in {:?}",
+            before.results
+        );
+    }
+    assert_eq!(before.results.last().map(String::as_str), Some("trapped"));
+    assert!(before.stdout.contains("words: describing emoji 🎉🚀"));
+    assert!(before.stdout.contains("app: greeted 日本語のテキスト"));
+    assert!(before.stderr.contains("boom: asked to fail"));
+    assert_eq!(after, before);
+    Ok(())
+}
+
 /// the number `get` returns.
 struct Res;
 
