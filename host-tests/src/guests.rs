@@ -145,6 +145,13 @@ pub fn python_async_guest() -> Result<Vec<u8>> {
     componentize_py("async-guest", "guest", "async_guest")
 }
 
+/// `fixtures/python/async_app.py`, world `app` of
+/// `fixtures/wit/async-guest`, built with componentize-py: an async guest
+/// that calls a synchronous component.
+pub fn python_async_app() -> Result<Vec<u8>> {
+    componentize_py("async-guest", "app", "async_app")
+}
+
 /// The Python module `fixtures/python/{module}.py` built with
 /// componentize-py for `world` of `fixtures/wit/{wit}`.
 fn componentize_py(wit: &str, world: &str, module: &str) -> Result<Vec<u8>> {

@@ -260,18 +260,17 @@ fn run_app(engine: &Engine, bytes: &[u8]) -> Result<Record> {
     })
 }
 
-/// The Rust async guest of world `app` plugged with wac into a synchronous
-/// `wasm32-wasip2` component it calls (`fixtures/words-lib`). Both print,
-/// so both hold the host's handles (their standard streams): the fused
-/// module numbers the async instance's handles in a table of its own,
-/// host resources, waitable sets, subtasks and stream ends alike. Run as
-/// composed and fused, sixteen calls in flight (eight taking a stream
-/// from the host): the same results, output and trap.
-#[test]
-fn async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
-    let app = host_tests::artifact("async_app.wasm")?;
+/// An async guest of world `app` (`app`, named `name`) plugged with wac
+/// into a synchronous `wasm32-wasip2` component it calls
+/// (`fixtures/words-lib`). Both print, so both hold the host's handles
+/// (their standard streams): the fused module numbers the async
+/// instance's handles in a table of its own, host resources, waitable
+/// sets, subtasks and stream ends alike. Run as composed and fused,
+/// sixteen calls in flight (eight taking a stream from the host): the same
+/// results, output and trap.
+fn beside_a_sync_guest(name: &str, app: &[u8]) -> Result<()> {
     let words = host_tests::artifact("words_lib.wasm")?;
-    let composed = host_tests::compose::plug(&app, &[&words])?;
+    let composed = host_tests::compose::plug(app, &[&words])?;
     let report = solder::fuse(&[&composed], &solder::Options::default())?.report;
     // Two tables: the async instance's own, and the provider's.
     let tables = report
@@ -279,12 +278,12 @@ fn async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
         .iter()
         .filter(|t| t.table_memory.is_some())
         .count();
-    assert_eq!(tables, 2, "{:#?}", report.handle_tables);
-    let fused = host_tests::fuse_both_ways("async_app+words_lib", &composed)?;
+    assert_eq!(tables, 2, "{name}: {:#?}", report.handle_tables);
+    let fused = host_tests::fuse_both_ways(name, &composed)?;
     let engine = engine()?;
     let before = run_app(&engine, &composed).context("composed")?;
     let after = run_app(&engine, &fused).context("fused")?;
-    println!("{before:#?}");
+    println!("{name}: {before:#?}");
     for expected in [
         "héllo wörld: 11 characters in 13 bytes; tick 14",
         "日本語のテキスト: 8 characters in 24 bytes; tick 25",
@@ -294,7 +293,7 @@ fn async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
     ] {
         assert!(
             before.results.iter().any(|r| r == expected),
-            "no `{expected}` in {:?}",
+            "{name}: no `{expected}` in {:?}",
             before.results
         );
     }
@@ -302,8 +301,18 @@ fn async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
     assert!(before.stdout.contains("words: describing emoji 🎉🚀"));
     assert!(before.stdout.contains("app: greeted 日本語のテキスト"));
     assert!(before.stderr.contains("boom: asked to fail"));
-    assert_eq!(after, before);
+    assert_eq!(after, before, "{name}");
     Ok(())
+}
+
+#[test]
+fn rust_async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
+    beside_a_sync_guest("async_app", &host_tests::artifact("async_app.wasm")?)
+}
+
+#[test]
+fn python_async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
+    beside_a_sync_guest("async_app.py", &host_tests::guests::python_async_app()?)
 }
 
 /// the number `get` returns.
