@@ -68,6 +68,8 @@ const ROWS: &[&str] = &[
     // Async calls at the boundary with the host.
     "| async call: count(0), one at a time (×",
     "| async call awaiting an async host call: count(1), one at a time (×",
+    "| greet: an async host call, a stream<u8> between two tasks, a call into the sync guest (which prints); one at a time (×",
+    "| 1,000 greets in flight at once, per batch (×",
     "| stream<u8> between two tasks of the guest: shout, 1 KiB of mixed text, one at a time (×",
     "| 10,000 calls in flight at once: count(1), per batch (×",
     // Targets.

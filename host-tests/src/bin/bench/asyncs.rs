@@ -2,15 +2,21 @@
 //! (`fixtures/async-guest`) as built and fused, under wasmtime's concurrent
 //! calls. Fusing leaves its async ABI to the host, so these rows measure
 //! what merging its core modules changes in a call the host schedules.
+//! A second table runs the async guest of world `app` composed with the
+//! synchronous `wasm32-wasip2` component it calls (`fixtures/words-lib`),
+//! composed and fused: its async instance then numbers its handles in a
+//! table of its own, which every async built-in it calls goes through.
 //! (Async calls between two components are not fused yet: they are
 //! refused, so there is nothing fused to measure.)
 
 use crate::calls::n_calls;
 use crate::{Plan, ms, ratio, us};
 use anyhow::Result;
-use host_tests::concurrent::{AsyncGuest, engine};
+use host_tests::concurrent::{self, AsyncGuest, Call, engine};
+use host_tests::run::Host;
 use std::time::{Duration, Instant};
-use wasmtime::component::Component;
+use wasmtime::Store;
+use wasmtime::component::{Accessor, Component, TypedFunc};
 
 /// One row: its label, calls in a full run, and what a run of `k` does.
 type Row = (&'static str, u32, fn(&mut AsyncGuest, u32) -> Result<()>);
@@ -64,13 +70,6 @@ pub fn fused_vs_composed(plan: Plan) -> Result<()> {
         };
         let (a, b) = n_calls(reps, n, &mut run)?;
         let (a, b) = (a / n, b / n);
-        let time = |d: Duration| {
-            if d >= Duration::from_millis(1) {
-                ms(d)
-            } else {
-                us(d)
-            }
-        };
         println!(
             "| {label} (×{n}) | {} | {} | {:.2} |",
             time(a),
@@ -79,4 +78,99 @@ pub fn fused_vs_composed(plan: Plan) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The async guest of world `app` beside the component it calls.
+struct App {
+    store: Store<Host>,
+    greet: TypedFunc<(String,), (String,)>,
+}
+
+impl App {
+    fn new(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Self> {
+        let (mut store, instance) =
+            concurrent::instantiate(engine, &Component::new(engine, bytes)?)?;
+        let greet = instance.get_typed_func(&mut store, "greet")?;
+        Ok(App { store, greet })
+    }
+
+    /// `greet(name)` `calls` times: one at a time, or all in flight.
+    fn greets(&mut self, calls: u32, name: &str, at_once: bool) -> Result<()> {
+        let (greet, name) = (self.greet, name.to_string());
+        concurrent::run(&mut self.store, async move |a: &Accessor<Host>| {
+            if at_once {
+                let all: Vec<Call<'_, wasmtime::Result<(String,)>>> = (0..calls)
+                    .map(|_| Box::pin(greet.call_concurrent(a, (name.clone(),))) as Call<'_, _>)
+                    .collect();
+                for r in futures::future::join_all(all).await {
+                    r?;
+                }
+            } else {
+                for _ in 0..calls {
+                    greet.call_concurrent(a, (name.clone(),)).await?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One row of the second table: its label, calls in a full run, and what
+/// a run of `k` does.
+type AppRow = (&'static str, u32, fn(&mut App, u32) -> Result<()>);
+
+const APP_ROWS: [AppRow; 2] = [
+    (
+        "greet: an async host call, a stream<u8> between two tasks, a call into the sync guest (which prints); one at a time",
+        2_000,
+        |g, k| g.greets(k, "héllo wörld 日本", false),
+    ),
+    ("1,000 greets in flight at once, per batch", 2, |g, k| {
+        (0..k).try_for_each(|_| g.greets(1_000, "héllo wörld 日本", true))
+    }),
+];
+
+/// The async guest beside a synchronous guest, fused against composed.
+pub fn beside_a_sync_guest(plan: Plan) -> Result<()> {
+    let engine = engine()?;
+    let app = host_tests::artifact("async_app.wasm")?;
+    let words = host_tests::artifact("words_lib.wasm")?;
+    let composed = host_tests::compose::plug(&app, &[&words])?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let mut composed = App::new(&engine, &composed)?;
+    let mut fused = App::new(&engine, &fused)?;
+    let reps = plan.runs.min(11);
+    println!(
+        "\n## An async guest beside a synchronous one it calls (composed and fused; median of {reps})\n"
+    );
+    println!("| row | composed | fused | fused / composed |");
+    println!("|---|---|---|---|");
+    for (label, calls, op) in APP_ROWS {
+        let n = (calls / plan.call_divisor).max(1);
+        let mut run = |k: u32| -> Result<(Duration, Duration)> {
+            let t = Instant::now();
+            op(&mut composed, k)?;
+            let a = t.elapsed();
+            let t = Instant::now();
+            op(&mut fused, k)?;
+            Ok((a, t.elapsed()))
+        };
+        let (a, b) = n_calls(reps, n, &mut run)?;
+        let (a, b) = (a / n, b / n);
+        println!(
+            "| {label} (×{n}) | {} | {} | {:.2} |",
+            time(a),
+            time(b),
+            ratio(b, a)
+        );
+    }
+    Ok(())
+}
+
+fn time(d: Duration) -> String {
+    if d >= Duration::from_millis(1) {
+        ms(d)
+    } else {
+        us(d)
+    }
 }
