@@ -222,6 +222,7 @@ fn join(a: ValType, b: ValType) -> ValType {
 
 /// The core signature of a function type, as `canon lower` or `canon lift`
 /// sees it (they agree unless parameters or results spill to memory).
+#[derive(Debug, Clone)]
 pub struct CoreSignature {
     /// Core parameters (when they spill, only the first few).
     pub params: Vec<ValType>,
@@ -251,6 +252,44 @@ pub fn flatten_func(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignatu
         params,
         results,
     }
+}
+
+/// Most flat parameters an async lower passes as they are (more go
+/// through memory).
+pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;
+
+/// The caller's side of an async lower of a function of type `ty`: its
+/// parameters flat up to [`MAX_FLAT_ASYNC_PARAMS`] values, else through a
+/// pointer; its result, if any, always through a return pointer.
+pub fn async_lower_flat(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignature {
+    let mut s = flatten_func(types, ty);
+    s.params_spill = s.params.len() > MAX_FLAT_ASYNC_PARAMS;
+    s.results_spill = types[ty].result.is_some();
+    s
+}
+
+/// The core signature `canon lower` gives a function of type `ty`: flat
+/// parameters or one pointer to them, flat results or a return pointer;
+/// for an async lower (`async_`), parameters as [`async_lower_flat`] says
+/// and the call's status as the result.
+pub fn lower_signature_of(
+    types: TypesRef<'_>,
+    ty: ComponentFuncTypeId,
+    async_: bool,
+) -> wasmparser::FuncType {
+    if !async_ {
+        return lower_signature(types, ty);
+    }
+    let s = async_lower_flat(types, ty);
+    let mut params = if s.params_spill {
+        vec![ValType::I32]
+    } else {
+        s.params
+    };
+    if s.results_spill {
+        params.push(ValType::I32);
+    }
+    wasmparser::FuncType::new(params, [ValType::I32])
 }
 
 /// The core signature `canon lower` gives a function of type `ty`: flat

@@ -101,6 +101,7 @@ pub fn is_forward(
     let sig = abi::flatten_func(abi.types, adapter.callee.ty);
     !graph.cannot_enter(adapter.caller, adapter.callee.instance)
         && !f.async_
+        && !adapter.lower.async_
         && flags_seen == (false, false)
         && adapter.callee.options.post_return.is_none()
         && !sig.params_spill
@@ -123,18 +124,27 @@ pub fn check(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Result<()> {
     for t in f.params.iter().map(|(_, t)| t).chain(f.result.iter()) {
         check_type(types, t, adapter)?;
     }
-    if f.async_ {
+    // A synchronous callee of type `async` may block, unless it is called
+    // by an async lower, which `instantiate` lets through only for a
+    // callee that uses no async.
+    if f.async_ && !adapter.lower.async_ {
         return Err(Error::unsupported(
             "async",
             format!("`{}` is an async function", adapter.name),
         ));
     }
     let sig = abi::flatten_func(types, adapter.callee.ty);
+    let caller = abi::async_lower_flat(types, adapter.callee.ty);
+    let async_spills = adapter.lower.async_ && (caller.params_spill || caller.results_spill);
     let memory_needed = sig.params_spill
         || sig.results_spill
         || f.params.iter().any(|(_, t)| needs_memory(types, t))
         || f.result.iter().any(|t| needs_memory(types, t));
-    if memory_needed && (adapter.lower.memory.is_none() || adapter.callee.options.memory.is_none())
+    // An async lower's spilled parameters and its result are in the
+    // caller's memory only.
+    let caller_needs = memory_needed || async_spills;
+    if (caller_needs && adapter.lower.memory.is_none())
+        || (memory_needed && adapter.callee.options.memory.is_none())
     {
         return Err(Error::malformed(format!(
             "a call of `{}` passes values through memory, but a side has no `memory` option",
@@ -352,15 +362,24 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     let abi = env.abi;
     let f = &types[adapter.callee.ty];
     let sig = abi::flatten_func(types, adapter.callee.ty);
+    // An async lower of a synchronous callee: the callee runs to the end
+    // within the call, which returns `RETURNED` with the result stored.
+    let caller_sig = if adapter.lower.async_ {
+        abi::async_lower_flat(types, adapter.callee.ty)
+    } else {
+        sig.clone()
+    };
     let param_types: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     // The caller's core signature: flat params or one pointer, then a
     // return pointer when results go through memory.
-    let caller_params: Vec<ValType> = if sig.params_spill {
+    let caller_params: Vec<ValType> = if caller_sig.params_spill {
         vec![ValType::I32]
     } else {
-        sig.params.iter().copied().map(wasm_type).collect()
+        caller_sig.params.iter().copied().map(wasm_type).collect()
     };
-    let retptr = sig.results_spill.then_some(caller_params.len() as u32);
+    let retptr = caller_sig
+        .results_spill
+        .then_some(caller_params.len() as u32);
     let n_params = caller_params.len() as u32 + u32::from(retptr.is_some());
     let mut g = Gen::new(env, n_params);
 
@@ -386,7 +405,7 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     if params_allocate {
         g.set_flag(callee_flag, 0);
     }
-    let callee_args = g.pass_params(&sig, &param_types, &caller_params, targets);
+    let callee_args = g.pass_params((&caller_sig, &sig), &param_types, &caller_params, targets);
     if params_allocate {
         g.set_flag(callee_flag, 1);
     }
@@ -419,8 +438,14 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
         g.code.push(I::Call(post));
         g.set_flag(callee_flag, 1);
     }
+    if adapter.lower.async_ {
+        g.code.push(I::I32Const(RETURNED));
+    }
     g.finish(&returns)
 }
+
+/// An async call's status when the callee has returned (`RETURNED`).
+const RETURNED: i32 = 2;
 
 impl Gen<'_, '_> {
     /// Fresh temporaries for the flat core values `flat`.
@@ -459,13 +484,13 @@ impl Gen<'_, '_> {
     /// callee's `realloc` gives; returns the locals to call the callee with.
     fn pass_params(
         &mut self,
-        sig: &abi::CoreSignature,
+        (caller_sig, sig): (&abi::CoreSignature, &abi::CoreSignature),
         param_types: &[ComponentValType],
         caller_params: &[ValType],
         targets: &Targets,
     ) -> Vec<u32> {
         let params_tuple = self.abi.record_layout(param_types).size_align;
-        let src = if sig.params_spill {
+        let src = if caller_sig.params_spill {
             self.check_range(targets.caller, 0, params_tuple);
             Loc::memory(targets.caller, 0)
         } else {
@@ -507,23 +532,23 @@ impl Gen<'_, '_> {
         targets: &Targets,
     ) -> Vec<(u32, ValType)> {
         let results = [result];
-        if sig.results_spill {
+        let size_align = self.abi.record_layout(&results).size_align;
+        let src = if sig.results_spill {
             let addr = callee_results[0].0;
-            let size_align = self.abi.record_layout(&results).size_align;
             self.check_range(targets.callee_side, addr, size_align);
-            let src = Loc::memory(targets.callee_side, addr);
-            let retptr =
-                retptr.unwrap_or_else(|| unreachable!("spilled results have a return pointer"));
+            Loc::memory(targets.callee_side, addr)
+        } else {
+            Loc::stack(targets.callee_side, callee_results.to_vec())
+        };
+        // Through the caller's return pointer when it gave one (spilled
+        // results, or any result of an async lower).
+        if let Some(retptr) = retptr {
             self.check_range(targets.caller, retptr, size_align);
             self.translate_tuple(&results, &src, &Loc::memory(targets.caller, retptr));
             Vec::new()
         } else {
             let dst = self.flat_temps(&sig.results);
-            self.translate_tuple(
-                &results,
-                &Loc::stack(targets.callee_side, callee_results.to_vec()),
-                &Loc::stack(targets.caller, dst.clone()),
-            );
+            self.translate_tuple(&results, &src, &Loc::stack(targets.caller, dst.clone()));
             dst
         }
     }

@@ -30,8 +30,9 @@ fn refuse(message: String) -> Error {
 }
 
 /// Refuses a call from one component instance into another when either
-/// side uses the async ABI: the host cannot run such a call for the fused
-/// component, and the fused module does not run tasks itself yet.
+/// side uses the async ABI, but for an async lower of a synchronous lift:
+/// the host cannot run such a call for the fused component, and the fused
+/// module does not run tasks itself yet.
 pub(super) fn between_components(
     lower: &Options<'_>,
     callee: &Lifted<'_>,
@@ -39,15 +40,16 @@ pub(super) fn between_components(
     async_type: bool,
 ) -> Result<()> {
     let name = if name.is_empty() { "a function" } else { name };
-    if lower.async_ {
-        return Err(refuse(format!(
-            "an async lower of `{name}`, which another component lifted, is not supported yet: only async calls to and from the host are"
-        )));
-    }
     if callee.options.async_ {
         return Err(refuse(format!(
-            "a call to `{name}`, which another component lifted async, is not supported yet: only async calls to and from the host are"
+            "a call to `{name}`, which another component lifted async, is not supported yet: only async calls to and from the host, and async lowers of functions lifted synchronously, are"
         )));
+    }
+    // An async lower of a synchronous lift: the callee runs to the end
+    // within the call (`check` makes sure it uses no async), which returns
+    // `RETURNED`, as the runtime's does.
+    if lower.async_ {
+        return Ok(());
     }
     if async_type {
         // The callee's task may block and the caller's may not: which
@@ -247,6 +249,19 @@ pub(super) fn check(
         }
         others_hold |= b.instance != user && host;
     }
+    // An async lower of a synchronous lift returns at once only if the
+    // callee cannot block: it must not be the instance that uses async.
+    if let Some(a) = graph
+        .adapters
+        .iter()
+        .find(|a| a.lower.async_ && a.callee.instance == user)
+    {
+        return Err(refuse(format!(
+            "an async lower of `{}`, which a component instance that uses the async ABI lifted, is not supported yet: it may block, and the fused module does not keep tasks",
+            a.name
+        ))
+        .at_path(path(a.caller)));
+    }
     let holds = |a: &Adapter<'_>| {
         (a.caller == user || a.callee.instance == user)
             && crate::merge::func_has_handles(types, a.ty)
@@ -341,7 +356,7 @@ fn table_check(
                     });
                     let any = params.clone().any(|t| Held::of(types, t).any());
                     params_ok
-                        && !(any && flat > crate::merge::asyncs::MAX_FLAT_ASYNC_PARAMS)
+                        && !(any && flat > crate::abi::MAX_FLAT_ASYNC_PARAMS)
                         && !f.result.iter().any(|t| Held::of(types, t).any())
                 } else {
                     !params.chain(f.result.iter()).any(|t| {

@@ -21,7 +21,7 @@
 //! to an async export or given back by `task.return` move in and out.
 
 use super::builder::{Builder, FuncIdx, GlobalIdx};
-use crate::abi::{MAX_FLAT_PARAMS, Shape, flatten, shape};
+use crate::abi::{MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, Shape, flatten, shape};
 use crate::adapter::code::Code;
 use crate::adapter::handles::{self, Table};
 use crate::error::Result;
@@ -623,10 +623,6 @@ pub fn callback_body(target: u32, t: &Table, fns: &AsyncTable<'_>) -> Function {
     x.code();
     x.finish()
 }
-
-/// Most flat parameters an async lower passes as they are (more go
-/// through memory).
-pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;
 
 /// The top-level handles among parameters of types `params`: each one's
 /// flat position, and whether it leaves the table when passed (an `own`

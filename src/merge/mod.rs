@@ -546,8 +546,12 @@ fn declare_adapters(
             if adapter::is_forward(abi, graph, a, seen) {
                 return Ok(None);
             }
-            b.declare_generated(&crate::abi::lower_signature(abi.types, a.ty))
-                .map(Some)
+            b.declare_generated(&crate::abi::lower_signature_of(
+                abi.types,
+                a.ty,
+                a.lower.async_,
+            ))
+            .map(Some)
         })
         .collect()
 }
