@@ -116,13 +116,13 @@ fn python_async_guest_runs_the_same_fused() -> Result<()> {
     Ok(())
 }
 
-/// Plugged into a component that provides `tick` (lifted synchronously, as
+/// Plugged into a component that provides `tick` lifted synchronously (as
 /// its `async` type allows), the Rust guest calls another component
-/// asynchronously, which the fused module does not run yet: the fuser
-/// refuses with an `unsupported` error that names the call and the
-/// component instance making it.
+/// through an async lower: the callee runs to the end within the call,
+/// which returns `RETURNED` with the result stored, composed as fused.
+/// The same results, output and trap.
 #[test]
-fn async_call_between_components_is_refused_with_why() -> Result<()> {
+fn rust_async_guest_calling_a_sync_lift_runs_the_same_fused() -> Result<()> {
     let provider = wat::parse_str(
         r#"(component
           (core module $m
@@ -134,13 +134,51 @@ fn async_call_between_components_is_refused_with_why() -> Result<()> {
     )?;
     let guest = host_tests::artifact("async_guest.wasm")?;
     let composed = host_tests::compose::plug(&guest, &[&provider])?;
+    let fused = host_tests::fuse_both_ways("async_guest+tick", &composed)?;
+    let engine = engine()?;
+    let before = run(&engine, &composed).context("composed")?;
+    let after = run(&engine, &fused).context("fused")?;
+    // `count(9)`: nine ticks from 0.
+    assert!(before.results.iter().any(|r| r == "9"), "{before:?}");
+    assert_eq!(before.results.last().map(String::as_str), Some("trapped"));
+    assert_eq!(after, before);
+    Ok(())
+}
+
+/// Plugged into a component that lifts `tick` async with a callback, the
+/// Rust guest calls another component's async lift, which the fused module
+/// does not run yet: the fuser refuses with an `unsupported` error that
+/// names the call and the component instance making it.
+#[test]
+fn async_call_between_components_is_refused_with_why() -> Result<()> {
+    let provider = wat::parse_str(
+        r#"(component
+          (core module $m
+            (import "" "task.return" (func $return (param i32)))
+            (func (export "tick") (param i32) (result i32)
+              (call $return (i32.add (local.get 0) (i32.const 1)))
+              (i32.const 0 (; EXIT ;)))
+            (func (export "tick-cb") (param i32 i32 i32) (result i32)
+              unreachable))
+          (core func $return (canon task.return (result u32)))
+          (core instance $i (instantiate $m
+            (with "" (instance (export "task.return" (func $return))))))
+          (func (export "tick") async (param "n" u32) (result u32)
+            (canon lift (core func $i "tick") async
+              (callback (core func $i "tick-cb")))))"#,
+    )?;
+    let guest = host_tests::artifact("async_guest.wasm")?;
+    let composed = host_tests::compose::plug(&guest, &[&provider])?;
     let Err(e) = solder::fuse(&[&composed], &solder::Options::default()) else {
         anyhow::bail!("an async call between components was fused");
     };
     assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
     assert_eq!(e.feature(), Some("async"), "{e}");
     let message = e.to_string();
-    assert!(message.contains("async lower of `tick`"), "{message}");
+    assert!(
+        message.contains("a call to `tick`, which another component lifted async"),
+        "{message}"
+    );
     assert!(message.contains("(in root/component["), "{message}");
     // Each of the two fuses alone.
     solder::fuse(&[&provider], &solder::Options::default())?;
