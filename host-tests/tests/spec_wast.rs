@@ -410,7 +410,9 @@ fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
 /// table of its own in the fused module (what a composition gets where
 /// another instance holds the host's handles too): every number the
 /// scripts check passes through the translation, and the same components
-/// fuse.
+/// fuse. (Here the host's numbers and the instance's agree, as no other
+/// instance holds the host's handles; `fixtures/wat/async/
+/// beside-host-handles.wast` is where they differ.)
 #[test]
 fn async_scripts_pass_fused_with_the_async_instance_s_own_table() -> Result<()> {
     let options = solder::Options {
