@@ -39,7 +39,7 @@ const TEXTS: &[&str] = &[
 fn run(engine: &Engine, bytes: &[u8]) -> Result<Record> {
     let component = Component::new(engine, bytes)?;
     let mut guest = AsyncGuest::new(engine, &component)?;
-    let mut results = guest.run(async |a: &Accessor<Host>, e: Exports| {
+    let results = guest.run(async |a: &Accessor<Host>, e: Exports| {
         let mut calls: Vec<Call<'_, Result<String>>> = Vec::new();
         for (i, t) in TEXTS.iter().enumerate() {
             calls.push(Box::pin(async move {
@@ -59,16 +59,28 @@ fn run(engine: &Engine, bytes: &[u8]) -> Result<Record> {
         out.push(n.to_string());
         Ok(out)
     })?;
-    let (stdout, mut stderr) = guest.store.data().output();
-    // A failure traps; it is run on an instance of its own.
-    let mut guest = AsyncGuest::new(engine, &component)?;
-    let failed = guest
-        .run(async |a: &Accessor<Host>, e: Exports| Ok(e.boom.call_concurrent(a, (true,)).await?));
+    failing(engine, &component, results, guest.store.data().output())
+}
+
+/// `boom(true)`, a failure that traps, on an instance of its own; then
+/// what the run did: `results` and the failure's outcome, and the output
+/// before (`stdout`, `stderr`) and of the failure.
+fn failing(
+    engine: &Engine,
+    component: &Component,
+    mut results: Vec<String>,
+    (stdout, mut stderr): (Vec<u8>, Vec<u8>),
+) -> Result<Record> {
+    let (mut store, instance) = concurrent::instantiate(engine, component)?;
+    let boom: TypedFunc<(bool,), (u32,)> = instance.get_typed_func(&mut store, "boom")?;
+    let failed = concurrent::run(&mut store, async move |a: &Accessor<Host>| {
+        Ok(boom.call_concurrent(a, (true,)).await?)
+    });
     results.push(match failed {
         Ok((n,)) => format!("returned {n}"),
         Err(_) => "trapped".to_string(),
     });
-    stderr.extend(guest.store.data().output().1);
+    stderr.extend(store.data().output().1);
     Ok(Record {
         results,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -260,7 +272,7 @@ fn run_app(engine: &Engine, bytes: &[u8]) -> Result<Record> {
     let greet: Greet = instance.get_typed_func(&mut store, "greet")?;
     let drain: Drain = instance.get_typed_func(&mut store, "drain")?;
     let boom: Boom = instance.get_typed_func(&mut store, "boom")?;
-    let mut results = concurrent::run(&mut store, async move |a: &Accessor<Host>| {
+    let results = concurrent::run(&mut store, async move |a: &Accessor<Host>| {
         let mut calls: Vec<Call<'_, Result<String>>> = Vec::new();
         for t in TEXTS.iter().chain(TEXTS) {
             calls.push(Box::pin(async move {
@@ -280,22 +292,7 @@ fn run_app(engine: &Engine, bytes: &[u8]) -> Result<Record> {
         out.push(boom.call_concurrent(a, (false,)).await?.0.to_string());
         Ok(out)
     })?;
-    let (stdout, mut stderr) = store.data().output();
-    let (mut store, instance) = concurrent::instantiate(engine, &component)?;
-    let boom: Boom = instance.get_typed_func(&mut store, "boom")?;
-    let failed = concurrent::run(&mut store, async move |a: &Accessor<Host>| {
-        Ok(boom.call_concurrent(a, (true,)).await?)
-    });
-    results.push(match failed {
-        Ok((n,)) => format!("returned {n}"),
-        Err(_) => "trapped".to_string(),
-    });
-    stderr.extend(store.data().output().1);
-    Ok(Record {
-        results,
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    })
+    failing(engine, &component, results, store.data().output())
 }
 
 /// An async guest of world `app` (`app`, named `name`) plugged with wac

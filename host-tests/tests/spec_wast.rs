@@ -395,15 +395,20 @@ const ASYNC_FUSED: &[(&str, usize, usize)] = &[
 #[test]
 fn async_scripts_pass_fused_but_for_the_declined_list() -> Result<()> {
     let ledger = async_scripts(&solder::Options::default(), "async")?;
-    let expected: Vec<(String, usize, usize)> = ASYNC_FUSED
-        .iter()
-        .map(|(f, n, of)| (f.to_string(), *n, *of))
-        .collect();
     assert_eq!(
-        ledger, expected,
+        ledger,
+        async_fused(),
         "the scripts with fused components changed"
     );
     Ok(())
+}
+
+/// [`ASYNC_FUSED`], owned, as [`async_scripts`] returns it.
+fn async_fused() -> Vec<(String, usize, usize)> {
+    ASYNC_FUSED
+        .iter()
+        .map(|(f, n, of)| (f.to_string(), *n, *of))
+        .collect()
 }
 
 /// The same scripts, with every async component instance given a handle
@@ -420,12 +425,9 @@ fn async_scripts_pass_fused_with_the_async_instance_s_own_table() -> Result<()> 
         ..solder::Options::default()
     };
     let ledger = async_scripts(&options, "async-table")?;
-    let expected: Vec<(String, usize, usize)> = ASYNC_FUSED
-        .iter()
-        .map(|(f, n, of)| (f.to_string(), *n, *of))
-        .collect();
     assert_eq!(
-        ledger, expected,
+        ledger,
+        async_fused(),
         "the scripts with fused components changed"
     );
     Ok(())

@@ -199,10 +199,43 @@ pub(super) fn check(
             ))));
         }
     }
+    // An async lower of a synchronous lift returns at once only if the
+    // callee cannot block: it must not be the instance that uses async.
+    if let Some(a) = graph
+        .adapters
+        .iter()
+        .find(|a| a.lower.async_ && a.callee.instance == user)
+    {
+        return Err(refuse(format!(
+            "an async lower of `{}`, which a component instance that uses the async ABI lifted, is not supported yet: it may block, and the fused module does not keep tasks",
+            a.name
+        ))
+        .at_path(path(a.caller)));
+    }
+    let others_hold = handles_beside(types, graph, user).map_err(at)?;
+    let own_table = own_table || others_hold;
+    if own_table {
+        table_check(types, graph, user, &roots).map_err(at)?;
+    }
+    Ok(Some(AsyncUse {
+        instance: user,
+        own_table,
+    }))
+}
+
+/// Refuses the handles the async instance `user` may not have beside the
+/// async ABI (see the module's documentation); returns whether another
+/// instance holds the host's handles, which gives it a table of its own.
+fn handles_beside(
+    types: wasmparser::types::TypesRef<'_>,
+    graph: &Graph<'_>,
+    user: ComponentInstanceId,
+) -> Result<bool> {
+    let path = |i: ComponentInstanceId| graph.component_instances[i.index()].as_str();
     let handles = |why: &str| {
-        at(refuse(format!(
+        refuse(format!(
             "{why} beside the async ABI: the host's handle numbers would not be the component's"
-        )))
+        ))
     };
     // Another instance that holds the host's handles shares the host's
     // table for the fused component: the async instance then numbers its
@@ -226,8 +259,7 @@ pub(super) fn check(
                         "the host function `{}` passes stream, future or error-context handles to `{}`, which does not use the async ABI",
                         p.display(),
                         path(*instance)
-                    ))
-                    .at_path(path(user)));
+                    )));
                 }
                 others_hold |= crate::merge::func_has_handles(types, *ty);
             }
@@ -249,19 +281,6 @@ pub(super) fn check(
         }
         others_hold |= b.instance != user && host;
     }
-    // An async lower of a synchronous lift returns at once only if the
-    // callee cannot block: it must not be the instance that uses async.
-    if let Some(a) = graph
-        .adapters
-        .iter()
-        .find(|a| a.lower.async_ && a.callee.instance == user)
-    {
-        return Err(refuse(format!(
-            "an async lower of `{}`, which a component instance that uses the async ABI lifted, is not supported yet: it may block, and the fused module does not keep tasks",
-            a.name
-        ))
-        .at_path(path(a.caller)));
-    }
     let holds = |a: &Adapter<'_>| {
         (a.caller == user || a.callee.instance == user)
             && crate::merge::func_has_handles(types, a.ty)
@@ -279,14 +298,7 @@ pub(super) fn check(
     {
         return Err(handles("the component instance defines a resource type"));
     }
-    let own_table = own_table || others_hold;
-    if own_table {
-        table_check(types, graph, user, &roots).map_err(at)?;
-    }
-    Ok(Some(AsyncUse {
-        instance: user,
-        own_table,
-    }))
+    Ok(others_hold)
 }
 
 /// What the async instance's own table translates (`merge::asyncs`):

@@ -19,9 +19,9 @@ use wasmtime::Store;
 use wasmtime::component::{Accessor, Component, TypedFunc};
 
 /// One row: its label, calls in a full run, and what a run of `k` does.
-type Row = (&'static str, u32, fn(&mut AsyncGuest, u32) -> Result<()>);
+type Row<G> = (&'static str, u32, fn(&mut G, u32) -> Result<()>);
 
-const ROWS: [Row; 4] = [
+const ROWS: [Row<AsyncGuest>; 4] = [
     ("async call: count(0), one at a time", 20_000, |g, k| {
         g.counts_in_turn(k, 0)
     }),
@@ -58,14 +58,21 @@ pub fn fused_vs_composed(plan: Plan) -> Result<()> {
     );
     println!("| row | as built | fused | fused / as built |");
     println!("|---|---|---|---|");
-    for (label, calls, op) in ROWS {
+    rows(plan, &ROWS, &mut composed, &mut fused)
+}
+
+/// Times each of `rows` on both sides, interleaved, and prints one line
+/// per row: time per call (per batch), and the ratio.
+fn rows<G>(plan: Plan, rows: &[Row<G>], composed: &mut G, fused: &mut G) -> Result<()> {
+    let reps = plan.runs.min(11);
+    for (label, calls, op) in rows {
         let n = (calls / plan.call_divisor).max(1);
         let mut run = |k: u32| -> Result<(Duration, Duration)> {
             let t = Instant::now();
-            op(&mut composed, k)?;
+            op(composed, k)?;
             let a = t.elapsed();
             let t = Instant::now();
-            op(&mut fused, k)?;
+            op(fused, k)?;
             Ok((a, t.elapsed()))
         };
         let (a, b) = n_calls(reps, n, &mut run)?;
@@ -115,11 +122,8 @@ impl App {
     }
 }
 
-/// One row of the second table: its label, calls in a full run, and what
-/// a run of `k` does.
-type AppRow = (&'static str, u32, fn(&mut App, u32) -> Result<()>);
-
-const APP_ROWS: [AppRow; 2] = [
+/// The second table's rows.
+const APP_ROWS: [Row<App>; 2] = [
     (
         "greet: an async host call, a stream<u8> between two tasks, a call into the sync guest (which prints); one at a time",
         2_000,
@@ -145,26 +149,7 @@ pub fn beside_a_sync_guest(plan: Plan) -> Result<()> {
     );
     println!("| row | composed | fused | fused / composed |");
     println!("|---|---|---|---|");
-    for (label, calls, op) in APP_ROWS {
-        let n = (calls / plan.call_divisor).max(1);
-        let mut run = |k: u32| -> Result<(Duration, Duration)> {
-            let t = Instant::now();
-            op(&mut composed, k)?;
-            let a = t.elapsed();
-            let t = Instant::now();
-            op(&mut fused, k)?;
-            Ok((a, t.elapsed()))
-        };
-        let (a, b) = n_calls(reps, n, &mut run)?;
-        let (a, b) = (a / n, b / n);
-        println!(
-            "| {label} (×{n}) | {} | {} | {:.2} |",
-            time(a),
-            time(b),
-            ratio(b, a)
-        );
-    }
-    Ok(())
+    rows(plan, &APP_ROWS, &mut composed, &mut fused)
 }
 
 fn time(d: Duration) -> String {
