@@ -258,14 +258,14 @@ pub fn flatten_func(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignatu
 /// through memory).
 pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;
 
-/// The caller's side of an async lower of a function of type `ty`: its
-/// parameters flat up to [`MAX_FLAT_ASYNC_PARAMS`] values, else through a
-/// pointer; its result, if any, always through a return pointer.
-pub fn async_lower_flat(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignature {
-    let mut s = flatten_func(types, ty);
-    s.params_spill = s.params.len() > MAX_FLAT_ASYNC_PARAMS;
-    s.results_spill = types[ty].result.is_some();
-    s
+/// The caller's side of an async lower of a function whose flat
+/// signature is `sig` (with a result if `has_result`): its parameters flat
+/// up to [`MAX_FLAT_ASYNC_PARAMS`] values, else through a pointer; its
+/// result, if any, always through a return pointer.
+pub fn async_lower_flat(mut sig: CoreSignature, has_result: bool) -> CoreSignature {
+    sig.params_spill = sig.params.len() > MAX_FLAT_ASYNC_PARAMS;
+    sig.results_spill = has_result;
+    sig
 }
 
 /// The core signature `canon lower` gives a function of type `ty`: flat
@@ -277,10 +277,10 @@ pub fn lower_signature_of(
     ty: ComponentFuncTypeId,
     async_: bool,
 ) -> wasmparser::FuncType {
-    if !async_ {
-        return lower_signature(types, ty);
+    let mut s = flatten_func(types, ty);
+    if async_ {
+        s = async_lower_flat(s, types[ty].result.is_some());
     }
-    let s = async_lower_flat(types, ty);
     let mut params = if s.params_spill {
         vec![ValType::I32]
     } else {
@@ -289,25 +289,20 @@ pub fn lower_signature_of(
     if s.results_spill {
         params.push(ValType::I32);
     }
-    wasmparser::FuncType::new(params, [ValType::I32])
-}
-
-/// The core signature `canon lower` gives a function of type `ty`: flat
-/// parameters or one pointer to them, flat results or a return pointer.
-pub fn lower_signature(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> wasmparser::FuncType {
-    let s = flatten_func(types, ty);
-    let mut params = if s.params_spill {
+    let results = if async_ {
         vec![ValType::I32]
-    } else {
-        s.params
-    };
-    let results = if s.results_spill {
-        params.push(ValType::I32);
+    } else if s.results_spill {
         Vec::new()
     } else {
         s.results
     };
     wasmparser::FuncType::new(params, results)
+}
+
+/// The core signature `canon lower` gives a function of type `ty`: flat
+/// parameters or one pointer to them, flat results or a return pointer.
+pub fn lower_signature(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> wasmparser::FuncType {
+    lower_signature_of(types, ty, false)
 }
 
 /// The primitive a value type is, looking through defined aliases.

@@ -461,12 +461,10 @@ pub struct Graph<'a> {
     pub host_modules: Vec<HostModule<'a>>,
     /// Instances of those modules, in instantiation order.
     pub host_instances: Vec<HostInstance<'a>>,
-    /// The component instance that uses the async ABI, if one does: its
-    /// async lifts, lowers and built-ins are the output's, for the host.
-    pub async_instance: Option<ComponentInstanceId>,
-    /// Whether that instance numbers its handles in a table of the fused
-    /// module's (`merge::asyncs`) rather than holding the host's numbers.
-    pub async_table: bool,
+    /// The component instance that uses the async ABI, if one does (its
+    /// async lifts, lowers and built-ins are the output's, for the host),
+    /// and whether it has a handle table of its own.
+    pub async_use: Option<asyncs::AsyncUse>,
 }
 
 impl<'a> Graph<'a> {
@@ -494,7 +492,15 @@ impl<'a> Graph<'a> {
     /// instance that uses the async ABI (`asyncs`), unless it has a table
     /// of its own.
     pub fn holds_host_numbers(&self, i: ComponentInstanceId) -> bool {
-        self.async_instance == Some(i) && !self.async_table
+        self.async_use
+            .is_some_and(|u| u.instance == i && !u.own_table)
+    }
+
+    /// The component instance that uses the async ABI, when it numbers its
+    /// handles in a table of the fused module's (`merge::asyncs`) rather
+    /// than holding the host's numbers.
+    pub fn own_async_table(&self) -> Option<ComponentInstanceId> {
+        self.async_use.filter(|u| u.own_table).map(|u| u.instance)
     }
 
     /// Whether a call from component instance `a` into `b` can never enter
@@ -651,10 +657,7 @@ pub fn instantiate_with<'a>(input: &'a Input<'a>, async_table: bool) -> Result<G
             _ => {}
         }
     }
-    if let Some(u) = asyncs::check(input, &graph, async_table)? {
-        graph.async_instance = Some(u.instance);
-        graph.async_table = u.own_table;
-    }
+    graph.async_use = asyncs::check(input, &graph, async_table)?;
     Ok(graph)
 }
 

@@ -187,7 +187,7 @@ fn fuse_unlocated(bytes: &[u8], options: &Options) -> Result<Fused> {
         budget.adapter(a).map_err(at)?;
     }
     let core = options.output == OutputKind::CoreModule;
-    if let Some(user) = graph.async_instance
+    if let Some(user) = graph.async_use.map(|u| u.instance)
         && (core || options.single_memory)
     {
         let output = if core {

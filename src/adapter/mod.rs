@@ -134,7 +134,7 @@ pub fn check(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Result<()> {
         ));
     }
     let sig = abi::flatten_func(types, adapter.callee.ty);
-    let caller = abi::async_lower_flat(types, adapter.callee.ty);
+    let caller = abi::async_lower_flat(sig.clone(), f.result.is_some());
     let async_spills = adapter.lower.async_ && (caller.params_spill || caller.results_spill);
     let memory_needed = sig.params_spill
         || sig.results_spill
@@ -365,7 +365,7 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     // An async lower of a synchronous callee: the callee runs to the end
     // within the call, which returns `RETURNED` with the result stored.
     let caller_sig = if adapter.lower.async_ {
-        abi::async_lower_flat(types, adapter.callee.ty)
+        abi::async_lower_flat(sig.clone(), f.result.is_some())
     } else {
         sig.clone()
     };

@@ -18,12 +18,13 @@
 
 use super::{Adapter, ComponentInstanceId, Graph, HostLower, Lifted};
 use super::{Options, ResourceOwner};
-use crate::abi::{Shape, any_inside, shape};
+use crate::abi::{MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, Shape, any_inside, flatten, shape};
 use crate::error::{Error, Result};
 use crate::parse::Input;
 use crate::parse::ResourceOp;
 use std::collections::BTreeSet;
 use wasmparser::component_types::ComponentValType;
+use wasmparser::types::TypesRef;
 
 fn refuse(message: String) -> Error {
     Error::unsupported("async", message)
@@ -111,6 +112,32 @@ impl Held {
     fn any(self) -> bool {
         self.top || self.nested || self.resources
     }
+}
+
+/// The top-level handles among parameters of types `params`: each one's
+/// flat position, and whether it leaves the table when passed (an `own`
+/// handle, a stream or future end; not a `borrow` or an error context).
+/// `None` when the parameters pass more than `max_flat` flat values.
+pub fn handle_params<'t>(
+    types: TypesRef<'_>,
+    params: impl Iterator<Item = &'t ComponentValType>,
+    max_flat: usize,
+) -> Option<Vec<(u32, bool)>> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    let mut flat = Vec::new();
+    for ty in params {
+        match shape(types, ty) {
+            Shape::Handle(own, _) => out.push((at, own)),
+            Shape::Async(_) => out.push((at, true)),
+            Shape::ErrorContext => out.push((at, false)),
+            _ => {}
+        }
+        flat.clear();
+        flatten(types, ty, &mut flat);
+        at += flat.len() as u32;
+    }
+    (at as usize <= max_flat).then_some(out)
 }
 
 /// Which async use a composition has, and how the fused module keeps it.
@@ -325,7 +352,9 @@ fn table_check(
             .chain(ty.result.iter())
             .map(|t| Held::of(types, t))
             .collect();
-        let spills = crate::abi::flatten_func(types, f.ty).params_spill;
+        // The positions `merge::asyncs` translates; none when they spill.
+        let spills =
+            handle_params(types, ty.params.iter().map(|(_, t)| t), MAX_FLAT_PARAMS).is_none();
         let top = held.iter().any(|h| h.top);
         let returns_one = ty.result.as_ref().is_some_and(|r| Held::of(types, r).top);
         // A synchronous lift's streams pass through the trampoline
@@ -361,15 +390,12 @@ fn table_check(
                         let h = Held::of(types, t);
                         !h.nested && (!h.resources || matches!(shape(types, t), Shape::Handle(..)))
                     });
-                    let flat = params.clone().fold(0, |n, t| {
-                        let mut v = Vec::new();
-                        crate::abi::flatten(types, t, &mut v);
-                        n + v.len()
-                    });
-                    let any = params.clone().any(|t| Held::of(types, t).any());
-                    params_ok
-                        && !(any && flat > crate::abi::MAX_FLAT_ASYNC_PARAMS)
-                        && !f.result.iter().any(|t| Held::of(types, t).any())
+                    // Handles in parameters that spill would be in memory.
+                    let in_memory = match handle_params(types, params, MAX_FLAT_ASYNC_PARAMS) {
+                        Some(_) => false,
+                        None => f.params.iter().any(|(_, t)| Held::of(types, t).any()),
+                    };
+                    params_ok && !in_memory && !f.result.iter().any(|t| Held::of(types, t).any())
                 } else {
                     !params.chain(f.result.iter()).any(|t| {
                         let h = Held::of(types, t);

@@ -21,11 +21,11 @@
 //! to an async export or given back by `task.return` move in and out.
 
 use super::builder::{Builder, FuncIdx, GlobalIdx};
-use crate::abi::{MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, Shape, flatten, shape};
+use crate::abi::{MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS};
 use crate::adapter::code::Code;
 use crate::adapter::handles::{self, Table};
 use crate::error::Result;
-use crate::instantiate::asyncs::Held;
+use crate::instantiate::asyncs::{Held, handle_params};
 use crate::instantiate::{CoreDef, Graph, Lifted};
 use std::rc::Rc;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
@@ -67,7 +67,7 @@ impl<'a> AsyncTable<'a> {
         graph: &Graph<'a>,
     ) -> Result<Option<Self>> {
         use wasmparser::ValType::I32;
-        if !graph.async_table {
+        if graph.own_async_table().is_none() {
             return Ok(None);
         }
         let rev_set = b.declare_generated(&FuncType::new([I32, I32], []))?;
@@ -296,17 +296,23 @@ impl<'t, 'a> Tx<'t, 'a> {
             I::I32ShrU,
             I::LocalSet(set),
         ]);
-        self.host(set);
+        self.host_in_place(set);
+        self.repack(code, set);
+        self.c.extend([I::End, I::LocalGet(code)]);
+    }
+
+    /// Puts the index in local `index` above the low four bits of local
+    /// `packed` (a callback code, an async call's status).
+    fn repack(&mut self, packed: u32, index: u32) {
         self.c.extend([
+            I::LocalGet(index),
             I::I32Const(4),
             I::I32Shl,
-            I::LocalGet(code),
+            I::LocalGet(packed),
             I::I32Const(0xf),
             I::I32And,
             I::I32Or,
-            I::LocalSet(code),
-            I::End,
-            I::LocalGet(code),
+            I::LocalSet(packed),
         ]);
     }
 
@@ -522,18 +528,8 @@ fn translated(p: Plan, t: &Table, fns: &AsyncTable<'_>, around: &Around<'_>) -> 
                 I::If(BlockType::Empty),
             ]);
             x.add(s);
-            x.c.extend([
-                I::LocalGet(s),
-                I::I32Const(4),
-                I::I32Shl,
-                I::LocalGet(r),
-                I::I32Const(0xf),
-                I::I32And,
-                I::I32Or,
-                I::LocalSet(r),
-                I::End,
-                I::LocalGet(r),
-            ]);
+            x.repack(r, s);
+            x.c.extend([I::End, I::LocalGet(r)]);
         }
     }
     for (host, saved) in kept {
@@ -622,30 +618,4 @@ pub fn callback_body(target: u32, t: &Table, fns: &AsyncTable<'_>) -> Function {
     ]);
     x.code();
     x.finish()
-}
-
-/// The top-level handles among parameters of types `params`: each one's
-/// flat position, and whether it leaves the table when passed (an `own`
-/// handle, a stream or future end; not a `borrow` or an error context).
-/// `None` when the parameters pass more than `max_flat` flat values.
-pub fn handle_params<'t>(
-    types: TypesRef<'_>,
-    params: impl Iterator<Item = &'t ComponentValType>,
-    max_flat: usize,
-) -> Option<Vec<(u32, bool)>> {
-    let mut at = 0;
-    let mut out = Vec::new();
-    let mut flat = Vec::new();
-    for ty in params {
-        match shape(types, ty) {
-            Shape::Handle(own, _) => out.push((at, own)),
-            Shape::Async(_) => out.push((at, true)),
-            Shape::ErrorContext => out.push((at, false)),
-            _ => {}
-        }
-        flat.clear();
-        flatten(types, ty, &mut flat);
-        at += flat.len() as u32;
-    }
-    (at as usize <= max_flat).then_some(out)
 }

@@ -1024,7 +1024,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             }
         }
         // A table of its own holds the async instance's async handles.
-        if let Some(user) = graph.async_instance.filter(|_| graph.async_table) {
+        if let Some(user) = graph.own_async_table() {
             mark(user);
         }
         for (i, h) in holds.iter_mut().enumerate() {
@@ -1641,7 +1641,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 .async_table
                 .as_ref()
                 .zip(self.table(host.instance()))
-                .filter(|_| self.graph.async_instance == Some(host.instance()));
+                .filter(|_| self.graph.own_async_table() == Some(host.instance()));
             let around = |memory: Option<u32>| asyncs::Around {
                 sig,
                 prologue: &prologue,
@@ -1720,7 +1720,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         };
         let t = self
             .graph
-            .async_instance
+            .own_async_table()
             .and_then(|i| self.table(i))
             .ok_or_else(|| Error::internal("an async instance without its table"))?;
         b.body(fns.rev_set, &fns.rev_set_function(&t))?;
