@@ -241,6 +241,35 @@ fn callee(encoding: Encoding) -> String {
     )
 }
 
+/// A component with two memories whose `run(_, bytes, n)` copies `bytes`
+/// bytes from the first into the second and back, `n` times, with
+/// `memory.copy`: the two copies that a string of that many bytes makes
+/// across a call there and back, where no transcoding is needed, and
+/// nothing else. Every implementation of the call makes them: the callee
+/// must get its own copy in its own memory, and the caller its own copy
+/// back. It returns `bytes` × `n`.
+pub fn copies_alone() -> String {
+    format!(
+        r#"(component
+    (core module $m
+      (memory $caller {PAGES})
+      (memory $callee {PAGES})
+      (func (export "run") (param $kind i32) (param $bytes i32) (param $n i32) (result i32)
+        (local $i i32)
+        (loop $calls
+          (if (i32.lt_u (local.get $i) (local.get $n))
+            (then
+              (memory.copy $callee $caller (i32.const {CALLEE_HEAP}) (i32.const {INPUT}) (local.get $bytes))
+              (memory.copy $caller $callee (i32.const {HEAP}) (i32.const {CALLEE_HEAP}) (local.get $bytes))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $calls))))
+        (i32.mul (local.get $bytes) (local.get $n))))
+    (core instance $i (instantiate $m))
+    (func (export "run") (param "kind" u32) (param "units" u32) (param "n" u32) (result u32)
+      (canon lift (core func $i "run"))))"#
+    )
+}
+
 /// The caller's data: each script's descriptor and unit, in `encoding`.
 fn caller_data(encoding: Encoding) -> String {
     let (mut descriptors, mut units) = (Vec::new(), Vec::new());

@@ -216,6 +216,7 @@ pub fn fused_vs_composed(
     strings(&engine, plan, &mut rows)?;
     values(&engine, &mut rows)?;
     if plan.rows.is_none() {
+        copies_alone(&engine, plan, &rows)?;
         instructions_per_byte()?;
     }
     let Some((worst, row)) = rows.worst.0 else {
@@ -257,6 +258,54 @@ fn strings(engine: &Engine, plan: Plan, rows: &mut Rows<'_>) -> Result<()> {
                     rows.measure(&label, MOST_CALLS, &mut |k| pair.run(kind, units, k))?;
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// What the component model asks of any implementation of a string call
+/// that needs no transcoding: the text copied into the callee's memory and
+/// back ([`echo::copies_alone`]), timed against the composed call in the
+/// same paired runs. Where the copies alone take more than half the
+/// composed call, no fused call can take half of it.
+fn copies_alone(engine: &Engine, plan: Plan, rows: &Rows<'_>) -> Result<()> {
+    let copies = Root::new(engine, &wat::parse_str(echo::copies_alone())?)?;
+    println!(
+        "\nThe copies alone: the same bytes copied with `memory.copy` into a second \
+         memory and back, against the composed call (ASCII text, so that neither pair \
+         transcodes); per-call medians of {} paired runs:\n",
+        rows.reps
+    );
+    println!("| caller → callee, size | composed | the copies alone | copies / composed |");
+    println!("|---|---|---|---|");
+    let script = Script::Ascii;
+    for (caller, callee) in [
+        (Encoding::Latin1Utf16, Encoding::Latin1Utf16),
+        (Encoding::Utf8, Encoding::Utf8),
+    ] {
+        let composed = Root::new(engine, &wat::parse_str(echo::composition(caller, callee))?)?;
+        for (i, (size, bytes)) in SIZES.into_iter().enumerate() {
+            if plan.quick && i >= QUICK_SIZES {
+                continue;
+            }
+            let units = script.units(bytes);
+            let copied = units * script.unit().len() as u32;
+            let mut run = |k: u32| -> Result<(Duration, Duration)> {
+                let (_, a) = composed.run(0, units, k)?;
+                let (sum, b) = copies.run(0, copied, k)?;
+                ensure!(sum == copied.wrapping_mul(k), "the copies returned {sum}");
+                Ok((a, b))
+            };
+            let n = round_calls(calls_in_budget(rows.budget, MOST_CALLS, &mut run)?);
+            let (a, b) = n_calls(rows.reps, n, &mut run)?;
+            println!(
+                "| {} → {}, {size} (×{n}) | {} | {} | {:.2} |",
+                caller.name(),
+                callee.name(),
+                call_time(a, n),
+                call_time(b, n),
+                ratio(b, a)
+            );
         }
     }
     Ok(())
