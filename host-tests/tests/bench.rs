@@ -54,6 +54,16 @@ const ROWS: &[&str] = &[
     "| list<list<string>>: 100 lists of 100 short strings, both ways (×",
     "| option<string>: some(20 B), both ways (×",
     "| variant { a(string), b(u32), c(list<string>) }: each case in turn, both ways (×",
+    // The copies alone, against the composed string call.
+    "| caller → callee, size | composed | the copies alone | copies / composed |",
+    "| latin1+utf16 → latin1+utf16, 20 B (×",
+    "| latin1+utf16 → latin1+utf16, 1 KiB (×",
+    "| latin1+utf16 → latin1+utf16, 20 KiB (×",
+    "| latin1+utf16 → latin1+utf16, 1 MiB ",
+    "| utf8 → utf8, 20 B (×",
+    "| utf8 → utf8, 1 KiB (×",
+    "| utf8 → utf8, 20 KiB (×",
+    "| utf8 → utf8, 1 MiB ",
     // Real guests under wasmtime.
     "| Rust provider (p1-lib) | instantiation |",
     "| Rust provider (p1-lib) | start-up: instantiation + `run` making one call |",

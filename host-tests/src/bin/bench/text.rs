@@ -285,7 +285,9 @@ fn copies_alone(engine: &Engine, plan: Plan, rows: &Rows<'_>) -> Result<()> {
     ] {
         let composed = Root::new(engine, &wat::parse_str(echo::composition(caller, callee))?)?;
         for (i, (size, bytes)) in SIZES.into_iter().enumerate() {
+            let label = format!("{} → {}, {size}", caller.name(), callee.name());
             if plan.quick && i >= QUICK_SIZES {
+                println!("| {label} | skipped under --quick (a full run measures it) | | |");
                 continue;
             }
             let units = script.units(bytes);
@@ -299,9 +301,7 @@ fn copies_alone(engine: &Engine, plan: Plan, rows: &Rows<'_>) -> Result<()> {
             let n = round_calls(calls_in_budget(rows.budget, MOST_CALLS, &mut run)?);
             let (a, b) = n_calls(rows.reps, n, &mut run)?;
             println!(
-                "| {} → {}, {size} (×{n}) | {} | {} | {:.2} |",
-                caller.name(),
-                callee.name(),
+                "| {label} (×{n}) | {} | {} | {:.2} |",
                 call_time(a, n),
                 call_time(b, n),
                 ratio(b, a)
