@@ -2,7 +2,11 @@
 //! the fixtures (the WAT components, each Rust guest alone, and the
 //! compositions the host tests build from them) as `.wasm` files, so that
 //! the JavaScript package's tests can fuse them and compare with the native
-//! CLI. `DIR` defaults to `target/js-fixtures`.
+//! CLI. `DIR` defaults to `target/js-fixtures`. Beside them, two async
+//! components for the tests that run async output under jco: the Rust
+//! async guest, and the async app plugged into the synchronous
+//! `words-lib` (not among the host tests' fixtures, which every output
+//! kind fuses, as only a component output keeps the async ABI).
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -13,7 +17,17 @@ fn main() -> Result<()> {
         PathBuf::from,
     );
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let fixtures = host_tests::fixtures()?;
+    let mut fixtures = host_tests::fixtures()?;
+    let app = host_tests::artifact("async_app.wasm")?;
+    let words = host_tests::artifact("words_lib.wasm")?;
+    fixtures.push((
+        "async_guest".to_string(),
+        host_tests::artifact("async_guest.wasm")?,
+    ));
+    fixtures.push((
+        "async_app+words_lib".to_string(),
+        host_tests::compose::plug(&app, &[&words])?,
+    ));
     for (name, bytes) in &fixtures {
         let stem = name.strip_suffix(".wat").unwrap_or(name);
         let path = dir.join(format!("{stem}.wasm"));
