@@ -425,5 +425,15 @@ fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
     // Handles 1 and 2, holding 42 and 7; an owned 9; a trap.
     assert_eq!(composed, ["1204207", "own 9", "trapped"]);
     assert_eq!(host_handles(&engine, &fused)?, composed);
+    // With a table of its own in the fused module (as beside another
+    // instance that holds the host's handles): the lent handles take its
+    // slots 1 and 2, the owned one leaves it through `task.return`, and
+    // the borrow `keep` never drops is still the host's to count.
+    let options = solder::Options {
+        own_async_table: true,
+        ..solder::Options::default()
+    };
+    let own = solder::fuse(&[&built], &options)?.bytes;
+    assert_eq!(host_handles(&engine, &own)?, composed);
     Ok(())
 }

@@ -906,6 +906,11 @@ pub struct BuiltinTargets {
     /// What ends an owned handle: the destructor in the implementing
     /// instance, or the host's `resource.drop`.
     pub destroy: Option<u32>,
+    /// For the async instance's own table: its map from the host's
+    /// numbers, `(rev_get, rev_set)`. A borrow the map names is one the
+    /// host lent to an async task (`merge::asyncs::export_body`): dropping
+    /// it forgets it and ends the host's borrow with `destroy`.
+    pub async_lent: Option<(u32, u32)>,
 }
 
 /// Looks up the handle in local 0 into `addr` (and its tag into `tag`),
@@ -993,8 +998,26 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
         c.push(I::LocalGet(rep));
         c.push(I::Call(d));
     }
+    c.push(I::Else);
+    if let (Some((rev_get, rev_set)), Some(d)) = (b.async_lent, b.destroy) {
+        c.extend([
+            I::LocalGet(rep),
+            I::Call(rev_get),
+            I::LocalGet(0),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::LocalGet(rep),
+            I::I32Const(0),
+            I::Call(rev_set),
+            I::LocalGet(0),
+            t.release.call(),
+            I::LocalGet(rep),
+            I::Call(d),
+            I::Return,
+            I::End,
+        ]);
+    }
     c.extend([
-        I::Else,
         I::LocalGet(0),
         t.release.call(),
         t.borrows.get(),

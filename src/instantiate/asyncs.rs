@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::parse::Input;
 use crate::parse::ResourceOp;
 use std::collections::BTreeSet;
-use wasmparser::component_types::ComponentValType;
+use wasmparser::component_types::{ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 
 fn refuse(message: String) -> Error {
@@ -114,24 +114,37 @@ impl Held {
     }
 }
 
-/// The top-level handles among parameters of types `params`: each one's
-/// flat position, and whether it leaves the table when passed (an `own`
-/// handle, a stream or future end; not a `borrow` or an error context).
+/// A handle at the top of a parameter list (see [`handle_params`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandleAt {
+    /// Its flat position.
+    pub at: u32,
+    /// Whether it leaves the table when passed: an `own` handle, a stream
+    /// or future end; not a `borrow` or an error context.
+    pub gone: bool,
+    /// The resource type of an `own` or `borrow` handle.
+    pub resource: Option<ResourceId>,
+}
+
+/// The top-level handles among parameters of types `params`, in order.
 /// `None` when the parameters pass more than `max_flat` flat values.
 pub fn handle_params<'t>(
     types: TypesRef<'_>,
     params: impl Iterator<Item = &'t ComponentValType>,
     max_flat: usize,
-) -> Option<Vec<(u32, bool)>> {
+) -> Option<Vec<HandleAt>> {
     let mut at = 0;
     let mut out = Vec::new();
     let mut flat = Vec::new();
     for ty in params {
-        match shape(types, ty) {
-            Shape::Handle(own, _) => out.push((at, own)),
-            Shape::Async(_) => out.push((at, true)),
-            Shape::ErrorContext => out.push((at, false)),
-            _ => {}
+        let handle = match shape(types, ty) {
+            Shape::Handle(own, r) => Some((own, Some(r))),
+            Shape::Async(_) => Some((true, None)),
+            Shape::ErrorContext => Some((false, None)),
+            _ => None,
+        };
+        if let Some((gone, resource)) = handle {
+            out.push(HandleAt { at, gone, resource });
         }
         flat.clear();
         flatten(types, ty, &mut flat);
@@ -348,27 +361,34 @@ fn table_check(
     };
     for (name, f) in roots {
         let ty = &types[f.ty];
-        let held: Vec<Held> = (ty.params.iter().map(|(_, t)| t))
+        let tys: Vec<&ComponentValType> = (ty.params.iter().map(|(_, t)| t))
             .chain(ty.result.iter())
-            .map(|t| Held::of(types, t))
             .collect();
+        let held: Vec<Held> = tys.iter().map(|t| Held::of(types, t)).collect();
         // The positions `merge::asyncs` translates; none when they spill.
         let spills =
             handle_params(types, ty.params.iter().map(|(_, t)| t), MAX_FLAT_PARAMS).is_none();
         let top = held.iter().any(|h| h.top);
         let returns_one = ty.result.as_ref().is_some_and(|r| Held::of(types, r).top);
-        // A synchronous lift's streams pass through the trampoline
-        // (`merge::asyncs`), its resource handles through another.
-        let refused = if f.options.async_ {
-            held.iter().any(|h| h.nested || h.resources)
+        let is_handle = |t: &&ComponentValType| matches!(shape(types, t), Shape::Handle(..));
+        // An async lift's handles, resources too, pass through the
+        // trampoline (`merge::asyncs`) when each is a whole parameter (its
+        // result is `task.return`'s); a synchronous lift's streams pass
+        // through that trampoline, its resource handles through another.
+        let (refused, through_trampoline) = if f.options.async_ {
+            let inside = tys
+                .iter()
+                .zip(&held)
+                .any(|(t, h)| h.nested || (h.resources && !is_handle(t)));
+            (inside, top || tys.iter().any(is_handle))
         } else {
-            held.iter().any(|h| h.nested || (top && h.resources))
-                || (returns_one && f.options.post_return.is_some())
+            let refused = held.iter().any(|h| h.nested || (top && h.resources))
+                || (returns_one && f.options.post_return.is_some());
+            (refused, top)
         };
-        let translated = !(refused || top && spills);
-        if !translated {
+        if refused || through_trampoline && spills {
             return Err(why(format!(
-                "the root export `{name}` passes a handle inside a value, a resource handle through an async lift, resource handles beside streams, or a stream to a `post-return`"
+                "the root export `{name}` passes a handle inside a value, resources beside streams, or a stream to a `post-return`"
             )));
         }
     }
@@ -425,10 +445,10 @@ fn table_check(
                 }
                 if let Some(r) = &builtin.result {
                     let h = Held::of(types, r);
-                    if h.nested || h.resources {
+                    let whole = matches!(shape(types, r), Shape::Handle(..));
+                    if h.nested || h.resources && !whole {
                         return Err(why(
-                            "`task.return` passes a handle inside a value, or a resource handle"
-                                .to_string(),
+                            "`task.return` passes a handle inside a value".to_string()
                         ));
                     }
                 }

@@ -31,7 +31,7 @@ use std::rc::Rc;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::CanonicalFunction as C;
 use wasmparser::FuncType;
-use wasmparser::component_types::ComponentValType;
+use wasmparser::component_types::{ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 
 /// The tag of a slot that holds an async handle (no resource type's).
@@ -244,21 +244,28 @@ impl<'t, 'a> Tx<'t, 'a> {
         self.c.push(I::LocalSet(l));
     }
 
-    /// Puts the host's index in local `h` in a fresh slot, and leaves
-    /// the slot's index in `h`.
+    /// Puts the host's index in local `h` in a fresh slot for an async
+    /// handle, and leaves the slot's index in `h`.
     fn add(&mut self, h: u32) {
+        self.add_tagged(h, ASYNC_TAG, true);
+    }
+
+    /// Puts the host's index in local `h` in a fresh slot tagged `tag`,
+    /// recording it in the map from the host's numbers when `mapped`, and
+    /// leaves the slot's index in `h`.
+    fn add_tagged(&mut self, h: u32, tag: i32, mapped: bool) {
         let i = self.c.temp(ValType::I32);
         self.c.extend([
-            I::I32Const(ASYNC_TAG),
+            I::I32Const(tag),
             I::LocalGet(h),
             self.t.alloc.call(),
             I::LocalSet(i),
-            I::LocalGet(h),
-            I::LocalGet(i),
-            self.fns.rev_set.call(),
-            I::LocalGet(i),
-            I::LocalSet(h),
         ]);
+        if mapped {
+            self.c
+                .extend([I::LocalGet(h), I::LocalGet(i), self.fns.rev_set.call()]);
+        }
+        self.c.extend([I::LocalGet(i), I::LocalSet(h)]);
     }
 
     /// Frees the slot of the instance's index in local `l`, whose host
@@ -398,7 +405,7 @@ fn plan(types: TypesRef<'_>, canon: &C, result: Option<&ComponentValType>) -> Pl
         // context stays.
         C::TaskReturn { .. } => {
             match result.and_then(|r| handle_params(types, std::iter::once(r), 1)) {
-                Some(v) if let [(_, gone)] = v[..] => one(gone),
+                Some(v) if let [h] = v[..] => one(h.gone),
                 _ => Plan::default(),
             }
         }
@@ -447,12 +454,8 @@ pub fn lower_body(
     let params = types[ty].params.iter().map(|(_, t)| t);
     let handles = handle_params(types, params, MAX_FLAT_ASYNC_PARAMS).unwrap_or_default();
     let p = Plan {
-        to_host: handles.iter().map(|(at, _)| *at).collect(),
-        removed: handles
-            .iter()
-            .filter(|(_, gone)| *gone)
-            .map(|(at, _)| *at)
-            .collect(),
+        to_host: handles.iter().map(|h| h.at).collect(),
+        removed: handles.iter().filter(|h| h.gone).map(|h| h.at).collect(),
         result: Out::Subtask,
         ..Plan::default()
     };
@@ -564,13 +567,26 @@ pub fn export_body(
     target: u32,
     t: &Table,
     fns: &AsyncTable<'_>,
+    number: &dyn Fn(ResourceId) -> u32,
 ) -> Function {
     let params = lift_signature(types, f).params().len() as u32;
     let mut x = Tx::new(params, t, fns);
     let ty = &types[f.ty];
     let handles = handle_params(types, ty.params.iter().map(|(_, t)| t), MAX_FLAT_PARAMS);
-    for (at, _) in handles.unwrap_or_default() {
-        x.add(at);
+    for h in handles.unwrap_or_default() {
+        match h.resource {
+            // A handle of the host's resource type: an owned one is the
+            // instance's now; a borrow is the task's until it drops it,
+            // which ends the host's borrow (`handles::resource_drop`), so
+            // that the host, which counts the task's borrows, traps where
+            // it would have at `task.return`. The map from the host's
+            // numbers tells such a borrow from the instance's others.
+            Some(r) => {
+                let tag = handles::own_tag(number(r)) + i32::from(!h.gone);
+                x.add_tagged(h.at, tag, !h.gone);
+            }
+            None => x.add(h.at),
+        }
     }
     x.c.extend((0..params).map(I::LocalGet));
     x.c.push(I::Call(target));
@@ -578,16 +594,16 @@ pub fn export_body(
         x.code();
     } else if !f.options.async_
         && let Some(r) = &ty.result
-        && let Some([(_, gone)]) = handle_params(types, std::iter::once(r), 1).as_deref()
+        && let Some([h]) = handle_params(types, std::iter::once(r), 1).as_deref()
     {
-        let (l, h) = (x.c.temp(ValType::I32), x.c.temp(ValType::I32));
+        let (l, host) = (x.c.temp(ValType::I32), x.c.temp(ValType::I32));
         x.c.push(I::LocalSet(l));
         x.host(l);
-        x.c.push(I::LocalSet(h));
-        if *gone {
-            x.remove(l, h);
+        x.c.push(I::LocalSet(host));
+        if h.gone {
+            x.remove(l, host);
         }
-        x.c.push(I::LocalGet(h));
+        x.c.push(I::LocalGet(host));
     }
     x.finish()
 }

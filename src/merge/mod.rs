@@ -1728,7 +1728,12 @@ impl<'g, 'a> Layout<'g, 'a> {
         let types = self.input.types.as_ref();
         for (f, idx) in &fns.exports {
             let target = self.resolve(&f.func, ExternalKind::Func, "root")?;
-            b.body(*idx, &asyncs::export_body(types, f, target, &t, fns))?;
+            let instance = f.instance;
+            let number = |r| self.resource_info(instance, r).number;
+            b.body(
+                *idx,
+                &asyncs::export_body(types, f, target, &t, fns, &number),
+            )?;
         }
         for (callback, idx) in &fns.callbacks {
             let target = self.resolve(callback, ExternalKind::Func, "root")?;
@@ -1826,6 +1831,11 @@ impl<'g, 'a> Layout<'g, 'a> {
                 may_leave: self.may_leave_flag(x.instance),
                 call_number: self.flags.call_number.0,
                 destroy,
+                async_lent: self
+                    .async_table
+                    .as_ref()
+                    .filter(|_| self.graph.own_async_table() == Some(x.instance))
+                    .map(|fns| (fns.rev_get.0, fns.rev_set.0)),
             };
             let f = match x.op {
                 ResourceOp::New => handles::resource_new(&targets),
