@@ -202,8 +202,8 @@ fn async_call_between_components_is_refused_with_why() -> Result<()> {
 /// resource type: the host lends two handles, and the guest reads them
 /// (with a host method), drops its borrows and returns the numbers it saw
 /// with what it read; it makes an owned one with the host's constructor
-/// and returns it; one export returns without dropping its borrow, which
-/// traps. As built and fused: the same results (handle numbers included)
+/// and returns it; one export reads and drops its borrow and returns
+/// nothing; one returns without dropping its borrow, which traps. As built and fused: the same results (handle numbers included)
 /// and the same trap.
 const HOST_HANDLES: &str = r#"(component
   (import "host" (instance $host
@@ -216,12 +216,14 @@ const HOST_HANDLES: &str = r#"(component
   (core func $drop (canon resource.drop $r))
   (core func $return.u32 (canon task.return (result u32)))
   (core func $return.own (canon task.return (result (own $r))))
+  (core func $return (canon task.return))
   (core module $m
     (import "" "new" (func $new (param i32) (result i32)))
     (import "" "get" (func $get (param i32) (result i32)))
     (import "" "drop" (func $drop (param i32)))
     (import "" "return.u32" (func $return.u32 (param i32)))
     (import "" "return.own" (func $return.own (param i32)))
+    (import "" "return" (func $return))
     ;; a * 1000000 + b * 100000 + a.get() * 100 + b.get()
     (func (export "total") (param $a i32) (param $b i32) (result i32)
       (local $sum i32)
@@ -240,6 +242,12 @@ const HOST_HANDLES: &str = r#"(component
     (func (export "make") (param $n i32) (result i32)
       (call $return.own (call $new (local.get $n)))
       (i32.const 0 (; EXIT ;)))
+    ;; Reads the borrow, drops it and returns nothing.
+    (func (export "peek") (param $a i32) (result i32)
+      (drop (call $get (local.get $a)))
+      (call $drop (local.get $a))
+      (call $return)
+      (i32.const 0 (; EXIT ;)))
     ;; Returns while it still holds the borrow: a trap.
     (func (export "keep") (param $a i32) (result i32)
       (call $return.u32 (call $get (local.get $a)))
@@ -250,11 +258,14 @@ const HOST_HANDLES: &str = r#"(component
     (export "get" (func $get))
     (export "drop" (func $drop))
     (export "return.u32" (func $return.u32))
-    (export "return.own" (func $return.own))))))
+    (export "return.own" (func $return.own))
+    (export "return" (func $return))))))
   (func (export "total") async (param "a" (borrow $r)) (param "b" (borrow $r)) (result u32)
     (canon lift (core func $i "total") async (callback (core func $i "cb"))))
   (func (export "make") async (param "n" u32) (result (own $r))
     (canon lift (core func $i "make") async (callback (core func $i "cb"))))
+  (func (export "peek") async (param "a" (borrow $r))
+    (canon lift (core func $i "peek") async (callback (core func $i "cb"))))
   (func (export "keep") async (param "a" (borrow $r)) (result u32)
     (canon lift (core func $i "keep") async (callback (core func $i "cb")))))"#;
 
@@ -379,6 +390,9 @@ fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
         call_once(l, c, "make", (9u32,), |(r,): (Resource<Res>,)| {
             format!("own {}", r.rep())
         })?,
+        call_once(l, c, "peek", (Resource::<Res>::new_borrow(5),), |()| {
+            "peeked".to_string()
+        })?,
         call_once(
             l,
             c,
@@ -422,8 +436,9 @@ fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
     let fused = host_tests::fuse_both_ways("host-handles", &built)?;
     let engine = engine()?;
     let composed = host_handles(&engine, &built)?;
-    // Handles 1 and 2, holding 42 and 7; an owned 9; a trap.
-    assert_eq!(composed, ["1204207", "own 9", "trapped"]);
+    // Handles 1 and 2, holding 42 and 7; an owned 9; a borrow dropped
+    // by a call without results; a trap.
+    assert_eq!(composed, ["1204207", "own 9", "peeked", "trapped"]);
     assert_eq!(host_handles(&engine, &fused)?, composed);
     // With a table of its own in the fused module (as beside another
     // instance that holds the host's handles): the lent handles take its

@@ -962,9 +962,13 @@ impl<'g, 'a> Layout<'g, 'a> {
         let mut out: Vec<&Rc<Lifted<'a>>> = Vec::new();
         for (_, f) in self.graph.exported_functions() {
             // An instance that holds the host's numbers takes and gives
-            // them as they are.
+            // them as they are; the async instance's own table has its
+            // async exports' trampolines (`asyncs::export_body`).
+            let async_table = self.graph.own_async_table() == Some(f.instance)
+                && asyncs::needs_trampoline(types, f);
             if func_has_handles(types, f.ty)
                 && !self.graph.holds_host_numbers(f.instance)
+                && !async_table
                 && !out.iter().any(|g| Rc::ptr_eq(f, g))
             {
                 out.push(f);
