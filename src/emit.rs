@@ -1266,6 +1266,34 @@ impl<'g, 'a> Emitter<'g, 'a> {
             self.resource_aliases.insert(r, i as u32);
             return Ok(i as u32);
         }
+        // A resource type an inner component imported and was given at
+        // instantiation: its exports name it by the inner component's id,
+        // bound to the same run-time type as one of the root's imports (in
+        // every instance of that component, or it is left unresolved).
+        let same_type = |a: ResourceId, b: ResourceId| {
+            let of = |x: ResourceId| {
+                let mut bound = self
+                    .graph
+                    .resource_ids
+                    .iter()
+                    .filter(|((_, id), _)| *id == x)
+                    .map(|(_, t)| *t);
+                let first = bound.next()?;
+                bound.all(|t| t == first).then_some(first)
+            };
+            of(a).is_some_and(|t| Some(t) == of(b))
+        };
+        let bound = self
+            .resources
+            .keys()
+            .copied()
+            .filter(|k| *k != r && same_type(*k, r))
+            .min_by_key(|k| self.resources[k].0);
+        if let (None, Some(k)) = (self.resources.get(&r), bound) {
+            let i = self.resource_alias(k)?;
+            self.resource_aliases.insert(r, i);
+            return Ok(i);
+        }
         let (instance, name) = self.resources.get(&r).cloned().ok_or_else(|| {
             Error::unsupported(
                 "resources",
