@@ -202,7 +202,7 @@ fn async_call_between_components_is_refused_with_why() -> Result<()> {
 /// resource type: the host lends two handles, and the guest reads them
 /// (with a host method), drops its borrows and returns the numbers it saw
 /// with what it read; it makes an owned one with the host's constructor
-/// and returns it; one export reads and drops its borrow and returns
+/// and returns it, alone or inside a `result`; one export reads and drops its borrow and returns
 /// nothing; one returns without dropping its borrow, which traps. As built and fused: the same results (handle numbers included)
 /// and the same trap.
 const HOST_HANDLES: &str = r#"(component
@@ -217,6 +217,7 @@ const HOST_HANDLES: &str = r#"(component
   (core func $return.u32 (canon task.return (result u32)))
   (core func $return.own (canon task.return (result (own $r))))
   (core func $return (canon task.return))
+  (core func $return.either (canon task.return (result (result (own $r) (error u32)))))
   (core module $m
     (import "" "new" (func $new (param i32) (result i32)))
     (import "" "get" (func $get (param i32) (result i32)))
@@ -224,6 +225,7 @@ const HOST_HANDLES: &str = r#"(component
     (import "" "return.u32" (func $return.u32 (param i32)))
     (import "" "return.own" (func $return.own (param i32)))
     (import "" "return" (func $return))
+    (import "" "return.either" (func $return.either (param i32 i32)))
     ;; a * 1000000 + b * 100000 + a.get() * 100 + b.get()
     (func (export "total") (param $a i32) (param $b i32) (result i32)
       (local $sum i32)
@@ -242,6 +244,13 @@ const HOST_HANDLES: &str = r#"(component
     (func (export "make") (param $n i32) (result i32)
       (call $return.own (call $new (local.get $n)))
       (i32.const 0 (; EXIT ;)))
+    ;; `ok` with a new resource holding `n` when `n` is even, else
+    ;; `error(n)`.
+    (func (export "either") (param $n i32) (result i32)
+      (if (i32.and (local.get $n) (i32.const 1))
+        (then (call $return.either (i32.const 1) (local.get $n)))
+        (else (call $return.either (i32.const 0) (call $new (local.get $n)))))
+      (i32.const 0 (; EXIT ;)))
     ;; Reads the borrow, drops it and returns nothing.
     (func (export "peek") (param $a i32) (result i32)
       (drop (call $get (local.get $a)))
@@ -259,11 +268,14 @@ const HOST_HANDLES: &str = r#"(component
     (export "drop" (func $drop))
     (export "return.u32" (func $return.u32))
     (export "return.own" (func $return.own))
-    (export "return" (func $return))))))
+    (export "return" (func $return))
+    (export "return.either" (func $return.either))))))
   (func (export "total") async (param "a" (borrow $r)) (param "b" (borrow $r)) (result u32)
     (canon lift (core func $i "total") async (callback (core func $i "cb"))))
   (func (export "make") async (param "n" u32) (result (own $r))
     (canon lift (core func $i "make") async (callback (core func $i "cb"))))
+  (func (export "either") async (param "n" u32) (result (result (own $r) (error u32)))
+    (canon lift (core func $i "either") async (callback (core func $i "cb"))))
   (func (export "peek") async (param "a" (borrow $r))
     (canon lift (core func $i "peek") async (callback (core func $i "cb"))))
   (func (export "keep") async (param "a" (borrow $r)) (result u32)
@@ -364,8 +376,8 @@ fn python_async_guest_beside_a_sync_guest_runs_the_same_fused() -> Result<()> {
 /// the number `get` returns.
 struct Res;
 
-fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
-    let component = Component::new(engine, bytes)?;
+/// A linker with the `host` instance of [`HOST_HANDLES`].
+fn host_linker(engine: &Engine) -> Result<Linker<Host>> {
     let mut linker = Linker::<Host>::new(engine);
     let mut host = linker.instance("host")?;
     host.resource("res", ResourceType::host::<Res>(), |_, _| Ok(()))?;
@@ -375,6 +387,12 @@ fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
     host.func_wrap("[method]res.get", |_, (r,): (Resource<Res>,)| {
         Ok((r.rep(),))
     })?;
+    Ok(linker)
+}
+
+fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
+    let component = Component::new(engine, bytes)?;
+    let linker = host_linker(engine)?;
     let (l, c) = (&linker, &component);
     Ok(vec![
         call_once(
@@ -390,6 +408,8 @@ fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
         call_once(l, c, "make", (9u32,), |(r,): (Resource<Res>,)| {
             format!("own {}", r.rep())
         })?,
+        call_once(l, c, "either", (4u32,), show_either)?,
+        call_once(l, c, "either", (3u32,), show_either)?,
         call_once(l, c, "peek", (Resource::<Res>::new_borrow(5),), |()| {
             "peeked".to_string()
         })?,
@@ -401,6 +421,14 @@ fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
             |(n,): (u32,)| n.to_string(),
         )?,
     ])
+}
+
+/// What `either` gave, for a test's table.
+fn show_either((r,): (Result<Resource<Res>, u32>,)) -> String {
+    match r {
+        Ok(r) => format!("ok own {}", r.rep()),
+        Err(n) => format!("error {n}"),
+    }
 }
 
 /// Calls export `name` of a fresh instance with `params`, as a concurrent
@@ -436,9 +464,15 @@ fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
     let fused = host_tests::fuse_both_ways("host-handles", &built)?;
     let engine = engine()?;
     let composed = host_handles(&engine, &built)?;
-    // Handles 1 and 2, holding 42 and 7; an owned 9; a borrow dropped
-    // by a call without results; a trap.
-    assert_eq!(composed, ["1204207", "own 9", "peeked", "trapped"]);
+    // Handles 1 and 2, holding 42 and 7; an owned 9; one inside a
+    // `result`, and an error; a borrow dropped by a call without results;
+    // a trap.
+    assert_eq!(
+        composed,
+        [
+            "1204207", "own 9", "ok own 4", "error 3", "peeked", "trapped"
+        ]
+    );
     assert_eq!(host_handles(&engine, &fused)?, composed);
     // With a table of its own in the fused module (as beside another
     // instance that holds the host's handles): the lent handles take its
@@ -450,5 +484,80 @@ fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
     };
     let own = solder::fuse(&[&built], &options)?.bytes;
     assert_eq!(host_handles(&engine, &own)?, composed);
+    Ok(())
+}
+
+/// An async component `$C` whose export gives back a host resource inside
+/// a `result`, beside `$D`, which holds three of the host's resources
+/// first: the host numbers both instances' handles in one table for the
+/// fused component, so `$C`'s own table in the fused module must give the
+/// host its index of the new resource, not `$C`'s.
+const BESIDE_A_HOLDER: &str = r#"(component
+  (import "host" (instance $host
+    (export "res" (type $r (sub resource)))
+    (export "[constructor]res" (func (param "n" u32) (result (own $r))))))
+  (alias export $host "res" (type $r))
+  (alias export $host "[constructor]res" (func $new))
+  (component $D
+    (import "r" (type $r (sub resource)))
+    (import "new" (func $new (param "n" u32) (result (own $r))))
+    (core func $new (canon lower (func $new)))
+    (core module $M
+      (import "" "new" (func $new (param i32) (result i32)))
+      (func (export "hold") (result i32)
+        (drop (call $new (i32.const 10)))
+        (drop (call $new (i32.const 11)))
+        (call $new (i32.const 12))))
+    (core instance $m (instantiate $M (with "" (instance (export "new" (func $new))))))
+    (func (export "hold") (result u32) (canon lift (core func $m "hold"))))
+  (component $C
+    (import "r" (type $r (sub resource)))
+    (import "new" (func $new (param "n" u32) (result (own $r))))
+    (import "hold" (func $hold (result u32)))
+    (core func $new (canon lower (func $new)))
+    (core func $hold (canon lower (func $hold)))
+    (core func $return.either (canon task.return (result (result (own $r) (error u32)))))
+    (core module $M
+      (import "" "new" (func $new (param i32) (result i32)))
+      (import "" "hold" (func $hold (result i32)))
+      (import "" "return.either" (func $return.either (param i32 i32)))
+      ;; `$D` takes its resources first; then `ok` with a new resource
+      ;; holding `n` when `n` is even, else `error(n)`.
+      (func (export "either") (param $n i32) (result i32)
+        (drop (call $hold))
+        (if (i32.and (local.get $n) (i32.const 1))
+          (then (call $return.either (i32.const 1) (local.get $n)))
+          (else (call $return.either (i32.const 0) (call $new (local.get $n)))))
+        (i32.const 0 (; EXIT ;)))
+      (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "new" (func $new))
+      (export "hold" (func $hold))
+      (export "return.either" (func $return.either))))))
+    (func (export "either") async (param "n" u32) (result (result (own $r) (error u32)))
+      (canon lift (core func $i "either") async (callback (core func $i "cb")))))
+  (instance $d (instantiate $D (with "r" (type $r)) (with "new" (func $new))))
+  (instance $c (instantiate $C
+    (with "r" (type $r))
+    (with "new" (func $new))
+    (with "hold" (func $d "hold"))))
+  (export "either" (func $c "either")))"#;
+
+#[test]
+fn an_async_result_holding_a_host_resource_beside_another_holder_the_same_fused() -> Result<()> {
+    let built = wat::parse_str(BESIDE_A_HOLDER)?;
+    let fused = host_tests::fuse_both_ways("beside-a-holder", &built)?;
+    let engine = engine()?;
+    let linker = host_linker(&engine)?;
+    let run = |bytes: &[u8]| -> Result<Vec<String>> {
+        let component = Component::new(&engine, bytes)?;
+        Ok(vec![
+            call_once(&linker, &component, "either", (4u32,), show_either)?,
+            call_once(&linker, &component, "either", (3u32,), show_either)?,
+        ])
+    };
+    let composed = run(&built)?;
+    assert_eq!(composed, ["ok own 4", "error 3"]);
+    assert_eq!(run(&fused)?, composed);
     Ok(())
 }

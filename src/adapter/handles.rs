@@ -28,7 +28,7 @@
 
 use super::code::Code;
 use super::{At, Gen, Loc, Side};
-use crate::abi::{Shape, any_inside, shape};
+use crate::abi::{MAX_FLAT_PARAMS, Shape, any_inside, shape};
 use crate::instantiate::ComponentInstanceId;
 use crate::merge::builder::{FuncIdx, GlobalIdx, MemIdx};
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
@@ -1060,15 +1060,51 @@ pub fn host_call(
     code: &HostCallCode<'_>,
 ) -> Function {
     let types = env.abi.types;
+    let f = &types[ty];
+    let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
+    let sig = crate::abi::flatten_func(types, ty);
+    let n = crate::abi::lower_signature(types, ty).params().len() as u32;
+    host_call_of(env, (&params, f.result.as_ref()), (sig, n), caller, code)
+}
+
+/// `task.return` of result type `result` called by a component instance
+/// that holds handles, its result holding some: the handles leave the
+/// caller's table for the host's, as parameters of a host call do.
+pub fn task_return(
+    env: super::Env<'_, '_>,
+    result: &ComponentValType,
+    caller: Side,
+    code: &HostCallCode<'_>,
+) -> Function {
+    let mut params = Vec::new();
+    crate::abi::flatten_bounded(env.abi.types, result, MAX_FLAT_PARAMS, &mut params);
+    let spill = params.len() > MAX_FLAT_PARAMS;
+    let n = if spill { 1 } else { params.len() as u32 };
+    let sig = crate::abi::CoreSignature {
+        params,
+        results: Vec::new(),
+        params_spill: spill,
+        results_spill: false,
+    };
+    host_call_of(env, (&[*result], None), (sig, n), caller, code)
+}
+
+/// [`host_call`] of a call whose parameters and result are of the types
+/// `params` and `result`, whose flat signature is `sig` and whose core
+/// function takes `n` parameters.
+fn host_call_of(
+    env: super::Env<'_, '_>,
+    (params, result): (&[ComponentValType], Option<&ComponentValType>),
+    (sig, n): (crate::abi::CoreSignature, u32),
+    caller: Side,
+    code: &HostCallCode<'_>,
+) -> Function {
+    let types = env.abi.types;
     let HostCallCode {
         prologue,
         call,
         epilogue,
     } = *code;
-    let f = &types[ty];
-    let sig = crate::abi::flatten_func(types, ty);
-    let lowered = crate::abi::lower_signature(types, ty);
-    let n = lowered.params().len() as u32;
     let host = Side {
         table: None,
         ..caller
@@ -1085,7 +1121,6 @@ pub fn host_call(
         },
     );
     g.code.body.extend_from_slice(prologue);
-    let params: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     let lends = params.iter().any(|t| g.abi.facts(t).borrows);
     if lends {
         g.begin_lending();
@@ -1107,7 +1142,7 @@ pub fn host_call(
                 memory: t.memory,
                 cursor,
             };
-            g.fixup_tuple(&params, &loc, save);
+            g.fixup_tuple(params, &loc, save);
             g.code
                 .body
                 .extend([I::LocalGet(cursor), I::LocalTee(end), t.top.set()]);
@@ -1115,7 +1150,7 @@ pub fn host_call(
         }
         _ => None,
     };
-    g.fixup_tuple(&params, &loc, out);
+    g.fixup_tuple(params, &loc, out);
     for p in 0..n {
         g.code.body.push(I::LocalGet(p));
     }
@@ -1127,7 +1162,7 @@ pub fn host_call(
             memory: t.memory,
             cursor,
         };
-        g.fixup_tuple(&params, &loc, restore);
+        g.fixup_tuple(params, &loc, restore);
         // Free the save area unless a table grew past it meanwhile.
         g.code.body.extend([
             t.top.get(),
@@ -1143,7 +1178,7 @@ pub fn host_call(
         g.begin_lending();
     }
     let mut results = Vec::new();
-    if let Some(r) = &f.result {
+    if let Some(r) = result {
         if sig.results_spill {
             let retptr = n - 1;
             g.fixup(r, &Loc::memory(caller, retptr), back);

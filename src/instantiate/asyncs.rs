@@ -372,13 +372,16 @@ fn table_check(
         let returns_one = ty.result.as_ref().is_some_and(|r| Held::of(types, r).top);
         let is_handle = |t: &&ComponentValType| matches!(shape(types, t), Shape::Handle(..));
         // An async lift's handles, resources too, pass through the
-        // trampoline (`merge::asyncs`) when each is a whole parameter (its
-        // result is `task.return`'s); a synchronous lift's streams pass
-        // through that trampoline, its resource handles through another.
+        // trampoline (`merge::asyncs`) when each is a whole parameter; a
+        // synchronous lift's streams pass through that trampoline, its
+        // resource handles through another.
         let (refused, through_trampoline) = if f.options.async_ {
+            // The result is `task.return`'s (checked with the built-in).
+            let params = ty.params.len();
             let inside = tys
                 .iter()
                 .zip(&held)
+                .take(params)
                 .any(|(t, h)| h.nested || (h.resources && !is_handle(t)));
             (inside, top || tys.iter().any(is_handle))
         } else {
@@ -443,14 +446,14 @@ fn table_check(
                         builtin.name()
                     )));
                 }
-                if let Some(r) = &builtin.result {
-                    let h = Held::of(types, r);
-                    let whole = matches!(shape(types, r), Shape::Handle(..));
-                    if h.nested || h.resources && !whole {
-                        return Err(why(
-                            "`task.return` passes a handle inside a value".to_string()
-                        ));
-                    }
+                // Resource handles in `task.return`'s result leave the
+                // table as a host call's parameters do; streams, futures
+                // and error contexts only at its top.
+                if builtin.result.is_some_and(|r| Held::of(types, &r).nested) {
+                    return Err(why(
+                        "`task.return` passes a stream, future or error context inside a value"
+                            .to_string(),
+                    ));
                 }
             }
             _ => {}

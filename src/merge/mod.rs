@@ -1654,6 +1654,42 @@ impl<'g, 'a> Layout<'g, 'a> {
                 memory,
             };
             let body = match host {
+                // A `task.return` whose result holds resource handles:
+                // they leave the table as a host call's parameters do.
+                HostLower::Async {
+                    builtin,
+                    options,
+                    instance,
+                    ..
+                } if translating.is_some()
+                    && matches!(
+                        builtin.canon,
+                        wasmparser::CanonicalFunction::TaskReturn { .. }
+                    )
+                    && builtin
+                        .result
+                        .as_ref()
+                        .is_some_and(|r| handles::has_handles(types, r, false)) =>
+                {
+                    let path = &self.graph.component_instances[instance.index()];
+                    let side = self.side(options, *instance, path)?;
+                    let instance = *instance;
+                    let resources = |r| self.resource_info(instance, r);
+                    let result = builtin
+                        .result
+                        .as_ref()
+                        .ok_or_else(|| Error::internal("task.return without its result"))?;
+                    handles::task_return(
+                        self.env((instance, &resources), outlined),
+                        result,
+                        side,
+                        &handles::HostCallCode {
+                            prologue: &prologue,
+                            call: &call,
+                            epilogue: &epilogue,
+                        },
+                    )
+                }
                 HostLower::Async {
                     builtin, options, ..
                 } if let Some((fns, t)) = translating => {
