@@ -1598,7 +1598,6 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// instance may leave; a host call that may call back into the
     /// instance's `realloc` clears the flag meanwhile, as lowering does.
     fn host_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
-        let types = self.input.types.as_ref();
         let slots: HashMap<HostLowerId, u32> = self
             .indirect
             .iter()
@@ -1641,114 +1640,126 @@ impl<'g, 'a> Layout<'g, 'a> {
                     ));
                 }
             };
-            let translating = self
-                .async_table
-                .as_ref()
-                .zip(self.table(host.instance()))
-                .filter(|_| self.graph.own_async_table() == Some(host.instance()));
-            let around = |memory: Option<u32>| asyncs::Around {
-                sig,
+            let code = handles::HostCallCode {
                 prologue: &prologue,
                 call: &call,
                 epilogue: &epilogue,
-                memory,
             };
-            let body = match host {
-                // A `task.return` whose result holds resource handles:
-                // they leave the table as a host call's parameters do.
-                HostLower::Async {
-                    builtin,
-                    options,
-                    instance,
-                    ..
-                } if translating.is_some()
-                    && matches!(
-                        builtin.canon,
-                        wasmparser::CanonicalFunction::TaskReturn { .. }
-                    )
-                    && builtin
-                        .result
-                        .as_ref()
-                        .is_some_and(|r| handles::has_handles(types, r, false)) =>
-                {
-                    let path = &self.graph.component_instances[instance.index()];
-                    let side = self.side(options, *instance, path)?;
-                    let instance = *instance;
-                    let resources = |r| self.resource_info(instance, r);
-                    let result = builtin
-                        .result
-                        .as_ref()
-                        .ok_or_else(|| Error::internal("task.return without its result"))?;
-                    handles::task_return(
-                        self.env((instance, &resources), outlined),
-                        result,
-                        side,
-                        &handles::HostCallCode {
-                            prologue: &prologue,
-                            call: &call,
-                            epilogue: &epilogue,
-                        },
-                    )
-                }
-                HostLower::Async {
-                    builtin, options, ..
-                } if let Some((fns, t)) = translating => {
-                    let path = &self.graph.component_instances[host.instance().index()];
-                    let memory = options
-                        .memory
-                        .as_ref()
-                        .map(|m| self.resolve(m, ExternalKind::Memory, path))
-                        .transpose()?;
-                    asyncs::builtin_body(
-                        types,
-                        &builtin.canon,
-                        builtin.result.as_ref(),
-                        &t,
-                        fns,
-                        &around(memory),
-                    )
-                }
-                HostLower::Func { options, ty, .. }
-                    if options.async_
-                        && let Some((fns, t)) = translating =>
-                {
-                    asyncs::lower_body(types, *ty, &t, fns, &around(None))
-                }
-                // The async instance's core code holds the host's handles
-                // as the host numbers them (`instantiate::asyncs`).
-                HostLower::Func {
-                    ty: fty,
-                    instance,
-                    options,
-                    ..
-                } if func_has_handles(types, *fty) && !self.graph.holds_host_numbers(*instance) => {
-                    let path = &self.graph.component_instances[instance.index()];
-                    let side = self.side(options, *instance, path)?;
-                    let instance = *instance;
-                    let resources = |r| self.resource_info(instance, r);
-                    handles::host_call(
-                        self.env((instance, &resources), outlined),
-                        *fty,
-                        side,
-                        &handles::HostCallCode {
-                            prologue: &prologue,
-                            call: &call,
-                            epilogue: &epilogue,
-                        },
-                    )
-                }
-                _ => {
-                    let params = sig.params().len() as u32;
-                    let mut c = adapter::code::Code::new(params);
-                    c.extend(prologue);
-                    c.extend((0..params).map(I::LocalGet));
-                    c.extend(call.into_iter().chain(epilogue));
-                    c.finish()
-                }
-            };
+            let body = self.host_body(host, sig, &code, outlined)?;
             b.body(self.trampolines[i], &body)?;
         }
         Ok(())
+    }
+
+    /// The body of the function through which core code calls host lower
+    /// `host` (signature `sig`): the call `code` makes, translating the
+    /// handles it passes where the caller keeps a table of its own.
+    fn host_body(
+        &self,
+        host: &HostLower<'a>,
+        sig: &FuncType,
+        code: &handles::HostCallCode<'_>,
+        outlined: &mut Outlined,
+    ) -> Result<Function> {
+        let types = self.input.types.as_ref();
+        let handles::HostCallCode {
+            prologue,
+            call,
+            epilogue,
+        } = *code;
+        let translating = self
+            .async_table
+            .as_ref()
+            .zip(self.table(host.instance()))
+            .filter(|_| self.graph.own_async_table() == Some(host.instance()));
+        let around = |memory: Option<u32>| asyncs::Around {
+            sig,
+            prologue,
+            call,
+            epilogue,
+            memory,
+        };
+        let body = match host {
+            // A `task.return` whose result holds resource handles:
+            // they leave the table as a host call's parameters do.
+            HostLower::Async {
+                builtin,
+                options,
+                instance,
+                ..
+            } if translating.is_some()
+                && matches!(
+                    builtin.canon,
+                    wasmparser::CanonicalFunction::TaskReturn { .. }
+                )
+                && builtin
+                    .result
+                    .as_ref()
+                    .is_some_and(|r| handles::has_handles(types, r, false)) =>
+            {
+                let path = &self.graph.component_instances[instance.index()];
+                let side = self.side(options, *instance, path)?;
+                let instance = *instance;
+                let resources = |r| self.resource_info(instance, r);
+                let result = builtin
+                    .result
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("task.return without its result"))?;
+                handles::task_return(
+                    self.env((instance, &resources), outlined),
+                    result,
+                    side,
+                    code,
+                )
+            }
+            HostLower::Async {
+                builtin, options, ..
+            } if let Some((fns, t)) = translating => {
+                let path = &self.graph.component_instances[host.instance().index()];
+                let memory = options
+                    .memory
+                    .as_ref()
+                    .map(|m| self.resolve(m, ExternalKind::Memory, path))
+                    .transpose()?;
+                asyncs::builtin_body(
+                    types,
+                    &builtin.canon,
+                    builtin.result.as_ref(),
+                    &t,
+                    fns,
+                    &around(memory),
+                )
+            }
+            HostLower::Func { options, ty, .. }
+                if options.async_
+                    && let Some((fns, t)) = translating =>
+            {
+                asyncs::lower_body(types, *ty, &t, fns, &around(None))
+            }
+            // The async instance's core code holds the host's handles
+            // as the host numbers them (`instantiate::asyncs`).
+            HostLower::Func {
+                ty: fty,
+                instance,
+                options,
+                ..
+            } if func_has_handles(types, *fty) && !self.graph.holds_host_numbers(*instance) => {
+                let path = &self.graph.component_instances[instance.index()];
+                let side = self.side(options, *instance, path)?;
+                let instance = *instance;
+                let resources = |r| self.resource_info(instance, r);
+                handles::host_call(self.env((instance, &resources), outlined), *fty, side, code)
+            }
+            _ => {
+                let params = sig.params().len() as u32;
+                let mut c = adapter::code::Code::new(params);
+                c.extend(prologue.iter().cloned());
+                c.extend((0..params).map(I::LocalGet));
+                c.extend(call.iter().chain(epilogue).cloned());
+                c.finish()
+            }
+        };
+        Ok(body)
     }
 
     /// The async instance's translation (`asyncs`): the map from the host's
