@@ -24,6 +24,7 @@ pub fn engine() -> Result<Engine> {
 
 /// A future that is pending once (waking itself), then ready: a host
 /// function that awaits it finishes after the guest's call to it returned.
+#[derive(Default)]
 pub struct Later(bool);
 
 impl Future for Later {

@@ -561,3 +561,170 @@ fn an_async_result_holding_a_host_resource_beside_another_holder_the_same_fused(
     assert_eq!(run(&fused)?, composed);
     Ok(())
 }
+
+/// An async component `$C` that calls async host functions giving back a
+/// host resource (`open` finishes later, `open-now` at once) and reads the
+/// handle the result holds, once its subtask returned (through its
+/// `callback`, or `waitable-set.wait`), beside `$D`, which holds three of
+/// the host's resources first: fused, `$C`'s own table must make the
+/// handle the host wrote its own. Each export returns the handle's number
+/// times 1000 plus the resource's value.
+const OPENED: &str = r#"(component
+  (import "host" (instance $host
+    (export "res" (type $r (sub resource)))
+    (export "[constructor]res" (func (param "n" u32) (result (own $r))))
+    (export "[method]res.get" (func (param "self" (borrow $r)) (result u32)))
+    (export "open" (func async (param "n" u32) (result (own $r))))
+    (export "open-now" (func async (param "n" u32) (result (own $r))))))
+  (alias export $host "res" (type $r))
+  (alias export $host "[constructor]res" (func $new))
+  (alias export $host "[method]res.get" (func $get))
+  (alias export $host "open" (func $open))
+  (alias export $host "open-now" (func $open-now))
+  (component $D
+    (import "r" (type $r (sub resource)))
+    (import "new" (func $new (param "n" u32) (result (own $r))))
+    (core func $new (canon lower (func $new)))
+    (core module $M
+      (import "" "new" (func $new (param i32) (result i32)))
+      (func (export "hold") (result i32)
+        (drop (call $new (i32.const 10)))
+        (drop (call $new (i32.const 11)))
+        (call $new (i32.const 12))))
+    (core instance $m (instantiate $M (with "" (instance (export "new" (func $new))))))
+    (func (export "hold") (result u32) (canon lift (core func $m "hold"))))
+  (component $C
+    (import "r" (type $r (sub resource)))
+    (import "get" (func $get (param "self" (borrow $r)) (result u32)))
+    (import "open" (func $open async (param "n" u32) (result (own $r))))
+    (import "open-now" (func $open-now async (param "n" u32) (result (own $r))))
+    (import "hold" (func $hold (result u32)))
+    (core module $Libc (memory (export "mem") 1))
+    (core instance $libc (instantiate $Libc))
+    (alias core export $libc "mem" (core memory $mem))
+    (core func $get (canon lower (func $get)))
+    (core func $open (canon lower (func $open) async (memory $mem)))
+    (core func $open-now (canon lower (func $open-now) async (memory $mem)))
+    (core func $hold (canon lower (func $hold)))
+    (core func $drop (canon resource.drop $r))
+    (core func $return (canon task.return (result u32)))
+    (core func $set.new (canon waitable-set.new))
+    (core func $wait (canon waitable-set.wait (memory $mem)))
+    (core func $join (canon waitable.join))
+    (core func $subtask.drop (canon subtask.drop))
+    (core module $M
+      (import "" "mem" (memory 1))
+      (import "" "get" (func $get (param i32) (result i32)))
+      (import "" "open" (func $open (param i32 i32) (result i32)))
+      (import "" "open-now" (func $open-now (param i32 i32) (result i32)))
+      (import "" "hold" (func $hold (result i32)))
+      (import "" "drop" (func $drop (param i32)))
+      (import "" "return" (func $return (param i32)))
+      (import "" "set.new" (func $set.new (result i32)))
+      (import "" "wait" (func $wait (param i32 i32) (result i32)))
+      (import "" "join" (func $join (param i32 i32)))
+      (import "" "subtask.drop" (func $subtask.drop (param i32)))
+      (global $set (mut i32) (i32.const 0))
+      ;; The handle at 8: its number * 1000 + its value; dropped; returned.
+      (func $finish (result i32)
+        (local $h i32)
+        (local.set $h (i32.load (i32.const 8)))
+        (call $return
+          (i32.add (i32.mul (local.get $h) (i32.const 1000)) (call $get (local.get $h))))
+        (call $drop (local.get $h))
+        (i32.const 0 (; EXIT ;)))
+      ;; The subtask of status `st`, if any, joined to a new set.
+      (func $join-new (param $st i32) (result i32)
+        (global.set $set (call $set.new))
+        (call $join (i32.shr_u (local.get $st) (i32.const 4)) (global.get $set))
+        (global.get $set))
+      ;; Returned at once, or waits through the callback.
+      (func (export "opened") (param $n i32) (param $now i32) (result i32)
+        (local $st i32)
+        (drop (call $hold))
+        (local.set $st
+          (if (result i32) (local.get $now)
+            (then (call $open-now (local.get $n) (i32.const 8)))
+            (else (call $open (local.get $n) (i32.const 8)))))
+        (if (i32.eq (i32.and (local.get $st) (i32.const 0xf)) (i32.const 2 (; RETURNED ;)))
+          (then (return (call $finish))))
+        (i32.or (i32.const 2 (; WAIT ;))
+                (i32.shl (call $join-new (local.get $st)) (i32.const 4))))
+      (func (export "cb") (param $code i32) (param $idx i32) (param $state i32) (result i32)
+        (if (i32.ne (local.get $code) (i32.const 1 (; SUBTASK ;))) (then unreachable))
+        (if (i32.ne (local.get $state) (i32.const 2 (; RETURNED ;)))
+          (then (return (i32.or (i32.const 2) (i32.shl (global.get $set) (i32.const 4))))))
+        (call $subtask.drop (local.get $idx))
+        (call $finish))
+      ;; Waits in `waitable-set.wait` until the subtask returned.
+      (func (export "waited") (param $n i32) (result i32)
+        (local $st i32) (local $set i32)
+        (drop (call $hold))
+        (local.set $st (call $open (local.get $n) (i32.const 8)))
+        (if (i32.ne (i32.and (local.get $st) (i32.const 0xf)) (i32.const 2))
+          (then
+            (local.set $set (call $join-new (local.get $st)))
+            (loop $wait
+              (if (i32.ne (call $wait (local.get $set) (i32.const 16)) (i32.const 1))
+                (then unreachable))
+              (br_if $wait (i32.ne (i32.load offset=4 (i32.const 16)) (i32.const 2))))
+            (call $subtask.drop (i32.load (i32.const 16)))))
+        (call $finish)))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "mem" (memory $mem))
+      (export "get" (func $get))
+      (export "open" (func $open))
+      (export "open-now" (func $open-now))
+      (export "hold" (func $hold))
+      (export "drop" (func $drop))
+      (export "return" (func $return))
+      (export "set.new" (func $set.new))
+      (export "wait" (func $wait))
+      (export "join" (func $join))
+      (export "subtask.drop" (func $subtask.drop))))))
+    (func (export "opened") async (param "n" u32) (param "now" bool) (result u32)
+      (canon lift (core func $i "opened") async (callback (core func $i "cb"))))
+    (func (export "waited") async (param "n" u32) (result u32)
+      (canon lift (core func $i "waited") async (callback (core func $i "cb")))))
+  (instance $d (instantiate $D (with "r" (type $r)) (with "new" (func $new))))
+  (instance $c (instantiate $C
+    (with "r" (type $r))
+    (with "get" (func $get))
+    (with "open" (func $open))
+    (with "open-now" (func $open-now))
+    (with "hold" (func $d "hold"))))
+  (export "opened" (func $c "opened"))
+  (export "waited" (func $c "waited")))"#;
+
+#[test]
+fn async_host_results_holding_a_host_resource_the_same_fused() -> Result<()> {
+    let built = wat::parse_str(OPENED)?;
+    let fused = host_tests::fuse_both_ways("opened", &built)?;
+    let engine = engine()?;
+    let mut linker = host_linker(&engine)?;
+    let mut host = linker.instance("host")?;
+    host.func_wrap_concurrent("open", |_: &Accessor<Host>, (n,): (u32,)| {
+        Box::pin(async move {
+            concurrent::Later::default().await;
+            Ok((Resource::<Res>::new_own(n),))
+        })
+    })?;
+    host.func_wrap_concurrent("open-now", |_: &Accessor<Host>, (n,): (u32,)| {
+        Box::pin(async move { Ok((Resource::<Res>::new_own(n),)) })
+    })?;
+    let run = |bytes: &[u8]| -> Result<Vec<String>> {
+        let component = Component::new(&engine, bytes)?;
+        let show = |(n,): (u32,)| n.to_string();
+        Ok(vec![
+            call_once(&linker, &component, "opened", (5u32, false), show)?,
+            call_once(&linker, &component, "opened", (6u32, true), show)?,
+            call_once(&linker, &component, "waited", (7u32,), show)?,
+        ])
+    };
+    let composed = run(&built)?;
+    // The new resource is handle 3 after a subtask (1) and a waitable set
+    // (2), handle 1 when the call returned at once.
+    assert_eq!(composed, ["3005", "1006", "3007"]);
+    assert_eq!(run(&fused)?, composed);
+    Ok(())
+}

@@ -325,6 +325,12 @@ pub fn alloc_function(t: &Table) -> Function {
     c.finish()
 }
 
+/// Where `get`'s slot address finds the slot's 64-bit field for the call
+/// that last lent it (free for other uses in a slot of no resource type).
+pub fn lent_field(t: &Table) -> MemArg {
+    Field::Lent.of(t)
+}
+
 /// Where `get`'s slot address finds the representation (for a host's
 /// handle, the host's index).
 pub fn rep_field(t: &Table) -> MemArg {
@@ -1087,6 +1093,23 @@ pub fn task_return(
         results_spill: false,
     };
     host_call_of(env, (&[*result], None), (sig, n), caller, code)
+}
+
+/// `(ptr)`: the result of type `result` that the host wrote at `ptr` in
+/// the caller's memory, its handles the host's, made the caller's: what
+/// an async lower's result needs once the caller learns it was written.
+pub fn host_result(env: super::Env<'_, '_>, result: &ComponentValType, caller: Side) -> Function {
+    let mut g = Gen::new(env, 1);
+    let host = Side {
+        table: None,
+        ..caller
+    };
+    let back = Leaf::Translate {
+        from: host,
+        to: caller,
+    };
+    g.fixup(result, &Loc::memory(caller, 0), back);
+    g.finish(&[])
 }
 
 /// [`host_call`] of a call whose parameters and result are of the types

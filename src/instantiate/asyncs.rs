@@ -418,7 +418,14 @@ fn table_check(
                         Some(_) => false,
                         None => f.params.iter().any(|(_, t)| Held::of(types, t).any()),
                     };
-                    params_ok && !in_memory && !f.result.iter().any(|t| Held::of(types, t).any())
+                    // Resource handles in the result become the
+                    // instance's when it learns the result was written
+                    // (`merge::asyncs`); streams and the like do not yet.
+                    let result_ok = !f.result.iter().any(|t| {
+                        let h = Held::of(types, t);
+                        h.top || h.nested
+                    });
+                    params_ok && !in_memory && result_ok
                 } else {
                     !params.chain(f.result.iter()).any(|t| {
                         let h = Held::of(types, t);

@@ -26,7 +26,7 @@ use crate::adapter::code::Code;
 use crate::adapter::handles::{self, Table};
 use crate::error::Result;
 use crate::instantiate::asyncs::{Held, handle_params};
-use crate::instantiate::{CoreDef, Graph, Lifted};
+use crate::instantiate::{CoreDef, Graph, HostLower, HostLowerId, Lifted};
 use std::rc::Rc;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::CanonicalFunction as C;
@@ -56,7 +56,18 @@ pub struct AsyncTable<'a> {
     /// Each root export lifted async or passing streams, futures or error
     /// contexts, and its trampoline.
     pub exports: Vec<(Rc<Lifted<'a>>, FuncIdx)>,
+    /// Each async lower of a host function whose result holds resource
+    /// handles, and the function that makes the handles the host wrote
+    /// there the instance's (`handles::host_result`), by number.
+    pub results: Vec<(HostLowerId, FuncIdx)>,
+    /// `(number, ptr)`: calls result function `number` of [`Self::results`].
+    pub dispatch: Option<FuncIdx>,
 }
+
+/// The event code of a subtask's progress, and the state it reports when
+/// the callee returned (its result is written).
+const EVENT_SUBTASK: i32 = 1;
+const RETURNED: i32 = 2;
 
 impl<'a> AsyncTable<'a> {
     /// Declares the functions, when `graph`'s async instance has a table
@@ -90,7 +101,33 @@ impl<'a> AsyncTable<'a> {
                 callbacks.push((cb.clone(), idx));
             }
         }
+        let user = graph.own_async_table();
+        let mut results = Vec::new();
+        for (i, h) in graph.host_lowers.iter().enumerate() {
+            if let HostLower::Func {
+                ty,
+                options,
+                instance,
+                ..
+            } = h
+                && options.async_
+                && Some(*instance) == user
+                && types[*ty]
+                    .result
+                    .is_some_and(|r| handles::has_handles(types, &r, false))
+            {
+                let idx = b.declare_generated(&FuncType::new([I32], []))?;
+                results.push((HostLowerId(i as u32), idx));
+            }
+        }
+        let dispatch = if results.is_empty() {
+            None
+        } else {
+            Some(b.declare_generated(&FuncType::new([I32, I32], []))?)
+        };
         Ok(Some(AsyncTable {
+            results,
+            dispatch,
             rev_set,
             rev_get,
             // Pushed later, with the handle tables' globals.
@@ -107,6 +144,34 @@ impl<'a> AsyncTable<'a> {
             b.mutable_global(wasm_encoder::ValType::I32, &zero),
             b.mutable_global(wasm_encoder::ValType::I32, &zero),
         );
+    }
+
+    /// The number and function of host lower `h`'s result, if it has one.
+    pub fn result(&self, h: HostLowerId) -> Option<(u32, FuncIdx)> {
+        self.results
+            .iter()
+            .position(|(g, _)| *g == h)
+            .map(|k| (k as u32, self.results[k].1))
+    }
+
+    /// `dispatch(number, ptr)`: the result function of that number on
+    /// `ptr`.
+    pub fn dispatch_function(&self) -> Function {
+        let mut c = Code::new(2);
+        for (k, (_, f)) in self.results.iter().enumerate() {
+            c.extend([
+                I::LocalGet(0),
+                I::I32Const(k as i32),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+                I::LocalGet(1),
+                f.call(),
+                I::Return,
+                I::End,
+            ]);
+        }
+        c.push(I::Unreachable);
+        c.finish()
     }
 
     /// The wrapper of `callback`, if it has one.
@@ -287,6 +352,40 @@ impl<'t, 'a> Tx<'t, 'a> {
             .extend([I::LocalGet(h), self.fns.rev_get.call(), I::LocalSet(h)]);
     }
 
+    /// After the instance learned that the subtask in slot local `slot`
+    /// returned: the handles in its result, which the host wrote, become
+    /// the instance's (once; the slot forgets where the result is).
+    fn returned(&mut self, slot: u32) {
+        let Some(dispatch) = self.fns.dispatch else {
+            return;
+        };
+        let (addr, at) = (self.c.temp(ValType::I32), self.c.temp(ValType::I64));
+        let lent = handles::lent_field(self.t);
+        self.c.extend([
+            I::LocalGet(slot),
+            self.t.get.call(),
+            I::LocalTee(addr),
+            I::I64Load(lent),
+            I::LocalTee(at),
+            I::I64Const(0),
+            I::I64Ne,
+            I::If(BlockType::Empty),
+            I::LocalGet(addr),
+            I::I64Const(0),
+            I::I64Store(lent),
+            I::LocalGet(at),
+            I::I64Const(32),
+            I::I64ShrU,
+            I::I32WrapI64,
+            I::I32Const(1),
+            I::I32Sub,
+            I::LocalGet(at),
+            I::I32WrapI64,
+            dispatch.call(),
+            I::End,
+        ]);
+    }
+
     /// Translates the callback code on the stack: a set to wait on is the
     /// host's.
     fn code(&mut self) {
@@ -342,6 +441,12 @@ struct Plan {
     event: Option<u32>,
     /// What the result is.
     result: Out,
+    /// The parameter naming a subtask whose result the call may report
+    /// written (`subtask.cancel` returning `RETURNED`).
+    cancelled: Option<u32>,
+    /// An async lower's return pointer, and its result's function (see
+    /// [`AsyncTable::results`]).
+    written: Option<(u32, u32, FuncIdx)>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -391,8 +496,11 @@ fn plan(types: TypesRef<'_>, canon: &C, result: Option<&ComponentValType>) -> Pl
         | C::FutureDropReadable { .. }
         | C::FutureDropWritable { .. }
         | C::ErrorContextDrop => one(true),
-        C::SubtaskCancel { .. }
-        | C::StreamRead { .. }
+        C::SubtaskCancel { .. } => Plan {
+            cancelled: Some(0),
+            ..one(false)
+        },
+        C::StreamRead { .. }
         | C::StreamWrite { .. }
         | C::StreamCancelRead { .. }
         | C::StreamCancelWrite { .. }
@@ -446,17 +554,23 @@ pub fn builtin_body(
 /// it gives away leave its table, and its subtask gets a slot.
 pub fn lower_body(
     types: TypesRef<'_>,
-    ty: wasmparser::component_types::ComponentFuncTypeId,
+    (ty, h): (
+        wasmparser::component_types::ComponentFuncTypeId,
+        HostLowerId,
+    ),
     t: &Table,
     fns: &AsyncTable<'_>,
     around: &Around<'_>,
 ) -> Function {
     let params = types[ty].params.iter().map(|(_, t)| t);
     let handles = handle_params(types, params, MAX_FLAT_ASYNC_PARAMS).unwrap_or_default();
+    // The return pointer comes last.
+    let retptr = (around.sig.params().len() as u32).saturating_sub(1);
     let p = Plan {
         to_host: handles.iter().map(|h| h.at).collect(),
         removed: handles.iter().filter(|h| h.gone).map(|h| h.at).collect(),
         result: Out::Subtask,
+        written: fns.result(h).map(|(k, f)| (retptr, k, f)),
         ..Plan::default()
     };
     translated(p, t, fns, around)
@@ -476,6 +590,11 @@ fn translated(p: Plan, t: &Table, fns: &AsyncTable<'_>, around: &Around<'_>) -> 
             (*l, saved)
         })
         .collect();
+    let cancelled = p.cancelled.filter(|_| fns.dispatch.is_some()).map(|l| {
+        let saved = x.c.temp(ValType::I32);
+        x.c.extend([I::LocalGet(l), I::LocalSet(saved)]);
+        saved
+    });
     for l in &p.to_host {
         x.host_in_place(*l);
     }
@@ -532,8 +651,48 @@ fn translated(p: Plan, t: &Table, fns: &AsyncTable<'_>, around: &Around<'_>) -> 
             ]);
             x.add(s);
             x.repack(r, s);
+            if let Some((retptr, k, _)) = p.written {
+                // Where the result will be, for when the instance learns
+                // it was written.
+                x.c.extend([
+                    I::LocalGet(s),
+                    x.t.get.call(),
+                    I::I64Const(i64::from(k + 1) << 32),
+                    I::LocalGet(retptr),
+                    I::I64ExtendI32U,
+                    I::I64Or,
+                    I::I64Store(handles::lent_field(x.t)),
+                ]);
+            }
+            if let Some((retptr, _, f)) = p.written {
+                // Returned at once: the result is written.
+                x.c.extend([
+                    I::Else,
+                    I::LocalGet(r),
+                    I::I32Const(0xf),
+                    I::I32And,
+                    I::I32Const(RETURNED),
+                    I::I32Eq,
+                    I::If(BlockType::Empty),
+                    I::LocalGet(retptr),
+                    f.call(),
+                    I::End,
+                ]);
+            }
             x.c.extend([I::End, I::LocalGet(r)]);
         }
+    }
+    if let Some(saved) = cancelled {
+        // Returned before it could be cancelled: the result is written.
+        let status = x.c.temp(ValType::I32);
+        x.c.extend([
+            I::LocalTee(status),
+            I::I32Const(RETURNED),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+        ]);
+        x.returned(saved);
+        x.c.extend([I::End, I::LocalGet(status)]);
     }
     for (host, saved) in kept {
         x.remove(saved, host);
@@ -551,6 +710,27 @@ fn translated(p: Plan, t: &Table, fns: &AsyncTable<'_>, around: &Around<'_>) -> 
             fns.rev_get.call(),
             I::I32Store(at),
         ]);
+        if fns.dispatch.is_some() {
+            // A subtask's result written: the event's code is the result.
+            let (code, slot) = (x.c.temp(ValType::I32), x.c.temp(ValType::I32));
+            let payload = MemArg { offset: 4, ..at };
+            x.c.extend([
+                I::LocalTee(code),
+                I::I32Const(EVENT_SUBTASK),
+                I::I32Eq,
+                I::LocalGet(ptr),
+                I::I32Load(payload),
+                I::I32Const(RETURNED),
+                I::I32Eq,
+                I::I32And,
+                I::If(BlockType::Empty),
+                I::LocalGet(ptr),
+                I::I32Load(at),
+                I::LocalSet(slot),
+            ]);
+            x.returned(slot);
+            x.c.extend([I::End, I::LocalGet(code)]);
+        }
     }
     x.finish()
 }
@@ -626,6 +806,21 @@ pub fn needs_trampoline(types: TypesRef<'_>, f: &Lifted<'_>) -> bool {
 pub fn callback_body(target: u32, t: &Table, fns: &AsyncTable<'_>) -> Function {
     let mut x = Tx::new(3, t, fns);
     x.back_from_host(1);
+    if fns.dispatch.is_some() {
+        // A subtask's result written.
+        x.c.extend([
+            I::LocalGet(0),
+            I::I32Const(EVENT_SUBTASK),
+            I::I32Eq,
+            I::LocalGet(2),
+            I::I32Const(RETURNED),
+            I::I32Eq,
+            I::I32And,
+            I::If(BlockType::Empty),
+        ]);
+        x.returned(1);
+        x.c.push(I::End);
+    }
     x.c.extend([
         I::LocalGet(0),
         I::LocalGet(1),

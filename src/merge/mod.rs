@@ -1439,7 +1439,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         self.host_bodies(&mut b, &mut outlined)?;
         self.adapter_bodies(&mut b, &mut outlined)?;
         self.handle_bodies(&mut b, &mut outlined)?;
-        self.async_bodies(&mut b)?;
+        self.async_bodies(&mut b, &mut outlined)?;
         // The start sequence, built beside the instances: each one's
         // deferred segments, then its start function.
         let mut init = Function::new([]);
@@ -1645,7 +1645,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 call: &call,
                 epilogue: &epilogue,
             };
-            let body = self.host_body(host, sig, &code, outlined)?;
+            let body = self.host_body((h, host), sig, &code, outlined)?;
             b.body(self.trampolines[i], &body)?;
         }
         Ok(())
@@ -1656,7 +1656,7 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// handles it passes where the caller keeps a table of its own.
     fn host_body(
         &self,
-        host: &HostLower<'a>,
+        (h, host): (HostLowerId, &HostLower<'a>),
         sig: &FuncType,
         code: &handles::HostCallCode<'_>,
         outlined: &mut Outlined,
@@ -1734,7 +1734,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 if options.async_
                     && let Some((fns, t)) = translating =>
             {
-                asyncs::lower_body(types, *ty, &t, fns, &around(None))
+                asyncs::lower_body(types, (*ty, h), &t, fns, &around(None))
             }
             // The async instance's core code holds the host's handles
             // as the host numbers them (`instantiate::asyncs`).
@@ -1765,7 +1765,7 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The async instance's translation (`asyncs`): the map from the host's
     /// numbers, the trampolines of its async exports and the wrappers of
     /// their callbacks.
-    fn async_bodies(&self, b: &mut Builder) -> Result<()> {
+    fn async_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
         let Some(fns) = &self.async_table else {
             return Ok(());
         };
@@ -1789,6 +1789,29 @@ impl<'g, 'a> Layout<'g, 'a> {
         for (callback, idx) in &fns.callbacks {
             let target = self.resolve(callback, ExternalKind::Func, "root")?;
             b.body(*idx, &asyncs::callback_body(target, &t, fns))?;
+        }
+        for (h, idx) in &fns.results {
+            let HostLower::Func {
+                ty,
+                options,
+                instance,
+                ..
+            } = &self.graph.host_lowers[h.index()]
+            else {
+                return Err(Error::internal("an async lower's result without its lower"));
+            };
+            let result = types[*ty]
+                .result
+                .ok_or_else(|| Error::internal("an async lower's result without a type"))?;
+            let path = &self.graph.component_instances[instance.index()];
+            let side = self.side(options, *instance, path)?;
+            let instance = *instance;
+            let resources = |r| self.resource_info(instance, r);
+            let env = self.env((instance, &resources), outlined);
+            b.body(*idx, &handles::host_result(env, &result, side))?;
+        }
+        if let Some(idx) = fns.dispatch {
+            b.body(idx, &fns.dispatch_function())?;
         }
         Ok(())
     }
