@@ -565,7 +565,8 @@ fn an_async_result_holding_a_host_resource_beside_another_holder_the_same_fused(
 /// An async component `$C` that calls async host functions giving back a
 /// host resource (`open` finishes later, `open-now` at once) and reads the
 /// handle the result holds, once its subtask returned (through its
-/// `callback`, or `waitable-set.wait`), beside `$D`, which holds three of
+/// `callback`, `waitable-set.wait`, or `subtask.cancel` finding it
+/// returned after two yields), beside `$D`, which holds three of
 /// the host's resources first: fused, `$C`'s own table must make the
 /// handle the host wrote its own. Each export returns the handle's number
 /// times 1000 plus the resource's value.
@@ -612,6 +613,8 @@ const OPENED: &str = r#"(component
     (core func $wait (canon waitable-set.wait (memory $mem)))
     (core func $join (canon waitable.join))
     (core func $subtask.drop (canon subtask.drop))
+    (core func $subtask.cancel (canon subtask.cancel))
+    (core func $yield (canon thread.yield))
     (core module $M
       (import "" "mem" (memory 1))
       (import "" "get" (func $get (param i32) (result i32)))
@@ -624,6 +627,8 @@ const OPENED: &str = r#"(component
       (import "" "wait" (func $wait (param i32 i32) (result i32)))
       (import "" "join" (func $join (param i32 i32)))
       (import "" "subtask.drop" (func $subtask.drop (param i32)))
+      (import "" "subtask.cancel" (func $subtask.cancel (param i32) (result i32)))
+      (import "" "yield" (func $yield (result i32)))
       (global $set (mut i32) (i32.const 0))
       ;; The handle at 8: its number * 1000 + its value; dropped; returned.
       (func $finish (result i32)
@@ -656,6 +661,22 @@ const OPENED: &str = r#"(component
           (then (return (i32.or (i32.const 2) (i32.shl (global.get $set) (i32.const 4))))))
         (call $subtask.drop (local.get $idx))
         (call $finish))
+      ;; Yields until the call is done, then cancels it: too late, it
+      ;; returned (else the status, times a million).
+      (func (export "cancelled") (param $n i32) (result i32)
+        (local $st i32) (local $sub i32)
+        (drop (call $hold))
+        (local.set $st (call $open (local.get $n) (i32.const 8)))
+        (local.set $sub (i32.shr_u (local.get $st) (i32.const 4)))
+        (drop (call $yield))
+        (drop (call $yield))
+        (local.set $st (call $subtask.cancel (local.get $sub)))
+        (if (i32.ne (local.get $st) (i32.const 2 (; RETURNED ;)))
+          (then
+            (call $return (i32.mul (local.get $st) (i32.const 1000000)))
+            (return (i32.const 0))))
+        (call $subtask.drop (local.get $sub))
+        (call $finish))
       ;; Waits in `waitable-set.wait` until the subtask returned.
       (func (export "waited") (param $n i32) (result i32)
         (local $st i32) (local $set i32)
@@ -681,11 +702,15 @@ const OPENED: &str = r#"(component
       (export "set.new" (func $set.new))
       (export "wait" (func $wait))
       (export "join" (func $join))
-      (export "subtask.drop" (func $subtask.drop))))))
+      (export "subtask.drop" (func $subtask.drop))
+      (export "subtask.cancel" (func $subtask.cancel))
+      (export "yield" (func $yield))))))
     (func (export "opened") async (param "n" u32) (param "now" bool) (result u32)
       (canon lift (core func $i "opened") async (callback (core func $i "cb"))))
     (func (export "waited") async (param "n" u32) (result u32)
-      (canon lift (core func $i "waited") async (callback (core func $i "cb")))))
+      (canon lift (core func $i "waited") async (callback (core func $i "cb"))))
+    (func (export "cancelled") async (param "n" u32) (result u32)
+      (canon lift (core func $i "cancelled") async (callback (core func $i "cb")))))
   (instance $d (instantiate $D (with "r" (type $r)) (with "new" (func $new))))
   (instance $c (instantiate $C
     (with "r" (type $r))
@@ -694,7 +719,8 @@ const OPENED: &str = r#"(component
     (with "open-now" (func $open-now))
     (with "hold" (func $d "hold"))))
   (export "opened" (func $c "opened"))
-  (export "waited" (func $c "waited")))"#;
+  (export "waited" (func $c "waited"))
+  (export "cancelled" (func $c "cancelled")))"#;
 
 #[test]
 fn async_host_results_holding_a_host_resource_the_same_fused() -> Result<()> {
@@ -719,12 +745,14 @@ fn async_host_results_holding_a_host_resource_the_same_fused() -> Result<()> {
             call_once(&linker, &component, "opened", (5u32, false), show)?,
             call_once(&linker, &component, "opened", (6u32, true), show)?,
             call_once(&linker, &component, "waited", (7u32,), show)?,
+            call_once(&linker, &component, "cancelled", (8u32,), show)?,
         ])
     };
     let composed = run(&built)?;
     // The new resource is handle 3 after a subtask (1) and a waitable set
-    // (2), handle 1 when the call returned at once.
-    assert_eq!(composed, ["3005", "1006", "3007"]);
+    // (2), handle 1 when the call returned at once, and 2 after a subtask
+    // that `subtask.cancel` found returned.
+    assert_eq!(composed, ["3005", "1006", "3007", "2008"]);
     assert_eq!(run(&fused)?, composed);
     Ok(())
 }
