@@ -487,6 +487,27 @@ fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
     Ok(())
 }
 
+/// `$D` of the compositions below: it makes three of the host's
+/// resources and keeps them, so that they come first in the host's table
+/// for the fused component (`hold` returns the number of the last).
+const HOLDER: &str = r#"(component $D
+    (import "r" (type $r (sub resource)))
+    (import "new" (func $new (param "n" u32) (result (own $r))))
+    (core func $new (canon lower (func $new)))
+    (core module $M
+      (import "" "new" (func $new (param i32) (result i32)))
+      (func (export "hold") (result i32)
+        (drop (call $new (i32.const 10)))
+        (drop (call $new (i32.const 11)))
+        (call $new (i32.const 12))))
+    (core instance $m (instantiate $M (with "" (instance (export "new" (func $new))))))
+    (func (export "hold") (result u32) (canon lift (core func $m "hold"))))"#;
+
+/// A composition of [`BESIDE_A_HOLDER`] or [`OPENED`], with [`HOLDER`].
+fn beside_a_holder(wat: &str) -> Result<Vec<u8>> {
+    Ok(wat::parse_str(wat.replace("HOLDER", HOLDER))?)
+}
+
 /// An async component `$C` whose export gives back a host resource inside
 /// a `result`, beside `$D`, which holds three of the host's resources
 /// first: the host numbers both instances' handles in one table for the
@@ -498,18 +519,7 @@ const BESIDE_A_HOLDER: &str = r#"(component
     (export "[constructor]res" (func (param "n" u32) (result (own $r))))))
   (alias export $host "res" (type $r))
   (alias export $host "[constructor]res" (func $new))
-  (component $D
-    (import "r" (type $r (sub resource)))
-    (import "new" (func $new (param "n" u32) (result (own $r))))
-    (core func $new (canon lower (func $new)))
-    (core module $M
-      (import "" "new" (func $new (param i32) (result i32)))
-      (func (export "hold") (result i32)
-        (drop (call $new (i32.const 10)))
-        (drop (call $new (i32.const 11)))
-        (call $new (i32.const 12))))
-    (core instance $m (instantiate $M (with "" (instance (export "new" (func $new))))))
-    (func (export "hold") (result u32) (canon lift (core func $m "hold"))))
+  HOLDER
   (component $C
     (import "r" (type $r (sub resource)))
     (import "new" (func $new (param "n" u32) (result (own $r))))
@@ -545,7 +555,7 @@ const BESIDE_A_HOLDER: &str = r#"(component
 
 #[test]
 fn an_async_result_holding_a_host_resource_beside_another_holder_the_same_fused() -> Result<()> {
-    let built = wat::parse_str(BESIDE_A_HOLDER)?;
+    let built = beside_a_holder(BESIDE_A_HOLDER)?;
     let fused = host_tests::fuse_both_ways("beside-a-holder", &built)?;
     let engine = engine()?;
     let linker = host_linker(&engine)?;
@@ -582,18 +592,7 @@ const OPENED: &str = r#"(component
   (alias export $host "[method]res.get" (func $get))
   (alias export $host "open" (func $open))
   (alias export $host "open-now" (func $open-now))
-  (component $D
-    (import "r" (type $r (sub resource)))
-    (import "new" (func $new (param "n" u32) (result (own $r))))
-    (core func $new (canon lower (func $new)))
-    (core module $M
-      (import "" "new" (func $new (param i32) (result i32)))
-      (func (export "hold") (result i32)
-        (drop (call $new (i32.const 10)))
-        (drop (call $new (i32.const 11)))
-        (call $new (i32.const 12))))
-    (core instance $m (instantiate $M (with "" (instance (export "new" (func $new))))))
-    (func (export "hold") (result u32) (canon lift (core func $m "hold"))))
+  HOLDER
   (component $C
     (import "r" (type $r (sub resource)))
     (import "get" (func $get (param "self" (borrow $r)) (result u32)))
@@ -724,7 +723,7 @@ const OPENED: &str = r#"(component
 
 #[test]
 fn async_host_results_holding_a_host_resource_the_same_fused() -> Result<()> {
-    let built = wat::parse_str(OPENED)?;
+    let built = beside_a_holder(OPENED)?;
     let fused = host_tests::fuse_both_ways("opened", &built)?;
     let engine = engine()?;
     let mut linker = host_linker(&engine)?;
