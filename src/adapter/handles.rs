@@ -143,6 +143,12 @@ pub fn own_tag(number: u32) -> i32 {
     (number * 2 + 1) as i32
 }
 
+/// The tag of an owned (`own`) or borrowed handle of resource type
+/// `number`.
+pub fn handle_tag(own: bool, number: u32) -> i32 {
+    own_tag(number) + i32::from(!own)
+}
+
 /// The fields of a slot, as the table above lays them out.
 #[derive(Debug, Clone, Copy)]
 enum Field {
@@ -586,11 +592,7 @@ impl Gen<'_, '_> {
             return rep;
         }
         let idx = self.code.temp(ValType::I32);
-        let tag = if own {
-            own_tag(info.number)
-        } else {
-            own_tag(info.number) + 1
-        };
+        let tag = handle_tag(own, info.number);
         self.code.body.extend([
             I::I32Const(tag),
             I::LocalGet(rep),

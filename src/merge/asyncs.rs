@@ -386,6 +386,30 @@ impl<'t, 'a> Tx<'t, 'a> {
         ]);
     }
 
+    /// For an event whose code, payload and waitable (the instance's
+    /// index) each of `code`, `payload` and `slot` pushes: when it is a
+    /// subtask's `RETURNED`, its result becomes the instance's
+    /// ([`Self::returned`]).
+    fn on_event(&mut self, code: &[I<'static>], payload: &[I<'static>], slot: &[I<'static>]) {
+        if self.fns.dispatch.is_none() {
+            return;
+        }
+        let s = self.c.temp(ValType::I32);
+        self.c.extend(code.iter().cloned());
+        self.c.extend([I::I32Const(EVENT_SUBTASK), I::I32Eq]);
+        self.c.extend(payload.iter().cloned());
+        self.c.extend([
+            I::I32Const(RETURNED),
+            I::I32Eq,
+            I::I32And,
+            I::If(BlockType::Empty),
+        ]);
+        self.c.extend(slot.iter().cloned());
+        self.c.push(I::LocalSet(s));
+        self.returned(s);
+        self.c.push(I::End);
+    }
+
     /// Translates the callback code on the stack: a set to wait on is the
     /// host's.
     fn code(&mut self) {
@@ -711,25 +735,16 @@ fn translated(p: Plan, t: &Table, fns: &AsyncTable<'_>, around: &Around<'_>) -> 
             I::I32Store(at),
         ]);
         if fns.dispatch.is_some() {
-            // A subtask's result written: the event's code is the result.
-            let (code, slot) = (x.c.temp(ValType::I32), x.c.temp(ValType::I32));
+            // The event's code is the call's result.
+            let code = x.c.temp(ValType::I32);
+            x.c.push(I::LocalSet(code));
             let payload = MemArg { offset: 4, ..at };
-            x.c.extend([
-                I::LocalTee(code),
-                I::I32Const(EVENT_SUBTASK),
-                I::I32Eq,
-                I::LocalGet(ptr),
-                I::I32Load(payload),
-                I::I32Const(RETURNED),
-                I::I32Eq,
-                I::I32And,
-                I::If(BlockType::Empty),
-                I::LocalGet(ptr),
-                I::I32Load(at),
-                I::LocalSet(slot),
-            ]);
-            x.returned(slot);
-            x.c.extend([I::End, I::LocalGet(code)]);
+            x.on_event(
+                &[I::LocalGet(code)],
+                &[I::LocalGet(ptr), I::I32Load(payload)],
+                &[I::LocalGet(ptr), I::I32Load(at)],
+            );
+            x.c.push(I::LocalGet(code));
         }
     }
     x.finish()
@@ -761,10 +776,7 @@ pub fn export_body(
             // that the host, which counts the task's borrows, traps where
             // it would have at `task.return`. The map from the host's
             // numbers tells such a borrow from the instance's others.
-            Some(r) => {
-                let tag = handles::own_tag(number(r)) + i32::from(!h.gone);
-                x.add_tagged(h.at, tag, !h.gone);
-            }
+            Some(r) => x.add_tagged(h.at, handles::handle_tag(h.gone, number(r)), !h.gone),
             None => x.add(h.at),
         }
     }
@@ -806,21 +818,7 @@ pub fn needs_trampoline(types: TypesRef<'_>, f: &Lifted<'_>) -> bool {
 pub fn callback_body(target: u32, t: &Table, fns: &AsyncTable<'_>) -> Function {
     let mut x = Tx::new(3, t, fns);
     x.back_from_host(1);
-    if fns.dispatch.is_some() {
-        // A subtask's result written.
-        x.c.extend([
-            I::LocalGet(0),
-            I::I32Const(EVENT_SUBTASK),
-            I::I32Eq,
-            I::LocalGet(2),
-            I::I32Const(RETURNED),
-            I::I32Eq,
-            I::I32And,
-            I::If(BlockType::Empty),
-        ]);
-        x.returned(1);
-        x.c.push(I::End);
-    }
+    x.on_event(&[I::LocalGet(0)], &[I::LocalGet(2)], &[I::LocalGet(1)]);
     x.c.extend([
         I::LocalGet(0),
         I::LocalGet(1),
