@@ -444,8 +444,9 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     g.finish(&returns)
 }
 
-/// An async call's status when the callee has returned (`RETURNED`).
-const RETURNED: i32 = 2;
+/// An async call's status, and a subtask's state, when the callee has
+/// returned (`RETURNED`): its result is written.
+pub(crate) const RETURNED: i32 = 2;
 
 impl Gen<'_, '_> {
     /// Fresh temporaries for the flat core values `flat`.

@@ -22,6 +22,7 @@
 
 use super::builder::{Builder, FuncIdx, GlobalIdx};
 use crate::abi::{MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS};
+use crate::adapter::RETURNED;
 use crate::adapter::code::Code;
 use crate::adapter::handles::{self, Table};
 use crate::error::Result;
@@ -64,10 +65,8 @@ pub struct AsyncTable<'a> {
     pub dispatch: Option<FuncIdx>,
 }
 
-/// The event code of a subtask's progress, and the state it reports when
-/// the callee returned (its result is written).
+/// The event code of a subtask's progress.
 const EVENT_SUBTASK: i32 = 1;
-const RETURNED: i32 = 2;
 
 impl<'a> AsyncTable<'a> {
     /// Declares the functions, when `graph`'s async instance has a table

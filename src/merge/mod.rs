@@ -1296,6 +1296,12 @@ impl<'g, 'a> Layout<'g, 'a> {
             for (_, idx) in &a.callbacks {
                 names.push((idx.0, "async callback: translate handles".into()));
             }
+            for (_, idx) in &a.results {
+                names.push((idx.0, "async lower: translate its result".into()));
+            }
+            if let Some(idx) = a.dispatch {
+                names.push((idx.0, "async lower: translate a result by number".into()));
+            }
         }
         for (i, n) in &self.helper_names {
             names.push((*i, n.clone().into()));
@@ -1692,19 +1698,15 @@ impl<'g, 'a> Layout<'g, 'a> {
                     builtin.canon,
                     wasmparser::CanonicalFunction::TaskReturn { .. }
                 )
-                && builtin
+                && let Some(result) = builtin
                     .result
                     .as_ref()
-                    .is_some_and(|r| handles::has_handles(types, r, false)) =>
+                    .filter(|r| handles::has_handles(types, r, false)) =>
             {
                 let path = &self.graph.component_instances[instance.index()];
                 let side = self.side(options, *instance, path)?;
                 let instance = *instance;
                 let resources = |r| self.resource_info(instance, r);
-                let result = builtin
-                    .result
-                    .as_ref()
-                    .ok_or_else(|| Error::internal("task.return without its result"))?;
                 handles::task_return(
                     self.env((instance, &resources), outlined),
                     result,
