@@ -181,6 +181,12 @@ pub struct Adapter<'a> {
     pub callee: Rc<Lifted<'a>>,
     /// The function's name where known (the last export name seen).
     pub name: &'a str,
+    /// A synchronous lower of an `async`-typed function by a component
+    /// instance none of whose tasks may ever block: the call traps before
+    /// it starts, as in the runtime (see [`Graph::traps_at_call`]).
+    pub cannot_block: bool,
+    /// Where the lower is in the input.
+    pub offset: u64,
 }
 
 /// A root import used from core code.
@@ -521,6 +527,14 @@ impl<'a> Graph<'a> {
         contains(a, b) || contains(b, a)
     }
 
+    /// Whether a cross-component call traps before it starts, whatever it
+    /// passes: it could not enter its callee ([`Graph::cannot_enter`]), or
+    /// it is a synchronous call of an `async`-typed function from a task
+    /// that may not block ([`Adapter::cannot_block`]).
+    pub fn traps_at_call(&self, a: &Adapter<'_>) -> bool {
+        a.cannot_block || self.cannot_enter(a.caller, a.callee.instance)
+    }
+
     /// The run-time resource type of `id` as `instance`'s types see it.
     pub fn resource(
         &self,
@@ -657,6 +671,7 @@ pub fn instantiate_with<'a>(input: &'a Input<'a>, async_table: bool) -> Result<G
             _ => {}
         }
     }
+    asyncs::blocking_calls(input, &graph)?;
     graph.async_use = asyncs::check(input, &graph, async_table)?;
     Ok(graph)
 }
@@ -735,8 +750,12 @@ impl<'a> Instantiator<'_, 'a> {
         let path = f.path.clone();
         self.depth += 1;
         for (d, offset) in def.defs.iter().zip(&def.offsets) {
+            let adapters = self.graph.adapters.len();
             self.def(&mut f, d)
                 .map_err(|e| e.at_path(&path).at_offset(*offset))?;
+            for a in &mut self.graph.adapters[adapters..] {
+                a.offset = *offset;
+            }
         }
         self.depth -= 1;
         Ok(f.exports)
@@ -1035,8 +1054,9 @@ impl<'a> Instantiator<'_, 'a> {
                 let def = match lookup(&f.funcs, *func, "function")?.clone() {
                     Func::Lifted(callee) => {
                         let async_type = self.input.types.as_ref()[*ty].async_;
-                        asyncs::between_components(&lower, &callee, name, async_type)
-                            .map_err(|e| e.at_path(&f.path))?;
+                        let cannot_block =
+                            asyncs::between_components(&lower, &callee, name, async_type)
+                                .map_err(|e| e.at_path(&f.path))?;
                         if self.graph.adapters.len() >= limits::MAX_ADAPTERS {
                             return Err(Error::limit(format!(
                                 "more than {} cross-component calls (adapters)",
@@ -1051,6 +1071,8 @@ impl<'a> Instantiator<'_, 'a> {
                             ty: *ty,
                             callee,
                             name,
+                            cannot_block,
+                            offset: 0,
                         });
                         CoreDef::Adapter(id)
                     }

@@ -198,6 +198,89 @@ fn async_call_between_components_is_refused_with_why() -> Result<()> {
     Ok(())
 }
 
+/// A synchronous call of an `async` function between components traps at
+/// the call when no task of the caller's component instance may block
+/// (`fixtures/wat/async/cannot-block.wast` runs such calls fused). When
+/// one may (the caller lifts a function whose type is `async`), or when the
+/// callee lifted async can run after all (its module has a start
+/// function), the call needs tasks the fused module does not keep yet: the
+/// fuser refuses with an `unsupported` error that says why and where.
+#[test]
+fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()> {
+    let composition = |callee: &str, run_type: &str| {
+        format!(
+            r#"(component
+              (component $D
+                {callee}
+                (func (export "f") async (result u32) {lift}))
+              (component $C
+                (import "f" (func $f async (result u32)))
+                (core func $f' (canon lower (func $f)))
+                (core module $M
+                  (import "" "f" (func $f (result i32)))
+                  (func (export "run") (result i32) (call $f)))
+                (core instance $i (instantiate $M (with "" (instance (export "f" (func $f'))))))
+                (func (export "run") {run_type} (result u32) (canon lift (core func $i "run"))))
+              (instance $d (instantiate $D))
+              (instance $c (instantiate $C (with "f" (func $d "f"))))
+              (func (export "run") (alias export $c "run")))"#,
+            lift = if callee.contains("task.return") {
+                r#"(canon lift (core func $i "f") async (callback (core func $i "f-cb")))"#
+            } else {
+                r#"(canon lift (core func $i "f"))"#
+            }
+        )
+    };
+    let sync_callee = r#"(core module $M (func (export "f") (result i32) (i32.const 1)))
+        (core instance $i (instantiate $M))"#;
+    let async_callee = |start: &str| {
+        format!(
+            r#"(core module $M
+              (import "" "task.return" (func $task.return (param i32)))
+              (func (export "f") (result i32)
+                (call $task.return (i32.const 42))
+                (i32.const 0))
+              (func (export "f-cb") (param i32 i32 i32) (result i32) unreachable)
+              (func $s) {start})
+            (core func $task.return (canon task.return (result u32)))
+            (core instance $i (instantiate $M
+              (with "" (instance (export "task.return" (func $task.return))))))"#
+        )
+    };
+    let cases = [
+        // The caller's `run` has an `async` type: its task may block.
+        (
+            composition(sync_callee, "async"),
+            "a synchronous call between components to `f`, whose type is `async`, from a component instance whose tasks may block",
+        ),
+        (
+            composition(&async_callee(""), "async"),
+            "a call to `f`, which another component lifted async",
+        ),
+        // The caller may not block, but the callee's start function runs.
+        (
+            composition(&async_callee("(start $s)"), ""),
+            "beside this async component instance",
+        ),
+    ];
+    for (wat, why) in &cases {
+        let bytes = wat::parse_str(wat)?;
+        let Err(e) = solder::fuse(&[&bytes], &solder::Options::default()) else {
+            anyhow::bail!("fused: {wat}");
+        };
+        assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
+        assert_eq!(e.feature(), Some("async"), "{e}");
+        let message = e.to_string();
+        assert!(message.contains(why), "{message}");
+        assert!(message.contains("(in root"), "{message}");
+    }
+    // Without the start function, the same call traps at the call, as
+    // composed, and fuses.
+    let bytes = wat::parse_str(composition(&async_callee(""), ""))?;
+    solder::fuse(&[&bytes], &solder::Options::default())?;
+    Ok(())
+}
+
 /// A component whose async exports take and give handles of a host
 /// resource type: the host lends two handles, and the guest reads them
 /// (with a host method), drops its borrows and returns the numbers it saw

@@ -99,7 +99,7 @@ pub fn is_forward(
     }
     let f = &abi.types[adapter.callee.ty];
     let sig = abi::flatten_func(abi.types, adapter.callee.ty);
-    !graph.cannot_enter(adapter.caller, adapter.callee.instance)
+    !graph.traps_at_call(adapter)
         && !f.async_
         && !adapter.lower.async_
         && flags_seen == (false, false)
@@ -120,6 +120,10 @@ fn needs_memory(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
 /// Checks that an adapter can be generated for this call, before any output
 /// is produced.
 pub fn check(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Result<()> {
+    if adapter.cannot_block {
+        // It traps before it passes anything.
+        return Ok(());
+    }
     let f = &types[adapter.callee.ty];
     for t in f.params.iter().map(|(_, t)| t).chain(f.result.iter()) {
         check_type(types, t, adapter)?;

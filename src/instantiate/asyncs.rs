@@ -31,35 +31,100 @@ fn refuse(message: String) -> Error {
 }
 
 /// Refuses a call from one component instance into another when either
-/// side uses the async ABI, but for an async lower of a synchronous lift:
-/// the host cannot run such a call for the fused component, and the fused
-/// module does not run tasks itself yet.
+/// side uses the async ABI, but for an async lower of a synchronous lift
+/// and for a synchronous lower of an `async`-typed function: the host
+/// cannot run such a call for the fused component, and the fused module
+/// does not run tasks itself yet. Returns `true` for the second, which
+/// traps at the call when its caller's tasks may not block, and is refused
+/// otherwise ([`blocking_calls`]).
 pub(super) fn between_components(
     lower: &Options<'_>,
     callee: &Lifted<'_>,
     name: &str,
     async_type: bool,
-) -> Result<()> {
-    let name = if name.is_empty() { "a function" } else { name };
+) -> Result<bool> {
+    if !lower.async_ && async_type {
+        return Ok(true);
+    }
     if callee.options.async_ {
-        return Err(refuse(format!(
-            "a call to `{name}`, which another component lifted async, is not supported yet: only async calls to and from the host, and async lowers of functions lifted synchronously, are"
-        )));
+        return Err(lifted_async(name));
     }
     // An async lower of a synchronous lift: the callee runs to the end
     // within the call (`check` makes sure it uses no async), which returns
     // `RETURNED`, as the runtime's does.
-    if lower.async_ {
-        return Ok(());
-    }
-    if async_type {
-        // The callee's task may block and the caller's may not: which
-        // traps depends on tasks the fused module does not keep yet.
-        return Err(refuse(format!(
-            "a call between components to `{name}`, whose type is `async`, is not supported yet"
-        )));
+    Ok(false)
+}
+
+fn lifted_async(name: &str) -> Error {
+    let name = if name.is_empty() { "a function" } else { name };
+    refuse(format!(
+        "a call to `{name}`, which another component lifted async, is not supported yet: only async calls to and from the host, async lowers of functions lifted synchronously, and synchronous calls of `async` functions from a component instance that never blocks, are"
+    ))
+}
+
+/// Whether some task of component instance `i` may block: one of the
+/// functions it lifts, for the host or for another component, is lifted
+/// async or has an `async` type. A task of any other function (or of a
+/// start function) may not block before it returns, and returns when its
+/// core function does, after which only its `post-return` runs, which may
+/// not call out.
+fn may_block(types: TypesRef<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
+    let blocks = |f: &Lifted<'_>| f.instance == i && (f.options.async_ || types[f.ty].async_);
+    graph.exported_functions().iter().any(|(_, f)| blocks(f))
+        || graph.adapters.iter().any(|a| blocks(&a.callee))
+}
+
+/// Settles each synchronous lower of an `async`-typed function between
+/// components ([`Adapter::cannot_block`]): from a component instance whose
+/// tasks may never block, the runtime traps at the call before it starts
+/// ("cannot block a synchronous task before returning"), whatever the
+/// callee, and so does the fused module; from one whose tasks may block,
+/// the call needs tasks the fused module does not keep yet, and is
+/// refused.
+pub(super) fn blocking_calls(input: &Input<'_>, graph: &Graph<'_>) -> Result<()> {
+    let types = input.types.as_ref();
+    for a in graph.adapters.iter().filter(|a| a.cannot_block) {
+        if may_block(types, graph, a.caller) {
+            let e = if a.callee.options.async_ {
+                lifted_async(a.name)
+            } else {
+                refuse(format!(
+                    "a synchronous call between components to `{}`, whose type is `async`, from a component instance whose tasks may block, is not supported yet",
+                    a.name
+                ))
+            };
+            return Err(e
+                .at_path(&graph.component_instances[a.caller.index()])
+                .at_offset(a.offset));
+        }
     }
     Ok(())
+}
+
+/// Whether component instance `i`'s core code can never run: it lifts no
+/// function the root exports, every call into it traps at the call, its
+/// core modules have no start function, and it defines no resource type
+/// with a destructor. Its async built-ins are then never called, and do
+/// not make it a user of the async ABI.
+fn never_runs(input: &Input<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
+    graph.exported_functions().iter().all(|(_, f)| f.instance != i)
+        && graph
+            .adapters
+            .iter()
+            .all(|a| a.callee.instance != i || graph.traps_at_call(a))
+        && graph
+            .core_instances
+            .iter()
+            .filter(|c| c.component == i)
+            .all(|c| {
+                input
+                    .modules
+                    .get(c.module.0 as usize)
+                    .is_some_and(|m| m.start.is_none())
+            })
+        && graph.resources.iter().all(|r| {
+            !matches!(r.owner, ResourceOwner::Instance { instance, dtor: Some(_), .. } if instance == i)
+        })
 }
 
 /// Whether every handle `f`'s type passes is of one of the host's
@@ -193,6 +258,8 @@ pub(super) fn check(
             users.insert(f.instance);
         }
     }
+    // An instance whose code never runs uses none of its built-ins.
+    users.retain(|i| !never_runs(input, graph, *i));
     let path = |i: ComponentInstanceId| graph.component_instances[i.index()].as_str();
     // A task may block only if its function type is `async`: that is the
     // type of the task the host started, which is the lowering instance's

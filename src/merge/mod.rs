@@ -1823,14 +1823,12 @@ impl<'g, 'a> Layout<'g, 'a> {
         for (adapter, idx) in self.graph.adapters.iter().zip(&self.adapters) {
             let Some(idx) = idx else { continue };
             let path = &self.graph.component_instances[adapter.caller.index()];
-            if self
-                .graph
-                .cannot_enter(adapter.caller, adapter.callee.instance)
-            {
+            if self.graph.traps_at_call(adapter) {
                 // A component calling its own lifted function through a
-                // lower would re-enter itself, and a call between a
-                // component and one it contains may not enter either: the
-                // call traps, as in the runtime.
+                // lower would re-enter itself, a call between a component
+                // and one it contains may not enter either, and a task
+                // that may not block may not make a synchronous call of an
+                // `async` function: the call traps, as in the runtime.
                 let mut f = Function::new([]);
                 f.instruction(&I::Unreachable);
                 f.instruction(&I::End);
