@@ -520,6 +520,8 @@ pub struct Facts {
     pub handles: bool,
     /// Whether it holds a `borrow` handle.
     pub borrows: bool,
+    /// Whether it holds a stream, a future or an error context.
+    pub async_handles: bool,
     /// Whether it holds a string or a list (moving it needs memory).
     pub memory: bool,
     /// How much code moving it takes, in the units of
@@ -602,6 +604,7 @@ impl<'t> Abi<'t> {
             byte_copyable: false,
             handles: false,
             borrows: false,
+            async_handles: false,
             memory: false,
             weight: 1,
         };
@@ -619,7 +622,10 @@ impl<'t> Abi<'t> {
                 weight: STRING_WEIGHT,
                 ..leaf((8, 4), vec![ValType::I32; 2])
             },
-            Shape::ErrorContext | Shape::Async(_) => leaf((4, 4), vec![ValType::I32]),
+            Shape::ErrorContext | Shape::Async(_) => Facts {
+                async_handles: true,
+                ..leaf((4, 4), vec![ValType::I32])
+            },
             Shape::Handle(own, _) => Facts {
                 handles: true,
                 borrows: !own,
@@ -731,6 +737,7 @@ fn any_of(parts: &[Rc<Facts>]) -> Facts {
         byte_copyable: true,
         handles: parts.iter().any(|p| p.handles),
         borrows: parts.iter().any(|p| p.borrows),
+        async_handles: parts.iter().any(|p| p.async_handles),
         memory: parts.iter().any(|p| p.memory),
         weight: parts.iter().fold(1, |w: u64, p| w.saturating_add(p.weight)),
     }

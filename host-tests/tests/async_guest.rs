@@ -340,6 +340,14 @@ const HOST_HANDLES: &str = r#"(component
       (call $drop (local.get $a))
       (call $return)
       (i32.const 0 (; EXIT ;)))
+    ;; An owned handle inside an `option`: its number * 1000 + its value,
+    ;; dropped.
+    (func (export "owned") (param $some i32) (param $a i32) (result i32)
+      (if (i32.ne (local.get $some) (i32.const 1)) (then unreachable))
+      (call $return.u32
+        (i32.add (i32.mul (local.get $a) (i32.const 1000)) (call $get (local.get $a))))
+      (call $drop (local.get $a))
+      (i32.const 0 (; EXIT ;)))
     ;; Returns while it still holds the borrow: a trap.
     (func (export "keep") (param $a i32) (result i32)
       (call $return.u32 (call $get (local.get $a)))
@@ -361,6 +369,8 @@ const HOST_HANDLES: &str = r#"(component
     (canon lift (core func $i "either") async (callback (core func $i "cb"))))
   (func (export "peek") async (param "a" (borrow $r))
     (canon lift (core func $i "peek") async (callback (core func $i "cb"))))
+  (func (export "owned") async (param "a" (option (own $r))) (result u32)
+    (canon lift (core func $i "owned") async (callback (core func $i "cb"))))
   (func (export "keep") async (param "a" (borrow $r)) (result u32)
     (canon lift (core func $i "keep") async (callback (core func $i "cb")))))"#;
 
@@ -499,6 +509,13 @@ fn host_handles(engine: &Engine, bytes: &[u8]) -> Result<Vec<String>> {
         call_once(
             l,
             c,
+            "owned",
+            (Some(Resource::<Res>::new_own(11)),),
+            |(n,): (u32,)| n.to_string(),
+        )?,
+        call_once(
+            l,
+            c,
             "keep",
             (Resource::<Res>::new_borrow(3),),
             |(n,): (u32,)| n.to_string(),
@@ -541,6 +558,33 @@ where
     })
 }
 
+/// [`call_once`] with parameters `make` makes in the call's store.
+fn call_with<P, R>(
+    linker: &Linker<Host>,
+    component: &Component,
+    name: &str,
+    make: impl FnOnce(&mut wasmtime::Store<Host>) -> Result<P>,
+    show: fn(R) -> String,
+) -> Result<String>
+where
+    P: ComponentNamedList + Lower + Send + Sync + 'static,
+    R: ComponentNamedList + Lift + Send + Sync + 'static,
+{
+    let engine = component.engine();
+    let mut store = wasmtime::Store::new(engine, Host::new(&[], &[]));
+    let instance =
+        wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, component))?;
+    let f = instance.get_typed_func::<P, R>(&mut store, name)?;
+    let params = make(&mut store)?;
+    let result = wasmtime_wasi::runtime::in_tokio(
+        store.run_concurrent(async move |a| f.call_concurrent(a, params).await),
+    );
+    Ok(match result {
+        Ok(Ok(r)) => show(r),
+        Ok(Err(_)) | Err(_) => "trapped".to_string(),
+    })
+}
+
 #[test]
 fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
     let built = wat::parse_str(HOST_HANDLES)?;
@@ -549,11 +593,11 @@ fn async_exports_take_and_give_host_handles_the_same_fused() -> Result<()> {
     let composed = host_handles(&engine, &built)?;
     // Handles 1 and 2, holding 42 and 7; an owned 9; one inside a
     // `result`, and an error; a borrow dropped by a call without results;
-    // a trap.
+    // handle 1 holding 11, inside an `option`; a trap.
     assert_eq!(
         composed,
         [
-            "1204207", "own 9", "ok own 4", "error 3", "peeked", "trapped"
+            "1204207", "own 9", "ok own 4", "error 3", "peeked", "1011", "trapped"
         ]
     );
     assert_eq!(host_handles(&engine, &fused)?, composed);
@@ -836,5 +880,469 @@ fn async_host_results_holding_a_host_resource_the_same_fused() -> Result<()> {
     // that `subtask.cancel` found returned.
     assert_eq!(composed, ["3005", "1006", "3007", "2008"]);
     assert_eq!(run(&fused)?, composed);
+    Ok(())
+}
+
+/// An async component `$C` beside [`HOLDER`], so that it numbers its
+/// handles in a table of its own in the fused module, getting and giving
+/// streams inside values: a synchronous host call returns one inside a
+/// tuple, which `$C` reads to its end (waiting in `waitable-set.wait`
+/// when a read blocks); another takes one inside an `option`, which
+/// leaves `$C`'s table (its number is the next stream end's); `task.return`
+/// gives one back inside a tuple; an async host call returns one inside
+/// an `option`, written when the call returns. `$C` reports the numbers
+/// it saw, which are not the host's.
+const STREAMS_INSIDE: &str = r#"(component
+  (import "host" (instance $host
+    (export "res" (type $r (sub resource)))
+    (export "[constructor]res" (func (param "n" u32) (result (own $r))))
+    (export "chunk" (func (param "n" u32) (result (tuple u32 (stream u8)))))
+    (export "maybe" (func (param "s" (option (stream u8))) (result u32)))
+    (export "count" (func (param "s" (list (stream u8))) (result u32)))
+    (export "later" (func async (param "n" u32) (result (option (stream u8)))))))
+  (alias export $host "res" (type $r))
+  (alias export $host "[constructor]res" (func $new))
+  (alias export $host "chunk" (func $chunk))
+  (alias export $host "maybe" (func $maybe))
+  (alias export $host "count" (func $count))
+  (alias export $host "later" (func $later))
+  HOLDER
+  (component $C
+    (import "chunk" (func $chunk (param "n" u32) (result (tuple u32 (stream u8)))))
+    (import "maybe" (func $maybe (param "s" (option (stream u8))) (result u32)))
+    (import "count" (func $count (param "s" (list (stream u8))) (result u32)))
+    (import "later" (func $later async (param "n" u32) (result (option (stream u8)))))
+    (import "hold" (func $hold (result u32)))
+    (core module $Libc (memory (export "mem") 1))
+    (core instance $libc (instantiate $Libc))
+    (alias core export $libc "mem" (core memory $mem))
+    (type $ST (stream u8))
+    (core func $chunk (canon lower (func $chunk) (memory $mem)))
+    (core func $maybe (canon lower (func $maybe)))
+    (core func $count (canon lower (func $count) (memory $mem)))
+    (core func $later (canon lower (func $later) async (memory $mem)))
+    (core func $hold (canon lower (func $hold)))
+    (core func $return (canon task.return (result u32)))
+    (core func $return.pair (canon task.return (result (tuple u32 (stream u8)))))
+    (core func $stream.new (canon stream.new $ST))
+    (core func $stream.read (canon stream.read $ST async (memory $mem)))
+    (core func $drop.r (canon stream.drop-readable $ST))
+    (core func $drop.w (canon stream.drop-writable $ST))
+    (core func $set.new (canon waitable-set.new))
+    (core func $wait (canon waitable-set.wait (memory $mem)))
+    (core func $join (canon waitable.join))
+    (core func $subtask.drop (canon subtask.drop))
+    (core module $M
+      (import "" "mem" (memory 1))
+      (import "" "chunk" (func $chunk (param i32 i32)))
+      (import "" "maybe" (func $maybe (param i32 i32) (result i32)))
+      (import "" "count" (func $count (param i32 i32) (result i32)))
+      (import "" "later" (func $later (param i32 i32) (result i32)))
+      (import "" "hold" (func $hold (result i32)))
+      (import "" "return" (func $return (param i32)))
+      (import "" "return.pair" (func $return.pair (param i32 i32)))
+      (import "" "stream.new" (func $stream.new (result i64)))
+      (import "" "stream.read" (func $stream.read (param i32 i32 i32) (result i32)))
+      (import "" "drop.r" (func $drop.r (param i32)))
+      (import "" "drop.w" (func $drop.w (param i32)))
+      (import "" "set.new" (func $set.new (result i32)))
+      (import "" "wait" (func $wait (param i32 i32) (result i32)))
+      (import "" "join" (func $join (param i32 i32)))
+      (import "" "subtask.drop" (func $subtask.drop (param i32)))
+      (global $set (mut i32) (i32.const 0))
+      ;; The sum of the bytes of stream `s`, read to its end, which is
+      ;; then dropped.
+      (func $drain (param $s i32) (result i32)
+        (local $sum i32) (local $r i32) (local $n i32) (local $i i32)
+        (loop $more
+          (local.set $r (call $stream.read (local.get $s) (i32.const 100) (i32.const 64)))
+          (if (i32.eq (local.get $r) (i32.const -1 (; BLOCKED ;)))
+            (then
+              (if (i32.eqz (global.get $set)) (then (global.set $set (call $set.new))))
+              (call $join (local.get $s) (global.get $set))
+              (if (i32.ne (call $wait (global.get $set) (i32.const 16)) (i32.const 2 (; STREAM_READ ;)))
+                (then unreachable))
+              (if (i32.ne (i32.load (i32.const 16)) (local.get $s)) (then unreachable))
+              (call $join (local.get $s) (i32.const 0))
+              (local.set $r (i32.load offset=4 (i32.const 16)))))
+          (local.set $n (i32.shr_u (local.get $r) (i32.const 4)))
+          (local.set $i (i32.const 0))
+          (block $done
+            (loop $add
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $sum
+                (i32.add (local.get $sum) (i32.load8_u offset=100 (local.get $i))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $add)))
+          ;; COMPLETED: read on; DROPPED: the end.
+          (br_if $more (i32.eqz (i32.and (local.get $r) (i32.const 0xf)))))
+        (call $drop.r (local.get $s))
+        (local.get $sum))
+      ;; The stream's number * 100000 + n * 1000 + the sum of its bytes.
+      (func (export "sum-chunk") (param $n i32) (result i32)
+        (local $s i32)
+        (drop (call $hold))
+        (call $chunk (local.get $n) (i32.const 8))
+        (local.set $s (i32.load (i32.const 12)))
+        (call $return
+          (i32.add
+            (i32.add
+              (i32.mul (local.get $s) (i32.const 100000))
+              (i32.mul (i32.load (i32.const 8)) (i32.const 1000)))
+            (call $drain (local.get $s))))
+        (i32.const 0 (; EXIT ;)))
+      ;; The stream passed on inside `some`, then `none`: each answer, and
+      ;; the numbers of the two ends of a new stream.
+      (func (export "pass-on") (param $n i32) (result i32)
+        (local $a i32) (local $b i32) (local $rw i64)
+        (drop (call $hold))
+        (call $chunk (local.get $n) (i32.const 8))
+        (local.set $a (call $maybe (i32.const 1) (i32.load (i32.const 12))))
+        (local.set $b (call $maybe (i32.const 0) (i32.const 0)))
+        (local.set $rw (call $stream.new))
+        (call $return
+          (i32.add
+            (i32.add
+              (i32.mul (local.get $a) (i32.const 100))
+              (i32.mul (local.get $b) (i32.const 10)))
+            (i32.add
+              (i32.wrap_i64 (local.get $rw))
+              (i32.mul
+                (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32)))
+                (i32.const 1000)))))
+        (call $drop.r (i32.wrap_i64 (local.get $rw)))
+        (call $drop.w (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))
+        (i32.const 0 (; EXIT ;)))
+      ;; Two streams passed on in a list: the answer * 100000, the list's two
+      ;; numbers, still `$C`'s in its memory, * 1000 and * 100, and the
+      ;; numbers of a new stream's ends * 10 and * 1.
+      (func (export "pass-list") (param $n i32) (result i32)
+        (local $rw i64) (local $sum i32)
+        (drop (call $hold))
+        (call $chunk (local.get $n) (i32.const 8))
+        (i32.store (i32.const 40) (i32.load (i32.const 12)))
+        (call $chunk (local.get $n) (i32.const 8))
+        (i32.store (i32.const 44) (i32.load (i32.const 12)))
+        (local.set $rw
+          (i64.extend_i32_u (i32.mul (call $count (i32.const 40) (i32.const 2)) (i32.const 100000))))
+        (local.set $rw
+          (i64.add (local.get $rw)
+            (i64.extend_i32_u
+              (i32.add
+                (i32.mul (i32.load (i32.const 40)) (i32.const 1000))
+                (i32.mul (i32.load (i32.const 44)) (i32.const 100))))))
+        (local.set $sum (i32.wrap_i64 (local.get $rw)))
+        (local.set $rw (call $stream.new))
+        (call $return
+          (i32.add (local.get $sum)
+            (i32.add
+              (i32.mul (i32.wrap_i64 (local.get $rw)) (i32.const 10))
+              (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))))
+        (call $drop.r (i32.wrap_i64 (local.get $rw)))
+        (call $drop.w (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))
+        (i32.const 0 (; EXIT ;)))
+      ;; The stream back to the host inside a tuple, with its number *
+      ;; 1000 + n.
+      (func (export "give-back") (param $n i32) (result i32)
+        (drop (call $hold))
+        (call $chunk (local.get $n) (i32.const 8))
+        (call $return.pair
+          (i32.add (i32.mul (i32.load (i32.const 12)) (i32.const 1000)) (i32.load (i32.const 8)))
+          (i32.load (i32.const 12)))
+        (i32.const 0 (; EXIT ;)))
+      ;; The stream an async host call returns inside `some`, once the
+      ;; call returned: its number * 100000 + the sum of its bytes.
+      (func (export "later") (param $n i32) (result i32)
+        (local $st i32) (local $set i32) (local $s i32)
+        (drop (call $hold))
+        (local.set $st (call $later (local.get $n) (i32.const 8)))
+        (if (i32.ne (i32.and (local.get $st) (i32.const 0xf)) (i32.const 2 (; RETURNED ;)))
+          (then
+            (local.set $set (call $set.new))
+            (call $join (i32.shr_u (local.get $st) (i32.const 4)) (local.get $set))
+            (loop $wait
+              (if (i32.ne (call $wait (local.get $set) (i32.const 16)) (i32.const 1 (; SUBTASK ;)))
+                (then unreachable))
+              (br_if $wait (i32.ne (i32.load offset=4 (i32.const 16)) (i32.const 2))))
+            (call $subtask.drop (i32.load (i32.const 16)))))
+        (if (i32.ne (i32.load8_u (i32.const 8)) (i32.const 1)) (then unreachable))
+        (local.set $s (i32.load (i32.const 12)))
+        (call $return
+          (i32.add (i32.mul (local.get $s) (i32.const 100000)) (call $drain (local.get $s))))
+        (i32.const 0 (; EXIT ;)))
+      ;; Streams the host passes inside an `option` and a `list`, and a
+      ;; whole one after them: their numbers * 1000000, * 100000, * 10000
+      ;; and * 1000, and the sum of all their bytes.
+      (func (export "take") (param $some i32) (param $s i32) (param $l i32) (param $len i32)
+        (param $t i32) (result i32)
+        (if (i32.or (i32.ne (local.get $some) (i32.const 1)) (i32.ne (local.get $len) (i32.const 2)))
+          (then unreachable))
+        (call $return
+          (i32.add
+            (i32.add
+              (i32.mul (local.get $s) (i32.const 1000000))
+              (i32.add
+                (i32.add
+                  (i32.mul (i32.load (local.get $l)) (i32.const 100000))
+                  (i32.mul (i32.load offset=4 (local.get $l)) (i32.const 10000)))
+                (i32.mul (local.get $t) (i32.const 1000))))
+            (i32.add
+              (i32.add (call $drain (local.get $s)) (call $drain (local.get $t)))
+              (i32.add
+                (call $drain (i32.load (local.get $l)))
+                (call $drain (i32.load offset=4 (local.get $l)))))))
+        (i32.const 0 (; EXIT ;)))
+      (global $next (mut i32) (i32.const 1024))
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+        (local $r i32)
+        (local.set $r (global.get $next))
+        (global.set $next (i32.add (global.get $next) (local.get 3)))
+        (local.get $r))
+      (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "mem" (memory $mem))
+      (export "chunk" (func $chunk))
+      (export "maybe" (func $maybe))
+      (export "count" (func $count))
+      (export "later" (func $later))
+      (export "hold" (func $hold))
+      (export "return" (func $return))
+      (export "return.pair" (func $return.pair))
+      (export "stream.new" (func $stream.new))
+      (export "stream.read" (func $stream.read))
+      (export "drop.r" (func $drop.r))
+      (export "drop.w" (func $drop.w))
+      (export "set.new" (func $set.new))
+      (export "wait" (func $wait))
+      (export "join" (func $join))
+      (export "subtask.drop" (func $subtask.drop))))))
+    (func (export "sum-chunk") async (param "n" u32) (result u32)
+      (canon lift (core func $i "sum-chunk") async (callback (core func $i "cb"))))
+    (func (export "pass-on") async (param "n" u32) (result u32)
+      (canon lift (core func $i "pass-on") async (callback (core func $i "cb"))))
+    (func (export "pass-list") async (param "n" u32) (result u32)
+      (canon lift (core func $i "pass-list") async (callback (core func $i "cb"))))
+    (func (export "take") async (param "s" (option (stream u8))) (param "l" (list (stream u8)))
+      (param "t" (stream u8)) (result u32)
+      (canon lift (core func $i "take") async (memory $mem) (realloc (core func $i "realloc"))
+        (callback (core func $i "cb"))))
+    (func (export "give-back") async (param "n" u32) (result (tuple u32 (stream u8)))
+      (canon lift (core func $i "give-back") async (callback (core func $i "cb"))))
+    (func (export "later") async (param "n" u32) (result u32)
+      (canon lift (core func $i "later") async (callback (core func $i "cb")))))
+  (instance $d (instantiate $D (with "r" (type $r)) (with "new" (func $new))))
+  (instance $c (instantiate $C
+    (with "chunk" (func $chunk))
+    (with "maybe" (func $maybe))
+    (with "count" (func $count))
+    (with "later" (func $later))
+    (with "hold" (func $d "hold"))))
+  (export "sum-chunk" (func $c "sum-chunk"))
+  (export "pass-on" (func $c "pass-on"))
+  (export "pass-list" (func $c "pass-list"))
+  (export "take" (func $c "take"))
+  (export "give-back" (func $c "give-back"))
+  (export "later" (func $c "later")))"#;
+
+/// The bytes 1 to `n`, as a stream the host writes: none the first time
+/// the reader asks, so that its read blocks, then all of them.
+struct Counting {
+    bytes: Vec<u8>,
+    waited: bool,
+}
+
+fn counting(n: u32) -> Counting {
+    Counting {
+        bytes: (1..=n).map(|b| b as u8).collect(),
+        waited: false,
+    }
+}
+
+impl<D> wasmtime::component::StreamProducer<D> for Counting {
+    type Item = u8;
+    type Buffer = wasmtime::component::VecBuffer<u8>;
+
+    fn poll_produce<'a>(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        _: wasmtime::StoreContextMut<'a, D>,
+        mut dst: wasmtime::component::Destination<'a, u8, Self::Buffer>,
+        finish: bool,
+    ) -> std::task::Poll<wasmtime::Result<wasmtime::component::StreamResult>> {
+        let me = self.get_mut();
+        if !me.waited && !finish {
+            me.waited = true;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        dst.set_buffer(std::mem::take(&mut me.bytes).into());
+        std::task::Poll::Ready(Ok(wasmtime::component::StreamResult::Dropped))
+    }
+}
+
+#[test]
+fn streams_inside_values_through_the_async_instance_s_own_table_the_same_fused() -> Result<()> {
+    type Pair = ((u32, StreamReader<u8>),);
+    let built = beside_a_holder(STREAMS_INSIDE)?;
+    let fused = host_tests::fuse_both_ways("streams-inside", &built)?;
+    let engine = engine()?;
+    let mut linker = host_linker(&engine)?;
+    let mut host = linker.instance("host")?;
+    host.func_wrap(
+        "chunk",
+        |mut cx: wasmtime::StoreContextMut<'_, Host>, (n,): (u32,)| {
+            let s = StreamReader::new(&mut cx, counting(n))?;
+            Ok(((n, s),))
+        },
+    )?;
+    host.func_wrap(
+        "maybe",
+        |mut cx: wasmtime::StoreContextMut<'_, Host>, (s,): (Option<StreamReader<u8>>,)| {
+            Ok((match s {
+                Some(mut s) => {
+                    s.close(&mut cx)?;
+                    1u32
+                }
+                None => 0,
+            },))
+        },
+    )?;
+    host.func_wrap(
+        "count",
+        |mut cx: wasmtime::StoreContextMut<'_, Host>, (list,): (Vec<StreamReader<u8>>,)| {
+            let n = list.len() as u32;
+            for mut s in list {
+                s.close(&mut cx)?;
+            }
+            Ok((n,))
+        },
+    )?;
+    host.func_wrap_concurrent("later", |a: &Accessor<Host>, (n,): (u32,)| {
+        Box::pin(async move {
+            concurrent::Later::default().await;
+            let s = a.with(|mut store| StreamReader::new(&mut store, counting(n)))?;
+            Ok((Some(s),))
+        })
+    })?;
+    let run = |bytes: &[u8]| -> Result<Vec<String>> {
+        let component = Component::new(&engine, bytes)?;
+        let show = |(n,): (u32,)| n.to_string();
+        Ok(vec![
+            call_once(&linker, &component, "sum-chunk", (5u32,), show)?,
+            call_once(&linker, &component, "pass-on", (3u32,), show)?,
+            call_once(&linker, &component, "pass-list", (2u32,), show)?,
+            call_once(
+                &linker,
+                &component,
+                "give-back",
+                (7u32,),
+                |((n, _),): Pair| n.to_string(),
+            )?,
+            call_once(&linker, &component, "later", (4u32,), show)?,
+            call_with(
+                &linker,
+                &component,
+                "take",
+                |store| {
+                    let one = StreamReader::new(&mut *store, counting(3))?;
+                    let list = vec![
+                        StreamReader::new(&mut *store, counting(4))?,
+                        StreamReader::new(&mut *store, counting(5))?,
+                    ];
+                    let last = StreamReader::new(&mut *store, counting(6))?;
+                    Ok((Some(one), list, last))
+                },
+                show,
+            )?,
+        ])
+    };
+    let composed = run(&built)?;
+    // The first stream end is `$C`'s handle 1; passed on, its number is the
+    // new stream's readable end (and 2 its writable one); two passed in a
+    // list free 1 then 2, which the new stream's ends take back, last
+    // freed first; after an async call's subtask (1) and waitable set (2),
+    // handle 3; streams passed in, 1 to 4 in order.
+    assert_eq!(
+        composed,
+        ["105015", "2101", "201221", "1007", "300010", "1234052"]
+    );
+    assert_eq!(run(&fused)?, composed);
+    Ok(())
+}
+
+/// What the async instance's own table does not translate yet is refused
+/// with an `unsupported` error (feature `async`) that says what and where:
+/// a borrow beside handles inside an async export's parameters, handles
+/// inside the values an async lower passes, and stream elements that hold
+/// handles.
+#[test]
+fn what_the_own_table_cannot_translate_is_refused_with_why() -> Result<()> {
+    let component = |imports: &str, body: &str| {
+        format!(
+            r#"(component
+              (import "host" (instance $host
+                (export "res" (type $r (sub resource)))
+                {imports}))
+              (alias export $host "res" (type $r))
+              (core module $Libc (memory (export "mem") 1)
+                (func (export "realloc") (param i32 i32 i32 i32) (result i32) unreachable))
+              (core instance $libc (instantiate $Libc))
+              (alias core export $libc "mem" (core memory $mem))
+              (core module $M (func (export "f") (result i32) unreachable)
+                (func (export "f4") (param i32 i32 i32 i32) (result i32) unreachable)
+                (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
+              (core instance $i (instantiate $M))
+              {body})"#
+        )
+    };
+    let cases = [
+        (
+            component(
+                "",
+                r#"(func (export "f") async (param "a" (option (borrow $r))) (param "b" (list (stream u8)))
+                  (canon lift (core func $i "f4") async (memory $mem)
+                    (realloc (core func $libc "realloc")) (callback (core func $i "cb"))))"#,
+            ),
+            "the root export `f` passes a handle inside a value",
+        ),
+        (
+            component(
+                r#"(export "g" (func async (param "l" (list (stream u8)))))"#,
+                r#"(core func $g (canon lower (func $host "g") async (memory $mem)))
+                (core module $N (import "" "g" (func (param i32 i32) (result i32))))
+                (core instance (instantiate $N (with "" (instance (export "g" (func $g))))))
+                (func (export "f") async (canon lift (core func $i "f") async (callback (core func $i "cb"))))"#,
+            ),
+            "the async lower of host function `host#g` passes handles inside values",
+        ),
+        (
+            component(
+                "",
+                r#"(type $ST (stream (own $r)))
+                (core func $new (canon stream.new $ST))
+                (core module $N (import "" "new" (func (result i64))))
+                (core instance (instantiate $N (with "" (instance (export "new" (func $new))))))
+                (func (export "f") async (canon lift (core func $i "f") async (callback (core func $i "cb"))))"#,
+            ),
+            "moves elements that hold handles",
+        ),
+    ];
+    let own = solder::Options {
+        own_async_table: true,
+        ..solder::Options::default()
+    };
+    for (wat, why) in &cases {
+        let bytes = wat::parse_str(wat)?;
+        // Holding the host's numbers, it fuses.
+        solder::fuse(&[&bytes], &solder::Options::default())?;
+        let Err(e) = solder::fuse(&[&bytes], &own) else {
+            anyhow::bail!("fused with a table of its own: {wat}");
+        };
+        assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
+        assert_eq!(e.feature(), Some("async"), "{e}");
+        let message = e.to_string();
+        assert!(message.contains(why), "{message}");
+        assert!(message.contains("(in root"), "{message}");
+    }
     Ok(())
 }

@@ -65,6 +65,12 @@ pub struct Table {
     pub release: FuncIdx,
 }
 
+/// The tag of a slot that holds a stream or future end, a waitable set, a
+/// subtask or an error context: an async instance's own table
+/// (`merge::asyncs`) keeps them beside its resource handles, holding the
+/// host's index.
+pub const ASYNC_TAG: i32 = i32::MAX;
+
 /// What [`Gen::fixup`] does at each handle it reaches.
 ///
 /// A host call whose parameters hold handles in the caller's memory (a
@@ -453,6 +459,70 @@ impl Gen<'_, '_> {
     /// host's) to `dst` (in the `to` side's table, or the host's): the
     /// spec's `lift_own` / `lift_borrow` then `lower_own` / `lower_borrow`.
     pub(super) fn translate_handle(&mut self, own: bool, r: ResourceId, src: &Loc, dst: &Loc) {
+        let value = self.load_handle(src);
+        let out = self.convert_handle(own, r, value, (src.side, dst.side));
+        self.store_handle(dst, out);
+    }
+
+    /// Moves a stream or future end (`gone`: it leaves the table) or an
+    /// error context from `src` to `dst`, between the async instance's own
+    /// table and the host's numbers: out of the table, the host's index
+    /// of a slot holding an async handle (trapping on any other, as the
+    /// host's lookup would); into it, a fresh slot recorded in the map
+    /// from the host's numbers.
+    fn translate_async(&mut self, gone: bool, map: u32, src: &Loc, dst: &Loc) {
+        let value = self.load_handle(src);
+        let host = match src.side.table {
+            Some(t) => {
+                let (addr, host) = (self.code.temp(ValType::I32), self.code.temp(ValType::I32));
+                self.code.body.extend([
+                    I::LocalGet(value),
+                    t.get.call(),
+                    I::LocalTee(addr),
+                    I::I32Load(Field::Tag.of(&t)),
+                    I::I32Const(ASYNC_TAG),
+                    I::I32Ne,
+                ]);
+                self.trap_if();
+                self.code.body.extend([
+                    I::LocalGet(addr),
+                    I::I32Load(Field::Rep.of(&t)),
+                    I::LocalSet(host),
+                ]);
+                if gone {
+                    self.code.body.extend([
+                        I::LocalGet(value),
+                        t.release.call(),
+                        I::LocalGet(host),
+                        I::I32Const(0),
+                        I::Call(map),
+                    ]);
+                }
+                host
+            }
+            None => value,
+        };
+        let out = match dst.side.table {
+            Some(t) => {
+                let idx = self.code.temp(ValType::I32);
+                self.code.body.extend([
+                    I::I32Const(ASYNC_TAG),
+                    I::LocalGet(host),
+                    t.alloc.call(),
+                    I::LocalSet(idx),
+                    I::LocalGet(host),
+                    I::LocalGet(idx),
+                    I::Call(map),
+                ]);
+                idx
+            }
+            None => host,
+        };
+        self.store_handle(dst, out);
+    }
+
+    /// Loads the handle at `src` into a fresh local.
+    fn load_handle(&mut self, src: &Loc) -> u32 {
         let value = self.code.temp(ValType::I32);
         match &src.at {
             At::Stack(v) => self.get(v[0], ValType::I32),
@@ -462,7 +532,11 @@ impl Gen<'_, '_> {
                 .extend([I::LocalGet(m.addr), I::I32Load(m.arg(2))]),
         }
         self.code.body.push(I::LocalSet(value));
-        let out = self.convert_handle(own, r, value, (src.side, dst.side));
+        value
+    }
+
+    /// Stores the handle in local `out` at `dst`.
+    fn store_handle(&mut self, dst: &Loc, out: u32) {
         match &dst.at {
             At::Stack(v) => {
                 self.code.body.push(I::LocalGet(out));
@@ -651,7 +725,7 @@ impl Gen<'_, '_> {
     /// `loc` (locals or memory), leaving everything else as it is.
     pub(super) fn fixup(&mut self, ty: &ComponentValType, loc: &Loc, leaf: Leaf) {
         let types = self.types;
-        if !self.abi.facts(ty).handles {
+        if !self.walks(ty) {
             return;
         }
         match shape(types, ty) {
@@ -661,14 +735,7 @@ impl Gen<'_, '_> {
                         self.translate_handle(own, r, &loc.as_side(from), &loc.as_side(to));
                     }
                     (Leaf::Save { memory, cursor }, At::Memory(m)) => {
-                        self.reserve_save(memory, cursor);
-                        self.code.body.extend([
-                            I::LocalGet(cursor),
-                            I::LocalGet(m.addr),
-                            I::I32Load(m.arg(2)),
-                            I::I32Store(save_arg(memory)),
-                        ]);
-                        self.advance(cursor);
+                        self.save_one(memory, cursor, m);
                     }
                     (
                         Leaf::Lent {
@@ -693,19 +760,28 @@ impl Gen<'_, '_> {
                         }
                     }
                     (Leaf::Restore { memory, cursor }, At::Memory(m)) => {
-                        self.code.body.extend([
-                            I::LocalGet(m.addr),
-                            I::LocalGet(cursor),
-                            I::I32Load(save_arg(memory)),
-                            I::I32Store(m.arg(2)),
-                        ]);
-                        self.advance(cursor);
+                        self.restore_one(memory, cursor, m);
                     }
                     // Flat values are the caller's own locals: nothing to
                     // keep.
                     (Leaf::Save { .. } | Leaf::Restore { .. }, At::Stack(_)) => {}
                 }
             }
+            // Only where the async instance's own table translates them
+            // (`walks`).
+            Shape::Async(_) | Shape::ErrorContext => match (leaf, &loc.at, self.async_map) {
+                (Leaf::Translate { from, to }, _, Some(map)) => {
+                    let gone = matches!(shape(types, ty), Shape::Async(_));
+                    self.translate_async(gone, map, &loc.as_side(from), &loc.as_side(to));
+                }
+                (Leaf::Save { memory, cursor }, At::Memory(m), _) => {
+                    self.save_one(memory, cursor, m);
+                }
+                (Leaf::Restore { memory, cursor }, At::Memory(m), _) => {
+                    self.restore_one(memory, cursor, m);
+                }
+                _ => {}
+            },
             Shape::Record(fields) => self.fixup_tuple(&fields, loc, leaf),
             Shape::Repeat(element, length) => {
                 let fields = vec![element; length as usize];
@@ -715,6 +791,37 @@ impl Gen<'_, '_> {
             Shape::List(fields) => self.fixup_list(&fields, loc, leaf),
             _ => {}
         }
+    }
+
+    /// Whether [`Self::fixup`] has anything to do in a value of type `ty`:
+    /// it holds resource handles, or streams, futures or error contexts
+    /// where they are translated.
+    fn walks(&self, ty: &ComponentValType) -> bool {
+        let f = self.abi.facts(ty);
+        f.handles || (f.async_handles && self.async_map.is_some())
+    }
+
+    /// Copies the handle in memory at `m` to the save area.
+    fn save_one(&mut self, memory: MemIdx, cursor: u32, m: &super::Mem) {
+        self.reserve_save(memory, cursor);
+        self.code.body.extend([
+            I::LocalGet(cursor),
+            I::LocalGet(m.addr),
+            I::I32Load(m.arg(2)),
+            I::I32Store(save_arg(memory)),
+        ]);
+        self.advance(cursor);
+    }
+
+    /// Writes the next saved handle back to memory at `m`.
+    fn restore_one(&mut self, memory: MemIdx, cursor: u32, m: &super::Mem) {
+        self.code.body.extend([
+            I::LocalGet(m.addr),
+            I::LocalGet(cursor),
+            I::I32Load(save_arg(memory)),
+            I::I32Store(m.arg(2)),
+        ]);
+        self.advance(cursor);
     }
 
     /// Copies every borrow of a host type with a `resource.drop` that
@@ -856,7 +963,7 @@ impl Gen<'_, '_> {
         self.code.body.push(I::LocalSet(disc));
         for (i, case) in cases.iter().enumerate() {
             let Some(t) = case else { continue };
-            if !self.abi.facts(t).handles {
+            if !self.walks(t) {
                 continue;
             }
             self.code.body.extend([
@@ -1037,11 +1144,20 @@ pub fn resource_drop(b: &BuiltinTargets) -> Function {
     c.finish()
 }
 
-fn list_with_handles(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
+/// Whether a value of type `ty` holds a list whose elements hold handles
+/// (`async_too`: streams, futures and error contexts count).
+fn list_with_handles(types: TypesRef<'_>, ty: &ComponentValType, async_too: bool) -> bool {
+    let held = |t: &ComponentValType| {
+        any_inside(types, t, &|s| match s {
+            Shape::Handle(..) => true,
+            Shape::Async(_) | Shape::ErrorContext => async_too,
+            _ => false,
+        })
+    };
     any_inside(
         types,
         ty,
-        &|s| matches!(s, Shape::List(fields) if fields.iter().any(|t| has_handles(types, t, false))),
+        &|s| matches!(s, Shape::List(fields) if fields.iter().any(held)),
     )
 }
 
@@ -1154,7 +1270,12 @@ fn host_call_of(
     // Handles in the caller's memory are shown to the host converted, and
     // restored after the call.
     let saved = match caller.table {
-        Some(t) if sig.params_spill || params.iter().any(|p| list_with_handles(types, p)) => {
+        Some(t)
+            if sig.params_spill
+                || params
+                    .iter()
+                    .any(|p| list_with_handles(types, p, g.async_map.is_some())) =>
+        {
             let (base, cursor, end) = (
                 g.code.temp(ValType::I32),
                 g.code.temp(ValType::I32),
@@ -1213,6 +1334,40 @@ fn host_call_of(
         }
     }
     g.finish(&results)
+}
+
+/// The parameters of a root export that the async instance with a table
+/// of its own lifted async, when handles lie inside them (in a record, a
+/// variant, a list), as the host passes them: every handle, inside a
+/// value or whole (streams, futures, error contexts and owned resource
+/// handles; no borrows), enters the instance's table, in the order of
+/// the parameters, as the spec lowers them. Then calls `target` (the
+/// lifted core function), whose results it returns. The trampoline that
+/// calls this one (`merge::asyncs::export_body`) leaves the parameters
+/// to it. The parameters must not spill.
+pub fn async_export_params(
+    env: super::Env<'_, '_>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+    callee: Side,
+    target: u32,
+) -> Function {
+    let types = env.abi.types;
+    let sig = crate::abi::flatten_func(types, ty);
+    let n = sig.params.len() as u32;
+    let host = Side {
+        table: None,
+        ..callee
+    };
+    let mut g = Gen::new(env, n);
+    let params: Vec<ComponentValType> = types[ty].params.iter().map(|(_, t)| *t).collect();
+    let into = Leaf::Translate {
+        from: host,
+        to: callee,
+    };
+    g.fixup_tuple(&params, &params_at(&sig, callee), into);
+    g.code.body.extend((0..n).map(I::LocalGet));
+    g.code.body.push(I::Call(target));
+    g.finish(&[])
 }
 
 /// A root export whose type carries handles, as the host calls it: host

@@ -324,6 +324,12 @@ pub struct Env<'t, 'o> {
     pub scope: ComponentInstanceId,
     /// Values in memory heavier than this are shared moves.
     pub outline: u64,
+    /// Where a host call of the async instance with a table of its own
+    /// is generated: the function recording which index a host index is
+    /// (`merge::asyncs`), through which its streams, futures and error
+    /// contexts are translated like its resource handles. `None`
+    /// elsewhere: they pass as they are.
+    pub async_map: Option<u32>,
 }
 
 struct Gen<'t, 'o> {
@@ -340,6 +346,8 @@ struct Gen<'t, 'o> {
     scope: ComponentInstanceId,
     /// Values in memory heavier than this are shared moves.
     outline: u64,
+    /// See [`Env::async_map`].
+    async_map: Option<u32>,
     code: Code,
 }
 
@@ -354,6 +362,7 @@ impl<'t, 'o> Gen<'t, 'o> {
             outlined: env.outlined,
             scope: env.scope,
             outline: env.outline,
+            async_map: env.async_map,
             code: Code::new(params),
         }
     }
@@ -686,6 +695,7 @@ impl Gen<'_, '_> {
             outlined: &mut *self.outlined,
             scope: self.scope,
             outline: self.outline,
+            async_map: None,
         };
         let mut g = Gen::new(env, 2);
         g.translate_inline(ty, &Loc::memory(from, 0), &Loc::memory(to, 1));

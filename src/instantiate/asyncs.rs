@@ -174,9 +174,21 @@ impl Held {
         }
     }
 
-    fn any(self) -> bool {
+    /// Whether it holds any handle.
+    pub fn any(self) -> bool {
         self.top || self.nested || self.resources
     }
+}
+
+/// Whether a parameter of root export `f` holds a handle inside a value
+/// (a stream, future or error context, or a resource handle, in a
+/// record, a variant or a list), which an async export's trampoline
+/// passes through `handles::async_export_params`.
+pub fn handles_inside_params(types: TypesRef<'_>, f: &Lifted<'_>) -> bool {
+    types[f.ty].params.iter().any(|(_, t)| {
+        let h = Held::of(types, t);
+        h.nested || (h.resources && !matches!(shape(types, t), Shape::Handle(..)))
+    })
 }
 
 /// A handle at the top of a parameter list (see [`handle_params`]).
@@ -411,10 +423,12 @@ fn handles_beside(
 /// What the async instance's own table translates (`merge::asyncs`):
 /// streams, futures and error contexts the host passes in or takes back
 /// as an export's parameters and result (one at the top of each, not
-/// inside a value), or as `task.return`'s; handles an async lower passes
-/// as parameters; resource handles through synchronous exports and host
-/// calls, as every instance's. No handle inside a value, in an async
-/// lower's results or inside a stream's or future's elements.
+/// inside a value); handles anywhere in `task.return`'s result, in a
+/// synchronous host call's parameters and results, and in an async
+/// lower's results; handles an async lower passes as whole parameters;
+/// resource handles through synchronous exports, as every instance's. No
+/// handle inside a value an export takes or an async lower passes, or
+/// inside a stream's or future's elements.
 fn table_check(
     types: wasmparser::types::TypesRef<'_>,
     graph: &Graph<'_>,
@@ -444,13 +458,18 @@ fn table_check(
         // resource handles through another.
         let (refused, through_trampoline) = if f.options.async_ {
             // The result is `task.return`'s (checked with the built-in).
+            // Handles inside parameters enter the table too
+            // (`handles::async_export_params`), but for borrows, which
+            // the task would hold.
+            // With handles inside, every handle parameter is translated
+            // in order by one function, which takes no borrows at all.
             let params = ty.params.len();
-            let inside = tys
+            let inside = handles_inside_params(types, f);
+            let lent = tys
                 .iter()
-                .zip(&held)
                 .take(params)
-                .any(|(t, h)| h.nested || (h.resources && !is_handle(t)));
-            (inside, top || tys.iter().any(is_handle))
+                .any(|t| crate::adapter::handles::has_handles(types, t, true));
+            (inside && lent, top || inside || tys.iter().any(is_handle))
         } else {
             let refused = held.iter().any(|h| h.nested || (top && h.resources))
                 || (returns_one && f.options.post_return.is_some());
@@ -458,7 +477,7 @@ fn table_check(
         };
         if refused || through_trampoline && spills {
             return Err(why(format!(
-                "the root export `{name}` passes a handle inside a value, resources beside streams, or a stream to a `post-return`"
+                "the root export `{name}` passes a handle inside a value (for an async export: beside a borrow), resources beside streams, a stream to a `post-return`, or handles in parameters that spill to memory"
             )));
         }
     }
@@ -485,23 +504,17 @@ fn table_check(
                         Some(_) => false,
                         None => f.params.iter().any(|(_, t)| Held::of(types, t).any()),
                     };
-                    // Resource handles in the result become the
-                    // instance's when it learns the result was written
-                    // (`merge::asyncs`); streams and the like do not yet.
-                    let result_ok = !f.result.iter().any(|t| {
-                        let h = Held::of(types, t);
-                        h.top || h.nested
-                    });
-                    params_ok && !in_memory && result_ok
+                    // Handles in the result become the instance's when it
+                    // learns the result was written (`merge::asyncs`).
+                    params_ok && !in_memory
                 } else {
-                    !params.chain(f.result.iter()).any(|t| {
-                        let h = Held::of(types, t);
-                        h.top || h.nested
-                    })
+                    // Every handle, anywhere in its parameters and
+                    // results (`handles::host_call`).
+                    true
                 };
                 if !translated {
                     return Err(why(format!(
-                        "the host function `{}` passes handles inside values or in the results of an async lower, or streams, futures or error contexts through a synchronous one",
+                        "the async lower of host function `{}` passes handles inside values or in memory",
                         path.display()
                     )));
                 }
@@ -520,15 +533,8 @@ fn table_check(
                         builtin.name()
                     )));
                 }
-                // Resource handles in `task.return`'s result leave the
-                // table as a host call's parameters do; streams, futures
-                // and error contexts only at its top.
-                if builtin.result.is_some_and(|r| Held::of(types, &r).nested) {
-                    return Err(why(
-                        "`task.return` passes a stream, future or error context inside a value"
-                            .to_string(),
-                    ));
-                }
+                // Handles anywhere in `task.return`'s result leave the
+                // table as a host call's parameters do.
             }
             _ => {}
         }

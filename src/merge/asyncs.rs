@@ -24,9 +24,9 @@ use super::builder::{Builder, FuncIdx, GlobalIdx};
 use crate::abi::{MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS};
 use crate::adapter::RETURNED;
 use crate::adapter::code::Code;
-use crate::adapter::handles::{self, Table};
+use crate::adapter::handles::{self, ASYNC_TAG, Table};
 use crate::error::Result;
-use crate::instantiate::asyncs::{Held, handle_params};
+use crate::instantiate::asyncs::{Held, handle_params, handles_inside_params};
 use crate::instantiate::{CoreDef, Graph, HostLower, HostLowerId, Lifted};
 use std::rc::Rc;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
@@ -35,8 +35,6 @@ use wasmparser::FuncType;
 use wasmparser::component_types::{ComponentValType, ResourceId};
 use wasmparser::types::TypesRef;
 
-/// The tag of a slot that holds an async handle (no resource type's).
-const ASYNC_TAG: i32 = i32::MAX;
 /// Bytes per entry of the map from the host's numbers.
 const REV_ENTRY: u32 = 4;
 /// The callback code that names a waitable set to wait on (`WAIT`); the
@@ -57,6 +55,10 @@ pub struct AsyncTable<'a> {
     /// Each root export lifted async or passing streams, futures or error
     /// contexts, and its trampoline.
     pub exports: Vec<(Rc<Lifted<'a>>, FuncIdx)>,
+    /// Each of those lifted async whose parameters hold handles inside
+    /// values, and the function its trampoline calls to translate them
+    /// (`handles::async_export_params`).
+    pub inside: Vec<(Rc<Lifted<'a>>, FuncIdx)>,
     /// Each async lower of a host function whose result holds resource
     /// handles, and the function that makes the handles the host wrote
     /// there the instance's (`handles::host_result`), by number.
@@ -91,6 +93,12 @@ impl<'a> AsyncTable<'a> {
             let idx = b.declare_generated(&lift_signature(types, f))?;
             exports.push((f.clone(), idx));
         }
+        let mut inside = Vec::new();
+        for (f, _) in &exports {
+            if f.options.async_ && handles_inside_params(types, f) {
+                inside.push((f.clone(), b.declare_generated(&lift_signature(types, f))?));
+            }
+        }
         // Declared in the order their bodies are written.
         for (f, _) in &exports {
             if let Some(cb) = &f.options.callback
@@ -111,9 +119,7 @@ impl<'a> AsyncTable<'a> {
             } = h
                 && options.async_
                 && Some(*instance) == user
-                && types[*ty]
-                    .result
-                    .is_some_and(|r| handles::has_handles(types, &r, false))
+                && types[*ty].result.is_some_and(|r| Held::of(types, &r).any())
             {
                 let idx = b.declare_generated(&FuncType::new([I32], []))?;
                 results.push((HostLowerId(i as u32), idx));
@@ -133,6 +139,7 @@ impl<'a> AsyncTable<'a> {
             rev: (GlobalIdx(u32::MAX), GlobalIdx(u32::MAX)),
             callbacks,
             exports,
+            inside,
         }))
     }
 
@@ -766,7 +773,12 @@ pub fn export_body(
     let params = lift_signature(types, f).params().len() as u32;
     let mut x = Tx::new(params, t, fns);
     let ty = &types[f.ty];
-    let handles = handle_params(types, ty.params.iter().map(|(_, t)| t), MAX_FLAT_PARAMS);
+    // Handles inside the parameters: every one is translated in order by
+    // the function `target` is then (`handles::async_export_params`).
+    let handles = match f.options.async_ && handles_inside_params(types, f) {
+        true => None,
+        false => handle_params(types, ty.params.iter().map(|(_, t)| t), MAX_FLAT_PARAMS),
+    };
     for h in handles.unwrap_or_default() {
         match h.resource {
             // A handle of the host's resource type: an owned one is the

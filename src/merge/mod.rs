@@ -1346,6 +1346,29 @@ impl<'g, 'a> Layout<'g, 'a> {
             outlined,
             scope,
             outline: self.outline_weight,
+            async_map: None,
+        }
+    }
+
+    /// [`Self::env`] for a host call of component instance `scope`: with
+    /// the map of its own async table, when it has one, so that streams,
+    /// futures and error contexts are translated too.
+    fn host_env<'s, 'o>(
+        &'s self,
+        (scope, resources): (
+            ComponentInstanceId,
+            &'s dyn Fn(wasmparser::component_types::ResourceId) -> ResourceInfo,
+        ),
+        outlined: &'o mut Outlined,
+    ) -> adapter::Env<'s, 'o> {
+        let async_map = self
+            .async_table
+            .as_ref()
+            .filter(|_| self.graph.own_async_table() == Some(scope))
+            .map(|a| a.rev_set.0);
+        adapter::Env {
+            async_map,
+            ..self.env((scope, resources), outlined)
         }
     }
 
@@ -1686,8 +1709,9 @@ impl<'g, 'a> Layout<'g, 'a> {
             memory,
         };
         let body = match host {
-            // A `task.return` whose result holds resource handles:
-            // they leave the table as a host call's parameters do.
+            // A `task.return` whose result holds resource handles, or
+            // streams, futures or error contexts inside it: they leave the
+            // table as a host call's parameters do.
             HostLower::Async {
                 builtin,
                 options,
@@ -1698,17 +1722,17 @@ impl<'g, 'a> Layout<'g, 'a> {
                     builtin.canon,
                     wasmparser::CanonicalFunction::TaskReturn { .. }
                 )
-                && let Some(result) = builtin
-                    .result
-                    .as_ref()
-                    .filter(|r| handles::has_handles(types, r, false)) =>
+                && let Some(result) = builtin.result.as_ref().filter(|r| {
+                    handles::has_handles(types, r, false)
+                        || crate::instantiate::asyncs::Held::of(types, r).nested
+                }) =>
             {
                 let path = &self.graph.component_instances[instance.index()];
                 let side = self.side(options, *instance, path)?;
                 let instance = *instance;
                 let resources = |r| self.resource_info(instance, r);
                 handles::task_return(
-                    self.env((instance, &resources), outlined),
+                    self.host_env((instance, &resources), outlined),
                     result,
                     side,
                     code,
@@ -1739,18 +1763,28 @@ impl<'g, 'a> Layout<'g, 'a> {
                 asyncs::lower_body(types, (*ty, h), &t, fns, &around(None))
             }
             // The async instance's core code holds the host's handles
-            // as the host numbers them (`instantiate::asyncs`).
+            // as the host numbers them (`instantiate::asyncs`), unless it
+            // has a table of its own, which translates its streams,
+            // futures and error contexts too.
             HostLower::Func {
                 ty: fty,
                 instance,
                 options,
                 ..
-            } if func_has_handles(types, *fty) && !self.graph.holds_host_numbers(*instance) => {
+            } if (func_has_handles(types, *fty)
+                || translating.is_some() && func_has_async_handles(types, *fty))
+                && !self.graph.holds_host_numbers(*instance) =>
+            {
                 let path = &self.graph.component_instances[instance.index()];
                 let side = self.side(options, *instance, path)?;
                 let instance = *instance;
                 let resources = |r| self.resource_info(instance, r);
-                handles::host_call(self.env((instance, &resources), outlined), *fty, side, code)
+                handles::host_call(
+                    self.host_env((instance, &resources), outlined),
+                    *fty,
+                    side,
+                    code,
+                )
             }
             _ => {
                 let params = sig.params().len() as u32;
@@ -1780,13 +1814,25 @@ impl<'g, 'a> Layout<'g, 'a> {
         b.body(fns.rev_get, &fns.rev_get_function(&t))?;
         let types = self.input.types.as_ref();
         for (f, idx) in &fns.exports {
-            let target = self.resolve(&f.func, ExternalKind::Func, "root")?;
+            let target = match fns.inside.iter().find(|(g, _)| Rc::ptr_eq(f, g)) {
+                Some((_, inside)) => inside.0,
+                None => self.resolve(&f.func, ExternalKind::Func, "root")?,
+            };
             let instance = f.instance;
             let number = |r| self.resource_info(instance, r).number;
             b.body(
                 *idx,
                 &asyncs::export_body(types, f, target, &t, fns, &number),
             )?;
+        }
+        for (f, idx) in &fns.inside {
+            let target = self.resolve(&f.func, ExternalKind::Func, "root")?;
+            let instance = f.instance;
+            let path = &self.graph.component_instances[instance.index()];
+            let side = self.side(&f.options, instance, path)?;
+            let resources = |r| self.resource_info(instance, r);
+            let env = self.host_env((instance, &resources), outlined);
+            b.body(*idx, &handles::async_export_params(env, f.ty, side, target))?;
         }
         for (callback, idx) in &fns.callbacks {
             let target = self.resolve(callback, ExternalKind::Func, "root")?;
@@ -1809,7 +1855,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let side = self.side(options, *instance, path)?;
             let instance = *instance;
             let resources = |r| self.resource_info(instance, r);
-            let env = self.env((instance, &resources), outlined);
+            let env = self.host_env((instance, &resources), outlined);
             b.body(*idx, &handles::host_result(env, &result, side))?;
         }
         if let Some(idx) = fns.dispatch {
@@ -2130,6 +2176,23 @@ pub(crate) fn merge_producers<'a>(
         section.field(name, &field);
     }
     section
+}
+
+/// Whether a function's parameters or results carry streams, futures or
+/// error contexts.
+fn func_has_async_handles(
+    types: wasmparser::types::TypesRef<'_>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+) -> bool {
+    let f = &types[ty];
+    f.params
+        .iter()
+        .map(|(_, t)| t)
+        .chain(f.result.iter())
+        .any(|t| {
+            let h = crate::instantiate::asyncs::Held::of(types, t);
+            h.top || h.nested
+        })
 }
 
 /// Whether a function's parameters or results carry handles.
