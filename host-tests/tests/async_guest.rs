@@ -899,19 +899,24 @@ const STREAMS_INSIDE: &str = r#"(component
     (export "chunk" (func (param "n" u32) (result (tuple u32 (stream u8)))))
     (export "maybe" (func (param "s" (option (stream u8))) (result u32)))
     (export "count" (func (param "s" (list (stream u8))) (result u32)))
-    (export "later" (func async (param "n" u32) (result (option (stream u8)))))))
+    (export "later" (func async (param "n" u32) (result (option (stream u8)))))
+    (export "send" (func async (param "a" u32) (param "b" u32) (param "s" (option (stream u8)))
+      (param "l" (list (stream u8))) (result u32)))))
   (alias export $host "res" (type $r))
   (alias export $host "[constructor]res" (func $new))
   (alias export $host "chunk" (func $chunk))
   (alias export $host "maybe" (func $maybe))
   (alias export $host "count" (func $count))
   (alias export $host "later" (func $later))
+  (alias export $host "send" (func $send))
   HOLDER
   (component $C
     (import "chunk" (func $chunk (param "n" u32) (result (tuple u32 (stream u8)))))
     (import "maybe" (func $maybe (param "s" (option (stream u8))) (result u32)))
     (import "count" (func $count (param "s" (list (stream u8))) (result u32)))
     (import "later" (func $later async (param "n" u32) (result (option (stream u8)))))
+    (import "send" (func $send async (param "a" u32) (param "b" u32) (param "s" (option (stream u8)))
+      (param "l" (list (stream u8))) (result u32)))
     (import "hold" (func $hold (result u32)))
     (core module $Libc (memory (export "mem") 1))
     (core instance $libc (instantiate $Libc))
@@ -921,6 +926,7 @@ const STREAMS_INSIDE: &str = r#"(component
     (core func $maybe (canon lower (func $maybe)))
     (core func $count (canon lower (func $count) (memory $mem)))
     (core func $later (canon lower (func $later) async (memory $mem)))
+    (core func $send (canon lower (func $send) async (memory $mem)))
     (core func $hold (canon lower (func $hold)))
     (core func $return (canon task.return (result u32)))
     (core func $return.pair (canon task.return (result (tuple u32 (stream u8)))))
@@ -938,6 +944,7 @@ const STREAMS_INSIDE: &str = r#"(component
       (import "" "maybe" (func $maybe (param i32 i32) (result i32)))
       (import "" "count" (func $count (param i32 i32) (result i32)))
       (import "" "later" (func $later (param i32 i32) (result i32)))
+      (import "" "send" (func $send (param i32 i32) (result i32)))
       (import "" "hold" (func $hold (result i32)))
       (import "" "return" (func $return (param i32)))
       (import "" "return.pair" (func $return.pair (param i32 i32)))
@@ -1070,6 +1077,50 @@ const STREAMS_INSIDE: &str = r#"(component
         (call $return
           (i32.add (i32.mul (local.get $s) (i32.const 100000)) (call $drain (local.get $s))))
         (i32.const 0 (; EXIT ;)))
+      ;; Three streams to an async host call inside an `option` and a
+      ;; `list`, its parameters in memory (six flat values): its answer *
+      ;; 100000, the numbers still in `$C`'s memory * 10000, * 1000 and *
+      ;; 100, and a new stream's ends * 10 and * 1.
+      (func (export "send") (param $n i32) (result i32)
+        (local $st i32) (local $set i32) (local $rw i64)
+        (drop (call $hold))
+        (call $chunk (local.get $n) (i32.const 8))
+        (i32.store (i32.const 76) (i32.load (i32.const 12)))
+        (call $chunk (local.get $n) (i32.const 8))
+        (i32.store (i32.const 40) (i32.load (i32.const 12)))
+        (call $chunk (local.get $n) (i32.const 8))
+        (i32.store (i32.const 44) (i32.load (i32.const 12)))
+        (i32.store (i32.const 64) (i32.const 1))
+        (i32.store (i32.const 68) (i32.const 2))
+        (i32.store8 (i32.const 72) (i32.const 1))
+        (i32.store (i32.const 80) (i32.const 40))
+        (i32.store (i32.const 84) (i32.const 2))
+        (local.set $st (call $send (i32.const 64) (i32.const 56)))
+        (if (i32.ne (i32.and (local.get $st) (i32.const 0xf)) (i32.const 2 (; RETURNED ;)))
+          (then
+            (local.set $set (call $set.new))
+            (call $join (i32.shr_u (local.get $st) (i32.const 4)) (local.get $set))
+            (loop $wait
+              (if (i32.ne (call $wait (local.get $set) (i32.const 16)) (i32.const 1 (; SUBTASK ;)))
+                (then unreachable))
+              (br_if $wait (i32.ne (i32.load offset=4 (i32.const 16)) (i32.const 2))))
+            (call $subtask.drop (i32.load (i32.const 16)))))
+        (local.set $rw (call $stream.new))
+        (call $return
+          (i32.add
+            (i32.add
+              (i32.mul (i32.load (i32.const 56)) (i32.const 100000))
+              (i32.add
+                (i32.mul (i32.load (i32.const 76)) (i32.const 10000))
+                (i32.add
+                  (i32.mul (i32.load (i32.const 40)) (i32.const 1000))
+                  (i32.mul (i32.load (i32.const 44)) (i32.const 100)))))
+            (i32.add
+              (i32.mul (i32.wrap_i64 (local.get $rw)) (i32.const 10))
+              (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))))
+        (call $drop.r (i32.wrap_i64 (local.get $rw)))
+        (call $drop.w (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))
+        (i32.const 0 (; EXIT ;)))
       ;; Streams the host passes inside an `option` and a `list`, and a
       ;; whole one after them: their numbers * 1000000, * 100000, * 10000
       ;; and * 1000, and the sum of all their bytes.
@@ -1105,6 +1156,7 @@ const STREAMS_INSIDE: &str = r#"(component
       (export "maybe" (func $maybe))
       (export "count" (func $count))
       (export "later" (func $later))
+      (export "send" (func $send))
       (export "hold" (func $hold))
       (export "return" (func $return))
       (export "return.pair" (func $return.pair))
@@ -1122,6 +1174,8 @@ const STREAMS_INSIDE: &str = r#"(component
       (canon lift (core func $i "pass-on") async (callback (core func $i "cb"))))
     (func (export "pass-list") async (param "n" u32) (result u32)
       (canon lift (core func $i "pass-list") async (callback (core func $i "cb"))))
+    (func (export "send") async (param "n" u32) (result u32)
+      (canon lift (core func $i "send") async (callback (core func $i "cb"))))
     (func (export "take") async (param "s" (option (stream u8))) (param "l" (list (stream u8)))
       (param "t" (stream u8)) (result u32)
       (canon lift (core func $i "take") async (memory $mem) (realloc (core func $i "realloc"))
@@ -1136,10 +1190,12 @@ const STREAMS_INSIDE: &str = r#"(component
     (with "maybe" (func $maybe))
     (with "count" (func $count))
     (with "later" (func $later))
+    (with "send" (func $send))
     (with "hold" (func $d "hold"))))
   (export "sum-chunk" (func $c "sum-chunk"))
   (export "pass-on" (func $c "pass-on"))
   (export "pass-list" (func $c "pass-list"))
+  (export "send" (func $c "send"))
   (export "take" (func $c "take"))
   (export "give-back" (func $c "give-back"))
   (export "later" (func $c "later")))"#;
@@ -1224,11 +1280,26 @@ fn streams_inside_values_through_the_async_instance_s_own_table_the_same_fused()
             Ok((Some(s),))
         })
     })?;
+    host.func_wrap_concurrent(
+        "send",
+        |a: &Accessor<Host>,
+         (x, y, s, l): (u32, u32, Option<StreamReader<u8>>, Vec<StreamReader<u8>>)| {
+            Box::pin(async move {
+                concurrent::Later::default().await;
+                let n = u32::from(s.is_some()) + l.len() as u32;
+                for mut s in s.into_iter().chain(l) {
+                    s.close_with(a)?;
+                }
+                Ok((x + y + 10 * n,))
+            })
+        },
+    )?;
     let run = |bytes: &[u8]| -> Result<Vec<String>> {
         let component = Component::new(&engine, bytes)?;
         let show = |(n,): (u32,)| n.to_string();
         Ok(vec![
             call_once(&linker, &component, "sum-chunk", (5u32,), show)?,
+            call_once(&linker, &component, "send", (2u32,), show)?,
             call_once(&linker, &component, "pass-on", (3u32,), show)?,
             call_once(&linker, &component, "pass-list", (2u32,), show)?,
             call_once(
@@ -1257,14 +1328,19 @@ fn streams_inside_values_through_the_async_instance_s_own_table_the_same_fused()
         ])
     };
     let composed = run(&built)?;
-    // The first stream end is `$C`'s handle 1; passed on, its number is the
+    // The first stream end is `$C`'s handle 1; three passed to an async
+    // call free 1 to 3, then its subtask takes 3 and a waitable set 2, and
+    // after the subtask is dropped a new stream's ends are 3 and 1, with
+    // `$C`'s memory as it was; passed on, its number is the
     // new stream's readable end (and 2 its writable one); two passed in a
     // list free 1 then 2, which the new stream's ends take back, last
     // freed first; after an async call's subtask (1) and waitable set (2),
     // handle 3; streams passed in, 1 to 4 in order.
     assert_eq!(
         composed,
-        ["105015", "2101", "201221", "1007", "300010", "1234052"]
+        [
+            "105015", "3312331", "2101", "201221", "1007", "300010", "1234052"
+        ]
     );
     assert_eq!(run(&fused)?, composed);
     Ok(())
@@ -1272,9 +1348,8 @@ fn streams_inside_values_through_the_async_instance_s_own_table_the_same_fused()
 
 /// What the async instance's own table does not translate yet is refused
 /// with an `unsupported` error (feature `async`) that says what and where:
-/// a borrow beside handles inside an async export's parameters, handles
-/// inside the values an async lower passes, and stream elements that hold
-/// handles.
+/// a borrow beside handles inside an async export's parameters or an
+/// async lower's, and stream elements that hold handles.
 #[test]
 fn what_the_own_table_cannot_translate_is_refused_with_why() -> Result<()> {
     let component = |imports: &str, body: &str| {
@@ -1307,13 +1382,13 @@ fn what_the_own_table_cannot_translate_is_refused_with_why() -> Result<()> {
         ),
         (
             component(
-                r#"(export "g" (func async (param "l" (list (stream u8)))))"#,
+                r#"(export "g" (func async (param "b" (borrow $r)) (param "l" (list (stream u8)))))"#,
                 r#"(core func $g (canon lower (func $host "g") async (memory $mem)))
-                (core module $N (import "" "g" (func (param i32 i32) (result i32))))
+                (core module $N (import "" "g" (func (param i32 i32 i32) (result i32))))
                 (core instance (instantiate $N (with "" (instance (export "g" (func $g))))))
                 (func (export "f") async (canon lift (core func $i "f") async (callback (core func $i "cb"))))"#,
             ),
-            "the async lower of host function `host#g` passes handles inside values",
+            "the async lower of host function `host#g` passes a borrow beside handles inside values",
         ),
         (
             component(

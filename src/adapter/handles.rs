@@ -1370,6 +1370,37 @@ pub fn async_export_params(
     g.finish(&[])
 }
 
+/// An async lower of a host function of type `ty`, for the async instance
+/// with a table of its own, whose parameters hold handles inside values
+/// or in memory (and no borrows): every handle leaves the table or is
+/// looked up (an error context) in the order of the parameters, as the
+/// host lifts them when the call starts, for `call` (the host's lower),
+/// and the caller's memory is left as it was. Returns the call's status.
+/// Its results are translated when the caller learns they were written
+/// (`merge::asyncs`).
+pub fn async_lower_params(
+    env: super::Env<'_, '_>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+    caller: Side,
+    call: &[I<'static>],
+) -> Function {
+    let types = env.abi.types;
+    let sig = crate::abi::async_lower_flat(
+        crate::abi::flatten_func(types, ty),
+        types[ty].result.is_some(),
+    );
+    let n = crate::abi::lower_signature_of(types, ty, true)
+        .params()
+        .len() as u32;
+    let params: Vec<ComponentValType> = types[ty].params.iter().map(|(_, t)| *t).collect();
+    let code = HostCallCode {
+        prologue: &[],
+        call,
+        epilogue: &[],
+    };
+    host_call_of(env, (&params, None), (sig, n), caller, &code)
+}
+
 /// A root export whose type carries handles, as the host calls it: host
 /// handles in the parameters enter the lifting instance's table, owned
 /// handles in the results leave it, and every borrow the host lent ends

@@ -191,6 +191,24 @@ pub fn handles_inside_params(types: TypesRef<'_>, f: &Lifted<'_>) -> bool {
     })
 }
 
+/// Whether an async lower of a host function of type `ty` passes handles
+/// that [`crate::adapter::handles::async_lower_params`] moves for the async
+/// instance's own table: handles inside a value (a record, a variant, a
+/// list), or any handle in parameters that spill to memory.
+pub fn lower_params_in_memory_or_inside(
+    types: TypesRef<'_>,
+    ty: wasmparser::component_types::ComponentFuncTypeId,
+) -> bool {
+    let params = types[ty].params.iter().map(|(_, t)| t);
+    let inside = params.clone().any(|t| {
+        let h = Held::of(types, t);
+        h.nested || (h.resources && !matches!(shape(types, t), Shape::Handle(..)))
+    });
+    let in_memory = handle_params(types, params.clone(), MAX_FLAT_ASYNC_PARAMS).is_none()
+        && params.clone().any(|t| Held::of(types, t).any());
+    inside || in_memory
+}
+
 /// A handle at the top of a parameter list (see [`handle_params`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HandleAt {
@@ -493,20 +511,16 @@ fn table_check(
                 let f = &types[*ty];
                 let params = f.params.iter().map(|(_, t)| t);
                 let translated = if options.async_ {
-                    // Handles as parameters, passed as they are; none in
-                    // the results, which the host writes later.
-                    let params_ok = params.clone().all(|t| {
-                        let h = Held::of(types, t);
-                        !h.nested && (!h.resources || matches!(shape(types, t), Shape::Handle(..)))
-                    });
-                    // Handles in parameters that spill would be in memory.
-                    let in_memory = match handle_params(types, params, MAX_FLAT_ASYNC_PARAMS) {
-                        Some(_) => false,
-                        None => f.params.iter().any(|(_, t)| Held::of(types, t).any()),
-                    };
-                    // Handles in the result become the instance's when it
-                    // learns the result was written (`merge::asyncs`).
-                    params_ok && !in_memory
+                    // Whole handles as flat parameters are passed as they
+                    // are; others, in values or in memory, by a function
+                    // of their own (`handles::async_lower_params`), which
+                    // keeps no borrows for the subtask. Handles in the
+                    // result become the instance's when it learns the
+                    // result was written (`merge::asyncs`).
+                    !lower_params_in_memory_or_inside(types, *ty)
+                        || !params
+                            .clone()
+                            .any(|t| crate::adapter::handles::has_handles(types, t, true))
                 } else {
                     // Every handle, anywhere in its parameters and
                     // results (`handles::host_call`).
@@ -514,7 +528,7 @@ fn table_check(
                 };
                 if !translated {
                     return Err(why(format!(
-                        "the async lower of host function `{}` passes handles inside values or in memory",
+                        "the async lower of host function `{}` passes a borrow beside handles inside values or in memory",
                         path.display()
                     )));
                 }

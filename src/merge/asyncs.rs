@@ -26,7 +26,9 @@ use crate::adapter::RETURNED;
 use crate::adapter::code::Code;
 use crate::adapter::handles::{self, ASYNC_TAG, Table};
 use crate::error::Result;
-use crate::instantiate::asyncs::{Held, handle_params, handles_inside_params};
+use crate::instantiate::asyncs::{
+    Held, handle_params, handles_inside_params, lower_params_in_memory_or_inside,
+};
 use crate::instantiate::{CoreDef, Graph, HostLower, HostLowerId, Lifted};
 use std::rc::Rc;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
@@ -593,7 +595,12 @@ pub fn lower_body(
     around: &Around<'_>,
 ) -> Function {
     let params = types[ty].params.iter().map(|(_, t)| t);
-    let handles = handle_params(types, params, MAX_FLAT_ASYNC_PARAMS).unwrap_or_default();
+    // Handles in values or in memory: the call `around` makes translates
+    // every one (`handles::async_lower_params`).
+    let handles = match lower_params_in_memory_or_inside(types, ty) {
+        true => Vec::new(),
+        false => handle_params(types, params, MAX_FLAT_ASYNC_PARAMS).unwrap_or_default(),
+    };
     // The return pointer comes last.
     let retptr = (around.sig.params().len() as u32).saturating_sub(1);
     let p = Plan {

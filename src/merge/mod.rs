@@ -163,6 +163,11 @@ pub struct Layout<'g, 'a> {
     host_sig: HashMap<HostLowerId, FuncType>,
     /// Each host lower's trampoline, in host lower order.
     trampolines: Vec<FuncIdx>,
+    /// The async lowers of the async instance with a table of its own
+    /// whose parameters hold handles inside values or in memory, and the
+    /// function its trampoline calls to translate them and call the host
+    /// (`handles::async_lower_params`), in host lower order.
+    lower_params: Vec<(HostLowerId, FuncIdx)>,
     /// Each adapter's function; `None` where the caller calls the callee's
     /// core function itself.
     adapters: Vec<Option<FuncIdx>>,
@@ -741,6 +746,25 @@ impl<'g, 'a> Layout<'g, 'a> {
         let trampolines = (0..graph.host_lowers.len())
             .map(|i| b.declare_generated(&host_sig[&HostLowerId(i as u32)]))
             .collect::<Result<_>>()?;
+        let mut lower_params = Vec::new();
+        for (i, h) in graph.host_lowers.iter().enumerate() {
+            if let HostLower::Func {
+                ty,
+                options,
+                instance,
+                ..
+            } = h
+                && options.async_
+                && graph.own_async_table() == Some(*instance)
+                && crate::instantiate::asyncs::lower_params_in_memory_or_inside(
+                    input.types.as_ref(),
+                    *ty,
+                )
+            {
+                let h = HostLowerId(i as u32);
+                lower_params.push((h, b.declare_generated(&host_sig[&h])?));
+            }
+        }
         let observed = leave::observed(input, graph);
         let adapters = declare_adapters(&mut b, &abi, graph, &observed)?;
         let builtins = graph
@@ -759,6 +783,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             import_of,
             host_sig,
             trampolines,
+            lower_params,
             adapters,
             builtins,
             tables: Vec::new(),
@@ -1633,6 +1658,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             .enumerate()
             .map(|(slot, h)| (*h, slot as u32))
             .collect();
+        let mut lower_calls = Vec::new();
         for (i, host) in self.graph.host_lowers.iter().enumerate() {
             let h = HostLowerId(i as u32);
             let sig = &self.host_sig[&h];
@@ -1674,8 +1700,39 @@ impl<'g, 'a> Layout<'g, 'a> {
                 call: &call,
                 epilogue: &epilogue,
             };
+            let inner;
+            let code = match self.lower_params.iter().find(|(l, _)| *l == h) {
+                // The host is called by the function that translates the
+                // parameters, written below.
+                Some((_, f)) => {
+                    inner = [I::Call(f.0)];
+                    lower_calls.push((h, call.clone()));
+                    handles::HostCallCode {
+                        call: &inner,
+                        ..code
+                    }
+                }
+                None => code,
+            };
             let body = self.host_body((h, host), sig, &code, outlined)?;
             b.body(self.trampolines[i], &body)?;
+        }
+        for ((h, call), (_, f)) in lower_calls.iter().zip(&self.lower_params) {
+            let HostLower::Func {
+                ty,
+                options,
+                instance,
+                ..
+            } = &self.graph.host_lowers[h.index()]
+            else {
+                return Err(Error::internal("translated parameters of no host call"));
+            };
+            let path = &self.graph.component_instances[instance.index()];
+            let side = self.side(options, *instance, path)?;
+            let instance = *instance;
+            let resources = |r| self.resource_info(instance, r);
+            let env = self.host_env((instance, &resources), outlined);
+            b.body(*f, &handles::async_lower_params(env, *ty, side, call))?;
         }
         Ok(())
     }
