@@ -527,6 +527,28 @@ impl<'a> Graph<'a> {
         contains(a, b) || contains(b, a)
     }
 
+    /// The async lowers of host functions by the async instance with a
+    /// table of its own, with their function types.
+    pub fn own_table_async_lowers(
+        &self,
+    ) -> impl Iterator<Item = (HostLowerId, ComponentFuncTypeId)> + '_ {
+        let user = self.own_async_table();
+        self.host_lowers
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, h)| match h {
+                HostLower::Func {
+                    ty,
+                    options,
+                    instance,
+                    ..
+                } if options.async_ && Some(*instance) == user => {
+                    Some((HostLowerId(i as u32), *ty))
+                }
+                _ => None,
+            })
+    }
+
     /// Whether a cross-component call traps before it starts, whatever it
     /// passes: it could not enter its callee ([`Graph::cannot_enter`]), or
     /// it is a synchronous call of an `async`-typed function from a task
@@ -759,6 +781,19 @@ impl<'a> Instantiator<'_, 'a> {
         }
         self.depth -= 1;
         Ok(f.exports)
+    }
+
+    /// Adds a cross-component call, within the limits.
+    fn adapter(&mut self, a: Adapter<'a>) -> Result<AdapterId> {
+        if self.graph.adapters.len() >= limits::MAX_ADAPTERS {
+            return Err(Error::limit(format!(
+                "more than {} cross-component calls (adapters)",
+                limits::MAX_ADAPTERS
+            )));
+        }
+        self.budget.functions(1)?;
+        self.graph.adapters.push(a);
+        Ok(AdapterId(self.graph.adapters.len() as u32 - 1))
     }
 
     fn options(&self, f: &Frame<'a>, o: &CanonOptions) -> Result<Options<'a>> {
@@ -1057,15 +1092,7 @@ impl<'a> Instantiator<'_, 'a> {
                         let cannot_block =
                             asyncs::between_components(&lower, &callee, name, async_type)
                                 .map_err(|e| e.at_path(&f.path))?;
-                        if self.graph.adapters.len() >= limits::MAX_ADAPTERS {
-                            return Err(Error::limit(format!(
-                                "more than {} cross-component calls (adapters)",
-                                limits::MAX_ADAPTERS
-                            )));
-                        }
-                        self.budget.functions(1)?;
-                        let id = AdapterId(self.graph.adapters.len() as u32);
-                        self.graph.adapters.push(Adapter {
+                        CoreDef::Adapter(self.adapter(Adapter {
                             caller: f.id,
                             lower,
                             ty: *ty,
@@ -1073,8 +1100,7 @@ impl<'a> Instantiator<'_, 'a> {
                             name,
                             cannot_block,
                             offset: 0,
-                        });
-                        CoreDef::Adapter(id)
+                        })?)
                     }
                     Func::Host(path) => {
                         self.budget.functions(2)?;

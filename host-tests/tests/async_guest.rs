@@ -181,17 +181,11 @@ fn async_call_between_components_is_refused_with_why() -> Result<()> {
     )?;
     let guest = host_tests::artifact("async_guest.wasm")?;
     let composed = host_tests::compose::plug(&guest, &[&provider])?;
-    let Err(e) = solder::fuse(&[&composed], &solder::Options::default()) else {
-        anyhow::bail!("an async call between components was fused");
-    };
-    assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
-    assert_eq!(e.feature(), Some("async"), "{e}");
-    let message = e.to_string();
-    assert!(
-        message.contains("a call to `tick`, which another component lifted async"),
-        "{message}"
-    );
-    assert!(message.contains("(in root/component["), "{message}");
+    refused_for_async(
+        &composed,
+        &solder::Options::default(),
+        "a call to `tick`, which another component lifted async",
+    )?;
     // Each of the two fuses alone.
     solder::fuse(&[&provider], &solder::Options::default())?;
     solder::fuse(&[&guest], &solder::Options::default())?;
@@ -264,15 +258,7 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
         ),
     ];
     for (wat, why) in &cases {
-        let bytes = wat::parse_str(wat)?;
-        let Err(e) = solder::fuse(&[&bytes], &solder::Options::default()) else {
-            anyhow::bail!("fused: {wat}");
-        };
-        assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
-        assert_eq!(e.feature(), Some("async"), "{e}");
-        let message = e.to_string();
-        assert!(message.contains(why), "{message}");
-        assert!(message.contains("(in root"), "{message}");
+        refused_for_async(&wat::parse_str(wat)?, &solder::Options::default(), why)?;
     }
     // Without the start function, the same call traps at the call, as
     // composed, and fuses.
@@ -1410,14 +1396,22 @@ fn what_the_own_table_cannot_translate_is_refused_with_why() -> Result<()> {
         let bytes = wat::parse_str(wat)?;
         // Holding the host's numbers, it fuses.
         solder::fuse(&[&bytes], &solder::Options::default())?;
-        let Err(e) = solder::fuse(&[&bytes], &own) else {
-            anyhow::bail!("fused with a table of its own: {wat}");
-        };
-        assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
-        assert_eq!(e.feature(), Some("async"), "{e}");
-        let message = e.to_string();
-        assert!(message.contains(why), "{message}");
-        assert!(message.contains("(in root"), "{message}");
+        refused_for_async(&bytes, &own, why)?;
     }
+    Ok(())
+}
+
+/// Checks that fusing `bytes` with `options` is refused with an
+/// `unsupported` error for feature `async` that says `why` and names the
+/// component instance.
+fn refused_for_async(bytes: &[u8], options: &solder::Options, why: &str) -> Result<()> {
+    let Err(e) = solder::fuse(&[bytes], options) else {
+        anyhow::bail!("fused, where it should say: {why}");
+    };
+    assert_eq!(e.kind(), solder::ErrorKind::Unsupported, "{e}");
+    assert_eq!(e.feature(), Some("async"), "{e}");
+    let message = e.to_string();
+    assert!(message.contains(why), "{message}");
+    assert!(message.contains("(in root"), "{message}");
     Ok(())
 }

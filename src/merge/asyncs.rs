@@ -29,7 +29,7 @@ use crate::error::Result;
 use crate::instantiate::asyncs::{
     Held, handle_params, handles_inside_params, lower_params_in_memory_or_inside,
 };
-use crate::instantiate::{CoreDef, Graph, HostLower, HostLowerId, Lifted};
+use crate::instantiate::{CoreDef, Graph, HostLowerId, Lifted};
 use std::rc::Rc;
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 use wasmparser::CanonicalFunction as C;
@@ -110,21 +110,11 @@ impl<'a> AsyncTable<'a> {
                 callbacks.push((cb.clone(), idx));
             }
         }
-        let user = graph.own_async_table();
         let mut results = Vec::new();
-        for (i, h) in graph.host_lowers.iter().enumerate() {
-            if let HostLower::Func {
-                ty,
-                options,
-                instance,
-                ..
-            } = h
-                && options.async_
-                && Some(*instance) == user
-                && types[*ty].result.is_some_and(|r| Held::of(types, &r).any())
-            {
+        for (h, ty) in graph.own_table_async_lowers() {
+            if types[ty].result.is_some_and(|r| Held::of(types, &r).any()) {
                 let idx = b.declare_generated(&FuncType::new([I32], []))?;
-                results.push((HostLowerId(i as u32), idx));
+                results.push((h, idx));
             }
         }
         let dispatch = if results.is_empty() {

@@ -167,7 +167,7 @@ pub struct Layout<'g, 'a> {
     /// whose parameters hold handles inside values or in memory, and the
     /// function its trampoline calls to translate them and call the host
     /// (`handles::async_lower_params`), in host lower order.
-    lower_params: Vec<(HostLowerId, FuncIdx)>,
+    lower_params: LowerParams,
     /// Each adapter's function; `None` where the caller calls the callee's
     /// core function itself.
     adapters: Vec<Option<FuncIdx>>,
@@ -741,30 +741,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             .collect();
         let host_exports = import_host_instances(&mut b, input, graph, mode, &hoisted)?;
         let hoisted_exports = import_hoisted(&mut b, input, graph, &hoisted)?;
-        // Core code calls every host function through a wrapper that
-        // checks its component instance may leave.
-        let trampolines = (0..graph.host_lowers.len())
-            .map(|i| b.declare_generated(&host_sig[&HostLowerId(i as u32)]))
-            .collect::<Result<_>>()?;
-        let mut lower_params = Vec::new();
-        for (i, h) in graph.host_lowers.iter().enumerate() {
-            if let HostLower::Func {
-                ty,
-                options,
-                instance,
-                ..
-            } = h
-                && options.async_
-                && graph.own_async_table() == Some(*instance)
-                && crate::instantiate::asyncs::lower_params_in_memory_or_inside(
-                    input.types.as_ref(),
-                    *ty,
-                )
-            {
-                let h = HostLowerId(i as u32);
-                lower_params.push((h, b.declare_generated(&host_sig[&h])?));
-            }
-        }
+        let (trampolines, lower_params) = declare_trampolines(&mut b, input, graph, &host_sig)?;
         let observed = leave::observed(input, graph);
         let adapters = declare_adapters(&mut b, &abi, graph, &observed)?;
         let builtins = graph
@@ -2233,6 +2210,33 @@ pub(crate) fn merge_producers<'a>(
         section.field(name, &field);
     }
     section
+}
+
+/// Each async lower whose parameters a function of their own translates,
+/// and that function.
+type LowerParams = Vec<(HostLowerId, FuncIdx)>;
+
+/// Declares the host lowers' trampolines, through which core code calls
+/// every host function (each checks its component instance may leave), in
+/// host lower order; then the functions between the trampolines of the
+/// own-table instance's async lowers whose parameters hold handles inside
+/// values or in memory and the host (`handles::async_lower_params`).
+fn declare_trampolines(
+    b: &mut Builder,
+    input: &Input<'_>,
+    graph: &Graph<'_>,
+    host_sig: &HashMap<HostLowerId, FuncType>,
+) -> Result<(Vec<FuncIdx>, LowerParams)> {
+    let trampolines = (0..graph.host_lowers.len())
+        .map(|i| b.declare_generated(&host_sig[&HostLowerId(i as u32)]))
+        .collect::<Result<_>>()?;
+    let mut lower_params = Vec::new();
+    for (h, ty) in graph.own_table_async_lowers() {
+        if crate::instantiate::asyncs::lower_params_in_memory_or_inside(input.types.as_ref(), ty) {
+            lower_params.push((h, b.declare_generated(&host_sig[&h])?));
+        }
+    }
+    Ok((trampolines, lower_params))
 }
 
 /// Whether a function's parameters or results carry streams, futures or
