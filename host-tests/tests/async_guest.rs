@@ -1129,6 +1129,19 @@ const STREAMS_INSIDE: &str = r#"(component
                 (call $drain (i32.load (local.get $l)))
                 (call $drain (i32.load offset=4 (local.get $l)))))))
         (i32.const 0 (; EXIT ;)))
+      ;; Synchronous exports: a stream inside a tuple returned (its number
+      ;; * 1000 + n), and one taken inside an `option` and dropped (its
+      ;; number * 10 + whether it came).
+      (func (export "fresh") (param $n i32) (result i32)
+        (drop (call $hold))
+        (call $chunk (local.get $n) (i32.const 8))
+        (i32.store (i32.const 200)
+          (i32.add (i32.mul (i32.load (i32.const 12)) (i32.const 1000)) (local.get $n)))
+        (i32.store (i32.const 204) (i32.load (i32.const 12)))
+        (i32.const 200))
+      (func (export "eat") (param $some i32) (param $s i32) (result i32)
+        (call $drop.r (local.get $s))
+        (i32.add (i32.mul (local.get $s) (i32.const 10)) (local.get $some)))
       (global $next (mut i32) (i32.const 1024))
       (func (export "realloc") (param i32 i32 i32 i32) (result i32)
         (local $r i32)
@@ -1160,6 +1173,10 @@ const STREAMS_INSIDE: &str = r#"(component
       (canon lift (core func $i "pass-on") async (callback (core func $i "cb"))))
     (func (export "pass-list") async (param "n" u32) (result u32)
       (canon lift (core func $i "pass-list") async (callback (core func $i "cb"))))
+    (func (export "fresh") (param "n" u32) (result (tuple u32 (stream u8)))
+      (canon lift (core func $i "fresh") (memory $mem)))
+    (func (export "eat") (param "s" (option (stream u8))) (result u32)
+      (canon lift (core func $i "eat")))
     (func (export "send") async (param "n" u32) (result u32)
       (canon lift (core func $i "send") async (callback (core func $i "cb"))))
     (func (export "take") async (param "s" (option (stream u8))) (param "l" (list (stream u8)))
@@ -1182,6 +1199,8 @@ const STREAMS_INSIDE: &str = r#"(component
   (export "pass-on" (func $c "pass-on"))
   (export "pass-list" (func $c "pass-list"))
   (export "send" (func $c "send"))
+  (export "fresh" (func $c "fresh"))
+  (export "eat" (func $c "eat"))
   (export "take" (func $c "take"))
   (export "give-back" (func $c "give-back"))
   (export "later" (func $c "later")))"#;
@@ -1296,6 +1315,16 @@ fn streams_inside_values_through_the_async_instance_s_own_table_the_same_fused()
                 |((n, _),): Pair| n.to_string(),
             )?,
             call_once(&linker, &component, "later", (4u32,), show)?,
+            call_once(&linker, &component, "fresh", (7u32,), |((n, _),): Pair| {
+                n.to_string()
+            })?,
+            call_with(
+                &linker,
+                &component,
+                "eat",
+                |store| Ok((Some(StreamReader::new(&mut *store, counting(1))?),)),
+                show,
+            )?,
             call_with(
                 &linker,
                 &component,
@@ -1321,11 +1350,12 @@ fn streams_inside_values_through_the_async_instance_s_own_table_the_same_fused()
     // new stream's readable end (and 2 its writable one); two passed in a
     // list free 1 then 2, which the new stream's ends take back, last
     // freed first; after an async call's subtask (1) and waitable set (2),
-    // handle 3; streams passed in, 1 to 4 in order.
+    // handle 3; the synchronous exports' streams, handle 1; streams passed
+    // in, 1 to 4 in order.
     assert_eq!(
         composed,
         [
-            "105015", "3312331", "2101", "201221", "1007", "300010", "1234052"
+            "105015", "3312331", "2101", "201221", "1007", "300010", "1007", "11", "1234052"
         ]
     );
     assert_eq!(run(&fused)?, composed);
@@ -1364,7 +1394,7 @@ fn what_the_own_table_cannot_translate_is_refused_with_why() -> Result<()> {
                   (canon lift (core func $i "f4") async (memory $mem)
                     (realloc (core func $libc "realloc")) (callback (core func $i "cb"))))"#,
             ),
-            "the root export `f` passes a handle inside a value",
+            "the root export `f` passes a borrow beside handles inside values",
         ),
         (
             component(

@@ -468,19 +468,16 @@ fn table_check(
         let spills =
             handle_params(types, ty.params.iter().map(|(_, t)| t), MAX_FLAT_PARAMS).is_none();
         let top = held.iter().any(|h| h.top);
-        let returns_one = ty.result.as_ref().is_some_and(|r| Held::of(types, r).top);
         let is_handle = |t: &&ComponentValType| matches!(shape(types, t), Shape::Handle(..));
-        // An async lift's handles, resources too, pass through the
-        // trampoline (`merge::asyncs`) when each is a whole parameter; a
-        // synchronous lift's streams pass through that trampoline, its
-        // resource handles through another.
+        // An async lift's handles pass through its trampoline
+        // (`merge::asyncs`); a synchronous lift's through the one every
+        // instance's exports that move handles have.
         let (refused, through_trampoline) = if f.options.async_ {
             // The result is `task.return`'s (checked with the built-in).
-            // Handles inside parameters enter the table too
-            // (`handles::async_export_params`), but for borrows, which
-            // the task would hold.
-            // With handles inside, every handle parameter is translated
-            // in order by one function, which takes no borrows at all.
+            // With handles inside the parameters, every handle parameter
+            // is translated in order by one function
+            // (`handles::async_export_params`), which takes no borrows:
+            // the task would hold them.
             let params = ty.params.len();
             let inside = handles_inside_params(types, f);
             let lent = tys
@@ -489,13 +486,20 @@ fn table_check(
                 .any(|t| crate::adapter::handles::has_handles(types, t, true));
             (inside && lent, top || inside || tys.iter().any(is_handle))
         } else {
-            let refused = held.iter().any(|h| h.nested || (top && h.resources))
-                || (returns_one && f.options.post_return.is_some());
-            (refused, top)
+            // Every handle, anywhere in the parameters and the result,
+            // passes through the trampoline of the exports that move
+            // handles (`handles::export_trampoline`), but for a result
+            // holding streams, futures or error contexts, which its
+            // `post-return` would see as the host numbers them.
+            let gives_one = ty.result.as_ref().is_some_and(|r| {
+                let h = Held::of(types, r);
+                h.top || h.nested
+            });
+            (gives_one && f.options.post_return.is_some(), false)
         };
         if refused || through_trampoline && spills {
             return Err(why(format!(
-                "the root export `{name}` passes a handle inside a value (for an async export: beside a borrow), resources beside streams, a stream to a `post-return`, or handles in parameters that spill to memory"
+                "the root export `{name}` passes a borrow beside handles inside values or handles in parameters that spill to memory (an async export), or a stream, future or error context to a `post-return`"
             )));
         }
     }

@@ -89,7 +89,7 @@ impl<'a> AsyncTable<'a> {
         let mut callbacks: Vec<(CoreDef<'a>, FuncIdx)> = Vec::new();
         let mut exports: Vec<(Rc<Lifted<'a>>, FuncIdx)> = Vec::new();
         for (_, f) in graph.exported_functions() {
-            if !needs_trampoline(types, f) || exports.iter().any(|(g, _)| Rc::ptr_eq(f, g)) {
+            if !needs_trampoline(f) || exports.iter().any(|(g, _)| Rc::ptr_eq(f, g)) {
                 continue;
             }
             let idx = b.declare_generated(&lift_signature(types, f))?;
@@ -754,11 +754,8 @@ fn translated(p: Plan, t: &Table, fns: &AsyncTable<'_>, around: &Around<'_>) -> 
 }
 
 /// The trampoline of a root export of the async instance (`f`, whose core
-/// function is `target`) lifted async, or lifted synchronously with
-/// streams, futures or error contexts: those the host passes get slots, a
-/// set the returned code waits on is the host's, and a stream, future or
-/// error context a synchronous lift returns is the host's (a stream or
-/// future end leaving the table).
+/// function is `target`) lifted async: the handles the host passes get
+/// slots, and a set the returned code waits on is the host's.
 pub fn export_body(
     types: TypesRef<'_>,
     f: &Lifted<'_>,
@@ -792,33 +789,15 @@ pub fn export_body(
     x.c.push(I::Call(target));
     if f.options.callback.is_some() {
         x.code();
-    } else if !f.options.async_
-        && let Some(r) = &ty.result
-        && let Some([h]) = handle_params(types, std::iter::once(r), 1).as_deref()
-    {
-        let (l, host) = (x.c.temp(ValType::I32), x.c.temp(ValType::I32));
-        x.c.push(I::LocalSet(l));
-        x.host(l);
-        x.c.push(I::LocalSet(host));
-        if h.gone {
-            x.remove(l, host);
-        }
-        x.c.push(I::LocalGet(host));
     }
     x.finish()
 }
 
 /// Whether root export `f` of the async instance needs a trampoline of
-/// [`export_body`]'s.
-pub fn needs_trampoline(types: TypesRef<'_>, f: &Lifted<'_>) -> bool {
-    let ty = &types[f.ty];
+/// [`export_body`]'s: it is lifted async. A synchronous one passes its
+/// handles through `handles::export_trampoline`, as every instance's.
+pub fn needs_trampoline(f: &Lifted<'_>) -> bool {
     f.options.async_
-        || ty
-            .params
-            .iter()
-            .map(|(_, t)| t)
-            .chain(ty.result.iter())
-            .any(|t| Held::of(types, t).top)
 }
 
 /// The wrapper of a `callback` (`target`): the event's waitable is the

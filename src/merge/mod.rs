@@ -965,10 +965,12 @@ impl<'g, 'a> Layout<'g, 'a> {
         for (_, f) in self.graph.exported_functions() {
             // An instance that holds the host's numbers takes and gives
             // them as they are; the async instance's own table has its
-            // async exports' trampolines (`asyncs::export_body`).
-            let async_table = self.graph.own_async_table() == Some(f.instance)
-                && asyncs::needs_trampoline(types, f);
-            if func_has_handles(types, f.ty)
+            // async exports' trampolines (`asyncs::export_body`), and
+            // translates the streams, futures and error contexts of its
+            // synchronous ones here.
+            let own_table = self.graph.own_async_table() == Some(f.instance);
+            let async_table = own_table && asyncs::needs_trampoline(f);
+            if (func_has_handles(types, f.ty) || own_table && func_has_async_handles(types, f.ty))
                 && !self.graph.holds_host_numbers(f.instance)
                 && !async_table
                 && !out.iter().any(|g| Rc::ptr_eq(f, g))
@@ -2009,7 +2011,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let instance = f.instance;
             let resources = |r| self.resource_info(instance, r);
             let body = handles::export_trampoline(
-                self.env((instance, &resources), outlined),
+                self.host_env((instance, &resources), outlined),
                 f.ty,
                 side,
                 target,
