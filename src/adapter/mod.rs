@@ -324,11 +324,10 @@ pub struct Env<'t, 'o> {
     pub scope: ComponentInstanceId,
     /// Values in memory heavier than this are shared moves.
     pub outline: u64,
-    /// Where a host call of the async instance with a table of its own
-    /// is generated: the function recording which index a host index is
-    /// (`merge::asyncs`), through which its streams, futures and error
-    /// contexts are translated like its resource handles. `None`
-    /// elsewhere: they pass as they are.
+    /// For the async instance with a table of its own: the function
+    /// recording which index a host index is (`merge::asyncs`), through
+    /// which its streams, futures and error contexts are translated like
+    /// its resource handles. `None` elsewhere: they pass as they are.
     pub async_map: Option<u32>,
 }
 

@@ -62,16 +62,20 @@ fn lifted_async(name: &str) -> Error {
     ))
 }
 
-/// Whether some task of component instance `i` may block: one of the
-/// functions it lifts, for the host or for another component, is lifted
+/// The component instances some task of which may block: one of the
+/// functions each lifts, for the host or for another component, is lifted
 /// async or has an `async` type. A task of any other function (or of a
 /// start function) may not block before it returns, and returns when its
 /// core function does, after which only its `post-return` runs, which may
 /// not call out.
-fn may_block(types: TypesRef<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
-    let blocks = |f: &Lifted<'_>| f.instance == i && (f.options.async_ || types[f.ty].async_);
-    graph.exported_functions().iter().any(|(_, f)| blocks(f))
-        || graph.adapters.iter().any(|a| blocks(&a.callee))
+fn may_block(types: TypesRef<'_>, graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
+    let roots = graph.exported_functions();
+    let lifts = roots.iter().map(|(_, f)| &***f);
+    lifts
+        .chain(graph.adapters.iter().map(|a| &*a.callee))
+        .filter(|f| f.options.async_ || types[f.ty].async_)
+        .map(|f| f.instance)
+        .collect()
 }
 
 /// Settles each synchronous lower of an `async`-typed function between
@@ -82,9 +86,9 @@ fn may_block(types: TypesRef<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> 
 /// the call needs tasks the fused module does not keep yet, and is
 /// refused.
 pub(super) fn blocking_calls(input: &Input<'_>, graph: &Graph<'_>) -> Result<()> {
-    let types = input.types.as_ref();
+    let blocking = may_block(input.types.as_ref(), graph);
     for a in graph.adapters.iter().filter(|a| a.cannot_block) {
-        if may_block(types, graph, a.caller) {
+        if blocking.contains(&a.caller) {
             let e = if a.callee.options.async_ {
                 lifted_async(a.name)
             } else {
@@ -180,15 +184,22 @@ impl Held {
     }
 }
 
+/// Whether a value of type `ty` holds a handle inside it (in a record, a
+/// variant, a list) rather than being one.
+fn handle_inside(types: TypesRef<'_>, ty: &ComponentValType) -> bool {
+    let h = Held::of(types, ty);
+    h.nested || (h.resources && !matches!(shape(types, ty), Shape::Handle(..)))
+}
+
 /// Whether a parameter of root export `f` holds a handle inside a value
 /// (a stream, future or error context, or a resource handle, in a
 /// record, a variant or a list), which an async export's trampoline
 /// passes through `handles::async_export_params`.
 pub fn handles_inside_params(types: TypesRef<'_>, f: &Lifted<'_>) -> bool {
-    types[f.ty].params.iter().any(|(_, t)| {
-        let h = Held::of(types, t);
-        h.nested || (h.resources && !matches!(shape(types, t), Shape::Handle(..)))
-    })
+    types[f.ty]
+        .params
+        .iter()
+        .any(|(_, t)| handle_inside(types, t))
 }
 
 /// Whether an async lower of a host function of type `ty` passes handles
@@ -200,10 +211,7 @@ pub fn lower_params_in_memory_or_inside(
     ty: wasmparser::component_types::ComponentFuncTypeId,
 ) -> bool {
     let params = types[ty].params.iter().map(|(_, t)| t);
-    let inside = params.clone().any(|t| {
-        let h = Held::of(types, t);
-        h.nested || (h.resources && !matches!(shape(types, t), Shape::Handle(..)))
-    });
+    let inside = params.clone().any(|t| handle_inside(types, t));
     let in_memory = handle_params(types, params.clone(), MAX_FLAT_ASYNC_PARAMS).is_none()
         && params.clone().any(|t| Held::of(types, t).any());
     inside || in_memory
@@ -460,44 +468,38 @@ fn table_check(
     };
     for (name, f) in roots {
         let ty = &types[f.ty];
-        let tys: Vec<&ComponentValType> = (ty.params.iter().map(|(_, t)| t))
-            .chain(ty.result.iter())
-            .collect();
-        let held: Vec<Held> = tys.iter().map(|t| Held::of(types, t)).collect();
-        // The positions `merge::asyncs` translates; none when they spill.
-        let spills =
-            handle_params(types, ty.params.iter().map(|(_, t)| t), MAX_FLAT_PARAMS).is_none();
-        let top = held.iter().any(|h| h.top);
-        let is_handle = |t: &&ComponentValType| matches!(shape(types, t), Shape::Handle(..));
+        let params = ty.params.iter().map(|(_, t)| t);
         // An async lift's handles pass through its trampoline
         // (`merge::asyncs`); a synchronous lift's through the one every
         // instance's exports that move handles have.
-        let (refused, through_trampoline) = if f.options.async_ {
-            // The result is `task.return`'s (checked with the built-in).
-            // With handles inside the parameters, every handle parameter
-            // is translated in order by one function
+        let refused = if f.options.async_ {
+            // The trampoline finds them only in flat parameters. With
+            // handles inside the parameters, every handle parameter is
+            // translated in order by one function
             // (`handles::async_export_params`), which takes no borrows:
-            // the task would hold them.
-            let params = ty.params.len();
-            let inside = handles_inside_params(types, f);
-            let lent = tys
-                .iter()
-                .take(params)
+            // the task would hold them. (The result is `task.return`'s,
+            // checked with the built-in.)
+            let spills = handle_params(types, params.clone(), MAX_FLAT_PARAMS).is_none();
+            let holds = params
+                .clone()
+                .chain(ty.result.iter())
+                .any(|t| Held::of(types, t).any());
+            let lent = params
+                .clone()
                 .any(|t| crate::adapter::handles::has_handles(types, t, true));
-            (inside && lent, top || inside || tys.iter().any(is_handle))
+            (spills && holds) || (handles_inside_params(types, f) && lent)
         } else {
             // Every handle, anywhere in the parameters and the result,
-            // passes through the trampoline of the exports that move
-            // handles (`handles::export_trampoline`), but for a result
-            // holding streams, futures or error contexts, which its
-            // `post-return` would see as the host numbers them.
+            // passes, but for a result holding streams, futures or error
+            // contexts, which its `post-return` would see as the host
+            // numbers them.
             let gives_one = ty.result.as_ref().is_some_and(|r| {
                 let h = Held::of(types, r);
                 h.top || h.nested
             });
-            (gives_one && f.options.post_return.is_some(), false)
+            gives_one && f.options.post_return.is_some()
         };
-        if refused || through_trampoline && spills {
+        if refused {
             return Err(why(format!(
                 "the root export `{name}` passes a borrow beside handles inside values or handles in parameters that spill to memory (an async export), or a stream, future or error context to a `post-return`"
             )));

@@ -1334,7 +1334,11 @@ impl<'g, 'a> Layout<'g, 'a> {
         merge_producers(sections)
     }
 
-    /// What generated functions need, with the resource types of `resources`.
+    /// What generated functions need, with the resource types of `resources`;
+    /// for the async instance with a table of its own, the map of that
+    /// table, so that its streams, futures and error contexts are
+    /// translated too (no other value a generated function moves holds
+    /// them).
     fn env<'s, 'o>(
         &'s self,
         (scope, resources): (
@@ -1350,29 +1354,11 @@ impl<'g, 'a> Layout<'g, 'a> {
             outlined,
             scope,
             outline: self.outline_weight,
-            async_map: None,
-        }
-    }
-
-    /// [`Self::env`] for a host call of component instance `scope`: with
-    /// the map of its own async table, when it has one, so that streams,
-    /// futures and error contexts are translated too.
-    fn host_env<'s, 'o>(
-        &'s self,
-        (scope, resources): (
-            ComponentInstanceId,
-            &'s dyn Fn(wasmparser::component_types::ResourceId) -> ResourceInfo,
-        ),
-        outlined: &'o mut Outlined,
-    ) -> adapter::Env<'s, 'o> {
-        let async_map = self
-            .async_table
-            .as_ref()
-            .filter(|_| self.graph.own_async_table() == Some(scope))
-            .map(|a| a.rev_set.0);
-        adapter::Env {
-            async_map,
-            ..self.env((scope, resources), outlined)
+            async_map: self
+                .async_table
+                .as_ref()
+                .filter(|_| self.graph.own_async_table() == Some(scope))
+                .map(|a| a.rev_set.0),
         }
     }
 
@@ -1685,7 +1671,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 // parameters, written below.
                 Some((_, f)) => {
                     inner = [I::Call(f.0)];
-                    lower_calls.push((h, call.clone()));
+                    lower_calls.push((h, *f, call.clone()));
                     handles::HostCallCode {
                         call: &inner,
                         ..code
@@ -1696,7 +1682,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let body = self.host_body((h, host), sig, &code, outlined)?;
             b.body(self.trampolines[i], &body)?;
         }
-        for ((h, call), (_, f)) in lower_calls.iter().zip(&self.lower_params) {
+        for (h, f, call) in &lower_calls {
             let HostLower::Func {
                 ty,
                 options,
@@ -1710,7 +1696,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let side = self.side(options, *instance, path)?;
             let instance = *instance;
             let resources = |r| self.resource_info(instance, r);
-            let env = self.host_env((instance, &resources), outlined);
+            let env = self.env((instance, &resources), outlined);
             b.body(*f, &handles::async_lower_params(env, *ty, side, call))?;
         }
         Ok(())
@@ -1768,7 +1754,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 let instance = *instance;
                 let resources = |r| self.resource_info(instance, r);
                 handles::task_return(
-                    self.host_env((instance, &resources), outlined),
+                    self.env((instance, &resources), outlined),
                     result,
                     side,
                     code,
@@ -1815,12 +1801,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 let side = self.side(options, *instance, path)?;
                 let instance = *instance;
                 let resources = |r| self.resource_info(instance, r);
-                handles::host_call(
-                    self.host_env((instance, &resources), outlined),
-                    *fty,
-                    side,
-                    code,
-                )
+                handles::host_call(self.env((instance, &resources), outlined), *fty, side, code)
             }
             _ => {
                 let params = sig.params().len() as u32;
@@ -1867,7 +1848,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let path = &self.graph.component_instances[instance.index()];
             let side = self.side(&f.options, instance, path)?;
             let resources = |r| self.resource_info(instance, r);
-            let env = self.host_env((instance, &resources), outlined);
+            let env = self.env((instance, &resources), outlined);
             b.body(*idx, &handles::async_export_params(env, f.ty, side, target))?;
         }
         for (callback, idx) in &fns.callbacks {
@@ -1891,7 +1872,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let side = self.side(options, *instance, path)?;
             let instance = *instance;
             let resources = |r| self.resource_info(instance, r);
-            let env = self.host_env((instance, &resources), outlined);
+            let env = self.env((instance, &resources), outlined);
             b.body(*idx, &handles::host_result(env, &result, side))?;
         }
         if let Some(idx) = fns.dispatch {
@@ -2011,7 +1992,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             let instance = f.instance;
             let resources = |r| self.resource_info(instance, r);
             let body = handles::export_trampoline(
-                self.host_env((instance, &resources), outlined),
+                self.env((instance, &resources), outlined),
                 f.ty,
                 side,
                 target,
