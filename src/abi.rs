@@ -254,6 +254,88 @@ pub fn flatten_func(types: TypesRef<'_>, ty: ComponentFuncTypeId) -> CoreSignatu
     }
 }
 
+/// Whether two value types are the same type, as the spec compares them
+/// (`task.return`'s result type against its task's): the same structure,
+/// names and cases, and the same resource types.
+pub fn same_type(types: TypesRef<'_>, a: &ComponentValType, b: &ComponentValType) -> bool {
+    use ComponentDefinedType as D;
+    let defined = |v: &ComponentValType| match v {
+        ComponentValType::Primitive(p) => Err(*p),
+        ComponentValType::Type(id) => match &types[*id] {
+            D::Primitive(p) => Err(*p),
+            d => Ok(d),
+        },
+    };
+    let same = |x: &ComponentValType, y: &ComponentValType| same_type(types, x, y);
+    let same_opt = |x: &Option<ComponentValType>, y: &Option<ComponentValType>| match (x, y) {
+        (Some(x), Some(y)) => same(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    match (defined(a), defined(b)) {
+        (Err(p), Err(q)) => p == q,
+        (Ok(x), Ok(y)) => match (x, y) {
+            (D::Record(r), D::Record(s)) => {
+                r.fields.len() == s.fields.len()
+                    && r.fields
+                        .iter()
+                        .zip(s.fields.iter())
+                        .all(|((n, t), (m, u))| n == m && same(t, u))
+            }
+            (D::Tuple(t), D::Tuple(u)) => {
+                t.types.len() == u.types.len()
+                    && t.types.iter().zip(u.types.iter()).all(|(t, u)| same(t, u))
+            }
+            (D::Variant(v), D::Variant(w)) => {
+                v.cases.len() == w.cases.len()
+                    && v.cases
+                        .iter()
+                        .zip(w.cases.iter())
+                        .all(|((n, c), (m, d))| n == m && same_opt(&c.ty, &d.ty))
+            }
+            (D::Option { ty: t, .. }, D::Option { ty: u, .. }) => same(t, u),
+            (D::Result { ok: o, err: e, .. }, D::Result { ok: p, err: f, .. }) => {
+                same_opt(o, p) && same_opt(e, f)
+            }
+            (D::Enum(x), D::Enum(y)) | (D::Flags(x), D::Flags(y)) => {
+                x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| a == b)
+            }
+            (D::List { element: t, .. }, D::List { element: u, .. }) => same(t, u),
+            (
+                D::FixedLengthList {
+                    element: t,
+                    length: n,
+                    ..
+                },
+                D::FixedLengthList {
+                    element: u,
+                    length: m,
+                    ..
+                },
+            ) => n == m && same(t, u),
+            (
+                D::Map {
+                    key: k, value: v, ..
+                },
+                D::Map {
+                    key: l, value: w, ..
+                },
+            ) => same(k, l) && same(v, w),
+            (D::Own(r), D::Own(s)) | (D::Borrow(r), D::Borrow(s)) => r.resource() == s.resource(),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The callee's side of a call of an async lift: its parameters as a
+/// synchronous lift's, its result as `task.return` takes it, flat up to
+/// `MAX_FLAT_PARAMS` values, else through a pointer into its memory.
+pub fn task_return_flat(mut sig: CoreSignature) -> CoreSignature {
+    sig.results_spill = sig.results.len() > MAX_FLAT_PARAMS;
+    sig
+}
+
 /// Most flat parameters an async lower passes as they are (more go
 /// through memory).
 pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;

@@ -185,6 +185,12 @@ pub struct Adapter<'a> {
     /// instance none of whose tasks may ever block: the call traps before
     /// it starts, as in the runtime (see [`Graph::traps_at_call`]).
     pub cannot_block: bool,
+    /// The callee's task provably runs to its end within the call that
+    /// starts it, as its component instance never blocks
+    /// (`asyncs::async_lifts`). For a callee lifted async, the fused
+    /// module runs the task in the adapter, with `task.return` a function
+    /// of its own.
+    pub runs_to_end: bool,
     /// Where the lower is in the input.
     pub offset: u64,
 }
@@ -693,6 +699,7 @@ pub fn instantiate_with<'a>(input: &'a Input<'a>, async_table: bool) -> Result<G
             _ => {}
         }
     }
+    asyncs::async_lifts(input, &mut graph)?;
     asyncs::blocking_calls(input, &graph)?;
     graph.async_use = asyncs::check(input, &graph, async_table)?;
     Ok(graph)
@@ -1089,9 +1096,7 @@ impl<'a> Instantiator<'_, 'a> {
                 let def = match lookup(&f.funcs, *func, "function")?.clone() {
                     Func::Lifted(callee) => {
                         let async_type = self.input.types.as_ref()[*ty].async_;
-                        let cannot_block =
-                            asyncs::between_components(&lower, &callee, name, async_type)
-                                .map_err(|e| e.at_path(&f.path))?;
+                        let cannot_block = asyncs::between_components(&lower, async_type);
                         CoreDef::Adapter(self.adapter(Adapter {
                             caller: f.id,
                             lower,
@@ -1099,6 +1104,7 @@ impl<'a> Instantiator<'_, 'a> {
                             callee,
                             name,
                             cannot_block,
+                            runs_to_end: false,
                             offset: 0,
                         })?)
                     }

@@ -157,19 +157,17 @@ fn rust_async_guest_calling_a_sync_lift_runs_the_same_fused() -> Result<()> {
     Ok(())
 }
 
-/// Plugged into a component that lifts `tick` async with a callback, the
-/// Rust guest calls another component's async lift, which the fused module
-/// does not run yet: the fuser refuses with an `unsupported` error that
-/// names the call and the component instance making it.
-#[test]
-fn async_call_between_components_is_refused_with_why() -> Result<()> {
-    let provider = wat::parse_str(
+/// A component that lifts `tick` async with a callback whose core function
+/// returns `EXIT` at once (`code` is that return: `EXIT` itself, or a
+/// value computed to 0).
+fn async_tick(code: &str) -> Result<Vec<u8>> {
+    Ok(wat::parse_str(format!(
         r#"(component
           (core module $m
             (import "" "task.return" (func $return (param i32)))
             (func (export "tick") (param i32) (result i32)
               (call $return (i32.add (local.get 0) (i32.const 1)))
-              (i32.const 0 (; EXIT ;)))
+              {code})
             (func (export "tick-cb") (param i32 i32 i32) (result i32)
               unreachable))
           (core func $return (canon task.return (result u32)))
@@ -177,34 +175,59 @@ fn async_call_between_components_is_refused_with_why() -> Result<()> {
             (with "" (instance (export "task.return" (func $return))))))
           (func (export "tick") async (param "n" u32) (result u32)
             (canon lift (core func $i "tick") async
-              (callback (core func $i "tick-cb")))))"#,
-    )?;
+              (callback (core func $i "tick-cb")))))"#
+    ))?)
+}
+
+/// Plugged into a component that lifts `tick` async with a callback whose
+/// task ends on its first run, the Rust guest calls another component's
+/// async lift through an async lower: the fused module runs the callee's
+/// task within the call, which returns `RETURNED` with the result stored,
+/// composed as fused. The same results, output and trap. When the
+/// callee's code is computed (0 all the same, but not provably), the fuser
+/// refuses with an `unsupported` error that names the call and the
+/// component instance making it.
+#[test]
+fn rust_async_guest_calling_an_async_lift_that_ends_at_once_runs_the_same_fused() -> Result<()> {
     let guest = host_tests::artifact("async_guest.wasm")?;
-    let composed = host_tests::compose::plug(&guest, &[&provider])?;
+    let composed = host_tests::compose::plug(&guest, &[&async_tick("(i32.const 0 (; EXIT ;))")?])?;
+    let fused = host_tests::fuse_both_ways("async_guest+async-tick", &composed)?;
+    let engine = engine()?;
+    let before = run(&engine, &composed).context("composed")?;
+    let after = run(&engine, &fused).context("fused")?;
+    assert!(before.results.iter().any(|r| r == "9"), "{before:?}");
+    assert_eq!(before.results.last().map(String::as_str), Some("trapped"));
+    assert_eq!(after, before);
+    let computed = async_tick("(i32.sub (local.get 0) (local.get 0))")?;
+    let composed = host_tests::compose::plug(&guest, &[&computed])?;
     refused_for_async(
         &composed,
         &solder::Options::default(),
         "a call to `tick`, which another component lifted async",
     )?;
-    // Each of the two fuses alone.
-    solder::fuse(&[&provider], &solder::Options::default())?;
-    solder::fuse(&[&guest], &solder::Options::default())?;
     Ok(())
 }
 
 /// A synchronous call of an `async` function between components traps at
 /// the call when no task of the caller's component instance may block
 /// (`fixtures/wat/async/cannot-block.wast` runs such calls fused). When
-/// one may (the caller lifts a function whose type is `async`), or when the
-/// callee lifted async can run after all (its module has a start
-/// function), the call needs tasks the fused module does not keep yet: the
-/// fuser refuses with an `unsupported` error that says why and where.
+/// one may (the caller lifts a function whose type is `async`), the call
+/// runs if the callee never blocks: a synchronous lift, or an async one
+/// whose task ends on its first run, in a component instance that reaches
+/// no host function; composed and fused give the same result. If the
+/// callee reaches the host, or its code is not proved to end the task,
+/// or (from a caller that may not block) its module has a start function
+/// that runs it, the call needs tasks the fused module does not keep yet:
+/// the fuser refuses with an `unsupported` error that says why and where.
 #[test]
 fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()> {
     let composition = |callee: &str, run_type: &str| {
+        let host = callee.contains("$log");
         format!(
             r#"(component
+              {import}
               (component $D
+                {import}
                 {callee}
                 (func (export "f") async (result u32) {lift}))
               (component $C
@@ -215,9 +238,19 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
                   (func (export "run") (result i32) (call $f)))
                 (core instance $i (instantiate $M (with "" (instance (export "f" (func $f'))))))
                 (func (export "run") {run_type} (result u32) (canon lift (core func $i "run"))))
-              (instance $d (instantiate $D))
+              (instance $d (instantiate $D {with}))
               (instance $c (instantiate $C (with "f" (func $d "f"))))
               (func (export "run") (alias export $c "run")))"#,
+            import = if host {
+                r#"(import "log" (func $log))"#
+            } else {
+                ""
+            },
+            with = if host {
+                r#"(with "log" (func $log))"#
+            } else {
+                ""
+            },
             lift = if callee.contains("task.return") {
                 r#"(canon lift (core func $i "f") async (callback (core func $i "f-cb")))"#
             } else {
@@ -227,13 +260,18 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
     };
     let sync_callee = r#"(core module $M (func (export "f") (result i32) (i32.const 1)))
         (core instance $i (instantiate $M))"#;
-    let async_callee = |start: &str| {
+    let logging_callee = r#"(core func $log' (canon lower (func $log)))
+        (core module $M
+          (import "" "log" (func $log))
+          (func (export "f") (result i32) (call $log) (i32.const 1)))
+        (core instance $i (instantiate $M (with "" (instance (export "log" (func $log'))))))"#;
+    let async_callee = |start: &str, code: &str| {
         format!(
             r#"(core module $M
               (import "" "task.return" (func $task.return (param i32)))
               (func (export "f") (result i32)
                 (call $task.return (i32.const 42))
-                (i32.const 0))
+                {code})
               (func (export "f-cb") (param i32 i32 i32) (result i32) unreachable)
               (func $s) {start})
             (core func $task.return (canon task.return (result u32)))
@@ -241,19 +279,38 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
               (with "" (instance (export "task.return" (func $task.return))))))"#
         )
     };
+    let exit = "(i32.const 0)";
+    // The caller's `run` has an `async` type: its task may block. A callee
+    // that never blocks runs to its end.
+    let engine = engine()?;
+    let linker = Linker::<Host>::new(&engine);
+    let show = |(n,): (u32,)| n.to_string();
+    for (callee, expected) in [
+        (sync_callee.to_string(), "1"),
+        (async_callee("", exit), "42"),
+    ] {
+        let built = wat::parse_str(composition(&callee, "async"))?;
+        let fused = host_tests::fuse_both_ways("sync-call-of-async", &built)?;
+        for bytes in [&built, &fused] {
+            let component = Component::new(&engine, bytes)?;
+            assert_eq!(call_once(&linker, &component, "run", (), show)?, expected);
+        }
+    }
     let cases = [
-        // The caller's `run` has an `async` type: its task may block.
         (
-            composition(sync_callee, "async"),
+            composition(logging_callee, "async"),
             "a synchronous call between components to `f`, whose type is `async`, from a component instance whose tasks may block",
         ),
         (
-            composition(&async_callee(""), "async"),
+            composition(
+                &async_callee("", "(i32.sub (i32.const 1) (i32.const 1))"),
+                "async",
+            ),
             "a call to `f`, which another component lifted async",
         ),
         // The caller may not block, but the callee's start function runs.
         (
-            composition(&async_callee("(start $s)"), ""),
+            composition(&async_callee("(start $s)", exit), ""),
             "beside this async component instance",
         ),
     ];
@@ -262,7 +319,7 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
     }
     // Without the start function, the same call traps at the call, as
     // composed, and fuses.
-    let bytes = wat::parse_str(composition(&async_callee(""), ""))?;
+    let bytes = wat::parse_str(composition(&async_callee("", exit), ""))?;
     solder::fuse(&[&bytes], &solder::Options::default())?;
     Ok(())
 }

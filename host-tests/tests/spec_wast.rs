@@ -367,10 +367,11 @@ const ASYNC_FUSED: &[(&str, usize, usize)] = &[
     ("misc/async/drop-deadlock.wast", 1, 1),
     ("misc/async/drop-host.wast", 1, 1),
     ("misc/async/error-context.wast", 4, 4),
-    // Its async lower of a synchronous lift, and its synchronous lower of
-    // an async lift from a task that may not block (a trap at the call);
-    // the other makes an async call of an async lift.
-    ("misc/async/fused.wast", 2, 3),
+    // An async lower of an async lift whose task ends on its first run
+    // (run in the adapter), an async lower of a synchronous lift, and a
+    // synchronous lower of an async lift from a task that may not block (a
+    // trap at the call).
+    ("misc/async/fused.wast", 3, 3),
     ("misc/async/future-cancel-read-dropped.wast", 1, 1),
     ("misc/async/future-cancel-write-dropped.wast", 1, 1),
     // The synchronous call of an `async` function from a task that may not
@@ -381,14 +382,21 @@ const ASYNC_FUSED: &[(&str, usize, usize)] = &[
     ("misc/async/intra-streams.wast", 4, 4),
     ("misc/async/lift.wast", 1, 1),
     ("misc/async/lower.wast", 1, 1),
-    // One composition makes an async call of an async lift; the
-    // synchronous one traps at the call.
-    ("misc/async/stackful.wast", 5, 6),
+    // Calls of async lifts whose tasks end on their first run, with
+    // parameters and results through memory.
+    ("misc/async/many-params-with-retptr.wast", 1, 1),
+    // One composition makes an async call of an async lift (whose task
+    // ends within it); the synchronous one traps at the call.
+    ("misc/async/stackful.wast", 6, 6),
     ("misc/async/stream-big-read-and-writes.wast", 2, 2),
     ("misc/async/stream-cancel-finished-op.wast", 1, 1),
     ("misc/async/streams.wast", 11, 11),
     ("misc/async/trap-if-transfer-in-waitable-set.wast", 1, 1),
     ("misc/async/waitable-set-stale-entry.wast", 1, 1),
+    // Synchronous and async calls of synchronous and async lifts (whose
+    // tasks end on their first run) of `async` functions, with 4, 5 and
+    // 17 parameters and 1, 16 and 17 flat results.
+    ("test/async/cross-abi-calls.wast", 1, 1),
     // The second calls an `async` function from a start function, which
     // may not block: a trap at the call.
     ("test/async/dont-block-start.wast", 2, 2),
@@ -545,6 +553,42 @@ fn own_async_scripts_pass_fused() -> Result<()> {
         scripts += 1;
     }
     assert!(scripts >= 1);
+    Ok(())
+}
+
+/// A call of an async lift fuses only when its task provably ends within
+/// the call: with the `callback` lift of `run-to-end.wast` returning a
+/// code computed at run time (always `EXIT`, but not proved), the call is
+/// refused with an `unsupported` error that names the function and says
+/// what would be needed.
+#[test]
+fn an_async_lift_whose_task_may_wait_is_refused_with_why() -> Result<()> {
+    let path = host_tests::repo_root().join("fixtures/wat/async/run-to-end.wast");
+    let text = std::fs::read_to_string(&path)?;
+    let exit = "(call $ret.string (local.get $o) (i32.add (local.get $n) (i32.const 1)))\n        (i32.const 0 (; EXIT ;)))";
+    assert!(text.contains(exit));
+    let computed = text.replace(
+        exit,
+        "(call $ret.string (local.get $o) (i32.add (local.get $n) (i32.const 1)))\n        (i32.and (local.get $n) (i32.const 0)))",
+    );
+    for (text, fuses) in [(text.as_str(), true), (computed.as_str(), false)] {
+        let buf = wast::parser::ParseBuffer::new(text)?;
+        let ast = wast::parser::parse::<wast::Wast>(&buf)?;
+        let converted = json_from_wast::Opts::default().convert("run-to-end.wast", text, ast)?;
+        let (_, bytes) = converted.wasms.first().context("the script's component")?;
+        match solder::fuse(&[bytes], &solder::Options::default()) {
+            Ok(_) => assert!(fuses, "fused a lift whose code is not proved"),
+            Err(e) => {
+                assert!(!fuses, "{e}");
+                let e = e.to_string();
+                assert!(e.contains("unsupported"), "{e}");
+                assert!(
+                    e.contains("`shout`") && e.contains("returns `EXIT` at once"),
+                    "{e}"
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -102,6 +102,7 @@ pub fn is_forward(
     !graph.traps_at_call(adapter)
         && !f.async_
         && !adapter.lower.async_
+        && !adapter.callee.options.async_
         && flags_seen == (false, false)
         && adapter.callee.options.post_return.is_none()
         && !sig.params_spill
@@ -131,24 +132,18 @@ pub fn check(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Result<()> {
     // A synchronous callee of type `async` may block, unless it is called
     // by an async lower, which `instantiate` lets through only for a
     // callee that uses no async.
-    if f.async_ && !adapter.lower.async_ {
+    if f.async_ && !adapter.lower.async_ && !adapter.runs_to_end {
         return Err(Error::unsupported(
             "async",
             format!("`{}` is an async function", adapter.name),
         ));
     }
-    let sig = abi::flatten_func(types, adapter.callee.ty);
-    let caller = abi::async_lower_flat(sig.clone(), f.result.is_some());
-    let async_spills = adapter.lower.async_ && (caller.params_spill || caller.results_spill);
-    let memory_needed = sig.params_spill
-        || sig.results_spill
-        || f.params.iter().any(|(_, t)| needs_memory(types, t))
+    let (caller, callee) = signatures(types, adapter);
+    let in_memory = f.params.iter().any(|(_, t)| needs_memory(types, t))
         || f.result.iter().any(|t| needs_memory(types, t));
-    // An async lower's spilled parameters and its result are in the
-    // caller's memory only.
-    let caller_needs = memory_needed || async_spills;
-    if (caller_needs && adapter.lower.memory.is_none())
-        || (memory_needed && adapter.callee.options.memory.is_none())
+    let spills = |s: &abi::CoreSignature| s.params_spill || s.results_spill;
+    if ((in_memory || spills(&caller)) && adapter.lower.memory.is_none())
+        || ((in_memory || spills(&callee)) && adapter.callee.options.memory.is_none())
     {
         return Err(Error::malformed(format!(
             "a call of `{}` passes values through memory, but a side has no `memory` option",
@@ -156,6 +151,27 @@ pub fn check(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The caller's and the callee's core signatures of a call: an async
+/// lower's parameters and result as [`abi::async_lower_flat`] says, an
+/// async lift's result as `task.return` takes it.
+fn signatures(
+    types: TypesRef<'_>,
+    adapter: &Adapter<'_>,
+) -> (abi::CoreSignature, abi::CoreSignature) {
+    let sig = abi::flatten_func(types, adapter.callee.ty);
+    let caller = if adapter.lower.async_ {
+        abi::async_lower_flat(sig.clone(), types[adapter.callee.ty].result.is_some())
+    } else {
+        sig.clone()
+    };
+    let callee = if adapter.callee.options.async_ {
+        abi::task_return_flat(sig)
+    } else {
+        sig
+    };
+    (caller, callee)
 }
 
 fn check_type(types: TypesRef<'_>, ty: &ComponentValType, adapter: &Adapter<'_>) -> Result<()> {
@@ -209,6 +225,39 @@ pub struct Targets {
     /// The `may_leave` flag globals of the caller's and the callee's
     /// component instances, where the flag can be seen.
     pub may_leave: (Option<u32>, Option<u32>),
+    /// For a callee lifted async that runs to its end within the call
+    /// ([`Adapter::runs_to_end`]): its instance's task globals.
+    pub task: Option<Task>,
+}
+
+/// The globals through which a call that runs an async lift to its end
+/// and the callee's `task.return` meet (one set per callee component
+/// instance: its tasks never overlap, as none blocks).
+#[derive(Debug, Clone, Copy)]
+pub struct Task {
+    /// This call's number (from 1).
+    pub call: i32,
+    /// Which call's task runs (its number), or 0.
+    pub current: u32,
+    /// Whether the task has returned its result.
+    pub returned: u32,
+    /// The caller's return pointer, where the result goes through memory.
+    pub dest: u32,
+    /// The result where it is one flat value: an `i32`, `i64`, `f32` and
+    /// `f64` global.
+    pub stash: [u32; 4],
+}
+
+impl Task {
+    /// The global holding a flat result of type `t`.
+    fn stash(&self, t: ValType) -> u32 {
+        match t {
+            ValType::I64 => self.stash[1],
+            ValType::F32 => self.stash[2],
+            ValType::F64 => self.stash[3],
+            _ => self.stash[0],
+        }
+    }
 }
 
 /// Where a value lies, and whose it is: the side of the call whose
@@ -373,14 +422,9 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     let types = env.abi.types;
     let abi = env.abi;
     let f = &types[adapter.callee.ty];
-    let sig = abi::flatten_func(types, adapter.callee.ty);
-    // An async lower of a synchronous callee: the callee runs to the end
-    // within the call, which returns `RETURNED` with the result stored.
-    let caller_sig = if adapter.lower.async_ {
-        abi::async_lower_flat(sig.clone(), f.result.is_some())
-    } else {
-        sig.clone()
-    };
+    // An async lower of a callee that runs to its end within the call
+    // returns `RETURNED` with the result stored.
+    let (caller_sig, sig) = signatures(types, adapter);
     let param_types: Vec<ComponentValType> = f.params.iter().map(|(_, t)| *t).collect();
     // The caller's core signature: flat params or one pointer, then a
     // return pointer when results go through memory.
@@ -421,6 +465,19 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     if params_allocate {
         g.set_flag(callee_flag, 1);
     }
+    if let Some(task) = &targets.task {
+        // The callee's `task.return` finds this call's task and where its
+        // result goes.
+        g.code.extend([
+            I::I32Const(task.call),
+            I::GlobalSet(task.current),
+            I::I32Const(0),
+            I::GlobalSet(task.returned),
+        ]);
+        if let Some(r) = retptr {
+            g.code.extend([I::LocalGet(r), I::GlobalSet(task.dest)]);
+        }
+    }
     for a in &callee_args {
         g.code.body.push(I::LocalGet(*a));
     }
@@ -428,6 +485,9 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
     g.close_borrow_scope(scope);
     if lends {
         g.begin_lending();
+    }
+    if let Some(task) = &targets.task {
+        return g.end_task(adapter, task, retptr);
     }
 
     // Results: callee -> caller.
@@ -459,6 +519,98 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
 /// An async call's status, and a subtask's state, when the callee has
 /// returned (`RETURNED`): its result is written.
 pub(crate) const RETURNED: i32 = 2;
+
+impl Gen<'_, '_> {
+    /// After the core function of an async lift that runs to its end
+    /// returned: a `callback` lift's code must be `EXIT` (it is, proved),
+    /// and the task must have returned its result (else it traps, as the
+    /// runtime's task does that exits unresolved); the caller gets the
+    /// result `task.return` left flat, or `RETURNED` from an async lower.
+    fn end_task(mut self, adapter: &Adapter<'_>, task: &Task, retptr: Option<u32>) -> Function {
+        if adapter.callee.options.callback.is_some() {
+            self.code.extend([I::I32Eqz, I::I32Eqz]);
+            self.trap_if();
+        }
+        self.code.extend([I::GlobalGet(task.returned), I::I32Eqz]);
+        self.trap_if();
+        self.code
+            .extend([I::I32Const(0), I::GlobalSet(task.current)]);
+        let mut returns = Vec::new();
+        if adapter.lower.async_ {
+            self.code.push(I::I32Const(RETURNED));
+        } else if let (Some(result), None) = (&self.types[adapter.callee.ty].result, retptr) {
+            let mut flat = Vec::new();
+            abi::flatten(self.types, result, &mut flat);
+            for t in flat {
+                let t = wasm_type(t);
+                let l = self.code.temp(t);
+                self.code
+                    .extend([I::GlobalGet(task.stash(t)), I::LocalSet(l)]);
+                returns.push((l, t));
+            }
+        }
+        self.finish(&returns)
+    }
+}
+
+/// One call a `task.return` may end (one whose lift has the built-in's
+/// result type and options): the adapter and its targets.
+pub struct Returning<'r, 'a> {
+    /// The call.
+    pub adapter: &'r Adapter<'a>,
+    /// Its targets (with [`Targets::task`]).
+    pub targets: Targets,
+}
+
+/// The body of a callee instance's `task.return` (of core parameters
+/// `params`), for the calls it may end: it traps if the running task has
+/// returned or is none of them, else moves the result (of the type of the
+/// call's function, which is the built-in's) to the caller: to its return
+/// pointer, or into the flat result globals the adapter reads.
+pub fn task_return(
+    env: Env<'_, '_>,
+    params: &[wasmparser::ValType],
+    calls: &[Returning<'_, '_>],
+) -> Function {
+    let mut g = Gen::new(env, params.len() as u32);
+    let args: Vec<(u32, ValType)> = params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as u32, wasm_type(*t)))
+        .collect();
+    for c in calls {
+        let Some(task) = c.targets.task else { continue };
+        g.code.extend([I::GlobalGet(task.returned), I::I32Eqz]);
+        g.code
+            .extend([I::GlobalGet(task.current), I::I32Const(task.call), I::I32Eq]);
+        g.code
+            .extend([I::I32And, I::If(wasm_encoder::BlockType::Empty)]);
+        g.code.extend([I::I32Const(1), I::GlobalSet(task.returned)]);
+        if let Some(result) = g.types[c.adapter.callee.ty].result {
+            let (caller_sig, sig) = signatures(g.types, c.adapter);
+            let retptr = caller_sig.results_spill.then(|| {
+                let r = g.code.temp(ValType::I32);
+                g.code.extend([I::GlobalGet(task.dest), I::LocalSet(r)]);
+                r
+            });
+            let allocates = g.abi.facts(&result).memory;
+            let flag = c.targets.may_leave.0;
+            if allocates {
+                g.set_flag(flag, 0);
+            }
+            let returns = g.pass_results(&sig, result, &args, retptr, &c.targets);
+            if allocates {
+                g.set_flag(flag, 1);
+            }
+            for (l, t) in returns {
+                g.code.extend([I::LocalGet(l), I::GlobalSet(task.stash(t))]);
+            }
+        }
+        g.code.extend([I::Return, I::End]);
+    }
+    g.code.push(I::Unreachable);
+    g.finish(&[])
+}
 
 impl Gen<'_, '_> {
     /// Fresh temporaries for the flat core values `flat`.

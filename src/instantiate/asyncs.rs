@@ -14,7 +14,8 @@
 //! host numbers them (no table of the fused module's in between), and any other handle near it, or a host handle
 //! held by another instance, refuses the input, as do async calls between
 //! components, which need a scheduler inside the fused module
-//! (`docs/async.md`).
+//! (`docs/async.md`), but for calls of async lifts whose tasks provably
+//! end within the call ([`async_lifts`]), which the fused module runs.
 
 use super::{Adapter, ComponentInstanceId, Graph, HostLower, Lifted};
 use super::{Options, ResourceOwner};
@@ -30,36 +31,234 @@ fn refuse(message: String) -> Error {
     Error::unsupported("async", message)
 }
 
-/// Refuses a call from one component instance into another when either
-/// side uses the async ABI, but for an async lower of a synchronous lift
-/// and for a synchronous lower of an `async`-typed function: the host
-/// cannot run such a call for the fused component, and the fused module
-/// does not run tasks itself yet. Returns `true` for the second, which
-/// traps at the call when its caller's tasks may not block, and is refused
-/// otherwise ([`blocking_calls`]).
-pub(super) fn between_components(
-    lower: &Options<'_>,
-    callee: &Lifted<'_>,
-    name: &str,
-    async_type: bool,
-) -> Result<bool> {
-    if !lower.async_ && async_type {
-        return Ok(true);
-    }
-    if callee.options.async_ {
-        return Err(lifted_async(name));
-    }
-    // An async lower of a synchronous lift: the callee runs to the end
-    // within the call (`check` makes sure it uses no async), which returns
-    // `RETURNED`, as the runtime's does.
-    Ok(false)
+/// Whether a call from one component instance into another is a
+/// synchronous lower of an `async`-typed function, which traps at the call
+/// when its caller's tasks may not block, and is refused otherwise unless
+/// the callee never blocks ([`blocking_calls`], [`async_lifts`]). An async
+/// lower of a synchronous lift runs the callee to its end within the call
+/// (`check` makes sure it uses no async), which returns `RETURNED`, as the
+/// runtime's does; a call of an async lift is settled once the graph is
+/// whole ([`async_lifts`]).
+pub(super) fn between_components(lower: &Options<'_>, async_type: bool) -> bool {
+    !lower.async_ && async_type
 }
 
 fn lifted_async(name: &str) -> Error {
     let name = if name.is_empty() { "a function" } else { name };
     refuse(format!(
-        "a call to `{name}`, which another component lifted async, is not supported yet: only async calls to and from the host, async lowers of functions lifted synchronously, and synchronous calls of `async` functions from a component instance that never blocks, are"
+        "a call to `{name}`, which another component lifted async, is not supported yet: the fused module runs an async lift's task only when it provably ends within the call (its component instance uses no async built-in but `task.return`, reaches no host function and calls nothing async, the call passes no handles, and the lift has no `callback` or returns `EXIT` at once)"
     ))
+}
+
+/// Settles every call between components into an async lift: it fuses
+/// when each task of the callee provably runs to its end within the call
+/// that starts it ([`Adapter::runs_to_end`]), and is refused otherwise,
+/// as the fused module does not keep tasks that wait yet. (So does a
+/// synchronous call of a synchronous lift of an `async` function from a
+/// task that may block, when the callee's instance never blocks.) A task runs to
+/// its end when its component instance can never block ([`never_blocks`])
+/// and its lift either has no `callback` (the task ends when its core
+/// function returns) or a core function that returns `EXIT` (0) on every
+/// path, so that the callback is never called. The call then runs the
+/// callee in the adapter, whose `task.return` is a function of the fused
+/// module's; a synchronous call of such a callee from a task that may
+/// block no longer needs to block.
+pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()> {
+    let types = input.types.as_ref();
+    let blocking = may_block(types, graph);
+    let verdicts: Vec<Option<bool>> = graph
+        .adapters
+        .iter()
+        .map(|a| {
+            // A synchronous call of an `async` function from a task that
+            // may not block traps at the call, whatever the callee.
+            let traps = graph.cannot_enter(a.caller, a.callee.instance)
+                || (a.cannot_block && !blocking.contains(&a.caller));
+            if traps {
+                None
+            } else if a.callee.options.async_ {
+                Some(
+                    never_blocks(input, graph, a.callee.instance)
+                        && exits_at_once(input, graph, &a.callee)
+                        && !crate::merge::func_has_handles(types, a.ty),
+                )
+            } else {
+                // A synchronous lift of an `async` function, called
+                // synchronously from a task that may block, runs to its
+                // end if its instance never blocks ([`blocking_calls`]
+                // refuses it otherwise).
+                (a.cannot_block && never_blocks(input, graph, a.callee.instance)).then_some(true)
+            }
+        })
+        .collect();
+    for (a, verdict) in graph.adapters.iter_mut().zip(verdicts) {
+        match verdict {
+            None => {}
+            Some(true) => {
+                a.runs_to_end = true;
+                // It never blocks: a task that may block may make it
+                // synchronously.
+                a.cannot_block = false;
+            }
+            Some(false) => {
+                return Err(lifted_async(a.name)
+                    .at_path(&graph.component_instances[a.caller.index()])
+                    .at_offset(a.offset));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether component instance `i` can never block: its only async
+/// built-in is `task.return`, it calls no other component async or an
+/// `async` function (but calls that trap before they start), no host
+/// function is reached from it (the host may suspend even a synchronous
+/// call, and let another task enter the instance, which the fused module
+/// would not hold back as the runtime's lock does), and the host starts
+/// none of its async lifts (whose `task.return` would be the host's).
+fn never_blocks(input: &Input<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
+    let types = input.types.as_ref();
+    let builtins = graph.host_lowers.iter().all(|h| match h {
+        HostLower::Async {
+            builtin, instance, ..
+        } => *instance != i || builtin.name() == "task.return",
+        _ => true,
+    });
+    if reach_the_host(graph).contains(&i) {
+        return false;
+    }
+    let calls = graph.adapters.iter().all(|a| {
+        a.caller != i || graph.traps_at_call(a) || !(a.lower.async_ || types[a.ty].async_)
+    });
+    let roots = graph
+        .exported_functions()
+        .iter()
+        .all(|(_, f)| f.instance != i || !f.options.async_);
+    builtins && calls && roots
+}
+
+/// The component instances from whose core code a host function may be
+/// called: those that lower one, and those that call them.
+fn reach_the_host(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
+    let mut reach: BTreeSet<_> = graph
+        .host_lowers
+        .iter()
+        .filter_map(|h| match h {
+            HostLower::Func { instance, .. } => Some(*instance),
+            _ => None,
+        })
+        .collect();
+    loop {
+        let before = reach.len();
+        for a in &graph.adapters {
+            if reach.contains(&a.callee.instance) {
+                reach.insert(a.caller);
+            }
+        }
+        if reach.len() == before {
+            return reach;
+        }
+    }
+}
+
+/// The component instances whose `task.return` is the fused module's:
+/// the callees of calls that run an async lift to its end.
+pub fn internal_task_returns(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
+    graph
+        .adapters
+        .iter()
+        .filter(|a| a.runs_to_end && a.callee.options.async_)
+        .map(|a| a.callee.instance)
+        .collect()
+}
+
+/// Whether async lift `f`'s task ends when its core function returns:
+/// it has no `callback`, or its core function returns the constant `EXIT`
+/// (0) on every path ([`returns_zero`]).
+fn exits_at_once(input: &Input<'_>, graph: &Graph<'_>, f: &Lifted<'_>) -> bool {
+    if f.options.callback.is_none() {
+        return true;
+    }
+    let super::CoreDef::Export { instance, name } = &f.func else {
+        return false;
+    };
+    let Some(module) = graph
+        .core_instances
+        .get(instance.index())
+        .and_then(|c| input.modules.get(c.module.0 as usize))
+    else {
+        return false;
+    };
+    let Some(index) = module
+        .exports
+        .iter()
+        .find(|(n, k, _)| n == name && *k == wasmparser::ExternalKind::Func)
+        .map(|(_, _, i)| *i)
+    else {
+        return false;
+    };
+    let imported = module
+        .imports
+        .iter()
+        .filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_)))
+        .count() as u32;
+    index
+        .checked_sub(imported)
+        .and_then(|k| module.code.get(k as usize))
+        .is_some_and(returns_zero)
+}
+
+/// Whether a core function returns the constant 0 on every path: each
+/// `return`, and the body's end where control falls through to it, comes
+/// right after `i32.const 0`, and no branch leaves the body with a value.
+/// Anything else (a branch to the body's label, a tail call, exception
+/// handling) is not proved.
+fn returns_zero(body: &wasmparser::FunctionBody<'_>) -> bool {
+    use wasmparser::Operator as O;
+    let Ok(reader) = body.get_operators_reader() else {
+        return false;
+    };
+    let mut depth = 0u32;
+    let mut prev: Option<O<'_>> = None;
+    for op in reader {
+        let Ok(op) = op else { return false };
+        let zero_before = matches!(prev, Some(O::I32Const { value: 0 }));
+        match &op {
+            O::Block { .. } | O::Loop { .. } | O::If { .. } => depth += 1,
+            O::End if depth == 0 => {
+                let unreachable = matches!(
+                    prev,
+                    Some(O::Unreachable | O::Return | O::Br { .. } | O::BrTable { .. })
+                );
+                return zero_before || unreachable;
+            }
+            O::End => depth -= 1,
+            O::Return if !zero_before => return false,
+            O::Br { relative_depth } | O::BrIf { relative_depth } if *relative_depth >= depth => {
+                return false;
+            }
+            O::BrTable { targets } => {
+                let mut all = targets.targets().chain([Ok(targets.default())]);
+                if all.any(|t| t.map_or(true, |t| t >= depth)) {
+                    return false;
+                }
+            }
+            O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. }
+            | O::Try { .. }
+            | O::TryTable { .. }
+            | O::Delegate { .. }
+            | O::BrOnNull { .. }
+            | O::BrOnNonNull { .. }
+            | O::BrOnCast { .. }
+            | O::BrOnCastFail { .. } => return false,
+            _ => {}
+        }
+        prev = Some(op);
+    }
+    false
 }
 
 /// The component instances some task of which may block: one of the
@@ -278,9 +477,10 @@ pub(super) fn check(
     let types = input.types.as_ref();
     let roots = graph.exported_functions();
     let mut users = BTreeSet::new();
+    let internal = internal_task_returns(graph);
     for h in &graph.host_lowers {
         match h {
-            HostLower::Async { instance, .. } => {
+            HostLower::Async { instance, .. } if !internal.contains(instance) => {
                 users.insert(*instance);
             }
             HostLower::Func {
@@ -560,4 +760,49 @@ fn table_check(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::returns_zero;
+
+    /// Whether the one function of module `wat` provably returns 0.
+    fn proved(wat: &str) -> bool {
+        let bytes = wat::parse_str(wat).unwrap_or_default();
+        let mut body = None;
+        for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+            if let Ok(wasmparser::Payload::CodeSectionEntry(b)) = payload {
+                body = Some(b);
+            }
+        }
+        assert!(body.is_some(), "no function in {wat}");
+        body.is_some_and(|b| returns_zero(&b))
+    }
+
+    #[test]
+    fn only_a_constant_exit_on_every_path_is_proved() {
+        let f = |body: &str| format!("(module (func (param i32) (result i32) {body}))");
+        for yes in [
+            "i32.const 0",
+            "(call 0 (i32.const 1)) drop i32.const 0",
+            "(if (local.get 0) (then (return (i32.const 0)))) i32.const 0",
+            "(block (br_if 0 (local.get 0))) i32.const 0",
+            "(loop (br_if 0 (local.get 0))) i32.const 0",
+            "i32.const 0 return",
+            "unreachable",
+        ] {
+            assert!(proved(&f(yes)), "{yes}");
+        }
+        for no in [
+            "i32.const 1",
+            "local.get 0",
+            "(block (result i32) (i32.const 0))",
+            "(if (local.get 0) (then (return (i32.const 1)))) i32.const 0",
+            "(br_if 0 (i32.const 1) (local.get 0)) drop i32.const 0",
+            "(block (br_table 0 1 (local.get 0))) i32.const 0",
+            "(return_call 0 (local.get 0))",
+        ] {
+            assert!(!proved(&f(no)), "{no}");
+        }
+    }
 }

@@ -140,6 +140,9 @@ struct Flags {
     may_leave: Vec<Option<GlobalIdx>>,
     call_number: GlobalIdx,
     suppress: GlobalIdx,
+    /// The task globals of each component instance whose async lifts run
+    /// to their end within the calls into them (`adapter::Task`).
+    tasks: HashMap<ComponentInstanceId, adapter::Task>,
 }
 
 /// The layout of the fused module: every item pushed into a [`Builder`]
@@ -231,6 +234,7 @@ fn classify_host_lowers(
     // One function lowered again with the same options is the same
     // import.
     let mut imported = HashMap::new();
+    let internal = crate::instantiate::asyncs::internal_task_returns(graph);
     for (i, host) in graph.host_lowers.iter().enumerate() {
         let h = HostLowerId(i as u32);
         let sig = match host {
@@ -250,6 +254,10 @@ fn classify_host_lowers(
             }
         };
         sigs.insert(h, sig);
+        if matches!(host, HostLower::Async { instance, .. } if internal.contains(instance)) {
+            // A `task.return` of the fused module's own.
+            continue;
+        }
         if mode == HostCalls::Indirect && needs_memory(host) {
             indirect.push(h);
             continue;
@@ -562,10 +570,37 @@ fn declare_adapters(
 }
 
 /// Pushes the globals every fused module has, after the instances' own: a
-/// `may_leave` flag for each component instance whose flag can be seen.
-fn push_flags(b: &mut Builder, observed: &[bool]) -> Flags {
+/// `may_leave` flag for each component instance whose flag can be seen,
+/// and the task globals of each whose async lifts run to their end within
+/// the calls into them.
+fn push_flags(b: &mut Builder, observed: &[bool], graph: &Graph<'_>) -> Flags {
     use wasm_encoder::ValType;
+    let mut tasks = HashMap::new();
+    for i in crate::instantiate::asyncs::internal_task_returns(graph) {
+        let mut i32_global = || b.mutable_global(ValType::I32, &ConstExpr::i32_const(0)).0;
+        let (current, returned, dest, stash32) =
+            (i32_global(), i32_global(), i32_global(), i32_global());
+        let stash = [
+            stash32,
+            b.mutable_global(ValType::I64, &ConstExpr::i64_const(0)).0,
+            b.mutable_global(ValType::F32, &ConstExpr::f32_const(0.0.into()))
+                .0,
+            b.mutable_global(ValType::F64, &ConstExpr::f64_const(0.0.into()))
+                .0,
+        ];
+        tasks.insert(
+            i,
+            adapter::Task {
+                call: 0,
+                current,
+                returned,
+                dest,
+                stash,
+            },
+        );
+    }
     Flags {
+        tasks,
         may_leave: observed
             .iter()
             .map(|seen| seen.then(|| b.mutable_global(ValType::I32, &ConstExpr::i32_const(1))))
@@ -770,6 +805,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 may_leave: Vec::new(),
                 call_number: GlobalIdx(0),
                 suppress: GlobalIdx(0),
+                tasks: HashMap::new(),
             },
             exported_dtors: Vec::new(),
             init: None,
@@ -839,7 +875,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 shared: false,
             }));
         }
-        l.flags = push_flags(&mut b, &observed);
+        l.flags = push_flags(&mut b, &observed, graph);
         l.tables = push_tables(&mut b, &holders, &table_fns);
         if let Some(a) = &mut async_table {
             a.push_globals(&mut b);
@@ -1627,6 +1663,15 @@ impl<'g, 'a> Layout<'g, 'a> {
         for (i, host) in self.graph.host_lowers.iter().enumerate() {
             let h = HostLowerId(i as u32);
             let sig = &self.host_sig[&h];
+            if let HostLower::Async {
+                builtin, instance, ..
+            } = host
+                && self.flags.tasks.contains_key(instance)
+            {
+                let body = self.task_return(builtin, *instance, outlined)?;
+                b.body(self.trampolines[i], &body)?;
+                continue;
+            }
             let flag = self.may_leave_flag(host.instance());
             // The host's `resource.drop` is only called by built-ins and
             // trampolines, which make their own checks.
@@ -1883,7 +1928,7 @@ impl<'g, 'a> Layout<'g, 'a> {
 
     /// The adapters of cross-component calls.
     fn adapter_bodies(&self, b: &mut Builder, outlined: &mut Outlined) -> Result<()> {
-        for (adapter, idx) in self.graph.adapters.iter().zip(&self.adapters) {
+        for (i, (adapter, idx)) in self.graph.adapters.iter().zip(&self.adapters).enumerate() {
             let Some(idx) = idx else { continue };
             let path = &self.graph.component_instances[adapter.caller.index()];
             if self.graph.traps_at_call(adapter) {
@@ -1898,36 +1943,110 @@ impl<'g, 'a> Layout<'g, 'a> {
                 b.body(*idx, &f)?;
                 continue;
             }
-            let callee = self.resolve(&adapter.callee.func, ExternalKind::Func, path)?;
-            let post_return = adapter
-                .callee
-                .options
-                .post_return
-                .as_ref()
-                .map(|p| self.resolve(p, ExternalKind::Func, path))
-                .transpose()?;
-            let caller = self.side(&adapter.lower, adapter.caller, path)?;
-            let callee_side = self.side(&adapter.callee.options, adapter.callee.instance, path)?;
-            let flags = (
-                self.may_leave_flag(adapter.caller),
-                self.may_leave_flag(adapter.callee.instance),
-            );
             let callee_instance = adapter.callee.instance;
             let resources = |r| self.resource_info(callee_instance, r);
             let f = adapter::generate(
                 self.env((callee_instance, &resources), outlined),
                 adapter,
-                &adapter::Targets {
-                    callee,
-                    post_return,
-                    caller,
-                    callee_side,
-                    may_leave: flags,
-                },
+                &self.targets(i, adapter, path)?,
             );
             b.body(*idx, &f)?;
         }
         Ok(())
+    }
+
+    /// The body of component instance `instance`'s `task.return`
+    /// `builtin`, which ends the tasks of the calls into its async lifts
+    /// whose result type and string encoding are the built-in's, and
+    /// whose memory is, if the built-in names one (a task of another
+    /// traps at it, as the runtime's does).
+    fn task_return(
+        &self,
+        builtin: &crate::parse::AsyncBuiltin,
+        instance: ComponentInstanceId,
+        outlined: &mut Outlined,
+    ) -> Result<Function> {
+        let types = self.input.types.as_ref();
+        let options = self.graph.host_lowers.iter().find_map(|h| match h {
+            HostLower::Async {
+                builtin: b,
+                options,
+                instance: i,
+            } if std::ptr::eq(b, builtin) && *i == instance => Some(options),
+            _ => None,
+        });
+        let mut calls = Vec::new();
+        for (i, a) in self.graph.adapters.iter().enumerate() {
+            let ends = a.runs_to_end && a.callee.options.async_;
+            if !ends || a.callee.instance != instance || self.adapters[i].is_none() {
+                continue;
+            }
+            let result = types[a.callee.ty].result;
+            let same_result = match (&result, &builtin.result) {
+                (Some(r), Some(s)) => crate::abi::same_type(types, r, s),
+                (None, None) => true,
+                _ => false,
+            };
+            let path = &self.graph.component_instances[a.caller.index()];
+            let targets = self.targets(i, a, path)?;
+            // The same string encoding, and the same memory where the
+            // built-in names one (as the runtime checks them).
+            let same_options = match options {
+                Some(o) => {
+                    let memory = self.side(o, instance, path)?.memory;
+                    o.string_encoding == a.callee.options.string_encoding
+                        && (memory.is_none() || memory == targets.callee_side.memory)
+                }
+                None => false,
+            };
+            if same_result && same_options {
+                calls.push(adapter::Returning {
+                    adapter: a,
+                    targets,
+                });
+            }
+        }
+        let resources = |r| self.resource_info(instance, r);
+        let env = self.env((instance, &resources), outlined);
+        Ok(adapter::task_return(env, builtin.sig.params(), &calls))
+    }
+
+    /// What adapter `i` (`adapter`, called from the instance at `path`)
+    /// uses of the fused module.
+    fn targets(
+        &self,
+        i: usize,
+        adapter: &crate::instantiate::Adapter<'a>,
+        path: &str,
+    ) -> Result<adapter::Targets> {
+        let callee = self.resolve(&adapter.callee.func, ExternalKind::Func, path)?;
+        let post_return = adapter
+            .callee
+            .options
+            .post_return
+            .as_ref()
+            .map(|p| self.resolve(p, ExternalKind::Func, path))
+            .transpose()?;
+        let task = match self.flags.tasks.get(&adapter.callee.instance) {
+            Some(t) if adapter.runs_to_end && adapter.callee.options.async_ => {
+                Some(adapter::Task {
+                    call: i as i32 + 1,
+                    ..*t
+                })
+            }
+            _ => None,
+        };
+        Ok(adapter::Targets {
+            callee,
+            post_return,
+            caller: self.side(&adapter.lower, adapter.caller, path)?,
+            callee_side: self.side(&adapter.callee.options, adapter.callee.instance, path)?,
+            may_leave: (
+                self.may_leave_flag(adapter.caller),
+                self.may_leave_flag(adapter.callee.instance),
+            ),
+            task,
+        })
     }
 
     /// Resource built-ins, the handle tables' functions, the trampolines
