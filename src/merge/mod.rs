@@ -1664,11 +1664,13 @@ impl<'g, 'a> Layout<'g, 'a> {
             let h = HostLowerId(i as u32);
             let sig = &self.host_sig[&h];
             if let HostLower::Async {
-                builtin, instance, ..
+                builtin,
+                instance,
+                options,
             } = host
                 && self.flags.tasks.contains_key(instance)
             {
-                let body = self.task_return(builtin, *instance, outlined)?;
+                let body = self.task_return((builtin, options), *instance, outlined)?;
                 b.body(self.trampolines[i], &body)?;
                 continue;
             }
@@ -1962,19 +1964,14 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// traps at it, as the runtime's does).
     fn task_return(
         &self,
-        builtin: &crate::parse::AsyncBuiltin,
+        (builtin, options): (
+            &crate::parse::AsyncBuiltin,
+            &crate::instantiate::Options<'a>,
+        ),
         instance: ComponentInstanceId,
         outlined: &mut Outlined,
     ) -> Result<Function> {
         let types = self.input.types.as_ref();
-        let options = self.graph.host_lowers.iter().find_map(|h| match h {
-            HostLower::Async {
-                builtin: b,
-                options,
-                instance: i,
-            } if std::ptr::eq(b, builtin) && *i == instance => Some(options),
-            _ => None,
-        });
         let mut calls = Vec::new();
         for (i, a) in self.graph.adapters.iter().enumerate() {
             let ends = a.runs_to_end && a.callee.options.async_;
@@ -1991,14 +1988,9 @@ impl<'g, 'a> Layout<'g, 'a> {
             let targets = self.targets(i, a, path)?;
             // The same string encoding, and the same memory where the
             // built-in names one (as the runtime checks them).
-            let same_options = match options {
-                Some(o) => {
-                    let memory = self.side(o, instance, path)?.memory;
-                    o.string_encoding == a.callee.options.string_encoding
-                        && (memory.is_none() || memory == targets.callee_side.memory)
-                }
-                None => false,
-            };
+            let memory = self.side(options, instance, path)?.memory;
+            let same_options = options.string_encoding == a.callee.options.string_encoding
+                && (memory.is_none() || memory == targets.callee_side.memory);
             if same_result && same_options {
                 calls.push(adapter::Returning {
                     adapter: a,
