@@ -82,6 +82,29 @@ pub fn instantiate(engine: &Engine, component: &Component) -> Result<(Store<Host
     Ok((store, instance))
 }
 
+/// A component that gives the async guest worlds their `tick` (`n + 1`)
+/// from another component: lifted async with a callback, its core
+/// function returns after `task.return` with `code` (`(i32.const 0)`, the
+/// `EXIT` the fused module proves, or a code it computes).
+pub fn async_tick_provider(code: &str) -> Result<Vec<u8>> {
+    Ok(wat::parse_str(format!(
+        r#"(component
+          (core module $m
+            (import "" "task.return" (func $return (param i32)))
+            (func (export "tick") (param i32) (result i32)
+              (call $return (i32.add (local.get 0) (i32.const 1)))
+              {code})
+            (func (export "tick-cb") (param i32 i32 i32) (result i32)
+              unreachable))
+          (core func $return (canon task.return (result u32)))
+          (core instance $i (instantiate $m
+            (with "" (instance (export "task.return" (func $return))))))
+          (func (export "tick") async (param "n" u32) (result u32)
+            (canon lift (core func $i "tick") async
+              (callback (core func $i "tick-cb")))))"#
+    ))?)
+}
+
 /// Runs `f` inside one `run_concurrent` of `store`, to the end.
 pub fn run<R: Send + 'static>(
     store: &mut Store<Host>,

@@ -163,28 +163,6 @@ fn plugged_runs_the_same(work: &str, provider: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A component that lifts `tick` async with a callback whose core function
-/// returns `EXIT` at once (`code` is that return: `EXIT` itself, or a
-/// value computed to 0).
-fn async_tick(code: &str) -> Result<Vec<u8>> {
-    Ok(wat::parse_str(format!(
-        r#"(component
-          (core module $m
-            (import "" "task.return" (func $return (param i32)))
-            (func (export "tick") (param i32) (result i32)
-              (call $return (i32.add (local.get 0) (i32.const 1)))
-              {code})
-            (func (export "tick-cb") (param i32 i32 i32) (result i32)
-              unreachable))
-          (core func $return (canon task.return (result u32)))
-          (core instance $i (instantiate $m
-            (with "" (instance (export "task.return" (func $return))))))
-          (func (export "tick") async (param "n" u32) (result u32)
-            (canon lift (core func $i "tick") async
-              (callback (core func $i "tick-cb")))))"#
-    ))?)
-}
-
 /// Plugged into a component that lifts `tick` async with a callback whose
 /// task ends on its first run, the Rust guest calls another component's
 /// async lift through an async lower: the fused module runs the callee's
@@ -197,10 +175,10 @@ fn async_tick(code: &str) -> Result<Vec<u8>> {
 fn rust_async_guest_calling_an_async_lift_that_ends_at_once_runs_the_same_fused() -> Result<()> {
     plugged_runs_the_same(
         "async_guest+async-tick",
-        &async_tick("(i32.const 0 (; EXIT ;))")?,
+        &concurrent::async_tick_provider("(i32.const 0 (; EXIT ;))")?,
     )?;
     let guest = host_tests::artifact("async_guest.wasm")?;
-    let computed = async_tick("(i32.sub (local.get 0) (local.get 0))")?;
+    let computed = concurrent::async_tick_provider("(i32.sub (local.get 0) (local.get 0))")?;
     let composed = host_tests::compose::plug(&guest, &[&computed])?;
     refused_for_async(
         &composed,

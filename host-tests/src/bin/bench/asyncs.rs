@@ -6,8 +6,12 @@
 //! synchronous `wasm32-wasip2` component it calls (`fixtures/words-lib`),
 //! composed and fused: its async instance then numbers its handles in a
 //! table of its own, which every async built-in it calls goes through.
-//! (Async calls between two components are not fused yet: they are
-//! refused, so there is nothing fused to measure.)
+//! A third table runs the Rust async guest calling another component's
+//! async lift (`tick`, whose task ends on its first run,
+//! `concurrent::async_tick_provider`) through async lowers, composed and
+//! fused: fused, the call runs the callee's task within the adapter.
+//! (Async calls between components whose tasks wait are not fused yet:
+//! they are refused, so there is nothing fused to measure.)
 
 use crate::calls::n_calls;
 use crate::{Plan, ms, ratio, us};
@@ -150,6 +154,39 @@ pub fn beside_a_sync_guest(plan: Plan) -> Result<()> {
     println!("| row | composed | fused | fused / composed |");
     println!("|---|---|---|---|");
     rows(plan, &APP_ROWS, &mut composed, &mut fused)
+}
+
+/// The third table's rows.
+const BETWEEN_ROWS: [Row<AsyncGuest>; 2] = [
+    (
+        "count(100): 100 async calls of the other component's async lift, one at a time",
+        200,
+        |g, k| g.counts_in_turn(k, 100),
+    ),
+    (
+        "10,000 calls in flight at once: count(1), per batch",
+        2,
+        |g, k| (0..k).try_for_each(|_| g.counts(10_000, 1)),
+    ),
+];
+
+/// The async guest calling another component's async lift, fused against
+/// composed.
+pub fn between_components(plan: Plan) -> Result<()> {
+    let engine = engine()?;
+    let guest = host_tests::artifact("async_guest.wasm")?;
+    let tick = concurrent::async_tick_provider("(i32.const 0)")?;
+    let composed = host_tests::compose::plug(&guest, &[&tick])?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let mut composed = AsyncGuest::new(&engine, &Component::new(&engine, &composed)?)?;
+    let mut fused = AsyncGuest::new(&engine, &Component::new(&engine, &fused)?)?;
+    let reps = plan.runs.min(11);
+    println!(
+        "\n## Async calls between two components: the guest's async lowers of an async lift whose task ends at once (composed and fused; median of {reps})\n"
+    );
+    println!("| row | composed | fused | fused / composed |");
+    println!("|---|---|---|---|");
+    rows(plan, &BETWEEN_ROWS, &mut composed, &mut fused)
 }
 
 fn time(d: Duration) -> String {

@@ -226,6 +226,7 @@ fn main() -> Result<()> {
     if runs("async") {
         asyncs::fused_vs_composed(plan)?;
         asyncs::beside_a_sync_guest(plan)?;
+        asyncs::between_components(plan)?;
     }
     if let Some((worst, row)) = slowest.0 {
         targets.push(Target {
