@@ -556,6 +556,41 @@ fn own_async_scripts_pass_fused() -> Result<()> {
     Ok(())
 }
 
+/// Calls of async lifts whose tasks end within the call leave no async
+/// built-in to the host (the callee's `task.return` is the fused
+/// module's), so the composition of `run-to-end.wast` fuses to one memory
+/// too, and passes the same script; and to a core module, which
+/// validates.
+#[test]
+fn calls_of_async_lifts_that_end_at_once_fuse_to_one_memory_and_a_core_module() -> Result<()> {
+    let path = host_tests::repo_root().join("fixtures/wat/async/run-to-end.wast");
+    let work = host_tests::repo_root()
+        .join("target")
+        .join("spec-wast")
+        .join("one-memory-async");
+    let engine = engine_for(&path)?;
+    let one_memory = solder::Options {
+        single_memory: true,
+        ..solder::Options::default()
+    };
+    let r = run_both_with(&engine, Async::Yes, &one_memory, &path, &work)?;
+    assert_eq!((r.fused, r.components), (1, 1), "{:#?}", r.unsupported);
+    let text = std::fs::read_to_string(&path)?;
+    let buf = wast::parser::ParseBuffer::new(&text)?;
+    let ast = wast::parser::parse::<wast::Wast>(&buf)?;
+    let converted = json_from_wast::Opts::default().convert("run-to-end.wast", &text, ast)?;
+    let (_, bytes) = converted.wasms.first().context("the script's component")?;
+    let core = solder::Options {
+        output: solder::OutputKind::CoreModule,
+        ..solder::Options::default()
+    };
+    let module = solder::fuse(&[bytes], &core)?.bytes;
+    assert!(!wasmparser::Parser::is_component(&module));
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&module)?;
+    Ok(())
+}
+
 /// A call of an async lift fuses only when its task provably ends within
 /// the call: with the `callback` lift of `run-to-end.wast` returning a
 /// code computed at run time (always `EXIT`, but not proved), the call is
