@@ -56,7 +56,7 @@ fn lifted_async(name: &str) -> Error {
 /// as the fused module does not keep tasks that wait yet. (So does a
 /// synchronous call of a synchronous lift of an `async` function from a
 /// task that may block, when the callee's instance never blocks.) A task runs to
-/// its end when its component instance can never block ([`never_blocks`])
+/// its end when its component instance can never block ([`may_wait`])
 /// and its lift either has no `callback` (the task ends when its core
 /// function returns) or a core function that returns `EXIT` (0) on every
 /// path, so that the callback is never called. The call then runs the
@@ -66,6 +66,9 @@ fn lifted_async(name: &str) -> Error {
 pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()> {
     let types = input.types.as_ref();
     let blocking = may_block(types, graph);
+    let waits = may_wait(types, graph);
+    // Each lift's code is read once, however many calls it has.
+    let mut proved = std::collections::HashMap::new();
     let verdicts: Vec<Option<bool>> = graph
         .adapters
         .iter()
@@ -77,9 +80,12 @@ pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()
             if traps {
                 None
             } else if a.callee.options.async_ {
+                let exits = *proved
+                    .entry(std::rc::Rc::as_ptr(&a.callee))
+                    .or_insert_with(|| exits_at_once(input, graph, &a.callee));
                 Some(
-                    never_blocks(input, graph, a.callee.instance)
-                        && exits_at_once(input, graph, &a.callee)
+                    !waits.contains(&a.callee.instance)
+                        && exits
                         && !crate::merge::func_has_handles(types, a.ty),
                 )
             } else {
@@ -87,7 +93,7 @@ pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()
                 // synchronously from a task that may block, runs to its
                 // end if its instance never blocks ([`blocking_calls`]
                 // refuses it otherwise).
-                (a.cannot_block && never_blocks(input, graph, a.callee.instance)).then_some(true)
+                (a.cannot_block && !waits.contains(&a.callee.instance)).then_some(true)
             }
         })
         .collect();
@@ -110,38 +116,47 @@ pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()
     Ok(())
 }
 
-/// Whether component instance `i` can never block: its only async
-/// built-in is `task.return`, it calls no other component async or an
-/// `async` function (but calls that trap before they start), no host
-/// function is reached from it (the host may suspend even a synchronous
-/// call, and let another task enter the instance, which the fused module
-/// would not hold back as the runtime's lock does), and the host starts
-/// none of its async lifts (whose `task.return` would be the host's).
-fn never_blocks(input: &Input<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
-    let types = input.types.as_ref();
-    let builtins = graph.host_lowers.iter().all(|h| match h {
-        HostLower::Async {
+/// The component instances that may block, the rest never do: an
+/// instance never blocks when its only async built-in is `task.return`,
+/// it calls no other component async or an `async` function (but calls
+/// that trap before they start), no host function is reached from it (the
+/// host may suspend even a synchronous call, and let another task enter
+/// the instance, which the fused module would not hold back as the
+/// runtime's lock does), and the host starts none of its async lifts
+/// (whose `task.return` would be the host's).
+fn may_wait(types: TypesRef<'_>, graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
+    let mut out = reach_the_host(graph);
+    for h in &graph.host_lowers {
+        if let HostLower::Async {
             builtin, instance, ..
-        } => *instance != i || builtin.name() == "task.return",
-        _ => true,
-    });
-    if reach_the_host(graph).contains(&i) {
-        return false;
+        } = h
+            && builtin.name() != "task.return"
+        {
+            out.insert(*instance);
+        }
     }
-    let calls = graph.adapters.iter().all(|a| {
-        a.caller != i || graph.traps_at_call(a) || !(a.lower.async_ || types[a.ty].async_)
-    });
-    let roots = graph
-        .exported_functions()
-        .iter()
-        .all(|(_, f)| f.instance != i || !f.options.async_);
-    builtins && calls && roots
+    for a in &graph.adapters {
+        if !graph.traps_at_call(a) && (a.lower.async_ || types[a.ty].async_) {
+            out.insert(a.caller);
+        }
+    }
+    for (_, f) in graph.exported_functions() {
+        if f.options.async_ {
+            out.insert(f.instance);
+        }
+    }
+    out
 }
 
 /// The component instances from whose core code a host function may be
 /// called: those that lower one, and those that call them.
 fn reach_the_host(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
-    let mut reach: BTreeSet<_> = graph
+    let mut callers: std::collections::HashMap<ComponentInstanceId, Vec<ComponentInstanceId>> =
+        std::collections::HashMap::new();
+    for a in &graph.adapters {
+        callers.entry(a.callee.instance).or_default().push(a.caller);
+    }
+    let mut work: Vec<ComponentInstanceId> = graph
         .host_lowers
         .iter()
         .filter_map(|h| match h {
@@ -149,17 +164,13 @@ fn reach_the_host(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
             _ => None,
         })
         .collect();
-    loop {
-        let before = reach.len();
-        for a in &graph.adapters {
-            if reach.contains(&a.callee.instance) {
-                reach.insert(a.caller);
-            }
-        }
-        if reach.len() == before {
-            return reach;
+    let mut reach = BTreeSet::new();
+    while let Some(i) = work.pop() {
+        if reach.insert(i) {
+            work.extend(callers.get(&i).into_iter().flatten().copied());
         }
     }
+    reach
 }
 
 /// The component instances whose `task.return` is the fused module's:
