@@ -556,6 +556,19 @@ fn own_async_scripts_pass_fused() -> Result<()> {
     Ok(())
 }
 
+/// The first component a script's text defines, as bytes.
+fn first_component(text: &str) -> Result<Vec<u8>> {
+    let buf = wast::parser::ParseBuffer::new(text)?;
+    let ast = wast::parser::parse::<wast::Wast>(&buf)?;
+    let converted = json_from_wast::Opts::default().convert("script.wast", text, ast)?;
+    let (_, bytes) = converted
+        .wasms
+        .into_iter()
+        .next()
+        .context("the script's component")?;
+    Ok(bytes)
+}
+
 /// Calls of async lifts whose tasks end within the call leave no async
 /// built-in to the host (the callee's `task.return` is the fused
 /// module's), so the composition of `run-to-end.wast` fuses to one memory
@@ -575,16 +588,12 @@ fn calls_of_async_lifts_that_end_at_once_fuse_to_one_memory_and_a_core_module() 
     };
     let r = run_both_with(&engine, Async::Yes, &one_memory, &path, &work)?;
     assert_eq!((r.fused, r.components), (1, 1), "{:#?}", r.unsupported);
-    let text = std::fs::read_to_string(&path)?;
-    let buf = wast::parser::ParseBuffer::new(&text)?;
-    let ast = wast::parser::parse::<wast::Wast>(&buf)?;
-    let converted = json_from_wast::Opts::default().convert("run-to-end.wast", &text, ast)?;
-    let (_, bytes) = converted.wasms.first().context("the script's component")?;
+    let bytes = first_component(&std::fs::read_to_string(&path)?)?;
     let core = solder::Options {
         output: solder::OutputKind::CoreModule,
         ..solder::Options::default()
     };
-    let module = solder::fuse(&[bytes], &core)?.bytes;
+    let module = solder::fuse(&[&bytes], &core)?.bytes;
     assert!(!wasmparser::Parser::is_component(&module));
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&module)?;
@@ -607,11 +616,8 @@ fn an_async_lift_whose_task_may_wait_is_refused_with_why() -> Result<()> {
         "(call $ret.string (local.get $o) (i32.add (local.get $n) (i32.const 1)))\n        (i32.and (local.get $n) (i32.const 0)))",
     );
     for (text, fuses) in [(text.as_str(), true), (computed.as_str(), false)] {
-        let buf = wast::parser::ParseBuffer::new(text)?;
-        let ast = wast::parser::parse::<wast::Wast>(&buf)?;
-        let converted = json_from_wast::Opts::default().convert("run-to-end.wast", text, ast)?;
-        let (_, bytes) = converted.wasms.first().context("the script's component")?;
-        match solder::fuse(&[bytes], &solder::Options::default()) {
+        let bytes = first_component(text)?;
+        match solder::fuse(&[&bytes], &solder::Options::default()) {
             Ok(_) => assert!(fuses, "fused a lift whose code is not proved"),
             Err(e) => {
                 assert!(!fuses, "{e}");
@@ -635,11 +641,7 @@ fn an_async_lift_whose_task_may_wait_is_refused_with_why() -> Result<()> {
 #[test]
 fn async_needs_component_output() -> Result<()> {
     let path = host_tests::repo_root().join("fixtures/wat/async/host-boundary.wast");
-    let text = std::fs::read_to_string(&path)?;
-    let buf = wast::parser::ParseBuffer::new(&text)?;
-    let ast = wast::parser::parse::<wast::Wast>(&buf)?;
-    let converted = json_from_wast::Opts::default().convert("host-boundary.wast", &text, ast)?;
-    let (_, bytes) = converted.wasms.first().context("the script's component")?;
+    let bytes = &first_component(&std::fs::read_to_string(&path)?)?;
     let fused = solder::fuse(&[bytes], &solder::Options::default())?;
     // The exports keep their types, `async` included.
     let engine = engine_for(&path)?;

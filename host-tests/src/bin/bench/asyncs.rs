@@ -51,18 +51,39 @@ const TEXT: &str = "ascii é ü 日本 text ok";
 
 /// The async rows, fused against composed.
 pub fn fused_vs_composed(plan: Plan) -> Result<()> {
-    let engine = engine()?;
     let built = host_tests::artifact("async_guest.wasm")?;
-    let fused = solder::fuse(&[&built], &solder::Options::default())?.bytes;
-    let mut composed = AsyncGuest::new(&engine, &Component::new(&engine, &built)?)?;
+    guest_rows(
+        plan,
+        &built,
+        "Async calls at the boundary with the host (the Rust async guest as built and fused",
+        "as built",
+        &ROWS,
+    )
+}
+
+/// Prints a table of `rows` for the async guest component `built` and the
+/// same fused, headed `title` and with `built` columns called `left`.
+fn guest_rows(
+    plan: Plan,
+    built: &[u8],
+    title: &str,
+    left: &str,
+    rows_: &[Row<AsyncGuest>],
+) -> Result<()> {
+    let engine = engine()?;
+    let fused = solder::fuse(&[built], &solder::Options::default())?.bytes;
+    let mut composed = AsyncGuest::new(&engine, &Component::new(&engine, built)?)?;
     let mut fused = AsyncGuest::new(&engine, &Component::new(&engine, &fused)?)?;
+    header(plan, title, left);
+    rows(plan, rows_, &mut composed, &mut fused)
+}
+
+/// A table's heading and columns.
+fn header(plan: Plan, title: &str, left: &str) {
     let reps = plan.runs.min(11);
-    println!(
-        "\n## Async calls at the boundary with the host (the Rust async guest as built and fused; median of {reps})\n"
-    );
-    println!("| row | as built | fused | fused / as built |");
+    println!("\n## {title}; median of {reps})\n");
+    println!("| row | {left} | fused | fused / {left} |");
     println!("|---|---|---|---|");
-    rows(plan, &ROWS, &mut composed, &mut fused)
 }
 
 /// Times each of `rows` on both sides, interleaved, and prints one line
@@ -147,12 +168,11 @@ pub fn beside_a_sync_guest(plan: Plan) -> Result<()> {
     let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
     let mut composed = App::new(&engine, &composed)?;
     let mut fused = App::new(&engine, &fused)?;
-    let reps = plan.runs.min(11);
-    println!(
-        "\n## An async guest beside a synchronous one it calls (composed and fused; median of {reps})\n"
+    header(
+        plan,
+        "An async guest beside a synchronous one it calls (composed and fused",
+        "composed",
     );
-    println!("| row | composed | fused | fused / composed |");
-    println!("|---|---|---|---|");
     rows(plan, &APP_ROWS, &mut composed, &mut fused)
 }
 
@@ -173,20 +193,15 @@ const BETWEEN_ROWS: [Row<AsyncGuest>; 2] = [
 /// The async guest calling another component's async lift, fused against
 /// composed.
 pub fn between_components(plan: Plan) -> Result<()> {
-    let engine = engine()?;
     let guest = host_tests::artifact("async_guest.wasm")?;
     let tick = concurrent::async_tick_provider("(i32.const 0)")?;
-    let composed = host_tests::compose::plug(&guest, &[&tick])?;
-    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
-    let mut composed = AsyncGuest::new(&engine, &Component::new(&engine, &composed)?)?;
-    let mut fused = AsyncGuest::new(&engine, &Component::new(&engine, &fused)?)?;
-    let reps = plan.runs.min(11);
-    println!(
-        "\n## Async calls between two components: the guest's async lowers of an async lift whose task ends at once (composed and fused; median of {reps})\n"
-    );
-    println!("| row | composed | fused | fused / composed |");
-    println!("|---|---|---|---|");
-    rows(plan, &BETWEEN_ROWS, &mut composed, &mut fused)
+    guest_rows(
+        plan,
+        &host_tests::compose::plug(&guest, &[&tick])?,
+        "Async calls between two components: the guest's async lowers of an async lift whose task ends at once (composed and fused",
+        "composed",
+        &BETWEEN_ROWS,
+    )
 }
 
 fn time(d: Duration) -> String {
