@@ -293,8 +293,9 @@ fn may_block(types: TypesRef<'_>, graph: &Graph<'_>) -> BTreeSet<ComponentInstan
 /// tasks may never block, the runtime traps at the call before it starts
 /// ("cannot block a synchronous task before returning"), whatever the
 /// callee, and so does the fused module; from one whose tasks may block,
-/// the call needs tasks the fused module does not keep yet, and is
-/// refused.
+/// the call runs if the callee never blocks (which [`async_lifts`] has
+/// settled already), and otherwise needs tasks the fused module does not
+/// keep yet, and is refused.
 pub(super) fn blocking_calls(input: &Input<'_>, graph: &Graph<'_>) -> Result<()> {
     let blocking = may_block(input.types.as_ref(), graph);
     for a in graph.adapters.iter().filter(|a| a.cannot_block) {
@@ -303,7 +304,7 @@ pub(super) fn blocking_calls(input: &Input<'_>, graph: &Graph<'_>) -> Result<()>
                 lifted_async(a.name)
             } else {
                 refuse(format!(
-                    "a synchronous call between components to `{}`, whose type is `async`, from a component instance whose tasks may block, is not supported yet",
+                    "a synchronous call between components to `{}`, whose type is `async`, from a component instance whose tasks may block, to a callee that may block (it reaches a host function or uses async), is not supported yet",
                     a.name
                 ))
             };
