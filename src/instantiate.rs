@@ -253,6 +253,25 @@ impl HostLower<'_> {
     }
 }
 
+/// The core module and function index a core definition names, when it is
+/// a function export of a core instance of the composition's own.
+pub(crate) fn exported_func<'i>(
+    input: &'i Input<'_>,
+    graph: &Graph<'_>,
+    def: &CoreDef<'_>,
+) -> Option<(&'i crate::parse::ModuleDef<'i>, u32)> {
+    let CoreDef::Export { instance, name } = def else {
+        return None;
+    };
+    let m = input
+        .modules
+        .get(graph.core_instances.get(instance.index())?.module.0 as usize)?;
+    match m.export(name)? {
+        (wasmparser::ExternalKind::Func, f) => Some((m, f)),
+        _ => None,
+    }
+}
+
 /// A core instance and where each of its imports comes from.
 #[derive(Debug)]
 pub struct CoreInstance<'a> {

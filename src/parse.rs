@@ -406,6 +406,12 @@ impl<'a> ModuleDef<'a> {
         let (_, kind, index) = self.exports[*self.export_index.get(name)?];
         Some((kind, index))
     }
+
+    /// The body of function `f`; `None` for an imported function.
+    pub fn body(&self, f: u32) -> Option<&FunctionBody<'a>> {
+        let imported = self.import_counts()[0];
+        self.code.get(f.checked_sub(imported)? as usize)
+    }
 }
 
 enum Ctx<'a> {

@@ -578,14 +578,21 @@ pub fn task_return(
         .enumerate()
         .map(|(i, t)| (i as u32, wasm_type(*t)))
         .collect();
+    // The calls' tasks are one instance's: one `returned` flag.
+    if let Some(task) = calls.iter().find_map(|c| c.targets.task) {
+        g.code.push(I::GlobalGet(task.returned));
+        g.trap_if();
+    }
     for c in calls {
         let Some(task) = c.targets.task else { continue };
-        g.code.extend([I::GlobalGet(task.returned), I::I32Eqz]);
-        g.code
-            .extend([I::GlobalGet(task.current), I::I32Const(task.call), I::I32Eq]);
-        g.code
-            .extend([I::I32And, I::If(wasm_encoder::BlockType::Empty)]);
-        g.code.extend([I::I32Const(1), I::GlobalSet(task.returned)]);
+        g.code.extend([
+            I::GlobalGet(task.current),
+            I::I32Const(task.call),
+            I::I32Eq,
+            I::If(wasm_encoder::BlockType::Empty),
+            I::I32Const(1),
+            I::GlobalSet(task.returned),
+        ]);
         if let Some(result) = g.types[c.adapter.callee.ty].result {
             let (caller_sig, sig) = signatures(g.types, c.adapter);
             let retptr = caller_sig.results_spill.then(|| {

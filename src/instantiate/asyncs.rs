@@ -130,7 +130,10 @@ fn may_wait(types: TypesRef<'_>, graph: &Graph<'_>) -> BTreeSet<ComponentInstanc
         if let HostLower::Async {
             builtin, instance, ..
         } = h
-            && builtin.name() != "task.return"
+            && !matches!(
+                builtin.canon,
+                wasmparser::CanonicalFunction::TaskReturn { .. }
+            )
         {
             out.insert(*instance);
         }
@@ -191,32 +194,8 @@ fn exits_at_once(input: &Input<'_>, graph: &Graph<'_>, f: &Lifted<'_>) -> bool {
     if f.options.callback.is_none() {
         return true;
     }
-    let super::CoreDef::Export { instance, name } = &f.func else {
-        return false;
-    };
-    let Some(module) = graph
-        .core_instances
-        .get(instance.index())
-        .and_then(|c| input.modules.get(c.module.0 as usize))
-    else {
-        return false;
-    };
-    let Some(index) = module
-        .exports
-        .iter()
-        .find(|(n, k, _)| n == name && *k == wasmparser::ExternalKind::Func)
-        .map(|(_, _, i)| *i)
-    else {
-        return false;
-    };
-    let imported = module
-        .imports
-        .iter()
-        .filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_)))
-        .count() as u32;
-    index
-        .checked_sub(imported)
-        .and_then(|k| module.code.get(k as usize))
+    super::exported_func(input, graph, &f.func)
+        .and_then(|(m, index)| m.body(index))
         .is_some_and(returns_zero)
 }
 

@@ -11,7 +11,7 @@
 use crate::instantiate::{ComponentInstanceId, CoreDef, Graph, HostLower};
 use crate::parse::{Input, ModuleDef};
 use std::collections::HashSet;
-use wasmparser::{ExternalKind, Operator, TypeRef};
+use wasmparser::Operator;
 
 /// For each component instance, whether its `may_leave` flag can be seen.
 pub fn observed(input: &Input<'_>, graph: &Graph<'_>) -> Vec<bool> {
@@ -41,35 +41,23 @@ pub fn observed(input: &Input<'_>, graph: &Graph<'_>) -> Vec<bool> {
 
 /// Whether the function `def` names may call out of its module.
 fn may_call_out(input: &Input<'_>, graph: &Graph<'_>, def: &CoreDef<'_>) -> bool {
-    let CoreDef::Export { instance, name } = def else {
-        return true;
-    };
-    let inst = &graph.core_instances[instance.index()];
-    let m = &input.modules[inst.module.0 as usize];
-    match m.export(name) {
-        Some((ExternalKind::Func, f)) => reaches_out(m, f),
-        _ => true,
+    match crate::instantiate::exported_func(input, graph, def) {
+        Some((m, f)) => reaches_out(m, f),
+        None => true,
     }
 }
 
 /// Whether function `f` of `m` reaches a call of an imported function or
 /// an indirect call (or has code that does not read).
 fn reaches_out(m: &ModuleDef<'_>, f: u32) -> bool {
-    let imported = m
-        .imports
-        .iter()
-        .filter(|i| matches!(i.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)))
-        .count() as u32;
     let mut visited = HashSet::new();
     let mut todo = vec![f];
     while let Some(f) = todo.pop() {
-        if f < imported {
-            return true;
-        }
         if !visited.insert(f) {
             continue;
         }
-        let Some(body) = m.code.get((f - imported) as usize) else {
+        // An imported function, or one without code.
+        let Some(body) = m.body(f) else {
             return true;
         };
         let Ok(mut ops) = body.get_operators_reader() else {
