@@ -29,6 +29,7 @@ use wasmparser::{
 
 pub(crate) mod asyncs;
 pub mod limits;
+pub(crate) mod tasks;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -191,6 +192,10 @@ pub struct Adapter<'a> {
     /// module runs the task in the adapter, with `task.return` a function
     /// of its own.
     pub runs_to_end: bool,
+    /// The callee is an async lift whose task may wait: the fused module
+    /// keeps its task (`tasks`), and the caller gets a subtask when it
+    /// has not returned by the end of its first turn.
+    pub scheduled: bool,
     /// Where the lower is in the input.
     pub offset: u64,
 }
@@ -496,6 +501,8 @@ pub struct Graph<'a> {
     /// async lifts, lowers and built-ins are the output's, for the host),
     /// and whether it has a handle table of its own.
     pub async_use: Option<asyncs::AsyncUse>,
+    /// The component instances whose tasks the fused module keeps.
+    pub schedule: tasks::Schedule,
 }
 
 impl<'a> Graph<'a> {
@@ -718,8 +725,12 @@ pub fn instantiate_with<'a>(input: &'a Input<'a>, async_table: bool) -> Result<G
             _ => {}
         }
     }
-    asyncs::async_lifts(input, &mut graph)?;
-    asyncs::blocking_calls(input, &graph)?;
+    let waiting = asyncs::async_lifts(input, &mut graph);
+    let blocking: Vec<usize> = asyncs::blocking_calls(input, &graph)
+        .into_iter()
+        .filter(|k| !waiting.contains(k))
+        .collect();
+    tasks::plan(input, &mut graph, &waiting, &blocking)?;
     graph.async_use = asyncs::check(input, &graph, async_table)?;
     Ok(graph)
 }
@@ -1124,6 +1135,7 @@ impl<'a> Instantiator<'_, 'a> {
                             name,
                             cannot_block,
                             runs_to_end: false,
+                            scheduled: false,
                             offset: 0,
                         })?)
                     }

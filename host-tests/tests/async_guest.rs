@@ -194,11 +194,12 @@ fn rust_async_guest_calling_an_async_lift_that_ends_at_once_runs_the_same_fused(
 /// one may (the caller lifts a function whose type is `async`), the call
 /// runs if the callee never blocks: a synchronous lift, or an async one
 /// whose task ends on its first run, in a component instance that reaches
-/// no host function; composed and fused give the same result. If the
-/// callee reaches the host, or its code is not proved to end the task,
-/// or (from a caller that may not block) its module has a start function
-/// that runs it, the call needs tasks the fused module does not keep yet:
-/// the fuser refuses with an `unsupported` error that says why and where.
+/// no host function, or an async one whose task may wait (the fused
+/// module keeps it, and runs its turns while the caller waits); composed
+/// and fused give the same result. If the callee reaches the host, or its
+/// task may wait and the caller may not block, or (from a caller that may
+/// not block) its module has a start function that runs it, the fuser
+/// refuses with an `unsupported` error that says why and where.
 #[test]
 fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()> {
     let composition = |callee: &str, run_type: &str| {
@@ -265,9 +266,29 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
     let engine = engine()?;
     let linker = Linker::<Host>::new(&engine);
     let show = |(n,): (u32,)| n.to_string();
+    // A callee whose task yields before it returns, in its callback: the
+    // fused module keeps the task and runs its turns while the caller
+    // waits on its stack.
+    let yielding_callee = r#"(core module $M
+          (import "" "task.return" (func $task.return (param i32)))
+          (func (export "f") (result i32) (i32.const 1 (; YIELD ;)))
+          (func (export "f-cb") (param i32 i32 i32) (result i32)
+            (if (local.get 0) (then unreachable))
+            (call $task.return (i32.const 43))
+            (i32.const 0)))
+        (core func $task.return (canon task.return (result u32)))
+        (core instance $i (instantiate $M
+          (with "" (instance (export "task.return" (func $task.return))))))"#;
     for (callee, expected) in [
         (sync_callee.to_string(), "1"),
         (async_callee("", exit), "42"),
+        // Code computed at run time: the task may wait, and the fused
+        // module keeps it.
+        (
+            async_callee("", "(i32.sub (i32.const 1) (i32.const 1))"),
+            "42",
+        ),
+        (yielding_callee.to_string(), "43"),
     ] {
         let built = wat::parse_str(composition(&callee, "async"))?;
         let fused = host_tests::fuse_both_ways("sync-call-of-async", &built)?;
@@ -281,12 +302,17 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
             composition(logging_callee, "async"),
             "a synchronous call between components to `f`, whose type is `async`, from a component instance whose tasks may block",
         ),
+        // The callee's task may wait, and its instance uses what the
+        // fused module does not keep.
         (
             composition(
-                &async_callee("", "(i32.sub (i32.const 1) (i32.const 1))"),
+                &yielding_callee.replace(
+                    "(core func $task.return",
+                    "(type $s (stream u8)) (core func $stream.new (canon stream.new $s)) (core func $task.return",
+                ),
                 "async",
             ),
-            "a call to `f`, which another component lifted async",
+            "a call to `f`, which another component lifted async and whose task may wait, needs tasks the fused module keeps, but `root/component[0]#1` uses `stream.new`",
         ),
         // The caller may not block, but the callee's start function runs.
         (
@@ -298,9 +324,15 @@ fn sync_call_of_async_function_that_may_block_is_refused_with_why() -> Result<()
         refused_for_async(&wat::parse_str(wat)?, &solder::Options::default(), why)?;
     }
     // Without the start function, the same call traps at the call, as
-    // composed, and fuses.
-    let bytes = wat::parse_str(composition(&async_callee("", exit), ""))?;
-    solder::fuse(&[&bytes], &solder::Options::default())?;
+    // composed, and fuses; so does one of a callee whose task may wait.
+    for callee in [async_callee("", exit), yielding_callee.to_string()] {
+        let built = wat::parse_str(composition(&callee, ""))?;
+        let fused = host_tests::fuse_both_ways("sync-call-cannot-block", &built)?;
+        for bytes in [&built, &fused] {
+            let component = Component::new(&engine, bytes)?;
+            assert_eq!(call_once(&linker, &component, "run", (), show)?, "trapped");
+        }
+    }
     Ok(())
 }
 

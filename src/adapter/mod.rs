@@ -131,8 +131,9 @@ pub fn check(types: TypesRef<'_>, adapter: &Adapter<'_>) -> Result<()> {
     }
     // A synchronous callee of type `async` may block, unless it is called
     // by an async lower, which `instantiate` lets through only for a
-    // callee that uses no async.
-    if f.async_ && !adapter.lower.async_ && !adapter.runs_to_end {
+    // callee that uses no async, or its task runs to its end in the call
+    // or is one the fused module keeps.
+    if f.async_ && !adapter.lower.async_ && !adapter.runs_to_end && !adapter.scheduled {
         return Err(Error::unsupported(
             "async",
             format!("`{}` is an async function", adapter.name),
@@ -228,6 +229,9 @@ pub struct Targets {
     /// For a callee lifted async that runs to its end within the call
     /// ([`Adapter::runs_to_end`]): its instance's task globals.
     pub task: Option<Task>,
+    /// For a callee whose task the fused module keeps
+    /// ([`Adapter::scheduled`], with [`Targets::task`]): the scheduler.
+    pub sched: Option<crate::merge::tasks::Sched>,
 }
 
 /// The globals through which a call that runs an async lift to its end
@@ -243,6 +247,9 @@ pub struct Task {
     pub returned: u32,
     /// The caller's return pointer, where the result goes through memory.
     pub dest: u32,
+    /// The running task's record, where the fused module keeps its tasks
+    /// (`merge::tasks`).
+    pub running: u32,
     /// The result where it is one flat value: an `i32`, `i64`, `f32` and
     /// `f64` global.
     pub stash: [u32; 4],
@@ -478,11 +485,18 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
             g.code.extend([I::LocalGet(r), I::GlobalSet(task.dest)]);
         }
     }
+    let task_id = match (&targets.task, &targets.sched) {
+        (Some(task), Some(sched)) => Some(g.start_task(adapter, task, sched, retptr)),
+        _ => None,
+    };
     for a in &callee_args {
         g.code.body.push(I::LocalGet(*a));
     }
     g.code.body.push(I::Call(targets.callee));
     g.close_borrow_scope(scope);
+    if let (Some(task), Some(sched), Some(id)) = (&targets.task, &targets.sched, task_id) {
+        return g.end_scheduled(adapter, task, sched, id);
+    }
     if lends {
         g.begin_lending();
     }
@@ -553,6 +567,107 @@ impl Gen<'_, '_> {
     }
 }
 
+impl Gen<'_, '_> {
+    /// Before the first turn of a task the fused module keeps: its record
+    /// (returned in a local), and the callee instance's task globals.
+    fn start_task(
+        &mut self,
+        adapter: &Adapter<'_>,
+        task: &Task,
+        sched: &crate::merge::tasks::Sched,
+        retptr: Option<u32>,
+    ) -> u32 {
+        let id = self.code.temp(ValType::I32);
+        if !adapter.lower.async_ {
+            self.code.extend([I::I32Const(0), sched.sync_done.set()]);
+        }
+        self.code.extend([
+            I::I32Const(task.call),
+            retptr.map_or(I::I32Const(0), I::LocalGet),
+            I::I32Const(adapter.callee.instance.index() as i32 + 1),
+            sched.task_new.call(),
+            I::LocalTee(id),
+            I::GlobalSet(task.running),
+        ]);
+        id
+    }
+
+    /// After the first turn of a task the fused module keeps (its code on
+    /// the stack; none from a lift without `callback`, whose task ends
+    /// when its core function returns): an async lower gets `RETURNED`
+    /// when the task returned by then, else a subtask, `STARTED`; a
+    /// synchronous one runs queued tasks until the task returns (trapping
+    /// when none is queued) and gets the result `task.return` left flat.
+    fn end_scheduled(
+        mut self,
+        adapter: &Adapter<'_>,
+        task: &Task,
+        sched: &crate::merge::tasks::Sched,
+        id: u32,
+    ) -> Function {
+        let code = self.code.temp(ValType::I32);
+        if adapter.callee.options.callback.is_none() {
+            self.code.push(I::I32Const(0));
+        }
+        self.code.push(I::LocalSet(code));
+        let mut returns = Vec::new();
+        if adapter.lower.async_ {
+            let status = self.code.temp(ValType::I32);
+            self.code.extend(sched.returned(id));
+            self.code.extend([
+                I::If(wasm_encoder::BlockType::Empty),
+                I::I32Const(RETURNED),
+                I::LocalSet(status),
+                I::Else,
+            ]);
+            sched.subtask(&mut self.code, id, status);
+            self.code.extend([
+                I::LocalGet(status),
+                I::I32Const(4),
+                I::I32Shl,
+                I::I32Const(1),
+                I::I32Or,
+                I::LocalSet(status),
+                I::End,
+                I::LocalGet(id),
+                I::LocalGet(code),
+                sched.settle.call(),
+                I::LocalGet(status),
+            ]);
+        } else {
+            self.code.extend([
+                I::LocalGet(id),
+                I::LocalGet(code),
+                sched.settle.call(),
+                I::Block(wasm_encoder::BlockType::Empty),
+                I::Loop(wasm_encoder::BlockType::Empty),
+                sched.sync_done.get(),
+                I::LocalGet(id),
+                I::I32Eq,
+                I::BrIf(1),
+                sched.run_one.call(),
+                I::I32Eqz,
+            ]);
+            self.trap_if();
+            self.code.extend([I::Br(0), I::End, I::End]);
+            if let Some(result) = &self.types[adapter.callee.ty].result
+                && !abi::flatten_func(self.types, adapter.callee.ty).results_spill
+            {
+                let mut flat = Vec::new();
+                abi::flatten(self.types, result, &mut flat);
+                for t in flat {
+                    let t = wasm_type(t);
+                    let l = self.code.temp(t);
+                    self.code
+                        .extend([I::GlobalGet(task.stash(t)), I::LocalSet(l)]);
+                    returns.push((l, t));
+                }
+            }
+        }
+        self.finish(&returns)
+    }
+}
+
 /// One call a `task.return` may end (one whose lift has the built-in's
 /// result type and options): the adapter and its targets.
 pub struct Returning<'r, 'a> {
@@ -612,6 +727,10 @@ pub fn task_return(
             for (l, t) in returns {
                 g.code.extend([I::LocalGet(l), I::GlobalSet(task.stash(t))]);
             }
+        }
+        if let Some(sched) = &c.targets.sched {
+            g.code
+                .extend([I::GlobalGet(task.running), sched.caller.1.call()]);
         }
         g.code.extend([I::Return, I::End]);
     }

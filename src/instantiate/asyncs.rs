@@ -43,27 +43,20 @@ pub(super) fn between_components(lower: &Options<'_>, async_type: bool) -> bool 
     !lower.async_ && async_type
 }
 
-fn lifted_async(name: &str) -> Error {
-    let name = if name.is_empty() { "a function" } else { name };
-    refuse(format!(
-        "a call to `{name}`, which another component lifted async, is not supported yet: the fused module runs an async lift's task only when it provably ends within the call (its component instance uses no async built-in but `task.return`, reaches no host function and calls nothing async, the call passes no handles, and the lift has no `callback` or returns `EXIT` at once)"
-    ))
-}
-
-/// Settles every call between components into an async lift: it fuses
-/// when each task of the callee provably runs to its end within the call
-/// that starts it ([`Adapter::runs_to_end`]), and is refused otherwise,
-/// as the fused module does not keep tasks that wait yet. (So does a
-/// synchronous call of a synchronous lift of an `async` function from a
-/// task that may block, when the callee's instance never blocks.) A task runs to
-/// its end when its component instance can never block ([`may_wait`])
+/// Settles every call between components into an async lift whose task
+/// provably runs to its end within the call that starts it
+/// ([`Adapter::runs_to_end`]), and returns the others, whose tasks may
+/// wait, which need the tasks the fused module keeps (`super::tasks`).
+/// (So does a synchronous call of a synchronous lift of an `async`
+/// function from a task that may block, when the callee's instance never
+/// blocks.) A task runs to its end when its component instance can never block ([`may_wait`])
 /// and its lift either has no `callback` (the task ends when its core
 /// function returns) or a core function that returns `EXIT` (0) on every
 /// path, so that the callback is never called. The call then runs the
 /// callee in the adapter, whose `task.return` is a function of the fused
 /// module's; a synchronous call of such a callee from a task that may
 /// block no longer needs to block.
-pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()> {
+pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Vec<usize> {
     let types = input.types.as_ref();
     let blocking = may_block(types, graph);
     let waits = may_wait(types, graph);
@@ -92,12 +85,13 @@ pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()
                 // A synchronous lift of an `async` function, called
                 // synchronously from a task that may block, runs to its
                 // end if its instance never blocks ([`blocking_calls`]
-                // refuses it otherwise).
+                // settles it otherwise).
                 (a.cannot_block && !waits.contains(&a.callee.instance)).then_some(true)
             }
         })
         .collect();
-    for (a, verdict) in graph.adapters.iter_mut().zip(verdicts) {
+    let mut waiting = Vec::new();
+    for (k, (a, verdict)) in graph.adapters.iter_mut().zip(verdicts).enumerate() {
         match verdict {
             None => {}
             Some(true) => {
@@ -106,14 +100,10 @@ pub(super) fn async_lifts(input: &Input<'_>, graph: &mut Graph<'_>) -> Result<()
                 // synchronously.
                 a.cannot_block = false;
             }
-            Some(false) => {
-                return Err(lifted_async(a.name)
-                    .at_path(&graph.component_instances[a.caller.index()])
-                    .at_offset(a.offset));
-            }
+            Some(false) => waiting.push(k),
         }
     }
-    Ok(())
+    waiting
 }
 
 /// The component instances that may block, the rest never do: an
@@ -179,11 +169,13 @@ fn reach_the_host(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
 /// The component instances whose `task.return` is the fused module's:
 /// the callees of calls that run an async lift to its end.
 pub fn internal_task_returns(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
+    let s = &graph.schedule;
     graph
         .adapters
         .iter()
-        .filter(|a| a.runs_to_end && a.callee.options.async_)
+        .filter(|a| (a.runs_to_end || a.scheduled) && a.callee.options.async_)
         .map(|a| a.callee.instance)
+        .chain(s.instances.difference(&s.roots).copied())
         .collect()
 }
 
@@ -267,32 +259,35 @@ fn may_block(types: TypesRef<'_>, graph: &Graph<'_>) -> BTreeSet<ComponentInstan
         .collect()
 }
 
-/// Settles each synchronous lower of an `async`-typed function between
-/// components ([`Adapter::cannot_block`]): from a component instance whose
-/// tasks may never block, the runtime traps at the call before it starts
-/// ("cannot block a synchronous task before returning"), whatever the
-/// callee, and so does the fused module; from one whose tasks may block,
-/// the call runs if the callee never blocks (which [`async_lifts`] has
-/// settled already), and otherwise needs tasks the fused module does not
-/// keep yet, and is refused.
-pub(super) fn blocking_calls(input: &Input<'_>, graph: &Graph<'_>) -> Result<()> {
+/// The synchronous lowers of `async`-typed functions between components
+/// ([`Adapter::cannot_block`]) from component instances whose tasks may
+/// block, to callees that may block. (From an instance whose tasks may
+/// never block, the runtime traps at the call before it starts, "cannot
+/// block a synchronous task before returning", whatever the callee, and
+/// so does the fused module; a callee that never blocks runs to its end,
+/// as [`async_lifts`] has settled.) They need the tasks the fused module
+/// keeps (`super::tasks`).
+pub(super) fn blocking_calls(input: &Input<'_>, graph: &Graph<'_>) -> Vec<usize> {
     let blocking = may_block(input.types.as_ref(), graph);
-    for a in graph.adapters.iter().filter(|a| a.cannot_block) {
-        if blocking.contains(&a.caller) {
-            let e = if a.callee.options.async_ {
-                lifted_async(a.name)
-            } else {
-                refuse(format!(
-                    "a synchronous call between components to `{}`, whose type is `async`, from a component instance whose tasks may block, to a callee that may block (it reaches a host function or uses async), is not supported yet",
-                    a.name
-                ))
-            };
-            return Err(e
-                .at_path(&graph.component_instances[a.caller.index()])
-                .at_offset(a.offset));
-        }
-    }
-    Ok(())
+    graph
+        .adapters
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.cannot_block && blocking.contains(&a.caller))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Why adapter `k`, a synchronous call of an `async` function that may
+/// block ([`blocking_calls`]), is refused where no task waits otherwise.
+pub(super) fn blocking_refusal(graph: &Graph<'_>, k: usize) -> Error {
+    let a = &graph.adapters[k];
+    refuse(format!(
+        "a synchronous call between components to `{}`, whose type is `async`, from a component instance whose tasks may block, to a callee that may block (it reaches a host function or uses async), is not supported yet",
+        a.name
+    ))
+    .at_path(&graph.component_instances[a.caller.index()])
+        .at_offset(a.offset)
 }
 
 /// Whether component instance `i`'s core code can never run: it lifts no
@@ -471,7 +466,9 @@ pub(super) fn check(
     let internal = internal_task_returns(graph);
     for h in &graph.host_lowers {
         match h {
-            HostLower::Async { instance, .. } if !internal.contains(instance) => {
+            HostLower::Async { instance, .. }
+                if !internal.contains(instance) && !graph.schedule.internal(h) =>
+            {
                 users.insert(*instance);
             }
             HostLower::Func {

@@ -20,6 +20,7 @@ pub(crate) mod builder;
 pub(crate) mod dwarf;
 mod leave;
 pub(crate) mod sized;
+pub(crate) mod tasks;
 
 use crate::adapter;
 use crate::adapter::handles::{self, ResourceInfo, Table};
@@ -182,6 +183,8 @@ pub struct Layout<'g, 'a> {
     export_trampolines: Vec<(Rc<Lifted<'a>>, FuncIdx)>,
     /// The async instance's translation, when it has a table of its own.
     async_table: Option<asyncs::AsyncTable<'a>>,
+    /// The tasks the fused module keeps (`tasks`), if any.
+    scheduler: Option<tasks::Scheduler>,
     flags: Flags,
     /// Destructors the wrapper gives resource types the root exports:
     /// the type and the function.
@@ -254,7 +257,9 @@ fn classify_host_lowers(
             }
         };
         sigs.insert(h, sig);
-        if matches!(host, HostLower::Async { instance, .. } if internal.contains(instance)) {
+        if matches!(host, HostLower::Async { instance, .. } if internal.contains(instance))
+            || graph.schedule.internal(host)
+        {
             // A `task.return` of the fused module's own.
             continue;
         }
@@ -578,8 +583,13 @@ fn push_flags(b: &mut Builder, observed: &[bool], graph: &Graph<'_>) -> Flags {
     let mut tasks = HashMap::new();
     for i in crate::instantiate::asyncs::internal_task_returns(graph) {
         let mut i32_global = || b.mutable_global(ValType::I32, &ConstExpr::i32_const(0)).0;
-        let (current, returned, dest, stash32) =
-            (i32_global(), i32_global(), i32_global(), i32_global());
+        let (current, returned, dest, running, stash32) = (
+            i32_global(),
+            i32_global(),
+            i32_global(),
+            i32_global(),
+            i32_global(),
+        );
         let stash = [
             stash32,
             b.mutable_global(ValType::I64, &ConstExpr::i64_const(0)).0,
@@ -595,6 +605,7 @@ fn push_flags(b: &mut Builder, observed: &[bool], graph: &Graph<'_>) -> Flags {
                 current,
                 returned,
                 dest,
+                running,
                 stash,
             },
         );
@@ -801,6 +812,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             tables: Vec::new(),
             export_trampolines: Vec::new(),
             async_table: None,
+            scheduler: None,
             flags: Flags {
                 may_leave: Vec::new(),
                 call_number: GlobalIdx(0),
@@ -849,6 +861,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             }
         }
         let mut async_table = asyncs::AsyncTable::declare(&mut b, types, graph)?;
+        let mut scheduler = tasks::Scheduler::declare(&mut b, graph)?;
         let mut started = false;
         for (i, base) in type_bases.into_iter().enumerate() {
             if l.hoisted[i] {
@@ -881,6 +894,10 @@ impl<'g, 'a> Layout<'g, 'a> {
             a.push_globals(&mut b);
         }
         l.async_table = async_table;
+        if let Some(s) = &mut scheduler {
+            s.push_globals(&mut b);
+        }
+        l.scheduler = scheduler;
         l.func_count = b.func_count();
         l.memory_count = b.next_memory().0;
         l.builder = b;
@@ -1073,6 +1090,11 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         for (i, h) in holds.iter_mut().enumerate() {
             *h &= !graph.holds_host_numbers(ComponentInstanceId(i as u32));
+        }
+        // Tasks the fused module keeps have their subtasks and waitable
+        // sets in their instances' tables.
+        for i in &graph.schedule.instances {
+            holds[i.index()] = true;
         }
         Ok(holds)
     }
@@ -1495,6 +1517,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         self.adapter_bodies(&mut b, &mut outlined)?;
         self.handle_bodies(&mut b, &mut outlined)?;
         self.async_bodies(&mut b, &mut outlined)?;
+        self.task_bodies(&mut b)?;
         // The start sequence, built beside the instances: each one's
         // deferred segments, then its start function.
         let mut init = Function::new([]);
@@ -1670,7 +1693,25 @@ impl<'g, 'a> Layout<'g, 'a> {
             } = host
                 && self.flags.tasks.contains_key(instance)
             {
-                let body = self.task_return((builtin, options), *instance, outlined)?;
+                let body = if matches!(
+                    builtin.canon,
+                    wasmparser::CanonicalFunction::TaskReturn { .. }
+                ) {
+                    self.task_return((builtin, options), *instance, outlined)?
+                } else {
+                    self.kept_builtin((builtin, options), *instance)?
+                };
+                b.body(self.trampolines[i], &body)?;
+                continue;
+            }
+            if let HostLower::Async {
+                builtin,
+                instance,
+                options,
+            } = host
+                && self.graph.schedule.internal(host)
+            {
+                let body = self.kept_builtin((builtin, options), *instance)?;
                 b.body(self.trampolines[i], &body)?;
                 continue;
             }
@@ -1862,6 +1903,71 @@ impl<'g, 'a> Layout<'g, 'a> {
         Ok(body)
     }
 
+    /// An async built-in of component instance `instance` that the fused
+    /// module keeps (`tasks`).
+    fn kept_builtin(
+        &self,
+        (builtin, options): (
+            &crate::parse::AsyncBuiltin,
+            &crate::instantiate::Options<'a>,
+        ),
+        instance: ComponentInstanceId,
+    ) -> Result<Function> {
+        let s = self
+            .scheduler
+            .as_ref()
+            .ok_or_else(|| Error::internal("a kept async built-in without tasks"))?;
+        let t = self
+            .table(instance)
+            .ok_or_else(|| Error::internal("a component instance with tasks has no table"))?;
+        let f = s
+            .instances
+            .get(&instance)
+            .ok_or_else(|| Error::internal("a component instance's task functions are missing"))?;
+        let path = &self.graph.component_instances[instance.index()];
+        let memory = self.side(options, instance, path)?.memory;
+        s.builtin_body(
+            &builtin.canon,
+            (&t, f),
+            memory,
+            self.may_leave_flag(instance),
+        )
+    }
+
+    /// The scheduler's functions (`tasks`): the calls whose tasks the fused
+    /// module keeps, and their callbacks.
+    fn task_bodies(&self, b: &mut Builder) -> Result<()> {
+        let Some(s) = &self.scheduler else {
+            return Ok(());
+        };
+        let mut calls = Vec::new();
+        for (i, a) in self.graph.adapters.iter().enumerate() {
+            if !a.scheduled || self.adapters[i].is_none() {
+                continue;
+            }
+            let path = &self.graph.component_instances[a.caller.index()];
+            let task = self
+                .flags
+                .tasks
+                .get(&a.callee.instance)
+                .ok_or_else(|| Error::internal("a kept task's instance has no task globals"))?;
+            let callback = a
+                .callee
+                .options
+                .callback
+                .as_ref()
+                .map(|cb| self.resolve(cb, ExternalKind::Func, path))
+                .transpose()?;
+            calls.push(tasks::Call {
+                number: i as i32 + 1,
+                callee: a.callee.instance,
+                callback,
+                task: *task,
+            });
+        }
+        s.bodies(b, &self.tables, &calls)
+    }
+
     /// The async instance's translation (`asyncs`): the map from the host's
     /// numbers, the trampolines of its async exports and the wrappers of
     /// their callbacks.
@@ -1974,7 +2080,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         let types = self.input.types.as_ref();
         let mut calls = Vec::new();
         for (i, a) in self.graph.adapters.iter().enumerate() {
-            let ends = a.runs_to_end && a.callee.options.async_;
+            let ends = (a.runs_to_end || a.scheduled) && a.callee.options.async_;
             if !ends || a.callee.instance != instance || self.adapters[i].is_none() {
                 continue;
             }
@@ -2019,13 +2125,12 @@ impl<'g, 'a> Layout<'g, 'a> {
             .as_ref()
             .map(|p| self.resolve(p, ExternalKind::Func, path))
             .transpose()?;
+        let kept = adapter.runs_to_end || adapter.scheduled;
         let task = match self.flags.tasks.get(&adapter.callee.instance) {
-            Some(t) if adapter.runs_to_end && adapter.callee.options.async_ => {
-                Some(adapter::Task {
-                    call: i as i32 + 1,
-                    ..*t
-                })
-            }
+            Some(t) if kept && adapter.callee.options.async_ => Some(adapter::Task {
+                call: i as i32 + 1,
+                ..*t
+            }),
             _ => None,
         };
         Ok(adapter::Targets {
@@ -2038,6 +2143,12 @@ impl<'g, 'a> Layout<'g, 'a> {
                 self.may_leave_flag(adapter.callee.instance),
             ),
             task,
+            sched: match &self.scheduler {
+                Some(s) if adapter.scheduled => {
+                    Some(s.sched(&self.tables, adapter.caller, adapter.callee.instance)?)
+                }
+                _ => None,
+            },
         })
     }
 

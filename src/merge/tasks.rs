@@ -1,0 +1,1049 @@
+//! The tasks the fused module keeps itself (`instantiate::tasks`): task
+//! records, the run queue, subtasks and waitable sets in each component
+//! instance's handle table, and the loop that runs other tasks' turns
+//! while a task waits on its own stack.
+//!
+//! A task record (32 bytes, in the tables' memory, numbered from 1 and
+//! reused most recently freed first) holds the call that started it, its
+//! flags (returned, queued), where its result goes in the caller's
+//! memory, the waitable set it waits on, its subtask in the caller's
+//! table, the next record in the run queue or the free list, and its
+//! component instance. A subtask is a slot of the caller's table (tag
+//! [`SUBTASK_TAG`]) whose 64-bit field holds the waitable set it is in
+//! and its state (with a pending-event and a resolve-delivered bit); a
+//! waitable set is a slot (tag [`SET_TAG`]) holding how many tasks wait
+//! on it and how many waitables it holds.
+//!
+//! The run queue is first in, first out: a task is queued when it yields,
+//! and when a waitable of the set it waits on gets an event (or has one
+//! when it starts to wait). Running a queued task takes its event (none
+//! for a yield; a waiting task whose event another took stays waiting)
+//! and calls its `callback` with it, as the task's own code: the callee
+//! instance's task globals say which call it is, whether it returned and
+//! where its result goes. A task that waits on its own stack runs queued
+//! tasks until what it waits for has happened; with none queued, nothing
+//! can happen any more, and it traps, as the runtime does on deadlock.
+
+use super::builder::{Builder, FuncIdx, GlobalIdx, MemIdx};
+use crate::adapter::code::Code;
+use crate::adapter::handles::{self, Table};
+use crate::error::{Error, Result};
+use crate::instantiate::{ComponentInstanceId, Graph};
+use std::collections::BTreeMap;
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
+use wasmparser::FuncType;
+
+/// The tag of a slot holding a waitable set.
+pub const SET_TAG: i32 = i32::MAX - 1;
+/// The tag of a slot holding a subtask.
+pub const SUBTASK_TAG: i32 = i32::MAX - 2;
+
+/// Bytes per task record.
+const RECORD: u32 = 32;
+/// Task record fields.
+const CALL: u64 = 0;
+const FLAGS: u64 = 4;
+const DEST: u64 = 8;
+const WAIT: u64 = 12;
+const SUBTASK: u64 = 16;
+const NEXT: u64 = 20;
+const INSTANCE: u64 = 24;
+/// Task flags.
+const RETURNED_FLAG: i32 = 1;
+const QUEUED: i32 = 2;
+
+/// Slot fields past the tag: a set's waiters, and (64-bit field) a
+/// subtask's set and state, or a set's member count.
+const WAITERS: u64 = 4;
+const SET: u64 = 8;
+const STATE: u64 = 12;
+const MEMBERS: u64 = 8;
+/// Subtask state bits past the spec's state.
+const PENDING: i32 = 0x10;
+const DELIVERED: i32 = 0x20;
+/// The spec's subtask states and event code.
+const STARTED: i32 = 1;
+const RETURNED: i32 = 2;
+const EVENT_SUBTASK: i32 = 1;
+
+/// One component instance's functions.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceFns {
+    /// `(set, consume) -> (code, index, payload)`: the first waitable of
+    /// `set` with an event, taken when `consume`; code 0 when none.
+    pub event: FuncIdx,
+    /// `(set, delta)`: changes the count of tasks waiting on `set`.
+    pub waiters: FuncIdx,
+    /// `(set)`: queues a task of the instance that waits on `set`.
+    pub wake: FuncIdx,
+    /// `(index)`: subtask `index` has an event.
+    pub post: FuncIdx,
+    /// `(task)`: task `task`, called from this instance, returned.
+    pub resolve: FuncIdx,
+    /// `(task, code)`: what a turn of task `task` of this instance
+    /// returned: ends it, queues it or makes it wait.
+    pub settle: FuncIdx,
+}
+
+/// One call whose task the fused module keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// Its number: the adapter's index plus one.
+    pub number: i32,
+    /// The callee's component instance.
+    pub callee: ComponentInstanceId,
+    /// The callee's `callback`, if it has one.
+    pub callback: Option<u32>,
+    /// The callee instance's task globals.
+    pub task: crate::adapter::Task,
+}
+
+/// The scheduler's globals and functions.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    /// Globals: the records' address, capacity and length (from 1), the
+    /// free list, the queue's head and tail, and the task whose
+    /// synchronous caller may go on.
+    pub globals: [GlobalIdx; 7],
+    /// `(call, dest, instance) -> task`.
+    pub task_new: FuncIdx,
+    /// `(task)`.
+    pub task_free: FuncIdx,
+    /// `(task)`.
+    pub enqueue: FuncIdx,
+    /// `() -> ran`: runs one queued task's turn; 0 when none is queued.
+    pub run_one: FuncIdx,
+    /// Each instance's functions.
+    pub instances: BTreeMap<ComponentInstanceId, InstanceFns>,
+}
+
+/// Which of [`Scheduler::globals`].
+const BASE: usize = 0;
+const CAP: usize = 1;
+const LEN: usize = 2;
+const FREE: usize = 3;
+const HEAD: usize = 4;
+const TAIL: usize = 5;
+/// The task whose synchronous caller may go on.
+pub const SYNC_DONE: usize = 6;
+
+impl Scheduler {
+    /// Declares the functions, when the graph has tasks to keep.
+    pub fn declare(b: &mut Builder, graph: &Graph<'_>) -> Result<Option<Self>> {
+        use wasmparser::ValType::I32;
+        if graph.schedule.instances.is_empty() {
+            return Ok(None);
+        }
+        let task_new = b.declare_generated(&FuncType::new([I32, I32, I32], [I32]))?;
+        let task_free = b.declare_generated(&FuncType::new([I32], []))?;
+        let enqueue = b.declare_generated(&FuncType::new([I32], []))?;
+        let run_one = b.declare_generated(&FuncType::new([], [I32]))?;
+        let mut instances = BTreeMap::new();
+        for &i in &graph.schedule.instances {
+            instances.insert(
+                i,
+                InstanceFns {
+                    event: b.declare_generated(&FuncType::new([I32, I32], [I32, I32, I32]))?,
+                    waiters: b.declare_generated(&FuncType::new([I32, I32], []))?,
+                    wake: b.declare_generated(&FuncType::new([I32], []))?,
+                    post: b.declare_generated(&FuncType::new([I32], []))?,
+                    resolve: b.declare_generated(&FuncType::new([I32], []))?,
+                    settle: b.declare_generated(&FuncType::new([I32, I32], []))?,
+                },
+            );
+        }
+        Ok(Some(Scheduler {
+            globals: [GlobalIdx(u32::MAX); 7],
+            task_new,
+            task_free,
+            enqueue,
+            run_one,
+            instances,
+        }))
+    }
+
+    /// Pushes the globals.
+    pub fn push_globals(&mut self, b: &mut Builder) {
+        let zero = wasm_encoder::ConstExpr::i32_const(0);
+        let one = wasm_encoder::ConstExpr::i32_const(1);
+        for (k, g) in self.globals.iter_mut().enumerate() {
+            *g = b.mutable_global(ValType::I32, if k == LEN { &one } else { &zero });
+        }
+    }
+
+    fn g(&self, k: usize) -> GlobalIdx {
+        self.globals[k]
+    }
+
+    /// Pushes the address of task record `id` (a local).
+    fn record(&self, id: u32) -> [I<'static>; 5] {
+        [
+            self.g(BASE).get(),
+            I::LocalGet(id),
+            I::I32Const(RECORD as i32),
+            I::I32Mul,
+            I::I32Add,
+        ]
+    }
+
+    /// Writes every function's body. `tables` are the instances' handle
+    /// tables; `calls` the calls whose tasks the module keeps.
+    pub fn bodies(&self, b: &mut Builder, tables: &[Option<Table>], calls: &[Call]) -> Result<()> {
+        let table = |i: ComponentInstanceId| {
+            tables
+                .get(i.index())
+                .copied()
+                .flatten()
+                .ok_or_else(|| Error::internal("a component instance with tasks has no table"))
+        };
+        let any = self
+            .instances
+            .keys()
+            .next()
+            .map(|i| table(*i))
+            .transpose()?
+            .ok_or_else(|| Error::internal("tasks without a table"))?;
+        let mem = any.memory;
+        b.body(self.task_new, &self.task_new_body(mem, any.top))?;
+        b.body(self.task_free, &self.task_free_body(mem))?;
+        b.body(self.enqueue, &self.enqueue_body(mem))?;
+        b.body(self.run_one, &self.run_one_body(mem, calls, &table)?)?;
+        for (&i, f) in &self.instances {
+            let t = table(i)?;
+            b.body(f.event, &event_body(&t))?;
+            b.body(f.waiters, &waiters_body(&t))?;
+            b.body(f.wake, &self.wake_body(&t, i))?;
+            b.body(f.post, &post_body(&t, f))?;
+            b.body(f.resolve, &self.resolve_body(&t, f))?;
+            b.body(f.settle, &self.settle_body(&t, f))?;
+        }
+        Ok(())
+    }
+
+    fn task_new_body(&self, mem: MemIdx, top: GlobalIdx) -> Function {
+        let (call, dest, inst) = (0, 1, 2);
+        let mut c = Code::new(3);
+        let id = c.temp(ValType::I32);
+        let new_cap = c.temp(ValType::I32);
+        c.extend([
+            self.g(FREE).get(),
+            I::If(BlockType::Empty),
+            self.g(FREE).get(),
+            I::LocalSet(id),
+        ]);
+        c.extend(self.record(id));
+        c.extend([
+            I::I32Load(field(mem, NEXT)),
+            self.g(FREE).set(),
+            I::Else,
+            self.g(LEN).get(),
+            I::LocalTee(id),
+            self.g(CAP).get(),
+            I::I32GeU,
+            I::If(BlockType::Empty),
+            I::I32Const(16),
+            self.g(CAP).get(),
+            I::I32Const(1),
+            I::I32Shl,
+            self.g(CAP).get(),
+            I::I32Eqz,
+            I::Select,
+            I::LocalSet(new_cap),
+        ]);
+        handles::move_region(
+            &mut c,
+            (mem, top),
+            (self.g(BASE), self.g(CAP)),
+            new_cap,
+            RECORD,
+        );
+        c.extend([
+            I::End,
+            I::LocalGet(id),
+            I::I32Const(1),
+            I::I32Add,
+            self.g(LEN).set(),
+            I::End,
+        ]);
+        c.extend(self.record(id));
+        c.extend([I::I32Const(0), I::I32Const(RECORD as i32)]);
+        c.push(I::MemoryFill(mem.0));
+        for (f, v) in [(CALL, call), (DEST, dest), (INSTANCE, inst)] {
+            c.extend(self.record(id));
+            c.extend([I::LocalGet(v), I::I32Store(field(mem, f))]);
+        }
+        c.push(I::LocalGet(id));
+        c.finish()
+    }
+
+    fn task_free_body(&self, mem: MemIdx) -> Function {
+        let mut c = Code::new(1);
+        c.extend(self.record(0));
+        c.extend([I::I32Const(0), I::I32Store(field(mem, CALL))]);
+        c.extend(self.record(0));
+        c.extend([self.g(FREE).get(), I::I32Store(field(mem, NEXT))]);
+        c.extend([I::LocalGet(0), self.g(FREE).set()]);
+        c.finish()
+    }
+
+    fn enqueue_body(&self, mem: MemIdx) -> Function {
+        let mut c = Code::new(1);
+        let rec = c.temp(ValType::I32);
+        c.extend(self.record(0));
+        c.extend([
+            I::LocalTee(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(QUEUED),
+            I::I32And,
+            I::If(BlockType::Empty),
+            I::Return,
+            I::End,
+            I::LocalGet(rec),
+            I::LocalGet(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(QUEUED),
+            I::I32Or,
+            I::I32Store(field(mem, FLAGS)),
+            I::LocalGet(rec),
+            I::I32Const(0),
+            I::I32Store(field(mem, NEXT)),
+            self.g(TAIL).get(),
+            I::If(BlockType::Empty),
+            self.g(BASE).get(),
+            self.g(TAIL).get(),
+            I::I32Const(RECORD as i32),
+            I::I32Mul,
+            I::I32Add,
+            I::LocalGet(0),
+            I::I32Store(field(mem, NEXT)),
+            I::Else,
+            I::LocalGet(0),
+            self.g(HEAD).set(),
+            I::End,
+            I::LocalGet(0),
+            self.g(TAIL).set(),
+        ]);
+        c.finish()
+    }
+
+    /// `run_one`: takes the queue's head and runs its turn.
+    fn run_one_body(
+        &self,
+        mem: MemIdx,
+        calls: &[Call],
+        table: &dyn Fn(ComponentInstanceId) -> Result<Table>,
+    ) -> Result<Function> {
+        let mut c = Code::new(0);
+        let (id, rec, set) = (
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+        );
+        let (code, index, payload) = (
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+        );
+        c.extend([
+            self.g(HEAD).get(),
+            I::LocalTee(id),
+            I::I32Eqz,
+            I::If(BlockType::Empty),
+            I::I32Const(0),
+            I::Return,
+            I::End,
+        ]);
+        c.extend(self.record(id));
+        c.extend([
+            I::LocalTee(rec),
+            I::I32Load(field(mem, NEXT)),
+            I::LocalTee(set),
+            self.g(HEAD).set(),
+            I::LocalGet(set),
+            I::I32Eqz,
+            I::If(BlockType::Empty),
+            I::I32Const(0),
+            self.g(TAIL).set(),
+            I::End,
+            I::LocalGet(rec),
+            I::LocalGet(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(!QUEUED),
+            I::I32And,
+            I::I32Store(field(mem, FLAGS)),
+        ]);
+        for call in calls {
+            let Some(callback) = call.callback else {
+                continue;
+            };
+            let f = self.fns(call.callee)?;
+            let _ = table(call.callee)?;
+            c.extend([
+                I::LocalGet(rec),
+                I::I32Load(field(mem, CALL)),
+                I::I32Const(call.number),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+                I::I32Const(0),
+                I::LocalTee(code),
+                I::LocalTee(index),
+                I::LocalSet(payload),
+                I::LocalGet(rec),
+                I::I32Load(field(mem, WAIT)),
+                I::LocalTee(set),
+                I::If(BlockType::Empty),
+                I::LocalGet(set),
+                I::I32Const(1),
+                f.event.call(),
+                I::LocalSet(payload),
+                I::LocalSet(index),
+                I::LocalTee(code),
+                I::I32Eqz,
+                I::If(BlockType::Empty),
+                // Another took the event: it goes on waiting.
+                I::I32Const(1),
+                I::Return,
+                I::End,
+                I::LocalGet(set),
+                I::I32Const(-1),
+                f.waiters.call(),
+                I::LocalGet(rec),
+                I::I32Const(0),
+                I::I32Store(field(mem, WAIT)),
+                I::End,
+                I::I32Const(call.number),
+                I::GlobalSet(call.task.current),
+                I::LocalGet(rec),
+                I::I32Load(field(mem, FLAGS)),
+                I::I32Const(RETURNED_FLAG),
+                I::I32And,
+                I::GlobalSet(call.task.returned),
+                I::LocalGet(rec),
+                I::I32Load(field(mem, DEST)),
+                I::GlobalSet(call.task.dest),
+                I::LocalGet(id),
+                I::GlobalSet(call.task.running),
+                I::LocalGet(id),
+                I::LocalGet(code),
+                I::LocalGet(index),
+                I::LocalGet(payload),
+                I::Call(callback),
+                f.settle.call(),
+                I::I32Const(1),
+                I::Return,
+                I::End,
+            ]);
+        }
+        c.push(I::Unreachable);
+        Ok(c.finish())
+    }
+
+    fn fns(&self, i: ComponentInstanceId) -> Result<InstanceFns> {
+        self.instances
+            .get(&i)
+            .copied()
+            .ok_or_else(|| Error::internal("a component instance's task functions are missing"))
+    }
+
+    /// `wake(set)`: queues the first task of instance `i` that waits on
+    /// `set` and is not queued, if any task waits on it.
+    fn wake_body(&self, t: &Table, i: ComponentInstanceId) -> Function {
+        let mem = t.memory;
+        let mut c = Code::new(1);
+        let (id, rec) = (c.temp(ValType::I32), c.temp(ValType::I32));
+        c.extend([
+            I::LocalGet(0),
+            t.get.call(),
+            I::I32Load(slot(t, WAITERS)),
+            I::I32Eqz,
+            I::If(BlockType::Empty),
+            I::Return,
+            I::End,
+            I::I32Const(1),
+            I::LocalSet(id),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(id),
+            self.g(LEN).get(),
+            I::I32GeU,
+            I::BrIf(1),
+        ]);
+        c.extend(self.record(id));
+        c.extend([
+            I::LocalTee(rec),
+            I::I32Load(field(mem, CALL)),
+            I::I32Const(0),
+            I::I32Ne,
+            I::LocalGet(rec),
+            I::I32Load(field(mem, INSTANCE)),
+            I::I32Const(i.index() as i32 + 1),
+            I::I32Eq,
+            I::I32And,
+            I::LocalGet(rec),
+            I::I32Load(field(mem, WAIT)),
+            I::LocalGet(0),
+            I::I32Eq,
+            I::I32And,
+            I::LocalGet(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(QUEUED),
+            I::I32And,
+            I::I32Eqz,
+            I::I32And,
+            I::If(BlockType::Empty),
+            I::LocalGet(id),
+            self.enqueue.call(),
+            I::Return,
+            I::End,
+            I::LocalGet(id),
+            I::I32Const(1),
+            I::I32Add,
+            I::LocalSet(id),
+            I::Br(0),
+            I::End,
+            I::End,
+        ]);
+        c.finish()
+    }
+
+    /// `resolve(task)`: the task returned; its subtask in this (the
+    /// caller's) instance's table, if it has one, gets the event, else
+    /// its synchronous caller may go on.
+    fn resolve_body(&self, t: &Table, f: &InstanceFns) -> Function {
+        let mem = t.memory;
+        let mut c = Code::new(1);
+        let (rec, sub, addr) = (
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+        );
+        c.extend(self.record(0));
+        c.extend([
+            I::LocalTee(rec),
+            I::LocalGet(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(RETURNED_FLAG),
+            I::I32Or,
+            I::I32Store(field(mem, FLAGS)),
+            I::LocalGet(rec),
+            I::I32Load(field(mem, SUBTASK)),
+            I::LocalTee(sub),
+            I::If(BlockType::Empty),
+            I::LocalGet(sub),
+            t.get.call(),
+            I::LocalTee(addr),
+            I::LocalGet(addr),
+            I::I32Load(slot(t, STATE)),
+            I::I32Const(!0xf),
+            I::I32And,
+            I::I32Const(RETURNED),
+            I::I32Or,
+            I::I32Store(slot(t, STATE)),
+            I::LocalGet(sub),
+            f.post.call(),
+            I::Else,
+            I::LocalGet(0),
+            self.g(SYNC_DONE).set(),
+            I::End,
+        ]);
+        c.finish()
+    }
+
+    /// `settle(task, code)`: `EXIT` ends the task (which must have
+    /// returned), `YIELD` queues it, `WAIT` on a set makes it wait (queued
+    /// at once if the set has an event); any other code traps.
+    fn settle_body(&self, t: &Table, f: &InstanceFns) -> Function {
+        let mem = t.memory;
+        let (id, code) = (0, 1);
+        let mut c = Code::new(2);
+        let (rec, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
+        c.extend(self.record(id));
+        c.extend([
+            I::LocalSet(rec),
+            I::LocalGet(code),
+            I::I32Const(0xf),
+            I::I32And,
+            I::I32Eqz,
+            I::If(BlockType::Empty),
+            I::LocalGet(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(RETURNED_FLAG),
+            I::I32And,
+            I::I32Eqz,
+        ]);
+        c.trap_if();
+        c.extend([
+            I::LocalGet(id),
+            self.task_free.call(),
+            I::Return,
+            I::End,
+            I::LocalGet(code),
+            I::I32Const(0xf),
+            I::I32And,
+            I::I32Const(1),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::LocalGet(id),
+            self.enqueue.call(),
+            I::Return,
+            I::End,
+            I::LocalGet(code),
+            I::I32Const(0xf),
+            I::I32And,
+            I::I32Const(2),
+            I::I32Ne,
+        ]);
+        c.trap_if();
+        c.extend([
+            I::LocalGet(code),
+            I::I32Const(4),
+            I::I32ShrU,
+            I::LocalTee(set),
+            t.get.call(),
+            I::I32Load(slot(t, 0)),
+            I::I32Const(SET_TAG),
+            I::I32Ne,
+        ]);
+        c.trap_if();
+        c.extend([
+            I::LocalGet(rec),
+            I::LocalGet(set),
+            I::I32Store(field(mem, WAIT)),
+            I::LocalGet(set),
+            I::I32Const(1),
+            f.waiters.call(),
+            I::LocalGet(set),
+            I::I32Const(0),
+            f.event.call(),
+            I::Drop,
+            I::Drop,
+            I::If(BlockType::Empty),
+            I::LocalGet(id),
+            self.enqueue.call(),
+            I::End,
+        ]);
+        c.finish()
+    }
+
+    /// The body of an async built-in of instance `i` (`table`, functions
+    /// `f`), kept by the fused module: `memory` is the built-in's memory
+    /// option, `may_leave` the instance's flag where it is seen.
+    pub fn builtin_body(
+        &self,
+        canon: &wasmparser::CanonicalFunction,
+        (t, f): (&Table, &InstanceFns),
+        memory: Option<u32>,
+        may_leave: Option<u32>,
+    ) -> Result<Function> {
+        use wasmparser::CanonicalFunction as C;
+        let params = match canon {
+            C::WaitableSetNew => 0,
+            C::WaitableSetDrop | C::SubtaskDrop => 1,
+            _ => 2,
+        };
+        let mut c = Code::new(params);
+        if let Some(flag) = may_leave {
+            c.extend([I::GlobalGet(flag), I::I32Eqz]);
+            c.trap_if();
+        }
+        match canon {
+            C::WaitableSetNew => {
+                c.extend([I::I32Const(SET_TAG), I::I32Const(0), t.alloc.call()]);
+            }
+            C::WaitableSetDrop => {
+                let addr = c.temp(ValType::I32);
+                c.extend(typed(t, 0, SET_TAG, addr));
+                // No task waits on it, and it holds no waitable.
+                c.extend([
+                    I::LocalGet(addr),
+                    I::I32Load(slot(t, WAITERS)),
+                    I::LocalGet(addr),
+                    I::I32Load(slot(t, MEMBERS)),
+                    I::I32Or,
+                ]);
+                c.trap_if();
+                c.extend([I::LocalGet(0), t.release.call()]);
+            }
+            C::SubtaskDrop => {
+                let addr = c.temp(ValType::I32);
+                c.extend(typed(t, 0, SUBTASK_TAG, addr));
+                c.extend([
+                    I::LocalGet(addr),
+                    I::I32Load(slot(t, STATE)),
+                    I::I32Const(DELIVERED),
+                    I::I32And,
+                    I::I32Eqz,
+                ]);
+                c.trap_if();
+                leave_set(&mut c, t, addr);
+                c.extend([I::LocalGet(0), t.release.call()]);
+            }
+            C::WaitableJoin => {
+                let (addr, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
+                c.extend(typed(t, 0, SUBTASK_TAG, addr));
+                c.extend([I::LocalGet(1), I::If(BlockType::Empty)]);
+                c.extend(typed(t, 1, SET_TAG, set));
+                c.push(I::End);
+                // `get` may not move the table: reread the address.
+                c.extend([I::LocalGet(0), t.get.call(), I::LocalSet(addr)]);
+                leave_set(&mut c, t, addr);
+                c.extend([
+                    I::LocalGet(addr),
+                    I::LocalGet(1),
+                    I::I32Store(slot(t, SET)),
+                    I::LocalGet(1),
+                    I::If(BlockType::Empty),
+                    I::LocalGet(1),
+                    t.get.call(),
+                    I::LocalTee(set),
+                    I::LocalGet(set),
+                    I::I32Load(slot(t, MEMBERS)),
+                    I::I32Const(1),
+                    I::I32Add,
+                    I::I32Store(slot(t, MEMBERS)),
+                    I::LocalGet(addr),
+                    I::I32Load(slot(t, STATE)),
+                    I::I32Const(PENDING),
+                    I::I32And,
+                    I::If(BlockType::Empty),
+                    I::LocalGet(1),
+                    f.wake.call(),
+                    I::End,
+                    I::End,
+                ]);
+            }
+            C::WaitableSetWait { .. } | C::WaitableSetPoll { .. } => {
+                let memory =
+                    memory.ok_or_else(|| Error::internal("a wait or poll without a memory"))?;
+                let wait = matches!(canon, C::WaitableSetWait { .. });
+                self.wait_or_poll(&mut c, (t, f), memory, wait);
+            }
+            _ => {
+                return Err(Error::internal(
+                    "an async built-in the scheduler does not keep",
+                ));
+            }
+        }
+        Ok(c.finish())
+    }
+
+    /// `waitable-set.wait` (`wait`) or `.poll` of set 0 writing the event
+    /// at pointer 1 of `memory`: a wait runs queued tasks until the set
+    /// has an event, and traps when none is queued (deadlock).
+    fn wait_or_poll(&self, c: &mut Code, (t, f): (&Table, &InstanceFns), memory: u32, wait: bool) {
+        let addr = c.temp(ValType::I32);
+        let (code, index, payload) = (
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+        );
+        c.extend(typed(t, 0, SET_TAG, addr));
+        // The event's two words, aligned.
+        c.extend([I::LocalGet(1), I::I32Const(3), I::I32And]);
+        c.trap_if();
+        if wait {
+            c.extend([
+                I::LocalGet(0),
+                I::I32Const(1),
+                f.waiters.call(),
+                I::Block(BlockType::Empty),
+                I::Loop(BlockType::Empty),
+                I::LocalGet(0),
+                I::I32Const(1),
+                f.event.call(),
+                I::LocalSet(payload),
+                I::LocalSet(index),
+                I::LocalTee(code),
+                I::BrIf(1),
+                self.run_one.call(),
+                I::I32Eqz,
+            ]);
+            c.trap_if();
+            c.extend([
+                I::Br(0),
+                I::End,
+                I::End,
+                I::LocalGet(0),
+                I::I32Const(-1),
+                f.waiters.call(),
+            ]);
+        } else {
+            c.extend([
+                I::LocalGet(0),
+                I::I32Const(1),
+                f.event.call(),
+                I::LocalSet(payload),
+                I::LocalSet(index),
+                I::LocalSet(code),
+            ]);
+        }
+        let word = |offset| MemArg {
+            offset,
+            align: 2,
+            memory_index: memory,
+        };
+        c.extend([
+            I::LocalGet(1),
+            I::LocalGet(index),
+            I::I32Store(word(0)),
+            I::LocalGet(1),
+            I::LocalGet(payload),
+            I::I32Store(word(4)),
+            I::LocalGet(code),
+        ]);
+    }
+}
+
+/// A field of a task record at the address on the stack.
+fn field(mem: MemIdx, offset: u64) -> MemArg {
+    MemArg {
+        offset,
+        align: 2,
+        memory_index: mem.0,
+    }
+}
+
+/// A field of a table slot at the address on the stack.
+fn slot(t: &Table, offset: u64) -> MemArg {
+    field(t.memory, offset)
+}
+
+/// Looks up index local `idx` in table `t`, trapping unless its slot has
+/// tag `tag`; leaves the slot's address in local `addr`.
+fn typed(t: &Table, idx: u32, tag: i32, addr: u32) -> Vec<I<'static>> {
+    let mut out = vec![
+        I::LocalGet(idx),
+        t.get.call(),
+        I::LocalTee(addr),
+        I::I32Load(slot(t, 0)),
+        I::I32Const(tag),
+        I::I32Ne,
+    ];
+    out.extend(crate::adapter::code::TRAP_IF);
+    out
+}
+
+/// Takes the subtask at address `addr` out of the set it is in, if any.
+fn leave_set(c: &mut Code, t: &Table, addr: u32) {
+    let set = c.temp(ValType::I32);
+    c.extend([
+        I::LocalGet(addr),
+        I::I32Load(slot(t, SET)),
+        I::LocalTee(set),
+        I::If(BlockType::Empty),
+        I::LocalGet(set),
+        t.get.call(),
+        I::LocalTee(set),
+        I::LocalGet(set),
+        I::I32Load(slot(t, MEMBERS)),
+        I::I32Const(1),
+        I::I32Sub,
+        I::I32Store(slot(t, MEMBERS)),
+        I::LocalGet(addr),
+        I::I32Const(0),
+        I::I32Store(slot(t, SET)),
+        I::End,
+    ]);
+}
+
+/// `event(set, consume) -> (code, index, payload)`.
+fn event_body(t: &Table) -> Function {
+    let mut c = Code::new(2);
+    let (idx, addr, state) = (
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+    );
+    c.extend([
+        I::I32Const(1),
+        I::LocalSet(idx),
+        I::Block(BlockType::Empty),
+        I::Loop(BlockType::Empty),
+        I::LocalGet(idx),
+        t.len.get(),
+        I::I32GeU,
+        I::BrIf(1),
+        t.base.get(),
+        I::LocalGet(idx),
+        I::I32Const(16),
+        I::I32Mul,
+        I::I32Add,
+        I::LocalTee(addr),
+        I::I32Load(slot(t, 0)),
+        I::I32Const(SUBTASK_TAG),
+        I::I32Eq,
+        I::LocalGet(addr),
+        I::I32Load(slot(t, SET)),
+        I::LocalGet(0),
+        I::I32Eq,
+        I::I32And,
+        I::LocalGet(addr),
+        I::I32Load(slot(t, STATE)),
+        I::LocalTee(state),
+        I::I32Const(PENDING),
+        I::I32And,
+        I::I32Const(0),
+        I::I32Ne,
+        I::I32And,
+        I::If(BlockType::Empty),
+        I::LocalGet(1),
+        I::If(BlockType::Empty),
+        // Taken: a resolved subtask's resolve is delivered.
+        I::LocalGet(addr),
+        I::LocalGet(state),
+        I::I32Const(!PENDING),
+        I::I32And,
+        I::I32Const(DELIVERED),
+        I::I32Const(0),
+        I::LocalGet(state),
+        I::I32Const(0xf),
+        I::I32And,
+        I::I32Const(RETURNED),
+        I::I32Eq,
+        I::Select,
+        I::I32Or,
+        I::I32Store(slot(t, STATE)),
+        I::End,
+        I::I32Const(EVENT_SUBTASK),
+        I::LocalGet(idx),
+        I::LocalGet(state),
+        I::I32Const(0xf),
+        I::I32And,
+        I::Return,
+        I::End,
+        I::LocalGet(idx),
+        I::I32Const(1),
+        I::I32Add,
+        I::LocalSet(idx),
+        I::Br(0),
+        I::End,
+        I::End,
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(0),
+    ]);
+    c.finish()
+}
+
+/// `waiters(set, delta)`.
+fn waiters_body(t: &Table) -> Function {
+    let mut c = Code::new(2);
+    let addr = c.temp(ValType::I32);
+    c.extend([
+        I::LocalGet(0),
+        t.get.call(),
+        I::LocalTee(addr),
+        I::LocalGet(addr),
+        I::I32Load(slot(t, WAITERS)),
+        I::LocalGet(1),
+        I::I32Add,
+        I::I32Store(slot(t, WAITERS)),
+    ]);
+    c.finish()
+}
+
+/// `post(index)`: marks the subtask's event pending and wakes a task
+/// waiting on its set.
+fn post_body(t: &Table, f: &InstanceFns) -> Function {
+    let mut c = Code::new(1);
+    let (addr, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
+    c.extend([
+        I::LocalGet(0),
+        t.get.call(),
+        I::LocalTee(addr),
+        I::LocalGet(addr),
+        I::I32Load(slot(t, STATE)),
+        I::I32Const(PENDING),
+        I::I32Or,
+        I::I32Store(slot(t, STATE)),
+        I::LocalGet(addr),
+        I::I32Load(slot(t, SET)),
+        I::LocalTee(set),
+        I::If(BlockType::Empty),
+        I::LocalGet(set),
+        f.wake.call(),
+        I::End,
+    ]);
+    c.finish()
+}
+
+/// What an adapter of a call whose task the fused module keeps uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Sched {
+    /// `(call, dest, instance) -> task`.
+    pub task_new: FuncIdx,
+    /// The callee instance's `settle`.
+    pub settle: FuncIdx,
+    /// `run_one`.
+    pub run_one: FuncIdx,
+    /// The task whose synchronous caller may go on.
+    pub sync_done: GlobalIdx,
+    /// The records' address global and memory.
+    pub records: (GlobalIdx, MemIdx),
+    /// The caller's table (for its subtask) and `resolve`.
+    pub caller: (Table, FuncIdx),
+}
+
+impl Sched {
+    /// Pushes whether task `id` (a local) has returned.
+    pub fn returned(&self, id: u32) -> [I<'static>; 8] {
+        let (base, mem) = self.records;
+        [
+            base.get(),
+            I::LocalGet(id),
+            I::I32Const(RECORD as i32),
+            I::I32Mul,
+            I::I32Add,
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(RETURNED_FLAG),
+            I::I32And,
+        ]
+    }
+
+    /// A subtask for task `id` (a local) in the caller's table, `STARTED`;
+    /// leaves its index in local `sub`.
+    pub fn subtask(&self, c: &mut Code, id: u32, sub: u32) {
+        let (base, mem) = self.records;
+        let t = self.caller.0;
+        c.extend([
+            I::I32Const(SUBTASK_TAG),
+            I::LocalGet(id),
+            t.alloc.call(),
+            I::LocalTee(sub),
+            t.get.call(),
+            I::I32Const(STARTED),
+            I::I32Store(slot(&t, STATE)),
+            base.get(),
+            I::LocalGet(id),
+            I::I32Const(RECORD as i32),
+            I::I32Mul,
+            I::I32Add,
+            I::LocalGet(sub),
+            I::I32Store(field(mem, SUBTASK)),
+        ]);
+    }
+}
+
+impl Scheduler {
+    /// What adapter code of a call from `caller` into `callee` uses.
+    pub fn sched(
+        &self,
+        tables: &[Option<Table>],
+        caller: ComponentInstanceId,
+        callee: ComponentInstanceId,
+    ) -> Result<Sched> {
+        let t = tables
+            .get(caller.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::internal("a caller with subtasks has no table"))?;
+        Ok(Sched {
+            task_new: self.task_new,
+            settle: self.fns(callee)?.settle,
+            run_one: self.run_one,
+            sync_done: self.g(SYNC_DONE),
+            records: (self.g(BASE), t.memory),
+            caller: (t, self.fns(caller)?.resolve),
+        })
+    }
+}
