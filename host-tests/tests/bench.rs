@@ -82,6 +82,9 @@ const ROWS: &[&str] = &[
     "| 1,000 greets in flight at once, per batch (×",
     "| stream<u8> between two tasks of the guest: shout, 1 KiB of mixed text, one at a time (×",
     "| 10,000 calls in flight at once: count(1), per batch (×",
+    // Async calls between components whose tasks wait.
+    "| run(): three async calls at once, each awaiting a callee that yields (strings with accents, CJK, emoji), one at a time (×",
+    "| many(10,000): 10,000 calls in flight at once between the components, per batch (×",
     // Targets.
     "| native fuse time ≤ 1× the floor (large input) |",
     "| peak memory ≤ the floor's (large input) |",

@@ -552,16 +552,8 @@ impl Gen<'_, '_> {
         let mut returns = Vec::new();
         if adapter.lower.async_ {
             self.code.push(I::I32Const(RETURNED));
-        } else if let (Some(result), None) = (&self.types[adapter.callee.ty].result, retptr) {
-            let mut flat = Vec::new();
-            abi::flatten(self.types, result, &mut flat);
-            for t in flat {
-                let t = wasm_type(t);
-                let l = self.code.temp(t);
-                self.code
-                    .extend([I::GlobalGet(task.stash(t)), I::LocalSet(l)]);
-                returns.push((l, t));
-            }
+        } else if retptr.is_none() {
+            returns = self.read_stash(adapter, task);
         }
         self.finish(&returns)
     }
@@ -650,21 +642,29 @@ impl Gen<'_, '_> {
             ]);
             self.trap_if();
             self.code.extend([I::Br(0), I::End, I::End]);
-            if let Some(result) = &self.types[adapter.callee.ty].result
-                && !abi::flatten_func(self.types, adapter.callee.ty).results_spill
-            {
-                let mut flat = Vec::new();
-                abi::flatten(self.types, result, &mut flat);
-                for t in flat {
-                    let t = wasm_type(t);
-                    let l = self.code.temp(t);
-                    self.code
-                        .extend([I::GlobalGet(task.stash(t)), I::LocalSet(l)]);
-                    returns.push((l, t));
-                }
+            if !abi::flatten_func(self.types, adapter.callee.ty).results_spill {
+                returns = self.read_stash(adapter, task);
             }
         }
         self.finish(&returns)
+    }
+
+    /// The callee's flat result, which its `task.return` left in the task
+    /// globals, read into fresh locals.
+    fn read_stash(&mut self, adapter: &Adapter<'_>, task: &Task) -> Vec<(u32, ValType)> {
+        let mut returns = Vec::new();
+        if let Some(result) = &self.types[adapter.callee.ty].result {
+            let mut flat = Vec::new();
+            abi::flatten(self.types, result, &mut flat);
+            for t in flat {
+                let t = wasm_type(t);
+                let l = self.code.temp(t);
+                self.code
+                    .extend([I::GlobalGet(task.stash(t)), I::LocalSet(l)]);
+                returns.push((l, t));
+            }
+        }
+        returns
     }
 }
 

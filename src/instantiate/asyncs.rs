@@ -295,22 +295,28 @@ pub(super) fn blocking_refusal(graph: &Graph<'_>, k: usize) -> Error {
 /// core modules have no start function, and it defines no resource type
 /// with a destructor. Its async built-ins are then never called, and do
 /// not make it a user of the async ABI.
+/// Whether a core module instantiated in component instance `i` has a
+/// start function (or is one the input does not hold).
+pub(super) fn runs_a_start(input: &Input<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
+    graph
+        .core_instances
+        .iter()
+        .filter(|c| c.component == i)
+        .any(|c| {
+            input
+                .modules
+                .get(c.module.0 as usize)
+                .is_none_or(|m| m.start.is_some())
+        })
+}
+
 fn never_runs(input: &Input<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
     graph.exported_functions().iter().all(|(_, f)| f.instance != i)
         && graph
             .adapters
             .iter()
             .all(|a| a.callee.instance != i || graph.traps_at_call(a))
-        && graph
-            .core_instances
-            .iter()
-            .filter(|c| c.component == i)
-            .all(|c| {
-                input
-                    .modules
-                    .get(c.module.0 as usize)
-                    .is_some_and(|m| m.start.is_none())
-            })
+        && !runs_a_start(input, graph, i)
         && graph.resources.iter().all(|r| {
             !matches!(r.owner, ResourceOwner::Instance { instance, dtor: Some(_), .. } if instance == i)
         })

@@ -305,17 +305,7 @@ fn stack_rules(
                 ));
             }
         }
-        let starts = graph
-            .core_instances
-            .iter()
-            .filter(|c| c.component == x)
-            .any(|c| {
-                input
-                    .modules
-                    .get(c.module.0 as usize)
-                    .is_none_or(|m| m.start.is_some())
-            });
-        if starts {
+        if super::asyncs::runs_a_start(input, graph, x) {
             return Err(format!(
                 "`{}` waits on its own stack and has a start function, which may not block",
                 path(x)

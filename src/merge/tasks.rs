@@ -53,11 +53,17 @@ const RETURNED_FLAG: i32 = 1;
 const QUEUED: i32 = 2;
 
 /// Slot fields past the tag: a set's waiters, and (64-bit field) a
-/// subtask's set and state, or a set's member count.
+/// subtask's set and state, or a set's member count and the task that
+/// last began to wait on it.
 const WAITERS: u64 = 4;
 const SET: u64 = 8;
 const STATE: u64 = 12;
 const MEMBERS: u64 = 8;
+const LAST_WAITER: u64 = 12;
+/// What a task waiting on its stack adds to a set's waiters: the low half
+/// counts the tasks whose records wait, which `wake` may queue; a task
+/// on the stack looks for its event itself after each turn it runs.
+const STACK_WAITER: i32 = 0x1_0000;
 /// Subtask state bits past the spec's state.
 const PENDING: i32 = 0x10;
 const DELIVERED: i32 = 0x20;
@@ -76,13 +82,19 @@ pub struct InstanceFns {
     pub waiters: FuncIdx,
     /// `(set)`: queues a task of the instance that waits on `set`.
     pub wake: FuncIdx,
-    /// `(index)`: subtask `index` has an event.
+    /// `(index)`: subtask `index` returned, an event.
     pub post: FuncIdx,
     /// `(task)`: task `task`, called from this instance, returned.
     pub resolve: FuncIdx,
     /// `(task, code)`: what a turn of task `task` of this instance
     /// returned: ends it, queues it or makes it wait.
     pub settle: FuncIdx,
+    /// Global: no subtask below this index has an event pending, so that
+    /// finding one need not scan the whole table.
+    pub low: GlobalIdx,
+    /// Global: how many subtasks have an event pending, so that a scan
+    /// for one stops when it has passed them all.
+    pub pending: GlobalIdx,
 }
 
 /// One call whose task the fused module keeps.
@@ -149,6 +161,8 @@ impl Scheduler {
                     post: b.declare_generated(&FuncType::new([I32], []))?,
                     resolve: b.declare_generated(&FuncType::new([I32], []))?,
                     settle: b.declare_generated(&FuncType::new([I32, I32], []))?,
+                    low: GlobalIdx(u32::MAX),
+                    pending: GlobalIdx(u32::MAX),
                 },
             );
         }
@@ -168,6 +182,10 @@ impl Scheduler {
         let one = wasm_encoder::ConstExpr::i32_const(1);
         for (k, g) in self.globals.iter_mut().enumerate() {
             *g = b.mutable_global(ValType::I32, if k == LEN { &one } else { &zero });
+        }
+        for f in self.instances.values_mut() {
+            f.low = b.mutable_global(ValType::I32, &one);
+            f.pending = b.mutable_global(ValType::I32, &zero);
         }
     }
 
@@ -210,7 +228,7 @@ impl Scheduler {
         b.body(self.run_one, &self.run_one_body(mem, calls, &table)?)?;
         for (&i, f) in &self.instances {
             let t = table(i)?;
-            b.body(f.event, &event_body(&t))?;
+            b.body(f.event, &event_body(&t, f))?;
             b.body(f.waiters, &waiters_body(&t))?;
             b.body(f.wake, &self.wake_body(&t, i))?;
             b.body(f.post, &post_body(&t, f))?;
@@ -298,12 +316,9 @@ impl Scheduler {
             I::If(BlockType::Empty),
             I::Return,
             I::End,
-            I::LocalGet(rec),
-            I::LocalGet(rec),
-            I::I32Load(field(mem, FLAGS)),
-            I::I32Const(QUEUED),
-            I::I32Or,
-            I::I32Store(field(mem, FLAGS)),
+        ]);
+        c.extend(update(rec, field(mem, FLAGS), !0, QUEUED));
+        c.extend([
             I::LocalGet(rec),
             I::I32Const(0),
             I::I32Store(field(mem, NEXT)),
@@ -365,13 +380,8 @@ impl Scheduler {
             I::I32Const(0),
             self.g(TAIL).set(),
             I::End,
-            I::LocalGet(rec),
-            I::LocalGet(rec),
-            I::I32Load(field(mem, FLAGS)),
-            I::I32Const(!QUEUED),
-            I::I32And,
-            I::I32Store(field(mem, FLAGS)),
         ]);
+        c.extend(update(rec, field(mem, FLAGS), !QUEUED, 0));
         for call in calls {
             let Some(callback) = call.callback else {
                 continue;
@@ -445,8 +455,9 @@ impl Scheduler {
             .ok_or_else(|| Error::internal("a component instance's task functions are missing"))
     }
 
-    /// `wake(set)`: queues the first task of instance `i` that waits on
-    /// `set` and is not queued, if any task waits on it.
+    /// `wake(set)`: queues a task of instance `i` that waits on `set` and
+    /// is not queued, if any task's record waits on it: the one that last
+    /// began to wait on it if it still does, else the first such record.
     fn wake_body(&self, t: &Table, i: ComponentInstanceId) -> Function {
         let mem = t.memory;
         let mut c = Code::new(1);
@@ -455,9 +466,24 @@ impl Scheduler {
             I::LocalGet(0),
             t.get.call(),
             I::I32Load(slot(t, WAITERS)),
+            I::I32Const(STACK_WAITER - 1),
+            I::I32And,
             I::I32Eqz,
             I::If(BlockType::Empty),
             I::Return,
+            I::End,
+            I::LocalGet(0),
+            t.get.call(),
+            I::I32Load(slot(t, LAST_WAITER)),
+            I::LocalTee(id),
+            I::LocalGet(id),
+            self.g(LEN).get(),
+            I::I32LtU,
+            I::I32And,
+            I::If(BlockType::Empty),
+        ]);
+        self.queue_if_waiting(&mut c, (mem, i), id, rec);
+        c.extend([
             I::End,
             I::I32Const(1),
             I::LocalSet(id),
@@ -468,33 +494,8 @@ impl Scheduler {
             I::I32GeU,
             I::BrIf(1),
         ]);
-        c.extend(self.record(id));
+        self.queue_if_waiting(&mut c, (mem, i), id, rec);
         c.extend([
-            I::LocalTee(rec),
-            I::I32Load(field(mem, CALL)),
-            I::I32Const(0),
-            I::I32Ne,
-            I::LocalGet(rec),
-            I::I32Load(field(mem, INSTANCE)),
-            I::I32Const(i.index() as i32 + 1),
-            I::I32Eq,
-            I::I32And,
-            I::LocalGet(rec),
-            I::I32Load(field(mem, WAIT)),
-            I::LocalGet(0),
-            I::I32Eq,
-            I::I32And,
-            I::LocalGet(rec),
-            I::I32Load(field(mem, FLAGS)),
-            I::I32Const(QUEUED),
-            I::I32And,
-            I::I32Eqz,
-            I::I32And,
-            I::If(BlockType::Empty),
-            I::LocalGet(id),
-            self.enqueue.call(),
-            I::Return,
-            I::End,
             I::LocalGet(id),
             I::I32Const(1),
             I::I32Add,
@@ -506,39 +507,43 @@ impl Scheduler {
         c.finish()
     }
 
+    /// Queues task `id` (a local; its record's address goes to local
+    /// `rec`) and returns, if it is a task of instance `i` that waits on
+    /// the set in local 0 and is not queued.
+    fn queue_if_waiting(
+        &self,
+        c: &mut Code,
+        (mem, i): (MemIdx, ComponentInstanceId),
+        id: u32,
+        rec: u32,
+    ) {
+        c.extend(self.record(id));
+        c.push(I::LocalSet(rec));
+        c.extend(waits_on(mem, rec, i));
+        c.extend([
+            I::If(BlockType::Empty),
+            I::LocalGet(id),
+            self.enqueue.call(),
+            I::Return,
+            I::End,
+        ]);
+    }
+
     /// `resolve(task)`: the task returned; its subtask in this (the
     /// caller's) instance's table, if it has one, gets the event, else
     /// its synchronous caller may go on.
     fn resolve_body(&self, t: &Table, f: &InstanceFns) -> Function {
         let mem = t.memory;
         let mut c = Code::new(1);
-        let (rec, sub, addr) = (
-            c.temp(ValType::I32),
-            c.temp(ValType::I32),
-            c.temp(ValType::I32),
-        );
+        let (rec, sub) = (c.temp(ValType::I32), c.temp(ValType::I32));
         c.extend(self.record(0));
+        c.push(I::LocalSet(rec));
+        c.extend(update(rec, field(mem, FLAGS), !0, RETURNED_FLAG));
         c.extend([
-            I::LocalTee(rec),
-            I::LocalGet(rec),
-            I::I32Load(field(mem, FLAGS)),
-            I::I32Const(RETURNED_FLAG),
-            I::I32Or,
-            I::I32Store(field(mem, FLAGS)),
             I::LocalGet(rec),
             I::I32Load(field(mem, SUBTASK)),
             I::LocalTee(sub),
             I::If(BlockType::Empty),
-            I::LocalGet(sub),
-            t.get.call(),
-            I::LocalTee(addr),
-            I::LocalGet(addr),
-            I::I32Load(slot(t, STATE)),
-            I::I32Const(!0xf),
-            I::I32And,
-            I::I32Const(RETURNED),
-            I::I32Or,
-            I::I32Store(slot(t, STATE)),
             I::LocalGet(sub),
             f.post.call(),
             I::Else,
@@ -609,6 +614,10 @@ impl Scheduler {
             I::LocalGet(rec),
             I::LocalGet(set),
             I::I32Store(field(mem, WAIT)),
+            I::LocalGet(set),
+            t.get.call(),
+            I::LocalGet(id),
+            I::I32Store(slot(t, LAST_WAITER)),
             I::LocalGet(set),
             I::I32Const(1),
             f.waiters.call(),
@@ -744,7 +753,7 @@ impl Scheduler {
         if wait {
             c.extend([
                 I::LocalGet(0),
-                I::I32Const(1),
+                I::I32Const(STACK_WAITER),
                 f.waiters.call(),
                 I::Block(BlockType::Empty),
                 I::Loop(BlockType::Empty),
@@ -764,7 +773,7 @@ impl Scheduler {
                 I::End,
                 I::End,
                 I::LocalGet(0),
-                I::I32Const(-1),
+                I::I32Const(-STACK_WAITER),
                 f.waiters.call(),
             ]);
         } else {
@@ -792,6 +801,48 @@ impl Scheduler {
             I::LocalGet(code),
         ]);
     }
+}
+
+/// Pushes whether the record at local `rec` is a task of instance `i`
+/// that waits on the set in local 0 and is not queued.
+fn waits_on(mem: MemIdx, rec: u32, i: ComponentInstanceId) -> [I<'static>; 20] {
+    [
+        I::LocalGet(rec),
+        I::I32Load(field(mem, CALL)),
+        I::I32Const(0),
+        I::I32Ne,
+        I::LocalGet(rec),
+        I::I32Load(field(mem, INSTANCE)),
+        I::I32Const(i.index() as i32 + 1),
+        I::I32Eq,
+        I::I32And,
+        I::LocalGet(rec),
+        I::I32Load(field(mem, WAIT)),
+        I::LocalGet(0),
+        I::I32Eq,
+        I::I32And,
+        I::LocalGet(rec),
+        I::I32Load(field(mem, FLAGS)),
+        I::I32Const(QUEUED),
+        I::I32And,
+        I::I32Eqz,
+        I::I32And,
+    ]
+}
+
+/// Sets the `i32` at `at` from the address in local `addr` to its value
+/// and `keep`, or `set`.
+fn update(addr: u32, at: MemArg, keep: i32, set: i32) -> [I<'static>; 8] {
+    [
+        I::LocalGet(addr),
+        I::LocalGet(addr),
+        I::I32Load(at),
+        I::I32Const(keep),
+        I::I32And,
+        I::I32Const(set),
+        I::I32Or,
+        I::I32Store(at),
+    ]
 }
 
 /// A field of a task record at the address on the stack.
@@ -846,22 +897,35 @@ fn leave_set(c: &mut Code, t: &Table, addr: u32) {
     ]);
 }
 
-/// `event(set, consume) -> (code, index, payload)`.
-fn event_body(t: &Table) -> Function {
+/// `event(set, consume) -> (code, index, payload)`: scans the table from
+/// `low` (below which no subtask has an event pending) until it has
+/// passed every pending one, and moves `low` up past the slots it finds
+/// without one.
+fn event_body(t: &Table, f: &InstanceFns) -> Function {
+    let low = f.low;
     let mut c = Code::new(2);
-    let (idx, addr, state) = (
+    let (idx, addr, state, pending, clean, seen) = (
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
+        c.temp(ValType::I32),
         c.temp(ValType::I32),
         c.temp(ValType::I32),
         c.temp(ValType::I32),
     );
     c.extend([
-        I::I32Const(1),
+        low.get(),
         I::LocalSet(idx),
+        I::I32Const(1),
+        I::LocalSet(clean),
         I::Block(BlockType::Empty),
         I::Loop(BlockType::Empty),
         I::LocalGet(idx),
         t.len.get(),
         I::I32GeU,
+        I::LocalGet(seen),
+        f.pending.get(),
+        I::I32GeU,
+        I::I32Or,
         I::BrIf(1),
         t.base.get(),
         I::LocalGet(idx),
@@ -873,17 +937,18 @@ fn event_body(t: &Table) -> Function {
         I::I32Const(SUBTASK_TAG),
         I::I32Eq,
         I::LocalGet(addr),
-        I::I32Load(slot(t, SET)),
-        I::LocalGet(0),
-        I::I32Eq,
-        I::I32And,
-        I::LocalGet(addr),
         I::I32Load(slot(t, STATE)),
         I::LocalTee(state),
         I::I32Const(PENDING),
         I::I32And,
         I::I32Const(0),
         I::I32Ne,
+        I::I32And,
+        I::LocalTee(pending),
+        I::LocalGet(addr),
+        I::I32Load(slot(t, SET)),
+        I::LocalGet(0),
+        I::I32Eq,
         I::I32And,
         I::If(BlockType::Empty),
         I::LocalGet(1),
@@ -903,6 +968,17 @@ fn event_body(t: &Table) -> Function {
         I::Select,
         I::I32Or,
         I::I32Store(slot(t, STATE)),
+        f.pending.get(),
+        I::I32Const(1),
+        I::I32Sub,
+        f.pending.set(),
+        I::LocalGet(clean),
+        I::If(BlockType::Empty),
+        I::LocalGet(idx),
+        I::I32Const(1),
+        I::I32Add,
+        low.set(),
+        I::End,
         I::End,
         I::I32Const(EVENT_SUBTASK),
         I::LocalGet(idx),
@@ -910,6 +986,22 @@ fn event_body(t: &Table) -> Function {
         I::I32Const(0xf),
         I::I32And,
         I::Return,
+        I::End,
+        // Another set's pending subtask keeps `low` where it is.
+        I::LocalGet(seen),
+        I::LocalGet(pending),
+        I::I32Add,
+        I::LocalSet(seen),
+        I::LocalGet(clean),
+        I::LocalGet(pending),
+        I::I32Eqz,
+        I::I32And,
+        I::LocalTee(clean),
+        I::If(BlockType::Empty),
+        I::LocalGet(idx),
+        I::I32Const(1),
+        I::I32Add,
+        low.set(),
         I::End,
         I::LocalGet(idx),
         I::I32Const(1),
@@ -942,20 +1034,38 @@ fn waiters_body(t: &Table) -> Function {
     c.finish()
 }
 
-/// `post(index)`: marks the subtask's event pending and wakes a task
-/// waiting on its set.
+/// `post(index)`: the subtask returned: its state becomes `RETURNED` with
+/// an event pending (counted, and `low` lowered to its index), and a
+/// task waiting on its set wakes.
 fn post_body(t: &Table, f: &InstanceFns) -> Function {
     let mut c = Code::new(1);
     let (addr, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
     c.extend([
         I::LocalGet(0),
         t.get.call(),
-        I::LocalTee(addr),
-        I::LocalGet(addr),
         I::I32Load(slot(t, STATE)),
         I::I32Const(PENDING),
-        I::I32Or,
-        I::I32Store(slot(t, STATE)),
+        I::I32And,
+        I::I32Eqz,
+        I::If(BlockType::Empty),
+        f.pending.get(),
+        I::I32Const(1),
+        I::I32Add,
+        f.pending.set(),
+        I::End,
+        I::LocalGet(0),
+        f.low.get(),
+        I::I32LtU,
+        I::If(BlockType::Empty),
+        I::LocalGet(0),
+        f.low.set(),
+        I::End,
+        I::LocalGet(0),
+        t.get.call(),
+        I::LocalSet(addr),
+    ]);
+    c.extend(update(addr, slot(t, STATE), !0xf, RETURNED | PENDING));
+    c.extend([
         I::LocalGet(addr),
         I::I32Load(slot(t, SET)),
         I::LocalTee(set),

@@ -10,8 +10,9 @@
 //! async lift (`tick`, whose task ends on its first run,
 //! `concurrent::async_tick_provider`) through async lowers, composed and
 //! fused: fused, the call runs the callee's task within the adapter.
-//! (Async calls between components whose tasks wait are not fused yet:
-//! they are refused, so there is nothing fused to measure.)
+//! A fourth runs async calls between components whose tasks wait
+//! (`fixtures/wat/async/kept-tasks.wast`): composed, the runtime keeps
+//! the tasks; fused, the fused module does.
 
 use crate::calls::n_calls;
 use crate::{Plan, ms, ratio, us};
@@ -210,4 +211,89 @@ fn time(d: Duration) -> String {
     } else {
         us(d)
     }
+}
+
+/// The composition of `kept-tasks.wast`: its `run` (three async calls at
+/// once, each awaiting a callee that yields) and `many(n)`.
+struct Kept {
+    store: Store<Host>,
+    run: TypedFunc<(), (String,)>,
+    many: TypedFunc<(u32,), (u32,)>,
+}
+
+impl Kept {
+    fn new(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Self> {
+        let (mut store, instance) =
+            concurrent::instantiate(engine, &Component::new(engine, bytes)?)?;
+        let run = instance.get_typed_func(&mut store, "run")?;
+        let many = instance.get_typed_func(&mut store, "many")?;
+        Ok(Kept { store, run, many })
+    }
+
+    /// `run()` `calls` times, one at a time.
+    fn runs(&mut self, calls: u32) -> Result<()> {
+        let run = self.run;
+        concurrent::run(&mut self.store, async move |a: &Accessor<Host>| {
+            for _ in 0..calls {
+                let (s,) = run.call_concurrent(a, ()).await?;
+                anyhow::ensure!(s == "HéLLO!7 日本!7 🎉OK!7", "run gave {s:?}");
+            }
+            Ok(())
+        })
+    }
+
+    /// `many(n)`: `n` calls in flight at once inside the component.
+    fn many(&mut self, n: u32) -> Result<()> {
+        let many = self.many;
+        concurrent::run(&mut self.store, async move |a: &Accessor<Host>| {
+            let (sum,) = many.call_concurrent(a, (n,)).await?;
+            anyhow::ensure!(sum == 8 * n, "many({n}) gave {sum}");
+            Ok(())
+        })
+    }
+}
+
+/// The fourth table's rows.
+const KEPT_ROWS: [Row<Kept>; 2] = [
+    (
+        "run(): three async calls at once, each awaiting a callee that yields (strings with accents, CJK, emoji), one at a time",
+        2_000,
+        |g, k| g.runs(k),
+    ),
+    (
+        "many(10,000): 10,000 calls in flight at once between the components, per batch",
+        2,
+        |g, k| (0..k).try_for_each(|_| g.many(10_000)),
+    ),
+];
+
+/// The component `(component definition ...)` of `kept-tasks.wast`.
+fn kept_tasks() -> Result<Vec<u8>> {
+    let path = host_tests::repo_root().join("fixtures/wat/async/kept-tasks.wast");
+    let text = std::fs::read_to_string(&path)?;
+    let start = text
+        .find("(component definition $Kept")
+        .ok_or_else(|| anyhow::anyhow!("no component definition in {}", path.display()))?;
+    let end = text[start..]
+        .find("\n(component instance")
+        .ok_or_else(|| anyhow::anyhow!("no component instance in {}", path.display()))?;
+    let definition =
+        text[start..start + end].replacen("(component definition $Kept", "(component", 1);
+    Ok(wat::parse_str(definition)?)
+}
+
+/// Async calls between components whose tasks wait, fused against
+/// composed.
+pub fn tasks_kept(plan: Plan) -> Result<()> {
+    let engine = engine()?;
+    let composed = kept_tasks()?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let mut composed = Kept::new(&engine, &composed)?;
+    let mut fused = Kept::new(&engine, &fused)?;
+    header(
+        plan,
+        "Async calls between components whose tasks wait, kept by the runtime composed and by the fused module fused (`kept-tasks.wast`",
+        "composed",
+    );
+    rows(plan, &KEPT_ROWS, &mut composed, &mut fused)
 }

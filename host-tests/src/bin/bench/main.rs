@@ -227,6 +227,7 @@ fn main() -> Result<()> {
         asyncs::fused_vs_composed(plan)?;
         asyncs::beside_a_sync_guest(plan)?;
         asyncs::between_components(plan)?;
+        asyncs::tasks_kept(plan)?;
     }
     if let Some((worst, row)) = slowest.0 {
         targets.push(Target {
