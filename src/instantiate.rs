@@ -200,6 +200,15 @@ pub struct Adapter<'a> {
     pub offset: u64,
 }
 
+impl Adapter<'_> {
+    /// Whether the callee is an async lift whose task the fused module
+    /// runs itself, within the call ([`Adapter::runs_to_end`]) or kept
+    /// ([`Adapter::scheduled`]): its `task.return` is the module's own.
+    pub fn task_in_module(&self) -> bool {
+        (self.runs_to_end || self.scheduled) && self.callee.options.async_
+    }
+}
+
 /// A root import used from core code.
 #[derive(Debug)]
 pub enum HostLower<'a> {

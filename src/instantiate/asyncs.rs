@@ -166,6 +166,19 @@ fn reach_the_host(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
     reach
 }
 
+/// Whether host lower `h` is an async built-in the fused module defines
+/// itself: `task.return` of an instance in `internal`
+/// ([`internal_task_returns`]), or a built-in of the tasks it keeps
+/// ([`super::tasks::Schedule::internal`]).
+pub fn module_own(
+    graph: &Graph<'_>,
+    internal: &BTreeSet<ComponentInstanceId>,
+    h: &HostLower<'_>,
+) -> bool {
+    matches!(h, HostLower::Async { instance, .. } if internal.contains(instance))
+        || graph.schedule.internal(h)
+}
+
 /// The component instances whose `task.return` is the fused module's:
 /// the callees of calls that run an async lift to its end.
 pub fn internal_task_returns(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
@@ -173,7 +186,7 @@ pub fn internal_task_returns(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId>
     graph
         .adapters
         .iter()
-        .filter(|a| (a.runs_to_end || a.scheduled) && a.callee.options.async_)
+        .filter(|a| a.task_in_module())
         .map(|a| a.callee.instance)
         .chain(s.instances.difference(&s.roots).copied())
         .collect()
@@ -290,11 +303,6 @@ pub(super) fn blocking_refusal(graph: &Graph<'_>, k: usize) -> Error {
         .at_offset(a.offset)
 }
 
-/// Whether component instance `i`'s core code can never run: it lifts no
-/// function the root exports, every call into it traps at the call, its
-/// core modules have no start function, and it defines no resource type
-/// with a destructor. Its async built-ins are then never called, and do
-/// not make it a user of the async ABI.
 /// Whether a core module instantiated in component instance `i` has a
 /// start function (or is one the input does not hold).
 pub(super) fn runs_a_start(input: &Input<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
@@ -310,6 +318,11 @@ pub(super) fn runs_a_start(input: &Input<'_>, graph: &Graph<'_>, i: ComponentIns
         })
 }
 
+/// Whether component instance `i`'s core code can never run: it lifts no
+/// function the root exports, every call into it traps at the call, its
+/// core modules have no start function, and it defines no resource type
+/// with a destructor. Its async built-ins are then never called, and do
+/// not make it a user of the async ABI.
 fn never_runs(input: &Input<'_>, graph: &Graph<'_>, i: ComponentInstanceId) -> bool {
     graph.exported_functions().iter().all(|(_, f)| f.instance != i)
         && graph
@@ -472,9 +485,7 @@ pub(super) fn check(
     let internal = internal_task_returns(graph);
     for h in &graph.host_lowers {
         match h {
-            HostLower::Async { instance, .. }
-                if !internal.contains(instance) && !graph.schedule.internal(h) =>
-            {
+            HostLower::Async { instance, .. } if !module_own(graph, &internal, h) => {
                 users.insert(*instance);
             }
             HostLower::Func {

@@ -108,20 +108,40 @@ pub(super) fn plan(
             None => Ok(()),
         };
     }
-    let types = input.types.as_ref();
-    let path = |g: &Graph<'_>, i: ComponentInstanceId| g.component_instances[i.index()].clone();
     let first = &graph.adapters[waiting[0]];
-    let at = |e: Error, g: &Graph<'_>| e.at_path(&path(g, first.caller)).at_offset(first.offset);
     let name = if first.name.is_empty() {
         "a function"
     } else {
         first.name
     };
-    let why = |what: String| {
+    let schedule = schedule(input, graph, waiting).map_err(|what| {
         refuse(format!(
             "a call to `{name}`, which another component lifted async and whose task may wait, needs tasks the fused module keeps, but {what}"
         ))
-    };
+        .at_path(&graph.component_instances[first.caller.index()])
+        .at_offset(first.offset)
+    })?;
+    for &k in waiting {
+        let a = &mut graph.adapters[k];
+        a.scheduled = true;
+        a.cannot_block = false;
+    }
+    for &k in blocking {
+        graph.adapters[k].cannot_block = false;
+    }
+    graph.schedule = schedule;
+    Ok(())
+}
+
+/// The component instances whose tasks the fused module keeps for the
+/// calls `waiting`, or what stands in the way.
+fn schedule(
+    input: &Input<'_>,
+    graph: &Graph<'_>,
+    waiting: &[usize],
+) -> std::result::Result<Schedule, String> {
+    let types = input.types.as_ref();
+    let path = |i: ComponentInstanceId| graph.component_instances[i.index()].clone();
     let mut schedule = Schedule::default();
     for h in &graph.host_lowers {
         match h {
@@ -131,27 +151,17 @@ pub(super) fn plan(
                 path: p,
                 ..
             } if options.async_ => {
-                return Err(at(
-                    why(format!(
-                        "`{}` lowers host function `{}` async",
-                        path(graph, *instance),
-                        p.display()
-                    )),
-                    graph,
+                return Err(format!(
+                    "`{}` lowers host function `{}` async",
+                    path(*instance),
+                    p.display()
                 ));
             }
             HostLower::Async {
                 builtin, instance, ..
             } => {
                 if !kept(&builtin.canon) {
-                    return Err(at(
-                        why(format!(
-                            "`{}` uses `{}`",
-                            path(graph, *instance),
-                            builtin.name()
-                        )),
-                        graph,
-                    ));
+                    return Err(format!("`{}` uses `{}`", path(*instance), builtin.name()));
                 }
                 schedule.instances.insert(*instance);
             }
@@ -161,11 +171,8 @@ pub(super) fn plan(
     for (export, f) in graph.exported_functions() {
         if f.options.async_ {
             if f.options.callback.is_some() {
-                return Err(at(
-                    why(format!(
-                        "the root exports `{export}`, lifted async with a `callback`"
-                    )),
-                    graph,
+                return Err(format!(
+                    "the root exports `{export}`, lifted async with a `callback`"
                 ));
             }
             schedule.roots.insert(f.instance);
@@ -179,47 +186,26 @@ pub(super) fn plan(
     // No resource handles near the tasks the fused module keeps.
     for b in &graph.builtins {
         if schedule.instances.contains(&b.instance) {
-            return Err(at(
-                why(format!(
-                    "`{}` uses resource handles",
-                    path(graph, b.instance)
-                )),
-                graph,
-            ));
+            return Err(format!("`{}` uses resource handles", path(b.instance)));
         }
     }
     for a in &graph.adapters {
         let near = schedule.instances.contains(&a.caller)
             || schedule.instances.contains(&a.callee.instance);
         if near && crate::merge::func_has_handles(types, a.ty) {
-            return Err(at(
-                why(format!("the call of `{}` passes resource handles", a.name)),
-                graph,
-            ));
+            return Err(format!("the call of `{}` passes resource handles", a.name));
         }
     }
     for (export, f) in graph.exported_functions() {
         if schedule.instances.contains(&f.instance) && crate::merge::func_has_handles(types, f.ty) {
-            return Err(at(
-                why(format!(
-                    "the root export `{export}` passes resource handles"
-                )),
-                graph,
+            return Err(format!(
+                "the root export `{export}` passes resource handles"
             ));
         }
     }
     schedule.stack = on_the_stack(graph, waiting);
-    stack_rules(input, graph, &schedule).map_err(|e| at(why(e), graph))?;
-    for &k in waiting {
-        let a = &mut graph.adapters[k];
-        a.scheduled = true;
-        a.cannot_block = false;
-    }
-    for &k in blocking {
-        graph.adapters[k].cannot_block = false;
-    }
-    graph.schedule = schedule;
-    Ok(())
+    stack_rules(input, graph, &schedule)?;
+    Ok(schedule)
 }
 
 /// The component instances that wait on their own stack: those that call

@@ -257,9 +257,7 @@ fn classify_host_lowers(
             }
         };
         sigs.insert(h, sig);
-        if matches!(host, HostLower::Async { instance, .. } if internal.contains(instance))
-            || graph.schedule.internal(host)
-        {
+        if crate::instantiate::asyncs::module_own(graph, &internal, host) {
             // A `task.return` of the fused module's own.
             continue;
         }
@@ -1692,15 +1690,12 @@ impl<'g, 'a> Layout<'g, 'a> {
                 options,
             } = host
                 && self.flags.tasks.contains_key(instance)
-            {
-                let body = if matches!(
+                && matches!(
                     builtin.canon,
                     wasmparser::CanonicalFunction::TaskReturn { .. }
-                ) {
-                    self.task_return((builtin, options), *instance, outlined)?
-                } else {
-                    self.kept_builtin((builtin, options), *instance)?
-                };
+                )
+            {
+                let body = self.task_return((builtin, options), *instance, outlined)?;
                 b.body(self.trampolines[i], &body)?;
                 continue;
             }
@@ -1920,15 +1915,12 @@ impl<'g, 'a> Layout<'g, 'a> {
         let t = self
             .table(instance)
             .ok_or_else(|| Error::internal("a component instance with tasks has no table"))?;
-        let f = s
-            .instances
-            .get(&instance)
-            .ok_or_else(|| Error::internal("a component instance's task functions are missing"))?;
+        let f = s.fns(instance)?;
         let path = &self.graph.component_instances[instance.index()];
         let memory = self.side(options, instance, path)?.memory;
         s.builtin_body(
             &builtin.canon,
-            (&t, f),
+            (&t, &f),
             memory,
             self.may_leave_flag(instance),
         )
@@ -2080,8 +2072,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         let types = self.input.types.as_ref();
         let mut calls = Vec::new();
         for (i, a) in self.graph.adapters.iter().enumerate() {
-            let ends = (a.runs_to_end || a.scheduled) && a.callee.options.async_;
-            if !ends || a.callee.instance != instance || self.adapters[i].is_none() {
+            if !a.task_in_module() || a.callee.instance != instance || self.adapters[i].is_none() {
                 continue;
             }
             let result = types[a.callee.ty].result;
@@ -2125,9 +2116,8 @@ impl<'g, 'a> Layout<'g, 'a> {
             .as_ref()
             .map(|p| self.resolve(p, ExternalKind::Func, path))
             .transpose()?;
-        let kept = adapter.runs_to_end || adapter.scheduled;
         let task = match self.flags.tasks.get(&adapter.callee.instance) {
-            Some(t) if kept && adapter.callee.options.async_ => Some(adapter::Task {
+            Some(t) if adapter.task_in_module() => Some(adapter::Task {
                 call: i as i32 + 1,
                 ..*t
             }),

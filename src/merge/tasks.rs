@@ -71,6 +71,9 @@ const DELIVERED: i32 = 0x20;
 const STARTED: i32 = 1;
 const RETURNED: i32 = 2;
 const EVENT_SUBTASK: i32 = 1;
+/// The `callback` codes past `EXIT` (0).
+const YIELD: i32 = 1;
+const WAIT_CODE: i32 = 2;
 
 /// One component instance's functions.
 #[derive(Debug, Clone, Copy)]
@@ -225,7 +228,7 @@ impl Scheduler {
         b.body(self.task_new, &self.task_new_body(mem, any.top))?;
         b.body(self.task_free, &self.task_free_body(mem))?;
         b.body(self.enqueue, &self.enqueue_body(mem))?;
-        b.body(self.run_one, &self.run_one_body(mem, calls, &table)?)?;
+        b.body(self.run_one, &self.run_one_body(mem, calls)?)?;
         for (&i, f) in &self.instances {
             let t = table(i)?;
             b.body(f.event, &event_body(&t, f))?;
@@ -342,12 +345,7 @@ impl Scheduler {
     }
 
     /// `run_one`: takes the queue's head and runs its turn.
-    fn run_one_body(
-        &self,
-        mem: MemIdx,
-        calls: &[Call],
-        table: &dyn Fn(ComponentInstanceId) -> Result<Table>,
-    ) -> Result<Function> {
+    fn run_one_body(&self, mem: MemIdx, calls: &[Call]) -> Result<Function> {
         let mut c = Code::new(0);
         let (id, rec, set) = (
             c.temp(ValType::I32),
@@ -387,7 +385,6 @@ impl Scheduler {
                 continue;
             };
             let f = self.fns(call.callee)?;
-            let _ = table(call.callee)?;
             c.extend([
                 I::LocalGet(rec),
                 I::I32Load(field(mem, CALL)),
@@ -448,7 +445,8 @@ impl Scheduler {
         Ok(c.finish())
     }
 
-    fn fns(&self, i: ComponentInstanceId) -> Result<InstanceFns> {
+    /// Instance `i`'s functions.
+    pub fn fns(&self, i: ComponentInstanceId) -> Result<InstanceFns> {
         self.instances
             .get(&i)
             .copied()
@@ -561,13 +559,18 @@ impl Scheduler {
         let mem = t.memory;
         let (id, code) = (0, 1);
         let mut c = Code::new(2);
-        let (rec, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
+        let (rec, set, kind) = (
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+        );
         c.extend(self.record(id));
         c.extend([
             I::LocalSet(rec),
             I::LocalGet(code),
             I::I32Const(0xf),
             I::I32And,
+            I::LocalTee(kind),
             I::I32Eqz,
             I::If(BlockType::Empty),
             I::LocalGet(rec),
@@ -582,20 +585,16 @@ impl Scheduler {
             self.task_free.call(),
             I::Return,
             I::End,
-            I::LocalGet(code),
-            I::I32Const(0xf),
-            I::I32And,
-            I::I32Const(1),
+            I::LocalGet(kind),
+            I::I32Const(YIELD),
             I::I32Eq,
             I::If(BlockType::Empty),
             I::LocalGet(id),
             self.enqueue.call(),
             I::Return,
             I::End,
-            I::LocalGet(code),
-            I::I32Const(0xf),
-            I::I32And,
-            I::I32Const(2),
+            I::LocalGet(kind),
+            I::I32Const(WAIT_CODE),
             I::I32Ne,
         ]);
         c.trap_if();
