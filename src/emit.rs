@@ -374,6 +374,10 @@ pub struct Emitter<'g, 'a> {
     core_aliases: HashMap<FusedExport, u32>,
     path_aliases: HashMap<(Vec<&'a str>, u32, bool), u32>,
     defined: HashMap<ComponentDefinedTypeId, u32>,
+    /// The defined types the root imports (with an `eq` bound), at their
+    /// index: an exported function's type names the imported type where
+    /// the input's did, as it must.
+    imported_types: Vec<(ComponentDefinedTypeId, u32)>,
     resources: HashMap<ResourceId, (u32, String)>,
     resource_aliases: HashMap<ResourceId, u32>,
     /// Resource types the root exports, as the wrapper defines them.
@@ -490,8 +494,20 @@ impl<'g, 'a> Emitter<'g, 'a> {
         let mut resources = HashMap::new();
         let types = input.types.as_ref();
         let mut instance_index = 0u32;
+        let mut imported_types = Vec::new();
         for d in &input.components[0].defs {
             match d {
+                Def::Import {
+                    ty: ComponentTypeRef::Type(_),
+                    root_index: Some(ix),
+                    ..
+                } => {
+                    if let Some(ComponentAnyTypeId::Defined(id)) =
+                        input.components[0].type_ids.get(*ix as usize)
+                    {
+                        imported_types.push((*id, *ix));
+                    }
+                }
                 Def::Import {
                     ty: ComponentTypeRef::Instance(_),
                     instance_ty,
@@ -530,6 +546,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
             core_aliases: HashMap::new(),
             path_aliases: HashMap::new(),
             defined: HashMap::new(),
+            imported_types,
             resources,
             resource_aliases: HashMap::new(),
             exported_types: HashMap::new(),
@@ -1312,7 +1329,13 @@ impl<'g, 'a> Emitter<'g, 'a> {
 
 impl TypeScope for Emitter<'_, '_> {
     fn known(&self, id: ComponentDefinedTypeId) -> Option<u32> {
-        self.defined.get(&id).copied()
+        let types = self.input.types.as_ref();
+        self.defined.get(&id).copied().or_else(|| {
+            self.imported_types
+                .iter()
+                .find(|(i, _)| types::same_defined(types, *i, id))
+                .map(|(_, x)| *x)
+        })
     }
 
     fn remember(&mut self, id: ComponentDefinedTypeId, index: u32) {

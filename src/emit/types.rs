@@ -147,6 +147,23 @@ fn defined_type(
     Ok(index)
 }
 
+/// Whether the defined types `a` and `b` are the same type: each a
+/// subtype of the other (for defined types, the same structure).
+pub(super) fn same_defined(
+    types: TypesRef<'_>,
+    a: ComponentDefinedTypeId,
+    b: ComponentDefinedTypeId,
+) -> bool {
+    use wasmparser::component_types::{ComponentAnyTypeId as Any, ComponentEntityType as E};
+    let ty = |d| E::Type {
+        referenced: Any::Defined(d),
+        created: Any::Defined(d),
+    };
+    let mut cx = wasmparser::component_types::SubtypeCx::new_with_refs(types, types);
+    cx.component_entity_type(&ty(a), &ty(b), 0).is_ok()
+        && cx.component_entity_type(&ty(b), &ty(a), 0).is_ok()
+}
+
 /// The resource types that the value type `t` mentions, in the order
 /// first met, added to `out` once each.
 pub(super) fn resources_in(types: TypesRef<'_>, t: &PValType, out: &mut Vec<ResourceId>) {
