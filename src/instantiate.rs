@@ -537,10 +537,12 @@ impl<'a> Graph<'a> {
     /// Whether component instance `i`'s core code holds the host's handles
     /// as the host numbers them, in no table of the fused module's: the
     /// instance that uses the async ABI (`asyncs`), unless it has a table
-    /// of its own.
+    /// of its own or the fused module keeps its tasks (its waitable sets
+    /// and subtasks are then in its table, so its other handles are too).
     pub fn holds_host_numbers(&self, i: ComponentInstanceId) -> bool {
         self.async_use
             .is_some_and(|u| u.instance == i && !u.own_table)
+            && !self.schedule.instances.contains(&i)
     }
 
     /// The component instance that uses the async ABI, when it numbers its

@@ -232,6 +232,11 @@ pub struct Targets {
     /// For a callee whose task the fused module keeps
     /// ([`Adapter::scheduled`], with [`Targets::task`]): the scheduler.
     pub sched: Option<crate::merge::tasks::Sched>,
+    /// For a call into an instance some of whose tasks the fused module
+    /// keeps, of a task it keeps no record of: the instance's globals of
+    /// the running record and of such a task's context, both reset
+    /// before the call.
+    pub fresh: Option<(u32, u32)>,
 }
 
 /// The globals through which a call that runs an async lift to its end
@@ -489,6 +494,14 @@ pub fn generate(env: Env<'_, '_>, adapter: &Adapter<'_>, targets: &Targets) -> F
         (Some(task), Some(sched)) => Some(g.start_task(adapter, task, sched, retptr)),
         _ => None,
     };
+    if let (None, Some((running, context))) = (task_id, targets.fresh) {
+        g.code.extend([
+            I::I32Const(0),
+            I::GlobalSet(running),
+            I::I32Const(0),
+            I::GlobalSet(context),
+        ]);
+    }
     for a in &callee_args {
         g.code.body.push(I::LocalGet(*a));
     }

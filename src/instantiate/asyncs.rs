@@ -173,10 +173,12 @@ fn reach_the_host(graph: &Graph<'_>) -> BTreeSet<ComponentInstanceId> {
 pub fn module_own(
     graph: &Graph<'_>,
     internal: &BTreeSet<ComponentInstanceId>,
-    h: &HostLower<'_>,
+    (id, h): (usize, &HostLower<'_>),
 ) -> bool {
-    matches!(h, HostLower::Async { instance, .. } if internal.contains(instance))
-        || graph.schedule.internal(h)
+    let host_context = graph.schedule.host_context.is_some_and(|c| c.contains(&id));
+    !host_context
+        && (matches!(h, HostLower::Async { instance, .. } if internal.contains(instance))
+            || graph.schedule.internal(id, h))
 }
 
 /// The component instances whose `task.return` is the fused module's:
@@ -483,9 +485,9 @@ pub(super) fn check(
     let roots = graph.exported_functions();
     let mut users = BTreeSet::new();
     let internal = internal_task_returns(graph);
-    for h in &graph.host_lowers {
+    for (id, h) in graph.host_lowers.iter().enumerate() {
         match h {
-            HostLower::Async { instance, .. } if !module_own(graph, &internal, h) => {
+            HostLower::Async { instance, .. } if !module_own(graph, &internal, (id, h)) => {
                 users.insert(*instance);
             }
             HostLower::Func {
@@ -563,7 +565,9 @@ pub(super) fn check(
         .at_path(path(a.caller)));
     }
     let others_hold = handles_beside(types, graph, user).map_err(at)?;
-    let own_table = own_table || others_hold;
+    // An instance whose tasks the fused module keeps has its waitable
+    // sets and subtasks in its table, and so its other handles too.
+    let own_table = (own_table || others_hold) && !graph.schedule.instances.contains(&user);
     if own_table {
         table_check(types, graph, user, &roots).map_err(at)?;
     }

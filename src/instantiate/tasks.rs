@@ -23,11 +23,15 @@
 //! instance whose task is running or waiting on the stack: the spec's
 //! exclusive lock and backpressure never hold a call back.
 //!
-//! This first scheduler keeps tasks, subtasks and waitable sets:
-//! `waitable-set.new`, `.wait`, `.poll`, `.drop`, `waitable.join`,
-//! `subtask.drop`, `task.return`, and the `YIELD`, `WAIT` and `EXIT`
-//! codes. A composition that needs it and uses anything else of the async
-//! ABI is refused with what stands in the way.
+//! The scheduler keeps tasks, subtasks and waitable sets
+//! (`waitable-set.new`, `.wait`, `.poll`, `.drop`, `waitable.join`,
+//! `subtask.drop`, `task.return` and the `YIELD`, `WAIT` and `EXIT`
+//! codes), each task's context (`context.get` and `.set`) and
+//! cancellation (`subtask.cancel`, `task.cancel`). A root export lifted
+//! async with a `callback` by an instance whose calls it keeps is wrapped
+//! (`merge::roots`): the host runs its task, the fused module the tasks
+//! it waits on. A composition that needs the scheduler and uses anything
+//! else of the async ABI is refused with what stands in the way.
 
 use super::{ComponentInstanceId, Graph, HostLower};
 use crate::error::{Error, Result};
@@ -46,18 +50,33 @@ pub struct Schedule {
     pub roots: BTreeSet<ComponentInstanceId>,
     /// Instances that wait on their own stack.
     pub stack: BTreeSet<ComponentInstanceId>,
+    /// Instances whose root exports are lifted async with a `callback`:
+    /// the fused module wraps those lifts, keeps a record of each of
+    /// their tasks and runs the other tasks' turns while one waits.
+    pub callback_roots: BTreeSet<ComponentInstanceId>,
+    /// Instances that use `context.get`, `.set` or `task.cancel`: a task
+    /// that enters one without a record gets a fresh context.
+    pub per_task: BTreeSet<ComponentInstanceId>,
+    /// The host's `context.get` and `.set` (indices into
+    /// [`Graph::host_lowers`]), through which those wrappers find their
+    /// task's record.
+    pub host_context: Option<[usize; 2]>,
 }
 
 impl Schedule {
-    /// Whether host lower `h` is an async built-in the fused module
-    /// defines (not `task.return` of a root export's task).
-    pub fn internal(&self, h: &HostLower<'_>) -> bool {
+    /// Whether host lower `h` (index `id`) is an async built-in the fused
+    /// module defines (not `task.return` of a root export's task, nor the
+    /// host's context the wrappers of root exports keep their records in).
+    pub fn internal(&self, id: usize, h: &HostLower<'_>) -> bool {
+        if self.host_context.is_some_and(|c| c.contains(&id)) {
+            return false;
+        }
         match h {
             HostLower::Async {
                 builtin, instance, ..
             } => {
                 self.instances.contains(instance)
-                    && !(matches!(builtin.canon, C::TaskReturn { .. })
+                    && !(matches!(builtin.canon, C::TaskReturn { .. } | C::TaskCancel)
                         && self.roots.contains(instance))
             }
             _ => false,
@@ -69,7 +88,7 @@ fn refuse(what: String) -> Error {
     Error::unsupported(
         "async",
         format!(
-            "{what}; the fused module keeps tasks that wait only with waitable sets, subtasks and `task.return`, and tasks that wait on their own stack only where no other task needs them to go on"
+            "{what}; the fused module keeps tasks that wait only with waitable sets, subtasks, `task.return`, `context` and cancellation, and tasks that wait on their own stack only where no other task needs them to go on"
         ),
     )
 }
@@ -85,6 +104,10 @@ fn kept(c: &C) -> bool {
             | C::WaitableSetDrop
             | C::WaitableJoin
             | C::SubtaskDrop
+            | C::ContextGet { slot: 0, .. }
+            | C::ContextSet { slot: 0, .. }
+            | C::TaskCancel
+            | C::SubtaskCancel { .. }
     )
 }
 
@@ -129,6 +152,37 @@ pub(super) fn plan(
     for &k in blocking {
         graph.adapters[k].cannot_block = false;
     }
+    let mut schedule = schedule;
+    if let Some(&root) = schedule.callback_roots.first() {
+        let at = graph.host_lowers.len();
+        for canon in [
+            C::ContextGet {
+                ty: wasmparser::ValType::I32,
+                slot: 0,
+            },
+            C::ContextSet {
+                ty: wasmparser::ValType::I32,
+                slot: 0,
+            },
+        ] {
+            let sig = match canon {
+                C::ContextGet { .. } => wasmparser::FuncType::new([], [wasmparser::ValType::I32]),
+                _ => wasmparser::FuncType::new([wasmparser::ValType::I32], []),
+            };
+            graph.host_lowers.push(HostLower::Async {
+                builtin: crate::parse::AsyncBuiltin {
+                    canon,
+                    options: Default::default(),
+                    sig,
+                    ty: None,
+                    result: None,
+                },
+                options: Default::default(),
+                instance: root,
+            });
+        }
+        schedule.host_context = Some([at, at + 1]);
+    }
     graph.schedule = schedule;
     Ok(())
 }
@@ -168,27 +222,28 @@ fn schedule(
             _ => {}
         }
     }
-    for (export, f) in graph.exported_functions() {
-        if f.options.async_ {
-            if f.options.callback.is_some() {
-                return Err(format!(
-                    "the root exports `{export}`, lifted async with a `callback`"
-                ));
-            }
-            schedule.roots.insert(f.instance);
-        }
-    }
     for &k in waiting {
         let a = &graph.adapters[k];
         schedule.instances.insert(a.callee.instance);
         schedule.instances.insert(a.caller);
     }
-    // No resource handles near the tasks the fused module keeps.
-    for b in &graph.builtins {
-        if schedule.instances.contains(&b.instance) {
-            return Err(format!("`{}` uses resource handles", path(b.instance)));
+    for (export, f) in graph.exported_functions() {
+        if f.options.async_ {
+            if f.options.callback.is_some() {
+                if !schedule.instances.contains(&f.instance) {
+                    return Err(format!(
+                        "the root exports `{export}`, lifted async with a `callback` by `{}`, which makes no call whose task the fused module keeps",
+                        path(f.instance)
+                    ));
+                }
+                schedule.callback_roots.insert(f.instance);
+            }
+            schedule.roots.insert(f.instance);
         }
     }
+    // No resource handles cross into or out of a task the fused module
+    // keeps (its instance's own handles live in its table, beside its
+    // waitable sets and subtasks, as composed).
     for a in &graph.adapters {
         let near = schedule.instances.contains(&a.caller)
             || schedule.instances.contains(&a.callee.instance);
@@ -205,7 +260,33 @@ fn schedule(
     }
     schedule.stack = on_the_stack(graph, waiting);
     stack_rules(input, graph, &schedule)?;
+    schedule.per_task = per_task(graph, &schedule);
     Ok(schedule)
+}
+
+/// The instances whose tasks keep state the fused module holds per task:
+/// those that use `context.get`, `.set` or `task.cancel`. Calls whose
+/// tasks it keeps have records; every other entry into them (a
+/// synchronous call, a root export) starts a task without one, whose
+/// context starts at 0.
+fn per_task(graph: &Graph<'_>, schedule: &Schedule) -> BTreeSet<ComponentInstanceId> {
+    graph
+        .host_lowers
+        .iter()
+        .filter_map(|h| match h {
+            HostLower::Async {
+                builtin, instance, ..
+            } if schedule.instances.contains(instance)
+                && matches!(
+                    builtin.canon,
+                    C::ContextGet { .. } | C::ContextSet { .. } | C::TaskCancel
+                ) =>
+            {
+                Some(*instance)
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The component instances that wait on their own stack: those that call

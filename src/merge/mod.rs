@@ -19,6 +19,7 @@ pub(crate) mod asyncs;
 pub(crate) mod builder;
 pub(crate) mod dwarf;
 mod leave;
+pub(crate) mod roots;
 pub(crate) mod sized;
 pub(crate) mod tasks;
 
@@ -185,6 +186,9 @@ pub struct Layout<'g, 'a> {
     async_table: Option<asyncs::AsyncTable<'a>>,
     /// The tasks the fused module keeps (`tasks`), if any.
     scheduler: Option<tasks::Scheduler>,
+    /// The wrappers of root exports lifted async with a `callback` beside
+    /// the tasks the fused module keeps.
+    root_tasks: Option<roots::RootTasks<'a>>,
     flags: Flags,
     /// Destructors the wrapper gives resource types the root exports:
     /// the type and the function.
@@ -257,7 +261,7 @@ fn classify_host_lowers(
             }
         };
         sigs.insert(h, sig);
-        if crate::instantiate::asyncs::module_own(graph, &internal, host) {
+        if crate::instantiate::asyncs::module_own(graph, &internal, (i, host)) {
             // A `task.return` of the fused module's own.
             continue;
         }
@@ -811,6 +815,7 @@ impl<'g, 'a> Layout<'g, 'a> {
             export_trampolines: Vec::new(),
             async_table: None,
             scheduler: None,
+            root_tasks: None,
             flags: Flags {
                 may_leave: Vec::new(),
                 call_number: GlobalIdx(0),
@@ -860,6 +865,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         let mut async_table = asyncs::AsyncTable::declare(&mut b, types, graph)?;
         let mut scheduler = tasks::Scheduler::declare(&mut b, graph)?;
+        l.root_tasks = roots::RootTasks::declare(&mut b, types, graph)?;
         let mut started = false;
         for (i, base) in type_bases.into_iter().enumerate() {
             if l.hoisted[i] {
@@ -893,7 +899,7 @@ impl<'g, 'a> Layout<'g, 'a> {
         }
         l.async_table = async_table;
         if let Some(s) = &mut scheduler {
-            s.push_globals(&mut b);
+            s.push_globals(&mut b, &l.flags.tasks);
         }
         l.scheduler = scheduler;
         l.func_count = b.func_count();
@@ -1100,6 +1106,9 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The fused function a root export lifts: its trampoline when it
     /// moves handles, else the lifted core function.
     pub fn export_func(&self, f: &Rc<Lifted<'a>>) -> Result<u32> {
+        if let Some(idx) = self.root_tasks.as_ref().and_then(|r| r.export(f)) {
+            return Ok(idx.0);
+        }
         if let Some(idx) = self.async_table.as_ref().and_then(|a| a.export(f)) {
             return Ok(idx.0);
         }
@@ -1182,6 +1191,9 @@ impl<'g, 'a> Layout<'g, 'a> {
     /// The fused function a lift's `callback` names: its wrapper when the
     /// async instance has a table of its own.
     pub fn callback_export(&self, def: &CoreDef<'a>) -> Result<FusedExport> {
+        if let Some(cb) = self.root_tasks.as_ref().and_then(|r| r.callback(def)) {
+            return Ok(FusedExport::Func(cb.wrapper));
+        }
         match self.async_table.as_ref().and_then(|a| a.callback(def)) {
             Some(f) => Ok(FusedExport::Func(f)),
             None => self.fused_export(def, ExternalKind::Func),
@@ -1704,7 +1716,7 @@ impl<'g, 'a> Layout<'g, 'a> {
                 instance,
                 options,
             } = host
-                && self.graph.schedule.internal(host)
+                && self.graph.schedule.internal(i, host)
             {
                 let body = self.kept_builtin((builtin, options), *instance)?;
                 b.body(self.trampolines[i], &body)?;
@@ -1920,18 +1932,14 @@ impl<'g, 'a> Layout<'g, 'a> {
         let memory = self.side(options, instance, path)?.memory;
         s.builtin_body(
             &builtin.canon,
-            (&t, &f),
-            memory,
-            self.may_leave_flag(instance),
+            (instance, &t, &f),
+            (memory, self.may_leave_flag(instance)),
+            &self.kept_calls()?,
         )
     }
 
-    /// The scheduler's functions (`tasks`): the calls whose tasks the fused
-    /// module keeps, and their callbacks.
-    fn task_bodies(&self, b: &mut Builder) -> Result<()> {
-        let Some(s) = &self.scheduler else {
-            return Ok(());
-        };
+    /// The calls whose tasks the fused module keeps.
+    fn kept_calls(&self) -> Result<Vec<tasks::Call>> {
         let mut calls = Vec::new();
         for (i, a) in self.graph.adapters.iter().enumerate() {
             if !a.scheduled || self.adapters[i].is_none() {
@@ -1952,12 +1960,33 @@ impl<'g, 'a> Layout<'g, 'a> {
                 .transpose()?;
             calls.push(tasks::Call {
                 number: i as i32 + 1,
+                caller: a.caller,
                 callee: a.callee.instance,
                 callback,
                 task: *task,
             });
         }
-        s.bodies(b, &self.tables, &calls)
+        Ok(calls)
+    }
+
+    /// The scheduler's functions (`tasks`): the calls whose tasks the fused
+    /// module keeps, and their callbacks.
+    fn task_bodies(&self, b: &mut Builder) -> Result<()> {
+        let Some(s) = &self.scheduler else {
+            return Ok(());
+        };
+        s.bodies(b, &self.tables, &self.kept_calls()?)?;
+        if let Some(r) = &self.root_tasks {
+            let context = self.graph.schedule.host_context.and_then(|[get, set]| {
+                Some([
+                    self.host_import(HostLowerId(get as u32))?,
+                    self.host_import(HostLowerId(set as u32))?,
+                ])
+            });
+            let resolve = |d: &CoreDef<'a>| self.resolve(d, ExternalKind::Func, "root");
+            r.bodies(b, s, &self.tables, &resolve, context)?;
+        }
+        Ok(())
     }
 
     /// The async instance's translation (`asyncs`): the map from the host's
@@ -2136,6 +2165,19 @@ impl<'g, 'a> Layout<'g, 'a> {
             sched: match &self.scheduler {
                 Some(s) if adapter.scheduled => {
                     Some(s.sched(&self.tables, adapter.caller, adapter.callee.instance)?)
+                }
+                _ => None,
+            },
+            fresh: match &self.scheduler {
+                Some(s)
+                    if self
+                        .graph
+                        .schedule
+                        .per_task
+                        .contains(&adapter.callee.instance) =>
+                {
+                    let f = s.fns(adapter.callee.instance)?;
+                    Some((f.running.0, f.context.0))
                 }
                 _ => None,
             },

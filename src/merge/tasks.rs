@@ -1,28 +1,36 @@
 //! The tasks the fused module keeps itself (`instantiate::tasks`): task
-//! records, the run queue, subtasks and waitable sets in each component
+//! records, the run queues, subtasks and waitable sets in each component
 //! instance's handle table, and the loop that runs other tasks' turns
 //! while a task waits on its own stack.
 //!
 //! A task record (32 bytes, in the tables' memory, numbered from 1 and
 //! reused most recently freed first) holds the call that started it, its
-//! flags (returned, queued), where its result goes in the caller's
-//! memory, the waitable set it waits on, its subtask in the caller's
-//! table, the next record in the run queue or the free list, and its
-//! component instance. A subtask is a slot of the caller's table (tag
-//! [`SUBTASK_TAG`]) whose 64-bit field holds the waitable set it is in
-//! and its state (with a pending-event and a resolve-delivered bit); a
-//! waitable set is a slot (tag [`SET_TAG`]) holding how many tasks wait
-//! on it and how many waitables it holds.
+//! flags (returned, queued, cancellation delivered, cancelled), where its
+//! result goes in the caller's memory, the waitable set it waits on, its
+//! subtask in the caller's table, the next record in a run queue or the
+//! free list, its component instance and its `context`. A subtask is a
+//! slot of the caller's table (tag [`SUBTASK_TAG`]) whose rep is the
+//! callee's task and whose 64-bit field holds the waitable set it is in
+//! and its state (with pending-event, resolve-delivered and
+//! cancellation-requested bits); a waitable set is a slot (tag
+//! [`SET_TAG`]) holding how many tasks wait on it and how many waitables
+//! it holds.
 //!
-//! The run queue is first in, first out: a task is queued when it yields,
-//! and when a waitable of the set it waits on gets an event (or has one
-//! when it starts to wait). Running a queued task takes its event (none
-//! for a yield; a waiting task whose event another took stays waiting)
-//! and calls its `callback` with it, as the task's own code: the callee
-//! instance's task globals say which call it is, whether it returned and
-//! where its result goes. A task that waits on its own stack runs queued
+//! There are two run queues, each first in, first out, as the runtime
+//! has them: a task that yields goes on the low-priority one, a task
+//! whose set gets an event (or has one when it starts to wait) on the
+//! high-priority one, and a turn comes from the high one while it has
+//! any. Running a queued task takes its event (none for a yield; a
+//! waiting task whose event another took stays waiting) and calls its
+//! `callback` with it, as the task's own code: the callee instance's
+//! task globals say which call it is, whether it returned, where its
+//! result goes and which record runs. A root task (`roots`) queued after
+//! a yield is only taken off the queue: its wrapper runs its turn when
+//! the host calls it. A task that waits on its own stack runs queued
 //! tasks until what it waits for has happened; with none queued, nothing
 //! can happen any more, and it traps, as the runtime does on deadlock.
+//! A cancelled task's `callback` gets `TASK_CANCELLED` at once, in a turn
+//! of its own (see [`Scheduler::cancel`]).
 
 use super::builder::{Builder, FuncIdx, GlobalIdx, MemIdx};
 use crate::adapter::code::Code;
@@ -42,15 +50,22 @@ pub const SUBTASK_TAG: i32 = i32::MAX - 2;
 const RECORD: u32 = 32;
 /// Task record fields.
 const CALL: u64 = 0;
-const FLAGS: u64 = 4;
-const DEST: u64 = 8;
+pub(super) const FLAGS: u64 = 4;
+pub(super) const DEST: u64 = 8;
 const WAIT: u64 = 12;
 const SUBTASK: u64 = 16;
 const NEXT: u64 = 20;
 const INSTANCE: u64 = 24;
-/// Task flags.
+const CONTEXT: u64 = 28;
+/// The call number of a root task's record, whose turns its wrapper runs
+/// on the host's calls (`roots`).
+pub(super) const ROOT_CALL: i32 = -1;
+/// Task flags: returned (or cancelled), queued, cancellation delivered
+/// to the task, and resolved by `task.cancel`.
 const RETURNED_FLAG: i32 = 1;
-const QUEUED: i32 = 2;
+pub(super) const QUEUED: i32 = 2;
+const CANCEL_DELIVERED: i32 = 4;
+const CANCELLED: i32 = 8;
 
 /// Slot fields past the tag: a set's waiters, and (64-bit field) a
 /// subtask's set and state, or a set's member count and the task that
@@ -63,14 +78,20 @@ const LAST_WAITER: u64 = 12;
 /// What a task waiting on its stack adds to a set's waiters: the low half
 /// counts the tasks whose records wait, which `wake` may queue; a task
 /// on the stack looks for its event itself after each turn it runs.
-const STACK_WAITER: i32 = 0x1_0000;
-/// Subtask state bits past the spec's state.
+pub(super) const STACK_WAITER: i32 = 0x1_0000;
+/// Subtask state bits past the spec's state: an event is pending, the
+/// resolve was delivered, cancellation was requested.
 const PENDING: i32 = 0x10;
 const DELIVERED: i32 = 0x20;
-/// The spec's subtask states and event code.
+const CANCEL_REQUESTED: i32 = 0x40;
+/// The spec's subtask states and event codes.
 const STARTED: i32 = 1;
 const RETURNED: i32 = 2;
+const CANCELLED_BEFORE_RETURNED: i32 = 4;
 const EVENT_SUBTASK: i32 = 1;
+const EVENT_TASK_CANCELLED: i32 = 6;
+/// What an async `subtask.cancel` returns while the subtask goes on.
+const BLOCKED: i32 = -1;
 /// The `callback` codes past `EXIT` (0).
 const YIELD: i32 = 1;
 const WAIT_CODE: i32 = 2;
@@ -85,7 +106,8 @@ pub struct InstanceFns {
     pub waiters: FuncIdx,
     /// `(set)`: queues a task of the instance that waits on `set`.
     pub wake: FuncIdx,
-    /// `(index)`: subtask `index` returned, an event.
+    /// `(index, state)`: subtask `index` resolved (`RETURNED` or
+    /// `CANCELLED_BEFORE_RETURNED`), an event.
     pub post: FuncIdx,
     /// `(task)`: task `task`, called from this instance, returned.
     pub resolve: FuncIdx,
@@ -98,6 +120,11 @@ pub struct InstanceFns {
     /// Global: how many subtasks have an event pending, so that a scan
     /// for one stops when it has passed them all.
     pub pending: GlobalIdx,
+    /// Global: the record of the instance's task that runs, or 0.
+    pub running: GlobalIdx,
+    /// Global: the context of a task without a record (the start
+    /// function's).
+    pub context: GlobalIdx,
 }
 
 /// One call whose task the fused module keeps.
@@ -105,6 +132,8 @@ pub struct InstanceFns {
 pub struct Call {
     /// Its number: the adapter's index plus one.
     pub number: i32,
+    /// The caller's component instance.
+    pub caller: ComponentInstanceId,
     /// The callee's component instance.
     pub callee: ComponentInstanceId,
     /// The callee's `callback`, if it has one.
@@ -117,17 +146,27 @@ pub struct Call {
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     /// Globals: the records' address, capacity and length (from 1), the
-    /// free list, the queue's head and tail, and the task whose
-    /// synchronous caller may go on.
-    pub globals: [GlobalIdx; 7],
+    /// free list, the high-priority queue's head and tail, the task whose
+    /// synchronous caller may go on, how many root tasks the fused module
+    /// wraps (`roots`) are in flight, how many of them looked for an
+    /// event in vain since the last turn ran, and the low-priority queue's
+    /// head and tail.
+    pub globals: [GlobalIdx; 11],
     /// `(call, dest, instance) -> task`.
     pub task_new: FuncIdx,
     /// `(task)`.
     pub task_free: FuncIdx,
-    /// `(task)`.
+    /// `(task, low)`: queues the task, behind the others of its
+    /// priority: a task that yields is of low priority, one that gets an
+    /// event of high, as the runtime runs them.
     pub enqueue: FuncIdx,
-    /// `() -> ran`: runs one queued task's turn; 0 when none is queued.
+    /// `() -> ran`: runs one queued task's turn; 0 when none is queued,
+    /// 2 when the task is a root task, whose wrapper runs its turn.
     pub run_one: FuncIdx,
+    /// `(task)`: delivers cancellation to the task, a turn of its own.
+    pub cancel: FuncIdx,
+    /// `(task)`: takes the task out of the run queue.
+    pub unqueue: FuncIdx,
     /// Each instance's functions.
     pub instances: BTreeMap<ComponentInstanceId, InstanceFns>,
 }
@@ -141,6 +180,12 @@ const HEAD: usize = 4;
 const TAIL: usize = 5;
 /// The task whose synchronous caller may go on.
 pub const SYNC_DONE: usize = 6;
+const ROOTS: usize = 7;
+const IDLE: usize = 8;
+/// The low-priority queue's head and tail (`HEAD` and `TAIL` are the
+/// high-priority queue's).
+const LOW_HEAD: usize = 9;
+const LOW_TAIL: usize = 10;
 
 impl Scheduler {
     /// Declares the functions, when the graph has tasks to keep.
@@ -151,8 +196,10 @@ impl Scheduler {
         }
         let task_new = b.declare_generated(&FuncType::new([I32, I32, I32], [I32]))?;
         let task_free = b.declare_generated(&FuncType::new([I32], []))?;
-        let enqueue = b.declare_generated(&FuncType::new([I32], []))?;
+        let enqueue = b.declare_generated(&FuncType::new([I32, I32], []))?;
         let run_one = b.declare_generated(&FuncType::new([], [I32]))?;
+        let cancel = b.declare_generated(&FuncType::new([I32], []))?;
+        let unqueue = b.declare_generated(&FuncType::new([I32], []))?;
         let mut instances = BTreeMap::new();
         for &i in &graph.schedule.instances {
             instances.insert(
@@ -161,34 +208,49 @@ impl Scheduler {
                     event: b.declare_generated(&FuncType::new([I32, I32], [I32, I32, I32]))?,
                     waiters: b.declare_generated(&FuncType::new([I32, I32], []))?,
                     wake: b.declare_generated(&FuncType::new([I32], []))?,
-                    post: b.declare_generated(&FuncType::new([I32], []))?,
+                    post: b.declare_generated(&FuncType::new([I32, I32], []))?,
                     resolve: b.declare_generated(&FuncType::new([I32], []))?,
                     settle: b.declare_generated(&FuncType::new([I32, I32], []))?,
                     low: GlobalIdx(u32::MAX),
                     pending: GlobalIdx(u32::MAX),
+                    running: GlobalIdx(u32::MAX),
+                    context: GlobalIdx(u32::MAX),
                 },
             );
         }
         Ok(Some(Scheduler {
-            globals: [GlobalIdx(u32::MAX); 7],
+            globals: [GlobalIdx(u32::MAX); 11],
             task_new,
             task_free,
             enqueue,
             run_one,
+            cancel,
+            unqueue,
             instances,
         }))
     }
 
-    /// Pushes the globals.
-    pub fn push_globals(&mut self, b: &mut Builder) {
+    /// Pushes the globals. `tasks` are the instances' task globals, where
+    /// they have them; the others get a global for their running task's
+    /// record.
+    pub fn push_globals(
+        &mut self,
+        b: &mut Builder,
+        tasks: &std::collections::HashMap<ComponentInstanceId, crate::adapter::Task>,
+    ) {
         let zero = wasm_encoder::ConstExpr::i32_const(0);
         let one = wasm_encoder::ConstExpr::i32_const(1);
         for (k, g) in self.globals.iter_mut().enumerate() {
             *g = b.mutable_global(ValType::I32, if k == LEN { &one } else { &zero });
         }
-        for f in self.instances.values_mut() {
+        for (i, f) in self.instances.iter_mut() {
             f.low = b.mutable_global(ValType::I32, &one);
             f.pending = b.mutable_global(ValType::I32, &zero);
+            f.running = match tasks.get(i) {
+                Some(t) => GlobalIdx(t.running),
+                None => b.mutable_global(ValType::I32, &zero),
+            };
+            f.context = b.mutable_global(ValType::I32, &zero);
         }
     }
 
@@ -196,8 +258,19 @@ impl Scheduler {
         self.globals[k]
     }
 
+    /// The global counting the wrapped root tasks in flight.
+    pub(super) fn roots(&self) -> GlobalIdx {
+        self.g(ROOTS)
+    }
+
+    /// The global counting the wrapped root tasks that looked for an
+    /// event in vain since the last turn ran.
+    pub(super) fn idle(&self) -> GlobalIdx {
+        self.g(IDLE)
+    }
+
     /// Pushes the address of task record `id` (a local).
-    fn record(&self, id: u32) -> [I<'static>; 5] {
+    pub(super) fn record(&self, id: u32) -> [I<'static>; 5] {
         [
             self.g(BASE).get(),
             I::LocalGet(id),
@@ -229,6 +302,8 @@ impl Scheduler {
         b.body(self.task_free, &self.task_free_body(mem))?;
         b.body(self.enqueue, &self.enqueue_body(mem))?;
         b.body(self.run_one, &self.run_one_body(mem, calls)?)?;
+        b.body(self.cancel, &self.cancel_body(mem, calls)?)?;
+        b.body(self.unqueue, &self.unqueue_body(mem))?;
         for (&i, f) in &self.instances {
             let t = table(i)?;
             b.body(f.event, &event_body(&t, f))?;
@@ -308,9 +383,10 @@ impl Scheduler {
     }
 
     fn enqueue_body(&self, mem: MemIdx) -> Function {
-        let mut c = Code::new(1);
+        let (id, low) = (0, 1);
+        let mut c = Code::new(2);
         let rec = c.temp(ValType::I32);
-        c.extend(self.record(0));
+        c.extend(self.record(id));
         c.extend([
             I::LocalTee(rec),
             I::I32Load(field(mem, FLAGS)),
@@ -325,10 +401,23 @@ impl Scheduler {
             I::LocalGet(rec),
             I::I32Const(0),
             I::I32Store(field(mem, NEXT)),
-            self.g(TAIL).get(),
+            I::LocalGet(low),
+            I::If(BlockType::Empty),
+        ]);
+        self.push_back(&mut c, mem, (LOW_HEAD, LOW_TAIL));
+        c.push(I::Else);
+        self.push_back(&mut c, mem, (HEAD, TAIL));
+        c.push(I::End);
+        c.finish()
+    }
+
+    /// Appends task 0 to the queue of globals `head` and `tail`.
+    fn push_back(&self, c: &mut Code, mem: MemIdx, (head, tail): (usize, usize)) {
+        c.extend([
+            self.g(tail).get(),
             I::If(BlockType::Empty),
             self.g(BASE).get(),
-            self.g(TAIL).get(),
+            self.g(tail).get(),
             I::I32Const(RECORD as i32),
             I::I32Mul,
             I::I32Add,
@@ -336,12 +425,11 @@ impl Scheduler {
             I::I32Store(field(mem, NEXT)),
             I::Else,
             I::LocalGet(0),
-            self.g(HEAD).set(),
+            self.g(head).set(),
             I::End,
             I::LocalGet(0),
-            self.g(TAIL).set(),
+            self.g(tail).set(),
         ]);
-        c.finish()
     }
 
     /// `run_one`: takes the queue's head and runs its turn.
@@ -357,40 +445,44 @@ impl Scheduler {
             c.temp(ValType::I32),
             c.temp(ValType::I32),
         );
+        // The high-priority queue first, then the low.
+        for (head, tail) in [(HEAD, TAIL), (LOW_HEAD, LOW_TAIL)] {
+            c.extend([self.g(head).get(), I::LocalTee(id), I::If(BlockType::Empty)]);
+            c.extend(self.record(id));
+            c.extend([
+                I::LocalTee(rec),
+                I::I32Load(field(mem, NEXT)),
+                I::LocalTee(set),
+                self.g(head).set(),
+                I::LocalGet(set),
+                I::I32Eqz,
+                I::If(BlockType::Empty),
+                I::I32Const(0),
+                self.g(tail).set(),
+                I::End,
+                I::Else,
+            ]);
+        }
+        c.extend([I::I32Const(0), I::Return, I::End, I::End]);
+        c.extend(update(rec, field(mem, FLAGS), !QUEUED, 0));
+        // A root task's turn is its wrapper's, on the host's call.
         c.extend([
-            self.g(HEAD).get(),
-            I::LocalTee(id),
-            I::I32Eqz,
+            I::LocalGet(rec),
+            I::I32Load(field(mem, CALL)),
+            I::I32Const(ROOT_CALL),
+            I::I32Eq,
             I::If(BlockType::Empty),
-            I::I32Const(0),
+            I::I32Const(2),
             I::Return,
             I::End,
         ]);
-        c.extend(self.record(id));
-        c.extend([
-            I::LocalTee(rec),
-            I::I32Load(field(mem, NEXT)),
-            I::LocalTee(set),
-            self.g(HEAD).set(),
-            I::LocalGet(set),
-            I::I32Eqz,
-            I::If(BlockType::Empty),
-            I::I32Const(0),
-            self.g(TAIL).set(),
-            I::End,
-        ]);
-        c.extend(update(rec, field(mem, FLAGS), !QUEUED, 0));
         for call in calls {
             let Some(callback) = call.callback else {
                 continue;
             };
             let f = self.fns(call.callee)?;
+            c.extend(is_call(mem, rec, call.number));
             c.extend([
-                I::LocalGet(rec),
-                I::I32Load(field(mem, CALL)),
-                I::I32Const(call.number),
-                I::I32Eq,
-                I::If(BlockType::Empty),
                 I::I32Const(0),
                 I::LocalTee(code),
                 I::LocalTee(index),
@@ -411,26 +503,11 @@ impl Scheduler {
                 I::I32Const(1),
                 I::Return,
                 I::End,
-                I::LocalGet(set),
-                I::I32Const(-1),
-                f.waiters.call(),
-                I::LocalGet(rec),
-                I::I32Const(0),
-                I::I32Store(field(mem, WAIT)),
-                I::End,
-                I::I32Const(call.number),
-                I::GlobalSet(call.task.current),
-                I::LocalGet(rec),
-                I::I32Load(field(mem, FLAGS)),
-                I::I32Const(RETURNED_FLAG),
-                I::I32And,
-                I::GlobalSet(call.task.returned),
-                I::LocalGet(rec),
-                I::I32Load(field(mem, DEST)),
-                I::GlobalSet(call.task.dest),
-                I::LocalGet(id),
-                I::GlobalSet(call.task.running),
-                I::LocalGet(id),
+            ]);
+            c.extend(stop_waiting(mem, &f, (rec, set)));
+            c.push(I::End);
+            c.extend(turn(mem, call, (rec, id)));
+            c.extend([
                 I::LocalGet(code),
                 I::LocalGet(index),
                 I::LocalGet(payload),
@@ -443,6 +520,124 @@ impl Scheduler {
         }
         c.push(I::Unreachable);
         Ok(c.finish())
+    }
+
+    /// `cancel(task)`: the task's caller requested cancellation; as the
+    /// task waits (no task of its instance runs while another component's
+    /// code does), it is delivered at once: the task stops waiting or
+    /// leaves the run queue, and its `callback` gets `TASK_CANCELLED`.
+    fn cancel_body(&self, mem: MemIdx, calls: &[Call]) -> Result<Function> {
+        let id = 0;
+        let mut c = Code::new(1);
+        let (rec, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
+        c.extend(self.record(id));
+        c.push(I::LocalSet(rec));
+        c.extend(update(rec, field(mem, FLAGS), !0, CANCEL_DELIVERED));
+        c.extend([
+            I::LocalGet(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(QUEUED),
+            I::I32And,
+            I::If(BlockType::Empty),
+            I::LocalGet(id),
+            self.unqueue.call(),
+            I::End,
+        ]);
+        for call in calls {
+            let Some(callback) = call.callback else {
+                continue;
+            };
+            let f = self.fns(call.callee)?;
+            c.extend(is_call(mem, rec, call.number));
+            c.extend([
+                I::LocalGet(rec),
+                I::I32Load(field(mem, WAIT)),
+                I::LocalTee(set),
+                I::If(BlockType::Empty),
+            ]);
+            c.extend(stop_waiting(mem, &f, (rec, set)));
+            c.push(I::End);
+            c.extend(turn(mem, call, (rec, id)));
+            c.extend([
+                I::I32Const(EVENT_TASK_CANCELLED),
+                I::I32Const(0),
+                I::I32Const(0),
+                I::Call(callback),
+                f.settle.call(),
+                I::Return,
+                I::End,
+            ]);
+        }
+        c.push(I::Unreachable);
+        Ok(c.finish())
+    }
+
+    /// `unqueue(task)`: takes a queued task out of its run queue.
+    fn unqueue_body(&self, mem: MemIdx) -> Function {
+        let id = 0;
+        let mut c = Code::new(1);
+        let (prev, cur, next) = (
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+            c.temp(ValType::I32),
+        );
+        let at = |l: u32| -> Vec<I<'static>> { self.record(l).to_vec() };
+        c.push(I::Block(BlockType::Empty));
+        for (head, tail) in [(HEAD, TAIL), (LOW_HEAD, LOW_TAIL)] {
+            c.extend([
+                I::I32Const(0),
+                I::LocalSet(prev),
+                self.g(head).get(),
+                I::LocalSet(cur),
+                I::Block(BlockType::Empty),
+                I::Loop(BlockType::Empty),
+                I::LocalGet(cur),
+                I::I32Eqz,
+                I::BrIf(1),
+            ]);
+            c.extend(at(cur));
+            c.extend([
+                I::I32Load(field(mem, NEXT)),
+                I::LocalSet(next),
+                I::LocalGet(cur),
+                I::LocalGet(id),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+                I::LocalGet(prev),
+                I::If(BlockType::Empty),
+            ]);
+            c.extend(at(prev));
+            c.extend([
+                I::LocalGet(next),
+                I::I32Store(field(mem, NEXT)),
+                I::Else,
+                I::LocalGet(next),
+                self.g(head).set(),
+                I::End,
+                self.g(tail).get(),
+                I::LocalGet(id),
+                I::I32Eq,
+                I::If(BlockType::Empty),
+                I::LocalGet(prev),
+                self.g(tail).set(),
+                I::End,
+                // Found: out of both loops.
+                I::Br(3),
+                I::End,
+                I::LocalGet(cur),
+                I::LocalSet(prev),
+                I::LocalGet(next),
+                I::LocalSet(cur),
+                I::Br(0),
+                I::End,
+                I::End,
+            ]);
+        }
+        c.push(I::End);
+        c.extend(at(id));
+        c.push(I::LocalSet(prev));
+        c.extend(update(prev, field(mem, FLAGS), !QUEUED, 0));
+        c.finish()
     }
 
     /// Instance `i`'s functions.
@@ -521,6 +716,7 @@ impl Scheduler {
         c.extend([
             I::If(BlockType::Empty),
             I::LocalGet(id),
+            I::I32Const(0),
             self.enqueue.call(),
             I::Return,
             I::End,
@@ -543,6 +739,13 @@ impl Scheduler {
             I::LocalTee(sub),
             I::If(BlockType::Empty),
             I::LocalGet(sub),
+            I::I32Const(CANCELLED_BEFORE_RETURNED),
+            I::I32Const(RETURNED),
+            I::LocalGet(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(CANCELLED),
+            I::I32And,
+            I::Select,
             f.post.call(),
             I::Else,
             I::LocalGet(0),
@@ -590,6 +793,7 @@ impl Scheduler {
             I::I32Eq,
             I::If(BlockType::Empty),
             I::LocalGet(id),
+            I::I32Const(1),
             self.enqueue.call(),
             I::Return,
             I::End,
@@ -627,6 +831,7 @@ impl Scheduler {
             I::Drop,
             I::If(BlockType::Empty),
             I::LocalGet(id),
+            I::I32Const(0),
             self.enqueue.call(),
             I::End,
         ]);
@@ -635,18 +840,22 @@ impl Scheduler {
 
     /// The body of an async built-in of instance `i` (`table`, functions
     /// `f`), kept by the fused module: `memory` is the built-in's memory
-    /// option, `may_leave` the instance's flag where it is seen.
+    /// option, `may_leave` the instance's flag where it is seen, `calls`
+    /// the calls whose tasks the module keeps.
     pub fn builtin_body(
         &self,
         canon: &wasmparser::CanonicalFunction,
-        (t, f): (&Table, &InstanceFns),
-        memory: Option<u32>,
-        may_leave: Option<u32>,
+        (i, t, f): (ComponentInstanceId, &Table, &InstanceFns),
+        (memory, may_leave): (Option<u32>, Option<u32>),
+        calls: &[Call],
     ) -> Result<Function> {
         use wasmparser::CanonicalFunction as C;
         let params = match canon {
-            C::WaitableSetNew => 0,
-            C::WaitableSetDrop | C::SubtaskDrop => 1,
+            C::WaitableSetNew | C::ContextGet { .. } | C::TaskCancel => 0,
+            C::WaitableSetDrop
+            | C::SubtaskDrop
+            | C::ContextSet { .. }
+            | C::SubtaskCancel { .. } => 1,
             _ => 2,
         };
         let mut c = Code::new(params);
@@ -720,6 +929,11 @@ impl Scheduler {
                     I::End,
                 ]);
             }
+            C::ContextGet { .. } | C::ContextSet { .. } => {
+                self.context(&mut c, (t, f), matches!(canon, C::ContextSet { .. }));
+            }
+            C::TaskCancel => self.task_cancel(&mut c, (i, t, f), calls)?,
+            C::SubtaskCancel { async_ } => self.subtask_cancel(&mut c, (t, f), *async_),
             C::WaitableSetWait { .. } | C::WaitableSetPoll { .. } => {
                 let memory =
                     memory.ok_or_else(|| Error::internal("a wait or poll without a memory"))?;
@@ -733,6 +947,154 @@ impl Scheduler {
             }
         }
         Ok(c.finish())
+    }
+
+    /// `task.cancel` of instance `i`'s running task: its cancellation must
+    /// have been delivered, and it must not have returned; its caller's
+    /// subtask resolves as `CANCELLED_BEFORE_RETURNED`.
+    fn task_cancel(
+        &self,
+        c: &mut Code,
+        (i, t, f): (ComponentInstanceId, &Table, &InstanceFns),
+        calls: &[Call],
+    ) -> Result<()> {
+        let mem = t.memory;
+        let (id, rec) = (c.temp(ValType::I32), c.temp(ValType::I32));
+        c.extend([f.running.get(), I::LocalTee(id), I::I32Eqz]);
+        c.trap_if();
+        c.extend(self.record(id));
+        c.extend([
+            I::LocalTee(rec),
+            I::I32Load(field(mem, FLAGS)),
+            I::I32Const(CANCEL_DELIVERED | RETURNED_FLAG),
+            I::I32And,
+            I::I32Const(CANCEL_DELIVERED),
+            I::I32Ne,
+        ]);
+        c.trap_if();
+        c.extend(update(rec, field(mem, FLAGS), !0, CANCELLED));
+        for call in calls.iter().filter(|k| k.callee == i) {
+            let caller = self.fns(call.caller)?;
+            c.extend(is_call(mem, rec, call.number));
+            c.extend([
+                I::I32Const(1),
+                I::GlobalSet(call.task.returned),
+                I::LocalGet(id),
+                caller.resolve.call(),
+                I::Return,
+                I::End,
+            ]);
+        }
+        c.push(I::Unreachable);
+        Ok(())
+    }
+
+    /// `subtask.cancel` (`async_` or not) of subtask 0 of this (the
+    /// caller's) instance: a subtask resolved already gives its state, its
+    /// event taken; one that goes on gets cancellation delivered, and then
+    /// gives its state if that resolved it, else `BLOCKED` when async,
+    /// else it runs queued tasks until it resolves.
+    fn subtask_cancel(&self, c: &mut Code, (t, f): (&Table, &InstanceFns), async_: bool) {
+        let (addr, st) = (c.temp(ValType::I32), c.temp(ValType::I32));
+        c.extend(typed(t, 0, SUBTASK_TAG, addr));
+        c.extend([
+            I::LocalGet(addr),
+            I::I32Load(slot(t, STATE)),
+            I::LocalTee(st),
+            I::I32Const(DELIVERED | CANCEL_REQUESTED),
+            I::I32And,
+        ]);
+        c.trap_if();
+        if !async_ {
+            // A synchronous cancel may not take an event a set would give.
+            c.extend([I::LocalGet(addr), I::I32Load(slot(t, SET))]);
+            c.trap_if();
+        }
+        c.extend([
+            I::LocalGet(st),
+            I::I32Const(0xf),
+            I::I32And,
+            I::I32Const(STARTED),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+            I::LocalGet(addr),
+            I::LocalGet(st),
+            I::I32Const(CANCEL_REQUESTED),
+            I::I32Or,
+            I::I32Store(slot(t, STATE)),
+            I::LocalGet(addr),
+            I::I32Load(slot(t, 4)),
+            self.cancel.call(),
+            I::Block(BlockType::Empty),
+            I::Loop(BlockType::Empty),
+            I::LocalGet(0),
+            t.get.call(),
+            I::LocalTee(addr),
+            I::I32Load(slot(t, STATE)),
+            I::I32Const(0xf),
+            I::I32And,
+            I::I32Const(STARTED),
+            I::I32Ne,
+            I::BrIf(1),
+        ]);
+        if async_ {
+            c.extend([I::I32Const(BLOCKED), I::Return]);
+        } else {
+            c.extend([self.run_one.call(), I::I32Eqz]);
+            c.trap_if();
+            c.push(I::Br(0));
+        }
+        c.extend([I::End, I::End, I::End]);
+        // Resolved: its event is taken here.
+        c.extend([
+            I::LocalGet(addr),
+            I::I32Load(slot(t, STATE)),
+            I::LocalTee(st),
+            I::I32Const(PENDING),
+            I::I32And,
+            I::If(BlockType::Empty),
+            f.pending.get(),
+            I::I32Const(1),
+            I::I32Sub,
+            f.pending.set(),
+            I::End,
+            I::LocalGet(addr),
+            I::LocalGet(st),
+            I::I32Const(!PENDING),
+            I::I32And,
+            I::I32Const(DELIVERED),
+            I::I32Or,
+            I::I32Store(slot(t, STATE)),
+            I::LocalGet(st),
+            I::I32Const(0xf),
+            I::I32And,
+        ]);
+    }
+
+    /// `context.get`, or `context.set` (`set`) of local 0: the running
+    /// task's record holds its context, and a global of the instance's
+    /// that of a task without one.
+    fn context(&self, c: &mut Code, (t, f): (&Table, &InstanceFns), set: bool) {
+        let (mem, id) = (t.memory, c.temp(ValType::I32));
+        c.extend([f.running.get(), I::LocalTee(id), I::If(BlockType::Empty)]);
+        c.extend(self.record(id));
+        if set {
+            c.extend([
+                I::LocalGet(0),
+                I::I32Store(field(mem, CONTEXT)),
+                I::Else,
+                I::LocalGet(0),
+                f.context.set(),
+                I::End,
+            ]);
+        } else {
+            c.extend([
+                I::I32Load(field(mem, CONTEXT)),
+                I::Return,
+                I::End,
+                f.context.get(),
+            ]);
+        }
     }
 
     /// `waitable-set.wait` (`wait`) or `.poll` of set 0 writing the event
@@ -845,7 +1207,7 @@ fn update(addr: u32, at: MemArg, keep: i32, set: i32) -> [I<'static>; 8] {
 }
 
 /// A field of a task record at the address on the stack.
-fn field(mem: MemIdx, offset: u64) -> MemArg {
+pub(super) fn field(mem: MemIdx, offset: u64) -> MemArg {
     MemArg {
         offset,
         align: 2,
@@ -860,7 +1222,7 @@ fn slot(t: &Table, offset: u64) -> MemArg {
 
 /// Looks up index local `idx` in table `t`, trapping unless its slot has
 /// tag `tag`; leaves the slot's address in local `addr`.
-fn typed(t: &Table, idx: u32, tag: i32, addr: u32) -> Vec<I<'static>> {
+pub(super) fn typed(t: &Table, idx: u32, tag: i32, addr: u32) -> Vec<I<'static>> {
     let mut out = vec![
         I::LocalGet(idx),
         t.get.call(),
@@ -963,7 +1325,7 @@ fn event_body(t: &Table, f: &InstanceFns) -> Function {
         I::I32Const(0xf),
         I::I32And,
         I::I32Const(RETURNED),
-        I::I32Eq,
+        I::I32GeU,
         I::Select,
         I::I32Or,
         I::I32Store(slot(t, STATE)),
@@ -1033,11 +1395,11 @@ fn waiters_body(t: &Table) -> Function {
     c.finish()
 }
 
-/// `post(index)`: the subtask returned: its state becomes `RETURNED` with
-/// an event pending (counted, and `low` lowered to its index), and a
+/// `post(index, state)`: the subtask resolved: its state becomes `state`
+/// with an event pending (counted, and `low` lowered to its index), and a
 /// task waiting on its set wakes.
 fn post_body(t: &Table, f: &InstanceFns) -> Function {
-    let mut c = Code::new(1);
+    let mut c = Code::new(2);
     let (addr, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
     c.extend([
         I::LocalGet(0),
@@ -1063,7 +1425,18 @@ fn post_body(t: &Table, f: &InstanceFns) -> Function {
         t.get.call(),
         I::LocalSet(addr),
     ]);
-    c.extend(update(addr, slot(t, STATE), !0xf, RETURNED | PENDING));
+    c.extend([
+        I::LocalGet(addr),
+        I::LocalGet(addr),
+        I::I32Load(slot(t, STATE)),
+        I::I32Const(!0xf),
+        I::I32And,
+        I::LocalGet(1),
+        I::I32Or,
+        I::I32Const(PENDING),
+        I::I32Or,
+        I::I32Store(slot(t, STATE)),
+    ]);
     c.extend([
         I::LocalGet(addr),
         I::I32Load(slot(t, SET)),
@@ -1155,4 +1528,49 @@ impl Scheduler {
             caller: (t, self.fns(caller)?.resolve),
         })
     }
+}
+
+/// Sets the task globals of `call`'s callee instance for a turn of task
+/// `id` (a local; its record's address in local `rec`), which stays on
+/// the stack for the `settle` after the `callback`: which call runs,
+/// whether it returned, where its result goes, which record runs.
+fn turn(mem: MemIdx, call: &Call, (rec, id): (u32, u32)) -> Vec<I<'static>> {
+    vec![
+        I::LocalGet(id),
+        I::I32Const(call.number),
+        I::GlobalSet(call.task.current),
+        I::LocalGet(rec),
+        I::I32Load(field(mem, FLAGS)),
+        I::I32Const(RETURNED_FLAG),
+        I::I32And,
+        I::GlobalSet(call.task.returned),
+        I::LocalGet(rec),
+        I::I32Load(field(mem, DEST)),
+        I::GlobalSet(call.task.dest),
+        I::LocalGet(id),
+        I::GlobalSet(call.task.running),
+    ]
+}
+
+/// Opens a block run if the record at local `rec` is of call `number`.
+fn is_call(mem: MemIdx, rec: u32, number: i32) -> [I<'static>; 5] {
+    [
+        I::LocalGet(rec),
+        I::I32Load(field(mem, CALL)),
+        I::I32Const(number),
+        I::I32Eq,
+        I::If(BlockType::Empty),
+    ]
+}
+
+/// The task at local `rec` no longer waits on the set in local `set`.
+fn stop_waiting(mem: MemIdx, f: &InstanceFns, (rec, set): (u32, u32)) -> [I<'static>; 6] {
+    [
+        I::LocalGet(set),
+        I::I32Const(-1),
+        f.waiters.call(),
+        I::LocalGet(rec),
+        I::I32Const(0),
+        I::I32Store(field(mem, WAIT)),
+    ]
 }

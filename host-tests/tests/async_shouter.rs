@@ -1,0 +1,102 @@
+//! Two guests built with wit-bindgen's async bindings, one calling the
+//! other (`fixtures/async-guest/shouter-app` plugged into
+//! `shouter-lib`, world `shouter-app` of `fixtures/wit/async-guest`):
+//! both lift their exports async with a callback, so the fused module
+//! keeps the callee's tasks and runs their turns while the host runs the
+//! caller's. Run as composed and fused under wasmtime's concurrent calls,
+//! several in flight at once: the same results.
+
+use anyhow::{Context, Result};
+use host_tests::concurrent::{self, Call, engine};
+use host_tests::run::Host;
+use wasmtime::component::{Accessor, Component, ComponentType, Lift, Lower, TypedFunc};
+
+/// `shouter.shouted`.
+#[derive(ComponentType, Lift, Lower, Debug, Clone, PartialEq, Eq)]
+#[component(record)]
+struct Shouted {
+    text: String,
+    turns: u32,
+}
+
+const NAMES: &[&str] = &["héllo", "日本語", "emoji 🎉🚀", "àéîõü", "", "plain"];
+
+/// Calls `shout-all`, `relay` and `race` with several calls in flight at
+/// once;
+/// returns what each gave, in the order they were made.
+fn run(bytes: &[u8], many: usize) -> Result<Vec<String>> {
+    let engine = engine()?;
+    let component = Component::new(&engine, bytes)?;
+    let (mut store, instance) = concurrent::instantiate(&engine, &component)?;
+    let all: TypedFunc<(Vec<String>,), (String,)> =
+        instance.get_typed_func(&mut store, "shout-all")?;
+    let relay: TypedFunc<(String, u32), (Shouted,)> =
+        instance.get_typed_func(&mut store, "relay")?;
+    let race: TypedFunc<(String, u32, u32), (String,)> =
+        instance.get_typed_func(&mut store, "race")?;
+    concurrent::run(&mut store, async move |a: &Accessor<Host>| {
+        let mut calls: Vec<Call<'_, Result<String>>> = Vec::new();
+        for k in 0..many {
+            let names: Vec<String> = NAMES
+                .iter()
+                .cycle()
+                .skip(k)
+                .take(1 + k % NAMES.len())
+                .map(|s| s.to_string())
+                .collect();
+            calls.push(Box::pin(async move {
+                let (s,) = all.call_concurrent(a, (names,)).await?;
+                Ok(s)
+            }));
+            calls.push(Box::pin(async move {
+                let name = NAMES[k % NAMES.len()].to_string();
+                let (s,) = relay.call_concurrent(a, (name, k as u32 % 7)).await?;
+                Ok(format!("{} after {}", s.text, s.turns))
+            }));
+            // Half of these give up before the callee returns.
+            calls.push(Box::pin(async move {
+                let name = NAMES[k % NAMES.len()].to_string();
+                let (s,) = race.call_concurrent(a, (name, 2 + k as u32 % 3, 2)).await?;
+                Ok(s)
+            }));
+        }
+        let mut out = Vec::new();
+        for r in futures::future::join_all(calls).await {
+            out.push(r?);
+        }
+        Ok(out)
+    })
+}
+
+/// The composition fuses, and runs the same: one call of each export at
+/// a time, then twelve and forty of each at once (the tasks interleave as
+/// the runtime interleaves them, so that how far the callee got by the
+/// time `race` gives up is the same too).
+#[test]
+fn async_guest_calling_an_async_guest_runs_the_same_fused() -> Result<()> {
+    let app = host_tests::artifact("shouter_app.wasm")?;
+    let lib = host_tests::artifact("shouter_lib.wasm")?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let fused = host_tests::fuse_both_ways("shouter", &composed)?;
+    for many in [1, 12, 40] {
+        let before = run(&composed, many).context("composed")?;
+        let after = run(&fused, many).context("fused")?;
+        println!("{many}: {before:#?}");
+        assert_eq!(before.len(), 3 * many);
+        // `shout-all` of the first names: each upper-cased, after as many
+        // yields as its index.
+        assert_eq!(before[0], "HÉLLO(0)");
+        // `race` gives up on a shout that yields twice as often as it
+        // waits: the callee's task is cancelled.
+        assert!(before[2].starts_with("gave up, "), "{}", before[2]);
+        if many > 1 {
+            assert_eq!(before[3], "日本語(0) EMOJI 🎉🚀(1)");
+            // `relay("日本語", 1)`: one shout, with no yield.
+            assert_eq!(before[4], "日本語0 after 0");
+            // `relay("emoji 🎉🚀", 2)`: the second shout yields once.
+            assert_eq!(before[7], "EMOJI 🎉🚀01 after 1");
+        }
+        assert_eq!(after, before, "{many} calls at once");
+    }
+    Ok(())
+}
