@@ -85,6 +85,10 @@ const ROWS: &[&str] = &[
     // Async calls between components whose tasks wait.
     "| run(): three async calls at once, each awaiting a callee that yields (strings with accents, CJK, emoji), one at a time (×",
     "| many(10,000): 10,000 calls in flight at once between the components, per batch (×",
+    // Two wit-bindgen async guests, one calling the other.
+    "| shout-all: three async calls at once into the other guest, each yielding 0 to 2 times (accents, CJK, emoji), one at a time (×",
+    "| relay: 30 async calls into the other guest in turn, one at a time (×",
+    "| 1,000 shout-all calls into the other guest in flight at once, per batch (×",
     // Targets.
     "| native fuse time ≤ 1× the floor (large input) |",
     "| peak memory ≤ the floor's (large input) |",

@@ -12,7 +12,11 @@
 //! fused: fused, the call runs the callee's task within the adapter.
 //! A fourth runs async calls between components whose tasks wait
 //! (`fixtures/wat/async/kept-tasks.wast`): composed, the runtime keeps
-//! the tasks; fused, the fused module does.
+//! the tasks; fused, the fused module does. A fifth does the same with
+//! two wit-bindgen async guests (`fixtures/async-guest/shouter-app`
+//! calling `shouter-lib`), whose root exports are lifted async with a
+//! `callback`: fused, the host runs the app's tasks and the fused module
+//! the lib's.
 
 use crate::calls::n_calls;
 use crate::{Plan, ms, ratio, us};
@@ -296,4 +300,109 @@ pub fn tasks_kept(plan: Plan) -> Result<()> {
         "composed",
     );
     rows(plan, &KEPT_ROWS, &mut composed, &mut fused)
+}
+
+/// `shouter.shouted`.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(record)]
+struct Shouted {
+    #[allow(dead_code, reason = "lifted whole; the bench reads `turns`")]
+    text: String,
+    turns: u32,
+}
+
+/// The app of `fixtures/async-guest/shouter-app` plugged into the lib:
+/// its `shout-all` and `relay`.
+struct Shouter {
+    store: Store<Host>,
+    all: TypedFunc<(Vec<String>,), (String,)>,
+    relay: TypedFunc<(String, u32), (Shouted,)>,
+}
+
+impl Shouter {
+    fn new(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Self> {
+        let (mut store, instance) =
+            concurrent::instantiate(engine, &Component::new(engine, bytes)?)?;
+        let all = instance.get_typed_func(&mut store, "shout-all")?;
+        let relay = instance.get_typed_func(&mut store, "relay")?;
+        Ok(Shouter { store, all, relay })
+    }
+
+    /// `shout-all` of three names `calls` times, `at_once` or one at a
+    /// time.
+    fn alls(&mut self, calls: u32, at_once: bool) -> Result<()> {
+        let all = self.all;
+        concurrent::run(&mut self.store, async move |a: &Accessor<Host>| {
+            let names = || vec!["héllo".to_string(), "日本".into(), "🎉 ok".into()];
+            let check = |s: &str| {
+                anyhow::ensure!(s == "HÉLLO(0) 日本(1) 🎉 OK(2)", "shout-all gave {s:?}");
+                Ok(())
+            };
+            if at_once {
+                let calls: Vec<Call<'_, Result<String>>> = (0..calls)
+                    .map(|_| -> Call<'_, Result<String>> {
+                        Box::pin(async move { Ok(all.call_concurrent(a, (names(),)).await?.0) })
+                    })
+                    .collect();
+                for r in futures::future::join_all(calls).await {
+                    check(&r?)?;
+                }
+            } else {
+                for _ in 0..calls {
+                    check(&all.call_concurrent(a, (names(),)).await?.0)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// `relay("héllo", 30)` `calls` times, one at a time: 30 calls in turn.
+    fn relays(&mut self, calls: u32) -> Result<()> {
+        let relay = self.relay;
+        concurrent::run(&mut self.store, async move |a: &Accessor<Host>| {
+            for _ in 0..calls {
+                let (s,) = relay.call_concurrent(a, ("héllo".into(), 30)).await?;
+                // 0, 1 and 2 yields in turn: 30 in all.
+                anyhow::ensure!(s.turns == 30, "relay gave {} turns", s.turns);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The fifth table's rows.
+const SHOUTER_ROWS: [Row<Shouter>; 3] = [
+    (
+        "shout-all: three async calls at once into the other guest, each yielding 0 to 2 times (accents, CJK, emoji), one at a time",
+        2_000,
+        |g, k| g.alls(k, false),
+    ),
+    (
+        "relay: 30 async calls into the other guest in turn, one at a time",
+        200,
+        |g, k| g.relays(k),
+    ),
+    (
+        "1,000 shout-all calls into the other guest in flight at once, per batch",
+        4,
+        |g, k| (0..k).try_for_each(|_| g.alls(1_000, true)),
+    ),
+];
+
+/// Two wit-bindgen async guests, one calling the other, fused against
+/// composed.
+pub fn guests_kept(plan: Plan) -> Result<()> {
+    let engine = engine()?;
+    let app = host_tests::artifact("shouter_app.wasm")?;
+    let lib = host_tests::artifact("shouter_lib.wasm")?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    let mut composed = Shouter::new(&engine, &composed)?;
+    let mut fused = Shouter::new(&engine, &fused)?;
+    header(
+        plan,
+        "Two wit-bindgen async guests, one calling the other: the app's tasks run by the host, the lib's by the runtime composed and by the fused module fused (`shouter-app` + `shouter-lib`",
+        "composed",
+    );
+    rows(plan, &SHOUTER_ROWS, &mut composed, &mut fused)
 }

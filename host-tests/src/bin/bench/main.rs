@@ -8,7 +8,9 @@
 //! except that the rows of the large real guests, which take minutes to
 //! build and compile, and of the largest strings say that they were
 //! skipped. `--only SECTION` runs
-//! one section (`fuse`, `calls`, `one-memory`, `text`, `guests` or `async`) and its targets;
+//! one section (`fuse`, `calls`, `one-memory`, `text`, `guests`, `async`, or
+//! `async-kept`, the part of `async` whose tasks the fused module keeps)
+//! and its targets;
 //! `--rows TEXT` measures only the call rows whose label holds `TEXT`.
 
 mod asyncs;
@@ -190,7 +192,15 @@ fn main() -> Result<()> {
         .windows(2)
         .find(|w| w[0] == "--only")
         .map(|w| w[1].as_str());
-    const SECTIONS: [&str; 6] = ["fuse", "calls", "one-memory", "text", "guests", "async"];
+    const SECTIONS: [&str; 7] = [
+        "fuse",
+        "calls",
+        "one-memory",
+        "text",
+        "guests",
+        "async",
+        "async-kept",
+    ];
     if let Some(o) = only {
         anyhow::ensure!(
             SECTIONS.contains(&o),
@@ -227,7 +237,11 @@ fn main() -> Result<()> {
         asyncs::fused_vs_composed(plan)?;
         asyncs::beside_a_sync_guest(plan)?;
         asyncs::between_components(plan)?;
+    }
+    // The tasks the fused module keeps: part of `async`, or alone.
+    if runs("async") || only == Some("async-kept") {
         asyncs::tasks_kept(plan)?;
+        asyncs::guests_kept(plan)?;
     }
     if let Some((worst, row)) = slowest.0 {
         targets.push(Target {
