@@ -656,6 +656,50 @@ fn an_async_lift_whose_task_may_wait_is_refused_with_why() -> Result<()> {
     Ok(())
 }
 
+/// A synchronous `subtask.cancel` may run other tasks' turns while it
+/// waits: from an instance whose `callback` lift another component calls
+/// (so that the loop runs its turns), the fuser refuses it and says why.
+/// `cancel.wast`'s caller, called by a third component instead of the
+/// host, is such an instance.
+#[test]
+fn a_sync_cancel_beside_turns_the_loop_runs_is_refused_with_why() -> Result<()> {
+    let path = host_tests::repo_root().join("fixtures/wat/async/cancel.wast");
+    let text = std::fs::read_to_string(&path)?;
+    let roots = r#"  (export "now" (func $caller "now"))
+  (export "sync" (func $caller "sync"))
+  (export "twice" (func $caller "twice"))
+  (export "in-set" (func $caller "in-set"))
+  (export "early" (func $caller "early")))"#;
+    assert!(text.contains(roots));
+    let outer = r#"  (component $Outer
+    (import "sync" (func $sync async (param "mode" u32) (result u32)))
+    (core module $Mem (memory (export "mem") 1))
+    (core instance $mem (instantiate $Mem))
+    (alias core export $mem "mem" (core memory $memory))
+    (core func $sync.async (canon lower (func $sync) async (memory $memory)))
+    (core module $M
+      (import "" "sync" (func (param i32 i32) (result i32)))
+      (func (export "go") (result i32) unreachable)
+      (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
+    (core instance $m (instantiate $M
+      (with "" (instance (export "sync" (func $sync.async))))))
+    (func (export "go") async (result u32)
+      (canon lift (core func $m "go") async (callback (core func $m "cb")))))
+  (instance $outer (instantiate $Outer (with "sync" (func $caller "sync"))))
+  (export "go" (func $outer "go")))"#;
+    let bytes = first_component(&text.replace(roots, outer))?;
+    let e = match solder::fuse(&[&bytes], &solder::Options::default()) {
+        Ok(_) => bail!("fused a synchronous cancel beside turns the loop runs"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("unsupported"), "{e}");
+    assert!(
+        e.contains("cancels a subtask synchronously") && e.contains("`sync`"),
+        "{e}"
+    );
+    Ok(())
+}
+
 /// The fused async component's exports keep their types, `async`
 /// included. An output that no component model host runs has nothing to
 /// pass the async built-ins to: core-module and one-memory output of an

@@ -394,5 +394,26 @@ fn stack_rules(
             ));
         }
     }
+    // A synchronous `subtask.cancel` may run other tasks' turns until the
+    // subtask resolves: not from a turn of a task the loop runs, whose
+    // instance's other tasks would then run inside it.
+    for h in &graph.host_lowers {
+        if let HostLower::Async {
+            builtin, instance, ..
+        } = h
+            && matches!(builtin.canon, C::SubtaskCancel { async_: false })
+            && let Some(a) = graph.adapters.iter().find(|a| {
+                a.callee.instance == *instance
+                    && a.callee.options.callback.is_some()
+                    && !graph.cannot_enter(a.caller, *instance)
+            })
+        {
+            return Err(format!(
+                "`{}` cancels a subtask synchronously, and another component calls its `{}`, lifted with a `callback`, whose turns the fused module runs while it waits",
+                path(*instance),
+                a.name
+            ));
+        }
+    }
     Ok(())
 }
