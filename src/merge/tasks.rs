@@ -52,7 +52,7 @@ const RECORD: u32 = 32;
 const CALL: u64 = 0;
 pub(super) const FLAGS: u64 = 4;
 pub(super) const DEST: u64 = 8;
-const WAIT: u64 = 12;
+pub(super) const WAIT: u64 = 12;
 const SUBTASK: u64 = 16;
 const NEXT: u64 = 20;
 const INSTANCE: u64 = 24;
@@ -74,7 +74,7 @@ const WAITERS: u64 = 4;
 const SET: u64 = 8;
 const STATE: u64 = 12;
 const MEMBERS: u64 = 8;
-const LAST_WAITER: u64 = 12;
+pub(super) const LAST_WAITER: u64 = 12;
 /// What a task waiting on its stack adds to a set's waiters: the low half
 /// counts the tasks whose records wait, which `wake` may queue; a task
 /// on the stack looks for its event itself after each turn it runs.
@@ -1216,7 +1216,7 @@ pub(super) fn field(mem: MemIdx, offset: u64) -> MemArg {
 }
 
 /// A field of a table slot at the address on the stack.
-fn slot(t: &Table, offset: u64) -> MemArg {
+pub(super) fn slot(t: &Table, offset: u64) -> MemArg {
     field(t.memory, offset)
 }
 
