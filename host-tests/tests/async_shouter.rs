@@ -107,8 +107,8 @@ fn async_guest_calling_an_async_guest_runs_the_same_fused() -> Result<()> {
         // same lines; with many calls at once, lines of different tasks may
         // come in another order: the spec leaves the order in which ready
         // tasks run to the runtime, and the fused module follows
-        // wasmtime's queues but not every step of how wasmtime hands an
-        // event to a task the host runs.
+        // wasmtime's queues but gives a waiting root task its event as
+        // soon as the turn that made it ends.
         let (results, printed) = before.split_at(3 * many);
         assert_eq!(&after[..3 * many], results, "{many} calls at once");
         let lines = |s: &str| {

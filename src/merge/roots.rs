@@ -17,12 +17,11 @@
 //!   the host calls back, the turns queued before it run first, so that
 //!   the host's tasks and the fused module's interleave as the runtime's
 //!   one queue would have them;
-//! - `WAIT` on a set makes the record wait on it as any task's does (an
-//!   event queues it at high priority), and runs queued turns until the
-//!   record's turn comes, when its event goes to the component's
-//!   `callback`. When another root task's turn comes, or nothing is
-//!   queued, the wrapper yields to the host, so that the host's other
-//!   tasks go on, and goes on waiting when the host calls it back. With nothing queued, no event, and every root task
+//! - `WAIT` on a set runs queued turns until the set has an event, which
+//!   goes to the component's `callback` at once. When another root task's
+//!   turn comes, or nothing is queued, the wrapper yields to the host, so
+//!   that the host's other tasks go on, and goes on waiting when the host
+//!   calls it back. With nothing queued, no event, and every root task
 //!   having looked in vain since the last turn ran, nothing the fused
 //!   module keeps can change any more: a deadlock, a trap, as the
 //!   runtime's.
@@ -52,6 +51,10 @@ const EXIT: i32 = 0;
 const YIELD: i32 = 1;
 const WAIT: i32 = 2;
 
+/// A root task's record holds, in its [`tasks::DEST`] field (a root task
+/// returns its result through the host), the set it waits on while it
+/// yields to the host.
+const WAITING: u64 = tasks::DEST;
 /// Added to a `WAIT` code when the host called a waiting task back: it
 /// goes on waiting (it is already counted among the set's waiters).
 const RESUMED: i32 = 0x8;
@@ -241,11 +244,10 @@ fn enter_body(
 }
 
 /// The wrapper of a root export's `callback`: the task's record from the
-/// host's context slot. A task that yielded goes on after the tasks
-/// queued before it; one that yielded to the host while it waits goes on
-/// waiting when the host calls it back with no event; the one event the
-/// host gives (`TASK_CANCELLED`) takes the task out of the queue or its
-/// wait at once, and goes to the component.
+/// host's context slot; a task that yielded to the host while it waits
+/// goes on waiting when the host calls it back with no event, and stops
+/// waiting for the one the host gives (`TASK_CANCELLED`); any other gets
+/// its event (`NONE` after a `YIELD`).
 fn callback_body(
     s: &Scheduler,
     (t, f): (&Table, &InstanceFns),
@@ -256,8 +258,14 @@ fn callback_body(
     let mut c = Code::new(3);
     let (rec, set) = (c.temp(ValType::I32), c.temp(ValType::I32));
     c.extend([I::Call(context_get), I::LocalTee(rec), f.running.set()]);
-    c.extend(queued(s, mem, rec));
+    // After a `YIELD`, the tasks queued before this one run first, as the
+    // runtime runs them; an event from the host (`TASK_CANCELLED`) takes
+    // it out of the queue at once.
+    c.extend(s.record(rec));
     c.extend([
+        I::I32Load(tasks::field(mem, tasks::FLAGS)),
+        I::I32Const(tasks::QUEUED),
+        I::I32And,
         I::If(BlockType::Empty),
         I::LocalGet(0),
         I::If(BlockType::Empty),
@@ -270,13 +278,27 @@ fn callback_body(
         I::I32Eqz,
     ]);
     c.trap_if();
-    c.extend(queued(s, mem, rec));
-    c.extend([I::BrIf(0), I::End, I::End, I::End, I::End]);
     c.extend(s.record(rec));
     c.extend([
-        I::I32Load(tasks::field(mem, tasks::WAIT)),
+        I::I32Load(tasks::field(mem, tasks::FLAGS)),
+        I::I32Const(tasks::QUEUED),
+        I::I32And,
+        I::BrIf(0),
+        I::End,
+        I::End,
+        I::End,
+        I::End,
+    ]);
+    c.extend(s.record(rec));
+    c.extend([
+        I::I32Load(tasks::field(mem, WAITING)),
         I::LocalTee(set),
         I::If(BlockType::Empty),
+    ]);
+    c.extend(s.record(rec));
+    c.extend([
+        I::I32Const(0),
+        I::I32Store(tasks::field(mem, WAITING)),
         I::LocalGet(0),
         I::I32Eqz,
         I::If(BlockType::Empty),
@@ -289,9 +311,9 @@ fn callback_body(
         settle.call(),
         I::Return,
         I::End,
-    ]);
-    c.extend(stop_waiting(s, (t, f), (rec, set)));
-    c.extend([
+        I::LocalGet(set),
+        I::I32Const(-tasks::STACK_WAITER),
+        f.waiters.call(),
         I::End,
         I::I32Const(0),
         s.idle().set(),
@@ -305,39 +327,12 @@ fn callback_body(
     c.finish()
 }
 
-/// Pushes whether root task `rec` (a local) is queued.
-fn queued(s: &Scheduler, mem: super::builder::MemIdx, rec: u32) -> Vec<I<'static>> {
-    let mut out = s.record(rec).to_vec();
-    out.extend([
-        I::I32Load(tasks::field(mem, tasks::FLAGS)),
-        I::I32Const(tasks::QUEUED),
-        I::I32And,
-    ]);
-    out
-}
-
-/// Root task `rec` (a local) no longer waits on the set in local `set`.
-fn stop_waiting(
-    s: &Scheduler,
-    (t, f): (&Table, &InstanceFns),
-    (rec, set): (u32, u32),
-) -> Vec<I<'static>> {
-    let mut out = vec![I::LocalGet(set), I::I32Const(-1), f.waiters.call()];
-    out.extend(s.record(rec));
-    out.extend([
-        I::I32Const(0),
-        I::I32Store(tasks::field(t.memory, tasks::WAIT)),
-    ]);
-    out
-}
-
 /// `settle(record, code) -> code` of a root task of `t`'s instance whose
 /// `callback` is `target` (see the module's documentation).
 fn settle_body(s: &Scheduler, (t, f): (&Table, &InstanceFns), target: u32) -> Function {
-    let mem = t.memory;
     let (rec, code) = (0, 1);
     let mut c = Code::new(2);
-    let (kind, set, addr, was) = (
+    let (kind, set, addr, ran) = (
         c.temp(ValType::I32),
         c.temp(ValType::I32),
         c.temp(ValType::I32),
@@ -396,46 +391,18 @@ fn settle_body(s: &Scheduler, (t, f): (&Table, &InstanceFns), target: u32) -> Fu
         I::LocalSet(set),
     ]);
     c.extend(tasks::typed(t, set, tasks::SET_TAG, addr));
-    // A new wait: the task's record waits on the set, as any task's, so
-    // that an event queues it (high priority) behind those queued before.
     c.extend([
         I::LocalGet(kind),
         I::I32Const(RESUMED),
         I::I32And,
         I::I32Eqz,
         I::If(BlockType::Empty),
-    ]);
-    c.extend(s.record(rec));
-    c.extend([
         I::LocalGet(set),
-        I::I32Store(tasks::field(mem, tasks::WAIT)),
-        I::LocalGet(addr),
-        I::LocalGet(rec),
-        I::I32Store(tasks::slot(t, tasks::LAST_WAITER)),
-        I::LocalGet(set),
-        I::I32Const(1),
+        I::I32Const(tasks::STACK_WAITER),
         f.waiters.call(),
-        I::LocalGet(set),
-        I::I32Const(0),
-        f.event.call(),
-        I::Drop,
-        I::Drop,
-        I::If(BlockType::Empty),
-        I::LocalGet(rec),
-        I::I32Const(0),
-        s.enqueue.call(),
-        I::End,
         I::End,
         I::Block(BlockType::Empty),
         I::Loop(BlockType::Empty),
-    ]);
-    // Its turn came (it is no longer queued): its event, unless another
-    // task took it.
-    c.extend(queued(s, mem, rec));
-    c.extend([
-        I::LocalTee(was),
-        I::I32Eqz,
-        I::If(BlockType::Empty),
         I::LocalGet(set),
         I::I32Const(1),
         f.event.call(),
@@ -443,9 +410,9 @@ fn settle_body(s: &Scheduler, (t, f): (&Table, &InstanceFns), target: u32) -> Fu
         I::LocalSet(index),
         I::LocalTee(ev),
         I::If(BlockType::Empty),
-    ]);
-    c.extend(stop_waiting(s, (t, f), (rec, set)));
-    c.extend([
+        I::LocalGet(set),
+        I::I32Const(-tasks::STACK_WAITER),
+        f.waiters.call(),
         I::I32Const(0),
         s.idle().set(),
         I::LocalGet(rec),
@@ -456,32 +423,22 @@ fn settle_body(s: &Scheduler, (t, f): (&Table, &InstanceFns), target: u32) -> Fu
         I::Call(target),
         I::LocalSet(code),
         // The event's turn returned a code: settle it.
-        I::Br(4),
-        I::End,
+        I::Br(3),
         I::End,
         s.run_one.call(),
-        I::LocalTee(ev),
+        I::LocalTee(ran),
         I::I32Eqz,
         I::BrIf(1),
         I::I32Const(0),
         s.idle().set(),
-        // Go on unless another root task's turn came (its wrapper runs
-        // it, on the host's call): a turn of the fused module's, or this
-        // task's own.
-        I::LocalGet(ev),
+        I::LocalGet(ran),
         I::I32Const(2),
         I::I32Ne,
-        I::LocalGet(was),
-    ]);
-    c.extend(queued(s, mem, rec));
-    c.extend([
-        I::I32Eqz,
-        I::I32And,
-        I::I32Or,
         I::BrIf(0),
-        // The host runs it first.
-        I::I32Const(YIELD),
-        I::Return,
+    ]);
+    // Another root task's turn came: the host runs it first.
+    yield_waiting(&mut c, s, t, (rec, set));
+    c.extend([
         I::End,
         I::End,
         // Nothing queued and no event: unless every root task looked
@@ -495,6 +452,19 @@ fn settle_body(s: &Scheduler, (t, f): (&Table, &InstanceFns), target: u32) -> Fu
         I::I32GtU,
     ]);
     c.trap_if();
-    c.extend([I::I32Const(YIELD), I::Return, I::End, I::Unreachable]);
+    yield_waiting(&mut c, s, t, (rec, set));
+    c.extend([I::End, I::Unreachable]);
     c.finish()
+}
+
+/// Returns `YIELD` to the host for root task `rec`, which waits on `set`:
+/// its record remembers the set.
+fn yield_waiting(c: &mut Code, s: &Scheduler, t: &Table, (rec, set): (u32, u32)) {
+    c.extend(s.record(rec));
+    c.extend([
+        I::LocalGet(set),
+        I::I32Store(tasks::field(t.memory, WAITING)),
+        I::I32Const(YIELD),
+        I::Return,
+    ]);
 }

@@ -52,7 +52,7 @@ const RECORD: u32 = 32;
 const CALL: u64 = 0;
 pub(super) const FLAGS: u64 = 4;
 pub(super) const DEST: u64 = 8;
-pub(super) const WAIT: u64 = 12;
+const WAIT: u64 = 12;
 const SUBTASK: u64 = 16;
 const NEXT: u64 = 20;
 const INSTANCE: u64 = 24;
@@ -74,7 +74,7 @@ const WAITERS: u64 = 4;
 const SET: u64 = 8;
 const STATE: u64 = 12;
 const MEMBERS: u64 = 8;
-pub(super) const LAST_WAITER: u64 = 12;
+const LAST_WAITER: u64 = 12;
 /// What a task waiting on its stack adds to a set's waiters: the low half
 /// counts the tasks whose records wait, which `wake` may queue; a task
 /// on the stack looks for its event itself after each turn it runs.
@@ -813,10 +813,23 @@ impl Scheduler {
             I::I32Ne,
         ]);
         c.trap_if();
-        c.extend([
+        c.extend(self.begin_wait((t, f), (rec, id, set)));
+        c.finish()
+    }
+
+    /// Task `id` (a local; its record's address in local `rec`) begins to
+    /// wait on the set in local `set`: its record says so, the set counts
+    /// it and remembers it as its last waiter, and it is queued (high
+    /// priority) at once if the set has an event.
+    pub(super) fn begin_wait(
+        &self,
+        (t, f): (&Table, &InstanceFns),
+        (rec, id, set): (u32, u32, u32),
+    ) -> [I<'static>; 20] {
+        [
             I::LocalGet(rec),
             I::LocalGet(set),
-            I::I32Store(field(mem, WAIT)),
+            I::I32Store(field(t.memory, WAIT)),
             I::LocalGet(set),
             t.get.call(),
             I::LocalGet(id),
@@ -834,8 +847,7 @@ impl Scheduler {
             I::I32Const(0),
             self.enqueue.call(),
             I::End,
-        ]);
-        c.finish()
+        ]
     }
 
     /// The body of an async built-in of instance `i` (`table`, functions
@@ -1216,7 +1228,7 @@ pub(super) fn field(mem: MemIdx, offset: u64) -> MemArg {
 }
 
 /// A field of a table slot at the address on the stack.
-pub(super) fn slot(t: &Table, offset: u64) -> MemArg {
+fn slot(t: &Table, offset: u64) -> MemArg {
     field(t.memory, offset)
 }
 
