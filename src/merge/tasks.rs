@@ -802,17 +802,14 @@ impl Scheduler {
             I::I32Ne,
         ]);
         c.trap_if();
+        let addr = c.temp(ValType::I32);
         c.extend([
             I::LocalGet(code),
             I::I32Const(4),
             I::I32ShrU,
-            I::LocalTee(set),
-            t.get.call(),
-            I::I32Load(slot(t, 0)),
-            I::I32Const(SET_TAG),
-            I::I32Ne,
+            I::LocalSet(set),
         ]);
-        c.trap_if();
+        c.extend(typed(t, set, SET_TAG, addr));
         c.extend(self.begin_wait((t, f), (rec, id, set)));
         c.finish()
     }
