@@ -152,6 +152,13 @@ pub fn python_async_app() -> Result<Vec<u8>> {
     componentize_py("async-guest", "app", "async_app")
 }
 
+/// `fixtures/python/shouter_app.py`, world `shouter-app` of
+/// `fixtures/wit/async-guest`, built with componentize-py: an async guest
+/// that awaits another async component's calls.
+pub fn python_shouter_app() -> Result<Vec<u8>> {
+    componentize_py("async-guest", "shouter-app", "shouter_app")
+}
+
 /// The Python module `fixtures/python/{module}.py` built with
 /// componentize-py for `world` of `fixtures/wit/{wit}`.
 fn componentize_py(wit: &str, world: &str, module: &str) -> Result<Vec<u8>> {

@@ -103,28 +103,61 @@ fn async_guest_calling_an_async_guest_runs_the_same_fused() -> Result<()> {
             // `relay("emoji 🎉🚀", 2)`: the second shout yields once.
             assert_eq!(before[7], "EMOJI 🎉🚀01 after 1");
         }
-        // Each call's result is the same. What the provider printed is the
-        // same lines; with many calls at once, lines of different tasks may
-        // come in another order: the spec leaves the order in which ready
-        // tasks run to the runtime, and the fused module follows
-        // wasmtime's queues but gives a waiting root task its event as
-        // soon as the turn that made it ends.
-        let (results, printed) = before.split_at(3 * many);
-        assert_eq!(&after[..3 * many], results, "{many} calls at once");
-        let lines = |s: &str| {
-            let mut l: Vec<String> = s.lines().map(str::to_string).collect();
-            l.sort();
-            l
-        };
-        assert_eq!(
-            lines(&after[3 * many]),
-            lines(&printed[0]),
-            "{many} calls at once"
-        );
-        assert_eq!(after[3 * many + 1], printed[1]);
-        if many == 1 {
-            assert_eq!(after, before, "one call at a time");
+        same(&before, &after, many);
+    }
+    Ok(())
+}
+
+/// `after` (fused) gives each call the same result as `before` (composed)
+/// and prints the same lines. With many calls at once, lines of different
+/// tasks may come in another order: the spec leaves the order in which
+/// ready tasks run to the runtime, and the fused module follows wasmtime's
+/// queues but gives a waiting root task its event as soon as the turn that
+/// made it ends.
+fn same(before: &[String], after: &[String], many: usize) {
+    let (results, printed) = before.split_at(3 * many);
+    assert_eq!(&after[..3 * many], results, "{many} calls at once");
+    let lines = |s: &str| {
+        let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(
+        lines(&after[3 * many]),
+        lines(&printed[0]),
+        "{many} calls at once"
+    );
+    assert_eq!(after[3 * many + 1], printed[1]);
+    if many == 1 {
+        assert_eq!(after, before, "one call at a time");
+    }
+}
+
+/// The same calls from an app written in Python with componentize-py's
+/// async support (`fixtures/python/shouter_app.py`), plugged into the same
+/// Rust provider: its exports are lifted async with a callback and keep
+/// their state in the task's context, as wit-bindgen's do. Its runtime
+/// does not cancel a call it started, so its `race` waits for the shout.
+#[test]
+fn python_async_guest_calling_an_async_guest_runs_the_same_fused() -> Result<()> {
+    let app = host_tests::guests::python_shouter_app()?;
+    let lib = host_tests::artifact("shouter_lib.wasm")?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let fused = host_tests::fuse_both_ways("python shouter", &composed)?;
+    for many in [1, 12] {
+        let before = run(&composed, many).context("composed")?;
+        let after = run(&fused, many).context("fused")?;
+        println!("{many}: {before:#?}");
+        assert_eq!(before.len(), 3 * many + 2);
+        assert!(before[3 * many].contains("shouted héllo after 0\n"));
+        assert_eq!(before[3 * many + 1], "");
+        assert_eq!(before[0], "HÉLLO(0)");
+        assert_eq!(before[2], "HÉLLO(2) after patience 2, 0 cancelled");
+        if many > 1 {
+            assert_eq!(before[3], "日本語(0) EMOJI 🎉🚀(1)");
+            assert_eq!(before[7], "EMOJI 🎉🚀01 after 1");
         }
+        same(&before, &after, many);
     }
     Ok(())
 }
