@@ -159,6 +159,13 @@ pub fn python_shouter_app() -> Result<Vec<u8>> {
     componentize_py("async-guest", "shouter-app", "shouter_app")
 }
 
+/// `fixtures/python/shouter_lib.py`, world `shouter-lib` of
+/// `fixtures/wit/async-guest`, built with componentize-py: an async
+/// provider another async component awaits.
+pub fn python_shouter_lib() -> Result<Vec<u8>> {
+    componentize_py("async-guest", "shouter-lib", "shouter_lib")
+}
+
 /// The Python module `fixtures/python/{module}.py` built with
 /// componentize-py for `world` of `fixtures/wit/{wit}`.
 fn componentize_py(wit: &str, world: &str, module: &str) -> Result<Vec<u8>> {

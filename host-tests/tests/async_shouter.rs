@@ -161,3 +161,28 @@ fn python_async_guest_calling_an_async_guest_runs_the_same_fused() -> Result<()>
     }
     Ok(())
 }
+
+/// The Rust app plugged into a provider written in Python
+/// (`fixtures/python/shouter_lib.py`), whose tasks the fused module keeps:
+/// componentize-py runs a task's coroutines to the end in one turn when
+/// nothing they await is another component's, so each `shout` returns in
+/// its first turn and `race` never gives up.
+#[test]
+fn async_guest_calling_a_python_async_guest_runs_the_same_fused() -> Result<()> {
+    let app = host_tests::artifact("shouter_app.wasm")?;
+    let lib = host_tests::guests::python_shouter_lib()?;
+    let composed = host_tests::compose::plug(&app, &[&lib])?;
+    let fused = host_tests::fuse_both_ways("python shouter lib", &composed)?;
+    for many in [1, 12] {
+        let before = run(&composed, many).context("composed")?;
+        let after = run(&fused, many).context("fused")?;
+        println!("{many}: {before:#?}");
+        assert_eq!(before.len(), 3 * many + 2);
+        assert!(before[3 * many].contains("shouted héllo after 0\n"));
+        assert_eq!(before[3 * many + 1], "");
+        assert_eq!(before[0], "HÉLLO(0)");
+        assert_eq!(before[2], "HÉLLO(2), 0 cancelled");
+        same(&before, &after, many);
+    }
+    Ok(())
+}
