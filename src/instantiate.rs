@@ -535,21 +535,20 @@ impl<'a> Graph<'a> {
     }
 
     /// Whether component instance `i`'s core code holds the host's handles
-    /// as the host numbers them, in no table of the fused module's: the
-    /// instance that uses the async ABI (`asyncs`), unless it has a table
-    /// of its own or the fused module keeps its tasks (its waitable sets
-    /// and subtasks are then in its table, so its other handles are too).
+    /// as the host numbers them, in no table of the fused module's
+    /// ([`asyncs::Numbers::Host`]).
     pub fn holds_host_numbers(&self, i: ComponentInstanceId) -> bool {
         self.async_use
-            .is_some_and(|u| u.instance == i && !u.own_table)
-            && !self.schedule.instances.contains(&i)
+            .is_some_and(|u| u.instance == i && u.numbers == asyncs::Numbers::Host)
     }
 
     /// The component instance that uses the async ABI, when it numbers its
-    /// handles in a table of the fused module's (`merge::asyncs`) rather
-    /// than holding the host's numbers.
+    /// handles in a table of its own in the fused module
+    /// ([`asyncs::Numbers::OwnTable`]).
     pub fn own_async_table(&self) -> Option<ComponentInstanceId> {
-        self.async_use.filter(|u| u.own_table).map(|u| u.instance)
+        self.async_use
+            .filter(|u| u.numbers == asyncs::Numbers::OwnTable)
+            .map(|u| u.instance)
     }
 
     /// Whether a call from component instance `a` into `b` can never enter

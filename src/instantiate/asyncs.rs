@@ -465,11 +465,26 @@ pub fn handle_params<'t>(
 /// Which async use a composition has, and how the fused module keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AsyncUse {
-    /// The one component instance that uses the async ABI.
+    /// The one component instance that uses the async ABI at the host's
+    /// boundary.
     pub instance: ComponentInstanceId,
-    /// Whether it gets a handle table of its own in the fused module
-    /// (see `merge::asyncs`), rather than holding the host's numbers.
-    pub own_table: bool,
+    /// How its handles are numbered.
+    pub numbers: Numbers,
+}
+
+/// How the component instance that uses the async ABI numbers its
+/// handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbers {
+    /// As the host numbers them: its core code holds the host's numbers,
+    /// in no table of the fused module's.
+    Host,
+    /// In a table of its own in the fused module (`merge::asyncs`), whose
+    /// slots hold the host's numbers.
+    OwnTable,
+    /// In its handle table, beside the waitable sets and subtasks of the
+    /// tasks the fused module keeps (`merge::tasks`).
+    Kept,
 }
 
 /// Checks that a composition's async use can be left to the host (see the
@@ -567,13 +582,17 @@ pub(super) fn check(
     let others_hold = handles_beside(types, graph, user).map_err(at)?;
     // An instance whose tasks the fused module keeps has its waitable
     // sets and subtasks in its table, and so its other handles too.
-    let own_table = (own_table || others_hold) && !graph.schedule.instances.contains(&user);
-    if own_table {
+    let numbers = if graph.schedule.instances.contains(&user) {
+        Numbers::Kept
+    } else if own_table || others_hold {
         table_check(types, graph, user, &roots).map_err(at)?;
-    }
+        Numbers::OwnTable
+    } else {
+        Numbers::Host
+    };
     Ok(Some(AsyncUse {
         instance: user,
-        own_table,
+        numbers,
     }))
 }
 
