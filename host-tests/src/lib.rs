@@ -9,6 +9,7 @@ pub mod fuser;
 pub mod generate;
 pub mod guests;
 pub mod hostile;
+pub mod model;
 pub mod run;
 pub mod spec;
 

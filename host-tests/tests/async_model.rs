@@ -14,6 +14,7 @@
 //! fresh ones.
 
 use anyhow::Result;
+use host_tests::model::Table;
 use host_tests::run::{Host, Rng};
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, Resource, ResourceType, TypedFunc};
@@ -265,8 +266,7 @@ struct Shared {
 /// The spec's table of one component instance, with what each slot holds.
 #[derive(Clone)]
 struct Model {
-    array: Vec<Option<Entry>>,
-    free: Vec<u32>,
+    table: Table<Entry>,
     shared: Vec<Shared>,
 }
 
@@ -276,46 +276,32 @@ type Out = Option<u32>;
 impl Model {
     fn new() -> Self {
         Model {
-            array: vec![None],
-            free: Vec::new(),
+            table: Table::default(),
             shared: Vec::new(),
         }
     }
 
     fn add(&mut self, e: Entry) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.array[i as usize] = Some(e);
-                i
-            }
-            None => {
-                self.array.push(Some(e));
-                self.array.len() as u32 - 1
-            }
-        }
+        self.table.add(e)
     }
 
     fn get(&self, i: u32) -> Option<&Entry> {
-        self.array.get(i as usize).and_then(|e| e.as_ref())
+        self.table.get(i)
     }
 
     fn end(&mut self, i: u32) -> Option<&mut End> {
-        match self.array.get_mut(i as usize)?.as_mut()? {
+        match self.table.get_mut(i)? {
             Entry::End(e) => Some(e),
             _ => None,
         }
     }
 
     fn remove(&mut self, i: u32) -> Option<Entry> {
-        let e = self.array.get_mut(i as usize)?.take()?;
-        self.free.push(i);
-        Some(e)
+        self.table.remove(i)
     }
 
     fn live(&self) -> Vec<u32> {
-        (0..self.array.len() as u32)
-            .filter(|i| self.get(*i).is_some())
-            .collect()
+        self.table.live()
     }
 
     /// Takes waitable `w` out of its set, if it joined one.
@@ -323,7 +309,7 @@ impl Model {
         let Some(s) = self.end(w).and_then(|e| e.set.take()) else {
             return;
         };
-        if let Some(Some(Entry::Set(elems))) = self.array.get_mut(s as usize) {
+        if let Some(Entry::Set(elems)) = self.table.get_mut(s) {
             elems.retain(|e| *e != w);
         }
     }
@@ -378,7 +364,7 @@ impl Model {
         self.leave_set(w);
         if s != 0 {
             self.end(w)?.set = Some(s);
-            if let Some(Some(Entry::Set(elems))) = self.array.get_mut(s as usize) {
+            if let Some(Entry::Set(elems)) = self.table.get_mut(s) {
                 elems.push(w);
             }
         }
@@ -585,8 +571,8 @@ fn pick(rng: &mut Rng, model: &Model, op: &str, at: usize) -> u32 {
     match rng.next_u64() % 80 {
         _ if !promising.is_empty() && rng.next_u64().is_multiple_of(2) => one(rng, &promising),
         0 => 0,
-        1 => model.array.len() as u32 + (rng.next_u64() % 3) as u32,
-        2 if !model.free.is_empty() => one(rng, &model.free),
+        1 => model.table.array.len() as u32 + (rng.next_u64() % 3) as u32,
+        2 if !model.table.free.is_empty() => one(rng, &model.table.free),
         3 if !live.is_empty() => one(rng, &live),
         _ if !fitting.is_empty() => one(rng, &fitting),
         _ if !live.is_empty() => one(rng, &live),

@@ -23,6 +23,7 @@
 
 use anyhow::Result;
 use host_tests::concurrent;
+use host_tests::model::Table;
 use host_tests::run::{Host, Rng};
 use std::collections::VecDeque;
 use wasmtime::Store;
@@ -264,8 +265,7 @@ enum Entry {
 /// caller's result slots.
 #[derive(Clone)]
 struct Model {
-    array: Vec<Option<Entry>>,
-    free: Vec<u32>,
+    table: Table<Entry>,
     tasks: Vec<Task>,
     ready: VecDeque<usize>,
     memory: [u32; 16],
@@ -276,8 +276,7 @@ struct Model {
 impl Model {
     fn new() -> Self {
         Model {
-            array: vec![None],
-            free: Vec::new(),
+            table: Table::default(),
             tasks: Vec::new(),
             ready: VecDeque::new(),
             memory: [0; 16],
@@ -285,27 +284,8 @@ impl Model {
         }
     }
 
-    fn add(&mut self, e: Entry) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.array[i as usize] = Some(e);
-                i
-            }
-            None => {
-                self.array.push(Some(e));
-                self.array.len() as u32 - 1
-            }
-        }
-    }
-
     fn get(&self, i: u32) -> Option<&Entry> {
-        self.array.get(i as usize).and_then(|e| e.as_ref())
-    }
-
-    fn live(&self) -> Vec<u32> {
-        (0..self.array.len() as u32)
-            .filter(|i| self.get(*i).is_some())
-            .collect()
+        self.table.get(i)
     }
 
     /// Task `t` returns its result, once.
@@ -385,9 +365,9 @@ impl Model {
 
     /// Delivers subtask `w`'s event, as `poll` and `wait` pack it.
     fn deliver(&mut self, w: u32) -> Out {
-        let Some(Some(Entry::Subtask {
+        let Some(Entry::Subtask {
             task, delivered, ..
-        })) = self.array.get_mut(w as usize)
+        }) = self.table.get_mut(w)
         else {
             return None;
         };
@@ -401,13 +381,9 @@ impl Model {
     fn run(&mut self, op: &str, a: u32, b: u32, choice: Option<u32>) -> Out {
         match op {
             "call" => self.call(a, b),
-            "ws-new" => Some(self.add(Entry::Set(Vec::new()))),
+            "ws-new" => Some(self.table.add(Entry::Set(Vec::new()))),
             "ws-drop" => match self.get(a)? {
-                Entry::Set(e) if e.is_empty() => {
-                    self.array[a as usize] = None;
-                    self.free.push(a);
-                    Some(0)
-                }
+                Entry::Set(e) if e.is_empty() => self.table.remove(a).map(|_| 0),
                 _ => None,
             },
             "join" => self.join(a, b),
@@ -446,9 +422,7 @@ impl Model {
                 } => {
                     let set = *set;
                     self.leave(a, set);
-                    self.array[a as usize] = None;
-                    self.free.push(a);
-                    Some(0)
+                    self.table.remove(a).map(|_| 0)
                 }
                 _ => None,
             },
@@ -479,7 +453,7 @@ impl Model {
         if task.resolved() {
             return Some(RETURNED);
         }
-        let i = self.add(Entry::Subtask {
+        let i = self.table.add(Entry::Subtask {
             task: t,
             set: None,
             cancel_requested: false,
@@ -490,7 +464,7 @@ impl Model {
 
     /// Takes subtask `w` out of set `set`.
     fn leave(&mut self, w: u32, set: Option<u32>) {
-        if let Some(Some(Entry::Set(elems))) = set.and_then(|s| self.array.get_mut(s as usize)) {
+        if let Some(Entry::Set(elems)) = set.and_then(|s| self.table.get_mut(s)) {
             elems.retain(|e| *e != w);
         }
     }
@@ -504,10 +478,10 @@ impl Model {
             return None;
         }
         self.leave(w, old);
-        if let Some(Some(Entry::Subtask { set, .. })) = self.array.get_mut(w as usize) {
+        if let Some(Entry::Subtask { set, .. }) = self.table.get_mut(w) {
             *set = (s != 0).then_some(s);
         }
-        if let Some(Some(Entry::Set(elems))) = self.array.get_mut(s as usize) {
+        if let Some(Entry::Set(elems)) = self.table.get_mut(s) {
             elems.push(w);
         }
         Some(0)
@@ -527,9 +501,9 @@ impl Model {
             return None;
         }
         if !self.tasks[task].resolved() {
-            if let Some(Some(Entry::Subtask {
+            if let Some(Entry::Subtask {
                 cancel_requested, ..
-            })) = self.array.get_mut(i as usize)
+            }) = self.table.get_mut(i)
             {
                 *cancel_requested = true;
             }
@@ -588,7 +562,7 @@ fn pick(rng: &mut Rng, model: &Model, op: &str, at: usize) -> u32 {
     if op == "peek" {
         return rng.next_u64() as u32 & 15;
     }
-    let live = model.live();
+    let live = model.table.live();
     let fitting: Vec<u32> = live
         .iter()
         .copied()
@@ -615,8 +589,8 @@ fn pick(rng: &mut Rng, model: &Model, op: &str, at: usize) -> u32 {
     match rng.next_u64() % 40 {
         _ if op == "join" && at == 1 && rng.next_u64().is_multiple_of(8) => 0,
         0 => 0,
-        1 => model.array.len() as u32 + (rng.next_u64() % 3) as u32,
-        2 if !model.free.is_empty() => one(rng, &model.free),
+        1 => model.table.array.len() as u32 + (rng.next_u64() % 3) as u32,
+        2 if !model.table.free.is_empty() => one(rng, &model.table.free),
         3 if !live.is_empty() && !cancel => one(rng, &live),
         _ if !fitting.is_empty() => one(rng, &fitting),
         _ => 0,
