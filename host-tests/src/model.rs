@@ -58,3 +58,28 @@ impl<E> Table<E> {
             .collect()
     }
 }
+
+/// An engine for the model tests (the async ABI with error contexts and
+/// the async `subtask.cancel`, concurrent calls, the fused module's
+/// memories), and the component of WAT text `wat` as written and fused.
+pub fn composed_and_fused(
+    wat: &str,
+) -> anyhow::Result<(
+    wasmtime::component::Component,
+    wasmtime::component::Component,
+)> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.wasm_multi_memory(true);
+    config.wasm_component_model_async(true);
+    config.wasm_component_model_error_context(true);
+    config.wasm_component_model_more_async_builtins(true);
+    config.concurrency_support(true);
+    let engine = wasmtime::Engine::new(&config)?;
+    let composed = wat::parse_str(wat)?;
+    let fused = solder::fuse(&[&composed], &solder::Options::default())?.bytes;
+    Ok((
+        wasmtime::component::Component::new(&engine, &composed)?,
+        wasmtime::component::Component::new(&engine, &fused)?,
+    ))
+}

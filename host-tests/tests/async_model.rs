@@ -602,18 +602,8 @@ fn next(rng: &mut Rng, model: &Model) -> (usize, u32, u32) {
 
 #[test]
 fn random_async_operations_match_the_spec_model() -> Result<()> {
-    let mut config = wasmtime::Config::new();
-    config.wasm_component_model(true);
-    config.wasm_multi_memory(true);
-    config.wasm_component_model_async(true);
-    config.wasm_component_model_error_context(true);
-    config.concurrency_support(true);
-    let engine = wasmtime::Engine::new(&config)?;
-    let composed_bytes = wat::parse_str(COMPOSITION)?;
-    let fused_bytes = solder::fuse(&[&composed_bytes], &solder::Options::default())?.bytes;
-    let composed = Component::new(&engine, &composed_bytes)?;
-    let fused = Component::new(&engine, &fused_bytes)?;
-    let linker = linker(&engine)?;
+    let (composed, fused) = host_tests::model::composed_and_fused(COMPOSITION)?;
+    let linker = linker(composed.engine())?;
     let mut rng = Rng::new(0xa5_7ab1e);
     let (mut ops, mut traps, mut events) = (0, 0, 0);
     for _sequence in 0..500 {

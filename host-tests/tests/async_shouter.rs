@@ -80,32 +80,17 @@ fn run(bytes: &[u8], many: usize) -> Result<Vec<String>> {
 fn async_guest_calling_an_async_guest_runs_the_same_fused() -> Result<()> {
     let app = host_tests::artifact("shouter_app.wasm")?;
     let lib = host_tests::artifact("shouter_lib.wasm")?;
-    let composed = host_tests::compose::plug(&app, &[&lib])?;
-    let fused = host_tests::fuse_both_ways("shouter", &composed)?;
-    for many in [1, 12, 40] {
-        let before = run(&composed, many).context("composed")?;
-        let after = run(&fused, many).context("fused")?;
-        println!("{many}: {before:#?}");
-        assert_eq!(before.len(), 3 * many + 2);
-        // The provider printed each shout that finished, nothing failed.
-        assert!(before[3 * many].contains("shouted héllo after 0\n"));
-        assert_eq!(before[3 * many + 1], "");
-        // `shout-all` of the first names: each upper-cased, after as many
-        // yields as its index.
-        assert_eq!(before[0], "HÉLLO(0)");
+    pair("shouter", &app, &lib, &[1, 12, 40], |before, many| {
         // `race` gives up on a shout that yields twice as often as it
         // waits: the callee's task is cancelled.
         assert!(before[2].starts_with("gave up, "), "{}", before[2]);
         if many > 1 {
-            assert_eq!(before[3], "日本語(0) EMOJI 🎉🚀(1)");
             // `relay("日本語", 1)`: one shout, with no yield.
             assert_eq!(before[4], "日本語0 after 0");
             // `relay("emoji 🎉🚀", 2)`: the second shout yields once.
             assert_eq!(before[7], "EMOJI 🎉🚀01 after 1");
         }
-        same(&before, &after, many);
-    }
-    Ok(())
+    })
 }
 
 /// `after` (fused) gives each call the same result as `before` (composed)
@@ -133,27 +118,46 @@ fn same(before: &[String], after: &[String], many: usize) {
     }
 }
 
-/// Plugs `app` into `lib`, fuses the composition and runs both with one
-/// and twelve calls of each export at once: what the composed one gives
-/// must begin as `race` says (the third result) and be the same fused.
-fn python_pair(name: &str, app: &[u8], lib: &[u8], race: &str) -> Result<()> {
+/// Plugs `app` into `lib`, fuses the composition and runs both with
+/// each of `manys` calls of each export at once: what the composed one
+/// gives must pass `check` (with how many calls of each there were) and
+/// be the same fused.
+fn pair(
+    name: &str,
+    app: &[u8],
+    lib: &[u8],
+    manys: &[usize],
+    check: impl Fn(&[String], usize),
+) -> Result<()> {
     let composed = host_tests::compose::plug(app, &[lib])?;
     let fused = host_tests::fuse_both_ways(name, &composed)?;
-    for many in [1, 12] {
+    for &many in manys {
         let before = run(&composed, many).context("composed")?;
         let after = run(&fused, many).context("fused")?;
         println!("{many}: {before:#?}");
         assert_eq!(before.len(), 3 * many + 2);
+        // The provider printed each shout that finished, nothing failed.
         assert!(before[3 * many].contains("shouted héllo after 0\n"));
         assert_eq!(before[3 * many + 1], "");
+        // `shout-all` of the first names: each upper-cased, after as many
+        // yields as its index.
         assert_eq!(before[0], "HÉLLO(0)");
-        assert_eq!(before[2], race);
         if many > 1 {
             assert_eq!(before[3], "日本語(0) EMOJI 🎉🚀(1)");
         }
+        check(&before, many);
         same(&before, &after, many);
     }
     Ok(())
+}
+
+/// Plugs a Python app or provider into its Rust counterpart and runs
+/// them with one and twelve calls of each export at once: `race` (the
+/// third result) gives `race`.
+fn python_pair(name: &str, app: &[u8], lib: &[u8], race: &str) -> Result<()> {
+    pair(name, app, lib, &[1, 12], |before, _| {
+        assert_eq!(before[2], race)
+    })
 }
 
 /// The same calls from an app written in Python with componentize-py's

@@ -645,17 +645,7 @@ impl Live {
 
 #[test]
 fn random_task_operations_match_the_spec_model() -> Result<()> {
-    let mut config = wasmtime::Config::new();
-    config.wasm_component_model(true);
-    config.wasm_multi_memory(true);
-    config.wasm_component_model_async(true);
-    config.wasm_component_model_more_async_builtins(true);
-    config.concurrency_support(true);
-    let engine = wasmtime::Engine::new(&config)?;
-    let composed_bytes = wat::parse_str(COMPOSITION)?;
-    let fused_bytes = solder::fuse(&[&composed_bytes], &solder::Options::default())?.bytes;
-    let composed = Component::new(&engine, &composed_bytes)?;
-    let fused = Component::new(&engine, &fused_bytes)?;
+    let (composed, fused) = host_tests::model::composed_and_fused(COMPOSITION)?;
     let mut rng = Rng::new(0x7a5c_5eed);
     let (mut ops, mut traps, mut events, mut blocked) = (0, 0, 0, 0);
     for _sequence in 0..300 {
